@@ -1,0 +1,193 @@
+"""The composition root: the one place that knows every part and wires them together.
+
+``Platform`` starts the ledger writer on its store, loads the catalog and the
+directory, starts TranProc behind the bus, the outbox sender, and (on an empty
+store) the operator's chart of accounts and the demo data. ``create_app``
+serves it all on one port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import importlib.util
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mkoba import metrics
+from mkoba.bus.memory import MemoryBus
+from mkoba.catalog import Catalog, load_catalog
+from mkoba.ledger import LedgerWriter, open_store
+from mkoba.outbox import MemorySmsc, OutboxSender
+from mkoba.parties import Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.processor.ids import Counter
+from mkoba.processor.processor import Processor
+from mkoba.processor.request import Request, Response
+from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
+from mkoba.processor.services import Services
+from mkoba.products import all_products
+from mkoba.settings import Settings
+
+log = logging.getLogger("mkoba")
+
+# Optional parts that wire themselves in: each module may define
+# ``mount(app, platform)`` (routes), ``async start(platform)`` and ``async stop(platform)``.
+EXTENSIONS = (
+    "mkoba.products.background",
+    "mkoba.channels.ussd",
+    "mkoba.channels.sms",
+    "mkoba.channels.daraja",
+)
+
+
+def extensions() -> list[Any]:
+    """The extension modules present in this installation."""
+    found = []
+    for name in EXTENSIONS:
+        if importlib.util.find_spec(name) is not None:
+            found.append(importlib.import_module(name))
+    return found
+
+
+class Clock:
+    """The platform's one clock (ns). Demo history runs it in the past, then lets it go."""
+
+    def __init__(self) -> None:
+        self.fixed: int | None = None
+
+    def __call__(self) -> int:
+        fixed = self.fixed
+        return time.time_ns() if fixed is None else fixed
+
+
+@dataclass
+class Platform:
+    """Everything a running mkoba is made of."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=Clock)
+    catalog: Catalog = field(init=False)
+    writer: LedgerWriter = field(init=False)
+    services: Services = field(init=False)
+    processor: Processor = field(init=False)
+    bus: MemoryBus = field(init=False)
+    smsc: MemorySmsc = field(init=False)
+    outbox: OutboxSender = field(init=False)
+    transport_key: SecretKey = field(init=False)
+    started: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        """Open the store, load everything, start TranProc, the bus and the outbox."""
+        settings = self.settings
+        self.catalog = load_catalog(settings.profile)
+        store = open_store(settings.db)
+        self.writer = LedgerWriter(store, clock=self.clock)
+        await asyncio.to_thread(self._open_store)
+        pin_key = load_or_create_key(settings.keys_dir / "pin.key")
+        self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")
+        directory = await asyncio.to_thread(Directory.load, store)
+        last = await asyncio.to_thread(store.query, "SELECT COALESCE(MAX(number), 0) FROM requests")
+        self.services = Services(
+            writer=self.writer,
+            store=store,
+            catalog=self.catalog,
+            directory=directory,
+            vault=PinVault(pin_key),
+            transport_key=self.transport_key,
+            counter=Counter(int(last[0][0])),
+            clock=self.clock,
+        )
+        await self._load_usage()
+        self.processor = Processor(self.services, all_products())
+        self.processor.observer = _observe
+        await self.processor.start()
+        self.bus = MemoryBus(settings.workers)
+        await self.bus.serve(self.processor.handle, self.processor.acknowledge)
+        self.smsc = MemorySmsc()
+        self.outbox = OutboxSender(
+            store, self.writer, {"sms": self.smsc}, self.clock, key=self.transport_key
+        )
+        self.outbox.start()
+        from mkoba.demo.chart import ensure_operator
+
+        await ensure_operator(self)
+        if settings.demo and len(directory.parties) <= 1:
+            from mkoba.demo.seed import seed
+
+            await seed(self)
+        for module in extensions():
+            start = getattr(module, "start", None)
+            if start is not None:
+                await start(self)
+        self.started = time.time()
+
+    def _open_store(self) -> None:
+        self.writer.start()
+        store = self.writer.store
+        Directory.migrate(store)
+        store.migrate_script("processor-0001", PROCESSOR_SCHEMA)
+
+    async def _load_usage(self) -> None:
+        profile = self.services.profile(self.clock())
+        today = dt.datetime.now(profile.timezone).date().isoformat()
+        rows = await asyncio.to_thread(
+            self.services.store.query,
+            "SELECT party_id, day, kind, used FROM daily_usage WHERE day >= ?",
+            (today,),
+        )
+        for party_id, day, kind, used in rows:
+            self.services.usage[(int(party_id), day, kind)] = int(used)
+
+    async def stop(self) -> None:
+        """Stop taking requests, finish what is in flight, checkpoint and close the store."""
+        for module in reversed(extensions()):
+            stop = getattr(module, "stop", None)
+            if stop is not None:
+                await stop(self)
+        await self.outbox.stop()
+        await self.bus.close()
+        await self.processor.stop()
+        await asyncio.to_thread(self.writer.stop)
+
+    async def request(self, request: Request) -> Response:
+        """Send a request through the bus, as a channel does."""
+        return await self.bus.request(request, self.settings.request_timeout_s)
+
+    async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
+        """Report a response's delivery, as a channel does."""
+        result = await self.bus.acknowledge(request_id, delivered)
+        self.outbox.poke()
+        return result
+
+
+def _observe(request: Request, response: Response, seconds: float) -> None:
+    metrics.requests_total.labels(str(request.channel), request.product, str(response.code)).inc()
+    metrics.request_seconds.labels(request.product).observe(seconds)
+
+
+def lifespan(platform: Platform) -> Callable[[Any], Any]:
+    """The ASGI lifespan that starts and stops the platform with the server."""
+
+    @asynccontextmanager
+    async def run(_app: Any) -> AsyncIterator[None]:
+        await platform.start()
+        try:
+            yield
+        finally:
+            await platform.stop()
+
+    return run
+
+
+def create_app(settings: Settings, platform: Platform | None = None) -> Any:
+    """The whole platform as one ASGI app: native API, health, metrics (and more channels)."""
+    from mkoba.channels.api import build_app
+
+    platform = platform or Platform(settings)
+    return build_app(platform, lifespan(platform))

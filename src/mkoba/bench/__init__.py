@@ -1,0 +1,1 @@
+"""Benchmarks behind ``mkoba bench``; results are recorded in bench/RESULTS.md."""

@@ -1,0 +1,32 @@
+"""The bus between channels and TranProc: one interface, an in-process implementation.
+
+Channels call ``request`` and, after delivering the response, ``acknowledge``;
+TranProc is attached with ``serve``. The NATS JetStream implementation (cluster
+form) plugs in behind the same interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from mkoba.processor.request import Request, Response
+
+Handler = Callable[[Request], Awaitable[Response]]
+Acknowledger = Callable[[str, bool], Awaitable[bool]]
+
+
+class Bus(Protocol):
+    """How requests reach TranProc and responses come back."""
+
+    async def serve(self, handler: Handler, acknowledger: Acknowledger) -> None:
+        """Start delivering requests to ``handler`` (TranProc's side)."""
+
+    async def request(self, request: Request, timeout_s: float) -> Response:
+        """Send a request and wait for its response (a channel's side)."""
+
+    async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
+        """Say whether a response reached the user; True when it changed something."""
+
+    async def close(self) -> None:
+        """Stop; requests still queued are answered SYSTEM_BUSY."""

@@ -1,0 +1,1 @@
+"""Channel adapters: they translate between the outside world and TranProc, and decide nothing."""

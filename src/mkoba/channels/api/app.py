@@ -1,0 +1,270 @@
+"""The native JSON API and the service endpoints, as one FastAPI app.
+
+Each product is a POST route under /api/v1 taking the requester's number, PIN
+and the product's fields. The PIN is sealed here, in the adapter, and never
+travels in clear. After a successful response has been written, the route
+acknowledges its delivery, which posts money held pending on this channel.
+Every answer, errors included, is the JSON ``Envelope``: never an HTML page,
+never a stack trace.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import generate_latest
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+
+from mkoba import __version__, metrics
+from mkoba.channels.api import models
+from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
+from mkoba.processor.codes import Code
+from mkoba.processor.request import Channel, Response
+from mkoba.processor.request import Request as TranProcRequest
+
+if TYPE_CHECKING:
+    from mkoba.app import Platform
+
+log = logging.getLogger("mkoba.api")
+
+# Long-polling the SMS inbox waits at most this long.
+sms_wait_s_max = 30.0
+
+ROUTES: dict[str, tuple[str, type[models.Body], str]] = {
+    "register": ("/api/v1/register", models.RegisterBody, "Register a customer"),
+    "send_money": ("/api/v1/send-money", models.SendMoneyBody, "Send money"),
+    "deposit": ("/api/v1/deposit", models.DepositBody, "Deposit cash at an agent"),
+    "withdraw": ("/api/v1/withdraw", models.WithdrawBody, "Withdraw cash at an agent"),
+    "balance": ("/api/v1/balance", models.PinOnlyBody, "Check balance"),
+    "mini_statement": ("/api/v1/mini-statement", models.PinOnlyBody, "Last five transactions"),
+    "change_pin": ("/api/v1/change-pin", models.ChangePinBody, "Change PIN"),
+    "name_lookup": ("/api/v1/name-lookup", models.NameLookupBody, "Name before paying"),
+    "pay_bill": ("/api/v1/pay-bill", models.PayBillBody, "Pay a bill (paybill number)"),
+    "buy_goods": ("/api/v1/buy-goods", models.BuyGoodsBody, "Pay a till (buy goods)"),
+    "buy_airtime": ("/api/v1/buy-airtime", models.BuyAirtimeBody, "Buy airtime"),
+    "send_unregistered": (
+        "/api/v1/send-unregistered",
+        models.SendUnregisteredBody,
+        "Send money to an unregistered number (a voucher)",
+    ),
+    "redeem_voucher": ("/api/v1/redeem-voucher", models.RedeemVoucherBody, "Cash a voucher"),
+    "request_reversal": ("/api/v1/reversals", models.ReceiptBody, "Ask for a reversal"),
+    "approve_reversal": (
+        "/api/v1/reversals/approve",
+        models.ReceiptBody,
+        "Approve a reversal (staff)",
+    ),
+    "reject_reversal": (
+        "/api/v1/reversals/reject",
+        models.ReceiptBody,
+        "Reject a reversal (staff)",
+    ),
+    "float_transfer": ("/api/v1/float-transfer", models.FloatTransferBody, "Move agent float"),
+    "issue_emoney": ("/api/v1/emoney/issue", models.EmoneyBody, "Issue e-money (operations)"),
+    "redeem_emoney": ("/api/v1/emoney/redeem", models.EmoneyBody, "Redeem e-money (operations)"),
+    "unlock_pin": ("/api/v1/pin/unlock", models.CustomerBody, "Unlock a PIN (staff)"),
+    "reset_pin": ("/api/v1/pin/reset", models.CustomerBody, "Reset a PIN (staff)"),
+    "pin_unlock_self": (
+        "/api/v1/pin/unlock-self",
+        models.UnlockSelfBody,
+        "Unlock your PIN with your ID number",
+    ),
+    "commission_statement": (
+        "/api/v1/commission-statement",
+        models.PinOnlyBody,
+        "Agent commission balance and latest credits",
+    ),
+    "set_language": ("/api/v1/language", models.LanguageBody, "Choose English or Kiswahili"),
+}
+
+
+def envelope(response: Response) -> dict[str, Any]:
+    """The JSON body of a TranProc response."""
+    return {
+        "ok": response.ok,
+        "code": str(response.code),
+        "message": response.message,
+        "receipt": response.receipt,
+        "request_id": response.request_id,
+        "data": response.data,
+    }
+
+
+def error(code: Code, message: str, status: int | None = None) -> JSONResponse:
+    """An error answer in the envelope."""
+    body = {
+        "ok": False,
+        "code": str(code),
+        "message": message,
+        "receipt": None,
+        "request_id": "",
+        "data": {},
+    }
+    return JSONResponse(body, status_code=status or code.http_status)
+
+
+def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
+    """The FastAPI app serving ``platform``."""
+    app = FastAPI(
+        title="mkoba",
+        version=__version__,
+        description="M-Pesa in a box: the native JSON API of an open-source mobile-money"
+        " platform. Money is in minor units in `data`, formatted in `message`.",
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    _errors(app)
+    _service_routes(app, platform)
+    for product, (path, body, summary) in ROUTES.items():
+        _product_route(app, platform, product, path, body, summary)
+    _sms_routes(app, platform)
+    from mkoba.app import extensions
+
+    for module in extensions():
+        mount = getattr(module, "mount", None)
+        if mount is not None:
+            mount(app, platform)
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for problem in exc.errors():
+            where = ".".join(str(part) for part in problem["loc"] if part != "body")
+            problems.append(f"{where or 'body'}: {problem['msg']}")
+        return error(Code.INVALID_INPUT, "; ".join(problems))
+
+    @app.exception_handler(HTTPException)
+    async def http(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = Code.UNKNOWN_PRODUCT if exc.status_code == 404 else Code.INVALID_INPUT
+        return error(code, str(exc.detail), exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def crash(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error(Code.SYSTEM_ERROR, Code.SYSTEM_ERROR.message)
+
+
+def _service_routes(app: FastAPI, platform: Platform) -> None:
+    @app.get("/health", summary="Is it up, and what is it doing")
+    async def health() -> dict[str, Any]:
+        processor = platform.processor
+        return {
+            "status": "ok",
+            "version": __version__,
+            "uptime_s": round(time.time() - platform.started, 3),
+            "profile": platform.services.profile(platform.clock()).version,
+            "requests_handled": processor.handled,
+            "deliveries_waiting": len(processor.deliveries),
+            "ledger_batches": platform.writer.batches,
+            "outbox_sent": platform.outbox.sent,
+        }
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        metrics.deliveries_waiting.set(len(platform.processor.deliveries))
+        metrics.ledger_batches.set(platform.writer.batches)
+        return PlainTextResponse(generate_latest(metrics.registry).decode())
+
+    @app.get("/", summary="What is served where")
+    async def index() -> dict[str, Any]:
+        return {
+            "name": "mkoba",
+            "version": __version__,
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "health": "/health",
+            "metrics": "/metrics",
+            "api": {product: path for product, (path, _, _) in ROUTES.items()},
+            "sms_inbox": "/api/v1/sms/{msisdn}",
+        }
+
+
+def _product_route(
+    app: FastAPI,
+    platform: Platform,
+    product: str,
+    path: str,
+    body_type: type[models.Body],
+    summary: str,
+) -> None:
+    async def route(
+        body: models.Body,
+        idempotency_key: str | None = Header(None, max_length=200),
+    ) -> JSONResponse:
+        try:
+            msisdn = normalize_msisdn(body.msisdn)
+        except InvalidMsisdn as problem:
+            return error(Code.INVALID_INPUT, f"msisdn: {problem}")
+        key = idempotency_key or uuid.uuid4().hex
+        request_id = f"api:{msisdn}:{key}"
+        params = body.params()
+        try:
+            sealed = (
+                seal_pin(Pin(body.pin), platform.transport_key, request_id.encode())
+                if body.pin
+                else None
+            )
+            new_pin = getattr(body, "new_pin", None)
+            if new_pin is not None:
+                blob = seal_pin(
+                    Pin(new_pin), platform.transport_key, request_id.encode() + b":new"
+                ).blob
+                params["sealed_new_pin"] = base64.b64encode(blob).decode()
+        except ValueError as problem:
+            return error(Code.INVALID_INPUT, f"pin: {problem}")
+        request = TranProcRequest(
+            request_id, Channel.API, product, msisdn, params, sealed, time.time_ns()
+        )
+        response = await platform.request(request)
+        task = BackgroundTask(platform.acknowledge, request_id) if response.ok else None
+        return JSONResponse(
+            envelope(response), status_code=response.code.http_status, background=task
+        )
+
+    route.__annotations__["body"] = body_type
+    route.__name__ = product
+    app.post(
+        path,
+        summary=summary,
+        response_model=models.Envelope,
+        responses={400: {"model": models.Envelope}, 402: {"model": models.Envelope}},
+        tags=["native"],
+    )(route)
+
+
+def _sms_routes(app: FastAPI, platform: Platform) -> None:
+    @app.get(
+        "/api/v1/sms/{msisdn}",
+        summary="The SMS inbox of a number (developer tool)",
+        tags=["developer"],
+    )
+    async def inbox(msisdn: str, after: int = 0, wait: float = 0.0) -> JSONResponse:
+        try:
+            number = normalize_msisdn(msisdn)
+        except InvalidMsisdn as problem:
+            return error(Code.INVALID_INPUT, f"msisdn: {problem}")
+        messages = platform.smsc.inbox(number, after)
+        if not messages and wait > 0:
+            await platform.smsc.wait(number, min(wait, sms_wait_s_max))
+            messages = platform.smsc.inbox(number, after)
+        return JSONResponse(
+            {
+                "msisdn": number,
+                "messages": [
+                    {"id": sms.id, "from": sms.sender, "text": sms.body, "at": sms.at}
+                    for sms in messages
+                ],
+            }
+        )

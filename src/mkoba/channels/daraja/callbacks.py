@@ -1,0 +1,173 @@
+"""Callbacks leave from the outbox: the "callback" gateway, its delivery log, replays.
+
+Results the channel writes itself (failed STK payments, business results,
+queue timeouts) become outbox rows in an id range of their own, above any the
+processor hands out; results committed with the money (STK success, C2B
+confirmation) are notes the processor renders. Either way the outbox sender
+delivers them here: one HTTP POST per attempt, retried with the sender's
+backoff, every attempt recorded in ``daraja_deliveries`` for the app's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from mkoba.channels.daraja.poster import Poster, PostError
+from mkoba.channels.daraja.schema import DELIVERY_COLUMNS
+from mkoba.ledger import LedgerWriter, Store, Write
+from mkoba.outbox import Delivery, Message
+from mkoba.processor.schema import OUTBOX_COLUMNS
+
+log = logging.getLogger("mkoba.daraja.callbacks")
+
+# The channel's own outbox rows start here: the processor's are request number * 16 + n.
+outbox_id_base = 1 << 60
+# Delivery-log rows wait this long to share a write with their neighbours.
+log_delay_s = 0.005
+# At most this much of a receiver's error body is kept in the delivery log.
+error_length_max = 200
+
+
+def first_outbox_id(store: Store) -> int:
+    """The next free id of the channel's outbox range (blocking)."""
+    rows = store.query("SELECT COALESCE(MAX(id), 0) FROM outbox WHERE id >= ?", (outbox_id_base,))
+    return max(outbox_id_base, int(rows[0][0]) + 1)
+
+
+def first_delivery_id(store: Store) -> int:
+    """The next free delivery-log id (blocking)."""
+    rows = store.query("SELECT COALESCE(MAX(id), 0) FROM daraja_deliveries")
+    return int(rows[0][0]) + 1
+
+
+class OutboxRows:
+    """Outbox rows written by the channel itself, in its own id range."""
+
+    def __init__(self, first_id: int) -> None:
+        assert first_id >= outbox_id_base
+        self._ids = itertools.count(first_id)
+
+    def row(self, request_id: str, url: str, body: str, kind: str, now: int) -> Write:
+        """A queued callback: ``body`` to be POSTed to ``url``."""
+        values = (
+            next(self._ids),
+            request_id,
+            "callback",
+            url,
+            body,
+            "queued",
+            0,
+            now,
+            now,
+            now,
+            kind,
+        )
+        return Write("outbox", OUTBOX_COLUMNS, values)
+
+
+class CallbackGateway:
+    """POSTs callback bodies to their URLs (the outbox sender's "callback" gateway)."""
+
+    def __init__(
+        self,
+        writer: LedgerWriter,
+        app_of: Callable[[Message], int],
+        timeout_s: float,
+        attempts_max: int,
+        first_log_id: int,
+    ) -> None:
+        assert timeout_s > 0
+        assert attempts_max >= 1
+        self.writer = writer
+        self.app_of = app_of
+        self.attempts_max = attempts_max
+        self.poster = Poster(timeout_s)
+        self._log_ids = itertools.count(first_log_id)
+        self._pending: set[asyncio.Future[Any]] = set()
+        self._rows: list[Write] = []
+        self.delivered = 0
+        self.failed = 0
+
+    async def send(self, message: Message) -> Delivery:
+        """One attempt to deliver ``message``: 2xx is delivered, anything else retried."""
+        started = time.perf_counter()
+        status, error = 0, ""
+        try:
+            answer = await self.poster.post(message.recipient, message.body.encode())
+            status = answer.status
+            if not 200 <= status < 300:
+                error = answer.body[:error_length_max].decode(errors="replace")
+        except PostError as problem:
+            # Only the kind (ConnectionRefusedError, Timeout...): a URL may carry a client's
+            # secrets in its query string, and errors tend to repeat it.
+            error = problem.kind
+        attempt = message.attempts + 1
+        if 200 <= status < 300:
+            outcome = Delivery.DELIVERED
+            self.delivered += 1
+        elif attempt >= self.attempts_max or error == "InvalidURL":
+            outcome = Delivery.FAILED
+            self.failed += 1
+        else:
+            outcome = Delivery.RETRY
+        elapsed_ms = int((time.perf_counter() - started) * 1000)
+        self._record(message, attempt, status, outcome, error, elapsed_ms)
+        return outcome
+
+    def _record(
+        self,
+        message: Message,
+        attempt: int,
+        status: int,
+        outcome: Delivery,
+        error: str,
+        elapsed_ms: int,
+    ) -> None:
+        """Log the attempt; the write goes through the writer without holding up delivery."""
+        values = (
+            next(self._log_ids),
+            message.id,
+            self.app_of(message),
+            message.recipient,
+            message.reference,
+            attempt,
+            time.time_ns(),
+            status,
+            str(outcome),
+            error,
+            elapsed_ms,
+        )
+        # Attempts of a few milliseconds go to the writer together.
+        self._rows.append(Write("daraja_deliveries", DELIVERY_COLUMNS, values))
+        if len(self._rows) == 1:
+            asyncio.get_running_loop().call_later(log_delay_s, self._flush)
+
+    def _flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        try:
+            future = self.writer.submit([], attach=rows)
+        except Exception:  # an overloaded or stopped writer: the outbox rows still say it
+            log.warning("delivery log of %d attempts not written", len(rows))
+            return
+        waiting = asyncio.wrap_future(future)
+        self._pending.add(waiting)
+        waiting.add_done_callback(self._settled)
+
+    def _settled(self, waiting: asyncio.Future[Any]) -> None:
+        self._pending.discard(waiting)
+        if not waiting.cancelled() and waiting.exception() is not None:
+            log.warning("delivery log write failed: %s", waiting.exception())
+
+    async def close(self) -> None:
+        """Wait for delivery-log writes in flight, then close the connections."""
+        self._flush()
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.poster.close()

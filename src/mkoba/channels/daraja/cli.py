@@ -1,0 +1,471 @@
+"""``mkoba daraja``: apps, shortcodes, initiators, C2B URLs and callbacks, on a store.
+
+These are admin paths: they write the channel's tables directly (one statement
+each), and a running server picks the changes up within seconds (its registry
+refreshes). Secrets are shown once, when made, and stored only as verifiers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mkoba.channels.daraja.registry import PRODUCTS, ROLES, SHORTCODE_KINDS
+from mkoba.channels.daraja.schema import (
+    APP_COLUMNS,
+    INITIATOR_COLUMNS,
+    SHORTCODE_COLUMNS,
+    URL_COLUMNS,
+)
+from mkoba.channels.daraja.schema import SCHEMA as DARAJA_SCHEMA
+from mkoba.channels.daraja.vault import (
+    Vault,
+    consumer_key_length,
+    consumer_secret_length,
+    random_text,
+)
+from mkoba.ledger import Store, open_store
+from mkoba.ledger.store.sql import insert_sql
+
+daraja_app = typer.Typer(
+    help="Daraja apps, shortcodes, initiators, C2B URLs and callbacks (docs/daraja.md).",
+    no_args_is_help=True,
+)
+apps_app = typer.Typer(help="Developer apps: consumer keys and secrets.", no_args_is_help=True)
+shortcodes_app = typer.Typer(
+    help="An app's paybills, tills and B2C shortcodes.", no_args_is_help=True
+)
+initiators_app = typer.Typer(help="An app's API operators (initiators).", no_args_is_help=True)
+urls_app = typer.Typer(help="C2B validation and confirmation URLs.", no_args_is_help=True)
+callbacks_app = typer.Typer(
+    help="Callbacks: what was sent, the delivery log, replays.", no_args_is_help=True
+)
+daraja_app.add_typer(apps_app, name="apps")
+daraja_app.add_typer(shortcodes_app, name="shortcodes")
+daraja_app.add_typer(initiators_app, name="initiators")
+daraja_app.add_typer(urls_app, name="urls")
+daraja_app.add_typer(callbacks_app, name="callbacks")
+
+console = Console()
+DbOption = typer.Option(
+    os.environ.get("MKOBA_DB", "var/mkoba.db"), "--db", help="The store", envvar="MKOBA_DB"
+)
+KeysOption = typer.Option(
+    Path(os.environ.get("MKOBA_KEYS_DIR", "var/keys")),
+    "--keys-dir",
+    help="Where the server's keys are (the channel key seals passkeys, checks secrets)",
+    envvar="MKOBA_KEYS_DIR",
+)
+IdsOption = typer.Option(None, "--id", help="Outbox ids to send again (repeat it)")
+_DEFAULT_ROLES = "*"
+
+
+def _store(db: str) -> Store:
+    if "://" not in db and not Path(db).exists():
+        console.print(f"[red]no store at {db}[/red] (give --db or set MKOBA_DB)")
+        raise typer.Exit(2)
+    store = open_store(db)
+    store.migrate()
+    store.migrate_script("daraja-0001", DARAJA_SCHEMA)
+    return store
+
+
+def _upsert(
+    store: Store,
+    table: str,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    values: tuple[object, ...],
+) -> None:
+    store.execute(insert_sql(table, columns, "?", keys), values)
+
+
+def _split(text: str, allowed: tuple[str, ...], what: str) -> str:
+    parts = sorted({part.strip() for part in text.split(",") if part.strip()})
+    unknown = [part for part in parts if part != "*" and part not in allowed]
+    if unknown or not parts:
+        console.print(f"[red]{what}: use * or some of {', '.join(allowed)}[/red]")
+        raise typer.Exit(2)
+    return ",".join(parts)
+
+
+# -- apps ------------------------------------------------------------------------------
+
+
+@apps_app.command("list")
+def apps_list(db: str = DbOption) -> None:
+    """Every app, with its consumer key, products and shortcodes."""
+    with _store(db) as store:
+        apps = store.query(
+            "SELECT id, name, consumer_key, products, state FROM daraja_apps ORDER BY id"
+        )
+        codes = store.query(
+            "SELECT app_id, shortcode, kind FROM daraja_shortcodes ORDER BY shortcode"
+        )
+    table = Table(title="Daraja apps")
+    for column in ("id", "name", "consumer key", "products", "state", "shortcodes"):
+        table.add_column(column)
+    for app_id, name, key, products, state in apps:
+        owned = ", ".join(f"{c} ({k})" for a, c, k in codes if a == app_id)
+        table.add_row(str(app_id), str(name), str(key), str(products), str(state), owned)
+    console.print(table)
+
+
+@apps_app.command("create")
+def apps_create(
+    name: str = typer.Argument(..., help="What the app is called"),
+    products: str = typer.Option("*", help=f"Comma-separated: * or {', '.join(PRODUCTS)}"),
+    db: str = DbOption,
+    keys_dir: Path = KeysOption,
+) -> None:
+    """A new app; its consumer key and secret are shown once."""
+    chosen = _split(products, PRODUCTS, "products")
+    vault = Vault.load(keys_dir)
+    key, secret = random_text(consumer_key_length), random_text(consumer_secret_length)
+    now = time.time_ns()
+    with _store(db) as store:
+        app_id = int(store.query("SELECT COALESCE(MAX(id), 0) FROM daraja_apps")[0][0]) + 1
+        values = (app_id, name, key, vault.verifier("secret", secret), chosen, "active", now, now)
+        _upsert(store, "daraja_apps", APP_COLUMNS, ("id",), values)
+    console.print(f"app {app_id} [bold]{name}[/bold]")
+    console.print(f"  consumer key     {key}")
+    console.print(f"  consumer secret  {secret}   (shown once: keep it)")
+
+
+@apps_app.command("rotate")
+def apps_rotate(app_id: int, db: str = DbOption, keys_dir: Path = KeysOption) -> None:
+    """A new consumer secret for an app (the old one stops working)."""
+    vault = Vault.load(keys_dir)
+    secret = random_text(consumer_secret_length)
+    with _store(db) as store:
+        _require_app(store, app_id)
+        store.execute(
+            "UPDATE daraja_apps SET secret_verifier = ?, updated = ? WHERE id = ?",
+            (vault.verifier("secret", secret), time.time_ns(), app_id),
+        )
+    console.print(f"consumer secret  {secret}   (shown once: keep it)")
+
+
+@apps_app.command("disable")
+def apps_disable(app_id: int, db: str = DbOption) -> None:
+    """Stop an app: no new tokens, its tokens refused."""
+    _set_state(db, app_id, "disabled")
+
+
+@apps_app.command("enable")
+def apps_enable(app_id: int, db: str = DbOption) -> None:
+    """Let a disabled app work again."""
+    _set_state(db, app_id, "active")
+
+
+def _set_state(db: str, app_id: int, state: str) -> None:
+    with _store(db) as store:
+        _require_app(store, app_id)
+        store.execute(
+            "UPDATE daraja_apps SET state = ?, updated = ? WHERE id = ?",
+            (state, time.time_ns(), app_id),
+        )
+    console.print(f"app {app_id} {state}")
+
+
+def _require_app(store: Store, app_id: int) -> None:
+    if not store.query("SELECT 1 FROM daraja_apps WHERE id = ?", (app_id,)):
+        console.print(f"[red]no app {app_id}[/red]")
+        raise typer.Exit(1)
+
+
+# -- shortcodes and initiators ---------------------------------------------------------
+
+
+@shortcodes_app.command("add")
+def shortcodes_add(
+    app_id: int,
+    shortcode: str,
+    kind: str = typer.Option("paybill", help=f"One of {', '.join(SHORTCODE_KINDS)}"),
+    passkey: str = typer.Option("", help="The STK passkey ('' for none)", hide_input=True),
+    validation: bool = typer.Option(
+        False, "--validation/--no-validation", help="External validation"
+    ),
+    db: str = DbOption,
+    keys_dir: Path = KeysOption,
+) -> None:
+    """Give an app a shortcode of an existing business (a paybill or B2C organisation, a till)."""
+    if kind not in SHORTCODE_KINDS:
+        console.print(f"[red]kind: one of {', '.join(SHORTCODE_KINDS)}[/red]")
+        raise typer.Exit(2)
+    party_kind = "merchant" if kind == "till" else "organisation"
+    vault = Vault.load(keys_dir)
+    with _store(db) as store:
+        _require_app(store, app_id)
+        found = store.query(
+            "SELECT id FROM parties WHERE kind = ? AND number = ?", (party_kind, shortcode)
+        )
+        if not found:
+            console.print(f"[red]no {party_kind} with number {shortcode}[/red]")
+            raise typer.Exit(1)
+        sealed = vault.seal(f"passkey:{shortcode}", passkey) if passkey else ""
+        values = (
+            shortcode,
+            app_id,
+            kind,
+            int(found[0][0]),
+            sealed,
+            int(validation),
+            time.time_ns(),
+        )
+        _upsert(store, "daraja_shortcodes", SHORTCODE_COLUMNS, ("shortcode",), values)
+    console.print(f"{shortcode} ({kind}) belongs to app {app_id}")
+
+
+@shortcodes_app.command("list")
+def shortcodes_list(db: str = DbOption) -> None:
+    """Every shortcode with its app and settings."""
+    with _store(db) as store:
+        rows = store.query(
+            "SELECT shortcode, app_id, kind, passkey <> '', external_validation"
+            " FROM daraja_shortcodes ORDER BY shortcode"
+        )
+    table = Table(title="Daraja shortcodes")
+    for column in ("shortcode", "app", "kind", "passkey", "external validation"):
+        table.add_column(column)
+    for code, app_id, kind, has_passkey, validation in rows:
+        table.add_row(
+            str(code),
+            str(app_id),
+            str(kind),
+            "yes" if has_passkey else "no",
+            "on" if validation else "off",
+        )
+    console.print(table)
+
+
+@initiators_app.command("add")
+def initiators_add(
+    app_id: int,
+    name: str,
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, help="The initiator's password"
+    ),
+    roles: str = typer.Option(_DEFAULT_ROLES, help=f"Comma-separated: * or {', '.join(ROLES)}"),
+    db: str = DbOption,
+    keys_dir: Path = KeysOption,
+) -> None:
+    """Add (or change) an app's initiator and its password."""
+    chosen = _split(roles, ROLES, "roles")
+    vault = Vault.load(keys_dir)
+    with _store(db) as store:
+        _require_app(store, app_id)
+        values = (app_id, name, vault.verifier("initiator", password), chosen, time.time_ns())
+        _upsert(store, "daraja_initiators", INITIATOR_COLUMNS, ("app_id", "name"), values)
+    console.print(f"initiator {name} of app {app_id}: {chosen}")
+
+
+# -- URLs --------------------------------------------------------------------------------
+
+
+@urls_app.command("list")
+def urls_list(db: str = DbOption) -> None:
+    """Every shortcode's registered C2B URLs."""
+    with _store(db) as store:
+        rows = store.query(f"SELECT {', '.join(URL_COLUMNS)} FROM daraja_urls ORDER BY shortcode")
+        validation = dict(
+            store.query("SELECT shortcode, external_validation FROM daraja_shortcodes")
+        )
+    table = Table(title="C2B URLs")
+    for column in (
+        "shortcode",
+        "app",
+        "version",
+        "default",
+        "confirmation",
+        "validation",
+        "validating",
+    ):
+        table.add_column(column)
+    for code, app_id, version, response_type, confirmation, validation_url, _ in rows:
+        on = "on" if validation.get(code) else "off"
+        table.add_row(
+            str(code),
+            str(app_id),
+            str(version),
+            str(response_type),
+            str(confirmation),
+            str(validation_url),
+            on,
+        )
+    console.print(table)
+
+
+@urls_app.command("set")
+def urls_set(
+    shortcode: str,
+    confirmation: str = typer.Option(..., help="ConfirmationURL"),
+    validation: str = typer.Option("", help="ValidationURL"),
+    response_type: str = typer.Option("Completed", help="Completed or Cancelled"),
+    version: str = typer.Option("v2", help="v1 (clear MSISDN) or v2 (masked)"),
+    db: str = DbOption,
+) -> None:
+    """Register a shortcode's URLs, as ``/mpesa/c2b/v2/registerurl`` does."""
+    if response_type not in ("Completed", "Cancelled") or version not in ("v1", "v2"):
+        console.print("[red]response type Completed or Cancelled; version v1 or v2[/red]")
+        raise typer.Exit(2)
+    with _store(db) as store:
+        owner = store.query(
+            "SELECT app_id FROM daraja_shortcodes WHERE shortcode = ?", (shortcode,)
+        )
+        if not owner:
+            console.print(f"[red]no app has shortcode {shortcode}[/red]")
+            raise typer.Exit(1)
+        values = (
+            shortcode,
+            int(owner[0][0]),
+            version,
+            response_type,
+            confirmation,
+            validation,
+            time.time_ns(),
+        )
+        _upsert(store, "daraja_urls", URL_COLUMNS, ("shortcode",), values)
+    console.print(f"{shortcode}: confirmation {confirmation}, validation {validation or '-'}")
+
+
+@urls_app.command("validation")
+def urls_validation(
+    shortcode: str,
+    on: bool = typer.Option(..., "--on/--off", help="Call the ValidationURL before each payment"),
+    db: str = DbOption,
+) -> None:
+    """Turn external validation on or off for a shortcode (off by default, as on Daraja)."""
+    with _store(db) as store:
+        if not store.query("SELECT 1 FROM daraja_shortcodes WHERE shortcode = ?", (shortcode,)):
+            console.print(f"[red]no app has shortcode {shortcode}[/red]")
+            raise typer.Exit(1)
+        store.execute(
+            "UPDATE daraja_shortcodes SET external_validation = ?, updated = ? WHERE shortcode = ?",
+            (int(on), time.time_ns(), shortcode),
+        )
+    console.print(f"{shortcode}: external validation {'on' if on else 'off'}")
+
+
+# -- callbacks ---------------------------------------------------------------------------
+
+
+@callbacks_app.command("list")
+def callbacks_list(
+    state: str = typer.Option("", help="Only in this state: queued, retry, delivered, failed"),
+    limit: int = typer.Option(50, min=1, max=10_000),
+    db: str = DbOption,
+) -> None:
+    """Callbacks in the outbox, newest first."""
+    where, params = "channel = 'callback'", []
+    if state:
+        where += " AND state = ?"
+        params.append(state)
+    with _store(db) as store:
+        rows = store.query(
+            f"SELECT id, reference, recipient, state, attempts, created FROM outbox WHERE {where}"
+            " ORDER BY created DESC LIMIT ?",
+            (*params, limit),
+        )
+    table = Table(title="Callbacks")
+    for column in ("id", "kind", "url", "state", "attempts", "created"):
+        table.add_column(column)
+    for row_id, kind, url, row_state, attempts, created in rows:
+        table.add_row(
+            str(row_id), str(kind), str(url), str(row_state), str(attempts), _when(int(created))
+        )
+    console.print(table)
+
+
+@callbacks_app.command("log")
+def callbacks_log(
+    app: int = typer.Option(0, help="Only this app's deliveries (0: all)"),
+    limit: int = typer.Option(50, min=1, max=10_000),
+    db: str = DbOption,
+) -> None:
+    """The delivery log: every attempt, its HTTP status and how long it took."""
+    where, params = ("app_id = ?", [app]) if app else ("1 = 1", [])
+    with _store(db) as store:
+        rows = store.query(
+            "SELECT outbox_id, app_id, kind, attempt, status, outcome, elapsed_ms, error, at, url"
+            f" FROM daraja_deliveries WHERE {where} ORDER BY id DESC LIMIT ?",
+            (*params, limit),
+        )
+    table = Table(title="Callback deliveries")
+    for column in ("outbox", "app", "kind", "try", "status", "outcome", "ms", "error", "at", "url"):
+        table.add_column(column)
+    for outbox_id, app_id, kind, attempt, status, outcome, ms, error, at, url in rows:
+        table.add_row(
+            str(outbox_id),
+            str(app_id),
+            str(kind),
+            str(attempt),
+            str(status),
+            str(outcome),
+            str(ms),
+            str(error)[:40],
+            _when(int(at)),
+            str(url),
+        )
+    console.print(table)
+
+
+@callbacks_app.command("replay")
+def callbacks_replay(
+    ids: list[int] | None = IdsOption,
+    app: int = typer.Option(0, help="Or: every failed callback of this app"),
+    db: str = DbOption,
+) -> None:
+    """Send callbacks again (the money does not move again: only the message is resent)."""
+    if not ids and not app:
+        console.print("[red]give --id (repeatable) or --app[/red]")
+        raise typer.Exit(2)
+    with _store(db) as store:
+        chosen = list(ids or [])
+        if app:
+            rows = store.query(
+                "SELECT DISTINCT d.outbox_id FROM daraja_deliveries AS d JOIN outbox AS o"
+                " ON o.id = d.outbox_id WHERE d.app_id = ? AND o.state = 'failed'",
+                (app,),
+            )
+            chosen += [int(row[0]) for row in rows]
+        now = time.time_ns()
+        replayed = 0
+        for outbox_id in sorted(set(chosen)):
+            found = store.query(
+                "SELECT 1 FROM outbox WHERE id = ? AND channel = 'callback'", (outbox_id,)
+            )
+            if not found:
+                console.print(f"[yellow]no callback {outbox_id}[/yellow]")
+                continue
+            store.execute(
+                "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt = ?, updated = ?"
+                " WHERE id = ?",
+                (now, now, outbox_id),
+            )
+            replayed += 1
+    console.print(f"{replayed} callback(s) queued again")
+
+
+@daraja_app.command("credential")
+def credential(
+    password: str = typer.Option(
+        ..., prompt=True, hide_input=True, help="The initiator's password"
+    ),
+    keys_dir: Path = KeysOption,
+) -> None:
+    """A SecurityCredential for strict mode: the password under mkoba's certificate."""
+    from mkoba.channels.daraja.credential import encrypt, ensure_certificate
+
+    certificate = ensure_certificate(keys_dir)
+    console.print(f"certificate  {certificate}")
+    console.print(encrypt(certificate, password), soft_wrap=True)
+
+
+def _when(ns: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))

@@ -1,0 +1,515 @@
+"""STK prompts: the push reaches the customer's handset; the customer's answer moves money.
+
+A prompt is pending until the customer answers with the PIN (``mkoba phone``, a
+USSD push, ``POST /api/v1/stk/{checkout_id}/answer``, or the sandbox's
+auto-answer), cancels it (1032), or lets it time out (1037). One prompt per
+customer at a time, as M-Pesa locks the subscriber. An approval becomes a
+``pay_bill``/``buy_goods`` request on the STK channel; its outcome is the
+callback and the query answer:
+
+- success: the ``stkCallback`` is a note of the payment itself (hooks.py), so
+  it commits with the money; the prompt row follows;
+- anything else: the prompt row and the failure callback commit together.
+
+After a restart, open prompts are settled from the processor's own record of
+their request, so a callback is neither lost nor sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from mkoba.channels.daraja import payloads
+from mkoba.channels.daraja.codes import Result, described, for_stk
+from mkoba.channels.daraja.envelope import json_text
+from mkoba.channels.daraja.sandbox import Action, wrong_pin
+from mkoba.channels.daraja.schema import PROMPT_COLUMNS
+from mkoba.ledger import Write
+from mkoba.money import format_amount
+from mkoba.parties import PartyKind, Pin, seal_pin
+from mkoba.processor.codes import Code
+from mkoba.processor.request import Channel, Request, Response
+
+if TYPE_CHECKING:
+    from mkoba.channels.daraja.state import Daraja
+
+log = logging.getLogger("mkoba.daraja.stk")
+
+# Finished prompts kept in memory for queries; older ones are read from the store.
+finished_kept_max = 200_000
+# A prompt longer than this cannot be pushed to a handset (ResultCode 1025).
+prompt_length_max = 182
+
+
+@dataclass(slots=True)
+class Prompt:
+    """One STK push and what became of it."""
+
+    checkout_id: str
+    merchant_request_id: str
+    app_id: int
+    shortcode: str
+    party_b: str
+    kind: str
+    msisdn: str
+    amount: int
+    account: str
+    description: str
+    callback_url: str
+    business: str
+    created: int
+    expires: int
+    state: str = "pending"
+    result: Result | None = None
+    receipt: str = ""
+
+    @property
+    def request_id(self) -> str:
+        """The TranProc request an approval becomes."""
+        return f"stk:{self.app_id}:{self.checkout_id}"
+
+    @property
+    def open(self) -> bool:
+        """Whether the prompt still waits for (or is acting on) an answer."""
+        return self.state in ("pending", "answering")
+
+    def row(self, now: int) -> Write:
+        """The prompt as first stored."""
+        values = (
+            self.checkout_id,
+            self.merchant_request_id,
+            self.app_id,
+            self.shortcode,
+            self.party_b,
+            self.kind,
+            self.msisdn,
+            self.amount,
+            self.account,
+            self.description,
+            self.callback_url,
+            self.state,
+            "",
+            "",
+            "",
+            self.created,
+            self.expires,
+            now,
+        )
+        return Write("daraja_prompts", PROMPT_COLUMNS, values)
+
+    def update(self, now: int) -> Write:
+        """The prompt's outcome."""
+        result = self.result or described("1019")
+        return Write(
+            "daraja_prompts",
+            ("checkout_id", "state", "result_code", "result_desc", "receipt", "updated"),
+            (self.checkout_id, self.state, result.code, result.description, self.receipt, now),
+            ("checkout_id",),
+            "update",
+        )
+
+
+class Answer(NamedTuple):
+    """What the handset is told after answering a prompt."""
+
+    ok: bool
+    code: str
+    message: str
+    receipt: str | None
+    result: Result
+
+
+def prompt_text(prompt: Prompt, currency: Any) -> str:
+    """What the handset shows."""
+    money = format_amount(prompt.amount, currency)
+    text = f"Do you want to pay {money} to {prompt.business.upper()}"
+    if prompt.kind == "paybill" and prompt.account:
+        text += f" account no. {prompt.account}"
+    return text + "? Enter M-PESA PIN:"
+
+
+class Prompts:
+    """Every STK prompt the channel knows, open ones first."""
+
+    def __init__(self, daraja: Daraja) -> None:
+        self.daraja = daraja
+        self.open: dict[str, Prompt] = {}
+        self.by_msisdn: dict[str, str] = {}
+        self.finished: OrderedDict[str, Prompt] = OrderedDict()
+        self.arrivals: dict[str, asyncio.Event] = {}
+        # Checkout ids whose success callback the payment itself carries (hooks.py).
+        self.noted: set[str] = set()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- creating ---------------------------------------------------------------------
+
+    def locked(self, msisdn: str) -> bool:
+        """Whether ``msisdn`` already has a prompt open (M-Pesa locks the subscriber)."""
+        return msisdn in self.by_msisdn
+
+    async def push(self, prompt: Prompt) -> None:
+        """Store ``prompt``, show it on the handset and arm its timers; return once durable.
+
+        The handset may answer before the row is durable: the ledger writer commits
+        in submission order, so the prompt's row is in the same database transaction
+        as its payment or an earlier one, never a later one.
+        """
+        assert prompt.msisdn not in self.by_msisdn
+        self.by_msisdn[prompt.msisdn] = prompt.checkout_id
+        self.open[prompt.checkout_id] = prompt
+        try:
+            stored = self.daraja.writer.submit([], attach=[prompt.row(self.daraja.now())])
+        except BaseException:
+            self._forget(prompt)
+            raise
+        self._arm(prompt)
+        await asyncio.wrap_future(stored)
+
+    def _arm(self, prompt: Prompt) -> None:
+        daraja = self.daraja
+        currency = daraja.services.profile(prompt.created).currency
+        customer = daraja.services.directory.by_msisdn(prompt.msisdn)
+        if customer is None or customer.kind != PartyKind.CUSTOMER or not customer.active:
+            self._spawn(self.fail(prompt, described("1037")))
+            return
+        if len(prompt_text(prompt, currency)) > prompt_length_max:
+            self._spawn(self.fail(prompt, described("1025")))
+            return
+        delay_s = max(0.0, (prompt.expires - daraja.now()) / 1e9)
+        loop = asyncio.get_running_loop()
+        self._timers[prompt.checkout_id] = loop.call_later(delay_s, self._expire, prompt)
+        event = self.arrivals.pop(prompt.msisdn, None)
+        if event is not None:
+            event.set()
+        if daraja.sandbox.acts_for(prompt.msisdn):
+            action = daraja.sandbox.rules.action(prompt.amount // currency.minor_per_major)
+            if action not in (Action.OFF, Action.IGNORE):
+                self._spawn(self._auto(prompt, action))
+
+    async def _auto(self, prompt: Prompt, action: Action) -> None:
+        """The sandbox's simulated customer answers (daraja_auto_answer, daraja_auto_rules)."""
+        rules = self.daraja.sandbox.rules
+        if rules.delay_s:
+            await asyncio.sleep(rules.delay_s)
+        pin = self.daraja.settings.daraja_sandbox_pin
+        if action == Action.APPROVE:
+            await self.answer(prompt.checkout_id, pin)
+        elif action == Action.WRONG_PIN:
+            await self.answer(prompt.checkout_id, wrong_pin(pin))
+        elif action == Action.CANCEL:
+            await self.cancel(prompt.checkout_id)
+        else:
+            assert action == Action.UNREACHABLE, action
+            if prompt.state == "pending":
+                await self.fail(prompt, described("1037"))
+
+    # -- looking -----------------------------------------------------------------------
+
+    def pending(self, msisdn: str) -> list[Prompt]:
+        """The prompts waiting on ``msisdn``'s handset."""
+        checkout_id = self.by_msisdn.get(msisdn)
+        prompt = None if checkout_id is None else self.open.get(checkout_id)
+        return [prompt] if prompt is not None and prompt.state == "pending" else []
+
+    async def wait(self, msisdn: str, timeout_s: float) -> None:
+        """Wait until a prompt reaches ``msisdn`` (or the timeout passes)."""
+        event = self.arrivals.setdefault(msisdn, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except TimeoutError:
+            return
+
+    async def find(self, checkout_id: str) -> Prompt | None:
+        """A prompt by checkout id: in memory, or as stored."""
+        prompt = self.open.get(checkout_id) or self.finished.get(checkout_id)
+        if prompt is not None:
+            return prompt
+        rows = await asyncio.to_thread(
+            self.daraja.store.query,
+            f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts WHERE checkout_id = ?",
+            (checkout_id,),
+        )
+        return _prompt(rows[0]) if rows else None
+
+    # -- answering ---------------------------------------------------------------------
+
+    async def answer(self, checkout_id: str, pin: str) -> Answer:
+        """The customer entered ``pin``: pay, and report what happened."""
+        prompt = self.open.get(checkout_id)
+        if prompt is None or prompt.state != "pending":
+            return _closed(prompt or self.finished.get(checkout_id))
+        prompt.state = "answering"
+        self._disarm(prompt)
+        daraja = self.daraja
+        try:
+            sealed = seal_pin(Pin(pin), daraja.platform.transport_key, prompt.request_id.encode())
+        except ValueError:
+            sealed = None
+        if sealed is None:
+            # Not 4 to 6 digits: M-Pesa's handset would not send it; the customer is told.
+            prompt.state = "pending"
+            self._rearm(prompt)
+            return Answer(
+                False,
+                str(Code.INVALID_INPUT),
+                "Enter your 4-digit M-PESA PIN.",
+                None,
+                described("2001"),
+            )
+        request = Request(
+            prompt.request_id,
+            Channel.STK,
+            "buy_goods" if prompt.kind == "till" else "pay_bill",
+            prompt.msisdn,
+            _params(prompt, daraja),
+            sealed,
+            daraja.now(),
+        )
+        response = await daraja.platform.request(request)
+        if not response.ok:
+            result = for_stk(response.code)
+            await self.fail(prompt, result)
+            return Answer(False, str(response.code), response.message, None, result)
+        return await self._paid(prompt, response)
+
+    async def _paid(self, prompt: Prompt, response: Response) -> Answer:
+        """The payment is reserved: deliver the answer (posting the money), then record it."""
+        daraja = self.daraja
+        prompt.state = "completed"
+        prompt.result = described("0")
+        prompt.receipt = response.receipt or ""
+        # The payment is decided; delivering it sends the callback, after which the customer
+        # may push again at once: free them first.
+        self._release(prompt)
+        posted = await daraja.platform.acknowledge(prompt.request_id)
+        if not posted:
+            # Too late: the STK deadline rolled it back and the payer was told by SMS.
+            result = described("1019")
+            prompt.state = "answering"
+            await self.fail(prompt, result)
+            return Answer(False, str(Code.ROLLED_BACK), Code.ROLLED_BACK.message, None, result)
+        writes = [prompt.update(daraja.now())]
+        fallback = prompt.checkout_id not in self.noted
+        self.noted.discard(prompt.checkout_id)
+        if fallback:
+            # The product did not carry the callback (an older pay_bill): send it now.
+            log.warning("STK callback of %s written after the payment", prompt.checkout_id)
+            writes.append(self._success_row(prompt, daraja.now()))
+        await daraja.commit(writes, callbacks=fallback)
+        self._finish(prompt)
+        return Answer(True, str(Code.OK), response.message, prompt.receipt, prompt.result)
+
+    async def cancel(self, checkout_id: str) -> Answer:
+        """The customer pressed Cancel (1032)."""
+        prompt = self.open.get(checkout_id)
+        if prompt is None or prompt.state != "pending":
+            return _closed(prompt or self.finished.get(checkout_id))
+        result = described("1032")
+        await self.fail(prompt, result)
+        return Answer(True, "cancelled", "You cancelled the request.", None, result)
+
+    def _expire(self, prompt: Prompt) -> None:
+        self._timers.pop(prompt.checkout_id, None)
+        if prompt.state == "pending":
+            self._spawn(self.fail(prompt, described("1037")))
+
+    async def fail(self, prompt: Prompt, result: Result) -> None:
+        """End an open prompt without payment: its row and the failure callback, together."""
+        if not prompt.open:
+            return
+        assert not result.ok
+        self._disarm(prompt)
+        prompt.state = "failed"
+        prompt.result = result
+        daraja = self.daraja
+        now = daraja.now()
+        body = json_text(
+            payloads.stk_failure(prompt.merchant_request_id, prompt.checkout_id, result)
+        )
+        row = daraja.outbox.row(prompt.request_id, prompt.callback_url, body, "stk.callback", now)
+        self._release(prompt)
+        await daraja.commit([prompt.update(now), row], callbacks=True)
+        self._finish(prompt)
+
+    def _success_row(self, prompt: Prompt, now: int) -> Write:
+        body = json_text(
+            payloads.stk_success(
+                prompt.merchant_request_id,
+                prompt.checkout_id,
+                prompt.amount,
+                prompt.receipt,
+                now,
+                prompt.msisdn,
+            )
+        )
+        return self.daraja.outbox.row(
+            prompt.request_id, prompt.callback_url, body, "stk.callback", now
+        )
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _finish(self, prompt: Prompt) -> None:
+        self._forget(prompt)
+        self.finished[prompt.checkout_id] = prompt
+        while len(self.finished) > finished_kept_max:
+            self.finished.popitem(last=False)
+
+    def _forget(self, prompt: Prompt) -> None:
+        self.open.pop(prompt.checkout_id, None)
+        self._release(prompt)
+        self._disarm(prompt)
+
+    def _release(self, prompt: Prompt) -> None:
+        """The customer may take another prompt."""
+        if self.by_msisdn.get(prompt.msisdn) == prompt.checkout_id:
+            del self.by_msisdn[prompt.msisdn]
+
+    def _disarm(self, prompt: Prompt) -> None:
+        timer = self._timers.pop(prompt.checkout_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    def _rearm(self, prompt: Prompt) -> None:
+        delay_s = max(0.0, (prompt.expires - self.daraja.now()) / 1e9)
+        loop = asyncio.get_running_loop()
+        self._timers[prompt.checkout_id] = loop.call_later(delay_s, self._expire, prompt)
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("STK prompt work failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Stop timers and answers in progress (open prompts are settled at the next start)."""
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- after a restart ---------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Settle the prompts a stop left open from the processor's record; how many."""
+        daraja = self.daraja
+        rows = await asyncio.to_thread(
+            daraja.store.query,
+            f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts"
+            " WHERE state IN ('pending', 'answering') ORDER BY created",
+        )
+        for row in rows:
+            prompt = _prompt(row)
+            prompt.state = "pending"
+            prompt.business = business_name(daraja, prompt.party_b)
+            stored = await asyncio.to_thread(
+                daraja.store.query,
+                "SELECT status, response FROM requests WHERE id = ?",
+                (prompt.request_id,),
+            )
+            self.open[prompt.checkout_id] = prompt
+            if stored:
+                await self._settle(prompt, str(stored[0][0]), Response.from_json(stored[0][1]))
+            elif prompt.expires > daraja.now() and prompt.msisdn not in self.by_msisdn:
+                self.by_msisdn[prompt.msisdn] = prompt.checkout_id
+                self._arm(prompt)
+            else:
+                await self.fail(prompt, described("1037"))
+        return len(rows)
+
+    async def _settle(self, prompt: Prompt, status: str, response: Response) -> None:
+        daraja = self.daraja
+        if status != "completed":
+            code = Code.ROLLED_BACK if status in ("rolled_back", "pending") else response.code
+            await self.fail(prompt, for_stk(code))
+            return
+        prompt.state = "completed"
+        prompt.result = described("0")
+        prompt.receipt = response.receipt or ""
+        noted = await asyncio.to_thread(
+            daraja.store.query,
+            "SELECT 1 FROM outbox WHERE request_id = ? AND reference = ?",
+            (prompt.request_id, payloads.STK_TEMPLATE),
+        )
+        writes = [prompt.update(daraja.now())]
+        if not noted:
+            writes.append(self._success_row(prompt, daraja.now()))
+        await daraja.commit(writes, callbacks=not noted)
+        self._finish(prompt)
+
+
+def business_name(daraja: Daraja, shortcode: str) -> str:
+    """The name of the business behind a shortcode, as the handset shows it."""
+    code = daraja.registry.shortcodes.get(shortcode)
+    party = None if code is None else daraja.services.directory.get(code.party_id)
+    return party.name if party is not None else shortcode
+
+
+def _params(prompt: Prompt, daraja: Daraja) -> dict[str, str]:
+    """The payment's parameters as TranProc's products read them."""
+    currency = daraja.services.profile(prompt.created).currency
+    amount = str(prompt.amount // currency.minor_per_major)
+    params = {"amount": amount, "checkout_id": prompt.checkout_id}
+    if prompt.kind == "till":
+        params["till"] = prompt.party_b
+    else:
+        params["paybill"] = prompt.party_b
+        params["account"] = prompt.account
+    return params
+
+
+def _closed(prompt: Prompt | None) -> Answer:
+    if prompt is None:
+        return Answer(False, "unknown_prompt", "There is no such request.", None, described("1019"))
+    result = prompt.result or described("1019")
+    return Answer(
+        False, "closed", "This request was already answered or has expired.", None, result
+    )
+
+
+def _prompt(row: tuple[Any, ...]) -> Prompt:
+    values = dict(zip(PROMPT_COLUMNS, row, strict=True))
+    code = str(values["result_code"])
+    prompt = Prompt(
+        checkout_id=str(values["checkout_id"]),
+        merchant_request_id=str(values["merchant_request_id"]),
+        app_id=int(values["app_id"]),
+        shortcode=str(values["shortcode"]),
+        party_b=str(values["party_b"]),
+        kind=str(values["kind"]),
+        msisdn=str(values["msisdn"]),
+        amount=int(values["amount"]),
+        account=str(values["account"]),
+        description=str(values["description"]),
+        callback_url=str(values["callback_url"]),
+        business="",
+        created=int(values["created"]),
+        expires=int(values["expires"]),
+        state=str(values["state"]),
+        result=Result(code, str(values["result_desc"])) if code else None,
+        receipt=str(values["receipt"]),
+    )
+    return prompt
+
+
+def answer_json(answer: Answer, request_id: str) -> dict[str, Any]:
+    """An answer in the native API's envelope, with Daraja's result code in ``data``."""
+    return {
+        "ok": answer.ok,
+        "code": answer.code,
+        "message": answer.message,
+        "receipt": answer.receipt,
+        "request_id": request_id,
+        "data": {"ResultCode": answer.result.code, "ResultDesc": answer.result.description},
+    }

@@ -1,0 +1,253 @@
+"""The ``mkoba`` command line: serve, reconcile, bench and admin commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mkoba.catalog.cli import tariffs_app
+from mkoba.channels.daraja.cli import daraja_app
+
+app = typer.Typer(
+    name="mkoba",
+    help="mkoba: an open-source mobile-money platform (M-Pesa in a box).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(
+    help="Measure throughput and latency; see bench/RESULTS.md.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(daraja_app, name="daraja")
+
+console = Console()
+error_console = Console(stderr=True)
+DEFAULT_DB = os.environ.get("MKOBA_DB", "var/mkoba.db")
+
+DbOption = typer.Option(
+    DEFAULT_DB,
+    "--db",
+    help="Store: a SQLite file path (the default) or postgresql://user@host:port/db",
+    envvar="MKOBA_DB",
+)
+
+
+@app.command()
+def serve(
+    db: str = DbOption,
+    host: str = typer.Option(None, help="Interface to listen on [MKOBA_HOST, 127.0.0.1]"),
+    port: int = typer.Option(None, help="Port [MKOBA_PORT, 8334]"),
+    profile: str = typer.Option(None, help="Catalog profile name or YAML [MKOBA_PROFILE, kenya]"),
+    demo: bool = typer.Option(None, "--demo/--no-demo", help="Demo data in an empty store"),
+    log_format: str = typer.Option(None, help="console or json [MKOBA_LOG_FORMAT]"),
+) -> None:
+    """Run the whole platform in one process on one port (SQLite and in-process bus by default)."""
+    import uvicorn
+
+    from mkoba import logs
+    from mkoba.app import create_app
+    from mkoba.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(
+            db=db, host=host, port=port, profile=profile, demo=demo, log_format=log_format
+        )
+    except SettingsError as problem:
+        error_console.print(f"[red]settings:[/red]\n{problem}")
+        raise typer.Exit(2) from None
+    logs.configure(settings.log_level, settings.log_format)
+    from mkoba.processor import heap
+
+    heap.tune()  # a server's pace of garbage collection (see processor/heap.py)
+    base = f"http://{settings.host}:{settings.port}"
+    console.print(f"mkoba on {base}  (store: {settings.db}, profile: {settings.profile})")
+    console.print(f"  native API  {base}/api/v1/...   docs {base}/docs")
+    console.print(f"  health      {base}/health        metrics {base}/metrics")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+    )
+
+
+@app.command()
+def demo(db: str = DbOption) -> None:
+    """The ledger walk-through: issue e-money, send it, reserve and post, reconcile."""
+    from mkoba.demo.ledger import run_demo
+
+    run_demo(db, console)
+
+
+@app.command()
+def reconcile(db: str = DbOption) -> None:
+    """Check the books in a store; exit non-zero on any difference."""
+    from mkoba.ledger import open_store
+    from mkoba.ledger.reconcile import reconcile as run_reconcile
+
+    if "://" not in db and not Path(db).exists():
+        error_console.print(f"[red]no ledger at {db}[/red] (give --db or set MKOBA_DB)")
+        raise typer.Exit(2)
+    store = open_store(db)
+    store.migrate()
+    with console.status("reconciling") as status:
+        report = run_reconcile(store, progress=lambda step: status.update(f"checking {step}"))
+    store.close()
+    table = Table(title=f"reconcile {report.store}", show_lines=False)
+    table.add_column("check")
+    table.add_column("what it checks")
+    table.add_column("checked", justify="right")
+    table.add_column("result")
+    for check in report.checks:
+        verdict = "[green]ok[/green]" if check.ok else f"[red]{len(check.problems)} wrong[/red]"
+        table.add_row(check.name, check.description, f"{check.checked:,}", verdict)
+    console.print(table)
+    console.print(f"{report.transfers:,} transfers; balances checkpointed at {report.checkpoint}")
+    for check in report.checks:
+        for problem in check.problems[:20]:
+            console.print(f"[red]{check.name}:[/red] {problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+    console.print("[green]the books balance[/green]")
+
+
+@bench_app.command("ledger")
+def bench_ledger(
+    stores: str = typer.Option("sqlite,postgresql", help="Comma-separated: sqlite, postgresql"),
+    batches: str = typer.Option("1,64,1024,8190", help="Comma-separated client batch sizes"),
+    workloads: str = typer.Option("uniform,hot,naive", help="Comma-separated workloads"),
+    accounts: int = typer.Option(100_000, help="Accounts to spread transfers over"),
+    seconds: float = typer.Option(3.0, help="Target duration of each measurement"),
+    postgres_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/test",
+        envvar="MKOBA_BENCH_POSTGRES",
+        help="PostgreSQL server for the postgresql store",
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object per line"),
+) -> None:
+    """Durable transfers per second, per store, batch size and workload, side by side."""
+    from mkoba.bench.ledger import Config, run
+
+    config = Config(
+        stores=_split(stores),
+        batches=[int(size) for size in _split(batches)],
+        workloads=_split(workloads),
+        accounts=accounts,
+        seconds=seconds,
+        postgres_url=postgres_url,
+    )
+    run(config, console=console, json_lines=json_lines)
+
+
+@bench_app.command("processor")
+def bench_processor(
+    customers: int = typer.Option(10_000, help="Funded customers to send money between"),
+    clients: int = typer.Option(256, help="Concurrent clients in the closed loop"),
+    seconds: float = typer.Option(10.0, help="Duration of each loop"),
+    channels: str = typer.Option("api,system", help="Comma-separated: api (two-phase), system"),
+    store: str = typer.Option("sqlite", help="sqlite (the embedded default) or postgresql"),
+    postgres_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/test",
+        envvar="MKOBA_BENCH_POSTGRES",
+        help="PostgreSQL server for --store postgresql",
+    ),
+    loop: str = typer.Option("uvloop", help="Event loop: uvloop (as mkoba serve) or asyncio"),
+    reconcile: bool = typer.Option(True, "--reconcile/--no-reconcile", help="Check the books"),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object per line"),
+) -> None:
+    """Send-money requests through TranProc: tx/s closed-loop, then p50/p99 at half that rate."""
+    from mkoba.bench.processor import Config as ProcessorConfig
+    from mkoba.bench.processor import run as run_processor
+
+    config = ProcessorConfig(
+        customers=customers,
+        clients=clients,
+        seconds=seconds,
+        channels=_split(channels),
+        store=store,
+        postgres_url=postgres_url,
+        loop=loop,
+        reconcile=reconcile,
+    )
+    run_processor(config, console=console, json_lines=json_lines)
+
+
+@bench_app.command("daraja")
+def bench_daraja(
+    seconds: float = typer.Option(10.0, help="Duration of each phase"),
+    clients: int = typer.Option(32, help="Concurrent customers pushing (closed loop)"),
+    peer: bool = typer.Option(True, "--peer/--no-peer", help="Also measure daraja-mock 1.0.5"),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """STK push to callback round trips through mkoba serve, beside the stateless daraja-mock."""
+    from mkoba.bench.daraja import run as run_daraja
+
+    run_daraja(seconds, clients, peer, console, json_lines)
+
+
+@bench_app.command("ussd")
+def bench_ussd(
+    url: str = typer.Option(None, help="A running server; default: start one on a free port"),
+    users: int = typer.Option(32, help="Virtual users (one keep-alive connection each)"),
+    seconds: float = typer.Option(10.0, help="Duration of each phase"),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """Send-money USSD sessions through the HTTP endpoint: hops/s, then p99 at half load."""
+    from mkoba.bench.ussd import run as run_ussd
+
+    run_ussd(url, users, seconds, console, json_lines)
+
+
+@bench_app.command("sms")
+def bench_sms(
+    messages: int = typer.Option(20_000, help="submit_sm to send"),
+    window: int = typer.Option(64, help="submit_sm awaiting a response (the ESME window)"),
+    smsc: str = typer.Option(
+        None, help="smpp://system_id:password@host:port; default: start the npm SMSC peer"
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """submit_sm per second to an SMSC, with every delivery receipt matched."""
+    from mkoba.bench.sms import run as run_sms
+
+    run_sms(messages, window, smsc, console, json_lines)
+
+
+@app.command()
+def phone(
+    msisdn: str = typer.Argument(..., help="The phone's number, e.g. 254712000001"),
+    url: str = typer.Option("http://127.0.0.1:8334", help="The running mkoba serve"),
+) -> None:
+    """A handset in the terminal: dial *334#, read SMS, answer STK prompts."""
+    from mkoba.parties import InvalidMsisdn, normalize_msisdn
+    from mkoba.phone.handset import run as run_phone
+
+    try:
+        number = normalize_msisdn(msisdn)
+    except InvalidMsisdn as problem:
+        error_console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2) from None
+    raise typer.Exit(run_phone(number, url, console))
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def main() -> None:
+    """Entry point of the ``mkoba`` command."""
+    # Invariants are asserts: refuse to run with them stripped.
+    if sys.flags.optimize:
+        error_console.print("mkoba refuses to run under python -O: its invariants are asserts")
+        raise SystemExit(2)
+    app()

@@ -1,0 +1,1 @@
+"""Demo data and walk-throughs for a fresh mkoba."""

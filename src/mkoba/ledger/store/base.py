@@ -1,0 +1,127 @@
+"""The store interface: what the ledger writer needs from a database, and nothing more.
+
+A store persists accounts, transfer records, pinned failures and checkpointed
+balances, and lets the writer attach other rows (receipts, outbox messages) to
+the same database transaction, so that a business record and its money commit
+together or not at all. Two implementations: SQLite (sqlite.py) and
+PostgreSQL (postgres.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from mkoba.ledger.account import Account, Balance
+from mkoba.ledger.engine import Changes, FailureRecord
+from mkoba.ledger.transfer import TransferRecord
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class Write(NamedTuple):
+    """A row for another table, committed in the same database transaction as the money.
+
+    ``mode`` is one of:
+    - ``"insert"``: a new row (a duplicate key fails the whole batch);
+    - ``"upsert"``: insert, or update the row whose ``keys`` columns match;
+    - ``"update"``: set the non-key ``columns`` of the rows whose ``keys`` match
+      (the key columns are among ``columns``, their values in ``values``).
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    values: tuple[object, ...]
+    keys: tuple[str, ...] = ()
+    mode: str = "insert"
+
+
+def check_identifier(name: str) -> str:
+    """``name`` if it is a plain lower-case SQL identifier; ``ValueError`` otherwise."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+class StoredAccount(NamedTuple):
+    """An account as stored: the account, its current flags, its checkpointed balance."""
+
+    account: Account
+    flags: int
+    balance: Balance
+
+
+class Commit(NamedTuple):
+    """Everything one writer batch commits in one database transaction."""
+
+    changes: Changes
+    writes: Sequence[Write]
+    # Balances of changed accounts, and the timestamp they are exact at; None: no checkpoint.
+    balances: Sequence[tuple[int, int, int, int, int]]
+    checkpoint: int | None
+
+
+class StoreError(Exception):
+    """The store failed or holds data the ledger cannot trust (infrastructure, not input)."""
+
+
+class Store(Protocol):
+    """What the ledger writer and the reconciler need from a database."""
+
+    url: str
+
+    def migrate(self) -> None:
+        """Create the ledger's tables if they are missing."""
+
+    def acquire_lease(self) -> None:
+        """Become this store's one writer, or raise ``StoreError`` if another one is.
+
+        Two writers on one ledger would each trust their own memory and diverge;
+        the lease is released when the store is closed or its process dies.
+        """
+
+    def migrate_script(self, name: str, sql: str) -> None:
+        """Run a named schema script once (other packages' tables), recorded by name."""
+
+    def commit(self, batch: Commit) -> None:
+        """Write one batch in one database transaction, durably, or raise."""
+
+    def load_accounts(self) -> Iterator[StoredAccount]:
+        """Every account, in creation order."""
+
+    def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
+        """Every transfer record with a timestamp above ``after``, in timestamp order."""
+
+    def load_failures(self) -> Iterator[FailureRecord]:
+        """Every failure pinned to its id."""
+
+    def checkpoint(self) -> int:
+        """The timestamp the stored balances are exact at (0: never checkpointed)."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query written with ``?`` placeholders."""
+
+    def snapshot(self) -> Snapshot:
+        """A read-only view in which every query sees the same committed state."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run one statement in its own transaction (admin paths, not the money path)."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> Store: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Snapshot(Protocol):
+    """A consistent read transaction, used as a context manager."""
+
+    def __enter__(self) -> Snapshot: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query, all from the same snapshot."""

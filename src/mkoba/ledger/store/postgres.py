@@ -1,0 +1,247 @@
+"""The cluster store: PostgreSQL through psycopg 3, with COPY for the transfer log."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+
+from mkoba.ledger.engine import FailureRecord
+from mkoba.ledger.store import sql
+from mkoba.ledger.store.base import Commit, StoredAccount, StoreError, check_identifier
+from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
+from mkoba.ledger.transfer import TransferRecord
+
+# The transfer log goes in as binary COPY. psycopg packs each row in C and the server
+# parses no text, which halves the committer's CPU per transfer (a thread that shares
+# the GIL with the writer deciding the next batch). These are the columns' own types
+# in TRANSFER_COLUMNS order; migrate() checks them against the table.
+_TRANSFER_TYPES = ("int8",) * 5 + ("int4",) * 3 + ("int8",) * 3
+_COPY_TRANSFERS = (
+    f"COPY ledger_transfers ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+)
+_SELECT_TRANSFER_TYPES = (
+    "SELECT column_name, udt_name FROM information_schema.columns"
+    " WHERE table_schema = current_schema() AND table_name = 'ledger_transfers'"
+)
+assert len(_TRANSFER_TYPES) == len(TRANSFER_COLUMNS)
+_COPY_FAILURES = f"COPY ledger_failures ({', '.join(FAILURE_COLUMNS)}) FROM STDIN"
+_INSERT_ACCOUNT = sql.insert_sql("ledger_accounts", ACCOUNT_COLUMNS, "%s")
+_UPDATE_FLAGS = sql.with_marks(sql.UPDATE_FLAGS, "%s")
+_SET_META = sql.with_marks(sql.SET_META, "%s")
+_SELECT_RECORDS = sql.with_marks(sql.SELECT_RECORDS, "%s")
+_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS ledger_balance_stage (
+    id BIGINT PRIMARY KEY, debits_pending BIGINT, debits_posted BIGINT,
+    credits_pending BIGINT, credits_posted BIGINT
+) ON COMMIT DELETE ROWS
+"""
+_APPLY_STAGE = """
+UPDATE ledger_accounts AS a SET debits_pending = s.debits_pending,
+    debits_posted = s.debits_posted, credits_pending = s.credits_pending,
+    credits_posted = s.credits_posted
+FROM ledger_balance_stage AS s WHERE a.id = s.id
+"""
+# How long a starting writer waits for a previous writer's lease to be released.
+lease_wait_s = 5.0
+# How long one statement may run before the server cancels it.
+statement_timeout_ms = 60_000
+
+
+def split_url(url: str) -> tuple[str, str | None]:
+    """The connection URL without mkoba's own ``schema`` parameter, and that schema."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    schema = next((value for key, value in query if key == "schema"), None)
+    rest = urlencode([(key, value) for key, value in query if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schema
+
+
+def connect(url: str, schema: str | None) -> psycopg.Connection:
+    """A connection with the search path on ``schema`` (created if missing)."""
+    connection = psycopg.connect(url, autocommit=True)
+    connection.execute(f"SET statement_timeout = {statement_timeout_ms}")
+    if schema is not None:
+        check_identifier(schema)
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        connection.execute(f"SET search_path TO {schema}")
+    return connection
+
+
+class PostgresStore:
+    """The ledger's tables in PostgreSQL; one connection for the writer, readers on their own."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self._dsn, url_schema = split_url(url)
+        self.schema = schema or url_schema
+        self.url = url
+        self._connection = connect(self._dsn, self.schema)
+        self._lock = threading.Lock()
+        self._created = 0
+        self._leased = False
+
+    def acquire_lease(self) -> None:
+        """Hold a session advisory lock named after this schema while connected."""
+        key = int.from_bytes(
+            hashlib.sha256(f"mkoba-ledger:{self.schema}".encode()).digest()[:8], "big", signed=True
+        )
+        deadline = time.monotonic() + lease_wait_s
+        while True:
+            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if (row and row[0]) or time.monotonic() > deadline:
+                break
+            # A killed writer's backend lets go of its lock only once the server notices.
+            time.sleep(0.1)
+        self._leased = bool(row and row[0])
+        if not self._leased:
+            where = f"schema {self.schema}" if self.schema else "this database"
+            raise StoreError(f"another ledger writer is running on {where}")
+
+    def migrate(self) -> None:
+        """Create the ledger's tables if they are missing."""
+        with self._lock, self._connection.transaction():
+            # Two processes migrating at once would race on CREATE ... IF NOT EXISTS.
+            self._connection.execute("SELECT pg_advisory_xact_lock(7243)")
+            self._connection.execute(POSTGRES)
+            self._connection.execute(_STAGE)
+            row = self._connection.execute(
+                "SELECT COALESCE(MAX(created), 0) FROM ledger_accounts"
+            ).fetchone()
+            types: dict[str, str] = dict(
+                self._connection.execute(_SELECT_TRANSFER_TYPES).fetchall()
+            )
+        assert row is not None
+        self._created = int(row[0])
+        stored = tuple(types.get(column) for column in TRANSFER_COLUMNS)
+        if stored != _TRANSFER_TYPES:
+            raise StoreError(f"ledger_transfers has column types {stored}, not {_TRANSFER_TYPES}")
+
+    def migrate_script(self, name: str, script: str) -> None:
+        """Run a named schema script once, recorded in ledger_migrations."""
+        with self._lock, self._connection.transaction():
+            self._connection.execute("SELECT pg_advisory_xact_lock(7243)")
+            seen = self._connection.execute(
+                "SELECT 1 FROM ledger_migrations WHERE name = %s", (name,)
+            ).fetchone()
+            if seen:
+                return
+            self._connection.execute(script.encode())
+            self._connection.execute("INSERT INTO ledger_migrations (name) VALUES (%s)", (name,))
+
+    def commit(self, batch: Commit) -> None:
+        """Write one batch in one transaction; returns once PostgreSQL has committed it."""
+        try:
+            with self._lock, self._connection.transaction():
+                self._write(batch)
+        except psycopg.Error as error:
+            raise StoreError(f"postgresql commit failed: {error}") from error
+
+    def _write(self, batch: Commit) -> None:
+        connection = self._connection
+        changes = batch.changes
+        with connection.cursor() as cursor:
+            if changes.accounts:
+                rows = []
+                for account in changes.accounts:
+                    self._created += 1
+                    rows.append(sql.account_row(account, self._created))
+                cursor.executemany(_INSERT_ACCOUNT, rows)
+            if changes.account_flags:
+                cursor.executemany(_UPDATE_FLAGS, [(f, id) for id, f in changes.account_flags])
+            if changes.records:
+                with cursor.copy(_COPY_TRANSFERS) as copy:
+                    copy.set_types(_TRANSFER_TYPES)
+                    for record in changes.records:
+                        copy.write_row(record)
+            if changes.failures:
+                with cursor.copy(_COPY_FAILURES) as copy:
+                    for failure in changes.failures:
+                        copy.write_row(failure)
+            for shape, rows in sql.grouped_writes(batch.writes):
+                cursor.executemany(sql.write_sql(*shape, "%s"), rows)
+            if batch.checkpoint is not None:
+                if batch.balances:
+                    cursor.execute(_STAGE)
+                    with cursor.copy("COPY ledger_balance_stage FROM STDIN") as copy:
+                        for row in batch.balances:
+                            copy.write_row(row)
+                    cursor.execute(_APPLY_STAGE)
+                cursor.execute(_SET_META, ("checkpoint", batch.checkpoint))
+
+    def load_accounts(self) -> Iterator[StoredAccount]:
+        """Every account, in creation order."""
+        for row in self._connection.execute(sql.SELECT_ACCOUNTS).fetchall():
+            yield sql.stored_account(row)
+
+    def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
+        """Every transfer record after ``after``, in timestamp order, streamed."""
+        with self._connection.transaction(), self._connection.cursor(name="ledger_load") as cursor:
+            cursor.itersize = 8192
+            cursor.execute(_SELECT_RECORDS, (after,))
+            for row in cursor:
+                yield sql.transfer_record(row)
+
+    def load_failures(self) -> Iterator[FailureRecord]:
+        """Every pinned failure."""
+        for row in self._connection.execute(sql.SELECT_FAILURES).fetchall():
+            yield sql.failure_record(row)
+
+    def checkpoint(self) -> int:
+        """The timestamp the stored balances are exact at."""
+        row = self._connection.execute(
+            "SELECT value FROM ledger_meta WHERE key = 'checkpoint'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only query (``?`` placeholders)."""
+        with self.snapshot() as snapshot:
+            return snapshot.query(statement, params)
+
+    def snapshot(self) -> PostgresSnapshot:
+        """A REPEATABLE READ transaction on its own connection."""
+        return PostgresSnapshot(self._dsn, self.schema)
+
+    def execute(self, statement: str, params: Sequence[object] = ()) -> None:
+        """One statement in its own transaction."""
+        with self._lock, self._connection.transaction():
+            self._connection.execute(statement.replace("?", "%s").encode(), params)
+
+    def close(self) -> None:
+        """Give up the lease (at once, not when the server notices) and close the connection."""
+        if self._leased and not self._connection.closed:
+            with contextlib.suppress(psycopg.Error):
+                self._connection.execute("SELECT pg_advisory_unlock_all()")
+        self._leased = False
+        self._connection.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PostgresSnapshot:
+    """A consistent read transaction on a connection of its own."""
+
+    def __init__(self, dsn: str, schema: str | None) -> None:
+        self._connection = connect(dsn, schema)
+
+    def __enter__(self) -> PostgresSnapshot:
+        self._connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._connection.execute("COMMIT")
+        self._connection.close()
+
+    def query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query, all from this snapshot."""
+        return self._connection.execute(statement.replace("?", "%s").encode(), params).fetchall()

@@ -1,0 +1,55 @@
+"""What mkoba says to people, in English and Swahili, in M-Pesa's style.
+
+Every template exists in both languages with the same placeholders (checked at
+import). Texts live in three modules by owner: ``templates`` (the core
+products), ``products`` (the other products) and ``channels`` (USSD and SMS
+channel replies). Amounts, dates and times arrive already formatted: rendering
+is plain substitution, cheap enough to do inside the commit that moves the money.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Mapping
+
+from mkoba.messages import business, channels, products, templates
+
+TEMPLATES: dict[str, dict[str, str]] = {}
+for _module in (templates, products, channels, business):
+    for _name, _texts in _module.TEMPLATES.items():
+        assert _name not in TEMPLATES, f"template {_name} is defined twice"
+        TEMPLATES[_name] = _texts
+
+LANGUAGES = ("en", "sw")
+Renderer = Callable[[Mapping[str, str]], str]
+# Bodies that are not text templates (HTTP callbacks' JSON), by template id.
+RENDERERS: dict[str, Renderer] = {}
+
+
+def register(template: str, renderer: Renderer) -> None:
+    """Render ``template`` with a function (a callback body) instead of a text."""
+    assert template not in TEMPLATES, f"{template} is a text template already"
+    RENDERERS[template] = renderer
+
+
+def render(template: str, language: str, params: Mapping[str, str]) -> str:
+    """The text of ``template`` in ``language`` (English when it has none) with ``params``."""
+    renderer = RENDERERS.get(template)
+    if renderer is not None:
+        return renderer(params)
+    texts = TEMPLATES[template]
+    return texts.get(language, texts["en"]).format_map(params)
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The names a template text substitutes."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+def _check() -> None:
+    for name, texts in TEMPLATES.items():
+        assert set(texts) == set(LANGUAGES), f"{name}: needs {LANGUAGES}"
+        assert placeholders(texts["en"]) == placeholders(texts["sw"]), name
+
+
+_check()

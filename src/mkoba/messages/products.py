@@ -1,0 +1,178 @@
+"""Message texts of the products beyond the core ones, by template id and language.
+
+Every product fills ``receipt``, ``date``, ``time`` (and ``balance`` where a
+note names an account); the other placeholders are the product's own. Codes
+and temporary PINs appear only in the SMS to their owner.
+"""
+
+from __future__ import annotations
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    # -- Lipa na M-PESA ---------------------------------------------------------------
+    "pay_bill.payer": {
+        "en": "{receipt} Confirmed. {amount} sent to {name} for account {account} on {date}"
+        " at {time}. New M-PESA balance is {balance}. Transaction cost, {fee}.",
+        "sw": "{receipt} Imethibitishwa. {amount} imetumwa kwa {name} kwa akaunti {account}"
+        " tarehe {date} saa {time}. Salio jipya la M-PESA ni {balance}. Gharama ni {fee}.",
+    },
+    "buy_goods.payer": {
+        "en": "{receipt} Confirmed. {amount} paid to {name} on {date} at {time}."
+        " New M-PESA balance is {balance}. Transaction cost, {fee}.",
+        "sw": "{receipt} Imethibitishwa. {amount} imelipwa kwa {name} tarehe {date} saa {time}."
+        " Salio jipya la M-PESA ni {balance}. Gharama ni {fee}.",
+    },
+    "buy_goods.merchant": {
+        "en": "{receipt} Confirmed. {amount} received from {name} {msisdn} on {date} at {time}."
+        " New Till balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. {amount} imepokelewa kutoka kwa {name} {msisdn} tarehe"
+        " {date} saa {time}. Salio jipya la Till ni {balance}.",
+    },
+    # -- Airtime ----------------------------------------------------------------------
+    "buy_airtime.self": {
+        "en": "{receipt} Confirmed. You bought {amount} of airtime on {date} at {time}."
+        " New M-PESA balance is {balance}. Transaction cost, {fee}.",
+        "sw": "{receipt} Imethibitishwa. Umenunua airtime ya {amount} tarehe {date} saa {time}."
+        " Salio jipya la M-PESA ni {balance}. Gharama ni {fee}.",
+    },
+    "buy_airtime.other": {
+        "en": "{receipt} Confirmed. You bought {amount} of airtime for {msisdn} on {date} at"
+        " {time}. New M-PESA balance is {balance}. Transaction cost, {fee}.",
+        "sw": "{receipt} Imethibitishwa. Umenunua airtime ya {amount} kwa {msisdn} tarehe {date}"
+        " saa {time}. Salio jipya la M-PESA ni {balance}. Gharama ni {fee}.",
+    },
+    "buy_airtime.recipient": {
+        "en": "You have received {amount} airtime from {name} {msisdn} on {date} at {time}.",
+        "sw": "Umepokea airtime ya {amount} kutoka kwa {name} {msisdn} tarehe {date} saa {time}.",
+    },
+    # -- Vouchers (money sent to unregistered numbers) ----------------------------------
+    "voucher.payer": {
+        "en": "{receipt} Confirmed. {amount} sent to {msisdn} on {date} at {time}. They are not"
+        " registered: they can collect it at any M-PESA agent by {expires}, or it comes back"
+        " to you. New M-PESA balance is {balance}. Transaction cost, {fee}.",
+        "sw": "{receipt} Imethibitishwa. {amount} imetumwa kwa {msisdn} tarehe {date} saa"
+        " {time}. Hajasajiliwa: anaweza kuichukua kwa wakala yeyote wa M-PESA kabla ya"
+        " {expires}, la sivyo itarudi kwako. Salio jipya la M-PESA ni {balance}."
+        " Gharama ni {fee}.",
+    },
+    "voucher.recipient": {
+        "en": "{receipt} {name} {msisdn} has sent you {amount} by M-PESA. Take your ID and this"
+        " code, {code}, to any M-PESA agent by {expires} to collect it. Do not share the code.",
+        "sw": "{receipt} {name} {msisdn} amekutumia {amount} kwa M-PESA. Peleka kitambulisho"
+        " chako na nambari hii, {code}, kwa wakala yeyote wa M-PESA kabla ya {expires} kuichukua."
+        " Usimpe mtu nambari hii.",
+    },
+    "voucher.agent": {
+        "en": "{receipt} Confirmed. On {date} at {time} Give {amount} cash to {msisdn} for"
+        " voucher {voucher}. New float balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. Tarehe {date} saa {time} Mpe {msisdn} pesa taslimu"
+        " {amount} kwa vocha {voucher}. Salio jipya la float ni {balance}.",
+    },
+    "voucher.redeemed": {
+        "en": "{receipt} Confirmed. You have collected {amount} sent by {name} from {agent} on"
+        " {date} at {time}. Register for M-PESA at any agent.",
+        "sw": "{receipt} Imethibitishwa. Umechukua {amount} uliyotumiwa na {name} kutoka kwa"
+        " {agent} tarehe {date} saa {time}. Jisajili kwa M-PESA kwa wakala yeyote.",
+    },
+    "voucher.collected": {
+        "en": "{receipt} Confirmed. {msisdn} has received the {amount} you sent on {sent}"
+        " ({voucher}).",
+        "sw": "{receipt} Imethibitishwa. {msisdn} amepokea {amount} uliyotuma tarehe {sent}"
+        " ({voucher}).",
+    },
+    "voucher.refunded": {
+        "en": "{receipt} Confirmed. The {amount} you sent to {msisdn} on {sent} ({voucher}) was"
+        " not collected and has been returned to you. New M-PESA balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. {amount} uliyotuma kwa {msisdn} tarehe {sent}"
+        " ({voucher}) haikuchukuliwa na imerudishwa kwako. Salio jipya la M-PESA ni {balance}.",
+    },
+    "voucher.credited": {
+        "en": "{receipt} Confirmed. You have received {amount} from {name} {msisdn} on {date}"
+        " at {time}. New M-PESA balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. Umepokea {amount} kutoka kwa {name} {msisdn} tarehe"
+        " {date} saa {time}. Salio jipya la M-PESA ni {balance}.",
+    },
+    # -- Reversals --------------------------------------------------------------------
+    "reversal.requested": {
+        "en": "{original} Reversal request received for {amount} sent to {name} on {sent}."
+        " The money is on hold while we check with the recipient. We will send you an SMS.",
+        "sw": "{original} Ombi la kurudisha {amount} uliyotuma kwa {name} tarehe {sent}"
+        " limepokelewa. Pesa imezuiliwa tunapothibitisha na mpokeaji. Tutakutumia SMS.",
+    },
+    "reversal.held": {
+        "en": "{original} {name} {msisdn} has asked to reverse the {amount} sent to you on"
+        " {sent}. The amount is on hold while M-PESA checks. Available balance {balance}."
+        " Call 100 if you do not agree.",
+        "sw": "{original} {name} {msisdn} ameomba kurudishiwa {amount} aliyokutumia tarehe"
+        " {sent}. Kiasi hicho kimezuiliwa M-PESA ikithibitisha. Salio linalotumika {balance}."
+        " Piga 100 kama hukubali.",
+    },
+    "reversal.approved_payer": {
+        "en": "{receipt} Confirmed. Transaction {original} has been reversed and {amount}"
+        " returned to you on {date} at {time}. New M-PESA balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. Muamala {original} umerudishwa na {amount} imerudi"
+        " kwako tarehe {date} saa {time}. Salio jipya la M-PESA ni {balance}.",
+    },
+    "reversal.approved_recipient": {
+        "en": "{receipt} Confirmed. Transaction {original} of {amount} from {name} has been"
+        " reversed on {date} at {time}. New M-PESA balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. Muamala {original} wa {amount} kutoka kwa {name}"
+        " umerudishwa tarehe {date} saa {time}. Salio jipya la M-PESA ni {balance}.",
+    },
+    "reversal.rejected_payer": {
+        "en": "{original} Your request to reverse {amount} sent to {name} was not accepted."
+        " Call 100 for help.",
+        "sw": "{original} Ombi lako la kurudisha {amount} uliyotuma kwa {name} halikukubaliwa."
+        " Piga 100 kwa msaada.",
+    },
+    "reversal.rejected_recipient": {
+        "en": "{original} The request to reverse {amount} is closed and the money is yours"
+        " again. Available balance {balance}.",
+        "sw": "{original} Ombi la kurudisha {amount} limefungwa na pesa ni yako tena."
+        " Salio linalotumika {balance}.",
+    },
+    # -- Agent float ------------------------------------------------------------------
+    "float.sent": {
+        "en": "{receipt} Confirmed. {amount} float sent to {number} - {name} on {date} at"
+        " {time}. New float balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. Float ya {amount} imetumwa kwa {number} - {name} tarehe"
+        " {date} saa {time}. Salio jipya la float ni {balance}.",
+    },
+    "float.received": {
+        "en": "{receipt} Confirmed. {amount} float received from {number} - {name} on {date}"
+        " at {time}. New float balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. Float ya {amount} imepokelewa kutoka kwa {number} -"
+        " {name} tarehe {date} saa {time}. Salio jipya la float ni {balance}.",
+    },
+    # -- PIN administration -----------------------------------------------------------
+    "pin.unlocked": {
+        "en": "Your M-PESA PIN was unlocked by customer care on {date} at {time}. If you did"
+        " not ask for this, call 100.",
+        "sw": "PIN yako ya M-PESA ilifunguliwa na huduma kwa wateja tarehe {date} saa {time}."
+        " Kama hukuomba, piga 100.",
+    },
+    "pin.reset": {
+        "en": "Your M-PESA PIN was reset. Your temporary PIN is {pin}. Dial *334#, My Account,"
+        " Change PIN, to choose your own before anything else. Never share your PIN.",
+        "sw": "PIN yako ya M-PESA imebadilishwa. PIN yako ya muda ni {pin}. Piga *334#, Akaunti"
+        " Yangu, Badilisha PIN, kuchagua yako kabla ya jambo lingine. Usimpe mtu PIN yako.",
+    },
+    "pin.unlocked_self": {
+        "en": "Your M-PESA PIN was unlocked with your ID number and a new PIN set on {date} at"
+        " {time}. If this was not you, call 100.",
+        "sw": "PIN yako ya M-PESA ilifunguliwa kwa nambari ya kitambulisho na PIN mpya"
+        " kuwekwa tarehe {date} saa {time}. Kama si wewe, piga 100.",
+    },
+    "emoney.issued": {
+        "en": "{receipt} Confirmed. {amount} of e-money issued to you against bank reference"
+        " {reference} on {date} at {time}. New balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. {amount} za pesa za kielektroniki zimetolewa kwako"
+        " kwa kumbukumbu ya benki {reference} tarehe {date} saa {time}. Salio jipya ni"
+        " {balance}.",
+    },
+    "emoney.redeemed": {
+        "en": "{receipt} Confirmed. {amount} of e-money redeemed against bank reference"
+        " {reference} on {date} at {time}. New balance is {balance}.",
+        "sw": "{receipt} Imethibitishwa. {amount} za pesa za kielektroniki zimerudishwa kwa"
+        " kumbukumbu ya benki {reference} tarehe {date} saa {time}. Salio jipya ni {balance}.",
+    },
+}

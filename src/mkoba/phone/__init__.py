@@ -1,0 +1,1 @@
+"""A handset in the terminal: `mkoba phone MSISDN` against a running `mkoba serve`."""

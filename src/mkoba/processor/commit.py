@@ -1,0 +1,585 @@
+"""Committing business transactions: the money, its receipt and its messages, in one batch.
+
+A product's ``Plan`` becomes linked ledger transfers plus rows attached to the
+same database transaction. Where the channel has a response-delivery deadline
+(M-Pesa's first-generation rule), the money moves as pending transfers in phase
+one; delivery of the response posts them (phase two), and a missed deadline
+voids them. Rows are chosen inside the writer's batch from the ledger's own
+results, so a receipt exists exactly when its money moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+from mkoba.catalog import CHANNELS, Profile
+from mkoba.ledger import Transfer, TransferFlags, TransferResult, Write
+from mkoba.ledger.engine import Engine
+from mkoba.money import format_amount
+from mkoba.outbox.sealing import seal_body
+from mkoba.processor import ids
+from mkoba.processor.codes import Code
+from mkoba.processor.moments import moment
+from mkoba.processor.plan import Leg, Note, Plan, Record
+from mkoba.processor.request import Request, Response
+from mkoba.processor.schema import (
+    OUTBOX_COLUMNS,
+    RECEIPT_COLUMNS,
+    REQUEST_COLUMNS,
+    STATEMENT_COLUMNS,
+)
+
+if TYPE_CHECKING:
+    from mkoba.processor.services import Services
+
+# The ledger holds a reservation this much longer than the processor's own deadline,
+# so the processor's void (which also tells the customer) normally comes first.
+ledger_grace_s = 10
+# An external effect (an airtime top-up) must answer within this.
+effect_timeout_s = 20
+_LINKED = int(TransferFlags.LINKED)
+
+
+class Outcome(NamedTuple):
+    """What phase one decided: the response, and whether delivery must now be awaited."""
+
+    response: Response
+    awaiting: Awaiting | None
+
+
+class Awaiting(NamedTuple):
+    """A committed phase one whose response has not been delivered yet."""
+
+    request: Request
+    number: int
+    party_id: int
+    plan: Plan
+    receipt: str
+    response: Response
+    created: int
+    # When the processor voids it, if no delivery came (ns).
+    deadline: int
+
+
+class Stamp(NamedTuple):
+    """When something happened, as receipts and messages show it."""
+
+    now: int
+    date: str
+    time: str
+
+    @classmethod
+    def of(cls, now: int, profile: Profile) -> Stamp:
+        """A stamp in the profile's time zone."""
+        names = moment(now, profile.timezone)
+        return cls(now, names.date, names.time)
+
+
+def delivery_deadline_s(profile: Profile, channel: str) -> int:
+    """The channel's response-delivery deadline; internal channels (staff, system) have none."""
+    return profile.deadline_s(channel) if channel in CHANNELS else 0
+
+
+def transfers_for(plan: Plan, number: int, ledger: int, timeout_s: int) -> list[Transfer]:
+    """The plan's legs as linked transfers: pending with ``timeout_s``, or direct when 0."""
+    assert 0 < len(plan.legs) <= ids.legs_max
+    kind = "pending" if timeout_s else "direct"
+    flags = int(TransferFlags.PENDING) if timeout_s else 0
+    last = len(plan.legs) - 1
+    return [
+        Transfer(
+            id=ids.leg_id(number, index, kind),
+            debit_account_id=leg.debit,
+            credit_account_id=leg.credit,
+            amount=leg.amount,
+            ledger=ledger,
+            code=number % 1_000_000_000,
+            flags=flags | (_LINKED if index < last else 0),
+            timeout_s=timeout_s,
+            user_data=number,
+        )
+        for index, leg in enumerate(plan.legs)
+    ]
+
+
+def resolutions_for(legs: int, number: int, post: bool) -> list[Transfer]:
+    """Linked posts (or voids) of a request's pending legs."""
+    kind = "post" if post else "void"
+    flags = int(TransferFlags.POST_PENDING if post else TransferFlags.VOID_PENDING)
+    return [
+        Transfer(
+            id=ids.leg_id(number, index, kind),
+            debit_account_id=0,
+            credit_account_id=0,
+            amount=0,
+            ledger=0,
+            flags=flags | (_LINKED if index < legs - 1 else 0),
+            pending_id=ids.leg_id(number, index, "pending"),
+        )
+        for index in range(legs)
+    ]
+
+
+def refusal(results: Sequence[TransferResult], legs: Sequence[Leg]) -> Code:
+    """The business answer to the ledger's refusal of a plan's legs."""
+    for result, leg in zip(results, legs, strict=True):
+        if result.ok or result == TransferResult.LINKED_EVENT_FAILED:
+            continue
+        if result == TransferResult.EXCEEDS_CREDITS:
+            return leg.short
+        if result == TransferResult.EXCEEDS_BALANCE_MAX:
+            return leg.full
+        if result in (TransferResult.DEBIT_ACCOUNT_CLOSED, TransferResult.CREDIT_ACCOUNT_CLOSED):
+            return Code.ACCOUNT_INACTIVE
+        return Code.SYSTEM_ERROR
+    return Code.SYSTEM_ERROR
+
+
+class Rows:
+    """Builders of the rows each phase attaches to the ledger batch."""
+
+    def __init__(self, services: Services, engine: Engine) -> None:
+        self.services = services
+        self.engine = engine
+
+    def available(self, account: int) -> int:
+        """An account's spendable balance right now (called on the writer thread)."""
+        balance = self.engine.balance(account)
+        return 0 if balance is None else balance.available
+
+    def request_row(
+        self,
+        request: Request,
+        number: int,
+        party_id: int,
+        response: Response,
+        status: str,
+        now: int,
+        fingerprint: str | None = None,
+    ) -> Write:
+        """The request as stored for replays (``fingerprint``: the request's, if known)."""
+        values = (
+            request.id,
+            number,
+            str(request.channel),
+            request.product,
+            party_id,
+            fingerprint or request.fingerprint(),
+            status,
+            str(response.code),
+            response.to_json(),
+            now,
+            now,
+        )
+        # An upsert, not an insert: an id older than the replay window is a new request
+        # (Stripe prunes keys after a day too). Its old row gives way; an insert would
+        # fail the writer's whole batch and stop the writer.
+        return Write("requests", REQUEST_COLUMNS, values, ("id",), "upsert")
+
+    def request_update(self, number: int, status: str, response: Response, now: int) -> Write:
+        """A request's new status and stored response."""
+        return Write(
+            "requests",
+            ("number", "status", "code", "response", "updated"),
+            (number, status, str(response.code), response.to_json(), now),
+            ("number",),
+            "update",
+        )
+
+    def receipt_row(
+        self,
+        request: Request,
+        number: int,
+        plan: Plan,
+        receipt: str,
+        status: str,
+        profile: Profile,
+        now: int,
+    ) -> Write:
+        """The business record of a transaction."""
+        legs = json.dumps([[leg.debit, leg.credit, leg.amount] for leg in plan.legs])
+        values = (
+            receipt,
+            request.id,
+            number,
+            plan.product,
+            status,
+            plan.payer_id,
+            plan.payee_id,
+            plan.amount,
+            plan.fee,
+            plan.business_fee,
+            plan.excise,
+            plan.commission,
+            plan.usage,
+            profile.version,
+            plan.reference,
+            legs,
+            now,
+            now if status == "completed" else 0,
+        )
+        return Write("receipts", RECEIPT_COLUMNS, values)
+
+    def receipt_update(self, receipt: str, status: str, now: int) -> Write:
+        """A receipt's new status."""
+        completed = now if status == "completed" else 0
+        return Write(
+            "receipts",
+            ("receipt", "status", "completed"),
+            (receipt, status, completed),
+            ("receipt",),
+            "update",
+        )
+
+    def settled(
+        self,
+        plan: Plan,
+        number: int,
+        request: Request,
+        receipt: str,
+        stamp: Stamp,
+        profile: Profile,
+    ) -> list[Write]:
+        """Statement lines and messages for money that has now moved."""
+        rows: list[Write] = []
+        for index, line in enumerate(plan.lines):
+            values = (
+                line.party_id,
+                stamp.now,
+                receipt,
+                index,
+                line.description,
+                line.amount,
+                self.available(line.account),
+            )
+            rows.append(Write("statement_lines", STATEMENT_COLUMNS, values))
+        for index, note in enumerate(plan.notes):
+            rows.append(self.note(number, index, request.id, note, receipt, stamp, profile))
+        return rows
+
+    def note(
+        self,
+        number: int,
+        index: int,
+        request_id: str,
+        note: Note,
+        receipt: str,
+        stamp: Stamp,
+        profile: Profile,
+    ) -> Write:
+        """One note rendered into an outbox row, with the moment and balance filled in."""
+        params = dict(
+            note.params, receipt=receipt, date=stamp.date, time=stamp.time, timestamp=str(stamp.now)
+        )
+        if note.balance_of:
+            minor = self.available(note.balance_of)
+            params["balance"] = format_amount(minor, profile.currency)
+            params["balance_minor"] = str(minor)
+        return self.outbox(
+            number,
+            index,
+            request_id,
+            note.recipient,
+            note.language,
+            note.template,
+            params,
+            stamp.now,
+            note.channel,
+            note.secret,
+        )
+
+    def outbox(
+        self,
+        number: int,
+        index: int,
+        request_id: str,
+        recipient: str,
+        language: str,
+        template: str,
+        params: dict[str, str],
+        now: int,
+        channel: str = "sms",
+        secret: bool = False,
+    ) -> Write:
+        """One message for the outbox (an SMS or a callback), rendered now."""
+        from mkoba.messages import render
+
+        assert 0 <= index < 16
+        row_id = number * 16 + index
+        body = render(template, language, params)
+        if secret:
+            body = seal_body(body, self.services.transport_key, row_id)
+        values = (
+            row_id,
+            request_id,
+            channel,
+            recipient,
+            body,
+            "queued",
+            0,
+            now,
+            now,
+            now,
+            template,
+        )
+        return Write("outbox", OUTBOX_COLUMNS, values)
+
+    def usage(self, party_id: int, day: str, kind: str, used: int) -> Write:
+        """A party's usage of a daily allowance."""
+        return Write(
+            "daily_usage",
+            ("party_id", "day", "kind", "used"),
+            (party_id, day, kind, used),
+            ("party_id", "day", "kind"),
+            "upsert",
+        )
+
+
+async def submit(
+    services: Services,
+    transfers: list[Transfer],
+    attach: Callable[[list[TransferResult]], list[Write]],
+) -> list[TransferResult]:
+    """Hand transfers and their rows to the ledger writer; resolve once durable."""
+    return await asyncio.wrap_future(services.writer.submit(transfers, attach))
+
+
+async def first(
+    services: Services,
+    request: Request,
+    party_id: int,
+    plan: Plan,
+    now: int,
+    *,
+    fingerprint: str | None = None,
+) -> Outcome:
+    """Phase one: move the money (pending when the channel has a deadline) with its records."""
+    profile = services.profile(now)
+    deadline_s = delivery_deadline_s(profile, str(request.channel))
+    number = services.counter.next()
+    # An external effect needs the money reserved first, whatever the channel.
+    two_phase = bool(deadline_s) or plan.effect is not None
+    timeout_s = (deadline_s or effect_timeout_s) + ledger_grace_s if two_phase else 0
+    transfers = transfers_for(plan, number, profile.ledger, timeout_s)
+    stamp = Stamp.of(now, profile)
+    names = moment(now, profile.timezone)
+    receipt = ids.receipt_id(number, names.local)
+    day = names.day
+    usage_key = (plan.payer_id, day, "value")
+    used = services.usage.get(usage_key, 0) + plan.usage
+    # Paying someone looked up by name today gives that look-up back (Hakikisha's cap
+    # is against snooping, not against checking a name before paying).
+    looked = services.lookups.get(plan.payer_id)
+    refund = looked is not None and looked[0] == day and plan.payee_id in looked[1]
+    lookups_key = (plan.payer_id, day, "lookups")
+    lookups_left = max(0, services.usage.get(lookups_key, 0) - 1)
+    rows = Rows(services, services.writer.engine)
+    decided: list[Response] = []
+
+    def attach(results: list[TransferResult]) -> list[Write]:
+        if not all(result is TransferResult.OK for result in results):
+            code = refusal(results, plan.legs)
+            response = Response(request.id, code, code.message)
+            decided.append(response)
+            return [
+                rows.request_row(request, number, party_id, response, "failed", now, fingerprint)
+            ]
+        data = dict(plan.data, receipt=receipt)
+        if plan.balance_of:
+            data["balance"] = rows.available(plan.balance_of)
+        response = Response(request.id, Code.OK, plan.message or Code.OK.message, receipt, data)
+        decided.append(response)
+        status = "pending" if two_phase else "completed"
+        out = [
+            rows.request_row(request, number, party_id, response, status, now, fingerprint),
+            rows.receipt_row(request, number, plan, receipt, status, profile, now),
+        ]
+        if plan.usage:
+            out.append(rows.usage(plan.payer_id, day, "value", used))
+        if refund:
+            out.append(rows.usage(plan.payer_id, day, "lookups", lookups_left))
+        if plan.change is not None:
+            out.extend(plan.change.writes())
+        if not two_phase:
+            out.extend(rows.settled(plan, number, request, receipt, stamp, profile))
+        return out
+
+    await submit(services, transfers, attach)
+    response = decided[0]
+    if not response.ok:
+        return Outcome(response, None)
+    if plan.usage:
+        services.usage[usage_key] = used
+    if refund and looked is not None:
+        services.usage[lookups_key] = lookups_left
+        looked[1].discard(plan.payee_id)
+    if plan.change is not None:
+        services.directory.apply(plan.change)
+    if not two_phase:
+        return Outcome(response, None)
+    deadline = now + (deadline_s or effect_timeout_s) * 1_000_000_000
+    awaiting = Awaiting(request, number, party_id, plan, receipt, response, now, deadline)
+    if plan.effect is None:
+        return Outcome(response, awaiting)
+    return await _effect(services, awaiting, deadline_s)
+
+
+async def _effect(services: Services, awaiting: Awaiting, deadline_s: int) -> Outcome:
+    """Run the plan's external effect on reserved money; post (whatever the channel) or void."""
+    plan = awaiting.plan
+    assert plan.effect is not None
+    try:
+        done = await asyncio.wait_for(plan.effect(), effect_timeout_s)
+    except Exception:  # a failed or slow effect: the money goes back
+        done = False
+    if not done:
+        code = plan.effect_failed
+        failed = Response(awaiting.request.id, code, code.message)
+        await roll_back(
+            services, rollback_of(awaiting), services.clock(), notify=False, response=failed
+        )
+        return Outcome(failed, None)
+    # The effect happened outside and cannot be undone (the airtime is on the phone): the
+    # money moves now, whatever becomes of the response's delivery, or the operator
+    # would give airtime away whenever a response was lost.
+    del deadline_s
+    await settle(services, awaiting, services.clock())
+    return Outcome(awaiting.response, None)
+
+
+def rollback_of(awaiting: Awaiting) -> Rollback:
+    """What rolling back ``awaiting`` needs."""
+    plan = awaiting.plan
+    return Rollback(
+        awaiting.request.id,
+        awaiting.number,
+        awaiting.receipt,
+        len(plan.legs),
+        plan.payer_id,
+        plan.usage,
+        awaiting.created,
+    )
+
+
+async def settle(services: Services, awaiting: Awaiting, now: int) -> bool:
+    """Phase two on delivery: post the pending legs, complete the receipt, send the messages."""
+    plan = awaiting.plan
+    profile = services.profile(awaiting.created)
+    stamp = Stamp.of(now, profile)
+    rows = Rows(services, services.writer.engine)
+
+    def attach(results: list[TransferResult]) -> list[Write]:
+        if not all(result is TransferResult.OK for result in results):
+            return []
+        return [
+            rows.request_update(awaiting.number, "completed", awaiting.response, now),
+            rows.receipt_update(awaiting.receipt, "completed", now),
+            *rows.settled(
+                plan, awaiting.number, awaiting.request, awaiting.receipt, stamp, profile
+            ),
+        ]
+
+    transfers = resolutions_for(len(plan.legs), awaiting.number, post=True)
+    results = await submit(services, transfers, attach)
+    return all(result is TransferResult.OK for result in results)
+
+
+class Rollback(NamedTuple):
+    """What a rollback needs, whether the processor still remembers the plan or not."""
+
+    request_id: str
+    number: int
+    receipt: str
+    legs: int
+    payer_id: int
+    usage: int
+    created: int
+
+
+async def roll_back(
+    services: Services,
+    rollback: Rollback,
+    now: int,
+    *,
+    void: bool = True,
+    notify: bool = True,
+    response: Response | None = None,
+) -> bool:
+    """Phase two without delivery: void the legs, mark the request rolled back, tell the payer.
+
+    With ``void`` False the ledger already expired the legs itself (the processor
+    was down at the deadline): only the records and the message remain to do.
+    """
+    profile = services.profile(rollback.created)
+    created = Stamp.of(rollback.created, profile)
+    day = moment(rollback.created, profile.timezone).day
+    usage_key = (rollback.payer_id, day, "value")
+    used = max(0, services.usage.get(usage_key, 0) - rollback.usage)
+    payer = services.directory.get(rollback.payer_id)
+    rows = Rows(services, services.writer.engine)
+    if response is None:
+        response = Response(rollback.request_id, Code.ROLLED_BACK, Code.ROLLED_BACK.message)
+
+    def attach(results: list[TransferResult]) -> list[Write]:
+        if not all(result is TransferResult.OK for result in results):
+            return []
+        out = [
+            rows.request_update(rollback.number, "rolled_back", response, now),
+            rows.receipt_update(rollback.receipt, "rolled_back", now),
+        ]
+        if rollback.usage:
+            out.append(rows.usage(rollback.payer_id, day, "value", used))
+        if notify and payer is not None and payer.msisdn is not None:
+            params = {"date": created.date, "time": created.time}
+            out.append(
+                rows.outbox(
+                    rollback.number,
+                    15,
+                    rollback.request_id,
+                    payer.msisdn,
+                    payer.language,
+                    "rolled_back",
+                    params,
+                    now,
+                )
+            )
+        return out
+
+    transfers = resolutions_for(rollback.legs, rollback.number, post=False) if void else []
+    results = await submit(services, transfers, attach)
+    done = all(result is TransferResult.OK for result in results)
+    if done and rollback.usage:
+        services.usage[usage_key] = used
+    return done
+
+
+async def record(
+    services: Services,
+    request: Request,
+    record: Record,
+    now: int,
+    *,
+    fingerprint: str | None = None,
+) -> Response:
+    """Commit a non-money outcome: the request row, the directory change, the messages."""
+    number = services.counter.next()
+    rows = Rows(services, services.writer.engine)
+    profile = services.profile(now)
+    stamp = Stamp.of(now, profile)
+    status = "completed" if record.response.ok else "failed"
+    writes = [
+        rows.request_row(
+            request, number, record.party_id, record.response, status, now, fingerprint
+        )
+    ]
+    if record.change is not None:
+        writes.extend(record.change.writes())
+    for index, note in enumerate(record.notes):
+        writes.append(rows.note(number, index, request.id, note, "", stamp, profile))
+    await submit(services, [], lambda _results: writes)
+    if record.change is not None:
+        services.directory.apply(record.change)
+    return record.response

@@ -1,0 +1,188 @@
+"""A request in progress: parsing its parameters, who is asking, PIN and limit checks.
+
+Products call these helpers; each raises ``Refused`` with the right result code
+and a clear message instead of returning a half-valid value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from mkoba.catalog import Profile
+from mkoba.ledger import Balance
+from mkoba.money import format_amount, parse_amount
+from mkoba.parties import (
+    Change,
+    InvalidMsisdn,
+    Party,
+    PartyKind,
+    PartyState,
+    PinOutcome,
+    Purpose,
+    normalize_msisdn,
+    open_pin,
+)
+from mkoba.processor.codes import Code
+from mkoba.processor.moments import moment
+from mkoba.processor.plan import Refused
+from mkoba.processor.request import Request
+
+if TYPE_CHECKING:
+    from mkoba.processor.services import Services
+
+
+class Context:
+    """One request, and the services to answer it."""
+
+    def __init__(self, services: Services, request: Request, now: int) -> None:
+        self.services = services
+        self.request = request
+        self.now = now
+        self.profile: Profile = services.profile(now)
+        self.directory = services.directory
+
+    # -- parameters -------------------------------------------------------------------
+
+    def param(self, name: str, *, required: bool = True) -> str:
+        """A text parameter, stripped; ``INVALID_INPUT`` when required and missing."""
+        value = self.request.params.get(name, "").strip()
+        if required and not value:
+            raise Refused(Code.INVALID_INPUT, f"{name} is required")
+        return value
+
+    def amount(self, name: str = "amount") -> int:
+        """An amount in minor units of the profile's currency."""
+        text = self.param(name)
+        try:
+            value = parse_amount(text, self.profile.currency)
+        except ValueError as error:
+            raise Refused(Code.INVALID_INPUT, f"{name}: {error}") from None
+        if value <= 0:
+            raise Refused(Code.INVALID_INPUT, f"{name} must be more than zero")
+        return value
+
+    def msisdn(self, name: str) -> str:
+        """A phone number parameter in canonical form."""
+        try:
+            return normalize_msisdn(self.param(name), self.profile.country)
+        except InvalidMsisdn as error:
+            raise Refused(Code.INVALID_INPUT, f"{name}: {error}") from None
+
+    def money(self, minor: int) -> str:
+        """An amount as people read it: ``Ksh1,000.00``."""
+        return format_amount(minor, self.profile.currency)
+
+    def local_time(self) -> dt.datetime:
+        """Now, in the profile's time zone."""
+        return dt.datetime.fromtimestamp(self.now / 1e9, self.profile.timezone)
+
+    def day(self) -> str:
+        """Today in the profile's time zone, as ``YYYY-MM-DD``: the unit of daily limits."""
+        return moment(self.now, self.profile.timezone).day
+
+    # -- parties ----------------------------------------------------------------------
+
+    def initiator(self, *kinds: PartyKind) -> Party:
+        """The registered, active party on the request's MSISDN, of one of ``kinds``."""
+        party = self.directory.by_msisdn(self.request.msisdn)
+        if party is None or party.state == PartyState.UNREGISTERED:
+            raise Refused(Code.NOT_REGISTERED)
+        if kinds and party.kind not in kinds:
+            raise Refused(Code.NOT_ALLOWED, f"a {party.kind.replace('_', ' ')} cannot do that")
+        if not party.active:
+            raise Refused(Code.ACCOUNT_INACTIVE)
+        return party
+
+    def account(self, party: Party, purpose: Purpose) -> int:
+        """A party's ledger account for ``purpose``; a missing one is a setup error."""
+        account = self.directory.account(party.id, purpose)
+        if account is None:
+            raise Refused(
+                Code.ACCOUNT_INACTIVE, f"{party.name} has no {purpose.name.lower()} account"
+            )
+        return account
+
+    async def verify_pin(self, party: Party) -> None:
+        """Check the request's PIN for ``party``; every wrong try is durable before we answer."""
+        sealed = self.request.pin
+        if sealed is None:
+            raise Refused(Code.INVALID_INPUT, "the PIN is required")
+        try:
+            pin = open_pin(sealed, self.services.transport_key, self.request.id.encode())
+        except ValueError:
+            raise Refused(Code.INVALID_INPUT, "the PIN could not be read") from None
+        credential = self.directory.credentials.get(party.id)
+        attempts_max = self.profile.pin_attempts_max
+        check = self.services.vault.check(credential, pin, attempts_max)
+        if check.changed:
+            assert check.credential is not None
+            await self.save(Change(credentials=(check.credential,)))
+        if check.outcome == PinOutcome.OK:
+            # A PIN reset by staff is temporary: it serves only to choose a new one.
+            temporary = check.credential is not None and check.credential.must_change
+            if temporary and self.request.product != "change_pin":
+                raise Refused(
+                    Code.PIN_NOT_SET,
+                    "Your PIN was reset: change the temporary PIN first (My Account, Change PIN).",
+                )
+            return
+        if check.outcome == PinOutcome.NOT_SET:
+            raise Refused(Code.PIN_NOT_SET)
+        if check.outcome == PinOutcome.LOCKED:
+            raise Refused(Code.PIN_LOCKED)
+        tries = "try" if check.attempts_left == 1 else "tries"
+        raise Refused(
+            Code.WRONG_PIN,
+            f"Wrong PIN. {check.attempts_left} {tries} left before your PIN is locked.",
+            attempts_left=check.attempts_left,
+        )
+
+    async def save(self, change: Change) -> None:
+        """Commit a directory change (durably), then apply it in memory."""
+        writer = self.services.writer
+        results = await asyncio.wrap_future(writer.submit([], attach=change.writes()))
+        assert results == []
+        self.directory.apply(change)
+
+    # -- limits -----------------------------------------------------------------------
+
+    def check_amount(self, product: str, amount: int) -> None:
+        """The product's minimum and maximum for one transaction."""
+        minimum = self.profile.minimum(product)
+        if amount < minimum:
+            raise Refused(Code.BELOW_MINIMUM, f"The minimum is {self.money(minimum)}.")
+        maximum = self.profile.maximum(product)
+        if amount > maximum:
+            raise Refused(Code.ABOVE_MAXIMUM, f"The maximum is {self.money(maximum)}.")
+
+    def check_limits(self, party: Party, product: str, amount: int) -> None:
+        """The product's bounds and the party's KYC tier limits (per transaction and daily)."""
+        self.check_amount(product, amount)
+        if party.kind != PartyKind.CUSTOMER or party.kyc_tier is None:
+            return
+        limits = self.profile.limits(party.kyc_tier)
+        if amount > limits.transaction_max:
+            raise Refused(
+                Code.LIMIT_EXCEEDED,
+                f"You can transact at most {self.money(limits.transaction_max)} at a time.",
+            )
+        used = self.usage(party, "value")
+        if used + amount > limits.daily_max:
+            left = max(0, limits.daily_max - used)
+            raise Refused(
+                Code.DAILY_LIMIT_EXCEEDED,
+                f"You can transact {self.money(left)} more today.",
+                remaining=left,
+            )
+
+    def usage(self, party: Party, kind: str) -> int:
+        """How much of ``kind`` (``value`` sent, ``lookups``) the party used today."""
+        return self.services.usage.get((party.id, self.day(), kind), 0)
+
+    async def balances(self, accounts: list[int]) -> list[Balance]:
+        """The ledger balances of ``accounts``, as of everything committed before."""
+        found = await asyncio.wrap_future(self.services.writer.balances(accounts))
+        assert all(balance is not None for balance in found), accounts
+        return [balance for balance in found if balance is not None]

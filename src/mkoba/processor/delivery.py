@@ -1,0 +1,162 @@
+"""The response-delivery rule: post on delivery, roll back at the deadline.
+
+Each money-moving request on a channel with a deadline leaves phase one
+pending. ``delivered`` posts it (the channel saw its response reach the user);
+the deadline, ``undelivered`` or the ledger's own expiry rolls it back and the
+payer is told by SMS. Duplicated acknowledgements post once; a late one never
+posts a voided transfer (the ledger refuses it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from mkoba.ledger.engine import Engine, PendingStatus
+from mkoba.processor import ids
+from mkoba.processor.codes import Code
+from mkoba.processor.commit import Awaiting, Rollback, roll_back, rollback_of, settle
+from mkoba.processor.locks import PartyLocks
+from mkoba.processor.request import Response
+
+if TYPE_CHECKING:
+    from mkoba.processor.services import Services
+
+log = logging.getLogger("mkoba.processor.delivery")
+
+
+class Deliveries:
+    """Requests waiting for their response to be delivered."""
+
+    def __init__(self, services: Services, locks: PartyLocks) -> None:
+        self.services = services
+        self.locks = locks
+        self._awaiting: dict[str, tuple[Awaiting, asyncio.TimerHandle]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.posted = 0
+        self.rolled_back = 0
+        # Told of each rollback, so that replays answer ROLLED_BACK from then on.
+        self.on_rolled_back: Callable[[str, Response], None] | None = None
+
+    def expect(self, awaiting: Awaiting) -> None:
+        """Wait for ``awaiting``'s delivery until its deadline."""
+        loop = asyncio.get_running_loop()
+        delay_s = max(0.0, (awaiting.deadline - self.services.clock()) / 1e9)
+        handle = loop.call_later(delay_s, self._deadline, awaiting.request.id)
+        old = self._awaiting.get(awaiting.request.id)
+        if old is not None:
+            old[1].cancel()
+        self._awaiting[awaiting.request.id] = (awaiting, handle)
+
+    def waiting(self, request_id: str) -> bool:
+        """Whether ``request_id`` is waiting for delivery."""
+        return request_id in self._awaiting
+
+    def __len__(self) -> int:
+        return len(self._awaiting)
+
+    async def delivered(self, request_id: str) -> bool:
+        """The response reached the user: move the money for good. False if too late or unknown."""
+        entry = self._awaiting.pop(request_id, None)
+        if entry is None:
+            return False
+        awaiting, handle = entry
+        handle.cancel()
+        async with self.locks.hold(awaiting.request.msisdn):
+            now = self.services.clock()
+            done = await settle(self.services, awaiting, now)
+            if not done:
+                # The ledger's own timeout voided the legs before the post reached it:
+                # the request and receipt must still say so, and the payer be told.
+                await roll_back(self.services, rollback_of(awaiting), now, void=False)
+        if done:
+            self.posted += 1
+        else:
+            log.warning("late delivery of %s: the ledger had already expired it", request_id)
+            self._rolled_back(request_id)
+        return done
+
+    async def undelivered(self, request_id: str) -> bool:
+        """The channel knows the response did not arrive: roll back now."""
+        entry = self._awaiting.pop(request_id, None)
+        if entry is None:
+            return False
+        entry[1].cancel()
+        return await self._roll_back(entry[0])
+
+    def _deadline(self, request_id: str) -> None:
+        entry = self._awaiting.pop(request_id, None)
+        if entry is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._roll_back_quietly(entry[0]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _roll_back_quietly(self, awaiting: Awaiting) -> None:
+        try:
+            await self._roll_back(awaiting)
+        except Exception:  # the ledger's own expiry still rolls the money back
+            log.exception("rollback of %s failed; the ledger will expire it", awaiting.request.id)
+
+    async def _roll_back(self, awaiting: Awaiting) -> bool:
+        rollback = rollback_of(awaiting)
+        async with self.locks.hold(awaiting.request.msisdn):
+            done = await roll_back(self.services, rollback, self.services.clock())
+        if done:
+            self._rolled_back(rollback.request_id)
+        return done
+
+    def _rolled_back(self, request_id: str) -> None:
+        self.rolled_back += 1
+        if self.on_rolled_back is not None:
+            self.on_rolled_back(
+                request_id, Response(request_id, Code.ROLLED_BACK, Code.ROLLED_BACK.message)
+            )
+
+    async def drain(self) -> None:
+        """Wait for rollbacks in progress (at shutdown)."""
+        for _, handle in self._awaiting.values():
+            handle.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def recover(self) -> int:
+        """After a restart: roll back every request still waiting; how many.
+
+        Nobody can deliver a response from before the restart, so each pending
+        request is voided now (or, if the ledger expired it while the processor
+        was down, its records are brought in line and the payer told).
+        """
+        rows = await asyncio.to_thread(
+            self.services.store.query,
+            "SELECT r.number, r.id, c.receipt, c.legs, c.payer_id, c.usage, r.created"
+            " FROM requests AS r JOIN receipts AS c ON c.number = r.number"
+            " WHERE r.status = 'pending' ORDER BY r.number",
+        )
+        for number, request_id, receipt, legs, payer_id, usage, created in rows:
+            rollback = Rollback(
+                request_id,
+                int(number),
+                receipt,
+                len(json.loads(legs)),
+                int(payer_id),
+                int(usage),
+                int(created),
+            )
+            pending_id = ids.leg_id(rollback.number, 0, "pending")
+            status = await asyncio.wrap_future(
+                self.services.writer.read(functools.partial(_status, pending_id=pending_id))
+            )
+            still_pending = status == PendingStatus.PENDING
+            await roll_back(self.services, rollback, self.services.clock(), void=still_pending)
+            self._rolled_back(rollback.request_id)
+        return len(rows)
+
+
+def _status(engine: Engine, pending_id: int) -> int | None:
+    pending = engine.pendings.get(pending_id)
+    return None if pending is None else pending.status

@@ -1,0 +1,100 @@
+"""Requests and responses: what crosses the bus between channels and TranProc.
+
+A request carries no clear PIN: channels seal it (``SealedPin``) before it
+leaves them. Parameters are strings, as channels receive them; products parse
+them and answer ``INVALID_INPUT`` with a clear message when they do not parse.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+from mkoba.parties.secrets import SealedPin
+from mkoba.processor.codes import Code
+
+# A request id (the idempotency key) is at most this long, as Stripe's keys are.
+request_id_length_max = 255
+params_count_max = 32
+param_length_max = 512
+
+
+class Channel(enum.StrEnum):
+    """Where a request came from; the response-delivery deadline is set per channel."""
+
+    API = "api"
+    USSD = "ussd"
+    SMS = "sms"
+    APP = "app"
+    STK = "stk"
+    DARAJA = "daraja"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class Request(NamedTuple):
+    """One thing someone asks TranProc to do."""
+
+    id: str
+    channel: Channel
+    product: str
+    msisdn: str
+    params: dict[str, str]
+    pin: SealedPin | None = None
+    received: int = 0
+
+    def fingerprint(self) -> str:
+        """What must match for a replay with this id to count as the same request.
+
+        Sealed PINs (``sealed_*`` parameters) are left out: each sealing encrypts
+        afresh, and a PIN is never part of what makes two requests the same.
+        """
+        params = sorted((k, v) for k, v in self.params.items() if not k.startswith("sealed_"))
+        body = json.dumps(
+            [str(self.channel), self.product, self.msisdn, params], separators=(",", ":")
+        )
+        return hashlib.sha256(body.encode()).hexdigest()[:32]
+
+
+class Response(NamedTuple):
+    """TranProc's answer to one request."""
+
+    request_id: str
+    code: Code
+    message: str
+    receipt: str | None = None
+    data: dict[str, Any] = {}  # noqa: RUF012 (NamedTuple defaults are shared, never mutated)
+
+    @property
+    def ok(self) -> bool:
+        """True when the request did what was asked (or will, once delivered)."""
+        return self.code.ok
+
+    def to_json(self) -> str:
+        """The stored form, for replays: keys keep their order, so a replay is byte for byte."""
+        return json.dumps(
+            {
+                "request_id": self.request_id,
+                "code": str(self.code),
+                "message": self.message,
+                "receipt": self.receipt,
+                "data": self.data,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Response:
+        """A stored response."""
+        body = json.loads(text)
+        return cls(
+            body["request_id"], Code(body["code"]), body["message"], body["receipt"], body["data"]
+        )
+
+
+def failure(request: Request, code: Code, message: str | None = None, **data: Any) -> Response:
+    """A response saying the request failed, and why."""
+    assert not code.ok
+    return Response(request.id, code, message or code.message, None, data)

@@ -1,0 +1,123 @@
+"""The processor's tables: requests (for replays), receipts, statements, the outbox."""
+
+from __future__ import annotations
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id TEXT PRIMARY KEY,
+    number BIGINT NOT NULL UNIQUE,
+    channel TEXT NOT NULL,
+    product TEXT NOT NULL,
+    party_id BIGINT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status TEXT NOT NULL,
+    code TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS requests_status ON requests (status) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS receipts (
+    receipt TEXT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    number BIGINT NOT NULL,
+    product TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payer_id BIGINT NOT NULL,
+    payee_id BIGINT NOT NULL,
+    amount BIGINT NOT NULL CHECK (amount >= 0),
+    fee BIGINT NOT NULL CHECK (fee >= 0),
+    business_fee BIGINT NOT NULL CHECK (business_fee >= 0),
+    excise BIGINT NOT NULL CHECK (excise >= 0),
+    commission BIGINT NOT NULL CHECK (commission >= 0),
+    usage BIGINT NOT NULL CHECK (usage >= 0),
+    tariff TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    legs TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    completed BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_payer ON receipts (payer_id, created);
+CREATE INDEX IF NOT EXISTS receipts_payee ON receipts (payee_id, created);
+CREATE INDEX IF NOT EXISTS receipts_request ON receipts (request_id);
+CREATE TABLE IF NOT EXISTS statement_lines (
+    party_id BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    receipt TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    description TEXT NOT NULL,
+    amount BIGINT NOT NULL,
+    balance BIGINT NOT NULL,
+    PRIMARY KEY (party_id, at, receipt, line)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id BIGINT PRIMARY KEY,
+    request_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created BIGINT NOT NULL,
+    next_attempt BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    reference TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
+CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, created);
+CREATE TABLE IF NOT EXISTS daily_usage (
+    party_id BIGINT NOT NULL,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    used BIGINT NOT NULL,
+    PRIMARY KEY (party_id, day, kind)
+);
+"""
+
+REQUEST_COLUMNS = (
+    "id",
+    "number",
+    "channel",
+    "product",
+    "party_id",
+    "fingerprint",
+    "status",
+    "code",
+    "response",
+    "created",
+    "updated",
+)
+RECEIPT_COLUMNS = (
+    "receipt",
+    "request_id",
+    "number",
+    "product",
+    "status",
+    "payer_id",
+    "payee_id",
+    "amount",
+    "fee",
+    "business_fee",
+    "excise",
+    "commission",
+    "usage",
+    "tariff",
+    "reference",
+    "legs",
+    "created",
+    "completed",
+)
+OUTBOX_COLUMNS = (
+    "id",
+    "request_id",
+    "channel",
+    "recipient",
+    "body",
+    "state",
+    "attempts",
+    "created",
+    "next_attempt",
+    "updated",
+    "reference",
+)
+STATEMENT_COLUMNS = ("party_id", "at", "receipt", "line", "description", "amount", "balance")

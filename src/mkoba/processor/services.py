@@ -1,0 +1,55 @@
+"""Everything products and the processor share, built once by the composition root."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mkoba.catalog import Catalog, Profile
+from mkoba.ledger import LedgerWriter, Store
+from mkoba.parties import OPERATOR_ID, Directory, PinVault, Purpose, SecretKey, account_id
+from mkoba.processor.hooks import BusinessHooks, NoHooks
+from mkoba.processor.ids import Counter
+
+
+@dataclass
+class Services:
+    """The processor's collaborators. Only ``app.py`` builds one."""
+
+    writer: LedgerWriter
+    store: Store
+    catalog: Catalog
+    directory: Directory
+    vault: PinVault
+    transport_key: SecretKey
+    counter: Counter
+    clock: Callable[[], int]
+    # Per party, day and kind (amount sent, name look-ups): how much is used.
+    usage: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    # Per party: the day and the parties it looked up by name that day and has not paid
+    # yet. A payment to one of them gives the look-up back: the daily cap is against
+    # snooping, not against paying people after checking their name (Hakikisha).
+    lookups: dict[int, tuple[str, set[int]]] = field(default_factory=dict)
+    # What businesses add to payments made to them (Daraja's C2B URLs).
+    hooks: BusinessHooks = field(default_factory=NoHooks)
+    # Product-specific collaborators (the airtime gateway, ...), by name.
+    extras: dict[str, Any] = field(default_factory=dict)
+    _profile_of_second: tuple[int, Profile] | None = field(default=None, init=False, repr=False)
+
+    def profile(self, now: int) -> Profile:
+        """The catalog version in force at ``now`` (ns)."""
+        # Versions start on whole seconds, so one lookup answers for a whole second.
+        second = now // 1_000_000_000
+        last = self._profile_of_second
+        if last is not None and last[0] == second:
+            return last[1]
+        profile = self.catalog.at(dt.datetime.fromtimestamp(second, dt.UTC))
+        self._profile_of_second = (second, profile)
+        return profile
+
+    @staticmethod
+    def operator_account(purpose: Purpose) -> int:
+        """One of the operator's own accounts: trust mirror, fee income, excise..."""
+        return account_id(OPERATOR_ID, purpose)

@@ -1,0 +1,56 @@
+"""Products: one module per use case, each a small class with ``name`` and ``run``."""
+
+from __future__ import annotations
+
+from mkoba.processor.processor import Product
+from mkoba.products.agent_queries import CommissionStatement, SetLanguage
+from mkoba.products.balance import Balance
+from mkoba.products.business import business_products
+from mkoba.products.buy_airtime import BuyAirtime
+from mkoba.products.buy_goods import BuyGoods
+from mkoba.products.change_pin import ChangePin
+from mkoba.products.deposit import Deposit
+from mkoba.products.emoney import IssueEmoney, RedeemEmoney
+from mkoba.products.float_transfer import FloatTransfer
+from mkoba.products.name_lookup import NameLookup
+from mkoba.products.pay_bill import PayBill
+from mkoba.products.pin_admin import PinUnlockSelf, ResetPin, UnlockPin
+from mkoba.products.redeem_voucher import RedeemVoucher
+from mkoba.products.register import Register
+from mkoba.products.reversals import DecideReversal, RequestReversal
+from mkoba.products.send_money import SendMoney
+from mkoba.products.statement import MiniStatement
+from mkoba.products.vouchers import SendUnregistered
+from mkoba.products.withdraw import Withdraw
+
+
+def all_products() -> dict[str, Product]:
+    """Every product, by name."""
+    products: list[Product] = [
+        Register(),
+        SendMoney(),
+        Deposit(),
+        Withdraw(),
+        Balance(),
+        MiniStatement(),
+        ChangePin(),
+        NameLookup(),
+        PayBill(),
+        BuyGoods(),
+        BuyAirtime(),
+        SendUnregistered(),
+        RedeemVoucher(),
+        RequestReversal(),
+        DecideReversal(approve=True),
+        DecideReversal(approve=False),
+        FloatTransfer(),
+        UnlockPin(),
+        ResetPin(),
+        PinUnlockSelf(),
+        CommissionStatement(),
+        SetLanguage(),
+        IssueEmoney(),
+        RedeemEmoney(),
+        *business_products(),
+    ]
+    return {product.name: product for product in products}

@@ -1,0 +1,210 @@
+"""The products' background work, as a platform extension (``start``/``stop``).
+
+At start: the products' own tables (vouchers, reversals), the voucher digest
+key (a file beside the PIN key, never in the database), and the in-process
+airtime operator unless the platform wired a real gateway. Then, every
+``sweep_interval_s``, the voucher sweep: a voucher not collected within the
+profile's validity goes back to its sender (the fee is kept), and one whose
+recipient has registered since is credited to their new wallet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, NamedTuple
+
+from mkoba.ledger import Store
+from mkoba.money import format_amount
+from mkoba.parties import PartyKind, Purpose, load_or_create_key, local_msisdn
+from mkoba.processor.plan import Line, Note
+from mkoba.processor.request import Channel, Request
+from mkoba.processor.services import Services
+from mkoba.products import reversal_book, voucher_book
+from mkoba.products.airtime import MemoryOperator
+from mkoba.products.common import display_name
+from mkoba.products.posting import moment
+from mkoba.products.voucher_book import Voucher
+
+if TYPE_CHECKING:
+    from mkoba.app import Platform
+
+log = logging.getLogger("mkoba.products")
+
+# How often lapsed vouchers are looked for, and how many one sweep settles at most.
+sweep_interval_s = 60.0
+sweep_vouchers_max = 500
+# A voucher row whose send has had no receipt for this long never completed.
+abandoned_after_s = 600
+_TASK = "products.sweeper"
+
+
+class Swept(NamedTuple):
+    """What one sweep did."""
+
+    refunded: int
+    credited: int
+    voided: int
+
+
+def migrate(store: Store) -> None:
+    """Create the products' tables if they are missing."""
+    store.migrate_script("vouchers-0001", voucher_book.SCHEMA)
+    store.migrate_script("reversals-0001", reversal_book.SCHEMA)
+
+
+async def start(platform: Platform) -> None:
+    """Tables, keys and the airtime operator; then the voucher sweep in the background."""
+    services = platform.services
+    await asyncio.to_thread(migrate, services.store)
+    key_path = platform.settings.keys_dir / "voucher.key"
+    services.extras[voucher_book.KEY] = await asyncio.to_thread(load_or_create_key, key_path)
+    if "airtime" not in services.extras:
+        services.extras["airtime"] = MemoryOperator()
+    platform.extras[_TASK] = asyncio.get_running_loop().create_task(_sweeps(services))
+
+
+async def stop(platform: Platform) -> None:
+    """Stop the sweep (a sweep in progress is abandoned; the next start does it again)."""
+    task = platform.extras.pop(_TASK, None)
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _sweeps(services: Services) -> None:
+    while True:
+        await asyncio.sleep(sweep_interval_s)
+        try:
+            swept = await sweep(services)
+        except Exception:  # the next sweep tries again; a sweep never stops the platform
+            log.exception("voucher sweep failed")
+            continue
+        if any(swept):
+            log.info("voucher sweep: %s", swept._asdict())
+
+
+async def sweep(services: Services, now: int | None = None) -> Swept:
+    """Settle lapsed vouchers and those whose recipient has registered; close dead rows."""
+    now = services.clock() if now is None else now
+    refunded = credited = voided = 0
+    for voucher in await voucher_book.issued(services.store, sweep_vouchers_max):
+        if voucher.send_status != "completed":
+            stale = now - voucher.created > abandoned_after_s * 1_000_000_000
+            if voucher.send_status == "rolled_back" or (not voucher.send_status and stale):
+                voided += await voucher_book.void(services, voucher, now)
+            continue
+        if voucher.expires <= now:
+            refunded += await _refund(services, voucher, now)
+        else:
+            credited += await _credit(services, voucher, now)
+    return Swept(refunded, credited, voided)
+
+
+async def _refund(services: Services, voucher: Voucher, now: int) -> bool:
+    """Send a lapsed voucher's money back to the sender."""
+    payer = services.directory.get(voucher.payer_id)
+    account = services.directory.account(voucher.payer_id, Purpose.WALLET)
+    if payer is None or account is None:
+        log.warning("voucher %s: its sender has no wallet to refund", voucher.receipt)
+        return False
+    profile = services.profile(now)
+    local = local_msisdn(voucher.recipient, profile.country)
+    settlement = voucher_book.Settlement(
+        product="voucher_refund",
+        state=voucher_book.REFUNDED,
+        account=account,
+        payee_id=payer.id,
+        notes=(
+            Note(
+                payer.msisdn or "",
+                payer.language,
+                "voucher.refunded",
+                {
+                    "amount": _money(services, voucher.amount, now),
+                    "msisdn": local,
+                    "voucher": voucher.receipt,
+                    "sent": moment(services, voucher.created),
+                },
+                account,
+            ),
+        )
+        if payer.msisdn
+        else (),
+        lines=(Line(payer.id, account, f"Voucher {voucher.receipt} returned", voucher.amount),),
+        lapsed=True,
+    )
+    return await _settle(services, voucher, settlement, "voucher-refund", payer.msisdn, now)
+
+
+async def _credit(services: Services, voucher: Voucher, now: int) -> bool:
+    """Credit a voucher to its recipient's wallet once they have registered."""
+    recipient = services.directory.by_msisdn(voucher.recipient)
+    if recipient is None or recipient.kind != PartyKind.CUSTOMER or not recipient.active:
+        return False
+    account = services.directory.account(recipient.id, Purpose.WALLET)
+    if account is None:
+        return False
+    payer = services.directory.get(voucher.payer_id)
+    profile = services.profile(now)
+    amount = _money(services, voucher.amount, now)
+    name = display_name(payer) if payer is not None else ""
+    number = ""
+    if payer is not None and payer.msisdn:
+        number = local_msisdn(payer.msisdn, profile.country)
+    notes = [
+        Note(
+            recipient.msisdn or "",
+            recipient.language,
+            "voucher.credited",
+            {"amount": amount, "name": name, "msisdn": number},
+            account,
+        )
+    ]
+    if payer is not None and payer.msisdn:
+        notes.append(
+            Note(
+                payer.msisdn,
+                payer.language,
+                "voucher.collected",
+                {
+                    "amount": amount,
+                    "msisdn": local_msisdn(voucher.recipient, profile.country),
+                    "voucher": voucher.receipt,
+                    "sent": moment(services, voucher.created),
+                },
+            )
+        )
+    settlement = voucher_book.Settlement(
+        product="voucher_credit",
+        state=voucher_book.CREDITED,
+        account=account,
+        payee_id=recipient.id,
+        notes=tuple(notes),
+        lines=(Line(recipient.id, account, f"Received from {name} (voucher)", voucher.amount),),
+    )
+    return await _settle(services, voucher, settlement, "voucher-credit", recipient.msisdn, now)
+
+
+async def _settle(
+    services: Services,
+    voucher: Voucher,
+    settlement: voucher_book.Settlement,
+    kind: str,
+    msisdn: str | None,
+    now: int,
+) -> bool:
+    request = Request(
+        f"{kind}:{voucher.receipt}", Channel.SYSTEM, settlement.product, msisdn or "system", {}
+    )
+    _, posted = await voucher_book.settle(services, voucher, settlement, request, now)
+    if posted is not None and not posted.ok:
+        log.warning("voucher %s: %s refused by the ledger", voucher.receipt, settlement.product)
+    return posted is not None and posted.ok
+
+
+def _money(services: Services, minor: int, now: int) -> str:
+    return format_amount(minor, services.profile(now).currency)

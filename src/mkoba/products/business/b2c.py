@@ -1,0 +1,82 @@
+"""B2C: a business pays a customer (salary, business payment, promotion, Pochi la Biashara).
+
+The amount goes from the business's UTILITY account to the customer's wallet;
+the business pays the B2C charge (the catalog's ``b2c`` tariff) from the same
+account. The recipient must be a registered, active customer.
+"""
+
+from __future__ import annotations
+
+from mkoba.parties import Purpose
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.products.business.common import business, check_channel, offered, public_name
+from mkoba.products.common import customer, display_name, fee_legs
+
+COMMANDS = frozenset({"BusinessPayment", "SalaryPayment", "PromotionPayment", "BusinessPayToPochi"})
+_REASONS = {
+    "BusinessPayment": "Business Payment to Customer via API",
+    "SalaryPayment": "Salary Payment via API",
+    "PromotionPayment": "Promotion Payment via API",
+    "BusinessPayToPochi": "Business Payment to Pochi via API",
+}
+
+
+class B2C:
+    """Business to customer, as Daraja's B2C and B2Pochi APIs ask for it."""
+
+    name = "b2c"
+
+    async def run(self, ctx: Context) -> Plan:
+        """Check the business, the recipient and the amount, then plan the payment."""
+        check_channel(ctx)
+        offered(ctx, self.name)
+        command = ctx.param("command")
+        if command not in COMMANDS:
+            raise Refused(Code.INVALID_INPUT, f"command must be one of {sorted(COMMANDS)}")
+        payer = business(ctx, ctx.param("shortcode"))
+        recipient = customer(ctx, ctx.msisdn("msisdn"))
+        amount = ctx.amount()
+        ctx.check_amount(self.name, amount)
+        fee = ctx.profile.fee(self.name, amount).business
+        excise = ctx.profile.excise(fee)
+        source = ctx.account(payer, Purpose.UTILITY)
+        target = ctx.account(recipient, Purpose.WALLET)
+        remarks = ctx.param("remarks", required=False)
+        return Plan(
+            product=self.name,
+            payer_id=payer.id,
+            payee_id=recipient.id,
+            amount=amount,
+            legs=(Leg(source, target, amount), *fee_legs(source, fee, excise)),
+            business_fee=fee,
+            excise=excise,
+            reference=recipient.msisdn or "",
+            notes=(
+                Note(
+                    recipient.msisdn or "",
+                    recipient.language,
+                    "b2c.recipient",
+                    {"amount": ctx.money(amount), "business": display_name(payer)},
+                    target,
+                ),
+            ),
+            lines=(
+                Line(
+                    payer.id, source, f"{_REASONS[command]} to {recipient.msisdn}", -(amount + fee)
+                ),
+                Line(recipient.id, target, f"Received from {display_name(payer)}", amount),
+            ),
+            balance_of=source,
+            message=f"{ctx.money(amount)} paid to {display_name(recipient)}.",
+            data={
+                "amount": amount,
+                "fee": fee,
+                "command": command,
+                "reason": _REASONS[command],
+                "remarks": remarks,
+                "recipient": public_name(recipient),
+                "registered": "Y",
+            },
+        )

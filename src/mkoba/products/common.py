@@ -1,0 +1,138 @@
+"""Pieces every product uses: fee and commission legs, names and numbers for messages."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mkoba.ledger import Write
+from mkoba.parties import Party, PartyKind, Purpose, Role, local_msisdn, mask_name
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.locks import PartyLocks
+from mkoba.processor.plan import Leg, Refused
+from mkoba.processor.services import Services
+
+FEES = Services.operator_account(Purpose.FEES)
+EXCISE = Services.operator_account(Purpose.EXCISE)
+
+
+def fee_legs(
+    payer_account: int, fee: int, excise: int, short: Code = Code.INSUFFICIENT_FUNDS
+) -> list[Leg]:
+    """The fee from the payer: its excise duty to the tax office's account, the rest to fees.
+
+    Both legs leave the payer's account: on a channel with a delivery deadline the
+    legs are pending, and a pending credit to fee income could not pay the duty on.
+    """
+    assert 0 <= excise <= fee
+    legs = []
+    if fee - excise:
+        legs.append(Leg(payer_account, FEES, fee - excise, short=short))
+    if excise:
+        legs.append(Leg(payer_account, EXCISE, excise, short=short))
+    return legs
+
+
+def commission_leg(ctx: Context, agent: Party, commission: int) -> list[Leg]:
+    """The agent's commission out of fee income, to the head office (or the store itself)."""
+    if not commission:
+        return []
+    owner = ctx.directory.get(agent.parent_id) if agent.parent_id else None
+    if owner is None or owner.kind != PartyKind.AGENT_HEAD_OFFICE:
+        owner = agent
+    return [
+        Leg(FEES, ctx.account(owner, Purpose.COMMISSION), commission, short=Code.OPERATOR_UNFUNDED)
+    ]
+
+
+def display_name(party: Party) -> str:
+    """A party's name as messages show it (upper case, as M-Pesa prints names)."""
+    return party.name.upper()
+
+
+def display_number(ctx: Context, party: Party) -> str:
+    """A party's phone number as people at home write it, or '' when it has none."""
+    if party.msisdn is None:
+        return ""
+    return local_msisdn(party.msisdn, ctx.profile.country)
+
+
+def masked(party: Party) -> str:
+    """The name a payer sees before confirming (Hakikisha)."""
+    return mask_name(party.name)
+
+
+def store_of(ctx: Context, party: Party) -> Party:
+    """The agent store a store operator or assistant works for."""
+    if party.kind == PartyKind.AGENT_STORE:
+        return party
+    if party.kind == PartyKind.AGENT_ASSISTANT:
+        store = ctx.directory.get(party.parent_id)
+        if store is not None and store.kind == PartyKind.AGENT_STORE and store.active:
+            return store
+    raise Refused(Code.NOT_ALLOWED, "only an agent store or its assistant can do that")
+
+
+def customer(ctx: Context, msisdn: str) -> Party:
+    """The registered, active customer on ``msisdn``."""
+    party = ctx.directory.by_msisdn(msisdn)
+    if party is None or party.kind != PartyKind.CUSTOMER or not party.active:
+        if party is not None and party.kind == PartyKind.CUSTOMER and party.msisdn:
+            state = party.state.value
+            if state != "unregistered":
+                raise Refused(Code.ACCOUNT_INACTIVE, "that customer's account cannot transact")
+        raise Refused(Code.RECIPIENT_NOT_REGISTERED)
+    return party
+
+
+def offered(ctx: Context, product: str) -> None:
+    """Refuse a product the profile in force does not offer (campus sells no airtime)."""
+    if product not in ctx.profile.products:
+        raise Refused(Code.UNKNOWN_PRODUCT, f"{ctx.profile.name} does not offer this service")
+
+
+def staff_member(ctx: Context, *roles: Role) -> Party:
+    """The staff member asking, who must hold one of ``roles`` (PIN not checked here)."""
+    assert roles
+    party = ctx.initiator(PartyKind.STAFF)
+    if not any(ctx.directory.has_role(party.id, role) for role in roles):
+        names = " or ".join(role.value.replace("_", " ") for role in roles)
+        raise Refused(Code.NOT_ALLOWED, f"only {names} staff can do that")
+    return party
+
+
+def same_person(one: Party, other: Party) -> bool:
+    """Whether two parties are the same person: one party, or one ID document."""
+    if one.id == other.id:
+        return True
+    return one.id_digest is not None and one.id_digest == other.id_digest
+
+
+def record_locks(services: Services, name: str) -> PartyLocks:
+    """Locks by record key (a voucher, a reversal), shared by every request in this process.
+
+    Settling a voucher or deciding a reversal re-reads its row under the lock and
+    commits the money with the row's new state, so two agents (or an agent and
+    the lapse sweep) can never both settle one voucher.
+    """
+    locks = services.extras.get(name)
+    if locks is None:
+        locks = services.extras[name] = PartyLocks()
+    assert isinstance(locks, PartyLocks)
+    return locks
+
+
+async def count_usage(ctx: Context, party: Party, kind: str) -> int:
+    """Count one more use of a daily allowance, durably; the new count."""
+    day = ctx.day()
+    used = ctx.usage(party, kind) + 1
+    write = Write(
+        "daily_usage",
+        ("party_id", "day", "kind", "used"),
+        (party.id, day, kind, used),
+        ("party_id", "day", "kind"),
+        "upsert",
+    )
+    await asyncio.wrap_future(ctx.services.writer.submit([], attach=[write]))
+    ctx.services.usage[(party.id, day, kind)] = used
+    return used

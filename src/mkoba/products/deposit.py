@@ -1,0 +1,67 @@
+"""Deposit at an agent (cash-in): store float to customer wallet, commission to the agent."""
+
+from __future__ import annotations
+
+from mkoba.parties import PartyKind, Purpose
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Leg, Line, Note, Plan
+from mkoba.products.common import commission_leg, customer, display_name, display_number, store_of
+
+
+class Deposit:
+    """An agent takes cash and gives the customer e-money. Free to the customer."""
+
+    name = "deposit"
+
+    async def run(self, ctx: Context) -> Plan:
+        """Check, then plan: float to wallet, commission from fee income to the agent."""
+        operator = ctx.initiator(PartyKind.AGENT_STORE, PartyKind.AGENT_ASSISTANT)
+        store = store_of(ctx, operator)
+        client = customer(ctx, ctx.msisdn("to"))
+        amount = ctx.amount()
+        ctx.check_amount(self.name, amount)
+        commission = ctx.profile.commission(self.name, amount)
+        await ctx.verify_pin(operator)
+        source = ctx.account(store, Purpose.FLOAT)
+        target = ctx.account(client, Purpose.WALLET)
+        return Plan(
+            product=self.name,
+            payer_id=store.id,
+            payee_id=client.id,
+            amount=amount,
+            legs=(
+                Leg(source, target, amount, short=Code.INSUFFICIENT_FLOAT),
+                *commission_leg(ctx, store, commission),
+            ),
+            commission=commission,
+            reference=client.msisdn or "",
+            notes=(
+                Note(
+                    client.msisdn or "",
+                    client.language,
+                    "deposit.customer",
+                    {"amount": ctx.money(amount), "agent": display_name(store)},
+                    target,
+                ),
+                Note(
+                    store.msisdn or "",
+                    store.language,
+                    "deposit.agent",
+                    {
+                        "amount": ctx.money(amount),
+                        "name": display_name(client),
+                        "msisdn": display_number(ctx, client),
+                    },
+                    source,
+                ),
+            ),
+            lines=(
+                Line(client.id, target, f"Deposit at {display_name(store)}", amount),
+                Line(store.id, source, f"Deposit for {display_name(client)}", -amount),
+            ),
+            balance_of=source,
+            message=f"Deposited {ctx.money(amount)} to {display_name(client)}"
+            f" {display_number(ctx, client)}.",
+            data={"amount": amount, "customer": client.name, "commission": commission},
+        )

@@ -1,0 +1,83 @@
+"""Name look-up before paying (M-Pesa's Hakikisha): a masked name, a few times a day."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mkoba.parties import Party, PartyKind, PartyState, mask_msisdn
+from mkoba.processor.codes import Code
+from mkoba.processor.commit import Rows
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Refused
+from mkoba.processor.request import Response
+from mkoba.products.common import masked
+
+_KINDS = {
+    "till": PartyKind.MERCHANT,
+    "paybill": PartyKind.ORGANISATION,
+}
+
+
+class NameLookup:
+    """Who a payer is about to pay, masked, counted against a daily cap."""
+
+    name = "name_lookup"
+
+    async def run(self, ctx: Context) -> Response:
+        """The masked name for a number, a till, a paybill or an agent store."""
+        party = ctx.initiator()
+        kind = ctx.param("kind", required=False) or "msisdn"
+        used = ctx.usage(party, "lookups")
+        if used >= ctx.profile.name_lookups_per_day:
+            raise Refused(Code.NAME_LOOKUP_LIMIT)
+        found = self._find(ctx, kind)
+        await self._count(ctx, party.id, used + 1)
+        if found is None:
+            code = {
+                "till": Code.UNKNOWN_TILL,
+                "paybill": Code.UNKNOWN_PAYBILL,
+                "agent": Code.UNKNOWN_AGENT,
+            }.get(kind, Code.RECIPIENT_NOT_REGISTERED)
+            raise Refused(code)
+        remember(ctx, party.id, found.id)
+        name = masked(found)
+        number = mask_msisdn(found.msisdn, ctx.profile.country) if found.msisdn else ""
+        left = ctx.profile.name_lookups_per_day - used - 1
+        return Response(
+            ctx.request.id,
+            Code.OK,
+            name,
+            None,
+            {"name": name, "number": number, "lookups_left": left},
+        )
+
+    def _find(self, ctx: Context, kind: str) -> Party | None:
+        if kind == "msisdn":
+            target = ctx.directory.by_msisdn(ctx.msisdn("number"))
+            if target is None or target.state == PartyState.UNREGISTERED:
+                return None
+            return target
+        if kind == "agent":
+            store = ctx.param("store", required=False) or "1"
+            return ctx.directory.by_number(PartyKind.AGENT_STORE, f"{ctx.param('number')}/{store}")
+        if kind not in _KINDS:
+            raise Refused(Code.INVALID_INPUT, "kind: msisdn, till, paybill or agent")
+        return ctx.directory.by_number(_KINDS[kind], ctx.param("number"))
+
+    async def _count(self, ctx: Context, party_id: int, used: int) -> None:
+        """Every look-up counts, found or not, durably: the cap is against enumeration."""
+        day = ctx.day()
+        rows = Rows(ctx.services, ctx.services.writer.engine)
+        write = rows.usage(party_id, day, "lookups", used)
+        await asyncio.wrap_future(ctx.services.writer.submit([], attach=[write]))
+        ctx.services.usage[(party_id, day, "lookups")] = used
+
+
+def remember(ctx: Context, party_id: int, target_id: int) -> None:
+    """Note that ``party_id`` looked ``target_id`` up today (a payment to it refunds that)."""
+    day = ctx.day()
+    known = ctx.services.lookups.get(party_id)
+    if known is None or known[0] != day:
+        known = (day, set())
+        ctx.services.lookups[party_id] = known
+    known[1].add(target_id)

@@ -1,0 +1,134 @@
+"""Pay bill: a customer pays an organisation's paybill number, with an account reference.
+
+The organisation chose a tariff (``party.tariff``): the customer pays the fee
+(customer_bears), the business does (business_bears), or they share it
+(shared, M-Pesa's "Mgao"). Every leg leaves the payer's wallet: the business's
+part of the fee is withheld from the amount on its way to the organisation's
+utility account (on a channel with a delivery deadline the legs are pending, and
+a pending credit cannot pay a fee in the same linked set).
+"""
+
+from __future__ import annotations
+
+from mkoba.catalog import Fee
+from mkoba.parties import Party, PartyKind, Purpose
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.hooks import Payment
+from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.products.common import display_name, fee_legs, offered
+
+# Daraja's BillRefNumber holds at most 20 characters; so do we.
+account_length_max = 20
+
+
+def account_reference(ctx: Context) -> str:
+    """The account number at the business: up to 20 letters, digits, spaces or - / . #."""
+    text = " ".join(ctx.param("account").split())
+    if len(text) > account_length_max:
+        raise Refused(Code.INVALID_INPUT, f"account: at most {account_length_max} characters")
+    if not all(c.isalnum() or c in " -/.#" for c in text):
+        raise Refused(Code.INVALID_INPUT, "account: letters, digits, spaces and - / . # only")
+    return text
+
+
+def biller_fee(ctx: Context, biller: Party, amount: int) -> Fee:
+    """The fee under the biller's tariff, or the profile's default one where it has no such."""
+    variants = ctx.profile.variants("pay_bill")
+    variant = biller.tariff if biller.tariff in variants else None
+    try:
+        return ctx.profile.fee("pay_bill", amount, variant)
+    except KeyError:
+        raise Refused(
+            Code.ACCOUNT_INACTIVE, "this business cannot take payments under the current tariff"
+        ) from None
+
+
+def _net(source: int, target: int, amount: int) -> list[Leg]:
+    """What reaches the business: the amount less its part of the fee (nothing if none)."""
+    assert amount >= 0
+    return [Leg(source, target, amount)] if amount else []
+
+
+class PayBill:
+    """M-Pesa's "Lipa na M-PESA, Pay Bill"."""
+
+    name = "pay_bill"
+
+    async def run(self, ctx: Context) -> Plan:
+        """Check, ask the business's hooks, then plan payment, fees and excise."""
+        offered(ctx, self.name)
+        payer = ctx.initiator(PartyKind.CUSTOMER)
+        number = ctx.param("paybill")
+        biller = ctx.directory.by_number(PartyKind.ORGANISATION, number)
+        if biller is None:
+            raise Refused(Code.UNKNOWN_PAYBILL)
+        if not biller.active:
+            raise Refused(Code.ACCOUNT_INACTIVE, "this business cannot take payments now")
+        reference = account_reference(ctx)
+        amount = ctx.amount()
+        ctx.check_limits(payer, self.name, amount)
+        fee = biller_fee(ctx, biller, amount)
+        customer_excise = ctx.profile.excise(fee.customer)
+        business_excise = ctx.profile.excise(fee.business)
+        payment = Payment(self.name, payer, biller, amount, reference)
+        await ctx.services.hooks.validate(ctx, payment)
+        await ctx.verify_pin(payer)
+        source = ctx.account(payer, Purpose.WALLET)
+        target = ctx.account(biller, Purpose.UTILITY)
+        excise = customer_excise + business_excise
+        legs = (
+            *_net(source, target, amount - fee.business),
+            *fee_legs(source, fee.total, excise),
+        )
+        charge = f" less charge {ctx.money(fee.business)}" if fee.business else ""
+        lines = (
+            Line(
+                payer.id,
+                source,
+                f"Pay Bill to {display_name(biller)} Acc. {reference}",
+                -(amount + fee.customer),
+            ),
+            Line(
+                biller.id,
+                target,
+                f"Payment from {display_name(payer)} Acc. {reference}{charge}",
+                amount - fee.business,
+            ),
+        )
+        note = Note(
+            payer.msisdn or "",
+            payer.language,
+            "pay_bill.payer",
+            {
+                "amount": ctx.money(amount),
+                "name": display_name(biller),
+                "account": reference,
+                "fee": ctx.money(fee.customer),
+            },
+            source,
+        )
+        return Plan(
+            product=self.name,
+            payer_id=payer.id,
+            payee_id=biller.id,
+            amount=amount,
+            legs=legs,
+            fee=fee.customer,
+            business_fee=fee.business,
+            excise=excise,
+            reference=reference,
+            notes=(note, *ctx.services.hooks.notes(ctx, payment)),
+            lines=lines,
+            usage=amount,
+            balance_of=source,
+            message=f"{ctx.money(amount)} paid to {display_name(biller)} for account"
+            f" {reference}. Transaction cost {ctx.money(fee.customer)}.",
+            data={
+                "amount": amount,
+                "fee": fee.customer,
+                "paybill": number,
+                "account": reference,
+                "business": biller.name,
+            },
+        )

@@ -1,0 +1,150 @@
+"""PIN administration: staff unlock and reset; customers unlock themselves with their ID.
+
+M-Pesa locks a PIN after the profile's wrong tries (5). Customer care (or an
+admin) may unlock it or reset it to a temporary PIN sent by SMS, which must be
+changed before anything else (``Context.verify_pin`` refuses every product but
+``change_pin`` until then). A customer may also unlock by self-service, with the
+ID number they registered with (checked against its keyed digest, a few tries a
+day) and a new PIN. Staff never act on their own PIN, and only an admin acts on
+another staff member's. Every change leaves an audit record.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+
+from mkoba.parties import (
+    Change,
+    Credential,
+    Party,
+    PartyKind,
+    Pin,
+    Role,
+    SealedPin,
+    is_weak,
+    open_pin,
+)
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Note, Record, Refused
+from mkoba.processor.request import Response
+from mkoba.products.common import count_usage, staff_member
+
+# Wrong ID numbers a party may give in one day before self-service stops for the day.
+id_checks_per_day_max = 3
+temporary_pin_digits = 4
+_ID_CHECKS = "id_checks"
+
+
+def _subject(ctx: Context, staff: Party) -> tuple[Party, Credential]:
+    """The party whose PIN staff act on, and its credential."""
+    target = ctx.directory.by_msisdn(ctx.msisdn("customer"))
+    if target is None:
+        raise Refused(Code.NOT_REGISTERED, "That number is not registered.")
+    if target.id == staff.id:
+        raise Refused(Code.NOT_ALLOWED, "Ask another member of staff to act on your own PIN.")
+    if target.kind == PartyKind.STAFF and not ctx.directory.has_role(staff.id, Role.ADMIN):
+        raise Refused(Code.NOT_ALLOWED, "Only an admin acts on a staff member's PIN.")
+    credential = ctx.directory.credentials.get(target.id)
+    if credential is None:
+        raise Refused(Code.PIN_NOT_SET, "That account has no PIN yet.")
+    return target, credential
+
+
+def temporary_pin() -> Pin:
+    """A random PIN that is not one of the easy ones."""
+    while True:
+        pin = Pin(f"{secrets.randbelow(10**temporary_pin_digits):0{temporary_pin_digits}d}")
+        if not is_weak(pin):
+            return pin
+
+
+class UnlockPin:
+    """Staff unlock a locked PIN; the wrong-try count starts again."""
+
+    name = "unlock_pin"
+
+    async def run(self, ctx: Context) -> Record:
+        """Unlock, audit, and tell the owner by SMS."""
+        staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.ADMIN)
+        await ctx.verify_pin(staff)
+        target, credential = _subject(ctx, staff)
+        if not credential.locked:
+            raise Refused(Code.INVALID_INPUT, "That PIN is not locked.")
+        change = Change(
+            credentials=(credential._replace(failed_attempts=0, locked=False),),
+            audit=((ctx.now, staff.id, "pin_unlock", target.id, {"by": "staff"}),),
+        )
+        response = Response(ctx.request.id, Code.OK, f"The PIN of {target.name} is unlocked.")
+        notes = (Note(target.msisdn or "", target.language, "pin.unlocked", {}),)
+        return Record(response, staff.id, change, notes if target.msisdn else ())
+
+
+class ResetPin:
+    """Staff reset a PIN to a temporary one, sent to the owner by SMS, to be changed at once."""
+
+    name = "reset_pin"
+
+    async def run(self, ctx: Context) -> Record:
+        """Reset, audit, and send the temporary PIN to the owner's phone (never to staff)."""
+        staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.ADMIN)
+        await ctx.verify_pin(staff)
+        target, _ = _subject(ctx, staff)
+        if not target.msisdn:
+            raise Refused(Code.NOT_ALLOWED, "That account has no phone to send a PIN to.")
+        pin = temporary_pin()
+        credential = ctx.services.vault.new_credential(target.id, pin, ctx.now, must_change=True)
+        change = Change(
+            credentials=(credential,),
+            audit=((ctx.now, staff.id, "pin_reset", target.id, {"by": "staff"}),),
+        )
+        response = Response(
+            ctx.request.id,
+            Code.OK,
+            f"The PIN of {target.name} is reset; a temporary PIN was sent to their phone.",
+        )
+        # The temporary PIN reaches only the owner's phone: it is in this SMS and nowhere else.
+        note = Note(target.msisdn, target.language, "pin.reset", {"pin": pin.reveal()}, secret=True)
+        return Record(response, staff.id, change, (note,))
+
+
+class PinUnlockSelf:
+    """M-Pesa's PIN Manager: unlock (or replace a forgotten PIN) with the ID number."""
+
+    name = "pin_unlock_self"
+
+    async def run(self, ctx: Context) -> Record:
+        """Check the ID number (a few tries a day), then set the new PIN."""
+        party = ctx.initiator(PartyKind.CUSTOMER)
+        if ctx.usage(party, _ID_CHECKS) >= id_checks_per_day_max:
+            raise Refused(
+                Code.NOT_ALLOWED, "Too many wrong ID numbers today. Call customer care on 100."
+            )
+        sealed = ctx.param("sealed_new_pin", required=False)
+        if not sealed:
+            raise Refused(Code.INVALID_INPUT, "choose a new PIN")
+        try:
+            blob = base64.b64decode(sealed, validate=True)
+            new_pin = open_pin(
+                SealedPin(blob), ctx.services.transport_key, ctx.request.id.encode() + b":new"
+            )
+        except (ValueError, binascii.Error):
+            raise Refused(Code.INVALID_INPUT, "the new PIN could not be read") from None
+        id_number = ctx.param("id_number")
+        if party.id_digest is None:
+            raise Refused(Code.NOT_ALLOWED, "There is no ID on record. Call customer care on 100.")
+        if not ctx.services.vault.id_matches(party.id_digest, id_number):
+            await count_usage(ctx, party, _ID_CHECKS)
+            raise Refused(Code.NOT_ALLOWED, "That ID number does not match our records.")
+        if is_weak(new_pin):
+            raise Refused(Code.WEAK_PIN)
+        credential = ctx.services.vault.new_credential(party.id, new_pin, ctx.now)
+        change = Change(
+            credentials=(credential,),
+            audit=((ctx.now, party.id, "pin_unlock_self", party.id, {"by": "id_number"}),),
+        )
+        response = Response(ctx.request.id, Code.OK, "Your new PIN is set and your account open.")
+        notes = (Note(party.msisdn or "", party.language, "pin.unlocked_self", {}),)
+        return Record(response, party.id, change, notes if party.msisdn else ())

@@ -1,0 +1,83 @@
+"""Money that products move themselves, outside ``commit.first``: vouchers, reversals.
+
+Settling a voucher, holding a reversal and deciding it are not a request's own
+plan (they resolve earlier money, or happen in a sweep), so these products
+build the ledger transfers themselves and commit them with their rows in one
+batch, exactly as ``commit.first`` does for plans: the receipt, the record's
+new state, the statement lines and the messages (rendered with the new
+balances) commit together with the money, or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+from mkoba.ledger import Transfer, TransferResult, Write
+from mkoba.processor import ids
+from mkoba.processor.commit import Rows, Stamp, submit, transfers_for
+from mkoba.processor.plan import Plan
+from mkoba.processor.request import Request
+from mkoba.processor.services import Services
+
+
+class Posted(NamedTuple):
+    """What the ledger said, and the number and receipt the batch used."""
+
+    results: list[TransferResult]
+    number: int
+    receipt: str
+
+    @property
+    def ok(self) -> bool:
+        """True when every transfer was applied now (not before: EXISTS is someone else's)."""
+        return all(result is TransferResult.OK for result in self.results)
+
+
+async def post(
+    services: Services,
+    request: Request,
+    plan: Plan,
+    now: int,
+    *,
+    transfers: Sequence[Transfer] | None = None,
+    timeout_s: int = 0,
+    receipt: bool = True,
+    rows: Callable[[int, str], Sequence[Write]] = lambda _number, _receipt: (),
+) -> Posted:
+    """Commit ``plan``'s money (or ``transfers``) with its receipt, lines, notes and ``rows``.
+
+    ``transfers`` default to the plan's legs, posted at once, or pending for
+    ``timeout_s``. ``rows(number, receipt)`` are the record's own rows. Nothing but the
+    money is written when the ledger refuses it.
+    """
+    profile = services.profile(now)
+    number = services.counter.next()
+    local = dt.datetime.fromtimestamp(now / 1e9, profile.timezone)
+    receipt_id = ids.receipt_id(number, local)
+    stamp = Stamp.of(now, profile)
+    if transfers is None:
+        transfers = transfers_for(plan, number, profile.ledger, timeout_s)
+    builder = Rows(services, services.writer.engine)
+
+    def attach(results: list[TransferResult]) -> list[Write]:
+        if not all(result is TransferResult.OK for result in results):
+            return []
+        out: list[Write] = []
+        if receipt:
+            out.append(
+                builder.receipt_row(request, number, plan, receipt_id, "completed", profile, now)
+            )
+        out.extend(rows(number, receipt_id))
+        out.extend(builder.settled(plan, number, request, receipt_id, stamp, profile))
+        return out
+
+    results = await submit(services, list(transfers), attach)
+    return Posted(results, number, receipt_id)
+
+
+def moment(services: Services, now: int) -> str:
+    """``now`` as receipts print it: ``23/11/26 at 9:15 PM``."""
+    stamp = Stamp.of(now, services.profile(now))
+    return f"{stamp.date} at {stamp.time}"

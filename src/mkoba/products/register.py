@@ -1,0 +1,109 @@
+"""Register a customer: a party, a wallet within the tier's limits, a PIN, a welcome SMS."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mkoba.ledger import Account, AccountFlags, AccountKind
+from mkoba.parties import (
+    Change,
+    Party,
+    PartyKind,
+    PartyState,
+    Purpose,
+    Role,
+    account_id,
+    is_weak,
+    open_pin,
+)
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Note, Record, Refused
+from mkoba.processor.request import Response
+
+name_length_max = 80
+LANGUAGES = ("en", "sw")
+
+
+def wallet_account(ctx: Context, party_id: int, tier: str) -> Account:
+    """A customer wallet: may not go below zero nor above the tier's maximum balance."""
+    limits = ctx.profile.limits(tier)
+    return Account(
+        id=account_id(party_id, Purpose.WALLET),
+        ledger=ctx.profile.ledger,
+        currency=ctx.profile.currency.code,
+        kind=AccountKind.EMONEY,
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        balance_max=limits.balance_max,
+        code=int(Purpose.WALLET),
+        user_data=party_id,
+    )
+
+
+class Register:
+    """Self-registration with a name, an ID number and a first PIN (the request's PIN)."""
+
+    name = "register"
+
+    async def run(self, ctx: Context) -> Record:
+        """Open the wallet, then record the party, its role and its PIN together."""
+        msisdn = ctx.request.msisdn
+        existing = ctx.directory.by_msisdn(msisdn)
+        if existing is not None and existing.state != PartyState.UNREGISTERED:
+            raise Refused(Code.ALREADY_REGISTERED)
+        name = " ".join(ctx.param("name").split())
+        if len(name) > name_length_max or not all(c.isalpha() or c in " '-." for c in name):
+            raise Refused(Code.INVALID_INPUT, "name: letters, spaces, ' - and . only")
+        id_number = ctx.param("id_number")
+        if not id_number.isalnum() or len(id_number) > 20:
+            raise Refused(Code.INVALID_INPUT, "id_number: letters and digits only")
+        language = ctx.param("language", required=False) or "en"
+        if language not in LANGUAGES:
+            raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
+        tier = ctx.param("tier", required=False) or ctx.profile.tiers[-1]
+        if tier not in ctx.profile.tiers:
+            raise Refused(Code.INVALID_INPUT, f"tier: one of {', '.join(ctx.profile.tiers)}")
+        if ctx.request.pin is None:
+            raise Refused(Code.INVALID_INPUT, "choose a PIN")
+        try:
+            pin = open_pin(ctx.request.pin, ctx.services.transport_key, ctx.request.id.encode())
+        except ValueError:
+            raise Refused(Code.INVALID_INPUT, "the PIN could not be read") from None
+        if is_weak(pin):
+            raise Refused(Code.WEAK_PIN)
+        party_id = existing.id if existing is not None else ctx.directory.allocate_id()
+        wallet = wallet_account(ctx, party_id, tier)
+        results = await asyncio.wrap_future(ctx.services.writer.create_accounts([wallet]))
+        if not results[0].ok:
+            raise Refused(Code.SYSTEM_ERROR, "the wallet could not be opened")
+        party = Party(
+            party_id,
+            PartyKind.CUSTOMER,
+            name,
+            msisdn,
+            None,
+            0,
+            PartyState.ACTIVE,
+            tier,
+            language,
+            None,
+            ctx.now,
+            ctx.services.vault.id_digest(id_number),
+        )
+        credential = ctx.services.vault.new_credential(party_id, pin, ctx.now)
+        change = Change(
+            parties=(party,),
+            accounts=((party_id, Purpose.WALLET, wallet.id),),
+            roles=((party_id, Role.CUSTOMER, 0),),
+            credentials=(credential,),
+            audit=((ctx.now, party_id, "register", party_id, {"tier": tier}),),
+        )
+        response = Response(
+            ctx.request.id,
+            Code.OK,
+            f"Welcome, {name}. Your wallet is ready.",
+            None,
+            {"party_id": party_id, "tier": tier},
+        )
+        note = Note(msisdn, language, "registered", {"name": name.upper()})
+        return Record(response, party_id, change, (note,))

@@ -1,0 +1,350 @@
+"""Reversals: the payer asks, the money is held, customer care decides (M-Pesa's 456).
+
+Rule: only the payer of a completed ``send_money`` may ask, within the
+profile's reversal window, once per transaction. Payments to tills and
+paybills are reversed by the business (Daraja's reversal API), not here.
+Asking places a hold (a pending transfer from the recipient's wallet back to
+the payer's, lasting the window, 30 days at most): it fails with
+``REVERSAL_NOT_POSSIBLE`` when the recipient no longer has the money. A staff
+member with the customer care or operations role, who is not a party to the
+transaction, approves (the hold is posted, the reversal gets its own receipt)
+or rejects (the hold is voided). Both parties are told by SMS at each step, and
+every request and decision leaves an audit record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from mkoba.ledger import TransferResult, Write, limits
+from mkoba.parties import Change, Party, PartyKind, Role
+from mkoba.processor import ids
+from mkoba.processor.codes import Code
+from mkoba.processor.commit import refusal, resolutions_for
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Leg, Line, Note, Plan, Record, Refused
+from mkoba.processor.request import Response
+from mkoba.products import reversal_book
+from mkoba.products.common import (
+    display_name,
+    display_number,
+    offered,
+    record_locks,
+    same_person,
+    staff_member,
+)
+from mkoba.products.posting import moment, post
+from mkoba.products.reversal_book import Original, Reversal
+
+_LOCKS = "reversals.locks"
+# Receipts are ten characters; a little room for what people paste.
+receipt_length_max = 20
+REVERSIBLE = frozenset({"send_money"})
+
+
+def receipt_param(ctx: Context) -> str:
+    """The original transaction's receipt, as the customer typed or forwarded it."""
+    text = ctx.param("receipt").upper()
+    if len(text) > receipt_length_max or not text.isalnum():
+        raise Refused(Code.INVALID_INPUT, "receipt: the transaction code, e.g. UKN3QX7T2B")
+    return text
+
+
+def _party(ctx: Context, party_id: int) -> Party:
+    party = ctx.directory.get(party_id)
+    if party is None:
+        raise Refused(Code.SYSTEM_ERROR, "a party of this transaction is missing")
+    return party
+
+
+class RequestReversal:
+    """The payer asks to reverse a transfer; the money is held for staff to decide."""
+
+    name = "request_reversal"
+
+    async def run(self, ctx: Context) -> Record:
+        """Check the rule, then hold the amount in the recipient's wallet."""
+        offered(ctx, "reversal")
+        payer = ctx.initiator(PartyKind.CUSTOMER)
+        receipt = receipt_param(ctx)
+        found = await reversal_book.original(ctx.services.store, receipt)
+        if found is None or found.payer_id != payer.id:
+            # Someone else's receipt is as unknown as a made-up one.
+            raise Refused(Code.UNKNOWN_RECEIPT)
+        async with record_locks(ctx.services, _LOCKS).hold(receipt):
+            existing = await reversal_book.get(ctx.services.store, receipt)
+            if existing is not None:
+                if existing.request_id == ctx.request.id:
+                    return self._record(ctx, payer, existing)
+                raise Refused(
+                    Code.REVERSAL_NOT_POSSIBLE,
+                    "A reversal of this transaction was already asked for.",
+                )
+            self._check(ctx, found)
+            await ctx.verify_pin(payer)
+            return await self._hold(ctx, payer, found)
+
+    def _check(self, ctx: Context, found: Original) -> None:
+        if found.product not in REVERSIBLE:
+            raise Refused(
+                Code.REVERSAL_NOT_POSSIBLE,
+                "Only money sent to another person can be reversed here. Ask the business"
+                " to reverse a payment.",
+            )
+        if found.status != "completed":
+            raise Refused(
+                Code.REVERSAL_NOT_POSSIBLE, "This transaction did not complete: no money moved."
+            )
+        window_s = int(ctx.profile.reversal_window.total_seconds())
+        if ctx.now - found.created > window_s * 1_000_000_000:
+            hours = window_s // 3600
+            raise Refused(
+                Code.REVERSAL_NOT_POSSIBLE,
+                f"A reversal must be asked for within {hours} hours of the transaction.",
+            )
+        ctx.check_amount("reversal", found.amount)
+
+    async def _hold(self, ctx: Context, payer: Party, found: Original) -> Record:
+        recipient = _party(ctx, found.payee_id)
+        window_s = int(ctx.profile.reversal_window.total_seconds())
+        timeout_s = max(1, min(window_s, limits.pending_timeout_s_max))
+        leg = Leg(found.target, found.source, found.amount, short=Code.REVERSAL_NOT_POSSIBLE)
+        amount = ctx.money(found.amount)
+        sent = moment(ctx.services, found.created)
+        notes = (
+            Note(
+                payer.msisdn or "",
+                payer.language,
+                "reversal.requested",
+                {
+                    "original": found.receipt,
+                    "amount": amount,
+                    "name": display_name(recipient),
+                    "sent": sent,
+                },
+            ),
+            Note(
+                recipient.msisdn or "",
+                recipient.language,
+                "reversal.held",
+                {
+                    "original": found.receipt,
+                    "amount": amount,
+                    "name": display_name(payer),
+                    "msisdn": display_number(ctx, payer),
+                    "sent": sent,
+                },
+                found.target,
+            ),
+        )
+        plan = Plan(
+            product="reversal_hold",
+            payer_id=recipient.id,
+            payee_id=payer.id,
+            amount=found.amount,
+            legs=(leg,),
+            reference=found.receipt,
+            notes=notes,
+        )
+        held: list[Reversal] = []
+
+        def rows(number: int, _receipt: str) -> list[Write]:
+            reversal = Reversal(
+                found.receipt,
+                ctx.request.id,
+                payer.id,
+                recipient.id,
+                found.amount,
+                found.target,
+                found.source,
+                number,
+                ids.leg_id(number, 0, "pending"),
+                ctx.now + timeout_s * 1_000_000_000,
+                reversal_book.HELD,
+                0,
+                "",
+                "",
+                ctx.now,
+                ctx.now,
+            )
+            held.append(reversal)
+            detail: dict[str, object] = {"receipt": found.receipt}
+            audit = (ctx.now, payer.id, "reversal_request", payer.id, detail)
+            return [reversal_book.held_row(reversal), *Change(audit=(audit,)).writes()]
+
+        posted = await post(
+            ctx.services, ctx.request, plan, ctx.now, timeout_s=timeout_s, receipt=False, rows=rows
+        )
+        if not posted.ok:
+            code = refusal(posted.results, plan.legs)
+            if code == Code.REVERSAL_NOT_POSSIBLE:
+                raise Refused(
+                    code, "The recipient has already used the money: it cannot be reversed."
+                )
+            raise Refused(code)
+        return self._record(ctx, payer, held[0])
+
+    def _record(self, ctx: Context, payer: Party, reversal: Reversal) -> Record:
+        response = Response(
+            ctx.request.id,
+            Code.OK,
+            f"Reversal of {reversal.receipt} asked for. {ctx.money(reversal.amount)} is held"
+            " while we check with the recipient; we will send you an SMS.",
+            None,
+            {"original": reversal.receipt, "amount": reversal.amount, "state": reversal.state},
+        )
+        return Record(response, payer.id)
+
+
+class DecideReversal:
+    """Staff approve (post the hold) or reject (void it) a reversal request."""
+
+    def __init__(self, approve: bool) -> None:
+        self.approve = approve
+        self.name = "approve_reversal" if approve else "reject_reversal"
+
+    async def run(self, ctx: Context) -> Record:
+        """Check who decides, then resolve the hold with its records and messages."""
+        staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.OPERATIONS)
+        receipt = receipt_param(ctx)
+        await ctx.verify_pin(staff)
+        async with record_locks(ctx.services, _LOCKS).hold(receipt):
+            reversal = await reversal_book.get(ctx.services.store, receipt)
+            if reversal is None:
+                raise Refused(Code.UNKNOWN_RECEIPT, "There is no reversal request for that code.")
+            if reversal.decision_request == ctx.request.id:
+                return self._record(ctx, staff, reversal)
+            if reversal.state != reversal_book.HELD:
+                raise Refused(
+                    Code.REVERSAL_NOT_POSSIBLE,
+                    f"This reversal request is {reversal.state} already.",
+                )
+            payer = _party(ctx, reversal.payer_id)
+            recipient = _party(ctx, reversal.payee_id)
+            if same_person(staff, payer) or same_person(staff, recipient):
+                raise Refused(
+                    Code.NOT_ALLOWED, "You cannot decide a reversal of your own transaction."
+                )
+            return await self._decide(ctx, staff, reversal, payer, recipient)
+
+    async def _decide(
+        self, ctx: Context, staff: Party, reversal: Reversal, payer: Party, recipient: Party
+    ) -> Record:
+        state = reversal_book.APPROVED if self.approve else reversal_book.REJECTED
+        plan = self._plan(ctx, reversal, payer, recipient)
+        decided: list[Reversal] = []
+
+        def rows(_number: int, receipt: str) -> list[Write]:
+            own = receipt if self.approve else ""
+            decided.append(
+                reversal._replace(
+                    state=state,
+                    decided_by=staff.id,
+                    decision_request=ctx.request.id,
+                    reversal_receipt=own,
+                    updated=ctx.now,
+                )
+            )
+            detail: dict[str, object] = {"receipt": reversal.receipt, "reversal": own}
+            audit = (ctx.now, staff.id, f"reversal_{state}", payer.id, detail)
+            row = reversal_book.decided_row(
+                reversal.receipt, state, staff.id, ctx.request.id, own, ctx.now
+            )
+            return [row, *Change(audit=(audit,)).writes()]
+
+        transfers = resolutions_for(1, reversal.hold_number, post=self.approve)
+        posted = await post(
+            ctx.services,
+            ctx.request,
+            plan,
+            ctx.now,
+            transfers=transfers,
+            receipt=self.approve,
+            rows=rows,
+        )
+        if posted.ok:
+            return self._record(ctx, staff, decided[0])
+        if posted.results[0] in (
+            TransferResult.PENDING_TRANSFER_EXPIRED,
+            TransferResult.ID_ALREADY_FAILED,
+        ):
+            lapsed = reversal_book.decided_row(
+                reversal.receipt, reversal_book.LAPSED, staff.id, ctx.request.id, "", ctx.now
+            )
+            await _write(ctx, lapsed)
+            raise Refused(
+                Code.REVERSAL_NOT_POSSIBLE,
+                "The hold lapsed before anyone decided: the money stayed with the recipient.",
+            )
+        raise Refused(Code.SYSTEM_ERROR)
+
+    def _plan(self, ctx: Context, reversal: Reversal, payer: Party, recipient: Party) -> Plan:
+        amount = ctx.money(reversal.amount)
+        lines: tuple[Line, ...] = ()
+        if self.approve:
+            notes = (
+                Note(
+                    payer.msisdn or "",
+                    payer.language,
+                    "reversal.approved_payer",
+                    {"original": reversal.receipt, "amount": amount},
+                    reversal.refund_account,
+                ),
+                Note(
+                    recipient.msisdn or "",
+                    recipient.language,
+                    "reversal.approved_recipient",
+                    {"original": reversal.receipt, "amount": amount, "name": display_name(payer)},
+                    reversal.held_account,
+                ),
+            )
+            description = f"Reversal of {reversal.receipt}"
+            lines = (
+                Line(payer.id, reversal.refund_account, description, reversal.amount),
+                Line(recipient.id, reversal.held_account, description, -reversal.amount),
+            )
+        else:
+            notes = (
+                Note(
+                    payer.msisdn or "",
+                    payer.language,
+                    "reversal.rejected_payer",
+                    {
+                        "original": reversal.receipt,
+                        "amount": amount,
+                        "name": display_name(recipient),
+                    },
+                ),
+                Note(
+                    recipient.msisdn or "",
+                    recipient.language,
+                    "reversal.rejected_recipient",
+                    {"original": reversal.receipt, "amount": amount},
+                    reversal.held_account,
+                ),
+            )
+        return Plan(
+            product="reversal",
+            payer_id=recipient.id,
+            payee_id=payer.id,
+            amount=reversal.amount,
+            legs=(Leg(reversal.held_account, reversal.refund_account, reversal.amount),),
+            reference=reversal.receipt,
+            notes=notes,
+            lines=lines,
+        )
+
+    def _record(self, ctx: Context, staff: Party, reversal: Reversal) -> Record:
+        verb = "approved" if self.approve else "rejected"
+        response = Response(
+            ctx.request.id,
+            Code.OK,
+            f"Reversal of {reversal.receipt} {verb}.",
+            reversal.reversal_receipt or None,
+            {"original": reversal.receipt, "amount": reversal.amount, "state": reversal.state},
+        )
+        return Record(response, staff.id)
+
+
+async def _write(ctx: Context, row: Write) -> None:
+    await asyncio.wrap_future(ctx.services.writer.submit([], attach=[row]))

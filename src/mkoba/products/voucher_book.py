@@ -1,0 +1,279 @@
+"""The voucher book: money sent to unregistered numbers, until it is collected or goes back.
+
+A voucher's row is written when the send is planned, keyed by the send's
+request id; it only counts once that request's receipt is ``completed`` (a send
+that failed or was rolled back never made a voucher). Its code is never
+stored: only a keyed digest of the recipient's number and the code. Settling
+a voucher (cash at an agent, refund on lapse, credit once the recipient
+registers) moves the money out of the operator's voucher account and marks
+the row in the same batch, under a per-voucher lock, so it happens once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from typing import NamedTuple
+
+from mkoba.ledger import Store, Write
+from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
+from mkoba.processor.codes import Code
+from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.processor.request import Request
+from mkoba.processor.services import Services
+from mkoba.products.common import record_locks
+from mkoba.products.posting import Posted, post
+
+VOUCHERS = Services.operator_account(Purpose.VOUCHERS)
+# Voucher codes are this many digits: easy to read out at an agent's counter.
+code_digits = 8
+# Where the platform keeps the voucher digest key (``background.start`` loads it).
+KEY = "vouchers.key"
+_LOCKS = "vouchers.locks"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS vouchers (
+    request_id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    payer_id BIGINT NOT NULL,
+    recipient TEXT NOT NULL,
+    amount BIGINT NOT NULL CHECK (amount > 0),
+    fee BIGINT NOT NULL CHECK (fee >= 0),
+    created BIGINT NOT NULL,
+    expires BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    settled_by TEXT NOT NULL,
+    settled_receipt TEXT NOT NULL,
+    updated BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vouchers_digest ON vouchers (digest);
+CREATE INDEX IF NOT EXISTS vouchers_open ON vouchers (state, expires);
+"""
+
+_COLUMNS = (
+    "request_id",
+    "digest",
+    "payer_id",
+    "recipient",
+    "amount",
+    "fee",
+    "created",
+    "expires",
+    "state",
+    "settled_by",
+    "settled_receipt",
+    "updated",
+)
+_SELECT = (
+    "SELECT v.request_id, v.payer_id, v.recipient, v.amount, v.fee, v.created, v.expires,"
+    " v.state, v.settled_by, v.settled_receipt, COALESCE(c.receipt, ''), COALESCE(c.number, 0),"
+    " COALESCE(c.status, '') FROM vouchers AS v LEFT JOIN receipts AS c"
+    " ON c.request_id = v.request_id AND c.product = 'send_unregistered'"
+)
+
+ISSUED = "issued"
+REDEEMED = "redeemed"
+REFUNDED = "refunded"
+CREDITED = "credited"
+VOID = "void"
+
+
+class Voucher(NamedTuple):
+    """A voucher as the book holds it, with its send's receipt."""
+
+    request_id: str
+    payer_id: int
+    recipient: str
+    amount: int
+    fee: int
+    created: int
+    expires: int
+    state: str
+    settled_by: str
+    settled_receipt: str
+    # The send's receipt, request number and status ('' and 0 when it has none).
+    receipt: str
+    number: int
+    send_status: str
+
+    @property
+    def open(self) -> bool:
+        """Whether its money is still in the voucher account: sent, and not settled."""
+        return self.state == ISSUED and self.send_status == "completed"
+
+    def live(self, now: int) -> bool:
+        """Whether it can be collected now."""
+        return self.open and now < self.expires
+
+
+def _voucher(row: tuple[object, ...]) -> Voucher:
+    request_id, payer, recipient, amount, fee, created, expires, state, by, settled, *send = row
+    receipt, number, status = send
+    return Voucher(
+        str(request_id),
+        int(str(payer)),
+        str(recipient),
+        int(str(amount)),
+        int(str(fee)),
+        int(str(created)),
+        int(str(expires)),
+        str(state),
+        str(by),
+        str(settled),
+        str(receipt),
+        int(str(number)),
+        str(status),
+    )
+
+
+# -- codes --------------------------------------------------------------------------
+
+
+def new_code() -> str:
+    """A fresh random voucher code."""
+    return f"{secrets.randbelow(10**code_digits):0{code_digits}d}"
+
+
+def digest(key: SecretKey, msisdn: str, code: str) -> str:
+    """The stored form of a voucher code: keyed to the recipient's number, useless alone."""
+    message = f"voucher:{msisdn}:{code}".encode()
+    return hmac.new(key.reveal(), message, hashlib.sha256).hexdigest()
+
+
+def voucher_key(services: Services) -> SecretKey:
+    """The key voucher digests are made with."""
+    key = services.extras.get(KEY)
+    if not isinstance(key, SecretKey):
+        raise Refused(Code.SYSTEM_BUSY, "Vouchers are not available yet; try again shortly.")
+    return key
+
+
+# -- rows ---------------------------------------------------------------------------
+
+
+def issue_row(
+    request_id: str,
+    code_digest: str,
+    payer_id: int,
+    recipient: str,
+    amount: int,
+    fee: int,
+    now: int,
+    expires: int,
+) -> Write:
+    """A new voucher (it counts once its send completes)."""
+    values = (request_id, code_digest, payer_id, recipient, amount, fee, now, expires)
+    return Write(
+        "vouchers",
+        _COLUMNS,
+        (*values, ISSUED, "", "", now),
+        ("request_id",),
+        "upsert",
+    )
+
+
+def state_row(request_id: str, state: str, settled_by: str, receipt: str, now: int) -> Write:
+    """A voucher's new state, and who settled it."""
+    return Write(
+        "vouchers",
+        ("request_id", "state", "settled_by", "settled_receipt", "updated"),
+        (request_id, state, settled_by, receipt, now),
+        ("request_id",),
+        "update",
+    )
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+async def by_digest(store: Store, code_digest: str) -> list[Voucher]:
+    """Every voucher with this code and number (normally one)."""
+    rows = await asyncio.to_thread(store.query, f"{_SELECT} WHERE v.digest = ?", (code_digest,))
+    return [_voucher(row) for row in rows]
+
+
+async def by_request(store: Store, request_id: str) -> Voucher | None:
+    """The voucher a send request made."""
+    rows = await asyncio.to_thread(store.query, f"{_SELECT} WHERE v.request_id = ?", (request_id,))
+    return _voucher(rows[0]) if rows else None
+
+
+async def issued(store: Store, limit: int) -> list[Voucher]:
+    """Vouchers not settled yet, the soonest to lapse first."""
+    rows = await asyncio.to_thread(
+        store.query, f"{_SELECT} WHERE v.state = ? ORDER BY v.expires LIMIT ?", (ISSUED, limit)
+    )
+    return [_voucher(row) for row in rows]
+
+
+# -- settling -----------------------------------------------------------------------
+
+
+class Settlement(NamedTuple):
+    """Where a voucher's money goes, and what to tell whom."""
+
+    # The product on the receipt: redeem_voucher, voucher_refund or voucher_credit.
+    product: str
+    state: str
+    # The account credited and its owner.
+    account: int
+    payee_id: int
+    notes: tuple[Note, ...]
+    lines: tuple[Line, ...]
+    # A refund is for a lapsed voucher; the other settlements for a live one.
+    lapsed: bool = False
+
+
+async def settle(
+    services: Services, voucher: Voucher, settlement: Settlement, request: Request, now: int
+) -> tuple[Voucher, Posted | None]:
+    """Move a live voucher's money once; the voucher as it now stands, and the posting.
+
+    The row is read again under the voucher's lock: if someone settled it
+    first, nothing moves and the posting is None.
+    """
+    async with record_locks(services, _LOCKS).hold(voucher.request_id):
+        current = await by_request(services.store, voucher.request_id)
+        assert current is not None, voucher.request_id
+        if not current.open or (now >= current.expires) != settlement.lapsed:
+            return current, None
+        plan = Plan(
+            product=settlement.product,
+            payer_id=OPERATOR_ID,
+            payee_id=settlement.payee_id,
+            amount=current.amount,
+            legs=(Leg(VOUCHERS, settlement.account, current.amount, short=Code.SYSTEM_ERROR),),
+            reference=current.receipt,
+            notes=settlement.notes,
+            lines=settlement.lines,
+        )
+        posted = await post(
+            services,
+            request,
+            plan,
+            now,
+            rows=lambda _number, receipt: [
+                state_row(current.request_id, settlement.state, request.id, receipt, now)
+            ],
+        )
+        if not posted.ok:
+            return current, posted
+        settled = current._replace(
+            state=settlement.state, settled_by=request.id, settled_receipt=posted.receipt
+        )
+        return settled, posted
+
+
+async def void(services: Services, voucher: Voucher, now: int) -> bool:
+    """Close the row of a send that never completed (failed or rolled back); True if closed."""
+    async with record_locks(services, _LOCKS).hold(voucher.request_id):
+        current = await by_request(services.store, voucher.request_id)
+        if current is None or current.state != ISSUED:
+            return False
+        if current.send_status in ("completed", "pending"):
+            return False
+        write = state_row(voucher.request_id, VOID, "", "", now)
+        await asyncio.wrap_future(services.writer.submit([], attach=[write]))
+        return True

@@ -1,0 +1,81 @@
+"""Withdraw at an agent (cash-out): the customer's e-money to the store's float, less the fee."""
+
+from __future__ import annotations
+
+from mkoba.parties import PartyKind, Purpose
+from mkoba.processor.codes import Code
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.products.common import commission_leg, display_name, display_number, fee_legs
+
+
+class Withdraw:
+    """The customer names the agent and store, sees the store's name, and confirms with the PIN."""
+
+    name = "withdraw"
+
+    async def run(self, ctx: Context) -> Plan:
+        """Check, then plan: wallet to float, fee (with excise) to the operator, commission out."""
+        client = ctx.initiator(PartyKind.CUSTOMER)
+        agent_number = ctx.param("agent")
+        store_number = ctx.param("store", required=False) or "1"
+        store = ctx.directory.by_number(PartyKind.AGENT_STORE, f"{agent_number}/{store_number}")
+        if store is None or not store.active:
+            raise Refused(Code.UNKNOWN_AGENT)
+        amount = ctx.amount()
+        ctx.check_limits(client, self.name, amount)
+        fee = ctx.profile.fee(self.name, amount).customer
+        excise = ctx.profile.excise(fee)
+        commission = ctx.profile.commission(self.name, amount)
+        await ctx.verify_pin(client)
+        source = ctx.account(client, Purpose.WALLET)
+        target = ctx.account(store, Purpose.FLOAT)
+        return Plan(
+            product=self.name,
+            payer_id=client.id,
+            payee_id=store.id,
+            amount=amount,
+            legs=(
+                Leg(source, target, amount),
+                *fee_legs(source, fee, excise),
+                *commission_leg(ctx, store, commission),
+            ),
+            fee=fee,
+            excise=excise,
+            commission=commission,
+            reference=f"{agent_number}/{store_number}",
+            notes=(
+                Note(
+                    client.msisdn or "",
+                    client.language,
+                    "withdraw.customer",
+                    {
+                        "amount": ctx.money(amount),
+                        "agent": display_name(store),
+                        "agent_number": agent_number,
+                        "fee": ctx.money(fee),
+                    },
+                    source,
+                ),
+                Note(
+                    store.msisdn or "",
+                    store.language,
+                    "withdraw.agent",
+                    {
+                        "amount": ctx.money(amount),
+                        "name": display_name(client),
+                        "msisdn": display_number(ctx, client),
+                    },
+                    target,
+                ),
+            ),
+            lines=(
+                Line(client.id, source, f"Withdrawal at {display_name(store)}", -(amount + fee)),
+                Line(store.id, target, f"Withdrawal by {display_name(client)}", amount),
+            ),
+            usage=amount,
+            balance_of=source,
+            message=f"Withdraw {ctx.money(amount)} from {agent_number} - {display_name(store)}."
+            f" Transaction cost {ctx.money(fee)}.",
+            data={"amount": amount, "fee": fee, "agent": store.name},
+        )

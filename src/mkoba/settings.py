@@ -1,0 +1,127 @@
+"""One settings object: environment variables with an ``MKOBA_`` prefix, and CLI flags.
+
+Defaults run the embedded platform: SQLite in ``var/``, the in-process bus, the
+Kenya profile, demo data on first start, one port. Everything is validated at
+start, with a message that says which setting is wrong and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """How this mkoba runs."""
+
+    model_config = SettingsConfigDict(env_prefix="MKOBA_", extra="forbid")
+
+    db: str = Field("var/mkoba.db", description="SQLite file path or postgresql://...")
+    bus: str = Field("memory", description="memory (in-process) or nats://host:port")
+    host: str = "127.0.0.1"
+    port: int = Field(8334, ge=1, le=65535)
+    profile: str = Field("kenya", description="catalog profile name or YAML path")
+    keys_dir: Path = Field(Path("var/keys"), description="PIN and transport keys (not in the db)")
+    demo: bool = Field(True, description="load demo data into an empty store")
+    workers: int = Field(64, ge=1, le=4096, description="requests decided concurrently")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+    request_timeout_s: float = Field(30.0, gt=0, le=600)
+    # USSD channel (channels/ussd): session life, idle time, the gateway's response timeout.
+    ussd_session_s: float = Field(180.0, gt=0, le=3600, description="USSD session life")
+    ussd_idle_s: float = Field(60.0, gt=0, le=600, description="USSD wait for the user's input")
+    ussd_response_s: float = Field(
+        15.0, gt=0, le=120, description="how long the USSD gateway waits for our answer"
+    )
+    ussd_menus_dir: Path | None = Field(
+        None, description="extra USSD menu definitions (new versions roll out from here)"
+    )
+    # SMS channel (channels/sms): SMPP to an SMSC; unset keeps the in-memory SMSC.
+    smpp: str | None = Field(
+        None,
+        description="smpp://system_id:password@host:port (bind_transceiver)",
+        repr=False,  # it holds the SMSC password
+    )
+    smpp_window: int = Field(10, ge=1, le=1000, description="submit_sm awaiting a response")
+    smpp_tps_max: int = Field(0, ge=0, le=100_000, description="submit_sm per second, 0 = free")
+    sms_sender: str = Field("MPESA", min_length=1, max_length=11, description="SMS sender id")
+    sms_reversal_number: str = Field("456", description="where customers forward SMS to reverse")
+    # Daraja channel (channels/daraja, docs/daraja.md).
+    daraja_sandbox: bool = Field(
+        True, description="sandbox conventions: C2B simulate, STK auto-answer for test numbers"
+    )
+    daraja_sandbox_msisdns: str = Field(
+        "254708374149", description="comma-separated patterns the sandbox may act for"
+    )
+    daraja_sandbox_pin: str = Field(
+        "1357", min_length=4, max_length=6, repr=False, description="PIN the sandbox answers with"
+    )
+    daraja_auto_answer: Literal[
+        "approve", "cancel", "unreachable", "wrong_pin", "ignore", "off"
+    ] = Field("approve", description="what a simulated customer does with an STK prompt")
+    daraja_auto_rules: str = Field(
+        "1032=cancel,1037=unreachable,2001=wrong_pin",
+        description="AMOUNT=ACTION exceptions to daraja_auto_answer (amount in whole KES)",
+    )
+    daraja_auto_answer_s: float = Field(1.0, ge=0, le=600, description="auto-answer delay")
+    daraja_credentials: Literal["lenient", "strict"] = Field(
+        "lenient", description="SecurityCredential: accept any, or decrypt with mkoba's key"
+    )
+    daraja_stk_timeout_s: float = Field(60.0, gt=0, le=600, description="STK prompt life (1037)")
+    daraja_validation_timeout_s: float = Field(
+        8.0, gt=0, le=60, description="wait for a C2B ValidationURL before its default action"
+    )
+    daraja_callback_timeout_s: float = Field(5.0, gt=0, le=120, description="callback POST")
+    daraja_callback_attempts: int = Field(
+        6, ge=1, le=6, description="tries per callback (1: Daraja's single attempt)"
+    )
+    daraja_queue_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="QueueTimeOutURL when a result takes longer"
+    )
+    daraja_token_ttl_s: int = Field(3600, ge=60, le=86400, description="OAuth token life")
+
+    @field_validator("db")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if "://" in value and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ValueError("use a file path, sqlite:///path or postgresql://...")
+        return value
+
+    @field_validator("smpp")
+    @classmethod
+    def _smpp(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme != "smpp" or not parts.hostname or not parts.port or not parts.username:
+            raise ValueError("use smpp://system_id:password@host:port")
+        return value
+
+    @field_validator("bus")
+    @classmethod
+    def _bus(cls, value: str) -> str:
+        if value != "memory" and not value.startswith("nats://"):
+            raise ValueError("use memory or nats://host:port")
+        return value
+
+
+class SettingsError(ValueError):
+    """Settings that cannot run, with one line per problem."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with CLI flags (``overrides``) on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as error:
+        lines = [
+            f"MKOBA_{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise SettingsError("\n".join(lines)) from None

@@ -1,0 +1,159 @@
+// An SMSC simulator for mkoba's SMPP tests and `mkoba bench sms`, on the npm `smpp` server.
+//
+// SMPP on SMSC_PORT (0: any free port), a control API over HTTP on CONTROL_PORT (0: any),
+// both on 127.0.0.1. The first line on stdout is JSON: {"smpp": port, "control": port}.
+//
+// It accepts bind_transceiver with SMSC_USER / SMSC_PASS, answers submit_sm with a hex
+// message_id and, when registered_delivery asks for it, sends a delivery receipt (deliver_sm,
+// esm_class 0x04, receipted_message_id + message_state TLVs and the Appendix B text) after
+// `receipt_delay_ms`. Behaviour for tests, set with POST /config (JSON, merged):
+//   throttle_dests: [msisdn]       submit_sm to these answers 0x58 (ESME_RTHROTTLED)
+//   throttle_per_s: n              past n submit_sm in one second, answer 0x58
+//   lost_receipts: [msisdn]        never send a receipt for these
+//   late_receipts: {msisdn: ms}    send the receipt this late
+//   undeliverable: [msisdn]        receipt stat:UNDELIV (message_state 5)
+//   resp_delay_ms: n               hold each submit_sm_resp this long (to see the ESME's window)
+//   receipt_delay_ms: n            default 200
+//   keep: bool                     keep every submitted message for GET /messages (default true)
+// Control: GET /stats, GET /messages?dest=, POST /mo {from,to,text}, POST /drop (cut every
+// connection), POST /reset (counters and messages).
+'use strict';
+const http = require('http');
+const smpp = require('smpp');
+
+const USER = process.env.SMSC_USER || 'esme1';
+const PASS = process.env.SMSC_PASS || 'secret';
+const sessions = new Set();
+let nextId = 1;
+let config = {};
+let stats = {};
+let messages = [];
+const second = { at: 0, count: 0 };
+
+function reset() {
+  config = { throttle_dests: ['254700000444'], throttle_per_s: 0, lost_receipts: [], late_receipts: {},
+    undeliverable: [], resp_delay_ms: 0, receipt_delay_ms: 200, keep: true };
+  stats = { binds: 0, bind_failures: 0, submits: 0, throttled: 0, receipts: 0, receipt_acks: 0,
+    mo: 0, mo_acks: 0, enquire_links: 0, unbinds: 0, outstanding: 0, max_outstanding: 0, drops: 0 };
+  messages = [];
+}
+reset();
+
+const two = n => String(n).padStart(2, '0');
+const stamp = d => [d.getFullYear() % 100, d.getMonth() + 1, d.getDate(), d.getHours(), d.getMinutes()].map(two).join('');
+
+function throttled(pdu) {
+  if (config.throttle_dests.includes(pdu.destination_addr)) return true;
+  if (!config.throttle_per_s) return false;
+  const now = Math.floor(Date.now() / 1000);
+  if (second.at !== now) { second.at = now; second.count = 0; }
+  second.count += 1;
+  return second.count > config.throttle_per_s;
+}
+
+function receipt(session, pdu, id) {
+  const dest = pdu.destination_addr;
+  if (config.lost_receipts.includes(dest)) return;
+  const undeliverable = config.undeliverable.includes(dest);
+  const delay = dest in config.late_receipts ? config.late_receipts[dest] : config.receipt_delay_ms;
+  const submitted = new Date();
+  setTimeout(() => {
+    if (!sessions.has(session)) return;
+    const stat = undeliverable ? 'UNDELIV' : 'DELIVRD';
+    const text = `id:${id} sub:001 dlvrd:${undeliverable ? '000' : '001'} submit date:${stamp(submitted)}` +
+      ` done date:${stamp(new Date())} stat:${stat} err:${undeliverable ? '001' : '000'} text:`;
+    stats.receipts += 1;
+    session.deliver_sm({ source_addr: dest, destination_addr: pdu.source_addr, esm_class: 0x04,
+      receipted_message_id: id, message_state: undeliverable ? 5 : 2, short_message: text },
+      () => { stats.receipt_acks += 1; });
+  }, delay);
+}
+
+function onSubmit(session, pdu) {
+  stats.submits += 1;
+  stats.outstanding += 1;
+  stats.max_outstanding = Math.max(stats.max_outstanding, stats.outstanding);
+  const answer = () => {
+    stats.outstanding -= 1;
+    if (!sessions.has(session)) return;
+    if (throttled(pdu)) {
+      stats.throttled += 1;
+      session.send(pdu.response({ command_status: smpp.ESME_RTHROTTLED }));
+      return;
+    }
+    const id = (nextId++).toString(16).toUpperCase();
+    session.send(pdu.response({ message_id: id }));
+    if (config.keep) {
+      const sm = pdu.short_message || {};
+      messages.push({ id, source: pdu.source_addr, dest: pdu.destination_addr, data_coding: pdu.data_coding,
+        esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery,
+        udh: sm.udh && sm.udh.length ? sm.udh[0].toString('hex') : '',
+        text: typeof sm === 'string' ? sm : (sm.message || '') });
+    }
+    if (pdu.registered_delivery & 1) receipt(session, pdu, id);
+  };
+  if (config.resp_delay_ms) setTimeout(answer, config.resp_delay_ms); else answer();
+}
+
+const server = smpp.createServer(session => {
+  const onBind = pdu => {
+    if (pdu.system_id !== USER || pdu.password !== PASS) {
+      stats.bind_failures += 1;
+      session.send(pdu.response({ command_status: smpp.ESME_RBINDFAIL }));
+      return session.close();
+    }
+    stats.binds += 1;
+    session.send(pdu.response({ system_id: 'MKOBASMSC' }));
+    sessions.add(session);
+  };
+  ['bind_transceiver', 'bind_transmitter', 'bind_receiver'].forEach(c => session.on(c, onBind));
+  session.on('enquire_link', pdu => { stats.enquire_links += 1; session.send(pdu.response()); });
+  session.on('unbind', pdu => { stats.unbinds += 1; session.send(pdu.response()); session.close(); });
+  session.on('submit_sm', pdu => onSubmit(session, pdu));
+  session.on('close', () => sessions.delete(session));
+  session.on('error', () => sessions.delete(session));
+});
+
+function body(req) {
+  return new Promise(resolve => {
+    let data = '';
+    req.on('data', chunk => { data += chunk; });
+    req.on('end', () => { try { resolve(data ? JSON.parse(data) : {}); } catch (e) { resolve({}); } });
+  });
+}
+
+const control = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  const reply = (status, value) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
+  if (req.method === 'GET' && url.pathname === '/stats') return reply(200, { ...stats, sessions: sessions.size });
+  if (req.method === 'GET' && url.pathname === '/messages') {
+    const dest = url.searchParams.get('dest');
+    return reply(200, dest ? messages.filter(m => m.dest === dest) : messages);
+  }
+  if (req.method === 'POST' && url.pathname === '/config') { Object.assign(config, await body(req)); return reply(200, config); }
+  if (req.method === 'POST' && url.pathname === '/reset') { reset(); return reply(200, config); }
+  if (req.method === 'POST' && url.pathname === '/drop') {
+    stats.drops += 1;
+    sessions.forEach(s => s.socket.destroy());
+    sessions.clear();
+    return reply(200, { dropped: true });
+  }
+  if (req.method === 'POST' && url.pathname === '/mo') {
+    const mo = await body(req);
+    const delivered = [];
+    sessions.forEach(s => {
+      stats.mo += 1;
+      s.deliver_sm({ source_addr: mo.from, destination_addr: mo.to, short_message: mo.text },
+        pdu => { stats.mo_acks += 1; delivered.push(pdu.command_status); });
+    });
+    return reply(200, { sessions: sessions.size });
+  }
+  return reply(404, { error: 'no such control' });
+});
+
+server.listen(+(process.env.SMSC_PORT || 0), '127.0.0.1', () => {
+  control.listen(+(process.env.CONTROL_PORT || 0), '127.0.0.1', () => {
+    console.log(JSON.stringify({ smpp: server.address().port, control: control.address().port }));
+  });
+});
+process.on('SIGTERM', () => { sessions.forEach(s => s.socket.destroy()); process.exit(0); });

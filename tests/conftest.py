@@ -1,0 +1,61 @@
+"""Shared fixtures: a store of each kind, so every ledger test runs on both.
+
+PostgreSQL tests use ``MKOBA_TEST_POSTGRES`` (default: the local server, database
+``test``), each in a schema of its own that is dropped afterwards. Without a
+server they are skipped, unless ``MKOBA_REQUIRE_POSTGRES=1`` (as in CI) makes
+that a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+
+POSTGRES_URL = os.environ.get("MKOBA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@cache
+def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used, or None when it can."""
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"PostgreSQL at {POSTGRES_URL} is not reachable: {error}"
+    return None
+
+
+def require_postgres() -> None:
+    """Skip (or, in CI, fail) the calling test when PostgreSQL is not there."""
+    problem = postgres_problem()
+    if problem is None:
+        return
+    if os.environ.get("MKOBA_REQUIRE_POSTGRES") == "1":
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL for a fresh, empty schema on the test server, dropped afterwards."""
+    require_postgres()
+    import psycopg
+
+    schema = f"mkoba_test_{uuid.uuid4().hex[:12]}"
+    yield f"{POSTGRES_URL}?schema={schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A URL for an empty store: a SQLite file, then a PostgreSQL schema."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("store") / "ledger.db")
+    return str(request.getfixturevalue("postgres_url"))

@@ -1,0 +1,210 @@
+"""The native API routes of the products, through the FastAPI app over ASGI, on both stores.
+
+Method: the app is served in-process (httpx's ASGI transport) on a running
+platform; each route is called with the JSON body a client would send. The
+test checks the HTTP status, the envelope, and that the money really moved
+(the route acknowledges delivery after answering, as in production).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from mkoba.app import Platform
+from mkoba.channels.api import build_app
+from mkoba.channels.api.app import ROUTES
+from mkoba.parties import PartyKind, Purpose, Role, account_id
+from tests.products.world import (
+    AGENT_PIN,
+    CUSTOMER_PIN,
+    KSH,
+    STAFF_PIN,
+    World,
+    float_of,
+    running,
+    wallet,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+async def platform(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    async with running(store_url, tmp_path_factory.mktemp("api")) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module")
+async def world(platform: Platform) -> World:
+    return World(platform)
+
+
+@asynccontextmanager
+async def _started_elsewhere(_app: Any) -> AsyncIterator[None]:
+    yield
+
+
+@pytest.fixture(scope="module")
+def app(platform: Platform) -> FastAPI:
+    return build_app(platform, _started_elsewhere)
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://mkoba") as client:
+        yield client
+
+
+async def post(client: httpx.AsyncClient, path: str, status: int, **body: Any) -> dict[str, Any]:
+    """POST ``body`` to ``path``; the answer must have ``status`` and be an envelope."""
+    answer = await client.post(path, json=body)
+    assert answer.status_code == status, answer.text
+    envelope: dict[str, Any] = answer.json()
+    assert set(envelope) == {"ok", "code", "message", "receipt", "request_id", "data"}
+    assert envelope["ok"] is (status == 200)
+    return envelope
+
+
+async def test_every_new_product_has_a_documented_route(app: FastAPI) -> None:
+    summaries = {route.path: route.summary for route in app.routes if isinstance(route, APIRoute)}
+    for product in (
+        "pay_bill",
+        "buy_goods",
+        "buy_airtime",
+        "send_unregistered",
+        "redeem_voucher",
+        "request_reversal",
+        "approve_reversal",
+        "reject_reversal",
+        "float_transfer",
+        "unlock_pin",
+        "reset_pin",
+        "pin_unlock_self",
+        "commission_statement",
+        "set_language",
+    ):
+        path = ROUTES[product][0]
+        assert summaries.get(path), path
+
+
+async def test_customer_routes(world: World, client: httpx.AsyncClient) -> None:
+    payer = await world.customer(2_000)
+    org = await world.add_party(
+        PartyKind.ORGANISATION,
+        "Nairobi Water",
+        number=world.number(),
+        purposes=(Purpose.UTILITY,),
+        roles=(Role.BILLER,),
+        tariff="business_bears",
+    )
+    assert payer.msisdn and org.number
+    me = {"msisdn": "0" + payer.msisdn[3:], "pin": CUSTOMER_PIN}
+    paid = await post(
+        client, "/api/v1/pay-bill", 200, **me, paybill=org.number, account="W-77", amount=300
+    )
+    assert paid["code"] == "ok" and paid["receipt"]
+    assert await world.available(account_id(org.id, Purpose.UTILITY)) == 295 * KSH
+    no_till = await post(client, "/api/v1/buy-goods", 404, **me, till="1", amount="10")
+    assert no_till["code"] == "unknown_till"
+    airtime = await post(client, "/api/v1/buy-airtime", 200, **me, amount=20)
+    assert airtime["data"]["to"] == payer.msisdn
+    off = await post(
+        client, "/api/v1/send-unregistered", 404, **me, to=world.msisdn(), amount="100"
+    )
+    assert off["code"] == "unknown_product"
+    assert await world.available(wallet(payer)) == 1_680 * KSH
+    sw = await post(client, "/api/v1/language", 200, msisdn=payer.msisdn, language="sw")
+    assert sw["data"] == {"language": "sw"}
+    typo = await post(client, "/api/v1/pay-bill", 400, **me, paybil="1", account="A", amount=1)
+    assert typo["code"] == "invalid_input"
+
+
+async def test_reversal_routes(world: World, client: httpx.AsyncClient) -> None:
+    payer = await world.customer(1_000)
+    recipient = await world.customer()
+    care = await world.staff(Role.CUSTOMER_CARE)
+    assert payer.msisdn and recipient.msisdn and care.msisdn
+    me = {"msisdn": payer.msisdn, "pin": CUSTOMER_PIN}
+    sent = await post(client, "/api/v1/send-money", 200, **me, to=recipient.msisdn, amount=100)
+    asked = await post(client, "/api/v1/reversals", 200, **me, receipt=sent["receipt"])
+    assert asked["data"]["state"] == "held"
+    staff = {"msisdn": care.msisdn, "pin": STAFF_PIN}
+    approved = await post(
+        client, "/api/v1/reversals/approve", 200, **staff, receipt=sent["receipt"]
+    )
+    assert approved["receipt"]
+    late = await post(client, "/api/v1/reversals/reject", 409, **staff, receipt=sent["receipt"])
+    assert late["code"] == "reversal_not_possible"
+    assert await world.available(wallet(recipient)) == 0
+
+
+async def test_agent_routes(world: World, client: httpx.AsyncClient) -> None:
+    office, (first, second) = await world.agent(1_000, stores=2)
+    assert office.msisdn and first.msisdn and second.number
+    moved = await post(
+        client,
+        "/api/v1/float-transfer",
+        200,
+        msisdn=office.msisdn,
+        pin=AGENT_PIN,
+        to=second.number,
+        source="1",
+        amount=250,
+    )
+    assert moved["data"]["amount"] == 250 * KSH
+    assert await world.available(float_of(second)) == 1_250 * KSH
+    none = await post(
+        client,
+        "/api/v1/redeem-voucher",
+        404,
+        msisdn=first.msisdn,
+        pin=AGENT_PIN,
+        recipient=world.msisdn(),
+        code="12345678",
+    )
+    assert none["code"] == "voucher_not_found"
+    statement = await post(
+        client, "/api/v1/commission-statement", 200, msisdn=office.msisdn, pin=AGENT_PIN
+    )
+    assert statement["data"]["balance"] == 0
+
+
+async def test_pin_routes(world: World, client: httpx.AsyncClient) -> None:
+    customer = await world.customer()
+    care = await world.staff(Role.CUSTOMER_CARE)
+    assert customer.msisdn and care.msisdn
+    for _ in range(4):
+        await post(client, "/api/v1/balance", 401, msisdn=customer.msisdn, pin="0000")
+    locked = await post(client, "/api/v1/balance", 423, msisdn=customer.msisdn, pin="0000")
+    assert locked["code"] == "pin_locked"
+    staff = {"msisdn": care.msisdn, "pin": STAFF_PIN}
+    await post(client, "/api/v1/pin/unlock", 200, **staff, customer=customer.msisdn)
+    await post(client, "/api/v1/pin/reset", 200, **staff, customer=customer.msisdn)
+    mine = await post(
+        client,
+        "/api/v1/pin/unlock-self",
+        200,
+        msisdn=customer.msisdn,
+        id_number=World.id_number(customer.msisdn),
+        new_pin="7392",
+    )
+    assert mine["code"] == "ok"
+    await post(client, "/api/v1/balance", 200, msisdn=customer.msisdn, pin="7392")
+    weak = await post(
+        client, "/api/v1/pin/unlock-self", 400, msisdn=customer.msisdn, id_number="x", new_pin="12"
+    )
+    assert weak["code"] == "invalid_input"
+
+
+async def test_the_books_balance(world: World) -> None:
+    world.check_books()

@@ -1,0 +1,196 @@
+"""E-money issuance and redemption: the only way money enters or leaves the wallet system.
+
+A fresh operator starts with nothing in fee income, so the first deposit's agent
+commission cannot be paid: it is refused with a precise code until operations
+staff issue e-money to the operator against its capital in the trust account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mkoba.app import Platform
+from mkoba.parties import PartyKind, Purpose, Role, account_id
+from mkoba.processor.codes import Code
+from tests.products.world import (
+    AGENT_PIN,
+    CUSTOMER_PIN,
+    FEES,
+    KSH,
+    STAFF_PIN,
+    TRUST,
+    World,
+    refused,
+    running,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+async def platform(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    async with running(store_url, tmp_path_factory.mktemp("emoney")) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module")
+async def world(platform: Platform) -> World:
+    return World(platform)
+
+
+async def trust_out(world: World) -> int:
+    """E-money issued and not redeemed: the trust mirror's debit balance."""
+    (trust,) = await asyncio.wrap_future(world.platform.writer.balances([TRUST]))
+    assert trust is not None
+    return trust.debits_posted - trust.credits_posted
+
+
+async def test_a_fresh_operator_funds_commissions_by_issuing_e_money_to_itself(
+    world: World,
+) -> None:
+    ops = await world.staff(Role.OPERATIONS)
+    _office, (store,) = await world.agent(float_ksh=50_000)
+    client = await world.customer()
+    assert ops.msisdn and store.msisdn and client.msisdn
+    assert await world.available(FEES) == 0
+    unfunded = await world.ask("deposit", store.msisdn, AGENT_PIN, to=client.msisdn, amount="1000")
+    refused(unfunded, Code.OPERATOR_UNFUNDED, "fund its fee income")
+    assert await world.available(account_id(client.id, Purpose.WALLET)) == 0
+    issued = await world.ask(
+        "issue_emoney",
+        ops.msisdn,
+        STAFF_PIN,
+        kind="operator",
+        amount="100000",
+        reference="CAPITAL-001",
+    )
+    assert issued.code is Code.OK, issued
+    assert await world.available(FEES) == 100_000 * KSH
+    deposited = await world.ask("deposit", store.msisdn, AGENT_PIN, to=client.msisdn, amount="1000")
+    assert deposited.code is Code.OK, deposited
+    assert await world.available(account_id(client.id, Purpose.WALLET)) == 1_000 * KSH
+
+
+async def test_issuing_and_redeeming_float_moves_the_trust_mirror_one_for_one(
+    world: World,
+) -> None:
+    ops = await world.staff(Role.OPERATIONS)
+    dealer = await world.add_party(
+        PartyKind.SUPER_AGENT,
+        "Big Bank Agency",
+        msisdn=world.msisdn(),
+        number=world.number(),
+        purposes=(Purpose.FLOAT,),
+        roles=(Role.SUPER_AGENT,),
+        pin=AGENT_PIN,
+    )
+    assert ops.msisdn and dealer.number and dealer.msisdn
+    trust_before = await trust_out(world)
+    issued = await world.ask(
+        "issue_emoney",
+        ops.msisdn,
+        STAFF_PIN,
+        kind="super_agent",
+        to=dealer.number,
+        amount="2,000,000",
+        reference="FT24112300123",
+    )
+    assert issued.code is Code.OK, issued
+    float_account = account_id(dealer.id, Purpose.FLOAT)
+    assert await world.available(float_account) == 2_000_000 * KSH
+    redeemed = await world.ask(
+        "redeem_emoney",
+        ops.msisdn,
+        STAFF_PIN,
+        kind="super_agent",
+        to=dealer.number,
+        amount="500000",
+        reference="OUT-77",
+    )
+    assert redeemed.code is Code.OK, redeemed
+    assert await world.available(float_account) == 1_500_000 * KSH
+    # The trust mirror (debit-normal) moved by exactly the e-money still out.
+    assert await trust_out(world) - trust_before == 1_500_000 * KSH
+    # Nobody redeems more than the holder has.
+    refused(
+        await world.ask(
+            "redeem_emoney",
+            ops.msisdn,
+            STAFF_PIN,
+            kind="super_agent",
+            to=dealer.number,
+            amount="1500001",
+            reference="OUT-78",
+        ),
+        Code.INSUFFICIENT_FUNDS,
+    )
+    texts = await world.sms_to(dealer.msisdn)
+    assert any("issued to you against bank reference FT24112300123" in text for text in texts)
+    audit = await world.audit(dealer)
+    assert (ops.id, "emoney_issue") in audit and (ops.id, "emoney_redeem") in audit
+
+
+async def test_only_operations_or_admin_staff_move_e_money(world: World) -> None:
+    care = await world.staff(Role.CUSTOMER_CARE)
+    ops = await world.staff(Role.OPERATIONS)
+    client = await world.customer()
+    assert care.msisdn and ops.msisdn and client.msisdn
+    refused(
+        await world.ask(
+            "issue_emoney", care.msisdn, STAFF_PIN, kind="operator", amount="10", reference="X1"
+        ),
+        Code.NOT_ALLOWED,
+        "operations or admin",
+    )
+    refused(
+        await world.ask(
+            "issue_emoney",
+            client.msisdn,
+            CUSTOMER_PIN,
+            kind="operator",
+            amount="10",
+            reference="X1",
+        ),
+        Code.NOT_ALLOWED,
+    )
+    refused(
+        await world.ask(
+            "issue_emoney", ops.msisdn, "0000", kind="operator", amount="10", reference="X1"
+        ),
+        Code.WRONG_PIN,
+    )
+    refused(
+        await world.ask("issue_emoney", ops.msisdn, STAFF_PIN, kind="operator", amount="10"),
+        Code.INVALID_INPUT,
+        "reference",
+    )
+    refused(
+        await world.ask(
+            "issue_emoney",
+            ops.msisdn,
+            STAFF_PIN,
+            kind="agent_store",
+            to="9/9",
+            amount="10",
+            reference="X2",
+        ),
+        Code.UNKNOWN_AGENT,
+    )
+    refused(
+        await world.ask(
+            "issue_emoney",
+            ops.msisdn,
+            STAFF_PIN,
+            kind="customer",
+            to="1",
+            amount="10",
+            reference="X3",
+        ),
+        Code.INVALID_INPUT,
+        "kind:",
+    )

@@ -1,0 +1,75 @@
+"""Hakikisha: the name before paying, capped against snooping, not against paying.
+
+Every USSD send shows the recipient's name before the PIN, so a cap of five
+look-ups a day must not stop a customer's sixth payment; what it stops is
+checking names without paying (enumerating who owns which number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mkoba.app import Platform
+from mkoba.processor.codes import Code
+from tests.products.world import CUSTOMER_PIN, World, refused, running
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+async def platform(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    async with running(store_url, tmp_path_factory.mktemp("hakikisha")) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module")
+async def world(platform: Platform) -> World:
+    return World(platform)
+
+
+async def look_up(world: World, payer: str, number: str) -> Code:
+    response = await world.ask("name_lookup", payer, kind="msisdn", number=number)
+    return response.code
+
+
+async def test_checking_the_name_before_each_payment_never_runs_into_the_cap(
+    world: World,
+) -> None:
+    payer = await world.customer(10_000)
+    cap = world.services.profile(world.platform.clock()).name_lookups_per_day
+    friends = [await world.customer() for _ in range(cap + 2)]
+    for friend in friends:
+        assert friend.msisdn is not None and payer.msisdn is not None
+        assert await look_up(world, payer.msisdn, friend.msisdn) is Code.OK
+        sent = await world.ask(
+            "send_money", payer.msisdn, CUSTOMER_PIN, to=friend.msisdn, amount="100"
+        )
+        assert sent.code is Code.OK, sent
+    # Every look-up was paid for, so none of the cap is used.
+    rows = await world.rows(
+        "SELECT used FROM daily_usage WHERE party_id = ? AND kind = 'lookups'", (payer.id,)
+    )
+    assert rows == [(0,)]
+
+
+async def test_looking_names_up_without_paying_stops_at_the_cap(world: World) -> None:
+    snooper = await world.customer(1_000)
+    cap = world.services.profile(world.platform.clock()).name_lookups_per_day
+    strangers = [await world.customer() for _ in range(cap + 1)]
+    assert snooper.msisdn is not None
+    for stranger in strangers[:cap]:
+        assert stranger.msisdn is not None
+        assert await look_up(world, snooper.msisdn, stranger.msisdn) is Code.OK
+    last = strangers[cap].msisdn
+    assert last is not None
+    response = await world.ask("name_lookup", snooper.msisdn, kind="msisdn", number=last)
+    refused(response, Code.NAME_LOOKUP_LIMIT)
+    # Paying someone never looked up gives nothing back: the cap still holds.
+    paid = await world.ask("send_money", snooper.msisdn, CUSTOMER_PIN, to=last, amount="50")
+    assert paid.code is Code.OK, paid
+    again = await world.ask("name_lookup", snooper.msisdn, kind="msisdn", number=last)
+    refused(again, Code.NAME_LOOKUP_LIMIT)

@@ -1,0 +1,258 @@
+"""Reversals (M-Pesa's 456) through a running platform, on both stores.
+
+Method: a customer sends money, then asks for it back. The test checks the
+hold (the recipient can no longer spend the amount, the payer does not have it
+yet), each staff decision (approve moves it back with a receipt of its own,
+reject releases it), the SMS to both parties at each step and the audit
+records; then every way a request or a decision is refused: someone else's
+receipt, a second request, a recipient who spent the money, the 24-hour window,
+a staff member without the role or party to the transaction, a hold that
+lapsed before anyone decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mkoba.app import Platform
+from mkoba.parties import Party, PartyKind, Purpose, Role
+from mkoba.processor.codes import Code
+from mkoba.processor.request import Channel, Response
+from tests.products.world import (
+    CUSTOMER_PIN,
+    KSH,
+    STAFF_PIN,
+    World,
+    refused,
+    running,
+    wallet,
+)
+
+pytestmark = pytest.mark.anyio
+HOUR_NS = 3_600 * 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+async def platform(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Platform]:
+    async with running(store_url, tmp_path_factory.mktemp("reversals")) as platform:
+        yield platform
+
+
+@pytest.fixture(scope="module")
+async def world(platform: Platform) -> World:
+    return World(platform)
+
+
+async def sent(
+    world: World, amount: str = "1,000", *, channel: Channel = Channel.API
+) -> tuple[Party, Party, str]:
+    """A payer who sent ``amount`` to a recipient (who had nothing), and the receipt."""
+    payer = await world.customer(5_000, name="Otieno Ochieng")
+    recipient = await world.customer(name="Wambui Njoroge")
+    assert payer.msisdn and recipient.msisdn
+    response = await world.ask(
+        "send_money",
+        payer.msisdn,
+        CUSTOMER_PIN,
+        channel=channel,
+        to=recipient.msisdn,
+        amount=amount,
+    )
+    assert response.ok and response.receipt is not None, response
+    return payer, recipient, response.receipt
+
+
+async def ask_back(world: World, payer: Party, receipt: str, **extra: str) -> Response:
+    assert payer.msisdn
+    return await world.ask("request_reversal", payer.msisdn, CUSTOMER_PIN, receipt=receipt, **extra)
+
+
+async def decide(
+    world: World, staff: Party, receipt: str, approve: bool = True, pin: str = STAFF_PIN
+) -> Response:
+    assert staff.msisdn
+    product = "approve_reversal" if approve else "reject_reversal"
+    return await world.ask(product, staff.msisdn, pin, receipt=receipt)
+
+
+async def test_a_request_holds_the_money_and_approval_moves_it_back(world: World) -> None:
+    payer, recipient, receipt = await sent(world)
+    care = await world.staff(Role.CUSTOMER_CARE)
+    assert payer.msisdn and recipient.msisdn
+    asked = await ask_back(world, payer, receipt.lower())
+    assert asked.code is Code.OK, asked
+    assert asked.data == {"original": receipt, "amount": 1_000 * KSH, "state": "held"}
+    # Held: the recipient cannot spend it, the payer does not have it back yet.
+    assert await world.balances(wallet(payer), wallet(recipient)) == [3_987 * KSH, 0]
+    texts = {sms.recipient: sms.body for sms in await world.sms(asked.request_id)}
+    assert texts[payer.msisdn].startswith(f"{receipt} Reversal request received for Ksh1,000.00")
+    assert "sent to WAMBUI NJOROGE on" in texts[payer.msisdn]
+    assert f"OTIENO OCHIENG 0{payer.msisdn[3:]} has asked to reverse" in texts[recipient.msisdn]
+    assert "Available balance Ksh0.00." in texts[recipient.msisdn]
+    spend = await world.ask(
+        "send_money", recipient.msisdn, CUSTOMER_PIN, to=payer.msisdn, amount="500"
+    )
+    refused(spend, Code.INSUFFICIENT_FUNDS)
+
+    approved = await decide(world, care, receipt)
+    assert approved.code is Code.OK, approved
+    assert approved.receipt is not None and approved.receipt != receipt
+    assert await world.balances(wallet(payer), wallet(recipient)) == [4_987 * KSH, 0]
+    row = await world.receipt(approved.receipt)
+    assert (row["product"], row["status"], row["reference"]) == ("reversal", "completed", receipt)
+    assert (row["payer_id"], row["payee_id"], row["amount"]) == (
+        recipient.id,
+        payer.id,
+        1_000 * KSH,
+    )
+    texts = {sms.recipient: sms.body for sms in await world.sms(approved.request_id)}
+    assert texts[payer.msisdn].startswith(
+        f"{approved.receipt} Confirmed. Transaction {receipt} has been reversed"
+    )
+    assert "New M-PESA balance is Ksh4,987.00." in texts[payer.msisdn]
+    assert "from OTIENO OCHIENG has been reversed" in texts[recipient.msisdn]
+    state = await world.rows(
+        "SELECT state, decided_by, reversal_receipt FROM reversals WHERE receipt = ?", (receipt,)
+    )
+    assert state == [("approved", care.id, approved.receipt)]
+    assert await world.audit(payer) == [
+        (payer.id, "register"),
+        (payer.id, "reversal_request"),
+        (care.id, "reversal_approved"),
+    ]
+    lines = await world.rows(
+        "SELECT party_id, amount FROM statement_lines WHERE receipt = ? ORDER BY party_id",
+        (approved.receipt,),
+    )
+    assert lines == [(payer.id, 1_000 * KSH), (recipient.id, -1_000 * KSH)]
+    again = await decide(world, care, receipt)
+    refused(again, Code.REVERSAL_NOT_POSSIBLE, "approved already")
+
+
+async def test_rejection_releases_the_hold(world: World) -> None:
+    payer, recipient, receipt = await sent(world, "300", channel=Channel.SYSTEM)
+    ops = await world.staff(Role.OPERATIONS)
+    assert payer.msisdn and recipient.msisdn
+    assert (await ask_back(world, payer, receipt)).ok
+    assert await world.available(wallet(recipient)) == 0
+    rejected = await decide(world, ops, receipt, approve=False)
+    assert rejected.code is Code.OK, rejected
+    assert rejected.receipt is None
+    assert await world.balances(wallet(payer), wallet(recipient)) == [4_693 * KSH, 300 * KSH]
+    texts = {sms.recipient: sms.body for sms in await world.sms(rejected.request_id)}
+    assert (
+        "Your request to reverse Ksh300.00 sent to WAMBUI NJOROGE was not accepted"
+        in (texts[payer.msisdn])
+    )
+    assert "Available balance Ksh300.00." in texts[recipient.msisdn]
+    assert (ops.id, "reversal_rejected") in await world.audit(payer)
+    refused(await decide(world, ops, receipt), Code.REVERSAL_NOT_POSSIBLE, "rejected already")
+    refused(await ask_back(world, payer, receipt), Code.REVERSAL_NOT_POSSIBLE, "already asked")
+
+
+async def test_money_already_spent_cannot_be_reversed(world: World) -> None:
+    payer, recipient, receipt = await sent(world, "800")
+    assert recipient.msisdn
+    elsewhere = await world.customer()
+    assert elsewhere.msisdn
+    spent = await world.ask(
+        "send_money", recipient.msisdn, CUSTOMER_PIN, to=elsewhere.msisdn, amount="500"
+    )
+    assert spent.ok
+    refused(await ask_back(world, payer, receipt), Code.REVERSAL_NOT_POSSIBLE, "already used")
+    assert await world.rows("SELECT COUNT(*) FROM reversals WHERE receipt = ?", (receipt,)) == [
+        (0,)
+    ]
+    # 800 received, 500 sent on at a cost of 7: 293 left, and none of it is held.
+    assert await world.available(wallet(recipient)) == 293 * KSH
+
+
+async def test_only_the_payer_of_a_recent_send_may_ask(world: World) -> None:
+    payer, recipient, receipt = await sent(world, "100")
+    refused(await ask_back(world, recipient, receipt), Code.UNKNOWN_RECEIPT)
+    refused(await ask_back(world, payer, "UKN0000000"), Code.UNKNOWN_RECEIPT)
+    refused(await ask_back(world, payer, "not a code!"), Code.INVALID_INPUT, "receipt")
+    till = await world.add_party(
+        PartyKind.MERCHANT, "Java House", number=world.number(), purposes=(Purpose.TILL,)
+    )
+    assert payer.msisdn and till.number
+    paid = await world.ask("buy_goods", payer.msisdn, CUSTOMER_PIN, till=till.number, amount="50")
+    assert paid.ok and paid.receipt
+    refused(
+        await ask_back(world, payer, paid.receipt), Code.REVERSAL_NOT_POSSIBLE, "Ask the business"
+    )
+    refused(
+        await world.ask("request_reversal", payer.msisdn, "0000", receipt=receipt), Code.WRONG_PIN
+    )
+    first = await ask_back(world, payer, receipt, request_id="rv-1")
+    assert first.ok
+    assert await ask_back(world, payer, receipt, request_id="rv-1") == first
+    refused(await ask_back(world, payer, paid.receipt, request_id="rv-1"), Code.DUPLICATE_REQUEST)
+
+
+async def test_a_send_not_yet_delivered_cannot_be_reversed(world: World) -> None:
+    payer = await world.customer(1_000)
+    recipient = await world.customer()
+    assert payer.msisdn and recipient.msisdn
+    request = world.request(
+        "send_money", payer.msisdn, CUSTOMER_PIN, to=recipient.msisdn, amount="100"
+    )
+    pending = await world.platform.request(request)
+    assert pending.ok and pending.receipt
+    refused(await ask_back(world, payer, pending.receipt), Code.REVERSAL_NOT_POSSIBLE, "complete")
+    assert await world.platform.acknowledge(request.id)
+
+
+async def test_a_send_older_than_the_window_cannot_be_reversed(world: World) -> None:
+    clock = world.platform.clock
+    clock.fixed = clock() - 25 * HOUR_NS
+    try:
+        payer, _, receipt = await sent(world, "200", channel=Channel.SYSTEM)
+    finally:
+        clock.fixed = None
+    refused(await ask_back(world, payer, receipt), Code.REVERSAL_NOT_POSSIBLE, "within 24 hours")
+
+
+async def test_who_may_decide(world: World) -> None:
+    payer, recipient, receipt = await sent(world, "400", channel=Channel.SYSTEM)
+    assert (await ask_back(world, payer, receipt)).ok
+    compliance = await world.staff(Role.COMPLIANCE)
+    refused(await decide(world, compliance, receipt), Code.NOT_ALLOWED, "customer care or")
+    assert payer.msisdn
+    customer = await world.ask("approve_reversal", payer.msisdn, CUSTOMER_PIN, receipt=receipt)
+    refused(customer, Code.NOT_ALLOWED)
+    # A member of care who is the payer (the same ID document) decides nothing of theirs.
+    insider = await world.staff(Role.CUSTOMER_CARE, id_number=World.id_number(payer.msisdn))
+    refused(await decide(world, insider, receipt), Code.NOT_ALLOWED, "your own transaction")
+    care = await world.staff(Role.CUSTOMER_CARE)
+    refused(await decide(world, care, receipt, pin="1111"), Code.WRONG_PIN)
+    refused(await decide(world, care, "UKN0000000"), Code.UNKNOWN_RECEIPT)
+    assert await world.available(wallet(recipient)) == 0
+    assert (await decide(world, care, receipt, approve=False)).ok
+
+
+async def test_a_hold_nobody_decided_lapses_with_the_window(world: World) -> None:
+    payer, recipient, receipt = await sent(world, "600", channel=Channel.SYSTEM)
+    care = await world.staff(Role.CUSTOMER_CARE)
+    assert (await ask_back(world, payer, receipt)).ok
+    assert await world.available(wallet(recipient)) == 0
+    clock = world.platform.clock
+    clock.fixed = clock() + 25 * HOUR_NS
+    try:
+        await asyncio.wrap_future(world.platform.writer.sweep())
+        late = await decide(world, care, receipt)
+    finally:
+        clock.fixed = None
+    refused(late, Code.REVERSAL_NOT_POSSIBLE, "lapsed")
+    assert await world.balances(wallet(payer), wallet(recipient)) == [4_387 * KSH, 600 * KSH]
+    state = await world.rows("SELECT state FROM reversals WHERE receipt = ?", (receipt,))
+    assert state == [("lapsed",)]
+
+
+async def test_the_books_balance(world: World) -> None:
+    world.check_books()
