@@ -22,9 +22,10 @@ from typing import Any
 from mkoba import metrics
 from mkoba.bus.memory import MemoryBus
 from mkoba.catalog import Catalog, load_catalog
-from mkoba.ledger import LedgerWriter, open_store
+from mkoba.ledger import LedgerWriter, Store, open_store
 from mkoba.outbox import MemorySmsc, OutboxSender
 from mkoba.parties import Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.processor import ids
 from mkoba.processor.ids import Counter
 from mkoba.processor.processor import Processor
 from mkoba.processor.request import Request, Response
@@ -92,7 +93,7 @@ class Platform:
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")
         directory = await asyncio.to_thread(Directory.load, store)
-        last = await asyncio.to_thread(store.query, "SELECT COALESCE(MAX(number), 0) FROM requests")
+        last = await asyncio.to_thread(_last_number, store)
         self.services = Services(
             writer=self.writer,
             store=store,
@@ -100,7 +101,7 @@ class Platform:
             directory=directory,
             vault=PinVault(pin_key),
             transport_key=self.transport_key,
-            counter=Counter(int(last[0][0])),
+            counter=Counter(last),
             clock=self.clock,
         )
         await self._load_usage()
@@ -164,6 +165,16 @@ class Platform:
         result = await self.bus.acknowledge(request_id, delivered)
         self.outbox.poke()
         return result
+
+
+def _last_number(store: Store) -> int:
+    with store.snapshot() as snapshot:
+        requests = snapshot.query("SELECT COALESCE(MAX(number), 0) FROM requests")
+        transfers = snapshot.query(
+            "SELECT COALESCE(MAX(id), 0) FROM ledger_transfers WHERE id < ?",
+            (ids.unnumbered_id_base,),
+        )
+    return ids.last_number(int(requests[0][0]), int(transfers[0][0]))
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mkoba.app import Platform
+from mkoba.ledger import Transfer, TransferResult
+from mkoba.processor import ids
 from mkoba.processor import processor as processor_module
 from mkoba.processor import request as request_module
 from mkoba.processor.codes import Code
@@ -23,6 +25,7 @@ from mkoba.settings import Settings
 from tests.processor.world import (
     CUSTOMER_PIN,
     KSH,
+    TRUST,
     World,
     available,
     call,
@@ -232,6 +235,38 @@ async def test_replays_survive_a_restart(settings: Settings) -> None:
         other = request._replace(params={"to": payee.msisdn, "amount": "1"})
         assert (await platform.request(other)).code is Code.DUPLICATE_REQUEST
         assert await available(platform, wallet(payee)) == 1_000 * KSH
+
+
+async def test_numbers_taken_without_a_request_are_not_reused_after_a_restart(
+    settings: Settings,
+) -> None:
+    """Postings (demo history, float moves) number their transfers but store no request."""
+    async with running(settings) as platform:
+        world = await World(platform).setup()
+        payer = await world.customer(5_000)
+        payee = await world.customer()
+        assert payer.msisdn and payee.msisdn
+        services = platform.services
+        profile = services.profile(services.clock())
+        for _ in range(3):
+            number = services.counter.next()
+            gift = Transfer(
+                ids.leg_id(number, 0, "direct"), TRUST, wallet(payee), 1, profile.ledger
+            )
+            assert await asyncio.wrap_future(services.writer.submit([gift])) == [TransferResult.OK]
+    async with running(settings) as platform:
+        # Committed at once (no deadline on this channel): its legs take the "direct" ids.
+        answer = await call(
+            platform,
+            "send_money",
+            payer.msisdn,
+            CUSTOMER_PIN,
+            channel=Channel.DARAJA,
+            to=payee.msisdn,
+            amount="100",
+        )
+        assert answer.code is Code.OK, answer
+        assert await available(platform, wallet(payee)) == 100 * KSH + 3
 
 
 async def test_an_id_older_than_the_replay_window_is_a_new_request(

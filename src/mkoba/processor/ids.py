@@ -14,6 +14,9 @@ import itertools
 legs_max = 8
 _SLOTS = 32
 _PENDING, _POST, _VOID, _DIRECT = 0, 8, 16, 24
+# Transfers not numbered by the processor (the Daraja demo's funding) take ids from here
+# up, far above any request number's.
+unnumbered_id_base = 1 << 61
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _SPACE = 36**7
@@ -47,8 +50,18 @@ def receipt_id(number: int, when: dt.datetime) -> str:
     return year + month + day + "".join(reversed(tail))
 
 
+def last_number(highest_request: int, highest_transfer_id: int) -> int:
+    """The highest number used: by a stored request, or by money moved without one.
+
+    Postings (float moves, demo history) take numbers without a request row; their
+    transfers still carry them, so a restarted counter never hands one out again.
+    """
+    assert 0 <= highest_transfer_id < unnumbered_id_base
+    return max(highest_request, highest_transfer_id // _SLOTS)
+
+
 class Counter:
-    """Request numbers: monotonic, starting after the highest one stored."""
+    """Request numbers: monotonic, starting after the highest one used."""
 
     def __init__(self, last: int) -> None:
         self._numbers = itertools.count(last + 1)

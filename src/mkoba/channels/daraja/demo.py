@@ -39,6 +39,7 @@ from mkoba.parties import (
     Role,
     account_id,
 )
+from mkoba.processor import ids
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja
@@ -70,7 +71,7 @@ STK_FLOAT_MAJOR = 1_000_000
 ORGANISATION_FLOAT_MAJOR = 500_000
 CUSTOMER_MAJOR = 100_000
 # Issuance transfers of the demo live here, far above the processor's ids.
-transfer_id_base = 1 << 61
+transfer_id_base = ids.unnumbered_id_base
 
 
 class Business(NamedTuple):
