@@ -158,7 +158,10 @@ class Platform:
 
     async def request(self, request: Request) -> Response:
         """Send a request through the bus, as a channel does."""
-        return await self.bus.request(request, self.settings.request_timeout_s)
+        response = await self.bus.request(request, self.settings.request_timeout_s)
+        # A request committed at once (no delivery deadline) may have queued messages.
+        self.outbox.poke()
+        return response
 
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
         """Report a response's delivery, as a channel does."""
