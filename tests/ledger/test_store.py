@@ -282,3 +282,22 @@ def test_a_failing_attached_row_takes_the_transfers_down_with_it(store_url: str)
         retry = writer.submit([Transfer(11, ALICE, BOB, 60, 1)], attach=[receipt(2, 11)])
         assert retry.result() == [R.OK]
     assert check_report(store_url).ok
+
+
+def test_each_read_sees_every_commit_before_it_and_a_snapshot_keeps_its_view(
+    store_url: str,
+) -> None:
+    """Reader connections are kept between reads; none may serve an old state."""
+    with LedgerWriter(open_store(store_url)) as writer:
+        writer.create_accounts(ACCOUNTS).result()
+        store = writer.store
+        count = "SELECT COUNT(*) FROM ledger_transfers"
+        with store.snapshot() as before:
+            # A snapshot's view is fixed by its first read.
+            assert before.query(count) == [(0,)]
+            for index in range(1, 21):
+                assert writer.submit([Transfer(index, TRUST, ALICE, 1, 1)]).result() == [R.OK]
+                assert store.query(count) == [(index,)]
+            assert before.query(count) == [(0,)]
+        with store.snapshot() as after:
+            assert after.query(count) == [(20,)]
