@@ -126,7 +126,7 @@ def receipt(served: Served, number: str) -> dict[str, Any]:
     return dict(zip(columns, rows[0], strict=True))
 
 
-def reconcile(db: Path) -> subprocess.CompletedProcess[str]:
+def reconcile(db: Path | str) -> subprocess.CompletedProcess[str]:
     """``mkoba reconcile`` on a stopped server's store."""
     return subprocess.run(
         [sys.executable, "-c", "from mkoba.cli import main; main()", "reconcile", "--db", str(db)],

@@ -275,18 +275,23 @@ class Prompts:
             result = for_stk(response.code)
             await self.fail(prompt, result)
             return Answer(False, str(response.code), response.message, None, result)
-        return await self._paid(prompt, response)
+        return await self._paid(prompt, request, response)
 
-    async def _paid(self, prompt: Prompt, response: Response) -> Answer:
-        """The payment is reserved: deliver the answer (posting the money), then record it."""
+    async def _paid(self, prompt: Prompt, request: Request, response: Response) -> Answer:
+        """The payment is decided: post it where the profile holds it pending, record it."""
         daraja = self.daraja
         prompt.state = "completed"
         prompt.result = described("0")
         prompt.receipt = response.receipt or ""
-        # The payment is decided; delivering it sends the callback, after which the customer
+        # The payment is decided; posting it sends the callback, after which the customer
         # may push again at once: free them first.
         self._release(prompt)
-        posted = await daraja.platform.acknowledge(prompt.request_id)
+        profile = daraja.services.profile(request.received)
+        # With no STK deadline (the profiles' default) the payment committed once, posted,
+        # with its callback; a deadline holds it pending until this acknowledgement.
+        posted = not profile.deadline_s(str(Channel.STK)) or await daraja.platform.acknowledge(
+            prompt.request_id
+        )
         if not posted:
             # Too late: the STK deadline rolled it back and the payer was told by SMS.
             result = described("1019")
