@@ -7,6 +7,7 @@ restarts from.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -29,7 +30,7 @@ from mkoba.ledger import (
 )
 from mkoba.ledger.engine import PendingStatus
 from mkoba.ledger.reconcile import reconcile
-from tests.ledger.helpers import NS_PER_S, WALLET, state_of
+from tests.ledger.helpers import NS_PER_S, WALLET, credit_balances, state_of
 
 R = TransferResult
 LINKED = TransferFlags.LINKED
@@ -299,3 +300,33 @@ def test_a_second_writer_on_the_same_store_is_refused(store_url: str) -> None:
     # Released with the first writer: a new one starts.
     with LedgerWriter(open_store(store_url)) as writer:
         assert writer.balances([]).result() == []
+
+
+def test_awaited_submissions_resolve_on_their_loop_and_fail_like_the_others(
+    store_url: str,
+) -> None:
+    """submit_async: results on the caller's loop, a cancelled waiter's transfer still
+    happens, and a store failure reaches every waiter as WriterError."""
+
+    async def scenario(writer: LedgerWriter) -> None:
+        issued = [writer.submit_async([Transfer(100 + i, TRUST, ALICE, 10, 1)]) for i in range(50)]
+        assert await asyncio.gather(*issued) == [[R.OK]] * 50
+        # A waiter that gives up: its command is already queued and still commits.
+        abandoned = asyncio.ensure_future(writer.submit_async([Transfer(200, TRUST, BOB, 7, 1)]))
+        abandoned.cancel()
+        later = await writer.submit_async([Transfer(201, ALICE, BOB, 1, 1)])
+        assert later == [R.OK]
+        assert abandoned.cancelled()
+        broken = Write("no_such_table", ("id",), (1,))
+        doomed = writer.submit_async([Transfer(202, TRUST, ALICE, 1, 1)], attach=[broken])
+        with pytest.raises(WriterError):
+            await doomed
+
+    writer = LedgerWriter(open_store(store_url)).start()
+    writer.create_accounts(ACCOUNTS).result()
+    try:
+        asyncio.run(scenario(writer))
+    finally:
+        writer.stop()
+    with LedgerWriter(open_store(store_url)) as writer:
+        assert credit_balances(writer.balances([ALICE, BOB]).result()) == [499, 8]

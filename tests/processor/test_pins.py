@@ -279,7 +279,7 @@ async def test_canary_pins_never_appear_in_logs_errors_or_the_store(
             raise WriterError("the ledger writer is overloaded; try again")
 
         with monkeypatch.context() as patch:
-            patch.setattr(platform.services.writer, "submit", refuse)
+            patch.setattr(platform.services.writer, "submit_async", refuse)
             crashed = await ask("balance", first.msisdn, CANARY_WRONG)
         assert crashed.code is Code.SYSTEM_ERROR
         # The logging backstop, in case code ever hands it a PIN.

@@ -316,7 +316,7 @@ async def _populate(platform: Any, count: int) -> list[str]:
         roles=tuple((party.id, Role.CUSTOMER, 0) for party in parties),
         credentials=tuple(services.vault.new_credential(party.id, pin, now) for party in parties),
     )
-    await asyncio.wrap_future(services.writer.submit([], attach=change.writes()))
+    await services.writer.submit_async([], attach=change.writes())
     services.directory.apply(change)
     trust = account_id(OPERATOR_ID, Purpose.TRUST)
     major = profile.currency.minor_per_major
@@ -330,7 +330,7 @@ async def _populate(platform: Any, count: int) -> list[str]:
         for target, amount in moves
     ]
     for start in range(0, len(transfers), step):
-        results = await asyncio.wrap_future(services.writer.submit(transfers[start : start + step]))
+        results = await services.writer.submit_async(transfers[start : start + step])
         if not all(result is TransferResult.OK for result in results):
             raise BenchError("could not fund the wallets")
     return [party.msisdn or "" for party in parties]

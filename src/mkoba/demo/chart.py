@@ -68,5 +68,5 @@ async def ensure_operator(platform: Platform) -> None:
         parties=(operator,),
         accounts=tuple((OPERATOR_ID, Purpose(a.code), a.id) for a in accounts),
     )
-    await asyncio.wrap_future(services.writer.submit([], attach=change.writes()))
+    await services.writer.submit_async([], attach=change.writes())
     services.directory.apply(change)

@@ -287,7 +287,7 @@ async def _register(platform: Platform, people: list[Seeded], tier: str) -> None
             if seeded.pin is not None
         ),
     )
-    await asyncio.wrap_future(services.writer.submit([], attach=change.writes()))
+    await services.writer.submit_async([], attach=change.writes())
     services.directory.apply(change)
 
 
@@ -299,7 +299,7 @@ async def _issue(platform: Platform, moves: list[tuple[int, int, int]]) -> None:
         Transfer(ids.leg_id(services.counter.next(), 0, "direct"), debit, credit, amount, ledger)
         for debit, credit, amount in moves
     ]
-    results = await asyncio.wrap_future(services.writer.submit(transfers))
+    results = await services.writer.submit_async(transfers)
     assert all(result is TransferResult.OK for result in results), results
 
 

@@ -1,6 +1,8 @@
 """The ledger writer: one thread owns the engine and group-commits batches to the store.
 
-Callers on any thread (or event loop) submit commands and get a Future. The
+Callers on any thread submit commands and get a Future; callers on an event
+loop may ``submit_async`` and await an asyncio future instead, resolved with
+the rest of its batch in one hop to their loop. The
 writer takes everything queued, up to ``batch_transfers_max`` transfers,
 decides it in the engine, writes the changes and any attached rows in one
 database transaction, and only then resolves the futures: an acknowledged
@@ -20,6 +22,7 @@ rebuilds itself from the store.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import queue
 import threading
@@ -44,14 +47,36 @@ class WriterError(Exception):
 
 
 class _Command:
-    __slots__ = ("kind", "payload", "attach", "future", "size")
+    __slots__ = ("kind", "payload", "attach", "future", "size", "loop")
 
-    def __init__(self, kind: str, payload: Any, attach: Attach = None, size: int = 1) -> None:
+    def __init__(
+        self,
+        kind: str,
+        payload: Any,
+        attach: Attach = None,
+        size: int = 1,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
         self.kind = kind
         self.payload = payload
         self.attach = attach
-        self.future: Future[Any] = Future()
         self.size = size
+        # On a loop: an asyncio future, only ever touched from its loop's thread.
+        self.loop = loop
+        self.future: Future[Any] | asyncio.Future[Any] = (
+            Future() if loop is None else loop.create_future()
+        )
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
+    """On a loop: resolve its commands of one batch (``True``: an exception)."""
+    for future, outcome, failed in outcomes:
+        if future.done():  # the caller stopped waiting; the command still happened
+            continue
+        if failed:
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
 
 
 _STOP = "stop"
@@ -141,6 +166,21 @@ class LedgerWriter:
         assert len(transfers) <= self.batch_transfers_max, "split batches at batch_transfers_max"
         return self._put(_Command("transfers", transfers, attach, max(1, len(transfers))))
 
+    def submit_async(
+        self, transfers: Sequence[Transfer], attach: Attach = None
+    ) -> asyncio.Future[list[TransferResult]]:
+        """``submit`` for a caller on the running event loop: await the result.
+
+        Cheaper than wrapping ``submit``'s future: the committer hands each batch's
+        results to the loop at once, instead of one thread hop per command.
+        """
+        assert len(transfers) <= self.batch_transfers_max, "split batches at batch_transfers_max"
+        loop = asyncio.get_running_loop()
+        command = _Command("transfers", transfers, attach, max(1, len(transfers)), loop)
+        self._enqueue(command)
+        assert isinstance(command.future, asyncio.Future)
+        return command.future
+
     def create_accounts(self, accounts: Sequence[Account]) -> Future[list[AccountResult]]:
         """Create accounts; the future resolves once they are durable."""
         return self._put(_Command("accounts", accounts, None, max(1, len(accounts))))
@@ -165,7 +205,7 @@ class LedgerWriter:
         """Write every changed balance to the store at the next commit."""
         return self._put(_Command("checkpoint", None))
 
-    def _put(self, command: _Command) -> Future[Any]:
+    def _enqueue(self, command: _Command) -> None:
         if self._failure is not None:
             raise WriterError("the ledger writer failed; restart it") from self._failure
         if self._stopping or self._thread is None:
@@ -174,6 +214,10 @@ class LedgerWriter:
             self._queue.put_nowait(command)
         except queue.Full:
             raise WriterError("the ledger writer is overloaded; try again") from None
+
+    def _put(self, command: _Command) -> Future[Any]:
+        self._enqueue(command)
+        assert isinstance(command.future, Future)
         return command.future
 
     # -- the writer thread: decide --------------------------------------------------
@@ -296,20 +340,17 @@ class LedgerWriter:
             except BaseException as error:  # the store failed: memory is ahead of it
                 self._fail(error, batch)
                 continue
-            for command, outcome in zip(batch, outcomes, strict=True):
-                # A caller may stop waiting (asyncio.wrap_future cancels on task
-                # cancellation): its command still happened, nobody needs the answer.
-                with contextlib.suppress(InvalidStateError):
-                    command.future.set_result(outcome)
+            _resolve(batch, outcomes, failed=False)
 
     def _fail(self, error: BaseException, batch: list[_Command]) -> None:
         if self._failure is None:
             self._failure = error
-        for command in batch:
-            if not command.future.done():
-                failure = WriterError("the ledger writer failed")
-                failure.__cause__ = error
-                command.future.set_exception(failure)
+        failures = []
+        for _ in batch:
+            failure = WriterError("the ledger writer failed")
+            failure.__cause__ = error
+            failures.append(failure)
+        _resolve(batch, failures, failed=True)
 
     def _fail_queued(self) -> None:
         batch = [self._carry] if self._carry is not None else []
@@ -319,9 +360,30 @@ class LedgerWriter:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        for command in batch:
-            if not command.future.done():
-                command.future.set_exception(WriterError("the ledger writer stopped"))
+        _resolve(batch, [WriterError("the ledger writer stopped") for _ in batch], failed=True)
+
+
+def _resolve(batch: list[_Command], outcomes: Sequence[Any], *, failed: bool) -> None:
+    """Resolve each command's future: thread futures here, loop futures on their loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, bool]]] = {}
+    for command, outcome in zip(batch, outcomes, strict=True):
+        future = command.future
+        if command.loop is not None:
+            assert isinstance(future, asyncio.Future)
+            by_loop.setdefault(command.loop, []).append((future, outcome, failed))
+            continue
+        assert isinstance(future, Future)
+        # A caller may stop waiting (asyncio.wrap_future cancels on task
+        # cancellation): its command still happened, nobody needs the answer.
+        with contextlib.suppress(InvalidStateError):
+            if failed:
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+    for loop, settled in by_loop.items():
+        # A closed loop has nobody left to tell.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle, settled)
 
 
 def load(store: Store, engine: Engine) -> None:

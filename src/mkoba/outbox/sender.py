@@ -93,7 +93,7 @@ class OutboxSender:
             self._record(message, outcome, now, message.id in sealed)
             for message, outcome in zip(messages, outcomes, strict=True)
         ]
-        await asyncio.wrap_future(self.writer.submit([], attach=writes))
+        await self.writer.submit_async([], attach=writes)
         for message, outcome in zip(messages, outcomes, strict=True):
             if self.on_sent is not None:
                 self.on_sent(message, outcome)

@@ -344,7 +344,7 @@ async def submit(
     attach: Callable[[list[TransferResult]], list[Write]],
 ) -> list[TransferResult]:
     """Hand transfers and their rows to the ledger writer; resolve once durable."""
-    return await asyncio.wrap_future(services.writer.submit(transfers, attach))
+    return await services.writer.submit_async(transfers, attach)
 
 
 async def first(

@@ -142,7 +142,7 @@ class Context:
     async def save(self, change: Change) -> None:
         """Commit a directory change (durably), then apply it in memory."""
         writer = self.services.writer
-        results = await asyncio.wrap_future(writer.submit([], attach=change.writes()))
+        results = await writer.submit_async([], attach=change.writes())
         assert results == []
         self.directory.apply(change)
 

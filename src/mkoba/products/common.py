@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from mkoba.ledger import Write
 from mkoba.parties import Party, PartyKind, Purpose, Role, local_msisdn, mask_name
 from mkoba.processor.codes import Code
@@ -133,6 +131,6 @@ async def count_usage(ctx: Context, party: Party, kind: str) -> int:
         ("party_id", "day", "kind"),
         "upsert",
     )
-    await asyncio.wrap_future(ctx.services.writer.submit([], attach=[write]))
+    await ctx.services.writer.submit_async([], attach=[write])
     ctx.services.usage[(party.id, day, kind)] = used
     return used

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from mkoba.parties import Party, PartyKind, PartyState, mask_msisdn
 from mkoba.processor.codes import Code
 from mkoba.processor.commit import Rows
@@ -69,7 +67,7 @@ class NameLookup:
         day = ctx.day()
         rows = Rows(ctx.services, ctx.services.writer.engine)
         write = rows.usage(party_id, day, "lookups", used)
-        await asyncio.wrap_future(ctx.services.writer.submit([], attach=[write]))
+        await ctx.services.writer.submit_async([], attach=[write])
         ctx.services.usage[(party_id, day, "lookups")] = used
 
 

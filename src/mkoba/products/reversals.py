@@ -14,8 +14,6 @@ every request and decision leaves an audit record.
 
 from __future__ import annotations
 
-import asyncio
-
 from mkoba.ledger import TransferResult, Write, limits
 from mkoba.parties import Change, Party, PartyKind, Role
 from mkoba.processor import ids
@@ -347,4 +345,4 @@ class DecideReversal:
 
 
 async def _write(ctx: Context, row: Write) -> None:
-    await asyncio.wrap_future(ctx.services.writer.submit([], attach=[row]))
+    await ctx.services.writer.submit_async([], attach=[row])

@@ -275,5 +275,5 @@ async def void(services: Services, voucher: Voucher, now: int) -> bool:
         if current.send_status in ("completed", "pending"):
             return False
         write = state_row(voucher.request_id, VOID, "", "", now)
-        await asyncio.wrap_future(services.writer.submit([], attach=[write]))
+        await services.writer.submit_async([], attach=[write])
         return True

@@ -9,7 +9,6 @@ profile switched this off on 2024-02-05, as M-Pesa did; the campus one has it.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 from mkoba.parties import OPERATOR_ID, Party, PartyKind, PartyState, Purpose, local_msisdn
@@ -60,7 +59,7 @@ async def plan_voucher(ctx: Context, sender: Party, to: str, amount: int) -> Pla
         ctx.now,
         expires,
     )
-    await asyncio.wrap_future(ctx.services.writer.submit([], attach=[row]))
+    await ctx.services.writer.submit_async([], attach=[row])
     local = local_msisdn(to, ctx.profile.country)
     last_day = expiry_text(ctx, expires)
     legs = (Leg(source, voucher_book.VOUCHERS, amount), *fee_legs(source, fee, excise))

@@ -152,11 +152,10 @@ class CallbackGateway:
         if not rows:
             return
         try:
-            future = self.writer.submit([], attach=rows)
+            waiting = self.writer.submit_async([], attach=rows)
         except Exception:  # an overloaded or stopped writer: the outbox rows still say it
             log.warning("delivery log of %d attempts not written", len(rows))
             return
-        waiting = asyncio.wrap_future(future)
         self._pending.add(waiting)
         waiting.add_done_callback(self._settled)
 

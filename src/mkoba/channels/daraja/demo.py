@@ -212,7 +212,7 @@ async def _fund(daraja: Daraja, parties: dict[str, Party]) -> None:
         Transfer(transfer_id_base + index, trust, target, amount, profile.ledger)
         for index, (target, amount) in enumerate(moves)
     ]
-    results = await asyncio.wrap_future(daraja.writer.submit(transfers))
+    results = await daraja.writer.submit_async(transfers)
     done = (TransferResult.OK, TransferResult.EXISTS)
     assert all(result in done for result in results), results
 

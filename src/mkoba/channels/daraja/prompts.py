@@ -163,12 +163,12 @@ class Prompts:
         self.by_msisdn[prompt.msisdn] = prompt.checkout_id
         self.open[prompt.checkout_id] = prompt
         try:
-            stored = self.daraja.writer.submit([], attach=[prompt.row(self.daraja.now())])
+            stored = self.daraja.writer.submit_async([], attach=[prompt.row(self.daraja.now())])
         except BaseException:
             self._forget(prompt)
             raise
         self._arm(prompt)
-        await asyncio.wrap_future(stored)
+        await stored
 
     def _arm(self, prompt: Prompt) -> None:
         daraja = self.daraja

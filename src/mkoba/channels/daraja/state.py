@@ -181,7 +181,7 @@ class Daraja:
 
     async def commit(self, writes: list[Write], *, callbacks: bool = False) -> None:
         """Commit rows through the ledger writer; wake the outbox when they hold callbacks."""
-        results = await asyncio.wrap_future(self.writer.submit([], attach=writes))
+        results = await self.writer.submit_async([], attach=writes)
         assert results == []
         if callbacks:
             self.platform.outbox.poke()

@@ -9,7 +9,6 @@ process) so they never meet the processor's ids (request number x 16 + n).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 
@@ -66,7 +65,7 @@ class Replies:
         )
         # upsert: a row can never fail the writer's batch on a duplicate key.
         row = Write("outbox", OUTBOX_COLUMNS, values, ("id",), "upsert")
-        await asyncio.wrap_future(self.writer.submit([], attach=[row]))
+        await self.writer.submit_async([], attach=[row])
         self.queued += 1
         self.poke()
         return outbox_id

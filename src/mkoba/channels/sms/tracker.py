@@ -252,7 +252,7 @@ class Tracker:
             rows, self._rows = self._rows[:flush_rows_max], self._rows[flush_rows_max:]
             acks, self._acks = self._acks, []
             if rows:
-                await asyncio.wrap_future(self.writer.submit([], attach=rows))
+                await self.writer.submit_async([], attach=rows)
             for request_id, delivered in acks:
                 try:
                     await self.acknowledge(request_id, delivered)
