@@ -17,7 +17,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from mkoba.catalog.errors import CatalogError
-from mkoba.catalog.tariff import Fee, ProductTariff, round_half_up
+from mkoba.catalog.tariff import Fee, ProductTariff, divide_half_up
 from mkoba.money import Currency
 
 
@@ -143,7 +143,9 @@ class Profile:
             raise TypeError(f"fees are integer minor units, not {type(fee).__name__}")
         if fee < 0:
             raise ValueError(f"a fee is never negative, got {fee}")
-        duty = round_half_up(fee * self.excise_rate / (1 + self.excise_rate))
+        # With r = p/q: fee × p / (q + p), in integers (a Fraction per payment costs more).
+        rate = self.excise_rate
+        duty = divide_half_up(fee * rate.numerator, rate.denominator + rate.numerator)
         assert 0 <= duty <= fee
         return duty
 

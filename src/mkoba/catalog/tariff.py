@@ -13,11 +13,14 @@ from fractions import Fraction
 from typing import NamedTuple
 
 
-def round_half_up(value: Fraction) -> int:
-    """The nearest integer to a non-negative ``value``, halves rounded up (2.5 -> 3)."""
-    assert value >= 0, "charges are never negative"
-    whole, remainder = divmod(value.numerator, value.denominator)
-    return whole + (1 if 2 * remainder >= value.denominator else 0)
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` (both non-negative) to the nearest integer, halves up (5/2 -> 3).
+
+    Integers rather than a Fraction: this runs for every fee of every payment.
+    """
+    assert numerator >= 0 and denominator > 0, "charges are never negative"
+    whole, remainder = divmod(numerator, denominator)
+    return whole + (1 if 2 * remainder >= denominator else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,7 @@ class RateCharge:
         assert amount >= 0
         if amount <= self.free_up_to:
             return 0
-        charge = round_half_up(amount * self.rate)
+        charge = divide_half_up(amount * self.rate.numerator, self.rate.denominator)
         if self.cap is not None:
             charge = min(charge, self.cap)
         assert 0 <= charge <= amount
