@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from mkoba.processor.request import Channel, Request, Response
 from tests.channels.daraja.harness import Served, arrived, running, stk_body
 from tests.compat.listener import Listener
 from tests.compat.support import reconcile
@@ -72,3 +73,30 @@ async def test_an_approved_push_pays_once_with_one_callback(
         assert set(legs) == {"direct"}, legs
     else:
         assert set(legs) == {"pending", "post"} and legs["pending"] == legs["post"], legs
+
+
+async def test_the_customer_is_free_before_the_callback_can_leave(
+    served: tuple[str, Served], listener: Listener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that pushes again on the callback must not meet 'Unable to lock subscriber'.
+
+    The payment's commit queues the callback; from then on the outbox may send it at
+    any moment, so the customer's lock must already be gone when that commit returns.
+    """
+    _deadline, it = served
+    platform = it.platform
+    real = platform.request
+    locked_after_commit: list[bool] = []
+
+    async def request(request: Request) -> Response:
+        response = await real(request)
+        if request.channel == Channel.STK:
+            locked_after_commit.append(it.daraja.prompts.locked(request.msisdn))
+        return response
+
+    monkeypatch.setattr(platform, "request", request)
+    answer = await it.post("/mpesa/stkpush/v1/processrequest", stk_body(listener, "/stk/free", 3))
+    assert answer.status_code == 200, answer.text
+    (callback,) = await arrived(listener, "/stk/free")
+    assert callback["Body"]["stkCallback"]["ResultCode"] == 0
+    assert locked_after_commit == [False]

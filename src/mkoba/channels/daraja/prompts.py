@@ -261,6 +261,9 @@ class Prompts:
                 None,
                 described("2001"),
             )
+        # The PIN is in: the handset no longer shows the prompt, and the payment's commit
+        # may queue its callback, which a client answers by pushing again: free them now.
+        self._release(prompt)
         request = Request(
             prompt.request_id,
             Channel.STK,
@@ -283,9 +286,6 @@ class Prompts:
         prompt.state = "completed"
         prompt.result = described("0")
         prompt.receipt = response.receipt or ""
-        # The payment is decided; posting it sends the callback, after which the customer
-        # may push again at once: free them first.
-        self._release(prompt)
         profile = daraja.services.profile(request.received)
         # With no STK deadline (the profiles' default) the payment committed once, posted,
         # with its callback; a deadline holds it pending until this acknowledgement.
