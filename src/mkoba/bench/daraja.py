@@ -28,11 +28,13 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +58,7 @@ FUNDS_MIN = 500_000
 start_timeout_s = 90.0
 callback_timeout_s = 10.0
 header_bytes_max = 16 * 1024
+_RESULT_CODE = re.compile(rb'"ResultCode"\s*:\s*"?(-?[0-9]+)')
 
 
 @dataclass
@@ -67,6 +70,8 @@ class Phase:
     done: int = 0
     failed: int = 0
     pushes: int = 0
+    # Why round trips failed, and how often ("push HTTP 500", "callback ResultCode 1", ...).
+    failures: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
 
     @property
@@ -179,8 +184,8 @@ class Listener:
     """The businesses' callback receiver: one waiter per client, by path ``/cb/<client>``."""
 
     def __init__(self) -> None:
-        self.waiters: dict[int, asyncio.Future[bool]] = {}
-        self.early: dict[int, bool] = {}
+        self.waiters: dict[int, asyncio.Future[str]] = {}
+        self.early: dict[int, str] = {}
         self.server: asyncio.Server | None = None
         self.port = 0
         self._writers: set[asyncio.StreamWriter] = set()
@@ -198,9 +203,9 @@ class Listener:
             self.server.close()
             await self.server.wait_closed()
 
-    def expect(self, client: int) -> asyncio.Future[bool]:
-        """A future for the client's next callback (True: ResultCode 0)."""
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    def expect(self, client: int) -> asyncio.Future[str]:
+        """A future for the ResultCode of the client's next callback ("0": paid)."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if client in self.early:
             future.set_result(self.early.pop(client))
         else:
@@ -225,12 +230,13 @@ class Listener:
                     b'Content-Length: 36\r\n\r\n{"ResultCode":0,"ResultDesc":"Done"}'
                 )
                 client = int(path.rsplit("/", 1)[1])
-                paid = b'"ResultCode":0' in body
+                found = _RESULT_CODE.search(body)
+                code = found.group(1).decode() if found else "missing"
                 future = self.waiters.pop(client, None)
                 if future is None:
-                    self.early[client] = paid
+                    self.early[client] = code
                 elif not future.done():
-                    future.set_result(paid)
+                    future.set_result(code)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
             pass
         finally:
@@ -361,23 +367,25 @@ async def _client(
             waiting = listener.expect(index) if listener is not None else None
             status = await connection.post("/mpesa/stkpush/v1/processrequest", body)
             phase.pushes += 1
-            paid = status == 200
+            failure = None if status == 200 else f"push HTTP {status}"
             if waiting is not None and listener is not None:
-                if paid:
+                if failure is None:
                     try:
-                        paid = await asyncio.wait_for(waiting, callback_timeout_s)
+                        code = await asyncio.wait_for(waiting, callback_timeout_s)
+                        failure = None if code == "0" else f"callback ResultCode {code}"
                     except TimeoutError:
-                        paid = False
+                        failure = f"no callback in {callback_timeout_s:g} s"
                 listener.waiters.pop(index, None)
-            elif paid and ask:
+            elif failure is None and ask:
                 # No callback from this server: the client asks for the outcome instead.
                 status = await connection.post("/mpesa/stkpushquery/v1/query", query)
-                paid = status == 200
-            if paid:
+                failure = None if status == 200 else f"query HTTP {status}"
+            if failure is None:
                 phase.done += 1
                 phase.latencies_ms.append((time.perf_counter() - started) * 1000)
             else:
                 phase.failed += 1
+                phase.failures[failure] += 1
                 await asyncio.sleep(0.01)
     finally:
         await connection.close()
@@ -474,7 +482,7 @@ def _measure(
     return saturated, half, pushes
 
 
-def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, float]:
+def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, object]:
     return {
         "tx_per_s": round(saturated.per_s, 1),
         "push_per_s": round((pushes or saturated).pushes_per_s, 1),
@@ -484,6 +492,7 @@ def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, f
         "saturated_p50_ms": round(saturated.percentile(0.50), 2),
         "saturated_p99_ms": round(saturated.percentile(0.99), 2),
         "failed": saturated.failed + half.failed,
+        "failures": dict(saturated.failures + half.failures),
     }
 
 
@@ -539,6 +548,13 @@ def run(
                 str(phase.failed),
             )
     console.print(table)
+    for server, phases in (("mkoba", ours), (PEER, theirs)):
+        failures: Counter[str] = sum(
+            (phase.failures for phase in phases or () if phase is not None), Counter()
+        )
+        if failures:
+            reasons = ", ".join(f"{reason}: {count}" for reason, count in failures.most_common())
+            console.print(f"{server} failures: {reasons}")
     if "ratio" in result:
         console.print(
             f"mkoba / daraja-mock: {result['ratio']}x round trips"
