@@ -26,7 +26,6 @@ from mkoba.ledger import LedgerWriter, Store, open_store
 from mkoba.outbox import MemorySmsc, OutboxSender
 from mkoba.parties import Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.processor import ids
-from mkoba.processor.ids import Counter
 from mkoba.processor.processor import Processor
 from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
@@ -101,7 +100,7 @@ class Platform:
             directory=directory,
             vault=PinVault(pin_key),
             transport_key=self.transport_key,
-            counter=Counter(last),
+            counter=ids.Counter(last),
             clock=self.clock,
         )
         await self._load_usage()

@@ -69,7 +69,7 @@ class _Command:
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
-    """On a loop: resolve its commands of one batch (``True``: an exception)."""
+    """On a loop: resolve its commands of one batch; ``failed`` marks an exception."""
     for future, outcome, failed in outcomes:
         if future.done():  # the caller stopped waiting; the command still happened
             continue
