@@ -59,3 +59,38 @@ def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     if request.param == "sqlite":
         return str(tmp_path_factory.mktemp("store") / "ledger.db")
     return str(request.getfixturevalue("postgres_url"))
+
+
+NATS_URL = os.environ.get("MKOBA_TEST_NATS", "nats://127.0.0.1:4222")
+
+
+@cache
+def nats_problem() -> str | None:
+    """Why the NATS server (with JetStream) cannot be used, or None when it can."""
+    import asyncio
+
+    import nats
+    from nats.errors import Error as NatsError
+
+    async def probe() -> None:
+        client = await nats.connect(NATS_URL, connect_timeout=3, allow_reconnect=False)
+        try:
+            await client.jetstream().account_info()
+        finally:
+            await client.close()
+
+    try:
+        asyncio.run(probe())
+    except (OSError, NatsError, TimeoutError) as error:
+        return f"NATS with JetStream at {NATS_URL} is not reachable: {error!r}"
+    return None
+
+
+def require_nats() -> None:
+    """Skip (or, in CI, fail) the calling test when NATS is not there."""
+    problem = nats_problem()
+    if problem is None:
+        return
+    if os.environ.get("MKOBA_REQUIRE_NATS") == "1":
+        pytest.fail(problem)
+    pytest.skip(problem)

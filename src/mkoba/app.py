@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mkoba import metrics
+from mkoba.bus import Bus
 from mkoba.bus.memory import MemoryBus
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.ledger import LedgerWriter, Store, open_store
@@ -75,7 +76,7 @@ class Platform:
     writer: LedgerWriter = field(init=False)
     services: Services = field(init=False)
     processor: Processor = field(init=False)
-    bus: MemoryBus = field(init=False)
+    bus: Bus = field(init=False)
     smsc: MemorySmsc = field(init=False)
     outbox: OutboxSender = field(init=False)
     transport_key: SecretKey = field(init=False)
@@ -86,6 +87,8 @@ class Platform:
         """Open the store, load everything, start TranProc, the bus and the outbox."""
         settings = self.settings
         self.catalog = load_catalog(settings.profile)
+        # First, so that an unreachable bus fails the start before anything is open.
+        self.bus = await open_bus(settings.bus, settings.workers)
         store = open_store(settings.db)
         self.writer = LedgerWriter(store, clock=self.clock)
         await asyncio.to_thread(self._open_store)
@@ -107,7 +110,6 @@ class Platform:
         self.processor = Processor(self.services, all_products())
         self.processor.observer = _observe
         await self.processor.start()
-        self.bus = MemoryBus(settings.workers)
         await self.bus.serve(self.processor.handle, self.processor.acknowledge)
         self.smsc = MemorySmsc()
         self.outbox = OutboxSender(
@@ -167,6 +169,17 @@ class Platform:
         result = await self.bus.acknowledge(request_id, delivered)
         self.outbox.poke()
         return result
+
+
+async def open_bus(url: str, workers: int) -> Bus:
+    """The bus ``url`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
+    if url == "memory":
+        return MemoryBus(workers)
+    from mkoba.bus.jetstream import NatsBus
+
+    bus = NatsBus(url, workers)
+    await bus.connect()
+    return bus
 
 
 def _last_number(store: Store) -> int:

@@ -47,6 +47,9 @@ def serve(
     profile: str = typer.Option(None, help="Catalog profile name or YAML [MKOBA_PROFILE, kenya]"),
     demo: bool = typer.Option(None, "--demo/--no-demo", help="Demo data in an empty store"),
     log_format: str = typer.Option(None, help="console or json [MKOBA_LOG_FORMAT]"),
+    bus: str = typer.Option(
+        None, help="memory, or NATS JetStream: nats://host:port[/prefix] [MKOBA_BUS, memory]"
+    ),
 ) -> None:
     """Run the whole platform in one process on one port (SQLite and in-process bus by default)."""
     import uvicorn
@@ -57,7 +60,13 @@ def serve(
 
     try:
         settings = load_settings(
-            db=db, host=host, port=port, profile=profile, demo=demo, log_format=log_format
+            db=db,
+            host=host,
+            port=port,
+            profile=profile,
+            demo=demo,
+            log_format=log_format,
+            bus=bus,
         )
     except SettingsError as problem:
         error_console.print(f"[red]settings:[/red]\n{problem}")
@@ -67,7 +76,9 @@ def serve(
 
     heap.tune()  # a server's pace of garbage collection (see processor/heap.py)
     base = f"http://{settings.host}:{settings.port}"
-    console.print(f"mkoba on {base}  (store: {settings.db}, profile: {settings.profile})")
+    console.print(
+        f"mkoba on {base}  (store: {settings.db}, bus: {settings.bus}, profile: {settings.profile})"
+    )
     console.print(f"  native API  {base}/api/v1/...   docs {base}/docs")
     console.print(f"  health      {base}/health        metrics {base}/metrics")
     uvicorn.run(
@@ -164,6 +175,9 @@ def bench_processor(
     loop: str = typer.Option("uvloop", help="Event loop: uvloop (as mkoba serve) or asyncio"),
     reconcile: bool = typer.Option(True, "--reconcile/--no-reconcile", help="Check the books"),
     json_lines: bool = typer.Option(False, "--json", help="One JSON object per line"),
+    bus: str = typer.Option(
+        "memory", help="memory, or nats://host:port[/prefix] (prefix mkoba-bench by default)"
+    ),
 ) -> None:
     """Send-money requests through TranProc: tx/s closed-loop, then p50/p99 at half that rate."""
     from mkoba.bench.processor import Config as ProcessorConfig
@@ -178,6 +192,7 @@ def bench_processor(
         postgres_url=postgres_url,
         loop=loop,
         reconcile=reconcile,
+        bus=bus,
     )
     run_processor(config, console=console, json_lines=json_lines)
 

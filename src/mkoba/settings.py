@@ -20,7 +20,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MKOBA_", extra="forbid")
 
     db: str = Field("var/mkoba.db", description="SQLite file path or postgresql://...")
-    bus: str = Field("memory", description="memory (in-process) or nats://host:port")
+    bus: str = Field("memory", description="memory (in-process) or nats://host:port[/prefix]")
     host: str = "127.0.0.1"
     port: int = Field(8334, ge=1, le=65535)
     profile: str = Field("kenya", description="catalog profile name or YAML path")
@@ -105,8 +105,10 @@ class Settings(BaseSettings):
     @field_validator("bus")
     @classmethod
     def _bus(cls, value: str) -> str:
-        if value != "memory" and not value.startswith("nats://"):
-            raise ValueError("use memory or nats://host:port")
+        if value != "memory":
+            from mkoba.bus import parse_nats_url
+
+            parse_nats_url(value)
         return value
 
 

@@ -98,6 +98,8 @@ class Config:
     postgres_url: str
     loop: str
     reconcile: bool
+    # The bus: memory (in-process), or NATS JetStream (prefix mkoba-bench unless given).
+    bus: str = "memory"
 
     def problems(self) -> list[str]:
         """Why this configuration cannot run; empty when it can."""
@@ -112,6 +114,13 @@ class Config:
             problems.append("clients must be 1..4096")
         if not 0 < self.seconds <= 600:
             problems.append("seconds must be above 0 and at most 600")
+        if self.bus != "memory":
+            from mkoba.bus import parse_nats_url
+
+            try:
+                parse_nats_url(self.bus)
+            except ValueError as problem:
+                problems.append(f"bus: {problem}")
         if self.loop not in ("uvloop", "asyncio"):
             problems.append("loop must be uvloop or asyncio")
         return problems
@@ -200,6 +209,15 @@ async def _bench(config: Config, directory: Path, status: Console, emit: Any) ->
         await _bench_channel(config, channel, folder, status, emit)
 
 
+def _bus_url(url: str) -> str:
+    """The bus for a bench platform: a prefix of its own, so no running mkoba takes its requests."""
+    if url == "memory":
+        return url
+    from urllib.parse import urlsplit
+
+    return url if urlsplit(url).path.strip("/") else url.rstrip("/") + "/mkoba-bench"
+
+
 async def _bench_channel(
     config: Config, channel: str, directory: Path, status: Console, emit: Any
 ) -> None:
@@ -213,6 +231,7 @@ async def _bench_channel(
             "keys_dir": directory / "keys",
             "demo": False,
             "workers": max(64, config.clients),
+            "bus": _bus_url(config.bus),
         }
     )
     platform = Platform(settings)

@@ -1,14 +1,16 @@
 """The bus between channels and TranProc: one interface, an in-process implementation.
 
 Channels call ``request`` and, after delivering the response, ``acknowledge``;
-TranProc is attached with ``serve``. The NATS JetStream implementation (cluster
-form) plugs in behind the same interface.
+TranProc is attached with ``serve``. Two implementations: ``memory.MemoryBus``
+(in-process, the embedded default) and ``jetstream.NatsBus`` (NATS JetStream,
+``--bus nats://host:port[/prefix]``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from mkoba.processor.request import Request, Response
 
@@ -30,3 +32,14 @@ class Bus(Protocol):
 
     async def close(self) -> None:
         """Stop; requests still queued are answered SYSTEM_BUSY."""
+
+
+def parse_nats_url(url: str) -> tuple[str, str]:
+    """The server URL and the subject prefix of ``nats://host[:port][/prefix]``."""
+    parts = urlsplit(url)
+    if parts.scheme != "nats" or not parts.hostname:
+        raise ValueError("use memory or nats://host:port[/prefix]")
+    prefix = parts.path.strip("/") or "mkoba"
+    if not prefix.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("a bus prefix is letters, digits, - and _")
+    return f"nats://{parts.hostname}:{parts.port or 4222}", prefix

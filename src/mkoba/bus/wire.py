@@ -1,0 +1,89 @@
+"""Requests and responses as bytes, for a bus that crosses processes.
+
+A request travels as JSON with its deadline (wall clock, ns): past it, the
+channel has already told the user the system was busy, so TranProc must not
+act on it. A sealed PIN travels as its encrypted blob (base64); the clear PIN
+never exists outside the channel that took it and TranProc.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from mkoba.parties.secrets import SealedPin
+from mkoba.processor.request import Channel, Request, Response
+
+
+class WireError(ValueError):
+    """Bytes that are not a request (or a response) of this format."""
+
+
+def request_bytes(request: Request, deadline_ns: int) -> bytes:
+    """``request`` and the moment after which nobody waits for its answer."""
+    pin = base64.b64encode(request.pin.blob).decode() if request.pin is not None else None
+    body = {
+        "id": request.id,
+        "channel": str(request.channel),
+        "product": request.product,
+        "msisdn": request.msisdn,
+        "params": request.params,
+        "pin": pin,
+        "received": request.received,
+        "deadline": deadline_ns,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def request_from(data: bytes) -> tuple[Request, int]:
+    """A request and its deadline (ns), or ``WireError``."""
+    try:
+        body: Any = json.loads(data)
+        params = body["params"]
+        if not isinstance(params, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            raise WireError("params must map strings to strings")
+        pin = body["pin"]
+        sealed = SealedPin(base64.b64decode(pin, validate=True)) if pin is not None else None
+        request = Request(
+            _text(body["id"]),
+            Channel(body["channel"]),
+            _text(body["product"]),
+            _text(body["msisdn"]),
+            params,
+            sealed,
+            _number(body["received"]),
+        )
+        return request, _number(body["deadline"])
+    except WireError:
+        raise
+    except (ValueError, KeyError, TypeError, binascii.Error) as problem:
+        raise WireError(f"not a request: {type(problem).__name__}") from None
+
+
+def response_bytes(response: Response) -> bytes:
+    """A response, in the form replays store (keys in order)."""
+    return response.to_json().encode()
+
+
+def response_from(data: bytes) -> Response:
+    """A response, or ``WireError``."""
+    try:
+        return Response.from_json(data.decode())
+    except (ValueError, KeyError, TypeError) as problem:
+        raise WireError(f"not a response: {type(problem).__name__}") from None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise WireError("expected a string")
+    return value
+
+
+def _number(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise WireError("expected an integer")
+    return value

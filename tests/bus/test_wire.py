@@ -1,0 +1,72 @@
+"""The bytes a request and a response travel as between processes."""
+
+from __future__ import annotations
+
+import pytest
+
+from mkoba.bus import parse_nats_url
+from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
+from mkoba.parties import Pin, SecretKey, open_pin, seal_pin
+from mkoba.processor.codes import Code
+from mkoba.processor.request import Channel, Request, Response
+from mkoba.settings import SettingsError, load_settings
+
+
+def test_a_request_and_its_sealed_pin_come_back_as_they_left() -> None:
+    key = SecretKey(bytes(range(32)))
+    request = Request(
+        "api:1",
+        Channel.API,
+        "send_money",
+        "254712000001",
+        {"to": "0712", "amount": "5"},
+        seal_pin(Pin("1357"), key, b"api:1"),
+        123,
+    )
+    data = request_bytes(request, 456)
+    assert b"1357" not in data
+    again, deadline = request_from(data)
+    assert deadline == 456
+    assert again._replace(pin=None) == request._replace(pin=None)
+    assert again.pin is not None and open_pin(again.pin, key, b"api:1").reveal() == "1357"
+
+
+def test_a_response_comes_back_byte_for_byte() -> None:
+    response = Response("api:1", Code.OK, "Sent.", "SKF1234567", {"b": 2, "a": [1, "x"]})
+    assert response_bytes(response_from(response_bytes(response))) == response_bytes(response)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"[]",
+        b'{"id": "x"}',
+        b'{"id":"x","channel":"fax","product":"p","msisdn":"1","params":{},"pin":null,'
+        b'"received":0,"deadline":1}',
+        b'{"id":"x","channel":"api","product":"p","msisdn":"1","params":{"a":1},"pin":null,'
+        b'"received":0,"deadline":1}',
+        b'{"id":"x","channel":"api","product":"p","msisdn":"1","params":{},"pin":"%%%",'
+        b'"received":0,"deadline":1}',
+        b'{"id":"x","channel":"api","product":"p","msisdn":"1","params":{},"pin":null,'
+        b'"received":0,"deadline":"soon"}',
+    ],
+)
+def test_what_is_not_a_request_is_refused(data: bytes) -> None:
+    with pytest.raises(WireError):
+        request_from(data)
+
+
+def test_what_is_not_a_response_is_refused() -> None:
+    with pytest.raises(WireError):
+        response_from(b'{"request_id": "x"}')
+
+
+def test_bus_urls() -> None:
+    assert parse_nats_url("nats://10.0.0.5") == ("nats://10.0.0.5:4222", "mkoba")
+    assert parse_nats_url("nats://h:4333/ledger-2") == ("nats://h:4333", "ledger-2")
+    for bad in ("amqp://h", "nats://", "nats://h/a.b", "nats://h/a*"):
+        with pytest.raises(ValueError):
+            parse_nats_url(bad)
+    with pytest.raises(SettingsError, match="MKOBA_BUS"):
+        load_settings(bus="nats://h/with.dot")
