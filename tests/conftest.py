@@ -31,14 +31,18 @@ def postgres_problem() -> str | None:
     return None
 
 
-def require_postgres() -> None:
-    """Skip (or, in CI, fail) the calling test when PostgreSQL is not there."""
-    problem = postgres_problem()
+def _skip_or_fail(problem: str | None, required_by: str) -> None:
+    """Skip the calling test over ``problem``; fail instead when ``required_by`` is set to 1."""
     if problem is None:
         return
-    if os.environ.get("MKOBA_REQUIRE_POSTGRES") == "1":
+    if os.environ.get(required_by) == "1":
         pytest.fail(problem)
     pytest.skip(problem)
+
+
+def require_postgres() -> None:
+    """Skip (or, in CI, fail) the calling test when PostgreSQL is not there."""
+    _skip_or_fail(postgres_problem(), "MKOBA_REQUIRE_POSTGRES")
 
 
 @pytest.fixture
@@ -73,6 +77,10 @@ def nats_problem() -> str | None:
     from nats.errors import Error as NatsError
 
     async def probe() -> None:
+        # nats-py retries a refused connection for minutes: knock first.
+        host, port = NATS_URL.removeprefix("nats://").rsplit(":", 1)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 3)
+        writer.close()
         client = await nats.connect(NATS_URL, connect_timeout=3, allow_reconnect=False)
         try:
             await client.jetstream().account_info()
@@ -88,9 +96,4 @@ def nats_problem() -> str | None:
 
 def require_nats() -> None:
     """Skip (or, in CI, fail) the calling test when NATS is not there."""
-    problem = nats_problem()
-    if problem is None:
-        return
-    if os.environ.get("MKOBA_REQUIRE_NATS") == "1":
-        pytest.fail(problem)
-    pytest.skip(problem)
+    _skip_or_fail(nats_problem(), "MKOBA_REQUIRE_NATS")
