@@ -42,13 +42,13 @@ pytestmark = pytest.mark.anyio
 def bus_url() -> Iterator[str]:
     """A bus URL with a prefix of its own; its stream is deleted afterwards."""
     require_nats()
-    prefix = f"test-{uuid.uuid4().hex[:10]}"
-    yield f"{NATS_URL}/{prefix}"
+    url = f"{NATS_URL}/test-{uuid.uuid4().hex[:10]}"
+    yield url
 
     async def drop() -> None:
         client = await nats.connect(NATS_URL)
         try:
-            await client.jetstream().delete_stream(f"{prefix.upper().replace('-', '_')}_REQUESTS")
+            await client.jetstream().delete_stream(NatsBus(url).stream)
         except nats.js.errors.NotFoundError:
             pass
         finally:

@@ -28,6 +28,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import nats
@@ -87,7 +88,6 @@ class NatsBus:
         self._inbox = ""
         self._tokens = itertools.count()
         self._waiting: dict[str, asyncio.Future[Response]] = {}
-        self._subscriptions: list[Subscription] = []
         self._taking: Subscription | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._handler: Handler | None = None
@@ -131,7 +131,7 @@ class NatsBus:
             await self._nc.close()
             raise BusUnavailable(f"NATS at {self.server} has no JetStream: {problem}") from None
         self._inbox = self._nc.new_inbox()
-        self._subscriptions.append(await self._nc.subscribe(f"{self._inbox}.*", cb=self._on_answer))
+        await self._nc.subscribe(f"{self._inbox}.*", cb=self._on_answer)
 
     # -- TranProc's side ------------------------------------------------------------------
 
@@ -154,9 +154,7 @@ class NatsBus:
             manual_ack=True,
             config=config,
         )
-        self._subscriptions.append(
-            await self._nc.subscribe(f"{self.prefix}.acks", queue=CONSUMER, cb=self._on_ack)
-        )
+        await self._nc.subscribe(f"{self.prefix}.acks", queue=CONSUMER, cb=self._on_ack)
 
     async def _on_request(self, message: Msg) -> None:
         self._spawn(self._answer(message))
@@ -197,7 +195,7 @@ class NatsBus:
         changed = await self._acknowledger(request_id, delivered)
         await message.respond(b"1" if changed else b"0")
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -269,4 +267,3 @@ class NatsBus:
             with contextlib.suppress(NatsError):
                 await self._nc.drain()
             self._nc = None
-        self._subscriptions.clear()
