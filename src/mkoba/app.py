@@ -4,6 +4,11 @@
 directory, starts TranProc behind the bus, the outbox sender, and (on an empty
 store) the operator's chart of accounts and the demo data. ``create_app``
 serves it all on one port.
+
+On a NATS bus the work can be split in two processes (``settings.role``): the
+``core`` runs all of the above; a ``front`` runs only the Daraja and native
+APIs, sends its requests over the bus, reads the store, and has the core's
+ledger writer commit its channel rows (``bus/rows.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from typing import Any
 
 from mkoba import metrics
 from mkoba.bus import Bus
+from mkoba.bus.jetstream import NatsBus, RemoteRows
 from mkoba.bus.memory import MemoryBus
+from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.ledger import LedgerWriter, Store, open_store
 from mkoba.outbox import MemorySmsc, OutboxSender
@@ -44,12 +51,16 @@ EXTENSIONS = (
     "mkoba.channels.sms",
     "mkoba.channels.daraja",
 )
+# What a front process runs: channels that need nothing but the bus and their own rows.
+FRONT_EXTENSIONS = ("mkoba.channels.daraja",)
+# How often a front reads the directory again (parties the core registered since).
+directory_refresh_s = 5.0
 
 
-def extensions() -> list[Any]:
-    """The extension modules present in this installation."""
+def extensions(role: str = "all") -> list[Any]:
+    """The extension modules present in this installation, for a process of ``role``."""
     found = []
-    for name in EXTENSIONS:
+    for name in FRONT_EXTENSIONS if role == "front" else EXTENSIONS:
         if importlib.util.find_spec(name) is not None:
             found.append(importlib.import_module(name))
     return found
@@ -80,8 +91,18 @@ class Platform:
     smsc: MemorySmsc = field(init=False)
     outbox: OutboxSender = field(init=False)
     transport_key: SecretKey = field(init=False)
+    # Where channels commit their own rows: this process's writer, or the core's.
+    rows: Rows = field(init=False)
+    # The channel rows a front may have committed here, by table (channels fill it).
+    admission: Admission = field(default_factory=dict)
     started: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def front(self) -> bool:
+        """Whether this process is a front (no writer, TranProc or outbox of its own)."""
+        return self.settings.role == "front"
 
     async def start(self) -> None:
         """Open the store, load everything, start TranProc, the bus and the outbox."""
@@ -89,6 +110,9 @@ class Platform:
         self.catalog = load_catalog(settings.profile)
         # First, so that an unreachable bus fails the start before anything is open.
         self.bus = await open_bus(settings.bus, settings.workers)
+        if self.front:
+            await self._start_front()
+            return
         store = open_store(settings.db)
         self.writer = LedgerWriter(store, clock=self.clock)
         await asyncio.to_thread(self._open_store)
@@ -110,12 +134,13 @@ class Platform:
         self.processor = Processor(self.services, all_products())
         self.processor.observer = _observe
         await self.processor.start()
-        await self.bus.serve(self.processor.handle, self.processor.acknowledge)
         self.smsc = MemorySmsc()
         self.outbox = OutboxSender(
             store, self.writer, {"sms": self.smsc}, self.clock, key=self.transport_key
         )
+        self.rows = LocalRows(self.writer, self.outbox.poke)
         self.outbox.start()
+        await self.bus.serve(self._handle, self._acknowledge)
         from mkoba.demo.chart import ensure_operator
 
         await ensure_operator(self)
@@ -127,7 +152,57 @@ class Platform:
             start = getattr(module, "start", None)
             if start is not None:
                 await start(self)
+        if settings.role == "core":
+            assert isinstance(self.bus, NatsBus)
+            await self.bus.serve_rows(self.rows, self.admission)
         self.started = time.time()
+
+    async def _handle(self, request: Request) -> Response:
+        response = await self.processor.handle(request)
+        # A request committed at once (no delivery deadline) may have queued messages.
+        self.outbox.poke()
+        return response
+
+    async def _acknowledge(self, request_id: str, delivered: bool) -> bool:
+        changed = await self.processor.acknowledge(request_id, delivered)
+        self.outbox.poke()
+        return changed
+
+    async def _start_front(self) -> None:
+        """Read the store, send requests and rows to the core, serve the front's channels."""
+        settings = self.settings
+        assert isinstance(self.bus, NatsBus), "settings require a NATS bus for a front"
+        store = open_store(settings.db)
+        # Never started: a front commits nothing itself (its rows go to the core).
+        self.writer = LedgerWriter(store, clock=self.clock)
+        self.rows = RemoteRows(self.bus)
+        self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")
+        directory = await asyncio.to_thread(Directory.load, store)
+        self.services = Services(
+            writer=self.writer,
+            store=store,
+            catalog=self.catalog,
+            directory=directory,
+            vault=PinVault(load_or_create_key(settings.keys_dir / "pin.key")),
+            transport_key=self.transport_key,
+            counter=ids.Counter(0),
+            clock=self.clock,
+        )
+        self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory"))
+        for module in extensions("front"):
+            start = getattr(module, "start", None)
+            if start is not None:
+                await start(self)
+        self.started = time.time()
+
+    async def _refresh_directory(self) -> None:
+        while True:
+            await asyncio.sleep(directory_refresh_s)
+            try:
+                store = self.services.store
+                self.services.directory = await asyncio.to_thread(Directory.load, store)
+            except Exception:  # a failed read must not stop the front; try again later
+                log.exception("reading the directory failed")
 
     def _open_store(self) -> None:
         self.writer.start()
@@ -148,10 +223,17 @@ class Platform:
 
     async def stop(self) -> None:
         """Stop taking requests, finish what is in flight, checkpoint and close the store."""
-        for module in reversed(extensions()):
+        for module in reversed(extensions(self.settings.role)):
             stop = getattr(module, "stop", None)
             if stop is not None:
                 await stop(self)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.front:
+            await self.bus.close()
+            await asyncio.to_thread(self.services.store.close)
+            return
         await self.outbox.stop()
         await self.bus.close()
         await self.processor.stop()
@@ -159,24 +241,17 @@ class Platform:
 
     async def request(self, request: Request) -> Response:
         """Send a request through the bus, as a channel does."""
-        response = await self.bus.request(request, self.settings.request_timeout_s)
-        # A request committed at once (no delivery deadline) may have queued messages.
-        self.outbox.poke()
-        return response
+        return await self.bus.request(request, self.settings.request_timeout_s)
 
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
         """Report a response's delivery, as a channel does."""
-        result = await self.bus.acknowledge(request_id, delivered)
-        self.outbox.poke()
-        return result
+        return await self.bus.acknowledge(request_id, delivered)
 
 
 async def open_bus(url: str, workers: int) -> Bus:
     """The bus ``url`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
     if url == "memory":
         return MemoryBus(workers)
-    from mkoba.bus.jetstream import NatsBus
-
     bus = NatsBus(url, workers)
     await bus.connect()
     return bus

@@ -50,8 +50,17 @@ def serve(
     bus: str = typer.Option(
         None, help="memory, or NATS JetStream: nats://host:port[/prefix] [MKOBA_BUS, memory]"
     ),
+    role: str = typer.Option(
+        None,
+        help="all; or, on a NATS bus, core (TranProc, ledger writer, outbox) or front"
+        " (the Daraja and native APIs, on the core's bus and store) [MKOBA_ROLE, all]",
+    ),
 ) -> None:
-    """Run the whole platform in one process on one port (SQLite and in-process bus by default)."""
+    """Run the whole platform in one process on one port (SQLite and in-process bus by default).
+
+    On a NATS bus, ``--role core`` and ``--role front`` split it in two processes
+    sharing one store: start the core first. One front per ledger.
+    """
     import uvicorn
 
     from mkoba import logs
@@ -67,6 +76,7 @@ def serve(
             demo=demo,
             log_format=log_format,
             bus=bus,
+            role=role,
         )
     except SettingsError as problem:
         error_console.print(f"[red]settings:[/red]\n{problem}")
@@ -77,7 +87,9 @@ def serve(
     heap.tune()  # a server's pace of garbage collection (see processor/heap.py)
     base = f"http://{settings.host}:{settings.port}"
     console.print(
-        f"mkoba on {base}  (store: {settings.db}, bus: {settings.bus}, profile: {settings.profile})"
+        f"mkoba on {base}  (store: {settings.db}, bus: {settings.bus}, profile: {settings.profile}"
+        + ("" if settings.role == "all" else f", role: {settings.role}")
+        + ")"
     )
     console.print(f"  native API  {base}/api/v1/...   docs {base}/docs")
     console.print(f"  health      {base}/health        metrics {base}/metrics")
@@ -203,11 +215,23 @@ def bench_daraja(
     clients: int = typer.Option(32, help="Concurrent customers pushing (closed loop)"),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Also measure daraja-mock 1.0.5"),
     json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+    split: str = typer.Option(
+        None,
+        help="A NATS server (nats://host:port): run mkoba as a core and a front process on it",
+    ),
 ) -> None:
     """STK push to callback round trips through mkoba serve, beside the stateless daraja-mock."""
     from mkoba.bench.daraja import run as run_daraja
 
-    run_daraja(seconds, clients, peer, console, json_lines)
+    if split is not None:
+        from mkoba.bus import parse_nats_url
+
+        try:
+            parse_nats_url(split)
+        except ValueError as problem:
+            error_console.print(f"[red]--split:[/red] {problem}")
+            raise typer.Exit(2) from None
+    run_daraja(seconds, clients, peer, console, json_lines, split)
 
 
 @bench_app.command("ussd")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,11 @@ class Settings(BaseSettings):
 
     db: str = Field("var/mkoba.db", description="SQLite file path or postgresql://...")
     bus: str = Field("memory", description="memory (in-process) or nats://host:port[/prefix]")
+    role: Literal["all", "core", "front"] = Field(
+        "all",
+        description="all (one process), or on a NATS bus: core (TranProc, ledger writer,"
+        " outbox) or front (the Daraja and native APIs, nothing else)",
+    )
     host: str = "127.0.0.1"
     port: int = Field(8334, ge=1, le=65535)
     profile: str = Field("kenya", description="catalog profile name or YAML path")
@@ -111,6 +116,12 @@ class Settings(BaseSettings):
             parse_nats_url(value)
         return value
 
+    @model_validator(mode="after")
+    def _role(self) -> Settings:
+        if self.role != "all" and self.bus == "memory":
+            raise ValueError(f"role {self.role} needs a NATS bus: --bus nats://host:port[/prefix]")
+        return self
+
 
 class SettingsError(ValueError):
     """Settings that cannot run, with one line per problem."""
@@ -122,8 +133,8 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as error:
-        lines = [
-            f"MKOBA_{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
-            for problem in error.errors()
-        ]
+        lines = []
+        for problem in error.errors():
+            where = "_".join(str(part) for part in problem["loc"]).upper()
+            lines.append(f"{'MKOBA_' + where if where else 'settings'}: {problem['msg']}")
         raise SettingsError("\n".join(lines)) from None

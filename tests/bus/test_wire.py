@@ -23,10 +23,10 @@ def test_a_request_and_its_sealed_pin_come_back_as_they_left() -> None:
         seal_pin(Pin("1357"), key, b"api:1"),
         123,
     )
-    data = request_bytes(request, 456)
+    data = request_bytes(request, 456, "_INBOX.x.1")
     assert b"1357" not in data
-    again, deadline = request_from(data)
-    assert deadline == 456
+    again, deadline, reply = request_from(data)
+    assert (deadline, reply) == (456, "_INBOX.x.1")
     assert again._replace(pin=None) == request._replace(pin=None)
     assert again.pin is not None and open_pin(again.pin, key, b"api:1").reveal() == "1357"
 
@@ -50,6 +50,8 @@ def test_a_response_comes_back_byte_for_byte() -> None:
         b'"received":0,"deadline":1}',
         b'{"id":"x","channel":"api","product":"p","msisdn":"1","params":{},"pin":null,'
         b'"received":0,"deadline":"soon"}',
+        b'{"id":"x","channel":"api","product":"p","msisdn":"1","params":{},"pin":null,'
+        b'"received":0,"deadline":1,"reply":7}',
     ],
 )
 def test_what_is_not_a_request_is_refused(data: bytes) -> None:

@@ -63,13 +63,13 @@ def profile_with(folder: Path, **deadlines: int) -> Path:
 
 
 @contextmanager
-def serve(folder: Path, **settings: str) -> Iterator[Served]:
-    """``mkoba serve`` on a free port until the block ends."""
+def serve(folder: Path, log_name: str = "serve.log", **settings: str) -> Iterator[Served]:
+    """``mkoba serve`` on a free port until the block ends (its output in ``log_name``)."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
     env.update({f"MKOBA_{key.upper()}": value for key, value in settings.items()})
     env["MKOBA_KEYS_DIR"] = str(folder / "keys")
-    log = folder / "serve.log"
+    log = folder / log_name
     db = folder / "mkoba.db"
     command = [
         sys.executable,

@@ -131,7 +131,7 @@ def _process(
 
 
 @contextlib.contextmanager
-def serve_mkoba(folder: Path) -> Iterator[str]:
+def serve_mkoba(folder: Path, role: str = "all", bus: str = "memory") -> Iterator[str]:
     """``mkoba serve`` answering the demo customers' prompts at once."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
@@ -140,6 +140,8 @@ def serve_mkoba(folder: Path) -> Iterator[str]:
         MKOBA_LOG_LEVEL="warning",
         MKOBA_DARAJA_SANDBOX_MSISDNS="2547120*",
         MKOBA_DARAJA_AUTO_ANSWER_S="0",
+        MKOBA_BUS=bus,
+        MKOBA_ROLE=role,
     )
     command = [
         sys.executable,
@@ -151,8 +153,31 @@ def serve_mkoba(folder: Path) -> Iterator[str]:
         "--port",
         str(port),
     ]
-    with _process(command, env, folder / "serve.log", f"http://127.0.0.1:{port}", "/health") as url:
+    log = folder / f"serve-{role}.log"
+    with _process(command, env, log, f"http://127.0.0.1:{port}", "/health") as url:
         yield url
+
+
+@contextlib.contextmanager
+def serve_split(folder: Path, server: str) -> Iterator[str]:
+    """A core and a front on a NATS bus of the run's own (its stream deleted after)."""
+    bus = f"{server.rstrip('/')}/mkoba-bench-{os.getpid()}"
+    try:
+        with serve_mkoba(folder, "core", bus), serve_mkoba(folder, "front", bus) as url:
+            yield url
+    finally:
+        uvloop.run(_drop_stream(bus))
+
+
+async def _drop_stream(url: str) -> None:
+    from mkoba.bus.jetstream import NatsBus
+
+    bus = NatsBus(url)
+    await bus.connect()
+    try:
+        await bus.client.jetstream().delete_stream(bus.stream)
+    finally:
+        await bus.close()
 
 
 def peer_python(console: Console) -> Path:
@@ -497,12 +522,21 @@ def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, o
 
 
 def run(
-    seconds: float, clients: int, peer: bool, console: Console, json_lines: bool
+    seconds: float,
+    clients: int,
+    peer: bool,
+    console: Console,
+    json_lines: bool,
+    split: str | None = None,
 ) -> dict[str, object]:
-    """Both servers, both phases; the figures (also printed)."""
+    """Both servers, both phases; the figures (also printed).
+
+    ``split``: a NATS server URL; mkoba then runs as a core and a front process.
+    """
     with tempfile.TemporaryDirectory(prefix="mkoba-bench-daraja-") as name:
         folder = Path(name)
-        with serve_mkoba(folder) as url:
+        serving = serve_split(folder, split) if split else serve_mkoba(folder)
+        with serving as url:
             customers = uvloop.run(_customers(url, clients))
             ours = _measure(url, _token(url), customers, True, seconds)
         theirs = None
@@ -515,6 +549,7 @@ def run(
         **_figures(*ours),
         "clients": len(customers),
         "seconds": seconds,
+        "processes": "core + front on NATS" if split else "one",
     }
     if theirs is not None:
         peer_figures = _figures(*theirs)

@@ -10,10 +10,16 @@ ledgers on one NATS server need two prefixes). Subjects under the prefix:
   acknowledged to JetStream once answered. One taken but never answered (its
   TranProc died) comes back after ``redelivery_s``; TranProc's replay by request
   id makes the second pass answer what the first decided.
-- answers: plain NATS, to the reply subject the channel put in the request's
-  ``Mkoba-Reply`` header (its own inbox). A channel that stopped waiting drops them.
+- answers: plain NATS, to the reply subject the channel put in the request
+  (its own inbox). A channel that stopped waiting drops them. A channel
+  publishes without waiting for JetStream's acknowledgement: it waits for the
+  answer, and a request the stream lost is answered SYSTEM_BUSY at its deadline,
+  as a failed publish would be.
 - ``<prefix>.acks``: delivery acknowledgements, request-reply to the TranProcs'
   queue group; the answer says whether the acknowledgement changed anything.
+- ``<prefix>.rows`` and ``<prefix>.balances``: a front's channel rows for the
+  core's ledger writer to commit (rows.py), and the ledger balances a front reads,
+  request-reply to the core.
 
 A request carries its deadline: past it the channel has told the user the
 system is busy, so a TranProc that takes it late answers SYSTEM_BUSY without
@@ -28,7 +34,7 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine, Sequence
 from typing import Any
 
 import nats
@@ -41,13 +47,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType,
 from nats.js.errors import BadRequestError
 
 from mkoba.bus import Acknowledger, Handler, parse_nats_url
+from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
+from mkoba.ledger import Balance, Write
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Request, Response, failure
 
 log = logging.getLogger("mkoba.bus")
 
-REPLY_HEADER = "Mkoba-Reply"
 CONSUMER = "tranproc"
 # A request taken but not answered in this long is offered again (its TranProc died).
 redelivery_s = 60.0
@@ -55,6 +62,8 @@ redelivery_s = 60.0
 request_age_max_s = 3600.0
 # How long a channel waits for a TranProc to take its acknowledgement.
 ack_timeout_s = 5.0
+# How long a front waits for the core to commit its rows (or read balances).
+rows_timeout_s = 10.0
 connect_timeout_s = 5.0
 
 
@@ -92,6 +101,14 @@ class NatsBus:
         self._tasks: set[asyncio.Task[None]] = set()
         self._handler: Handler | None = None
         self._acknowledger: Acknowledger | None = None
+        self._rows: LocalRows | None = None
+        self._admission: Admission = {}
+
+    @property
+    def client(self) -> Client:
+        """The NATS connection (after ``connect``)."""
+        assert self._nc is not None, "connect first"
+        return self._nc
 
     async def connect(self) -> None:
         """Connect, make sure the request stream exists, listen for answers."""
@@ -162,7 +179,7 @@ class NatsBus:
     async def _answer(self, message: Msg) -> None:
         assert self._nc is not None and self._handler is not None
         try:
-            request, deadline = request_from(message.data)
+            request, deadline, reply = request_from(message.data)
         except WireError as problem:
             log.error("dropped a message on %s: %s", self.subject, problem)
             await message.term()
@@ -176,10 +193,56 @@ class NatsBus:
             except Exception:
                 log.exception("request %s failed", request.id)
                 response = failure(request, Code.SYSTEM_ERROR)
-        reply = (message.headers or {}).get(REPLY_HEADER)
         if reply:
             await self._nc.publish(reply, response_bytes(response))
         await message.ack()
+
+    async def serve_rows(self, rows: LocalRows, admission: Admission) -> None:
+        """Commit fronts' channel rows that ``admission`` allows; answer balance reads."""
+        assert self._nc is not None, "connect first"
+        self._rows, self._admission = rows, admission
+        await self._nc.subscribe(f"{self.prefix}.rows", queue=CONSUMER, cb=self._on_rows)
+        await self._nc.subscribe(f"{self.prefix}.balances", queue=CONSUMER, cb=self._on_balances)
+
+    async def _on_rows(self, message: Msg) -> None:
+        self._spawn(self._commit_rows(message))
+
+    async def _commit_rows(self, message: Msg) -> None:
+        assert self._rows is not None
+        try:
+            writes, poke = rows_from(message.data)
+        except ValueError as problem:
+            await message.respond(f"refused: {problem}".encode())
+            return
+        refusal = admitted(writes, self._admission)
+        if refusal:
+            log.error("refused a front's rows: %s", refusal)
+            await message.respond(f"refused: {refusal}".encode())
+            return
+        try:
+            await self._rows.submit(writes, poke=poke)
+        except Exception as problem:
+            log.exception("a front's rows did not commit")
+            await message.respond(f"failed: {type(problem).__name__}".encode())
+            return
+        await message.respond(b"ok")
+
+    async def _on_balances(self, message: Msg) -> None:
+        self._spawn(self._read_balances(message))
+
+    async def _read_balances(self, message: Msg) -> None:
+        assert self._rows is not None
+        try:
+            wanted = json.loads(message.data)
+            if not isinstance(wanted, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in wanted
+            ):
+                raise ValueError("a list of account ids")
+        except ValueError:
+            await message.respond(b"null")
+            return
+        found = await self._rows.balances(wanted)
+        await message.respond(json.dumps([None if b is None else list(b) for b in found]).encode())
 
     async def _on_ack(self, message: Msg) -> None:
         self._spawn(self._acknowledged(message))
@@ -209,19 +272,14 @@ class NatsBus:
 
     async def request(self, request: Request, timeout_s: float) -> Response:
         """Queue ``request``; its response, or SYSTEM_BUSY when none comes in time."""
-        assert self._js is not None, "connect first"
+        assert self._nc is not None, "connect first"
         token = f"{self._inbox}.{next(self._tokens)}"
         answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._waiting[token] = answer
         started = time.monotonic()
         deadline = time.time_ns() + int(timeout_s * 1e9)
         try:
-            await self._js.publish(
-                self.subject,
-                request_bytes(request, deadline),
-                timeout=timeout_s,
-                headers={REPLY_HEADER: token},
-            )
+            await self._nc.publish(self.subject, request_bytes(request, deadline, token))
             left = timeout_s - (time.monotonic() - started)
             return await asyncio.wait_for(answer, max(left, 0.0))
         except (TimeoutError, NatsError) as problem:
@@ -267,3 +325,36 @@ class NatsBus:
             with contextlib.suppress(NatsError):
                 await self._nc.drain()
             self._nc = None
+
+
+class RemoteRows:
+    """A front's rows, committed by the core's ledger writer across the bus."""
+
+    ordered = False
+
+    def __init__(self, bus: NatsBus) -> None:
+        self.bus = bus
+
+    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
+        """Send ``writes`` now; the awaitable resolves once the core has them durable."""
+        return asyncio.ensure_future(self._commit(rows_bytes(writes, poke)))
+
+    async def _commit(self, body: bytes) -> None:
+        answer = await self._ask("rows", body)
+        if answer != b"ok":
+            raise RowsError(f"the core did not commit the rows: {answer.decode(errors='replace')}")
+
+    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
+        """The core's ledger writer's balances of ``account_ids``."""
+        answer = json.loads(await self._ask("balances", json.dumps(list(account_ids)).encode()))
+        if not isinstance(answer, list):
+            raise RowsError("the core did not read the balances")
+        return [None if b is None else Balance(*b) for b in answer]
+
+    async def _ask(self, what: str, body: bytes) -> bytes:
+        try:
+            subject = f"{self.bus.prefix}.{what}"
+            answer = await self.bus.client.request(subject, body, timeout=rows_timeout_s)
+        except (TimeoutError, NatsError) as problem:
+            raise RowsError(f"no core answered on {self.bus.prefix}.{what}: {problem}") from None
+        return bytes(answer.data)

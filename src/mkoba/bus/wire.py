@@ -21,8 +21,8 @@ class WireError(ValueError):
     """Bytes that are not a request (or a response) of this format."""
 
 
-def request_bytes(request: Request, deadline_ns: int) -> bytes:
-    """``request`` and the moment after which nobody waits for its answer."""
+def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
+    """``request``, the moment after which nobody waits for its answer, and where it goes."""
     pin = base64.b64encode(request.pin.blob).decode() if request.pin is not None else None
     body = {
         "id": request.id,
@@ -33,12 +33,13 @@ def request_bytes(request: Request, deadline_ns: int) -> bytes:
         "pin": pin,
         "received": request.received,
         "deadline": deadline_ns,
+        "reply": reply,
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def request_from(data: bytes) -> tuple[Request, int]:
-    """A request and its deadline (ns), or ``WireError``."""
+def request_from(data: bytes) -> tuple[Request, int, str]:
+    """A request, its deadline (ns) and its answer's subject ("": none), or ``WireError``."""
     try:
         body: Any = json.loads(data)
         params = body["params"]
@@ -57,7 +58,7 @@ def request_from(data: bytes) -> tuple[Request, int]:
             sealed,
             _number(body["received"]),
         )
-        return request, _number(body["deadline"])
+        return request, _number(body["deadline"]), _text(body.get("reply", ""))
     except WireError:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error) as problem:

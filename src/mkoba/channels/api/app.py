@@ -126,10 +126,12 @@ def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
     _service_routes(app, platform)
     for product, (path, body, summary) in ROUTES.items():
         _product_route(app, platform, product, path, body, summary)
-    _sms_routes(app, platform)
+    if not platform.front:
+        # A front has no SMSC: the simulated handsets' SMS are the core's to show.
+        _sms_routes(app, platform)
     from mkoba.app import extensions
 
-    for module in extensions():
+    for module in extensions(platform.settings.role):
         mount = getattr(module, "mount", None)
         if mount is not None:
             mount(app, platform)
@@ -159,12 +161,17 @@ def _errors(app: FastAPI) -> None:
 def _service_routes(app: FastAPI, platform: Platform) -> None:
     @app.get("/health", summary="Is it up, and what is it doing")
     async def health() -> dict[str, Any]:
-        processor = platform.processor
-        return {
+        found = {
             "status": "ok",
             "version": __version__,
+            "role": platform.settings.role,
             "uptime_s": round(time.time() - platform.started, 3),
             "profile": platform.services.profile(platform.clock()).version,
+        }
+        if platform.front:
+            return found
+        processor = platform.processor
+        return found | {
             "requests_handled": processor.handled,
             "deliveries_waiting": len(processor.deliveries),
             "ledger_batches": platform.writer.batches,
@@ -173,8 +180,9 @@ def _service_routes(app: FastAPI, platform: Platform) -> None:
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
-        metrics.deliveries_waiting.set(len(platform.processor.deliveries))
-        metrics.ledger_batches.set(platform.writer.batches)
+        if not platform.front:
+            metrics.deliveries_waiting.set(len(platform.processor.deliveries))
+            metrics.ledger_batches.set(platform.writer.batches)
         return PlainTextResponse(generate_latest(metrics.registry).decode())
 
     @app.get("/", summary="What is served where")

@@ -6,6 +6,10 @@ the channel (tables, registry, callback gateway, C2B hooks, sandbox demo
 data) and settles what a stop left open, ``stop`` closes it. A channel
 adapter only: Daraja requests become TranProc requests, TranProc's responses
 become Daraja's answers and callbacks. See docs/daraja.md.
+
+Split in two processes (``--role``): the front serves the routes and owns the
+prompts and conversations; the core sends the callbacks, runs the C2B hooks
+and commits the rows the front sends it, those of the channel's own tables only.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mkoba.app import Platform
+    from mkoba.bus.rows import Admission
 
 __all__ = ["mount", "start", "stop"]
 
@@ -25,7 +30,8 @@ def mount(app: Any, platform: Platform) -> None:
     """Add the Daraja routes and the handset's STK routes to the platform's app."""
     from mkoba.channels.daraja.routes import mount as mount_routes
 
-    mount_routes(app, platform)
+    if platform.settings.role != "core":
+        mount_routes(app, platform)
 
 
 async def start(platform: Platform) -> None:
@@ -39,9 +45,15 @@ async def start(platform: Platform) -> None:
     daraja = Daraja(platform)
     await daraja.open()
     platform.extras[EXTRA] = daraja
-    platform.services.hooks = DarajaHooks(daraja)
-    if platform.settings.demo and await ensure_sandbox(daraja):
-        log.info("Daraja sandbox ready: consumer key %s (see docs/daraja.md)", CONSUMER_KEY)
+    role = platform.settings.role
+    if role != "front":
+        platform.services.hooks = DarajaHooks(daraja)
+        if platform.settings.demo and await ensure_sandbox(daraja):
+            log.info("Daraja sandbox ready: consumer key %s (see docs/daraja.md)", CONSUMER_KEY)
+    if role == "core":
+        # The front owns prompts and conversations: it settles them when it starts.
+        platform.admission.update(front_rows())
+        return
     await daraja.recover()
 
 
@@ -57,9 +69,36 @@ async def stop(platform: Platform) -> None:
     from mkoba.channels.daraja.state import EXTRA, Daraja
 
     daraja = platform.extras.pop(EXTRA, None)
-    await platform.outbox.stop()
+    if not platform.front:
+        await platform.outbox.stop()
     if isinstance(daraja, Daraja):
         await daraja.close()
     hooks = platform.services.hooks
     if isinstance(hooks, DarajaHooks):
         await hooks.close()
+
+
+def front_rows() -> Admission:
+    """The rows a Daraja front may have the core commit: its own tables, its callbacks."""
+    from mkoba.channels.daraja.callbacks import outbox_id_base
+    from mkoba.ledger import Write
+
+    def anything(_write: Write) -> bool:
+        return True
+
+    def callback(write: Write) -> bool:
+        row = dict(zip(write.columns, write.values, strict=True))
+        number = row.get("id")
+        return (
+            write.mode == "insert"
+            and row.get("channel") == "callback"
+            and row.get("state") == "queued"
+            and isinstance(number, int)
+            and number >= outbox_id_base
+        )
+
+    admission: Admission = {"outbox": callback}
+    for table in ("daraja_prompts", "daraja_tokens", "daraja_urls", "daraja_pull"):
+        admission[table] = anything
+    admission["daraja_conversations"] = anything
+    return admission

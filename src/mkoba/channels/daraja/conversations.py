@@ -320,7 +320,7 @@ class Conversations:
         accounts = [account for account in (utility, working) if account]
         if len(accounts) != 2:
             return 0, 0
-        found = await asyncio.wrap_future(self.daraja.writer.balances(accounts))
+        found = await self.daraja.rows.balances(accounts)
         first, second = found
         return (
             first.available if first is not None else 0,

@@ -133,20 +133,24 @@ class DarajaHooks:
     def notes(self, ctx: Context, payment: Payment) -> tuple[Note, ...]:
         """The STK callback (for an STK payment) and the confirmation, committed with the money."""
         notes: list[Note] = []
-        checkout_id = ctx.request.params.get("checkout_id", "")
-        if ctx.request.channel == Channel.STK and checkout_id:
-            prompt = self.daraja.prompts.open.get(checkout_id)
-            if prompt is not None and prompt.request_id == ctx.request.id:
-                params = {
-                    "merchant_request_id": prompt.merchant_request_id,
-                    "checkout_id": prompt.checkout_id,
-                    "amount_minor": str(payment.amount),
-                    "msisdn": prompt.msisdn,
-                }
-                notes.append(
-                    Note(prompt.callback_url, "en", payloads.STK_TEMPLATE, params, 0, "callback")
-                )
-                self.daraja.prompts.noted.add(checkout_id)
+        request = ctx.request
+        checkout_id = request.params.get("checkout_id", "")
+        callback_url = request.params.get("callback_url", "")
+        # The prompt's details travel in the request (prompts.py), so that the channel that
+        # holds the prompt and the TranProc that moves the money may be different processes.
+        if (
+            request.channel == Channel.STK
+            and checkout_id
+            and callback_url
+            and request.id.endswith(f":{checkout_id}")
+        ):
+            params = {
+                "merchant_request_id": request.params.get("merchant_request_id", ""),
+                "checkout_id": checkout_id,
+                "amount_minor": str(payment.amount),
+                "msisdn": request.msisdn,
+            }
+            notes.append(Note(callback_url, "en", payloads.STK_TEMPLATE, params, 0, "callback"))
         urls = self.daraja.registry.urls.get(payment.payee.number or "")
         if urls is not None and urls.confirmation_url:
             params = self._params(payment, urls.version)

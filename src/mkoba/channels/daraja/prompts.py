@@ -141,8 +141,6 @@ class Prompts:
         self.by_msisdn: dict[str, str] = {}
         self.finished: OrderedDict[str, Prompt] = OrderedDict()
         self.arrivals: dict[str, asyncio.Event] = {}
-        # Checkout ids whose success callback the payment itself carries (hooks.py).
-        self.noted: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -155,20 +153,25 @@ class Prompts:
     async def push(self, prompt: Prompt) -> None:
         """Store ``prompt``, show it on the handset and arm its timers; return once durable.
 
-        The handset may answer before the row is durable: the ledger writer commits
-        in submission order, so the prompt's row is in the same database transaction
-        as its payment or an earlier one, never a later one.
+        In one process the handset may answer before the row is durable: the ledger
+        writer commits in submission order, so the prompt's row is in the same database
+        transaction as its payment or an earlier one, never a later one. A front's rows
+        and requests reach the core by different roads, so a front waits for the row.
         """
         assert prompt.msisdn not in self.by_msisdn
         self.by_msisdn[prompt.msisdn] = prompt.checkout_id
         self.open[prompt.checkout_id] = prompt
+        rows = self.daraja.rows
         try:
-            stored = self.daraja.writer.submit_async([], attach=[prompt.row(self.daraja.now())])
+            stored = rows.submit([prompt.row(self.daraja.now())])
+            if not rows.ordered:
+                await stored
         except BaseException:
             self._forget(prompt)
             raise
         self._arm(prompt)
-        await stored
+        if rows.ordered:
+            await stored
 
     def _arm(self, prompt: Prompt) -> None:
         daraja = self.daraja
@@ -298,14 +301,8 @@ class Prompts:
             prompt.state = "answering"
             await self.fail(prompt, result)
             return Answer(False, str(Code.ROLLED_BACK), Code.ROLLED_BACK.message, None, result)
-        writes = [prompt.update(daraja.now())]
-        fallback = prompt.checkout_id not in self.noted
-        self.noted.discard(prompt.checkout_id)
-        if fallback:
-            # The product did not carry the callback (an older pay_bill): send it now.
-            log.warning("STK callback of %s written after the payment", prompt.checkout_id)
-            writes.append(self._success_row(prompt, daraja.now()))
-        await daraja.commit(writes, callbacks=fallback)
+        # The success callback committed with the money (hooks.py); the prompt's row follows.
+        await daraja.commit([prompt.update(daraja.now())])
         self._finish(prompt)
         return Answer(True, str(Code.OK), response.message, prompt.receipt, prompt.result)
 
@@ -465,7 +462,13 @@ def _params(prompt: Prompt, daraja: Daraja) -> dict[str, str]:
     """The payment's parameters as TranProc's products read them."""
     currency = daraja.services.profile(prompt.created).currency
     amount = str(prompt.amount // currency.minor_per_major)
-    params = {"amount": amount, "checkout_id": prompt.checkout_id}
+    params = {
+        "amount": amount,
+        "checkout_id": prompt.checkout_id,
+        # For the success callback, which the payment's commit carries (hooks.py).
+        "merchant_request_id": prompt.merchant_request_id,
+        "callback_url": prompt.callback_url,
+    }
     if prompt.kind == "till":
         params["till"] = prompt.party_b
     else:

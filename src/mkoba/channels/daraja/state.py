@@ -45,6 +45,7 @@ class Daraja:
         self.services = platform.services
         self.writer = platform.writer
         self.store = platform.writer.store
+        self.rows = platform.rows
         self.vault = Vault.load(settings.keys_dir)
         self.credentials = Credentials(settings.daraja_credentials, settings.keys_dir)
         self.registry = Registry()
@@ -58,7 +59,7 @@ class Daraja:
             ),
         )
         self.outbox: OutboxRows
-        self.gateway: CallbackGateway
+        self.gateway: CallbackGateway | None = None
         self.prompts: Prompts
         self.conversations: Conversations
         self._passkeys: dict[str, str] = {}
@@ -66,12 +67,17 @@ class Daraja:
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def open(self) -> None:
-        """Create the tables, load the registry and start the callback gateway."""
+        """Create the tables, load the registry and start the callback gateway.
+
+        A front neither creates tables nor sends callbacks: the core does both.
+        """
         from mkoba.channels.daraja.conversations import Conversations
         from mkoba.channels.daraja.prompts import Prompts
 
         store = self.store
-        await asyncio.to_thread(store.migrate_script, "daraja-0001", SCHEMA)
+        front = self.platform.front
+        if not front:
+            await asyncio.to_thread(store.migrate_script, "daraja-0001", SCHEMA)
         await self.refresh()
         now = self.services.clock()
         rows = await asyncio.to_thread(
@@ -81,14 +87,15 @@ class Daraja:
         )
         self.registry.load_tokens(rows)
         self.outbox = OutboxRows(await asyncio.to_thread(first_outbox_id, store))
-        self.gateway = CallbackGateway(
-            self.writer,
-            self.app_of,
-            self.settings.daraja_callback_timeout_s,
-            self.settings.daraja_callback_attempts,
-            await asyncio.to_thread(first_delivery_id, store),
-        )
-        self.platform.outbox.gateways["callback"] = self.gateway
+        if not front:
+            self.gateway = CallbackGateway(
+                self.writer,
+                self.app_of,
+                self.settings.daraja_callback_timeout_s,
+                self.settings.daraja_callback_attempts,
+                await asyncio.to_thread(first_delivery_id, store),
+            )
+            self.platform.outbox.gateways["callback"] = self.gateway
         self.prompts = Prompts(self)
         self.conversations = Conversations(self)
         self._refresher = asyncio.get_running_loop().create_task(
@@ -112,7 +119,8 @@ class Daraja:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.prompts.close()
         await self.conversations.close()
-        await self.gateway.close()
+        if self.gateway is not None:
+            await self.gateway.close()
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str) -> None:
         """Run ``work`` in the background; cancelled at stop, failures logged."""
@@ -181,10 +189,7 @@ class Daraja:
 
     async def commit(self, writes: list[Write], *, callbacks: bool = False) -> None:
         """Commit rows through the ledger writer; wake the outbox when they hold callbacks."""
-        results = await self.writer.submit_async([], attach=writes)
-        assert results == []
-        if callbacks:
-            self.platform.outbox.poke()
+        await self.rows.submit(writes, poke=callbacks)
 
     def now(self) -> int:
         """The platform's clock (ns)."""
