@@ -97,3 +97,23 @@ def nats_problem() -> str | None:
 def require_nats() -> None:
     """Skip (or, in CI, fail) the calling test when NATS is not there."""
     _skip_or_fail(nats_problem(), "MKOBA_REQUIRE_NATS")
+
+
+def drop_stream(url: str) -> None:
+    """Delete the request stream of the bus at ``url`` (a test's own prefix), if any."""
+    import asyncio
+
+    import nats
+
+    from mkoba.bus.jetstream import NatsBus
+
+    async def drop() -> None:
+        client = await nats.connect(NATS_URL)
+        try:
+            await client.jetstream().delete_stream(NatsBus(url).stream)
+        except nats.js.errors.NotFoundError:
+            pass
+        finally:
+            await client.close()
+
+    asyncio.run(drop())

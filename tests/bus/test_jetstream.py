@@ -22,7 +22,7 @@ from mkoba.parties import Pin, load_or_create_key, seal_pin
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request
 from mkoba.settings import Settings
-from tests.conftest import NATS_URL, require_nats
+from tests.conftest import NATS_URL, drop_stream, require_nats
 from tests.processor.world import (
     CUSTOMER_PIN,
     KSH,
@@ -44,17 +44,7 @@ def bus_url() -> Iterator[str]:
     require_nats()
     url = f"{NATS_URL}/test-{uuid.uuid4().hex[:10]}"
     yield url
-
-    async def drop() -> None:
-        client = await nats.connect(NATS_URL)
-        try:
-            await client.jetstream().delete_stream(NatsBus(url).stream)
-        except nats.js.errors.NotFoundError:
-            pass
-        finally:
-            await client.close()
-
-    asyncio.run(drop())
+    drop_stream(url)
 
 
 def settings(folder: Path, bus_url: str, deadline_s: int = 2) -> Settings:

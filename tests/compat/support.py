@@ -65,6 +65,28 @@ def stk_password(shortcode: str = STK_SHORTCODE) -> tuple[str, str]:
     return base64.b64encode(f"{shortcode}{PASSKEY}{stamp}".encode()).decode(), stamp
 
 
+def stk_push(
+    url: str, bearer: str, msisdn: str, amount: int, callback: str, reference: str = "TEST"
+) -> httpx.Response:
+    """A raw STK push (pay bill to the sandbox shortcode) for ``msisdn``."""
+    password, stamp = stk_password()
+    body = {
+        "BusinessShortCode": STK_SHORTCODE,
+        "Password": password,
+        "Timestamp": stamp,
+        "TransactionType": "CustomerPayBillOnline",
+        "Amount": amount,
+        "PartyA": msisdn,
+        "PartyB": STK_SHORTCODE,
+        "PhoneNumber": msisdn,
+        "CallBackURL": callback,
+        "AccountReference": reference,
+        "TransactionDesc": reference,
+    }
+    headers = {"Authorization": f"Bearer {bearer}"}
+    return httpx.post(f"{url}/mpesa/stkpush/v1/processrequest", json=body, headers=headers)
+
+
 def customer_balance(url: str, msisdn: str = TEST_MSISDN, pin: str = PIN) -> int:
     """A customer's wallet balance (minor units), through the native API."""
     response = httpx.post(f"{url}/api/v1/balance", json={"msisdn": msisdn, "pin": pin})

@@ -27,36 +27,16 @@ from tests.compat.support import (
     INITIATOR,
     PIN,
     SETTINGS,
-    STK_SHORTCODE,
     TEST_MSISDN,
     customer_balance,
     funded_customer,
     reconcile,
-    stk_password,
+    stk_push,
     token,
 )
 
 # Demo customers (the sandbox does not answer for them: prompts wait for the handset).
 _taken: set[str] = set()
-
-
-def _push(url: str, bearer: str, msisdn: str, amount: int, callback: str) -> httpx.Response:
-    password, stamp = stk_password()
-    body = {
-        "BusinessShortCode": STK_SHORTCODE,
-        "Password": password,
-        "Timestamp": stamp,
-        "TransactionType": "CustomerPayBillOnline",
-        "Amount": amount,
-        "PartyA": msisdn,
-        "PartyB": STK_SHORTCODE,
-        "PhoneNumber": msisdn,
-        "CallBackURL": callback,
-        "AccountReference": "REL",
-        "TransactionDesc": "Reliability",
-    }
-    headers = {"Authorization": f"Bearer {bearer}"}
-    return httpx.post(f"{url}/mpesa/stkpush/v1/processrequest", json=body, headers=headers)
 
 
 def _b2c(
@@ -102,7 +82,7 @@ def test_concurrent_pushes_to_one_customer_pay_once(server: Served, listener: Li
     with ThreadPoolExecutor(5) as pool:
         answers = list(
             pool.map(
-                lambda n: _push(server.url, bearer, handset, 60, listener.url(f"/rel/race/{n}")),
+                lambda n: stk_push(server.url, bearer, handset, 60, listener.url(f"/rel/race/{n}")),
                 range(5),
             )
         )
@@ -174,7 +154,7 @@ def test_a_prompt_survives_a_restart(tmp_path: Path, listener: Listener) -> None
     with serve(tmp_path, **settings) as first:
         bearer = token(first.url)
         handset = funded_customer(first.url, 10_000, set())
-        pushed = _push(first.url, bearer, handset, 35, listener.url("/rel/restart"))
+        pushed = stk_push(first.url, bearer, handset, 35, listener.url("/rel/restart"))
         assert pushed.status_code == 200
         before = customer_balance(first.url, handset)
     with serve(tmp_path, **settings) as second:

@@ -18,7 +18,6 @@ import httpx
 import nats
 import pytest
 
-from mkoba.bus.jetstream import NatsBus
 from mkoba.bus.rows import rows_bytes
 from mkoba.ledger import Write
 from mkoba.settings import SettingsError, load_settings
@@ -32,9 +31,10 @@ from tests.compat.support import (
     customer_balance,
     reconcile,
     stk_password,
+    stk_push,
     token,
 )
-from tests.conftest import NATS_URL, require_nats
+from tests.conftest import NATS_URL, drop_stream, require_nats
 
 
 class Split(NamedTuple):
@@ -58,36 +58,11 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Split]:
         checked = reconcile(core.db)
         assert checked.returncode == 0, checked.stdout + checked.stderr
     finally:
-        asyncio.run(_drop(bus))
-
-
-async def _drop(url: str) -> None:
-    client = await nats.connect(NATS_URL)
-    try:
-        await client.jetstream().delete_stream(NatsBus(url).stream)
-    except nats.js.errors.NotFoundError:
-        pass
-    finally:
-        await client.close()
+        drop_stream(bus)
 
 
 def _push(url: str, amount: int, callback: str) -> httpx.Response:
-    password, stamp = stk_password()
-    body = {
-        "BusinessShortCode": STK_SHORTCODE,
-        "Password": password,
-        "Timestamp": stamp,
-        "TransactionType": "CustomerPayBillOnline",
-        "Amount": amount,
-        "PartyA": TEST_MSISDN,
-        "PartyB": STK_SHORTCODE,
-        "PhoneNumber": TEST_MSISDN,
-        "CallBackURL": callback,
-        "AccountReference": "SPLIT",
-        "TransactionDesc": "Split",
-    }
-    headers = {"Authorization": f"Bearer {token(url)}"}
-    return httpx.post(f"{url}/mpesa/stkpush/v1/processrequest", json=body, headers=headers)
+    return stk_push(url, token(url), TEST_MSISDN, amount, callback, "SPLIT")
 
 
 def test_each_process_says_what_it_is(split: Split) -> None:
