@@ -148,10 +148,7 @@ class Platform:
             from mkoba.demo.seed import seed
 
             await seed(self)
-        for module in extensions():
-            start = getattr(module, "start", None)
-            if start is not None:
-                await start(self)
+        await self._start_extensions()
         if settings.role == "core":
             assert isinstance(self.bus, NatsBus)
             await self.bus.serve_rows(self.rows, self.admission)
@@ -189,11 +186,14 @@ class Platform:
             clock=self.clock,
         )
         self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory"))
-        for module in extensions("front"):
+        await self._start_extensions()
+        self.started = time.time()
+
+    async def _start_extensions(self) -> None:
+        for module in extensions(self.settings.role):
             start = getattr(module, "start", None)
             if start is not None:
                 await start(self)
-        self.started = time.time()
 
     async def _refresh_directory(self) -> None:
         while True:
