@@ -23,7 +23,7 @@ from mkoba.outbox.sealing import seal_body
 from mkoba.processor import ids
 from mkoba.processor.codes import Code
 from mkoba.processor.moments import moment
-from mkoba.processor.plan import Leg, Note, Plan, Record
+from mkoba.processor.plan import Leg, Note, Plan, Record, Row
 from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import (
     OUTBOX_COLUMNS,
@@ -243,7 +243,7 @@ class Rows:
         stamp: Stamp,
         profile: Profile,
     ) -> list[Write]:
-        """Statement lines and messages for money that has now moved."""
+        """Statement lines, messages and channels' rows for money that has now moved."""
         rows: list[Write] = []
         for index, line in enumerate(plan.lines):
             values = (
@@ -258,6 +258,7 @@ class Rows:
             rows.append(Write("statement_lines", STATEMENT_COLUMNS, values))
         for index, note in enumerate(plan.notes):
             rows.append(self.note(number, index, request.id, note, receipt, stamp, profile))
+        rows.extend(_filled(row, receipt, stamp.now) for row in plan.rows)
         return rows
 
     def note(
@@ -336,6 +337,15 @@ class Rows:
             ("party_id", "day", "kind"),
             "upsert",
         )
+
+
+def _filled(row: Row, receipt: str, now: int) -> Write:
+    """A channel's row with the receipt and the commit time in the columns it names."""
+    values = tuple(
+        receipt if column == row.receipt else now if column == row.time else value
+        for column, value in zip(row.columns, row.values, strict=True)
+    )
+    return Write(row.table, row.columns, values, row.keys, row.mode)
 
 
 async def submit(

@@ -2,8 +2,9 @@
 
 Paying a paybill or a till calls the payee's hooks: ``validate`` before the PIN
 and the money (raise ``Refused`` to reject, as Daraja's C2B validation URL may),
-and ``notes`` for extra outbox messages committed with the money (Daraja's C2B
-confirmation callback). The default does nothing; channels/daraja provides the
+``notes`` for extra outbox messages committed with the money (Daraja's C2B
+confirmation callback), and ``rows`` for the channel's own rows committed with
+it (an STK prompt's outcome). The default does nothing; channels/daraja provides the
 real one. Products call hooks; hooks never move money themselves.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from mkoba.parties import Party
-from mkoba.processor.plan import Note
+from mkoba.processor.plan import Note, Row
 
 if TYPE_CHECKING:
     from mkoba.processor.context import Context
@@ -39,6 +40,10 @@ class BusinessHooks(Protocol):
         """Extra messages to commit with the payment (callbacks to the business)."""
         ...
 
+    def rows(self, ctx: Context, payment: Payment) -> tuple[Row, ...]:
+        """The channel's own rows to commit with the payment (what became of its request)."""
+        ...
+
 
 class NoHooks:
     """Businesses without integrations: accept everything, add nothing."""
@@ -47,5 +52,9 @@ class NoHooks:
         """Accept."""
 
     def notes(self, ctx: Context, payment: Payment) -> tuple[Note, ...]:
+        """Nothing to add."""
+        return ()
+
+    def rows(self, ctx: Context, payment: Payment) -> tuple[Row, ...]:
         """Nothing to add."""
         return ()

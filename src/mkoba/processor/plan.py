@@ -1,4 +1,4 @@
-"""What a product asks the processor to commit: legs, receipt, statement lines, messages."""
+"""What a product asks the processor to commit: legs, receipt, statement lines, messages, rows."""
 
 from __future__ import annotations
 
@@ -44,6 +44,22 @@ class Note(NamedTuple):
     secret: bool = False
 
 
+class Row(NamedTuple):
+    """A channel's own row, committed with the money (an STK prompt's outcome).
+
+    ``receipt`` and ``time`` name columns given the transaction's receipt and
+    the commit's time (ns) when the money moves.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    values: tuple[object, ...]
+    keys: tuple[str, ...] = ()
+    mode: str = "insert"
+    receipt: str = ""
+    time: str = ""
+
+
 class Line(NamedTuple):
     """A statement line: what a party sees in its mini statement."""
 
@@ -69,6 +85,8 @@ class Plan(NamedTuple):
     reference: str = ""
     notes: tuple[Note, ...] = ()
     lines: tuple[Line, ...] = ()
+    # Channels' rows that commit when the money moves (BusinessHooks.rows).
+    rows: tuple[Row, ...] = ()
     change: Change | None = None
     # Counted against the payer's daily limit.
     usage: int = 0

@@ -90,6 +90,7 @@ class BuyGoods:
             excise=excise,
             reference=till,
             notes=(*notes, *ctx.services.hooks.notes(ctx, payment)),
+            rows=ctx.services.hooks.rows(ctx, payment),
             lines=lines,
             usage=amount,
             balance_of=source,

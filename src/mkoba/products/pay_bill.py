@@ -119,6 +119,7 @@ class PayBill:
             excise=excise,
             reference=reference,
             notes=(note, *ctx.services.hooks.notes(ctx, payment)),
+            rows=ctx.services.hooks.rows(ctx, payment),
             lines=lines,
             usage=amount,
             balance_of=source,

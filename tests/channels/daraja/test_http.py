@@ -163,6 +163,39 @@ async def test_stk_outcomes_come_from_what_happened(served: Served, listener: Li
     error(unknown, 400, "400.002.02")
 
 
+async def test_a_paid_prompt_completes_in_the_payments_own_commit(
+    served: Served, listener: Listener
+) -> None:
+    """The prompt row carries the payment's receipt and commit time, so the query and the
+    ledger can never disagree, whenever the platform stops."""
+    token = await served.token()
+    before = await served.balance()
+    answer = await served.post(
+        "/mpesa/stkpush/v1/processrequest", stk_body(listener, "/http/paid", 9), token
+    )
+    assert answer.status_code == 200, answer.text
+    checkout = answer.json()["CheckoutRequestID"]
+    (callback,) = await arrived(listener, "/http/paid")
+    assert callback["Body"]["stkCallback"]["ResultCode"] == 0
+    assert await served.balance() == before - 900
+    store = served.platform.services.store
+    ((state, code, receipt, updated),) = await asyncio.to_thread(
+        store.query,
+        "SELECT state, result_code, receipt, updated FROM daraja_prompts WHERE checkout_id = ?",
+        (checkout,),
+    )
+    ((paid, completed),) = await asyncio.to_thread(
+        store.query,
+        "SELECT receipt, completed FROM receipts WHERE request_id LIKE ?",
+        (f"stk:%:{checkout}",),
+    )
+    assert (state, code, receipt, updated) == ("completed", "0", paid, completed)
+    metadata = callback["Body"]["stkCallback"]["CallbackMetadata"]["Item"]
+    assert {"Name": "MpesaReceiptNumber", "Value": paid} in metadata
+    final = await served.post("/mpesa/stkpushquery/v1/query", query_body(checkout), token)
+    assert final.json()["ResultCode"] == "0"
+
+
 async def test_a_slow_result_calls_the_queue_timeout_url_then_reports(
     served: Served, listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:

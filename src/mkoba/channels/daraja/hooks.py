@@ -12,6 +12,8 @@ Paying a paybill or till whose shortcode has registered URLs:
 - ``notes`` adds the confirmation callback, and for an STK payment its
   ``stkCallback``, as notes of the payment: the processor commits them with
   the money, so a callback exists exactly when the money moved.
+- ``rows`` completes an STK payment's prompt (its receipt, ResultCode 0) in
+  the same commit, so the query never disagrees with the ledger.
 
 Validation requests carry no ``TransID``: the receipt is made when the money moves.
 """
@@ -25,11 +27,12 @@ from mkoba.channels.daraja import payloads
 from mkoba.channels.daraja.body import parse_json
 from mkoba.channels.daraja.envelope import json_text
 from mkoba.channels.daraja.poster import Poster, PostError
+from mkoba.channels.daraja.prompts import completed_row
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.hooks import Payment
-from mkoba.processor.plan import Note, Refused
-from mkoba.processor.request import Channel
+from mkoba.processor.plan import Note, Refused, Row
+from mkoba.processor.request import Channel, Request
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja
@@ -134,16 +137,9 @@ class DarajaHooks:
         """The STK callback (for an STK payment) and the confirmation, committed with the money."""
         notes: list[Note] = []
         request = ctx.request
-        checkout_id = request.params.get("checkout_id", "")
+        checkout_id = _checkout_id(request)
         callback_url = request.params.get("callback_url", "")
-        # The prompt's details travel in the request (prompts.py), so that the channel that
-        # holds the prompt and the TranProc that moves the money may be different processes.
-        if (
-            request.channel == Channel.STK
-            and checkout_id
-            and callback_url
-            and request.id.endswith(f":{checkout_id}")
-        ):
+        if checkout_id and callback_url:
             params = {
                 "merchant_request_id": request.params.get("merchant_request_id", ""),
                 "checkout_id": checkout_id,
@@ -165,9 +161,26 @@ class DarajaHooks:
             )
         return tuple(notes)
 
+    def rows(self, ctx: Context, payment: Payment) -> tuple[Row, ...]:
+        """An STK payment's prompt, completed with its receipt in the payment's commit."""
+        checkout_id = _checkout_id(ctx.request)
+        return (completed_row(checkout_id),) if checkout_id else ()
+
     async def close(self) -> None:
         """Close the connections to validation URLs."""
         await self.poster.close()
+
+
+def _checkout_id(request: Request) -> str:
+    """The STK prompt a payment answers ('' for any other payment).
+
+    The prompt's details travel in the request (prompts.py), so that the channel that
+    holds the prompt and the TranProc that moves the money may be different processes.
+    """
+    checkout_id = request.params.get("checkout_id", "")
+    if request.channel == Channel.STK and checkout_id and request.id.endswith(f":{checkout_id}"):
+        return checkout_id
+    return ""
 
 
 def _received_into(ctx: Context, payee: Party) -> int:

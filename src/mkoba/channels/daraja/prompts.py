@@ -7,8 +7,8 @@ customer at a time, as M-Pesa locks the subscriber. An approval becomes a
 ``pay_bill``/``buy_goods`` request on the STK channel; its outcome is the
 callback and the query answer:
 
-- success: the ``stkCallback`` is a note of the payment itself (hooks.py), so
-  it commits with the money; the prompt row follows;
+- success: the ``stkCallback`` and the prompt row's outcome are a note and a
+  row of the payment itself (hooks.py), so they commit with the money;
 - anything else: the prompt row and the failure callback commit together.
 
 After a restart, open prompts are settled from the processor's own record of
@@ -32,6 +32,7 @@ from mkoba.ledger import Write
 from mkoba.money import format_amount
 from mkoba.parties import PartyKind, Pin, seal_pin
 from mkoba.processor.codes import Code
+from mkoba.processor.plan import Row
 from mkoba.processor.request import Channel, Request, Response
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ log = logging.getLogger("mkoba.daraja.stk")
 finished_kept_max = 200_000
 # A prompt longer than this cannot be pushed to a handset (ResultCode 1025).
 prompt_length_max = 182
+SUCCESS = described("0")
 
 
 @dataclass(slots=True)
@@ -111,6 +113,19 @@ class Prompt:
             ("checkout_id",),
             "update",
         )
+
+
+def completed_row(checkout_id: str) -> Row:
+    """A prompt's outcome when its payment commits: the receipt and time come with it."""
+    return Row(
+        "daraja_prompts",
+        ("checkout_id", "state", "result_code", "result_desc", "receipt", "updated"),
+        (checkout_id, "completed", SUCCESS.code, SUCCESS.description, "", 0),
+        ("checkout_id",),
+        "update",
+        receipt="receipt",
+        time="updated",
+    )
 
 
 class Answer(NamedTuple):
@@ -287,7 +302,7 @@ class Prompts:
         """The payment is decided: post it where the profile holds it pending, record it."""
         daraja = self.daraja
         prompt.state = "completed"
-        prompt.result = described("0")
+        prompt.result = SUCCESS
         prompt.receipt = response.receipt or ""
         profile = daraja.services.profile(request.received)
         # With no STK deadline (the profiles' default) the payment committed once, posted,
@@ -301,8 +316,7 @@ class Prompts:
             prompt.state = "answering"
             await self.fail(prompt, result)
             return Answer(False, str(Code.ROLLED_BACK), Code.ROLLED_BACK.message, None, result)
-        # The success callback committed with the money (hooks.py); the prompt's row follows.
-        await daraja.commit([prompt.update(daraja.now())])
+        # The success callback and the prompt's row committed with the money (hooks.py).
         self._finish(prompt)
         return Answer(True, str(Code.OK), response.message, prompt.receipt, prompt.result)
 
@@ -437,7 +451,7 @@ class Prompts:
             await self.fail(prompt, for_stk(code))
             return
         prompt.state = "completed"
-        prompt.result = described("0")
+        prompt.result = SUCCESS
         prompt.receipt = response.receipt or ""
         noted = await asyncio.to_thread(
             daraja.store.query,
