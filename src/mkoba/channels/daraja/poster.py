@@ -17,7 +17,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 # Limits: idle connections kept per host, an answer's header block and body.
-idle_per_host_max = 64
+idle_per_host_max = 256
 header_bytes_max = 64 * 1024
 body_bytes_max = 1024 * 1024
 
