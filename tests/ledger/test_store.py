@@ -10,8 +10,6 @@ import sqlite3
 
 import psycopg
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from mkoba.ledger import (
     Account,
@@ -284,87 +282,6 @@ def test_a_failing_attached_row_takes_the_transfers_down_with_it(store_url: str)
         retry = writer.submit([Transfer(11, ALICE, BOB, 60, 1)], attach=[receipt(2, 11)])
         assert retry.result() == [R.OK]
     assert check_report(store_url).ok
-
-
-NOTES = """
-CREATE TABLE notes (id BIGINT PRIMARY KEY, state TEXT NOT NULL, tries INTEGER NOT NULL);
-CREATE TABLE tallies (party BIGINT NOT NULL, day TEXT NOT NULL, used BIGINT NOT NULL,
-                      PRIMARY KEY (party, day));
-"""
-NOTE = ("id", "state", "tries")
-TALLY = ("party", "day", "used")
-# One write: ("insert", id, state) | ("update", id, state, tries) | ("tally", party, used).
-Step = tuple[object, ...]
-steps = st.one_of(
-    st.tuples(st.just("insert"), st.integers(0, 40), st.sampled_from(["queued", "new"])),
-    st.tuples(
-        st.just("update"), st.integers(0, 40), st.sampled_from(["sent", "retry"]), st.integers(0, 9)
-    ),
-    st.tuples(st.just("tally"), st.integers(1, 3), st.integers(0, 10**6)),
-)
-
-
-def _writes(batch: list[Step], inserted: set[int]) -> list[Write]:
-    """The batch as Write rows, skipping inserts of ids that exist (they fail a batch)."""
-    writes = []
-    for step in batch:
-        if step[0] == "insert":
-            if step[1] in inserted:
-                continue
-            inserted.add(int(step[1]))  # type: ignore[call-overload]
-            writes.append(Write("notes", NOTE, (step[1], step[2], 0)))
-        elif step[0] == "update":
-            writes.append(
-                Write("notes", ("state", "tries", "id"), step[2:] + step[1:2], ("id",), "update")
-            )
-        else:
-            values = (step[1], "2026-11-24", step[2])
-            writes.append(Write("tallies", TALLY, values, ("party", "day"), "upsert"))
-    return writes
-
-
-def _model(writes: list[Write]) -> tuple[dict[int, tuple[str, int]], dict[int, int]]:
-    """What applying the writes one at a time, in order, leaves."""
-    notes: dict[int, tuple[str, int]] = {}
-    tallies: dict[int, int] = {}
-    for write in writes:
-        row = dict(zip(write.columns, write.values, strict=True))
-        if write.table == "tallies":
-            tallies[int(row["party"])] = int(row["used"])  # type: ignore[call-overload]
-        elif write.mode == "insert" or row["id"] in notes:
-            notes[int(row["id"])] = (str(row["state"]), int(row["tries"]))  # type: ignore[call-overload]
-    return notes, tallies
-
-
-def test_attached_rows_land_as_if_written_one_by_one(store_url: str) -> None:
-    """Attached rows go in as few statements as the store can (by table, many rows each);
-    whatever the mix, the tables end as the writes applied in order would leave them."""
-    with open_store(store_url) as store:
-        store.migrate()
-        store.migrate_script("test_notes", NOTES)
-
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(st.lists(st.lists(steps, max_size=60), min_size=1, max_size=4))
-    def check(batches: list[list[Step]]) -> None:
-        inserted: set[int] = set()
-        applied: list[Write] = []
-        with LedgerWriter(open_store(store_url)) as writer:
-            writer.store.execute("DELETE FROM notes")
-            writer.store.execute("DELETE FROM tallies")
-            futures = []
-            for batch in batches:
-                writes = _writes(batch, inserted)
-                applied.extend(writes)
-                futures.append(writer.submit([], attach=writes))
-            for future in futures:
-                future.result()
-            notes = writer.store.query("SELECT id, state, tries FROM notes")
-            tallies = writer.store.query("SELECT party, used FROM tallies")
-        expected_notes, expected_tallies = _model(applied)
-        assert {row[0]: (row[1], row[2]) for row in notes} == expected_notes
-        assert dict(tallies) == expected_tallies
-
-    check()
 
 
 def test_each_read_sees_every_commit_before_it_and_a_snapshot_keeps_its_view(

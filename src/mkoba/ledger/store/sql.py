@@ -62,50 +62,14 @@ WriteShape = tuple[str, tuple[str, ...], tuple[str, ...], str]
 def grouped_writes(
     writes: Sequence[Write],
 ) -> Iterable[tuple[WriteShape, list[tuple[object, ...]]]]:
-    """The writes as few statements: by table, then consecutive writes of one shape.
+    """Consecutive writes of the same shape, as one executemany each.
 
-    Within a table the order is kept, so a row written after another lands after
-    it (an update after its insert). Between tables it is not: attached rows have
-    no foreign keys or triggers, and the whole batch is one transaction.
+    Order between groups is kept, so a row written after another lands after it.
     """
-    tables: dict[str, list[Write]] = {}
-    for write in writes:
-        tables.setdefault(write.table, []).append(write)
-    for table in tables.values():
-        for shape, group in groupby(
-            table, key=lambda write: (write.table, write.columns, write.keys, write.mode)
-        ):
-            yield shape, [write_params(write) for write in group]
-
-
-def multi_row_sql(shape: WriteShape, rows: int, mark: str) -> str:
-    """One statement writing ``rows`` rows of ``shape``, their parameters row after row.
-
-    Inserts and upserts take a multi-row ``VALUES``; an update joins a ``VALUES`` list
-    on its keys (``UPDATE ... FROM``), so its rows' keys must be distinct.
-    """
-    table, columns, keys, mode = shape
-    assert rows > 0
-    row_marks = f"({', '.join([mark] * len(columns))})"
-    values = ", ".join([row_marks] * rows)
-    if mode != "update":
-        single = write_sql(table, columns, keys, mode, mark)
-        head, _, tail = single.partition(f"VALUES {row_marks}")
-        assert tail is not None and head.endswith(") ")
-        return f"{head}VALUES {values}{tail}"
-    write_sql(table, columns, keys, mode, mark)  # checks the shape and its identifiers
-    sets = [column for column in columns if column not in keys]
-    assignments = ", ".join(f"{column} = v.column{n}" for n, column in enumerate(sets, 1))
-    matches = " AND ".join(
-        f"{table}.{key} = v.column{n}" for n, key in enumerate(keys, len(sets) + 1)
-    )
-    return f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v WHERE {matches}"
-
-
-def distinct_keys(shape: WriteShape, rows: Sequence[tuple[object, ...]]) -> bool:
-    """Whether no two of an update's ``rows`` name the same row (``multi_row_sql``'s rule)."""
-    keys = len(shape[2])
-    return len({row[len(row) - keys :] for row in rows}) == len(rows)
+    for shape, group in groupby(
+        writes, key=lambda write: (write.table, write.columns, write.keys, write.mode)
+    ):
+        yield shape, [write_params(write) for write in group]
 
 
 def account_row(account: Account, created: int) -> tuple[object, ...]:

@@ -26,16 +26,13 @@ _SET_META = sql.with_marks(sql.SET_META, "?")
 _SELECT_RECORDS = sql.with_marks(sql.SELECT_RECORDS, "?")
 # How long a connection waits for another one's write lock before it gives up.
 busy_timeout_ms = 10_000
-# Transfer records and other attached rows go in through multi-row statements of
-# power-of-two sizes, each statement cached, at most this many rows (and never more
-# than the variable limit allows).
+# Transfer records go in through multi-row INSERTs of power-of-two sizes, each statement
+# cached, at most this many rows (and never more than the variable limit allows).
 # Python's sqlite3 releases the GIL around every step, and executemany steps once a
 # row: each row released and re-took the GIL, queueing behind the writer thread
 # deciding the next batch. A multi-row statement binds in one call and steps once:
 # about 0.9 us a row instead of 1.6, and far less waiting for the GIL.
 record_rows_max = 4096
-# Updates of distinct rows go in by UPDATE ... FROM (VALUES ...): SQLite 3.33 on.
-_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33, 0)
 # Reader connections kept open between snapshots.
 readers_kept_max = 8
 
@@ -69,9 +66,7 @@ class SqliteStore:
         self._closed = False
         self._created = 0
         self._lease: IO[str] | None = None
-        variables_max = self._variables_max = self._connection.getlimit(
-            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
-        )
+        variables_max = self._connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._record_rows_max = _power_of_two_at_most(
             min(record_rows_max, variables_max // len(TRANSFER_COLUMNS))
         )
@@ -134,7 +129,7 @@ class SqliteStore:
                 if changes.failures:
                     connection.executemany(_INSERT_FAILURE, changes.failures)
                 for shape, rows in sql.grouped_writes(batch.writes):
-                    self._write(shape, rows)
+                    connection.executemany(sql.write_sql(*shape, "?"), rows)
                 if batch.checkpoint is not None:
                     connection.executemany(
                         _UPDATE_BALANCE, [(*row[1:], row[0]) for row in batch.balances]
@@ -144,22 +139,6 @@ class SqliteStore:
             except sqlite3.Error as error:
                 connection.execute("ROLLBACK")
                 raise StoreError(f"sqlite commit failed: {error}") from error
-
-    def _write(self, shape: sql.WriteShape, rows: list[tuple[object, ...]]) -> None:
-        """Rows of one shape in multi-row statements (see ``record_rows_max``)."""
-        connection = self._connection
-        many = len(rows) > 1 and (
-            shape[3] != "update" or (_UPDATE_FROM and sql.distinct_keys(shape, rows))
-        )
-        if not many:
-            connection.executemany(sql.write_sql(*shape, "?"), rows)
-            return
-        rows_max = _power_of_two_at_most(min(record_rows_max, self._variables_max // len(shape[1])))
-        for start, size in _chunks(len(rows), rows_max):
-            chunk = rows[start : start + size]
-            connection.execute(
-                _multi_row_sql(shape, size), list(itertools.chain.from_iterable(chunk))
-            )
 
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
@@ -262,29 +241,16 @@ def _insert_records(
     connection: sqlite3.Connection, records: Sequence[Sequence[Any]], rows_max: int
 ) -> None:
     """Insert transfer records, in order, in multi-row INSERTs of power-of-two sizes."""
-    for start, size in _chunks(len(records), rows_max):
-        chunk = records[start : start + size]
-        connection.execute(_insert_records_sql(size), list(itertools.chain.from_iterable(chunk)))
-
-
-def _chunks(count: int, rows_max: int) -> Iterator[tuple[int, int]]:
-    """(start, size) of consecutive chunks covering ``count`` rows, sizes powers of two.
-
-    Few distinct sizes, so few distinct statements for the statement cache.
-    """
     assert rows_max > 0
     assert rows_max & (rows_max - 1) == 0, "a power of two"
-    start, size = 0, rows_max
+    start, count, rows = 0, len(records), rows_max
     while start < count:
-        while size > count - start:
-            size //= 2
-        yield start, size
-        start += size
-
-
-@functools.cache
-def _multi_row_sql(shape: sql.WriteShape, rows: int) -> str:
-    return sql.multi_row_sql(shape, rows, "?")
+        while rows > count - start:
+            rows //= 2
+        chunk = records[start : start + rows]
+        connection.execute(_insert_records_sql(rows), list(itertools.chain.from_iterable(chunk)))
+        start += rows
+    assert start == count
 
 
 @functools.cache
