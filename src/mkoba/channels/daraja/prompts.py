@@ -45,6 +45,8 @@ finished_kept_max = 200_000
 # A prompt longer than this cannot be pushed to a handset (ResultCode 1025).
 prompt_length_max = 182
 SUCCESS = described("0")
+# What a prompt's outcome sets, by its checkout id.
+OUTCOME_COLUMNS = ("checkout_id", "state", "result_code", "result_desc", "receipt", "updated")
 
 
 @dataclass(slots=True)
@@ -108,7 +110,7 @@ class Prompt:
         result = self.result or described("1019")
         return Write(
             "daraja_prompts",
-            ("checkout_id", "state", "result_code", "result_desc", "receipt", "updated"),
+            OUTCOME_COLUMNS,
             (self.checkout_id, self.state, result.code, result.description, self.receipt, now),
             ("checkout_id",),
             "update",
@@ -119,7 +121,7 @@ def completed_row(checkout_id: str) -> Row:
     """A prompt's outcome when its payment commits: the receipt and time come with it."""
     return Row(
         "daraja_prompts",
-        ("checkout_id", "state", "result_code", "result_desc", "receipt", "updated"),
+        OUTCOME_COLUMNS,
         (checkout_id, "completed", SUCCESS.code, SUCCESS.description, "", 0),
         ("checkout_id",),
         "update",
