@@ -113,7 +113,7 @@ class Platform:
         if self.front:
             await self._start_front()
             return
-        store = open_store(settings.db)
+        store = open_store(settings.db, commit_process=settings.commit_process)
         self.writer = LedgerWriter(store, clock=self.clock)
         await asyncio.to_thread(self._open_store)
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")

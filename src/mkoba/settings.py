@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MKOBA_", extra="forbid")
 
     db: str = Field("var/mkoba.db", description="SQLite file path or postgresql://...")
+    commit_process: bool = Field(
+        True,
+        description="SQLite: the ledger writer commits in a child process (its own interpreter)",
+    )
     bus: str = Field("memory", description="memory (in-process) or nats://host:port[/prefix]")
     role: Literal["all", "core", "front"] = Field(
         "all",

@@ -1,6 +1,7 @@
 """The victim of the crash test: a writer that streams known batches and prints each ack.
 
-Run as ``python -m tests.ledger.crash_writer URL``. It prints ``backend PID`` (the
+Run as ``python -m tests.ledger.crash_writer URL [thread]`` (``thread``: SQLite
+commits on the writer's thread rather than in its commit process). It prints ``backend PID`` (the
 PostgreSQL backend of its writer, 0 for SQLite), then submits batch 0, 1, 2, ...
 keeping a few in flight, and prints ``ack N`` (flushed) only once batch N's future
 has resolved: an ack is the writer's promise that the batch is durable. It starts
@@ -128,8 +129,8 @@ def balances_after(committed: int) -> dict[int, tuple[int, int, int, int]]:
     return {id: (c[0], c[1], c[2], c[3]) for id, c in counters.items()}
 
 
-def main(url: str) -> None:
-    with LedgerWriter(open_store(url)) as writer:
+def main(url: str, commit_process: bool) -> None:
+    with LedgerWriter(open_store(url, commit_process=commit_process)) as writer:
         store = writer.store
         connection = getattr(store, "_connection", None)
         backend = getattr(getattr(connection, "info", None), "backend_pid", 0)
@@ -145,4 +146,4 @@ def main(url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], commit_process=sys.argv[2:] != ["thread"])

@@ -2,7 +2,8 @@
 
 A child process (crash_writer.py) streams batches with known ids, a few in flight,
 and prints each batch number once its future resolves. The test SIGKILLs it after
-some acks, at three points per store, and after each kill a new writer on the same
+some acks, at three points per store (SQLite with its commit process and with commits
+on the writer's thread, and PostgreSQL), and after each kill a new writer on the same
 store must show that:
 
 - every acknowledged batch is there, each transfer exactly once;
@@ -30,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 R = TransferResult
 
 
-def run_until_acked(url: str, acks_wanted: int) -> tuple[set[int], int]:
+def run_until_acked(url: str, acks_wanted: int, mode: str = "process") -> tuple[set[int], int]:
     """Start the writer process, SIGKILL it once batch ``acks_wanted`` is acked.
 
     Returns the acknowledged batch numbers and the writer's PostgreSQL backend pid.
     """
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.ledger.crash_writer", url],
+        [sys.executable, "-m", "tests.ledger.crash_writer", url, mode],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -102,7 +103,16 @@ def audit(url: str, acked: set[int]) -> int:
 
 
 def test_acknowledged_batches_survive_kill_9_whole_and_once(store_url: str) -> None:
-    acked, backend = run_until_acked(store_url, acks_wanted=2)
+    kill_and_audit(store_url, "process")
+
+
+def test_with_sqlite_commits_on_the_writers_thread_too(tmp_path: Path) -> None:
+    kill_and_audit(str(tmp_path / "ledger.db"), "thread")
+
+
+def kill_and_audit(store_url: str, mode: str) -> None:
+    """Kill the writer at three points, audit after each kill, then retry everything."""
+    acked, backend = run_until_acked(store_url, acks_wanted=2, mode=mode)
     last = 0
     for more in (10, 25, None):
         if backend:
@@ -111,7 +121,7 @@ def test_acknowledged_batches_survive_kill_9_whole_and_once(store_url: str) -> N
         if more is None:
             break
         # The rerun starts from batch 0 again: a client retrying everything it sent.
-        acked, backend = run_until_acked(store_url, acks_wanted=last + more)
+        acked, backend = run_until_acked(store_url, acks_wanted=last + more, mode=mode)
 
     # A client that heard nothing retries: what committed stays as it was.
     with LedgerWriter(open_store(store_url)) as writer:

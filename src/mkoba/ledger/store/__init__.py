@@ -9,8 +9,12 @@ from mkoba.ledger.store.base import Commit, Snapshot, Store, StoredAccount, Stor
 __all__ = ["Commit", "Snapshot", "Store", "StoreError", "StoredAccount", "Write", "open_store"]
 
 
-def open_store(url: str | Path) -> Store:
+def open_store(url: str | Path, *, commit_process: bool = True) -> Store:
     """A store for ``url``: ``postgresql://...`` or a SQLite path / ``sqlite:///path``.
+
+    ``commit_process``: a SQLite file's writer commits in a child process of its
+    own once it holds the lease (``sqlite_child.py``); False keeps the commits on
+    the writer's committer thread. PostgreSQL ignores it.
 
     Raises ``ValueError`` for a URL of any other kind.
     """
@@ -25,4 +29,4 @@ def open_store(url: str | Path) -> Store:
         raise ValueError(f"unsupported store URL {text!r}: use postgresql://... or a file path")
     from mkoba.ledger.store.sqlite import SqliteStore
 
-    return SqliteStore(text)
+    return SqliteStore(text, commit_process=commit_process)

@@ -7,6 +7,7 @@ import functools
 import itertools
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Self
@@ -15,6 +16,7 @@ from mkoba.ledger.engine import FailureRecord
 from mkoba.ledger.store import sql
 from mkoba.ledger.store.base import Commit, StoredAccount, StoreError
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, SQLITE, TRANSFER_COLUMNS
+from mkoba.ledger.store.sqlite_child import CommitChild, CommitFailed, Statement, transaction
 from mkoba.ledger.transfer import TransferRecord
 
 _INSERT_TRANSFER = sql.insert_sql("ledger_transfers", TRANSFER_COLUMNS, "?")
@@ -33,28 +35,45 @@ busy_timeout_ms = 10_000
 # deciding the next batch. A multi-row statement binds in one call and steps once:
 # about 0.9 us a row instead of 1.6, and far less waiting for the GIL.
 record_rows_max = 4096
+# How long a new writer waits for another one's lease before it refuses to start.
+lease_wait_s = 2.0
 # Reader connections kept open between snapshots.
 readers_kept_max = 8
+
+
+# The writer connections' settings (this process's, and the commit process's).
+# FULL: every commit is fsynced before the writer acknowledges it.
+_SETUP = (
+    f"PRAGMA busy_timeout = {busy_timeout_ms}",
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA cache_size = -65536",
+)
 
 
 def _connect(path: str, *, read_only: bool = False) -> sqlite3.Connection:
     connection = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
     )
-    connection.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-    if not read_only:
-        connection.execute("PRAGMA journal_mode = WAL")
-    # FULL: every commit is fsynced before the writer acknowledges it.
-    connection.execute("PRAGMA synchronous = FULL")
-    connection.execute("PRAGMA cache_size = -65536")
+    for pragma in _SETUP:
+        if not (read_only and "journal_mode" in pragma):
+            connection.execute(pragma)
     return connection
 
 
 class SqliteStore:
-    """The ledger's tables in one SQLite file; the writer's connection and short-lived readers."""
+    """The ledger's tables in one SQLite file; the writer's connection and short-lived readers.
 
-    def __init__(self, path: str | Path) -> None:
+    ``commit_process`` (the default for a file): the writer's batches are committed
+    by a child process with a connection of its own (``sqlite_child.py``); this
+    connection still runs migrations, loads, and admin statements, whose locks
+    SQLite serialises with the child's.
+    """
+
+    def __init__(self, path: str | Path, *, commit_process: bool = True) -> None:
         self.path = str(path)
+        self._commit_process = commit_process and self.path != ":memory:"
+        self._child: CommitChild | None = None
         self.url = f"sqlite:///{self.path}"
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -72,16 +91,28 @@ class SqliteStore:
         )
 
     def acquire_lease(self) -> None:
-        """Hold an exclusive lock on ``<file>.lock`` for as long as this store is open."""
+        """Hold an exclusive lock on ``<file>.lock`` for as long as this store is open.
+
+        Waits up to ``lease_wait_s`` for the holder to let go: a crashed writer's
+        commit process finishes its last batch before it exits and releases it.
+        With ``commit_process``, the commit process starts here (it shares the lock).
+        """
         if self._lease is not None:
             return
         handle = open(f"{self.path}.lock", "a+")  # noqa: SIM115 (held until close)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            raise StoreError(f"another ledger writer is running on {self.path}") from None
+        deadline = time.monotonic() + lease_wait_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise StoreError(f"another ledger writer is running on {self.path}") from None
+                time.sleep(0.02)
         self._lease = handle
+        if self._commit_process:
+            self._child = CommitChild(self.path, _SETUP, lease_fd=handle.fileno())
 
     def migrate(self) -> None:
         """Create the ledger's tables if they are missing."""
@@ -109,35 +140,37 @@ class SqliteStore:
 
     def commit(self, batch: Commit) -> None:
         """Write one batch in one transaction; the COMMIT is fsynced before this returns."""
-        connection = self._connection
         changes = batch.changes
-        with self._lock:
-            connection.execute("BEGIN IMMEDIATE")
+        statements: list[Statement] = []
+        if changes.accounts:
+            rows = []
+            for account in changes.accounts:
+                self._created += 1
+                rows.append(sql.account_row(account, self._created))
+            statements.append((_INSERT_ACCOUNT, rows, True))
+        if changes.account_flags:
+            flags = [(flags, id) for id, flags in changes.account_flags]
+            statements.append((_UPDATE_FLAGS, flags, True))
+        if changes.records:
+            statements.extend(_insert_records(changes.records, self._record_rows_max))
+        if changes.failures:
+            statements.append((_INSERT_FAILURE, changes.failures, True))
+        for shape, rows in sql.grouped_writes(batch.writes):
+            statements.append((sql.write_sql(*shape, "?"), rows, True))
+        if batch.checkpoint is not None:
+            balances = [(*row[1:], row[0]) for row in batch.balances]
+            statements.append((_UPDATE_BALANCE, balances, True))
+            statements.append((_SET_META, ("checkpoint", batch.checkpoint), False))
+        if self._child is not None:
             try:
-                if changes.accounts:
-                    rows = []
-                    for account in changes.accounts:
-                        self._created += 1
-                        rows.append(sql.account_row(account, self._created))
-                    connection.executemany(_INSERT_ACCOUNT, rows)
-                if changes.account_flags:
-                    connection.executemany(
-                        _UPDATE_FLAGS, [(flags, id) for id, flags in changes.account_flags]
-                    )
-                if changes.records:
-                    _insert_records(connection, changes.records, self._record_rows_max)
-                if changes.failures:
-                    connection.executemany(_INSERT_FAILURE, changes.failures)
-                for shape, rows in sql.grouped_writes(batch.writes):
-                    connection.executemany(sql.write_sql(*shape, "?"), rows)
-                if batch.checkpoint is not None:
-                    connection.executemany(
-                        _UPDATE_BALANCE, [(*row[1:], row[0]) for row in batch.balances]
-                    )
-                    connection.execute(_SET_META, ("checkpoint", batch.checkpoint))
-                connection.execute("COMMIT")
+                self._child.commit(statements)
+            except CommitFailed as error:
+                raise StoreError(str(error)) from error
+            return
+        with self._lock:
+            try:
+                transaction(self._connection, statements)
             except sqlite3.Error as error:
-                connection.execute("ROLLBACK")
                 raise StoreError(f"sqlite commit failed: {error}") from error
 
     def load_accounts(self) -> Iterator[StoredAccount]:
@@ -201,6 +234,9 @@ class SqliteStore:
             readers, self._readers = self._readers, []
         for reader in readers:
             reader.close()
+        if self._child is not None:
+            self._child.close()
+            self._child = None
         self._connection.close()
         if self._lease is not None:
             self._lease.close()
@@ -237,10 +273,8 @@ class SqliteSnapshot:
         return self._connection.execute(statement, params).fetchall()
 
 
-def _insert_records(
-    connection: sqlite3.Connection, records: Sequence[Sequence[Any]], rows_max: int
-) -> None:
-    """Insert transfer records, in order, in multi-row INSERTs of power-of-two sizes."""
+def _insert_records(records: Sequence[Sequence[Any]], rows_max: int) -> Iterator[Statement]:
+    """Transfer records, in order, as multi-row INSERTs of power-of-two sizes."""
     assert rows_max > 0
     assert rows_max & (rows_max - 1) == 0, "a power of two"
     start, count, rows = 0, len(records), rows_max
@@ -248,7 +282,7 @@ def _insert_records(
         while rows > count - start:
             rows //= 2
         chunk = records[start : start + rows]
-        connection.execute(_insert_records_sql(rows), list(itertools.chain.from_iterable(chunk)))
+        yield _insert_records_sql(rows), list(itertools.chain.from_iterable(chunk)), False
         start += rows
     assert start == count
 

@@ -1,0 +1,98 @@
+"""SQLite commits in a child process (the default for a file) and on the writer's thread.
+
+Both paths must keep the writer's promises: an acknowledged batch is durable, a
+failing batch takes its money down with it, a dead commit process fails the
+writer rather than losing an acknowledgement, and the lease stays held while a
+commit process of a crashed writer could still commit.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from mkoba.ledger import LedgerWriter, StoreError, Transfer, TransferResult, WriterError, open_store
+from mkoba.ledger.reconcile import reconcile
+from mkoba.ledger.store import sqlite
+from mkoba.ledger.store.sqlite import SqliteStore
+from tests.ledger.helpers import credit_balances
+from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
+
+R = TransferResult
+
+
+@pytest.mark.parametrize("commit_process", [True, False], ids=["process", "thread"])
+def test_both_paths_commit_whole_batches_or_nothing(tmp_path: Path, commit_process: bool) -> None:
+    url = str(tmp_path / "ledger.db")
+    with LedgerWriter(open_store(url, commit_process=commit_process)) as writer:
+        store = writer.store
+        assert isinstance(store, SqliteStore)
+        assert (store._child is not None) == commit_process
+        writer.store.migrate_script("test_receipts", RECEIPTS)
+        writer.create_accounts(ACCOUNTS).result()
+        first = writer.submit([Transfer(10, TRUST, ALICE, 100, 1)], attach=[receipt(1, 10)])
+        assert first.result() == [R.OK]
+        # Acknowledged: another connection sees the money and its receipt.
+        with open_store(url) as reader:
+            assert reader.query("SELECT id FROM ledger_transfers") == [(10,)]
+            assert reader.query("SELECT id, transfer_id FROM receipts") == [(1, 10)]
+        doomed = writer.submit([Transfer(11, ALICE, BOB, 60, 1)], attach=[receipt(1, 11)])
+        with pytest.raises(WriterError) as failed:
+            doomed.result()
+        assert "UNIQUE constraint failed: receipts.id" in str(failed.value.__cause__)
+
+    with open_store(url) as reader:
+        assert reader.query("SELECT id FROM ledger_transfers") == [(10,)]
+        assert reconcile(reader).ok
+    with LedgerWriter(open_store(url, commit_process=commit_process)) as writer:
+        assert credit_balances(writer.balances([ALICE, BOB]).result()) == [100, 0]
+
+
+def test_a_killed_commit_process_fails_the_writer_and_loses_no_acknowledged_batch(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "ledger.db")
+    writer = LedgerWriter(open_store(url)).start()
+    writer.create_accounts(ACCOUNTS).result()
+    assert writer.submit([Transfer(10, TRUST, ALICE, 100, 1)]).result() == [R.OK]
+    store = writer.store
+    assert isinstance(store, SqliteStore) and store._child is not None
+    child = store._child._process
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    lost = writer.submit([Transfer(11, ALICE, BOB, 60, 1)])
+    with pytest.raises(WriterError) as failed:
+        lost.result(timeout=10)
+    assert "commit process stopped" in str(failed.value.__cause__)
+    with pytest.raises(WriterError, match="failed"):
+        writer.submit([Transfer(12, ALICE, BOB, 1, 1)])
+    writer.stop()
+
+    with LedgerWriter(open_store(url)) as writer:
+        assert credit_balances(writer.balances([ALICE, BOB]).result()) == [100, 0]
+        assert writer.submit([Transfer(11, ALICE, BOB, 60, 1)]).result() == [R.OK]
+
+
+def test_the_lease_is_held_until_the_commit_process_of_a_dead_writer_exits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crashed writer's commit process may still be committing: nobody loads until it exits."""
+    monkeypatch.setattr(sqlite, "lease_wait_s", 0.1)
+    url = str(tmp_path / "ledger.db")
+    crashed = SqliteStore(url)
+    crashed.acquire_lease()
+    assert crashed._lease is not None and crashed._child is not None
+    # The writer's process dies: its own descriptor of the lock goes, the child's stays.
+    crashed._lease.close()
+    crashed._lease = None
+    with pytest.raises(StoreError, match="another ledger writer"):
+        SqliteStore(url, commit_process=False).acquire_lease()
+    crashed._child.close()  # its socket closes, as a dead parent's would: the child exits
+    crashed._child = None
+    with SqliteStore(url, commit_process=False) as successor:
+        successor.acquire_lease()
+    crashed.close()
