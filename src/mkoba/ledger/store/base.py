@@ -70,6 +70,9 @@ class Store(Protocol):
     """What the ledger writer and the reconciler need from a database."""
 
     url: str
+    # The database runs inside this process (SQLite): a small read costs less than a
+    # hop to a thread. False for a server (PostgreSQL), where a read waits on the network.
+    embedded: bool
 
     def migrate(self) -> None:
         """Create the ledger's tables if they are missing."""

@@ -81,6 +81,7 @@ class PostgresStore:
         self._dsn, url_schema = split_url(url)
         self.schema = schema or url_schema
         self.url = url
+        self.embedded = False
         self._connection = connect(self._dsn, self.schema)
         self._lock = threading.Lock()
         self._created = 0

@@ -75,6 +75,7 @@ class SqliteStore:
         self._commit_process = commit_process and self.path != ":memory:"
         self._child: CommitChild | None = None
         self.url = f"sqlite:///{self.path}"
+        self.embedded = True
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._connection = _connect(self.path)

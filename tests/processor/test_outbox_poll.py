@@ -1,0 +1,74 @@
+"""The outbox polls small batches on the loop and big ones on a thread: each message goes once.
+
+On SQLite a poll after a small one runs on the event loop (no thread hop); after a
+big one, on a thread. Whichever way a poll ran, every confirmation must reach its
+party exactly once, and the outbox must end with nothing queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from mkoba.outbox import sender
+from mkoba.settings import Settings
+from tests.processor.world import (
+    CUSTOMER_PIN,
+    World,
+    call,
+    eventually,
+    inbox,
+    rows,
+    running,
+    settings_for,
+)
+
+pytestmark = pytest.mark.anyio
+PAYEES = 24
+
+
+@pytest.fixture(scope="module")
+def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(store_url, tmp_path_factory.mktemp("outbox"))
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    async with running(settings) as platform:
+        yield await World(platform).setup()
+
+
+# 0: after any poll that found rows, the next runs on a thread; 10,000: always on the loop.
+@pytest.mark.parametrize("inline_rows_max", [0, 10_000], ids=["thread-after-rows", "loop"])
+async def test_every_confirmation_goes_out_once_whichever_way_the_outbox_polled(
+    world: World, monkeypatch: pytest.MonkeyPatch, inline_rows_max: int
+) -> None:
+    monkeypatch.setattr(sender, "inline_rows_max", inline_rows_max)
+    payer = await world.customer(100_000)
+    payees = [await world.customer() for _ in range(PAYEES)]
+    assert payer.msisdn is not None
+    responses = await asyncio.gather(
+        *(
+            call(world.platform, "send_money", payer.msisdn, CUSTOMER_PIN, to=p.msisdn, amount="10")
+            for p in payees
+            if p.msisdn is not None
+        )
+    )
+    assert all(response.ok for response in responses), responses
+
+    def received(msisdn: str | None) -> list[str]:
+        assert msisdn is not None
+        return [body for body in inbox(world.platform, msisdn) if "received" in body.lower()]
+
+    async def all_arrived() -> bool:
+        return all(received(p.msisdn) for p in payees)
+
+    await eventually(all_arrived, what="every payee's confirmation")
+    await asyncio.sleep(0.2)  # anything sent twice would arrive by now
+    assert [len(received(p.msisdn)) for p in payees] == [1] * PAYEES
+    sent = [body for body in inbox(world.platform, payer.msisdn) if "sent to" in body.lower()]
+    assert len(sent) == PAYEES
+    queued = await rows(world.platform, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'")
+    assert queued == [(0,)]
