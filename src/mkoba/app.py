@@ -31,6 +31,7 @@ from mkoba.bus.memory import MemoryBus
 from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.ledger import LedgerWriter, Store, open_store
+from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import MemorySmsc, OutboxSender
 from mkoba.parties import Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.processor import ids
@@ -114,7 +115,7 @@ class Platform:
             await self._start_front()
             return
         store = open_store(settings.db, commit_process=settings.commit_process)
-        self.writer = LedgerWriter(store, clock=self.clock)
+        self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
         await asyncio.to_thread(self._open_store)
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")

@@ -115,6 +115,11 @@ class LedgerWriter:
 
     def start(self) -> LedgerWriter:
         """Load the ledger from the store, check it, and start taking commands."""
+        self._load()
+        self._start_thread()
+        return self
+
+    def _load(self) -> None:
         try:
             self.store.acquire_lease()
             self.store.migrate()
@@ -124,9 +129,10 @@ class LedgerWriter:
             self.store.close()
             raise
         self._last_checkpoint = time.monotonic()
+
+    def _start_thread(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._thread.start()
-        return self
 
     def stop(self) -> None:
         """Finish what is queued, checkpoint the balances, and release the store."""
@@ -231,10 +237,11 @@ class LedgerWriter:
                 if batch is None:
                     continue
                 try:
-                    stop = self._decide(batch)
+                    commit, outcomes, stop = self._decide(batch)
                 except BaseException as error:  # a bug: crash rather than guess
                     self._fail(error, batch)
                     break
+                self._commits.put((commit, batch, outcomes))
                 if stop:
                     break
         finally:
@@ -273,8 +280,8 @@ class LedgerWriter:
             timeout = min(timeout, max(0.0, (expiry - self.clock()) / 1e9))
         return max(0.001, timeout)
 
-    def _decide(self, batch: list[_Command]) -> bool:
-        """Apply a batch to the engine and hand it to the committer; True on stop."""
+    def _decide(self, batch: list[_Command]) -> tuple[Commit | None, list[Any], bool]:
+        """Apply a batch to the engine: what to commit, each command's outcome, and stop."""
         engine = self.engine
         now = self.clock()
         expired = engine.expire(now)
@@ -303,9 +310,8 @@ class LedgerWriter:
                 stop = stop or kind == _STOP
                 outcomes.append(None)
         commit = self._prepare(writes, force_checkpoint)
-        self._commits.put((commit, batch, outcomes))
         self.batches += 1
-        return stop
+        return commit, outcomes, stop
 
     def _prepare(self, writes: list[Write], force_checkpoint: bool) -> Commit | None:
         engine = self.engine
@@ -363,8 +369,17 @@ class LedgerWriter:
         _resolve(batch, [WriterError("the ledger writer stopped") for _ in batch], failed=True)
 
 
-def _resolve(batch: list[_Command], outcomes: Sequence[Any], *, failed: bool) -> None:
-    """Resolve each command's future: thread futures here, loop futures on their loop."""
+def _resolve(
+    batch: list[_Command],
+    outcomes: Sequence[Any],
+    *,
+    failed: bool,
+    here: asyncio.AbstractEventLoop | None = None,
+) -> None:
+    """Resolve each command's future: thread futures here, loop futures on their loop.
+
+    ``here``: the loop this runs on, whose futures are resolved at once.
+    """
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, bool]]] = {}
     for command, outcome in zip(batch, outcomes, strict=True):
         future = command.future
@@ -381,6 +396,9 @@ def _resolve(batch: list[_Command], outcomes: Sequence[Any], *, failed: bool) ->
             else:
                 future.set_result(outcome)
     for loop, settled in by_loop.items():
+        if loop is here:
+            _settle(settled)
+            continue
         # A closed loop has nobody left to tell.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_settle, settled)

@@ -62,6 +62,23 @@ class Commit(NamedTuple):
     checkpoint: int | None
 
 
+class CommitPipe(Protocol):
+    """Commits that do not block: send batches, then read their answers, in order.
+
+    A store offers one (``commit_pipe()``) when a writer on an event loop can hand
+    it batches and learn of their commits from a readable file descriptor.
+    """
+
+    def fileno(self) -> int:
+        """Readable when the oldest batch sent has its answer."""
+
+    def send(self, batch: Commit) -> None:
+        """Hand over one batch; ``StoreError`` if the pipe is broken."""
+
+    def answer(self) -> None:
+        """The oldest batch's answer: return once it committed, ``StoreError`` if not."""
+
+
 class StoreError(Exception):
     """The store failed or holds data the ledger cannot trust (infrastructure, not input)."""
 

@@ -14,7 +14,7 @@ from typing import IO, Any, Self
 
 from mkoba.ledger.engine import FailureRecord
 from mkoba.ledger.store import sql
-from mkoba.ledger.store.base import Commit, StoredAccount, StoreError
+from mkoba.ledger.store.base import Commit, CommitPipe, StoredAccount, StoreError
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, SQLITE, TRANSFER_COLUMNS
 from mkoba.ledger.store.sqlite_child import CommitChild, CommitFailed, Statement, transaction
 from mkoba.ledger.transfer import TransferRecord
@@ -141,6 +141,33 @@ class SqliteStore:
 
     def commit(self, batch: Commit) -> None:
         """Write one batch in one transaction; the COMMIT is fsynced before this returns."""
+        statements = self._statements(batch)
+        if self._child is not None:
+            try:
+                self._child.commit(statements)
+            except CommitFailed as error:
+                raise StoreError(str(error)) from error
+            return
+        with self._lock:
+            try:
+                transaction(self._connection, statements)
+            except sqlite3.Error as error:
+                raise StoreError(f"sqlite commit failed: {error}") from error
+
+    def commit_pipe(self) -> CommitPipe | None:
+        """Commits without waiting, for a writer on an event loop: the commit process's pipe.
+
+        None without a commit process. Waits until the process has opened the store.
+        """
+        if self._child is None:
+            return None
+        try:
+            self._child.ready()
+        except CommitFailed as error:
+            raise StoreError(str(error)) from error
+        return _Pipe(self, self._child)
+
+    def _statements(self, batch: Commit) -> list[Statement]:
         changes = batch.changes
         statements: list[Statement] = []
         if changes.accounts:
@@ -162,17 +189,7 @@ class SqliteStore:
             balances = [(*row[1:], row[0]) for row in batch.balances]
             statements.append((_UPDATE_BALANCE, balances, True))
             statements.append((_SET_META, ("checkpoint", batch.checkpoint), False))
-        if self._child is not None:
-            try:
-                self._child.commit(statements)
-            except CommitFailed as error:
-                raise StoreError(str(error)) from error
-            return
-        with self._lock:
-            try:
-                transaction(self._connection, statements)
-            except sqlite3.Error as error:
-                raise StoreError(f"sqlite commit failed: {error}") from error
+        return statements
 
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
@@ -248,6 +265,29 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Pipe:
+    """``CommitPipe`` over the store's commit process."""
+
+    def __init__(self, store: SqliteStore, child: CommitChild) -> None:
+        self._store = store
+        self._child = child
+
+    def fileno(self) -> int:
+        return self._child.fileno()
+
+    def send(self, batch: Commit) -> None:
+        try:
+            self._child.send(self._store._statements(batch))
+        except CommitFailed as error:
+            raise StoreError(str(error)) from error
+
+    def answer(self) -> None:
+        try:
+            self._child.answer()
+        except CommitFailed as error:
+            raise StoreError(str(error)) from error
 
 
 class SqliteSnapshot:

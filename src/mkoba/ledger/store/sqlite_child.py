@@ -79,11 +79,27 @@ class CommitChild:
 
     def commit(self, statements: Sequence[Statement]) -> None:
         """Commit one batch in the child; ``CommitFailed`` if it did not."""
+        self.send(statements)
+        self.answer()
+
+    def send(self, statements: Sequence[Statement]) -> None:
+        """Hand one batch to the child; ``answer`` says, in order, whether it committed."""
+        self._send(statements)
+
+    def answer(self) -> None:
+        """Wait for the answer to the oldest batch sent; ``CommitFailed`` if it rolled back."""
+        self.ready()
+        self._answer()
+
+    def ready(self) -> None:
+        """Wait until the child has opened the store; ``CommitFailed`` if it could not."""
         if self._opening:
             self._opening = False
             self._answer()
-        self._send(statements)
-        self._answer()
+
+    def fileno(self) -> int:
+        """Readable when an answer is waiting (for an event loop's reader)."""
+        return self._connection.fileno()
 
     def _send(self, message: object) -> None:
         try:
@@ -115,11 +131,17 @@ def serve(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = Connection(fd)
     connection: sqlite3.Connection | None = None
+    # Batches may already be queued behind one that failed, decided on the memory of
+    # a writer that is now wrong: after a failure, nothing more commits.
+    failure = b""
     while True:
         try:
             message = pickle.loads(channel.recv_bytes())  # noqa: S301 (our parent, a private socket)
         except (EOFError, OSError):
             break
+        if failure:
+            channel.send_bytes(failure)
+            continue
         try:
             if connection is None:
                 path, setup = message
@@ -130,6 +152,7 @@ def serve(fd: int) -> None:
                 transaction(connection, message)
         except sqlite3.Error as error:
             channel.send_bytes(f"sqlite commit failed: {error}".encode())
+            failure = b"not committed: an earlier batch failed"
             continue
         channel.send_bytes(b"")
     if connection is not None:

@@ -1,0 +1,139 @@
+"""The ledger writer on an event loop, committing through the SQLite commit process's pipe.
+
+It keeps the threaded writer's promises: a result is acknowledged only once its
+batch (and every batch before it) is durable; a failed commit fails every batch
+after it, and none of them commits, even one already in the pipe; a dead commit
+process fails the writer; ``stop`` finishes what is queued, from the loop's own
+thread or another one. Without a pipe it is the threaded writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from mkoba.ledger import Balance, Transfer, TransferResult, WriterError, open_store
+from mkoba.ledger.loop_writer import LoopWriter
+from mkoba.ledger.store.sqlite import SqliteStore
+from tests.ledger.helpers import credit_balances
+from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
+
+R = TransferResult
+
+
+def stored_ids(url: str) -> list[int]:
+    with open_store(url) as reader:
+        return [row[0] for row in reader.query("SELECT id FROM ledger_transfers ORDER BY id")]
+
+
+async def started(url: str, *, commit_process: bool = True) -> LoopWriter:
+    writer = LoopWriter(open_store(url, commit_process=commit_process), asyncio.get_running_loop())
+    await asyncio.to_thread(writer.start)
+    writer.store.migrate_script("test_receipts", RECEIPTS)
+    await asyncio.wrap_future(writer.create_accounts(ACCOUNTS))
+    return writer
+
+
+@pytest.mark.parametrize("commit_process", [True, False], ids=["pipe", "threads"])
+def test_each_result_is_durable_when_it_arrives_and_reads_come_in_order(
+    tmp_path: Path, commit_process: bool
+) -> None:
+    url = str(tmp_path / "ledger.db")
+
+    async def scenario() -> None:
+        writer = await started(url, commit_process=commit_process)
+        assert (writer._pipe is not None) == commit_process
+        fund = writer.submit_async([Transfer(1, TRUST, ALICE, 1_000, 1)])
+        pays = [writer.submit_async([Transfer(10 + n, ALICE, BOB, 10, 1)]) for n in range(50)]
+        # A read queued after the writes sees all of them.
+        read = asyncio.wrap_future(writer.balances([ALICE, BOB]))
+        assert await fund == [R.OK]
+        for n, pay in enumerate(pays):
+            assert await pay == [R.OK]
+            assert 10 + n in stored_ids(url)  # acknowledged: another connection sees it
+        assert credit_balances(await read) == [500, 500]
+        # A thread's submission (a concurrent future) is decided on the loop too.
+        late = await asyncio.to_thread(
+            lambda: writer.submit([Transfer(99, ALICE, BOB, 1, 1)]).result(timeout=10)
+        )
+        assert late == [R.OK]
+        await asyncio.to_thread(writer.stop)
+
+    asyncio.run(scenario())
+    assert stored_ids(url) == [1, *range(10, 60), 99]
+
+
+def test_a_failed_batch_fails_the_batch_behind_it_in_the_pipe_and_nothing_commits(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "ledger.db")
+
+    async def scenario() -> None:
+        writer = await started(url)
+        await writer.submit_async([Transfer(1, TRUST, ALICE, 100, 1)], attach=[receipt(1, 1)])
+        # Receipt 1 exists: this batch will roll back...
+        doomed = writer.submit_async([Transfer(2, ALICE, BOB, 10, 1)], attach=[receipt(1, 2)])
+        await asyncio.sleep(0)  # ...once decided and sent on its own;
+        assert writer._sent == 1
+        # this one, valid on its own, is decided on the memory that included batch 2.
+        behind = writer.submit_async([Transfer(3, ALICE, BOB, 10, 1)], attach=[receipt(3, 3)])
+        await asyncio.sleep(0)
+        for future in (doomed, behind):
+            with pytest.raises(WriterError, match="failed"):
+                await future
+        with pytest.raises(WriterError, match="failed"):
+            writer.submit_async([Transfer(4, ALICE, BOB, 1, 1)])
+        await asyncio.to_thread(writer.stop)
+
+    asyncio.run(scenario())
+    assert stored_ids(url) == [1]
+    with open_store(url) as reader:
+        assert reader.query("SELECT id FROM receipts") == [(1,)]
+
+
+def test_a_killed_commit_process_fails_the_writer_and_stop_returns(tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+
+    async def scenario() -> None:
+        writer = await started(url)
+        assert await writer.submit_async([Transfer(1, TRUST, ALICE, 100, 1)]) == [R.OK]
+        store = writer.store
+        assert isinstance(store, SqliteStore) and store._child is not None
+        os.kill(store._child._process.pid, signal.SIGKILL)
+        with pytest.raises(WriterError, match="failed"):
+            await asyncio.wait_for(writer.submit_async([Transfer(2, ALICE, BOB, 1, 1)]), 10)
+        await asyncio.wait_for(asyncio.to_thread(writer.stop), 10)
+
+    asyncio.run(scenario())
+    assert stored_ids(url) == [1]
+
+
+def test_stop_on_the_loops_own_thread_finishes_what_is_queued(tmp_path: Path) -> None:
+    url = str(tmp_path / "ledger.db")
+
+    async def scenario() -> list[asyncio.Future[list[TransferResult]]]:
+        writer = await started(url)
+        await writer.submit_async([Transfer(1, TRUST, ALICE, 100, 1)])
+        queued = [writer.submit_async([Transfer(10 + n, ALICE, BOB, 1, 1)]) for n in range(5)]
+        writer.stop()  # blocking, on the loop: no loop turn happens until it returns
+        assert all(future.done() for future in queued)
+        with pytest.raises(WriterError, match="not running"):
+            writer.submit_async([Transfer(20, ALICE, BOB, 1, 1)])
+        return queued
+
+    queued = asyncio.run(scenario())
+    assert [future.result() for future in queued] == [[R.OK]] * 5
+    assert stored_ids(url) == [1, 10, 11, 12, 13, 14]
+
+    async def restarted() -> list[Balance | None]:
+        writer = await started(url)
+        try:
+            return await asyncio.wrap_future(writer.balances([ALICE, BOB]))
+        finally:
+            await asyncio.to_thread(writer.stop)
+
+    assert credit_balances(asyncio.run(restarted())) == [95, 5]
