@@ -15,11 +15,20 @@ import signal
 from pathlib import Path
 
 import pytest
+import uvloop
 
-from mkoba.ledger import Balance, Transfer, TransferResult, WriterError, open_store
+from mkoba.ledger import (
+    Account,
+    AccountKind,
+    Balance,
+    Transfer,
+    TransferResult,
+    WriterError,
+    open_store,
+)
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.ledger.store.sqlite import SqliteStore
-from tests.ledger.helpers import credit_balances
+from tests.ledger.helpers import WALLET, credit_balances
 from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
 
 R = TransferResult
@@ -137,3 +146,24 @@ def test_stop_on_the_loops_own_thread_finishes_what_is_queued(tmp_path: Path) ->
             await asyncio.to_thread(writer.stop)
 
     assert credit_balances(asyncio.run(restarted())) == [95, 5]
+
+
+def test_a_batch_far_bigger_than_the_pipe_commits_whole(tmp_path: Path) -> None:
+    """uvloop's reader makes its descriptor non-blocking; a big batch must still go whole."""
+    url = str(tmp_path / "ledger.db")
+    many = [
+        Account(1_000 + n, 1, "KES", AccountKind.EMONEY, WALLET, user_data=n) for n in range(8_000)
+    ]
+
+    async def scenario() -> None:
+        writer = await started(url)
+        results = await asyncio.wrap_future(writer.create_accounts(many))
+        assert all(result.ok for result in results)
+        funded = [Transfer(100_000 + n, TRUST, 1_000 + n, 1, 1) for n in range(8_000)]
+        assert await writer.submit_async(funded) == [R.OK] * 8_000
+        await asyncio.to_thread(writer.stop)
+
+    uvloop.run(scenario())  # what mkoba serve runs on
+    with open_store(url) as reader:
+        assert reader.query("SELECT COUNT(*) FROM ledger_accounts") == [(8_000 + len(ACCOUNTS),)]
+        assert reader.query("SELECT COUNT(*) FROM ledger_transfers") == [(8_000,)]

@@ -5,15 +5,15 @@ a committer thread beside a busy event loop waits for the interpreter at every
 statement, and again to acknowledge the batch: at saturation the Daraja
 benchmark's commits took 6 ms of wall time for 1 ms of work. A child process
 has an interpreter of its own. The parent sends each batch as its statements
-(``Statement``: SQL, parameters, one row or many), pickled, over a socket pair,
-and waits for the answer: empty once the COMMIT is fsynced, the error's text if
-the transaction rolled back. The child and the in-thread path run the same
-``transaction``.
+(``Statement``: SQL, parameters, one row or many), pickled, down a pipe, and
+waits for the answer on another: empty once the COMMIT is fsynced, the error's
+text if the transaction rolled back. The child and the in-thread path run the
+same ``transaction``.
 
 The child inherits the store's lease (its open file description), so the lock
 is held until both have exited: a new writer cannot load the store while a
 child could still commit a batch of the old one. The child exits when the
-socket closes, after the batch it is committing.
+batches' pipe closes, after the batch it is committing.
 
 This file is also the child's program, run by path with the standard library
 only (``python -I sqlite_child.py``): it starts in a few milliseconds, without
@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from multiprocessing.connection import Connection
 
 # (sql, parameters, many): ``many`` runs executemany over a sequence of rows.
 Statement = tuple[str, Sequence[object], bool]
+# An error's text is cut to this, so that every answer fits in one pipe write.
+answer_chars_max = 1000
 # How long closing waits for the child to finish its batch and exit.
 exit_wait_s = 10.0
 
@@ -61,17 +62,25 @@ class CommitChild:
     """The parent's end: one batch at a time, from one thread (the writer's committer)."""
 
     def __init__(self, path: str, setup: Sequence[str], *, lease_fd: int | None) -> None:
-        ours, theirs = socket.socketpair()
-        fds = [theirs.fileno()] if lease_fd is None else [theirs.fileno(), lease_fd]
+        # Two pipes, not one socket: an event loop watching the answers makes their
+        # descriptor non-blocking, and a big batch must still be sent whole.
+        batches_in, batches_out = os.pipe()
+        answers_in, answers_out = os.pipe()
+        theirs = [batches_in, answers_out]
         try:
             self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and file)
-                [sys.executable, "-I", __file__, str(theirs.fileno())],
-                pass_fds=fds,
+                [sys.executable, "-I", __file__, str(batches_in), str(answers_out)],
+                pass_fds=theirs if lease_fd is None else [*theirs, lease_fd],
                 stdin=subprocess.DEVNULL,
             )
-        finally:
-            theirs.close()
-        self._connection = Connection(ours.detach())
+        except BaseException:
+            for fd in (batches_in, batches_out, answers_in, answers_out):
+                os.close(fd)
+            raise
+        for fd in theirs:
+            os.close(fd)
+        self._batches = Connection(batches_out, readable=False)
+        self._answers = Connection(answers_in, writable=False)
         # The child opens the store while the parent goes on; the first commit reads
         # the answer before its own.
         self._send((path, list(setup)))
@@ -99,25 +108,27 @@ class CommitChild:
 
     def fileno(self) -> int:
         """Readable when an answer is waiting (for an event loop's reader)."""
-        return self._connection.fileno()
+        return self._answers.fileno()
 
     def _send(self, message: object) -> None:
         try:
-            self._connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+            self._batches.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as error:
             raise CommitFailed(f"the sqlite commit process stopped: {error!r}") from error
 
     def _answer(self) -> None:
         try:
-            answer = self._connection.recv_bytes()
+            self._answers.poll(None)  # the descriptor may be non-blocking (an event loop's)
+            answer = self._answers.recv_bytes()
         except (EOFError, OSError) as error:
             raise CommitFailed(f"the sqlite commit process stopped: {error!r}") from error
         if answer:
             raise CommitFailed(answer.decode())
 
     def close(self) -> None:
-        """Close the socket; the child finishes its batch, if any, and exits."""
-        self._connection.close()
+        """Close the batches' pipe; the child finishes its batch, if any, and exits."""
+        self._batches.close()
+        self._answers.close()
         try:
             self._process.wait(exit_wait_s)
         except subprocess.TimeoutExpired:
@@ -125,22 +136,23 @@ class CommitChild:
             self._process.wait()
 
 
-def serve(fd: int) -> None:
-    """The child: open the store, then commit each batch until the parent closes the socket."""
-    # Interrupts are for the parent, which stops the writer and then closes the socket.
+def serve(batches_fd: int, answers_fd: int) -> None:
+    """The child: open the store, then commit each batch until the parent closes the pipe."""
+    # Interrupts are for the parent, which stops the writer and then closes the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    channel = Connection(fd)
+    batches = Connection(batches_fd, writable=False)
+    answers = Connection(answers_fd, readable=False)
     connection: sqlite3.Connection | None = None
     # Batches may already be queued behind one that failed, decided on the memory of
     # a writer that is now wrong: after a failure, nothing more commits.
     failure = b""
     while True:
         try:
-            message = pickle.loads(channel.recv_bytes())  # noqa: S301 (our parent, a private socket)
+            message = pickle.loads(batches.recv_bytes())  # noqa: S301 (our parent, a private pipe)
         except (EOFError, OSError):
             break
         if failure:
-            channel.send_bytes(failure)
+            answers.send_bytes(failure)
             continue
         try:
             if connection is None:
@@ -151,14 +163,15 @@ def serve(fd: int) -> None:
             else:
                 transaction(connection, message)
         except sqlite3.Error as error:
-            channel.send_bytes(f"sqlite commit failed: {error}".encode())
+            # Short: an answer is one write to the pipe, whole for a non-blocking reader.
+            answers.send_bytes(f"sqlite commit failed: {error}"[:answer_chars_max].encode())
             failure = b"not committed: an earlier batch failed"
             continue
-        channel.send_bytes(b"")
+        answers.send_bytes(b"")
     if connection is not None:
         connection.close()
 
 
 if __name__ == "__main__":
-    serve(int(sys.argv[1]))
+    serve(int(sys.argv[1]), int(sys.argv[2]))
     os._exit(0)
