@@ -62,9 +62,8 @@ class LoopWriter(LedgerWriter):
     def start(self) -> LoopWriter:
         """Load and check the ledger; decide on the loop if the store has a pipe."""
         self._load()
-        opener = getattr(self.store, "commit_pipe", None)
         try:
-            pipe = opener() if opener is not None else None
+            pipe = self.store.commit_pipe()
         except BaseException:
             self.store.close()
             raise

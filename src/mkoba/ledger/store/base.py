@@ -107,6 +107,9 @@ class Store(Protocol):
     def commit(self, batch: Commit) -> None:
         """Write one batch in one database transaction, durably, or raise."""
 
+    def commit_pipe(self) -> CommitPipe | None:
+        """Commits without waiting, for a writer on an event loop; None if not offered."""
+
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
 

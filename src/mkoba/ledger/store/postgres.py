@@ -135,6 +135,10 @@ class PostgresStore:
             self._connection.execute(script.encode())
             self._connection.execute("INSERT INTO ledger_migrations (name) VALUES (%s)", (name,))
 
+    def commit_pipe(self) -> None:
+        """None: psycopg's commits block, so a writer commits on its committer thread."""
+        return None
+
     def commit(self, batch: Commit) -> None:
         """Write one batch in one transaction; returns once PostgreSQL has committed it."""
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import itertools
@@ -143,10 +144,8 @@ class SqliteStore:
         """Write one batch in one transaction; the COMMIT is fsynced before this returns."""
         statements = self._statements(batch)
         if self._child is not None:
-            try:
+            with _store_errors():
                 self._child.commit(statements)
-            except CommitFailed as error:
-                raise StoreError(str(error)) from error
             return
         with self._lock:
             try:
@@ -161,10 +160,8 @@ class SqliteStore:
         """
         if self._child is None:
             return None
-        try:
+        with _store_errors():
             self._child.ready()
-        except CommitFailed as error:
-            raise StoreError(str(error)) from error
         return _Pipe(self, self._child)
 
     def _statements(self, batch: Commit) -> list[Statement]:
@@ -278,16 +275,21 @@ class _Pipe:
         return self._child.fileno()
 
     def send(self, batch: Commit) -> None:
-        try:
+        with _store_errors():
             self._child.send(self._store._statements(batch))
-        except CommitFailed as error:
-            raise StoreError(str(error)) from error
 
     def answer(self) -> None:
-        try:
+        with _store_errors():
             self._child.answer()
-        except CommitFailed as error:
-            raise StoreError(str(error)) from error
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """The commit process's failures as the store's (it imports nothing of mkoba)."""
+    try:
+        yield
+    except CommitFailed as error:
+        raise StoreError(str(error)) from error
 
 
 class SqliteSnapshot:
