@@ -205,6 +205,8 @@ async def test_a_slow_result_calls_the_queue_timeout_url_then_reports(
 
     class Slow:
         name = "account_balance"
+        # What the real product proves of its caller (the processor checks it).
+        proof = getattr(real, "proof", None)
 
         async def run(self, ctx: Context) -> Response:
             await asyncio.sleep(0.6)

@@ -19,6 +19,7 @@ from mkoba.channels.daraja.http import channel, endpoint
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.state import Daraja
 from mkoba.channels.daraja.vault import random_text, token_length
+from mkoba.text import storable
 
 # Basic credentials longer than this are not a key and a secret.
 basic_length_max = 512
@@ -36,7 +37,7 @@ def _credentials(request: Request) -> tuple[str, str]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise DarajaError(AUTH_FAILED) from None
     key, separator, secret = text.partition(":")
-    if not separator or not key or not secret:
+    if not separator or not key or not secret or not storable(text):
         raise DarajaError(AUTH_FAILED)
     return key, secret
 

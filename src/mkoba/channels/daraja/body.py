@@ -6,6 +6,12 @@ a number from one and a string from another, optional fields arrive as
 ways. ``Body`` coerces numbers and strings, treats ``null`` as absent, ignores
 unknown keys, and answers ``400.002.02 Bad Request - Invalid <Field>`` for a
 value that cannot mean what the field needs.
+
+It is also the one gate every Daraja route's input passes: a body is refused
+whole, before any route reads a field, if any string in it (a key, a value,
+however deep) is text the platform cannot store (``mkoba.text``); JSON numbers
+are kept as written unless they are plain integers of a sane size, so no field
+is ever read through a float's rounding or a 5,000-digit ``int()``.
 """
 
 from __future__ import annotations
@@ -19,33 +25,109 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 
 from mkoba.channels.daraja.envelope import INVALID_PAYLOAD, DarajaError
+from mkoba.text import text_problem
 
 # A request body larger than this is refused unread (Daraja's bodies are a few hundred bytes).
 body_bytes_max = 64 * 1024
 # Text fields longer than this are refused (Remarks and Occasion are at most 100 per the docs).
 text_length_max = 512
-# An amount above this (KES) is not a typo we try to process.
+# An amount above this (KES) is not a typo we try to process; limits decide below it.
 amount_major_max = 10**9
+# JSON integers with more digits than this stay text (no field holds more; int() would be slow).
+int_digits_max = 32
+# A field name quoted in an error is cut to this many characters.
+name_length_max = 64
+# Fields whose values are secrets: an error about them says what is wrong, never where.
+_SECRET_FIELDS = frozenset({"password", "securitycredential", "passkey"})
 _MSISDN = re.compile(r"^254[17][0-9]{8}$")
 _DIGITS = re.compile(r"^[0-9]{1,12}$")
-_WHOLE = re.compile(r"^\s*([0-9]+)(?:\.0*)?\s*$")
+# A whole amount: digits, optionally with a zero fraction ("1", "1.0", "1.00"; "1." as text).
+_WHOLE = re.compile(r"^([0-9]+)(?:\.0*)?$")
+# A JSON number whose fraction is zero (1.0): the whole part, for fields that take digits.
+_WHOLE_LITERAL = re.compile(r"^(-?[0-9]+)\.0+$")
+_CONTENT_LENGTH = re.compile(r"^[0-9]{1,12}$")
+_SPACE = re.compile(r"\s")
+
+
+class Number(str):
+    """A JSON number kept as written: a fraction, an exponent, or too many digits for ``int``."""
+
+    __slots__ = ()
+
+
+def _int(literal: str) -> int | Number:
+    return int(literal) if len(literal.lstrip("-")) <= int_digits_max else Number(literal)
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def parse_json(raw: bytes) -> Any:
-    """JSON text, refusing NaN and Infinity (which Python accepts and Daraja does not)."""
-    return json.loads(raw, parse_constant=_reject_constant)
+    """JSON text in UTF-8: NaN and Infinity refused (Python accepts them, Daraja does not),
+    numbers other than plain integers kept as ``Number`` (never a float)."""
+    text = raw.decode("utf-8-sig")
+    return json.loads(text, parse_constant=_reject_constant, parse_int=_int, parse_float=Number)
+
+
+def _payload(reason: str) -> DarajaError:
+    """``400.002.05 Invalid Request Payload``, saying what is wrong with it."""
+    return DarajaError(INVALID_PAYLOAD, f"{INVALID_PAYLOAD.message} - {reason}")
+
+
+def _unreadable(error: Exception) -> DarajaError:
+    """Why bytes are not a JSON body, in words that quote nothing the client sent."""
+    if isinstance(error, UnicodeDecodeError):
+        return _payload(f"the body is not UTF-8 (byte {error.start})")
+    if isinstance(error, json.JSONDecodeError):
+        if not error.doc.strip():
+            return _payload("the body is empty")
+        return _payload(f"not valid JSON ({error.msg}) at character {error.pos}")
+    if isinstance(error, RecursionError):
+        return _payload("the body is nested too deeply")
+    return _payload(f"not valid JSON ({error})")
+
+
+def _field_name(key: str) -> str:
+    return key if len(key) <= name_length_max else key[:name_length_max] + "..."
+
+
+def check_storable(data: dict[str, Any]) -> None:
+    """Refuse ``data`` if any key or string in it, however deep, cannot be stored.
+
+    The error names the top-level field (``400.002.02 Bad Request - Invalid
+    AccountReference: contains ...``); a key that cannot be stored is a bad payload.
+    """
+    for key, value in data.items():
+        problem = text_problem(key)
+        if problem is not None:
+            raise _payload(f"a field name {problem}")
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                problem = text_problem(item)
+            elif isinstance(item, dict):
+                problem = next(filter(None, map(text_problem, item)), None)
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+                continue
+            else:
+                continue
+            if problem is not None:
+                secret = key.lower() in _SECRET_FIELDS
+                detail = "contains a character that cannot be stored" if secret else problem
+                raise DarajaError.field(_field_name(key), detail)
 
 
 class Body:
-    """A JSON object from a client, read leniently."""
+    """A JSON object from a client, read leniently; only text that can be stored."""
 
     __slots__ = ("_data", "_folded")
 
     def __init__(self, data: dict[str, Any]) -> None:
+        check_storable(data)
         self._data = {key: value for key, value in data.items() if value is not None}
         self._folded = {key.lower(): key for key in self._data}
 
@@ -53,15 +135,17 @@ class Body:
     async def read(cls, request: Request) -> Body:
         """The request's JSON object; ``400.002.05`` for anything else."""
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > body_bytes_max):
-            raise DarajaError(INVALID_PAYLOAD)
+        if length is not None and not _CONTENT_LENGTH.match(length):
+            raise _payload("Content-Length is not a number")
+        if length is not None and int(length) > body_bytes_max:
+            raise _payload(f"the body is larger than {body_bytes_max} bytes")
         chunks: list[bytes] = []
         size = 0
         # Read no more than the limit, whatever the client says (chunked bodies say nothing).
         async for chunk in request.stream():
             size += len(chunk)
             if size > body_bytes_max:
-                raise DarajaError(INVALID_PAYLOAD)
+                raise _payload(f"the body is larger than {body_bytes_max} bytes")
             chunks.append(chunk)
         return cls.parse(b"".join(chunks))
 
@@ -69,13 +153,13 @@ class Body:
     def parse(cls, raw: bytes) -> Body:
         """A body from raw bytes; ``400.002.05`` unless it is one JSON object."""
         if len(raw) > body_bytes_max:
-            raise DarajaError(INVALID_PAYLOAD)
+            raise _payload(f"the body is larger than {body_bytes_max} bytes")
         try:
             data = parse_json(raw)
-        except (ValueError, RecursionError):
-            raise DarajaError(INVALID_PAYLOAD) from None
+        except (ValueError, RecursionError) as error:
+            raise _unreadable(error) from None
         if not isinstance(data, dict):
-            raise DarajaError(INVALID_PAYLOAD)
+            raise _payload("the body must be one JSON object")
         return cls(data)
 
     def raw(self, *names: str) -> Any:
@@ -102,7 +186,11 @@ class Body:
             return ""
         if isinstance(value, bool | dict | list):
             raise DarajaError.field(names[0])
-        if isinstance(value, float):
+        if isinstance(value, Number):
+            # 174379.0 is 174379, as the float it was meant to be; other numbers stay as written.
+            whole = _WHOLE_LITERAL.match(value)
+            value = whole.group(1) if whole else str.__str__(value)
+        elif isinstance(value, float):
             if not math.isfinite(value) or not value.is_integer():
                 raise DarajaError.field(names[0])
             value = int(value)
@@ -130,21 +218,27 @@ class Body:
         return text
 
     def amount(self, name: str = "Amount") -> int:
-        """A whole amount in major units (KES); ``1``, ``"1"``, ``1.0`` and ``"1.00"`` agree."""
+        """A whole amount in major units (KES), 1 to ``amount_major_max``, read exactly.
+
+        ``1``, ``"1"``, ``1.0`` and ``"1.00"`` agree; a fraction, an exponent (``1e3``),
+        a sign, a boolean, NaN or Infinity, zero or too many digits are ``Invalid Amount``.
+        """
         value = self.raw(name)
-        if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
             raise DarajaError.field(name)
         if isinstance(value, int):
             whole = value
         elif isinstance(value, float):
-            if not math.isfinite(value) or not value.is_integer():
+            # Only a Body built in Python holds a float; JSON numbers arrive as int or Number.
+            if not math.isfinite(value) or not value.is_integer() or abs(value) > amount_major_max:
                 raise DarajaError.field(name)
             whole = int(value)
         elif isinstance(value, str):
-            match = _WHOLE.match(value)
-            if match is None:
+            match = _WHOLE.match(value.strip())
+            digits = match.group(1).lstrip("0") if match else ""
+            if len(digits) > len(str(amount_major_max)):
                 raise DarajaError.field(name)
-            whole = int(match.group(1))
+            whole = int(digits or "0") if match else 0
         else:
             raise DarajaError.field(name)
         if not 0 < whole <= amount_major_max:
@@ -152,15 +246,18 @@ class Body:
         return whole
 
     def url(self, *names: str, required: bool = True) -> str:
-        """An http(s) URL a result can be POSTed to."""
+        """An http(s) URL a result can be POSTed to: a host that can be looked up, a valid port."""
         text = self.text(*names, required=required, length_max=2048)
         if not text and not required:
             return ""
         try:
             parts = urlsplit(text)
-        except ValueError:
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+            host = parts.hostname or ""
+            host.encode("idna")
+        except (ValueError, UnicodeError):
             raise DarajaError.field(names[0]) from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or not host or _SPACE.search(text):
             raise DarajaError.field(names[0])
         return text
 

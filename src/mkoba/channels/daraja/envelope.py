@@ -72,9 +72,10 @@ class DarajaError(Exception):
         self.request_id = request_id
 
     @classmethod
-    def field(cls, name: str) -> DarajaError:
-        """``400.002.02 Bad Request - Invalid <name>``."""
-        return cls(INVALID_FIELD, INVALID_FIELD.message.format(field=name))
+    def field(cls, name: str, detail: str | None = None) -> DarajaError:
+        """``400.002.02 Bad Request - Invalid <name>``, and why when that helps (``: ...``)."""
+        message = INVALID_FIELD.message.format(field=name)
+        return cls(INVALID_FIELD, f"{message}: {detail}" if detail else message)
 
 
 def request_id() -> str:

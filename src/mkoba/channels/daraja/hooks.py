@@ -33,6 +33,7 @@ from mkoba.processor.codes import Code
 from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Note, Refused, Row
 from mkoba.processor.request import Channel, Request
+from mkoba.text import storable
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja
@@ -112,7 +113,8 @@ class DarajaHooks:
             message = REJECTIONS.get(result, REJECTIONS["C2B00016"])
             raise Refused(Code.NOT_ALLOWED, message, c2b_code=result or "C2B00016")
         third_party = answer.get("ThirdPartyTransID")
-        if isinstance(third_party, str | int) and str(third_party):
+        # The business's own text goes into the confirmation: only text that can be stored.
+        if isinstance(third_party, str | int) and str(third_party) and storable(str(third_party)):
             if len(self._third_party) >= third_party_kept_max:
                 self._third_party.pop(next(iter(self._third_party)))
             self._third_party[ctx.request.id] = str(third_party)[:64]

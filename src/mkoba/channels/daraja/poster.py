@@ -116,6 +116,9 @@ class Poster:
             return await asyncio.open_connection(host, port, ssl=context)
         except (OSError, ssl.SSLError) as error:
             raise PostError(type(error).__name__) from None
+        except UnicodeError:
+            # A host name IDNA cannot encode (an empty or 64-character label): never reachable.
+            raise PostError("InvalidURL") from None
 
     async def _send(self, key: Key, stream: Stream, request: bytes, fresh: bool = False) -> Answer:
         reader, writer = stream

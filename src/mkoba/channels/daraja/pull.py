@@ -24,6 +24,9 @@ from mkoba.channels.daraja.registry import Pull
 
 page_rows_max = 1000
 offset_max = 10**6
+# The years a query may name (nanoseconds since 1970 in 64 bits reach 2262).
+year_min = 1900
+year_max = 2200
 _DATE = re.compile(
     r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?$"
 )
@@ -40,6 +43,9 @@ def parse_date(text: str, name: str) -> int:
     if match is None:
         raise DarajaError.field(name)
     year, month, day, hour, minute, second = (int(part or 0) for part in match.groups())
+    if not year_min <= year <= year_max:
+        # Moments are nanoseconds in 64 bits: years far out cannot be compared in the store.
+        raise DarajaError.field(name)
     try:
         when = dt.datetime(year, month, day, hour, minute, second, tzinfo=ids.EAT)
     except ValueError:

@@ -10,6 +10,7 @@ not finished, then the real ``ResultCode``, as a string.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -31,6 +32,8 @@ from mkoba.channels.daraja.state import Daraja
 PAYBILL = "CustomerPayBillOnline"
 BUY_GOODS = "CustomerBuyGoodsOnline"
 ACCEPTED = "Success. Request accepted for processing"
+# YYYYMMDDHHmmss, in ASCII digits ("١" is a digit to str.isdigit, not to Daraja).
+_TIMESTAMP = re.compile(r"^[0-9]{14}$")
 
 
 def _merchant(daraja: Daraja, app: App, body: Body) -> Shortcode:
@@ -40,7 +43,7 @@ def _merchant(daraja: Daraja, app: App, body: Body) -> Shortcode:
     if code is None or code.kind == "b2c":
         raise DarajaError(MERCHANT)
     stamp = body.text("Timestamp")
-    if len(stamp) != 14 or not stamp.isdigit():
+    if not _TIMESTAMP.match(stamp):
         raise DarajaError.field("Timestamp")
     passkey = daraja.passkey(shortcode, code.passkey)
     as_sent = body.text("BusinessShortCode")
