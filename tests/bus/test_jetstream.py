@@ -187,20 +187,25 @@ async def test_acknowledgements_cross_the_bus_once(tmp_path: Path, bus_url: str)
         # Pending until acknowledged: the payee cannot spend it yet.
         assert await available(platform, wallet(payee)) == 0
         assert await platform.acknowledge(response.request_id) is True
-        assert await platform.acknowledge(response.request_id) is False
+        # Once posted it stands: a second acknowledgement posts nothing more.
+        assert await platform.acknowledge(response.request_id) is True
+        assert await platform.acknowledge(response.request_id, False) is False
         assert await available(platform, wallet(payee)) == 1_000 * KSH
         # A replay of the same request id is answered as the first was; nothing moves again.
-        again = await platform.request(
-            Request(
-                response.request_id,
-                Channel.API,
-                "send_money",
-                payer.msisdn,
-                {"to": payee.msisdn, "amount": "1,000"},
-                None,
-                time.time_ns(),
-            )
+        # It needs the PIN as the first did: without it, the answer is not shown.
+        replay = Request(
+            response.request_id,
+            Channel.API,
+            "send_money",
+            payer.msisdn,
+            {"to": payee.msisdn, "amount": "1,000"},
+            None,
+            time.time_ns(),
         )
+        refused = await platform.request(replay)
+        assert (refused.code, refused.receipt) == (Code.INVALID_INPUT, None)
+        sealed = seal_pin(Pin(CUSTOMER_PIN), platform.transport_key, replay.id.encode())
+        again = await platform.request(replay._replace(pin=sealed))
         assert (again.code, again.receipt) == (response.code, response.receipt)
         assert await available(platform, wallet(payee)) == 1_000 * KSH
 

@@ -752,17 +752,30 @@ async def test_name_lookup_masks_names_of_every_kind(world: World) -> None:
     )
     store = world.agent_store
     assert asker.msisdn and target.msisdn and till.number and store.number
-    found = await call(platform, "name_lookup", asker.msisdn, number="0" + target.msisdn[3:])
+    found = await call(
+        platform, "name_lookup", asker.msisdn, number="0" + target.msisdn[3:], channel=Channel.USSD
+    )
     assert found.code is Code.OK
     assert found.message == "WANJIKU K****"
     masked_number = f"0{target.msisdn[3:6]}***{target.msisdn[-3:]}"
     assert found.data == {"name": "WANJIKU K****", "number": masked_number, "lookups_left": 4}
-    by_till = await call(platform, "name_lookup", asker.msisdn, kind="till", number="719283")
+    by_till = await call(
+        platform, "name_lookup", asker.msisdn, kind="till", number="719283", channel=Channel.USSD
+    )
     assert by_till.message == "MAMA O***** H****"
-    by_paybill = await call(platform, "name_lookup", asker.msisdn, kind="paybill", number="717171")
+    by_paybill = await call(
+        platform, "name_lookup", asker.msisdn, kind="paybill", number="717171", channel=Channel.USSD
+    )
     assert (by_paybill.message, by_paybill.data["number"]) == ("NAIROBI W****", "")
     agent_number = store.number.split("/")[0]
-    by_agent = await call(platform, "name_lookup", asker.msisdn, kind="agent", number=agent_number)
+    by_agent = await call(
+        platform,
+        "name_lookup",
+        asker.msisdn,
+        kind="agent",
+        number=agent_number,
+        channel=Channel.USSD,
+    )
     assert by_agent.message.startswith("SHOP ")
     assert by_agent.data["lookups_left"] == 1
     assert paybill.id != till.id
@@ -773,11 +786,15 @@ async def test_name_lookup_refusals_and_the_daily_cap(world: World) -> None:
     asker = await world.customer()
     assert asker.msisdn
     refused(
-        await call(platform, "name_lookup", world.msisdn(), number=asker.msisdn),
+        await call(
+            platform, "name_lookup", world.msisdn(), number=asker.msisdn, channel=Channel.USSD
+        ),
         Code.NOT_REGISTERED,
     )
     refused(
-        await call(platform, "name_lookup", asker.msisdn, kind="bank", number="1"),
+        await call(
+            platform, "name_lookup", asker.msisdn, kind="bank", number="1", channel=Channel.USSD
+        ),
         Code.INVALID_INPUT,
         "kind:",
     )
@@ -788,12 +805,18 @@ async def test_name_lookup_refusals_and_the_daily_cap(world: World) -> None:
         ({"kind": "agent", "number": "000000"}, Code.UNKNOWN_AGENT),
     ]
     for params, code in misses:
-        refused(await call(platform, "name_lookup", asker.msisdn, **params), code)
+        refused(
+            await call(platform, "name_lookup", asker.msisdn, **params, channel=Channel.USSD), code
+        )
     # Every look-up counts, found or not: the fifth is the last of the day.
-    fifth = await call(platform, "name_lookup", asker.msisdn, number=asker.msisdn)
+    fifth = await call(
+        platform, "name_lookup", asker.msisdn, number=asker.msisdn, channel=Channel.USSD
+    )
     assert fifth.code is Code.OK and fifth.data["lookups_left"] == 0
     refused(
-        await call(platform, "name_lookup", asker.msisdn, number=asker.msisdn),
+        await call(
+            platform, "name_lookup", asker.msisdn, number=asker.msisdn, channel=Channel.USSD
+        ),
         Code.NAME_LOOKUP_LIMIT,
     )
     used = await rows(

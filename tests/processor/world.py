@@ -48,7 +48,9 @@ from mkoba.parties import (
 )
 from mkoba.processor import ids
 from mkoba.processor.codes import Code
+from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Channel, Request, Response
+from mkoba.products import all_products
 from mkoba.settings import Settings
 
 KSH = 100  # minor units per shilling
@@ -94,6 +96,16 @@ async def running(settings: Settings) -> AsyncIterator[Platform]:
         await platform.stop()
 
 
+# Products only the phone itself may ask for (``Proof.NETWORK``).
+PHONE_ONLY = frozenset(
+    name for name, product in all_products().items() if proof_of(product) is Proof.NETWORK
+)
+
+
+# Channels whose gateway says which phone asks.
+PHONE_CHANNELS = frozenset({Channel.USSD, Channel.SMS, Channel.STK})
+
+
 def request_of(
     platform: Platform,
     product: str,
@@ -104,15 +116,21 @@ def request_of(
     channel: Channel = Channel.API,
     request_id: str | None = None,
     new_pin: str | None = None,
+    phone: bool | None = None,
     **params: str,
 ) -> Request:
-    """A request as a channel adapter builds it: PINs sealed for this request id."""
+    """A request as a channel adapter builds it: PINs sealed for this request id.
+
+    ``phone``: the channel knows the caller's phone (default: on USSD, SMS and STK, as
+    their gateways say which phone asks, and for the products only a phone may ask for).
+    """
     rid = request_id or f"test:{uuid.uuid4().hex}"
     sealed = seal_pin(Pin(pin), platform.transport_key, rid.encode()) if pin is not None else None
     if new_pin is not None:
         blob = seal_pin(Pin(new_pin), platform.transport_key, rid.encode() + b":new").blob
         params["sealed_new_pin"] = base64.b64encode(blob).decode()
-    return Request(rid, channel, product, msisdn, dict(params), sealed, time.time_ns())
+    verified = (product in PHONE_ONLY or channel in PHONE_CHANNELS) if phone is None else phone
+    return Request(rid, channel, product, msisdn, dict(params), sealed, time.time_ns(), verified)
 
 
 async def call(
@@ -126,6 +144,7 @@ async def call(
     ack: bool = True,
     request_id: str | None = None,
     new_pin: str | None = None,
+    phone: bool | None = None,
     **params: str,
 ) -> Response:
     """Send a request through the bus; acknowledge delivery of a success, as the API does."""
@@ -137,6 +156,7 @@ async def call(
         channel=channel,
         request_id=request_id,
         new_pin=new_pin,
+        phone=phone,
         **params,
     )
     response = await platform.request(request)

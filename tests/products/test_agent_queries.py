@@ -15,6 +15,7 @@ import pytest
 from mkoba.app import Platform
 from mkoba.parties import Party
 from mkoba.processor.codes import Code
+from mkoba.processor.request import Channel
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -104,7 +105,7 @@ async def test_a_customer_switches_to_kiswahili(world: World) -> None:
     customer = await world.customer(1_000)
     friend = await world.customer(language="sw")
     assert customer.msisdn and friend.msisdn
-    response = await world.ask("set_language", customer.msisdn, language="SW")
+    response = await world.ask("set_language", customer.msisdn, language="SW", channel=Channel.USSD)
     assert response.code is Code.OK, response
     assert response.message == "Lugha yako sasa ni Kiswahili."
     assert world.party(customer.msisdn).language == "sw"
@@ -124,10 +125,16 @@ async def test_set_language_refusals_and_agents(world: World) -> None:
     customer = await world.customer()
     _, (store,) = await world.agent()
     assert customer.msisdn and store.msisdn
-    refused(await world.ask("set_language", customer.msisdn, language="fr"), Code.INVALID_INPUT)
+    refused(
+        await world.ask("set_language", customer.msisdn, language="fr", channel=Channel.USSD),
+        Code.INVALID_INPUT,
+    )
     refused(await world.ask("set_language", customer.msisdn, "0000", language="sw"), Code.WRONG_PIN)
-    refused(await world.ask("set_language", world.msisdn(), language="sw"), Code.NOT_REGISTERED)
-    assert (await world.ask("set_language", store.msisdn, language="sw")).ok
+    refused(
+        await world.ask("set_language", world.msisdn(), language="sw", channel=Channel.USSD),
+        Code.NOT_REGISTERED,
+    )
+    assert (await world.ask("set_language", store.msisdn, language="sw", channel=Channel.USSD)).ok
     assert world.party(store.msisdn).language == "sw"
     assert world.party(customer.msisdn).language == "en"
 

@@ -13,6 +13,7 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.processor.codes import Code
+from mkoba.processor.request import Channel
 from tests.products.world import CUSTOMER_PIN, World, refused, running
 
 pytestmark = pytest.mark.anyio
@@ -32,7 +33,9 @@ async def world(platform: Platform) -> World:
 
 
 async def look_up(world: World, payer: str, number: str) -> Code:
-    response = await world.ask("name_lookup", payer, kind="msisdn", number=number)
+    response = await world.ask(
+        "name_lookup", payer, kind="msisdn", number=number, channel=Channel.USSD
+    )
     return response.code
 
 
@@ -66,10 +69,14 @@ async def test_looking_names_up_without_paying_stops_at_the_cap(world: World) ->
         assert await look_up(world, snooper.msisdn, stranger.msisdn) is Code.OK
     last = strangers[cap].msisdn
     assert last is not None
-    response = await world.ask("name_lookup", snooper.msisdn, kind="msisdn", number=last)
+    response = await world.ask(
+        "name_lookup", snooper.msisdn, kind="msisdn", number=last, channel=Channel.USSD
+    )
     refused(response, Code.NAME_LOOKUP_LIMIT)
     # Paying someone never looked up gives nothing back: the cap still holds.
     paid = await world.ask("send_money", snooper.msisdn, CUSTOMER_PIN, to=last, amount="50")
     assert paid.code is Code.OK, paid
-    again = await world.ask("name_lookup", snooper.msisdn, kind="msisdn", number=last)
+    again = await world.ask(
+        "name_lookup", snooper.msisdn, kind="msisdn", number=last, channel=Channel.USSD
+    )
     refused(again, Code.NAME_LOOKUP_LIMIT)

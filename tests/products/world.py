@@ -39,6 +39,7 @@ from mkoba.processor import ids
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import Settings
+from tests.processor.world import PHONE_CHANNELS, PHONE_ONLY
 
 KSH = 100  # minor units per shilling
 CUSTOMER_PIN = "1357"
@@ -282,16 +283,24 @@ class World:
         channel: Channel = Channel.API,
         request_id: str | None = None,
         new_pin: str | None = None,
+        phone: bool | None = None,
         **params: str,
     ) -> Request:
-        """A request as a channel adapter builds it: PINs sealed for this request id."""
+        """A request as a channel adapter builds it: PINs sealed for this request id.
+
+        ``phone``: the channel knows the caller's phone (default: on USSD, SMS and STK, as
+        their gateways say which phone asks, and for the products only a phone may ask for).
+        """
         rid = request_id or f"test:{uuid.uuid4().hex}"
         key = self.platform.transport_key
         sealed = seal_pin(Pin(pin), key, rid.encode()) if pin is not None else None
         if new_pin is not None:
             blob = seal_pin(Pin(new_pin), key, rid.encode() + b":new").blob
             params["sealed_new_pin"] = base64.b64encode(blob).decode()
-        return Request(rid, channel, product, msisdn, dict(params), sealed, time.time_ns())
+        verified = (product in PHONE_ONLY or channel in PHONE_CHANNELS) if phone is None else phone
+        return Request(
+            rid, channel, product, msisdn, dict(params), sealed, time.time_ns(), verified
+        )
 
     async def ask(
         self,
@@ -302,6 +311,7 @@ class World:
         channel: Channel = Channel.API,
         request_id: str | None = None,
         new_pin: str | None = None,
+        phone: bool | None = None,
         **params: str,
     ) -> Response:
         """Send a request through the bus; acknowledge delivery of a success, as the API does."""
@@ -312,6 +322,7 @@ class World:
             channel=channel,
             request_id=request_id,
             new_pin=new_pin,
+            phone=phone,
             **params,
         )
         response = await self.platform.request(request)

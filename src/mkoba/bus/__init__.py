@@ -1,6 +1,6 @@
 """The bus between channels and TranProc: one interface, an in-process implementation.
 
-Channels call ``request`` and, after delivering the response, ``acknowledge``;
+Channels call ``request`` and, before showing a success, ``acknowledge`` (it posts);
 TranProc is attached with ``serve``. Two implementations: ``memory.MemoryBus``
 (in-process, the embedded default) and ``jetstream.NatsBus`` (NATS JetStream,
 ``--bus nats://host:port[/prefix]``).
@@ -28,7 +28,15 @@ class Bus(Protocol):
         """Send a request and wait for its response (a channel's side)."""
 
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
-        """Say whether a response reached the user; True when it changed something."""
+        """Say a response is going to its user (``delivered``) or missed them.
+
+        Delivered: True once the money stands (posted now, or it never waited), False
+        when it was rolled back first, or TranProc could not be told: the channel
+        shows the success only on True. Not delivered: True when that rolled it back.
+        """
+
+    def health(self) -> dict[str, object]:
+        """For /health: ``state`` ("ok" when requests can reach TranProc) and details."""
 
     async def close(self) -> None:
         """Stop; requests still queued are answered SYSTEM_BUSY."""

@@ -16,7 +16,7 @@ ledgers on one NATS server need two prefixes). Subjects under the prefix:
   answer, and a request the stream lost is answered SYSTEM_BUSY at its deadline,
   as a failed publish would be.
 - ``<prefix>.acks``: delivery acknowledgements, request-reply to the TranProcs'
-  queue group; the answer says whether the acknowledgement changed anything.
+  queue group; the answer says whether the money stands (``Bus.acknowledge``).
 - ``<prefix>.rows`` and ``<prefix>.balances``: a front's channel rows for the
   core's ledger writer to commit (rows.py), and the ledger balances a front reads,
   request-reply to the core.
@@ -299,7 +299,7 @@ class NatsBus:
             log.error("dropped an answer: %s", problem)
 
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
-        """Tell TranProc whether a response reached its user; True when that changed something."""
+        """Tell TranProc a response is going to (or missed) its user: ``Bus.acknowledge``."""
         assert self._nc is not None, "connect first"
         body = json.dumps({"id": request_id, "delivered": delivered}).encode()
         try:
@@ -309,6 +309,16 @@ class NatsBus:
             log.warning("acknowledgement of %s reached no TranProc: %s", request_id, problem)
             return False
         return answer.data == b"1"
+
+    def health(self) -> dict[str, object]:
+        """For /health: whether the NATS connection is up (and where)."""
+        connected = self._nc is not None and self._nc.is_connected
+        return {
+            "state": "ok" if connected else "disconnected",
+            "kind": "nats",
+            "prefix": self.prefix,
+            "in_hand": len(self._tasks),
+        }
 
     async def close(self) -> None:
         """Stop taking requests, finish those in hand, answer waiting channels SYSTEM_BUSY."""

@@ -32,6 +32,7 @@ def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
         "params": request.params,
         "pin": pin,
         "received": request.received,
+        "phone": request.phone_verified,
         "deadline": deadline_ns,
         "reply": reply,
     }
@@ -57,6 +58,7 @@ def request_from(data: bytes) -> tuple[Request, int, str]:
             params,
             sealed,
             _number(body["received"]),
+            body.get("phone", False) is True,
         )
         return request, _number(body["deadline"]), _text(body.get("reply", ""))
     except WireError:

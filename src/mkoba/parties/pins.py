@@ -56,6 +56,11 @@ class PinVault:
         expected = self.verifier(credential.party_id, pin)
         return hmac.compare_digest(expected, credential.verifier)
 
+    def attempt_tag(self, party_id: int, pin: Pin) -> bytes:
+        """A keyed tag of one PIN attempt, to recognise its retry (kept in memory only)."""
+        message = f"attempt:{party_id}:{pin.reveal()}".encode()
+        return hmac.new(self._key.reveal(), message, hashlib.sha256).digest()
+
     def check(self, credential: Credential | None, pin: Pin, attempts_max: int) -> PinCheck:
         """Check ``pin``; a locked credential is refused without asking the verifier."""
         assert attempts_max > 0

@@ -28,7 +28,8 @@ class Pin:
     __slots__ = ("_digits",)
 
     def __init__(self, digits: str) -> None:
-        if not isinstance(digits, str) or not digits.isdigit():
+        # ASCII digits only: str.isdigit() also takes "²" and "٣", which no keypad sends.
+        if not isinstance(digits, str) or not (digits.isascii() and digits.isdigit()):
             raise ValueError("a PIN is digits only")
         if not pin_digits_min <= len(digits) <= pin_digits_max:
             raise ValueError(f"a PIN has {pin_digits_min} to {pin_digits_max} digits")

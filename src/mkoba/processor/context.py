@@ -27,21 +27,35 @@ from mkoba.parties import (
 from mkoba.processor.codes import Code
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Refused
+from mkoba.processor.proof import Proof, needs_pin
 from mkoba.processor.request import Request
 
 if TYPE_CHECKING:
     from mkoba.processor.services import Services
 
 
+# No amount has more digits than this (10^18 minor units is beyond any wallet).
+amount_digits_max = 18
+
+
 class Context:
     """One request, and the services to answer it."""
 
-    def __init__(self, services: Services, request: Request, now: int) -> None:
+    def __init__(
+        self, services: Services, request: Request, now: int, proof: Proof = Proof.PIN
+    ) -> None:
         self.services = services
         self.request = request
         self.now = now
+        self.proof = proof
         self.profile: Profile = services.profile(now)
         self.directory = services.directory
+        # Set once the requester's PIN has been checked and found right: the processor
+        # refuses an OK answer from a product that needed a PIN and never checked it.
+        self.pin_verified = False
+        # A keyed tag of the PIN tried (memory only): a retry of the very same attempt
+        # is answered from the replay without counting again.
+        self.pin_tag: bytes | None = None
 
     # -- parameters -------------------------------------------------------------------
 
@@ -53,12 +67,20 @@ class Context:
         return value
 
     def amount(self, name: str = "amount") -> int:
-        """An amount in minor units of the profile's currency."""
-        text = self.param(name)
-        try:
-            value = parse_amount(text, self.profile.currency)
-        except ValueError as error:
-            raise Refused(Code.INVALID_INPUT, f"{name}: {error}") from None
+        """An amount in minor units: ``name`` in major units, or ``<name>_minor`` in minor."""
+        minor = self.param(f"{name}_minor", required=False)
+        if minor:
+            if not (minor.isascii() and minor.isdigit()) or len(minor) > amount_digits_max:
+                raise Refused(Code.INVALID_INPUT, f"{name}_minor: a whole number of cents")
+            value = int(minor)
+        else:
+            text = self.param(name)
+            if len(text) > amount_digits_max + 8:
+                raise Refused(Code.INVALID_INPUT, f"{name}: not an amount")
+            try:
+                value = parse_amount(text, self.profile.currency)
+            except ValueError as error:
+                raise Refused(Code.INVALID_INPUT, f"{name}: {error}") from None
         if value <= 0:
             raise Refused(Code.INVALID_INPUT, f"{name} must be more than zero")
         return value
@@ -104,6 +126,15 @@ class Context:
             )
         return account
 
+    async def authenticate(self, party: Party) -> None:
+        """Prove the request comes from ``party``'s phone, as the product's ``proof`` asks.
+
+        For a ``PHONE`` product: nothing more on a channel that knows the caller's
+        number; elsewhere, and whenever a PIN is given, the PIN.
+        """
+        if needs_pin(self.proof, self.request) or self.request.pin is not None:
+            await self.verify_pin(party)
+
     async def verify_pin(self, party: Party) -> None:
         """Check the request's PIN for ``party``; every wrong try is durable before we answer."""
         sealed = self.request.pin
@@ -115,6 +146,7 @@ class Context:
             raise Refused(Code.INVALID_INPUT, "the PIN could not be read") from None
         credential = self.directory.credentials.get(party.id)
         attempts_max = self.profile.pin_attempts_max
+        self.pin_tag = self.services.vault.attempt_tag(party.id, pin)
         check = self.services.vault.check(credential, pin, attempts_max)
         if check.changed:
             assert check.credential is not None
@@ -127,6 +159,7 @@ class Context:
                     Code.PIN_NOT_SET,
                     "Your PIN was reset: change the temporary PIN first (My Account, Change PIN).",
                 )
+            self.pin_verified = True
             return
         if check.outcome == PinOutcome.NOT_SET:
             raise Refused(Code.PIN_NOT_SET)

@@ -1,10 +1,11 @@
 """The response-delivery rule: post on delivery, roll back at the deadline.
 
 Each money-moving request on a channel with a deadline leaves phase one
-pending. ``delivered`` posts it (the channel saw its response reach the user);
-the deadline, ``undelivered`` or the ledger's own expiry rolls it back and the
-payer is told by SMS. Duplicated acknowledgements post once; a late one never
-posts a voided transfer (the ledger refuses it).
+pending. ``delivered`` posts it: the channel is about to show the success, and
+shows it only once the post is durable, so a success a user has seen is never
+undone. The deadline, ``undelivered`` or the ledger's own expiry rolls it back
+and the payer is told by SMS. Duplicated acknowledgements post once; a late one
+never posts a voided transfer (the ledger refuses it), and is told so.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Deliveries:
         self.services = services
         self.locks = locks
         self._awaiting: dict[str, tuple[Awaiting, asyncio.TimerHandle]] = {}
+        # Rollbacks under way after a deadline: an acknowledgement meanwhile waits for it.
+        self._rolling: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.posted = 0
         self.rolled_back = 0
@@ -59,10 +62,18 @@ class Deliveries:
     def __len__(self) -> int:
         return len(self._awaiting)
 
-    async def delivered(self, request_id: str) -> bool:
-        """The response reached the user: move the money for good. False if too late or unknown."""
+    async def delivered(self, request_id: str) -> bool | None:
+        """The response is going to the user: move the money for good, durably.
+
+        True once posted; False if it was rolled back first (too late); None if
+        ``request_id`` was not waiting for its delivery.
+        """
         entry = self._awaiting.pop(request_id, None)
         if entry is None:
+            rolling = self._rolling.get(request_id)
+            if rolling is None:
+                return None
+            await asyncio.shield(rolling)
             return False
         awaiting, handle = entry
         handle.cancel()
@@ -94,7 +105,9 @@ class Deliveries:
             return
         task = asyncio.get_running_loop().create_task(self._roll_back_quietly(entry[0]))
         self._tasks.add(task)
+        self._rolling[request_id] = task
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _task: self._rolling.pop(request_id, None))
 
     async def _roll_back_quietly(self, awaiting: Awaiting) -> None:
         try:

@@ -10,12 +10,14 @@ to say the response was delivered (``acknowledge``).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
+from mkoba.parties import open_pin
 from mkoba.processor import request as request_module
 from mkoba.processor.codes import Code
 from mkoba.processor.commit import Outcome, first, record
@@ -23,8 +25,10 @@ from mkoba.processor.context import Context
 from mkoba.processor.delivery import Deliveries
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Plan, Record, Refused
+from mkoba.processor.proof import needs_pin, proof_of, refusal
 from mkoba.processor.request import Request, Response, failure
 from mkoba.processor.services import Services
+from mkoba.text import storable, text_problem
 
 log = logging.getLogger("mkoba.processor")
 
@@ -38,6 +42,8 @@ replay_entries_max = 200_000
 class Product(Protocol):
     """A use case: parse the request, check the rules, plan the money, or refuse."""
 
+    # A product may declare ``proof`` (``processor/proof.py``): what proves the request
+    # comes from the phone it acts for. Without one, it needs the PIN.
     name: str
 
     async def run(self, ctx: Context) -> Response | Plan | Record:
@@ -49,15 +55,20 @@ class _Replay:
     """What the processor remembers of a request, to answer its replays.
 
     The response is kept as its compact JSON (about a third of the memory of the
-    object) and parsed again only when a replay comes.
+    object) and parsed again only when a replay comes. ``pin_tag`` is the keyed tag
+    of the PIN the request was decided with (memory only), so that a retry of the
+    same attempt is not counted twice.
     """
 
-    __slots__ = ("fingerprint", "stored", "created")
+    __slots__ = ("fingerprint", "stored", "created", "pin_tag")
 
-    def __init__(self, fingerprint: str, response: Response, created: float) -> None:
+    def __init__(
+        self, fingerprint: str, response: Response, created: float, pin_tag: bytes | None = None
+    ) -> None:
         self.fingerprint = fingerprint
         self.stored = response.to_json()
         self.created = created
+        self.pin_tag = pin_tag
 
     @property
     def response(self) -> Response:
@@ -117,10 +128,29 @@ class Processor:
         return response
 
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
-        """The channel's word on delivering a response: post (or roll back) its money."""
-        if delivered:
-            return await self.deliveries.delivered(request_id)
-        return await self.deliveries.undelivered(request_id)
+        """The channel's word on delivering a response: post (or roll back) its money.
+
+        ``delivered``: the channel is about to show the answer. True when the money
+        stands (posted now, or it never waited), False when it was rolled back: the
+        channel then shows ``ROLLED_BACK`` instead of the success. Not ``delivered``:
+        True when that rolled the request back now.
+        """
+        if not delivered:
+            return await self.deliveries.undelivered(request_id)
+        posted = await self.deliveries.delivered(request_id)
+        if posted is not None:
+            return posted
+        return not await self._rolled_back(request_id)
+
+    async def _rolled_back(self, request_id: str) -> bool:
+        """Whether a request that no longer waits for its delivery was rolled back."""
+        known = self._replays.get(request_id)
+        if known is not None:
+            return known.response.code is Code.ROLLED_BACK
+        rows = await asyncio.to_thread(
+            self.services.store.query, "SELECT status FROM requests WHERE id = ?", (request_id,)
+        )
+        return bool(rows) and rows[0][0] == "rolled_back"
 
     async def _handle(self, request: Request) -> Response:
         problem = _shape_problem(request)
@@ -131,17 +161,21 @@ class Processor:
         if known is not None:
             if known.fingerprint != fingerprint:
                 return failure(request, Code.DUPLICATE_REQUEST)
-            return known.response
+            return await self._replay(request, known.response, known.pin_tag)
         inflight = self._inflight.get(request.id)
         if inflight is not None:
             if inflight[0] != fingerprint:
                 return failure(request, Code.DUPLICATE_REQUEST)
-            return await asyncio.shield(inflight[1])
+            response = await asyncio.shield(inflight[1])
+            joined = self._replays.get(request.id)
+            return await self._replay(request, response, joined.pin_tag if joined else None)
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._inflight[request.id] = (fingerprint, future)
         try:
-            response = await self._recall(request, fingerprint)
-            if response is None:
+            stored = await self._recall(request, fingerprint)
+            if stored is not None:
+                response = await self._replay(request, stored, None)
+            else:
                 response = await self._decide(request, fingerprint)
             future.set_result(response)
             return response
@@ -151,6 +185,39 @@ class Processor:
             raise
         finally:
             del self._inflight[request.id]
+
+    async def _replay(
+        self, request: Request, response: Response, pin_tag: bytes | None
+    ) -> Response:
+        """A decided answer, for a request with the same id: only to whoever may see it.
+
+        Where the product needs a PIN, the replay needs it too. A retry of the very
+        attempt (the same PIN as the first, by its keyed tag) is answered as the
+        first was, even if that PIN has changed since (a retried PIN change); any
+        other PIN is checked, and counted when wrong, as a new request's would be.
+        """
+        product = self.products.get(request.product)
+        if product is None or not needs_pin(proof_of(product), request):
+            return response
+        party = self.services.directory.by_msisdn(request.msisdn)
+        if party is None:
+            return response  # nobody's PIN to check: the answer said NOT_REGISTERED
+        async with self.locks.hold(request.msisdn):
+            ctx = Context(self.services, request, self.services.clock(), proof_of(product))
+            if pin_tag is not None and request.pin is not None:
+                try:
+                    pin = open_pin(request.pin, self.services.transport_key, request.id.encode())
+                except ValueError:
+                    return failure(request, Code.INVALID_INPUT, "the PIN could not be read")
+                if hmac.compare_digest(self.services.vault.attempt_tag(party.id, pin), pin_tag):
+                    return response
+            try:
+                await ctx.verify_pin(party)
+            except Refused as refused:
+                if refused.code is Code.PIN_NOT_SET and response.code is not Code.OK:
+                    return response
+                return failure(request, refused.code, refused.message, **refused.data)
+        return response
 
     async def _recall(self, request: Request, fingerprint: str) -> Response | None:
         """The stored answer to a request memory had to forget (only after memory filled up)."""
@@ -172,39 +239,51 @@ class Processor:
         product = self.products.get(request.product)
         if product is None:
             return failure(request, Code.UNKNOWN_PRODUCT, f"no product {request.product!r}")
+        proof = proof_of(product)
+        refused_for = refusal(proof, request)
+        if refused_for is not None:
+            return failure(request, Code.NOT_ALLOWED, refused_for)
         async with self.locks.hold(request.msisdn):
-            ctx = Context(self.services, request, self.services.clock())
+            ctx = Context(self.services, request, self.services.clock(), proof)
             try:
                 answer = await product.run(ctx)
+                _check_proof(ctx, product, answer)
             except Refused as refused:
                 response = failure(request, refused.code, refused.message, **refused.data)
                 # A retry of a wrong PIN must not count again, nor a retried look-up; input
                 # that fails validation is not kept, so the corrected request may use the id.
                 if refused.code is not Code.INVALID_INPUT:
-                    self._remember(request.id, fingerprint, response, time.time())
+                    self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
             if isinstance(answer, Response):
-                self._remember(request.id, fingerprint, answer, time.time())
+                self._remember(request.id, fingerprint, answer, time.time(), ctx.pin_tag)
                 return answer
             if isinstance(answer, Record):
                 response = await record(
                     self.services, request, answer, ctx.now, fingerprint=fingerprint
                 )
-                self._remember(request.id, fingerprint, response, time.time())
+                self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
             initiator = self.services.directory.by_msisdn(request.msisdn)
             party_id = initiator.id if initiator is not None else answer.payer_id
             outcome: Outcome = await first(
                 self.services, request, party_id, answer, ctx.now, fingerprint=fingerprint
             )
-        self._remember(request.id, fingerprint, outcome.response, time.time())
+        self._remember(request.id, fingerprint, outcome.response, time.time(), ctx.pin_tag)
         if outcome.awaiting is not None:
             self.deliveries.expect(outcome.awaiting)
         return outcome.response
 
-    def _remember(self, request_id: str, fingerprint: str, response: Response, at: float) -> None:
+    def _remember(
+        self,
+        request_id: str,
+        fingerprint: str,
+        response: Response,
+        at: float,
+        pin_tag: bytes | None = None,
+    ) -> None:
         replays = self._replays
-        replays[request_id] = _Replay(fingerprint, response, at)
+        replays[request_id] = _Replay(fingerprint, response, at, pin_tag)
         replays.move_to_end(request_id)
         horizon = time.time() - replay_window_s
         while replays:
@@ -222,21 +301,51 @@ class Processor:
             known.response = response
 
 
+def _check_proof(ctx: Context, product: Product, answer: Response | Plan | Record) -> None:
+    """Refuse an OK answer from a product that needed the PIN and never checked it.
+
+    Products check the PIN themselves (some only after other checks, as M-Pesa's
+    menus do); this is the backstop that makes forgetting it impossible.
+    """
+    if isinstance(answer, Record):
+        ok = answer.response.ok
+    elif isinstance(answer, Response):
+        ok = answer.ok
+    else:
+        ok = True  # a plan moves money
+    if ok and not ctx.pin_verified and needs_pin(ctx.proof, ctx.request):
+        log.error("product %s answered without checking the PIN", product.name)
+        raise Refused(Code.SYSTEM_ERROR)
+
+
 def _shape_problem(request: Request) -> str | None:
-    """What is wrong with a request's envelope, before any product sees it."""
+    """What is wrong with a request's envelope, before any product sees it.
+
+    Channels refuse such requests at their edge, in their own format; this is the
+    backstop that keeps text the store cannot hold away from the ledger writer.
+    """
     if not isinstance(request.id, str) or not request.id:
         return "a request needs an id"
     if len(request.id) > request_module.request_id_length_max:
         return f"request ids are at most {request_module.request_id_length_max} characters"
     if not isinstance(request.msisdn, str) or not request.msisdn:
         return "a request needs the requester's number"
+    if not isinstance(request.product, str) or not storable(request.product):
+        return "a request needs a product"
+    if not storable(request.id) or not storable(request.msisdn):
+        return "the request id and number must be plain text"
     if len(request.params) > request_module.params_count_max:
         return "too many parameters"
     for key, value in request.params.items():
         if not isinstance(key, str) or not isinstance(value, str):
             return "parameters are text"
+        if len(key) > request_module.param_length_max or not storable(key):
+            return "parameter names are plain text"
         if len(value) > request_module.param_length_max:
             return f"{key} is too long"
+        problem = text_problem(value)
+        if problem is not None:
+            return f"{key} {problem}"
     return None
 
 

@@ -44,12 +44,16 @@ class Request(NamedTuple):
     params: dict[str, str]
     pin: SealedPin | None = None
     received: int = 0
+    # The channel knows the caller is this number's phone (the network said so: a USSD
+    # gateway, an SMSC, an STK answer), not only the body (``processor/proof.py``).
+    phone_verified: bool = False
 
     def fingerprint(self) -> str:
         """What must match for a replay with this id to count as the same request.
 
         Sealed PINs (``sealed_*`` parameters) are left out: each sealing encrypts
-        afresh, and a PIN is never part of what makes two requests the same.
+        afresh, and a PIN is never part of what makes two requests the same. A replay
+        of a request that needed a PIN must bring it again (``Processor``).
         """
         params = sorted((k, v) for k, v in self.params.items() if not k.startswith("sealed_"))
         body = json.dumps(

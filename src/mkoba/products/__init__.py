@@ -14,7 +14,7 @@ from mkoba.products.emoney import IssueEmoney, RedeemEmoney
 from mkoba.products.float_transfer import FloatTransfer
 from mkoba.products.name_lookup import NameLookup
 from mkoba.products.pay_bill import PayBill
-from mkoba.products.pin_admin import PinUnlockSelf, ResetPin, UnlockPin
+from mkoba.products.pin_admin import OperatorUnlock, PinUnlockSelf, ResetPin, UnlockPin
 from mkoba.products.redeem_voucher import RedeemVoucher
 from mkoba.products.register import Register
 from mkoba.products.reversals import DecideReversal, RequestReversal
@@ -45,6 +45,7 @@ def all_products() -> dict[str, Product]:
         DecideReversal(approve=False),
         FloatTransfer(),
         UnlockPin(),
+        OperatorUnlock(),
         ResetPin(),
         PinUnlockSelf(),
         CommissionStatement(),

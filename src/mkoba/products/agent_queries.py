@@ -15,6 +15,7 @@ from mkoba.parties import Change, Party, PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Record, Refused
+from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 
 # Commission credits a statement shows, as a mini statement shows five lines.
@@ -91,11 +92,13 @@ class CommissionStatement:
 class SetLanguage:
     """Choose English or Kiswahili for menus and messages.
 
-    Like M-Pesa's menu, it needs no PIN (the USSD menu sends none); a PIN that
-    is given is checked all the same.
+    Like M-Pesa's menu, it needs no PIN where the network says which phone asks
+    (the USSD menu sends none); elsewhere it needs the PIN, and a PIN that is given
+    is checked all the same.
     """
 
     name = "set_language"
+    proof = Proof.PHONE
 
     async def run(self, ctx: Context) -> Record:
         """Store the language on the party."""
@@ -103,8 +106,7 @@ class SetLanguage:
         language = ctx.param("language").lower()
         if language not in LANGUAGES:
             raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
-        if ctx.request.pin is not None:
-            await ctx.verify_pin(party)
+        await ctx.authenticate(party)
         change = Change(
             parties=(party._replace(language=language),),
             audit=((ctx.now, party.id, "set_language", party.id, {"language": language}),),

@@ -7,6 +7,7 @@ from mkoba.processor.codes import Code
 from mkoba.processor.commit import Rows
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
+from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 from mkoba.products.common import masked
 
@@ -20,10 +21,13 @@ class NameLookup:
     """Who a payer is about to pay, masked, counted against a daily cap."""
 
     name = "name_lookup"
+    # It spends the phone's daily look-ups: only the phone (or its PIN) may.
+    proof = Proof.PHONE
 
     async def run(self, ctx: Context) -> Response:
         """The masked name for a number, a till, a paybill or an agent store."""
         party = ctx.initiator()
+        await ctx.authenticate(party)
         kind = ctx.param("kind", required=False) or "msisdn"
         used = ctx.usage(party, "lookups")
         if used >= ctx.profile.name_lookups_per_day:

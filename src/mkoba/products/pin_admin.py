@@ -29,6 +29,7 @@ from mkoba.parties import (
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
+from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 from mkoba.products.common import count_usage, staff_member
 
@@ -82,6 +83,43 @@ class UnlockPin:
         return Record(response, staff.id, change, notes if target.msisdn else ())
 
 
+class OperatorUnlock:
+    """The operator unlocks a staff member's PIN from the server's command line.
+
+    Anyone who knows a staff number can lock that PIN with wrong tries, and care
+    may not unlock staff; without this, locking the only admin would be for good.
+    Customers keep M-Pesa's rule: care, or their ID number, unlocks them.
+    """
+
+    name = "operator_unlock"
+    proof = Proof.OPERATOR
+
+    async def run(self, ctx: Context) -> Record:
+        """Unlock, audit (who ran the command), and tell the staff member by SMS."""
+        target = ctx.directory.by_msisdn(ctx.msisdn("staff"))
+        if target is None or target.kind != PartyKind.STAFF:
+            raise Refused(
+                Code.NOT_ALLOWED,
+                "Only staff are unlocked here; customer care or the ID number unlock customers.",
+            )
+        credential = ctx.directory.credentials.get(target.id)
+        if credential is None:
+            raise Refused(Code.PIN_NOT_SET, "That staff member has no PIN yet.")
+        if not credential.locked:
+            raise Refused(Code.INVALID_INPUT, "That PIN is not locked.")
+        detail: dict[str, object] = {
+            "by": "command line",
+            "user": ctx.param("user", required=False) or "?",
+        }
+        change = Change(
+            credentials=(credential._replace(failed_attempts=0, locked=False),),
+            audit=((ctx.now, target.id, "pin_unlock", target.id, detail),),
+        )
+        response = Response(ctx.request.id, Code.OK, f"The PIN of {target.name} is unlocked.")
+        notes = (Note(target.msisdn or "", target.language, "pin.unlocked", {}),)
+        return Record(response, target.id, change, notes if target.msisdn else ())
+
+
 class ResetPin:
     """Staff reset a PIN to a temporary one, sent to the owner by SMS, to be changed at once."""
 
@@ -114,6 +152,8 @@ class PinUnlockSelf:
     """M-Pesa's PIN Manager: unlock (or replace a forgotten PIN) with the ID number."""
 
     name = "pin_unlock_self"
+    # There is no PIN to give (that is the point): only the phone itself may ask.
+    proof = Proof.NETWORK
 
     async def run(self, ctx: Context) -> Record:
         """Check the ID number (a few tries a day), then set the new PIN."""

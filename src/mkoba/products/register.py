@@ -19,6 +19,7 @@ from mkoba.parties import (
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
+from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 
 name_length_max = 80
@@ -44,6 +45,9 @@ class Register:
     """Self-registration with a name, an ID number and a first PIN (the request's PIN)."""
 
     name = "register"
+    # A new wallet on a number: only that number's phone may open it (the PIN it
+    # brings is the first PIN, not a proof).
+    proof = Proof.NETWORK
 
     async def run(self, ctx: Context) -> Record:
         """Open the wallet, then record the party, its role and its PIN together."""

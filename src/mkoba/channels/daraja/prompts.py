@@ -292,6 +292,7 @@ class Prompts:
             _params(prompt, daraja),
             sealed,
             daraja.now(),
+            phone_verified=True,  # the PIN was typed on the prompted phone
         )
         response = await daraja.platform.request(request)
         if not response.ok:

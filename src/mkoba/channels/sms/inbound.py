@@ -104,6 +104,7 @@ class Inbox:
             {"receipt": receipt},
             None,
             time.time_ns(),
+            phone_verified=True,  # the SMSC says which phone sent it
         )
         response = await self.requester(request)
         if response.ok:

@@ -28,7 +28,7 @@ from mkoba.channels.ussd.definition import (
     ScreenDef,
     screen_chars_max,
 )
-from mkoba.channels.ussd.gateway import Screen, UssdEvent
+from mkoba.channels.ussd.gateway import Screen, SessionEnd, UssdEvent
 from mkoba.channels.ussd.library import Library
 from mkoba.channels.ussd.session import (
     Session,
@@ -106,6 +106,11 @@ class Engine:
         self.profile = profile
         self.hops = 0
 
+    def phone(self, text: str) -> str | None:
+        """The canonical number a gateway's ``phoneNumber`` names, or None."""
+        numbers = _msisdn(text, self.profile().country)
+        return None if numbers is None else numbers[0]
+
     async def hop(self, event: UssdEvent) -> Hop:
         """Answer one hop of a session."""
         self.hops += 1
@@ -115,6 +120,10 @@ class Engine:
             if not _is_dial(event):
                 return Hop(Screen.end(render("ussd.expired", "en", {})))
             return await self._dial(event, now)
+        if self.phone(event.msisdn) != session.msisdn:
+            # A session belongs to the phone that opened it. Another phone with its id is
+            # told what a stale id is told, and the session is left exactly as it was.
+            return Hop(Screen.end(render("ussd.expired", "en", {})))
         async with session.lock:
             session.touched = now
             session.hops += 1
@@ -125,6 +134,14 @@ class Engine:
         if not hop.screen.more:
             self.sessions.drop(session.key)
         return hop
+
+    def end(self, ending: SessionEnd) -> bool:
+        """The gateway's end-of-session notice: drop the session if it is that phone's."""
+        key = (ending.gateway, ending.session_id)
+        session = self.sessions.get(key)
+        if session is not None and self.phone(ending.msisdn) != session.msisdn:
+            return False  # another phone's notice (or none named): the session goes on
+        return self.sessions.drop(key, str(ending.ending))
 
     # -- the dial ---------------------------------------------------------------------
 
@@ -306,6 +323,7 @@ class Engine:
             params,
             None,
             time.time_ns(),
+            phone_verified=True,  # the gateway says which phone dialled
         )
         response = await self.requester(request)
         if response.ok:
@@ -334,7 +352,14 @@ class Engine:
         finally:
             session.forget_pins()
         request = Request(
-            request_id, Channel.USSD, spec.product, session.msisdn, params, pin, time.time_ns()
+            request_id,
+            Channel.USSD,
+            spec.product,
+            session.msisdn,
+            params,
+            pin,
+            time.time_ns(),
+            phone_verified=True,  # the gateway says which phone dialled
         )
         response = await self.requester(request)
         if not response.ok:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
+from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 from mkoba.products.business.common import ACCOUNT_NAMES, business, check_channel
 
@@ -19,6 +20,7 @@ class AccountBalance:
     """Daraja's ``AccountBalance`` query."""
 
     name = "account_balance"
+    proof = Proof.BUSINESS
 
     async def run(self, ctx: Context) -> Response:
         """The balances of the business's accounts, in minor units."""

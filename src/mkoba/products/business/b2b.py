@@ -12,6 +12,7 @@ from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Plan, Refused
+from mkoba.processor.proof import Proof
 from mkoba.products.business.common import (
     business,
     check_channel,
@@ -47,6 +48,7 @@ class B2B:
     """Business to business, as Daraja's B2B payment request asks for it."""
 
     name = "b2b"
+    proof = Proof.BUSINESS
 
     async def run(self, ctx: Context) -> Plan:
         """Check both businesses and the amount, then plan the payment (or the move)."""

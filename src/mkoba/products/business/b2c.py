@@ -11,6 +11,7 @@ from mkoba.parties import Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.processor.proof import Proof
 from mkoba.products.business.common import business, check_channel, offered, public_name
 from mkoba.products.common import customer, display_name, fee_legs
 
@@ -27,6 +28,7 @@ class B2C:
     """Business to customer, as Daraja's B2C and B2Pochi APIs ask for it."""
 
     name = "b2c"
+    proof = Proof.BUSINESS
 
     async def run(self, ctx: Context) -> Plan:
         """Check the business, the recipient and the amount, then plan the payment."""

@@ -17,6 +17,7 @@ from mkoba.parties import PartyKind
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.processor.proof import Proof
 from mkoba.products.business.common import business, check_channel, public_name
 from mkoba.products.business.transaction_status import REVERSALS
 
@@ -27,6 +28,7 @@ class BusinessReversal:
     """Daraja's ``TransactionReversal``."""
 
     name = "business_reversal"
+    proof = Proof.BUSINESS
 
     async def run(self, ctx: Context) -> Plan:
         """Check the original payment, then plan its amount back to the payer."""

@@ -22,13 +22,13 @@ merchant (till) has one account, TILL, for both.
 from __future__ import annotations
 
 from mkoba.parties import Party, PartyKind, Purpose
+from mkoba.processor import proof
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
-from mkoba.processor.request import Channel
 
 # Channels that authenticate a business themselves.
-BUSINESS_CHANNELS = frozenset({Channel.DARAJA, Channel.STAFF, Channel.SYSTEM})
+BUSINESS_CHANNELS = proof.BUSINESS_CHANNELS
 BUSINESS_KINDS = (PartyKind.ORGANISATION, PartyKind.MERCHANT)
 
 

@@ -11,6 +11,7 @@ from mkoba.parties import PartyKind
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Plan, Refused
+from mkoba.processor.proof import Proof
 from mkoba.products.business.common import (
     business,
     check_channel,
@@ -29,6 +30,7 @@ class TaxRemittance:
     """Daraja's ``PayTaxToKRA``."""
 
     name = "tax_remittance"
+    proof = Proof.BUSINESS
 
     async def run(self, ctx: Context) -> Plan:
         """Check the business, the tax authority and the amount, then plan the payment."""

@@ -15,6 +15,7 @@ from mkoba.parties import Party, PartyKind
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
+from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 from mkoba.products.business.common import business, check_channel, public_name
 
@@ -63,6 +64,7 @@ class TransactionStatus:
     """Daraja's ``TransactionStatusQuery``."""
 
     name = "transaction_status"
+    proof = Proof.BUSINESS
 
     async def run(self, ctx: Context) -> Response:
         """The transaction's parties, amounts, times and status."""
