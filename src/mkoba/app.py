@@ -240,6 +240,20 @@ class Platform:
         await self.processor.stop()
         await asyncio.to_thread(self.writer.stop)
 
+    def health(self) -> dict[str, Any]:
+        """What /health reports: each part's state, and ``status`` "ok" only if all are.
+
+        The writer (and, on SQLite, its commit process), the bus and the outbox each
+        say whether they work; a failed part makes the platform "degraded", so a
+        load balancer or an operator sees it instead of an "ok" that is not true.
+        """
+        parts: dict[str, dict[str, object]] = {"bus": self.bus.health()}
+        if not self.front:
+            parts["writer"] = _writer_health(self.writer)
+            parts["outbox"] = self.outbox.health()
+        ok = all(part.get("state") == "ok" for part in parts.values())
+        return {"status": "ok" if ok else "degraded", "parts": parts}
+
     async def request(self, request: Request) -> Response:
         """Send a request through the bus, as a channel does."""
         return await self.bus.request(request, self.settings.request_timeout_s)
@@ -266,6 +280,14 @@ def _last_number(store: Store) -> int:
             (ids.unnumbered_id_base,),
         )
     return ids.last_number(int(requests[0][0]), int(transfers[0][0]))
+
+
+def _writer_health(writer: LedgerWriter) -> dict[str, object]:
+    report = getattr(writer, "health", None)
+    if report is not None:
+        return dict(report())
+    failed = getattr(writer, "_failure", None) is not None
+    return {"state": "failed" if failed else "ok", "batches": writer.batches}
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 from mkoba.app import Platform, create_app
 from mkoba.channels.api.app import ROUTES
+from mkoba.parties.handsets import HandsetKey
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from mkoba.settings import Settings
@@ -87,13 +88,13 @@ async def test_send_money_answers_the_envelope_and_posts_once_delivered(
     assert isinstance(body["receipt"], str) and len(body["receipt"]) == 10
     data = body["data"]
     assert isinstance(data, dict)
-    assert (data["amount"], data["fee"], data["balance"]) == (100_000, 1_300, 398_700)
+    assert (data["amount"], data["fee"], data["balance"]) == ("1000.00", "13.00", "3987.00")
+    minor = (data["amount_minor"], data["fee_minor"], data["balance_minor"])
+    assert minor == (100_000, 1_300, 398_700)
     platform = world.platform
 
-    async def posted() -> bool:
-        return (await request_state(platform, str(body["request_id"])))[1] == "completed"
-
-    await eventually(posted, what="the acknowledgement after the response")
+    # The success left only once the money was posted: nothing is pending behind it.
+    assert (await request_state(platform, str(body["request_id"])))[1] == "completed"
     assert await available(platform, wallet(payee)) == 1_000 * KSH
     # The same key and body: the same bytes back, nothing moves again.
     replay = await client.post(
@@ -138,11 +139,15 @@ async def test_statuses_follow_the_result_codes(client: httpx.AsyncClient, world
         "/api/v1/balance", json={"msisdn": payer.msisdn, "pin": CUSTOMER_PIN}
     )
     body = envelope_of(balance, 200, Code.OK)
+    # Money in both units, each named: shillings as exact text, cents as an integer.
     assert body["data"] == {
         "account": "wallet",
-        "balance": 10_000,
-        "reserved": 0,
-        "incoming": 0,
+        "balance": "100.00",
+        "balance_minor": 10_000,
+        "reserved": "0.00",
+        "reserved_minor": 0,
+        "incoming": "0.00",
+        "incoming_minor": 0,
         "currency": "KES",
     }
     assert body["receipt"] is None
@@ -161,7 +166,14 @@ async def test_malformed_requests_get_json_errors(client: httpx.AsyncClient, wor
         Code.INVALID_INPUT,
     )
     assert "to: Field required" in str(missing["message"])
-    assert "amount: Field required" in str(missing["message"])
+    no_amount = envelope_of(
+        await client.post(
+            "/api/v1/send-money", json={"msisdn": payer.msisdn, "pin": CUSTOMER_PIN, "to": "1"}
+        ),
+        400,
+        Code.INVALID_INPUT,
+    )
+    assert no_amount["message"] == "amount: give amount (in shillings) or amount_minor (in cents)"
     extra = envelope_of(
         await client.post(
             "/api/v1/balance", json={"msisdn": payer.msisdn, "pin": CUSTOMER_PIN, "balance": 10**12}
@@ -228,7 +240,7 @@ async def test_openapi_documents_every_product(client: httpx.AsyncClient) -> Non
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
-async def test_service_routes(client: httpx.AsyncClient, world: World) -> None:
+async def test_service_routes(client: httpx.AsyncClient, world: World, settings: Settings) -> None:
     health = await client.get("/health")
     assert health.status_code == 200
     assert health.json()["status"] == "ok"
@@ -240,8 +252,12 @@ async def test_service_routes(client: httpx.AsyncClient, world: World) -> None:
     customer = await world.customer()
     assert customer.msisdn
 
+    # The number's own handset reads its inbox (paired with the server's handset key).
+    paired = HandsetKey.load(settings.keys_dir).credential(customer.msisdn).header()
+
     async def welcomed() -> bool:
-        inbox = (await client.get(f"/api/v1/sms/0{customer.msisdn[3:]}")).json()
+        answer = await client.get(f"/api/v1/sms/0{customer.msisdn[3:]}", headers=paired)
+        inbox = answer.json()
         return any("Welcome to M-PESA" in sms["text"] for sms in inbox["messages"])
 
     await eventually(welcomed, what="the welcome SMS in the developer inbox")

@@ -123,7 +123,7 @@ async def test_customer_routes(world: World, client: httpx.AsyncClient) -> None:
     )
     assert off["code"] == "unknown_product"
     assert await world.available(wallet(payer)) == 1_680 * KSH
-    sw = await post(client, "/api/v1/language", 200, msisdn=payer.msisdn, language="sw")
+    sw = await post(client, "/api/v1/language", 200, **me, language="sw")
     assert sw["data"] == {"language": "sw"}
     typo = await post(client, "/api/v1/pay-bill", 400, **me, paybil="1", account="A", amount=1)
     assert typo["code"] == "invalid_input"
@@ -161,7 +161,7 @@ async def test_agent_routes(world: World, client: httpx.AsyncClient) -> None:
         source="1",
         amount=250,
     )
-    assert moved["data"]["amount"] == 250 * KSH
+    assert moved["data"]["amount_minor"] == 250 * KSH
     assert await world.available(float_of(second)) == 1_250 * KSH
     none = await post(
         client,
@@ -176,7 +176,7 @@ async def test_agent_routes(world: World, client: httpx.AsyncClient) -> None:
     statement = await post(
         client, "/api/v1/commission-statement", 200, msisdn=office.msisdn, pin=AGENT_PIN
     )
-    assert statement["data"]["balance"] == 0
+    assert statement["data"]["balance_minor"] == 0
 
 
 async def test_pin_routes(world: World, client: httpx.AsyncClient) -> None:

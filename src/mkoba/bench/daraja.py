@@ -470,7 +470,8 @@ async def _customers(url: str, count: int) -> list[int]:
                 )
             )
             for number, answer in zip(numbers, answers, strict=True):
-                if answer.status_code == 200 and answer.json()["data"]["balance"] >= FUNDS_MIN:
+                ok = answer.status_code == 200
+                if ok and answer.json()["data"]["balance_minor"] >= FUNDS_MIN:
                     found.append(number)
             if len(found) >= count:
                 return found[:count]

@@ -220,7 +220,8 @@ async def _senders(url: str) -> list[int]:
                 )
             )
             for number, answer in zip(numbers, answers, strict=True):
-                if answer.status_code == 200 and answer.json()["data"]["balance"] >= FUNDS_MIN:
+                ok = answer.status_code == 200
+                if ok and answer.json()["data"]["balance_minor"] >= FUNDS_MIN:
                     found.append(number)
     if len(found) < 2:
         raise RuntimeError("no demo customer has money to send")

@@ -54,6 +54,16 @@ class MemoryBus:
         assert self._acknowledger is not None, "not serving"
         return await self._acknowledger(request_id, delivered)
 
+    def health(self) -> dict[str, object]:
+        """For /health: whether TranProc's workers run, and how many requests wait."""
+        alive = sum(not task.done() for task in self._tasks)
+        return {
+            "state": "ok" if alive == self.workers else "failed",
+            "kind": "memory",
+            "workers": alive,
+            "queued": self._queue.qsize(),
+        }
+
     async def close(self) -> None:
         """Stop the workers; answer what is still queued with SYSTEM_BUSY."""
         for _ in self._tasks:

@@ -54,12 +54,24 @@ class OutboxSender:
         self._stopping = False
         self.sent = 0
         self._last_rows = 0
+        # Polls that failed in a row, and the last failure's kind (no values: they hold data).
+        self.failures = 0
+        self.last_failure = ""
         self.on_sent: Callable[[Message, Delivery], None] | None = None
 
     def start(self) -> None:
         """Begin polling."""
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    def health(self) -> dict[str, object]:
+        """For /health: whether the sender polls, and whether its polls succeed."""
+        running = self._task is not None and not self._task.done()
+        state = "stopped" if not running else "failing" if self.failures else "ok"
+        found: dict[str, object] = {"state": state, "sent": self.sent, "due": self._last_rows}
+        if self.failures:
+            found |= {"failures_in_a_row": self.failures, "last_failure": self.last_failure}
+        return found
 
     def poke(self) -> None:
         """New rows were committed: poll now rather than at the next interval."""
@@ -79,8 +91,11 @@ class OutboxSender:
         while not self._stopping:
             try:
                 sent = await self.send_due()
-            except Exception:  # keep sending; the rows stay queued
+                self.failures = 0
+            except Exception as error:  # keep sending; the rows stay queued
                 log.exception("outbox poll failed")
+                self.failures += 1
+                self.last_failure = type(error).__name__
                 sent = 0
             if sent < batch_messages_max:
                 self._wake.clear()
