@@ -2,16 +2,28 @@
 
 Routes read bodies themselves (body.py), leniently; these models only
 document them, so ``/openapi.json`` describes the whole surface and schema
-fuzzers know what to send. Numbers may be given as numbers or strings.
+fuzzers know what to send. Numbers may be given as numbers or strings. Every
+string, anywhere in a body, must be text the platform can store (no lone
+surrogates, NUL or other control characters).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Numeric = int | str
+# What body.py takes as an Amount (anything else is 400.002.02 Bad Request - Invalid Amount).
+WholeKes = Annotated[
+    Annotated[int, Field(ge=1, le=1_000_000_000)]
+    | Annotated[str, Field(pattern=r"^\s*[0-9]+(\.0*)?\s*$")],
+    Field(
+        description="Whole KES, 1 to 1,000,000,000, as a number or a string of digits with at"
+        ' most a zero fraction (1, "1", 1.0, "1.00"); no sign, exponent or other fraction',
+        examples=[10],
+    ),
+]
 
 
 class _Doc(BaseModel):
@@ -40,7 +52,7 @@ class StkPushBody(_Doc):
     Password: str = Field(description="base64(BusinessShortCode + Passkey + Timestamp)")
     Timestamp: str = Field(examples=["20240101120000"])
     TransactionType: str = Field(examples=["CustomerPayBillOnline", "CustomerBuyGoodsOnline"])
-    Amount: Numeric = Field(examples=[1])
+    Amount: WholeKes
     PartyA: Numeric = Field(examples=["254708374149"])
     PartyB: Numeric = Field(examples=[174379])
     PhoneNumber: Numeric = Field(examples=["254708374149"])
@@ -93,7 +105,7 @@ class SimulateBody(_Doc):
 
     ShortCode: Numeric = Field(examples=[174379])
     CommandID: str = Field(examples=["CustomerPayBillOnline"])
-    Amount: Numeric = Field(examples=[10])
+    Amount: WholeKes
     Msisdn: Numeric = Field(examples=["254708374149"])
     BillRefNumber: str | None = Field(None, examples=["invoice1"])
 
@@ -114,7 +126,7 @@ class B2CBody(_Doc):
     InitiatorName: str = Field(examples=["testapi"])
     SecurityCredential: str
     CommandID: str = Field(examples=["BusinessPayment"])
-    Amount: Numeric = Field(examples=[10])
+    Amount: WholeKes
     PartyA: Numeric = Field(examples=[600000])
     PartyB: Numeric = Field(examples=["254708374149"])
     Remarks: str | None = None
@@ -132,7 +144,7 @@ class B2BBody(_Doc):
     CommandID: str = Field(examples=["BusinessPayBill", "BusinessBuyGoods", "BusinessPayToBulk"])
     SenderIdentifierType: Numeric | None = Field(None, examples=["4"])
     RecieverIdentifierType: Numeric | None = Field(None, examples=["4"])
-    Amount: Numeric
+    Amount: WholeKes
     PartyA: Numeric
     PartyB: Numeric
     AccountReference: str | None = None
@@ -151,7 +163,7 @@ class TaxBody(_Doc):
     CommandID: str = Field(examples=["PayTaxToKRA"])
     SenderIdentifierType: Numeric | None = None
     RecieverIdentifierType: Numeric | None = None
-    Amount: Numeric
+    Amount: WholeKes
     PartyA: Numeric
     PartyB: Numeric = Field(examples=[572572])
     AccountReference: str
@@ -196,7 +208,7 @@ class ReversalBody(_Doc):
     SecurityCredential: str
     CommandID: str = Field(examples=["TransactionReversal"])
     TransactionID: str
-    Amount: Numeric
+    Amount: WholeKes
     ReceiverParty: Numeric
     RecieverIdentifierType: Numeric | None = Field(None, examples=["11"])
     Remarks: str | None = None
@@ -219,7 +231,7 @@ class QrBody(_Doc):
 
     MerchantName: str
     RefNo: str
-    Amount: Numeric
+    Amount: WholeKes
     TrxCode: str = Field(examples=["BG", "PB", "WA", "SM", "SB"])
     CPI: Numeric
     Size: Numeric | None = Field(None, examples=["300"])
