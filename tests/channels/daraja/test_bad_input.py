@@ -13,6 +13,7 @@ still end in a callback with ResultCode 0: the platform kept working.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -21,8 +22,10 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from mkoba.channels.daraja.body import Body, Number, amount_major_max
+from mkoba.channels.daraja.cli import daraja_app
 from mkoba.channels.daraja.envelope import DarajaError
 from mkoba.text import storable
 from tests.channels.daraja.bodies import (
@@ -361,10 +364,68 @@ def test_whatever_a_body_hands_out_can_be_stored(data: dict[str, Any]) -> None:
         assert type(amount) is int and 1 <= amount <= amount_major_max
 
 
-@given(st.binary(max_size=64))
-def test_any_bytes_are_a_body_or_a_payload_error(content: bytes) -> None:
-    """No bytes make the parser raise anything but Daraja's error."""
+@given(
+    st.binary(max_size=64)
+    | st.builds(lambda text: json.dumps({"Field": text}).encode(), st.text(_ANY_CHAR, max_size=8))
+)
+def test_any_bytes_are_a_sound_body_or_a_payload_error_that_says_why(content: bytes) -> None:
+    """No bytes make the parser raise anything but Daraja's error, and that error says why;
+    what it does accept holds only text that can be stored."""
     try:
-        Body.parse(content)
+        body = Body.parse(content)
     except DarajaError as refusal:
         assert refusal.error.code in ("400.002.02", "400.002.05")
+        assert refusal.message.startswith(("Invalid Request Payload - ", "Bad Request - Invalid"))
+        assert refusal.message not in ("Invalid Request Payload", "Bad Request - Invalid Field")
+        return
+    assert storable(body.text("Field", required=False))
+
+
+async def test_the_admin_commands_refuse_what_the_routes_refuse(served: Served) -> None:
+    """``mkoba daraja``: text from the shell that cannot be stored, or a URL no callback can
+    reach, exits 2 saying why (secrets: only that they cannot be stored); nothing is stored."""
+    settings = served.platform.settings
+    store = ["--db", settings.db]
+    keys = ["--keys-dir", str(settings.keys_dir)]
+    # A terminal's invalid UTF-8 reaches Python's argv as lone surrogates (surrogateescape).
+    bad_name = b"shop\xff".decode("utf-8", "surrogateescape")
+    before = await counts(served)
+    apps_before = await asyncio.to_thread(
+        served.daraja.store.query, "SELECT COUNT(*) FROM daraja_apps"
+    )
+    cases = [
+        (["apps", "create", bad_name, *store, *keys], "name: contains an unpaired surrogate"),
+        (
+            ["shortcodes", "add", "1", "600610\x00", *store, *keys],
+            "shortcode: contains a control character (U+0000)",
+        ),
+        (
+            ["shortcodes", "add", "1", "600610", "--passkey", "k\x1bey", *store, *keys],
+            "passkey: contains a character that cannot be stored",
+        ),
+        (
+            ["initiators", "add", "1", "clerk\x07", "--password", "pw", *store, *keys],
+            "name: contains a control character (U+0007)",
+        ),
+        (
+            ["urls", "set", "600984", "--confirmation", "http://a..b/cb", *store],
+            "Bad Request - Invalid ConfirmationURL",
+        ),
+        (
+            ["urls", "set", "600984", "--confirmation", "http://a.b/c\ud800", *store],
+            "Bad Request - Invalid ConfirmationURL: contains an unpaired surrogate",
+        ),
+        (
+            ["urls", "set", "600984", "--confirmation", "http://a.b/", "--validation", "x", *store],
+            "Bad Request - Invalid ValidationURL",
+        ),
+    ]
+    for command, said in cases:
+        result = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"}).invoke(daraja_app, command)
+        assert result.exit_code == 2, (command, result.output, result.exception)
+        assert said in result.output, (command, result.output)
+    assert await counts(served) == before
+    apps_after = await asyncio.to_thread(
+        served.daraja.store.query, "SELECT COUNT(*) FROM daraja_apps"
+    )
+    assert apps_after == apps_before

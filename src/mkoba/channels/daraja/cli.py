@@ -13,8 +13,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from mkoba.channels.daraja.body import Body
+from mkoba.channels.daraja.envelope import DarajaError
 from mkoba.channels.daraja.registry import PRODUCTS, ROLES, SHORTCODE_KINDS
 from mkoba.channels.daraja.schema import (
     APP_COLUMNS,
@@ -31,6 +34,7 @@ from mkoba.channels.daraja.vault import (
 )
 from mkoba.ledger import Store, open_store
 from mkoba.ledger.store.sql import insert_sql
+from mkoba.text import text_problem
 
 daraja_app = typer.Typer(
     help="Daraja apps, shortcodes, initiators, C2B URLs and callbacks (docs/daraja.md).",
@@ -85,6 +89,25 @@ def _upsert(
     store.execute(insert_sql(table, columns, "?", keys), values)
 
 
+def _storable(secret: bool = False, **values: str) -> None:
+    """Refuse (exit 2) text no store can hold: the shell hands over what the terminal gave."""
+    for what, value in values.items():
+        problem = text_problem(value)
+        if problem is not None:
+            said = "contains a character that cannot be stored" if secret else problem
+            console.print(f"[red]{what}: {escape(said)}[/red]")
+            raise typer.Exit(2)
+
+
+def _url(what: str, value: str, *, required: bool = True) -> None:
+    """Refuse (exit 2) a URL the Daraja routes would refuse (body.py decides for both)."""
+    try:
+        Body({what: value}).url(what, required=required)
+    except DarajaError as refusal:
+        console.print(f"[red]{escape(refusal.message)}[/red]")
+        raise typer.Exit(2) from None
+
+
 def _split(text: str, allowed: tuple[str, ...], what: str) -> str:
     parts = sorted({part.strip() for part in text.split(",") if part.strip()})
     unknown = [part for part in parts if part != "*" and part not in allowed]
@@ -124,6 +147,7 @@ def apps_create(
     keys_dir: Path = KeysOption,
 ) -> None:
     """A new app; its consumer key and secret are shown once."""
+    _storable(name=name)
     chosen = _split(products, PRODUCTS, "products")
     vault = Vault.load(keys_dir)
     key, secret = random_text(consumer_key_length), random_text(consumer_secret_length)
@@ -195,6 +219,8 @@ def shortcodes_add(
     keys_dir: Path = KeysOption,
 ) -> None:
     """Give an app a shortcode of an existing business (a paybill or B2C organisation, a till)."""
+    _storable(shortcode=shortcode)
+    _storable(secret=True, passkey=passkey)
     if kind not in SHORTCODE_KINDS:
         console.print(f"[red]kind: one of {', '.join(SHORTCODE_KINDS)}[/red]")
         raise typer.Exit(2)
@@ -256,6 +282,8 @@ def initiators_add(
     keys_dir: Path = KeysOption,
 ) -> None:
     """Add (or change) an app's initiator and its password."""
+    _storable(name=name)
+    _storable(secret=True, password=password)
     chosen = _split(roles, ROLES, "roles")
     vault = Vault.load(keys_dir)
     with _store(db) as store:
@@ -311,6 +339,9 @@ def urls_set(
     db: str = DbOption,
 ) -> None:
     """Register a shortcode's URLs, as ``/mpesa/c2b/v2/registerurl`` does."""
+    _storable(shortcode=shortcode)
+    _url("ConfirmationURL", confirmation)
+    _url("ValidationURL", validation, required=False)
     if response_type not in ("Completed", "Cancelled") or version not in ("v1", "v2"):
         console.print("[red]response type Completed or Cancelled; version v1 or v2[/red]")
         raise typer.Exit(2)
