@@ -98,6 +98,16 @@ def check_storable(data: dict[str, Any]) -> None:
     The error names the top-level field (``400.002.02 Bad Request - Invalid
     AccountReference: contains ...``); a key that cannot be stored is a bad payload.
     """
+    # The usual body is flat and clean: one look at all its text at once.
+    flat = [*data]
+    for value in data.values():
+        if isinstance(value, str):
+            flat.append(value)
+        elif isinstance(value, dict | list):
+            break
+    else:
+        if text_problem("".join(flat)) is None:
+            return
     for key, value in data.items():
         problem = text_problem(key)
         if problem is not None:
