@@ -18,7 +18,7 @@ import pytest
 from mkoba.catalog import load_catalog
 from mkoba.channels.ussd.definition import parse
 from mkoba.channels.ussd.engine import Engine, Hop
-from mkoba.channels.ussd.gateway import UssdEvent
+from mkoba.channels.ussd.gateway import Ending, Screen, SessionEnd, UssdEvent
 from mkoba.channels.ussd.library import Library
 from mkoba.channels.ussd.session import Sessions
 from mkoba.parties import Party, PartyKind, SealedPin, SecretKey, open_pin
@@ -220,5 +220,53 @@ def test_an_old_session_id_with_input_is_told_to_dial_again() -> None:
         hop = await engine.hop(event)
         assert hop.screen.text == "Your session has ended. Dial *334# to start again."
         assert recorder.requests == []
+
+    asyncio.run(scenario())
+
+
+def test_another_phone_cannot_continue_a_session_nor_see_it() -> None:
+    """Phone B with phone A's session id, half way through A's PIN change: nothing moves."""
+
+    async def scenario() -> None:
+        engine, recorder = _engine()
+        owner = _walker(engine, "254712000001", "s-own")
+        await owner()
+        await owner("7", "3", "1357")  # change PIN: the old PIN is in, the new one is asked
+        session = engine.sessions.get(("at", "s-own"))
+        assert session is not None
+        before = (session.screen, session.consumed, session.hops, dict(session.values))
+        sealed = dict(session.sealed)
+        for path in (("7", "3", "1357", "2580"), ("7", "3", "1357", "2580", "2580"), ()):
+            event = UssdEvent("at", "s-own", "+254712000002", "*334#", "63902", path=path)
+            hop = await engine.hop(event)
+            assert hop.screen == Screen.end("Your session has ended. Dial *334# to start again.")
+            assert hop.request_id is None
+        # The session is the owner's, exactly as the owner left it, and nothing was asked.
+        assert engine.sessions.get(("at", "s-own")) is session
+        assert (session.screen, session.consumed, session.hops, session.values) == before
+        assert session.sealed == sealed
+        assert recorder.requests == []
+        # Another phone's end notice does not end it either; the owner's does.
+        notice = SessionEnd("at", "s-own", Ending.INCOMPLETE, 4, 900, "", "+254712000002")
+        assert not engine.end(notice)
+        assert engine.sessions.get(("at", "s-own")) is session
+        # The owner goes on: new PIN, confirmation, one request, with the owner's PINs.
+        await owner("2580")
+        final = await owner("2580")
+        assert final.screen.more is False
+        (change,) = recorder.requests
+        assert change.product == "change_pin" and change.msisdn == "254712000001"
+        assert open_pin(change.pin, KEY, change.id.encode()).reveal() == "1357"
+
+    asyncio.run(scenario())
+
+
+def test_the_owners_end_notice_ends_the_session() -> None:
+    async def scenario() -> None:
+        engine, _ = _engine()
+        await _walker(engine, "254712000001", "s-end")()
+        local = SessionEnd("at", "s-end", Ending.SUCCESS, 1, 10, "", "0712000001")
+        assert engine.end(local)
+        assert engine.sessions.get(("at", "s-end")) is None
 
     asyncio.run(scenario())

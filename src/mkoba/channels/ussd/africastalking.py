@@ -88,6 +88,7 @@ class AfricasTalking:
             _int(form.get("hopsCount", "0")),
             _int(form.get("durationInMillis", "0")),
             form.get("errorMessage", "")[:200],
+            form.get("phoneNumber", "").strip()[:32],
         )
 
 

@@ -63,6 +63,8 @@ class SessionEnd(NamedTuple):
     hops: int
     duration_ms: int
     error: str
+    # The phone whose session it is: only that phone's notice ends it ("" when not given).
+    msisdn: str = ""
 
 
 class BadRequest(ValueError):

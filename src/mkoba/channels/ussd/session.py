@@ -1,6 +1,8 @@
 """USSD sessions: where each user is in a menu, kept in memory for a few minutes.
 
-A session is keyed by gateway and the gateway's session id. It holds the menu
+A session is keyed by gateway and the gateway's session id, and belongs to the
+phone that opened it: the engine answers another phone's hop with that id as a
+stale one and leaves the session alone, whatever the id. It holds the menu
 version it started with, the screen, the way back, the values typed so far and
 PINs, which are sealed the moment they are typed (never kept in clear). Sessions
 end on a final screen, on the gateway's end-of-session notice, when idle too long,
