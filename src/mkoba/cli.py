@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mkoba.catalog.cli import tariffs_app
+from mkoba.channels.api.staff_cli import staff_app
 from mkoba.channels.daraja.cli import daraja_app
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ bench_app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(daraja_app, name="daraja")
+app.add_typer(staff_app, name="staff")
 
 console = Console()
 error_console = Console(stderr=True)
@@ -266,17 +268,33 @@ def bench_sms(
 def phone(
     msisdn: str = typer.Argument(..., help="The phone's number, e.g. 254712000001"),
     url: str = typer.Option("http://127.0.0.1:8334", help="The running mkoba serve"),
+    keys_dir: str = typer.Option(
+        "var/keys", envvar="MKOBA_KEYS_DIR", help="The server's keys (to pair with)"
+    ),
+    credential: bool = typer.Option(
+        False, "--credential", help="Print the phone's handset credential (for curl) and exit"
+    ),
 ) -> None:
     """A handset in the terminal: dial *334#, read SMS, answer STK prompts."""
     from mkoba.parties import InvalidMsisdn, normalize_msisdn
     from mkoba.phone.handset import run as run_phone
+    from mkoba.phone.pairing import PairingError, pair
 
     try:
         number = normalize_msisdn(msisdn)
     except InvalidMsisdn as problem:
         error_console.print(f"[red]{problem}[/red]")
         raise typer.Exit(2) from None
-    raise typer.Exit(run_phone(number, url, console))
+    try:
+        paired = pair(number, Path(keys_dir))
+    except PairingError as problem:
+        error_console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(2) from None
+    if credential:
+        # Asked for on purpose, to stdout only: curl -H "Authorization: Handset $(...)".
+        typer.echo(paired.reveal())
+        raise typer.Exit(0)
+    raise typer.Exit(run_phone(number, url, console, paired))
 
 
 def _split(text: str) -> list[str]:

@@ -3,10 +3,13 @@
 Each server gets a free port, a temporary store (SQLite) and keys, demo data,
 and any extra ``MKOBA_*`` settings; it is stopped by its pid. ``rows`` reads its
 database directly (SQLite in WAL mode lets a reader in while the server writes).
+``handset`` pairs a test with one simulated handset, ``handsets`` with all of
+them, as a developer holding the server's keys directory may.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -14,13 +17,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from mkoba.parties import InvalidMsisdn, normalize_msisdn
+from mkoba.parties.handsets import HandsetKey
 
 start_timeout_s = 90.0
 KENYA = Path(__file__).parents[2] / "src/mkoba/catalog/profiles/kenya.yaml"
@@ -35,6 +41,20 @@ class Served:
     log: Path
     pid: int
 
+    @property
+    def keys(self) -> Path:
+        """The server's keys directory."""
+        return self.db.parent / "keys"
+
+    def handset(self, msisdn: str) -> dict[str, str]:
+        """The header of ``msisdn``'s simulated handset (canonical number), as ``mkoba phone``."""
+        return HandsetKey.load(self.keys).credential(msisdn).header()
+
+    @property
+    def handsets(self) -> httpx.Auth:
+        """An ``auth`` for a client that plays every handset: each reads its own inbox."""
+        return _Handsets(HandsetKey.load(self.keys))
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows from the server's database (read-only)."""
         connection = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
@@ -42,6 +62,23 @@ class Served:
             return list(connection.execute(sql, tuple(params)))
         finally:
             connection.close()
+
+
+_HANDSET_PATH = re.compile(r"^/api/v1/(?:sms|stk)/([0-9+]+)(?:/pending)?$")
+
+
+class _Handsets(httpx.Auth):
+    """Signs a request for a number's inbox or prompts with that number's credential."""
+
+    def __init__(self, key: HandsetKey) -> None:
+        self.key = key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        found = _HANDSET_PATH.match(request.url.path)
+        if found is not None:
+            with contextlib.suppress(InvalidMsisdn):  # not a number: the server says so
+                request.headers.update(self.key.credential(normalize_msisdn(found[1])).header())
+        yield request
 
 
 def free_port() -> int:

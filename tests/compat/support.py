@@ -91,7 +91,7 @@ def customer_balance(url: str, msisdn: str = TEST_MSISDN, pin: str = PIN) -> int
     """A customer's wallet balance (minor units), through the native API."""
     response = httpx.post(f"{url}/api/v1/balance", json={"msisdn": msisdn, "pin": pin})
     assert response.status_code == 200, response.text
-    return int(response.json()["data"]["balance"])
+    return int(response.json()["data"]["balance_minor"])
 
 
 def funded_customer(url: str, minimum: int, taken: set[str]) -> str:

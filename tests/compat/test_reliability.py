@@ -92,13 +92,16 @@ def test_concurrent_pushes_to_one_customer_pay_once(server: Served, listener: Li
     assert {(a.status_code, a.json()["errorCode"]) for a in refused} == {(500, "500.001.1001")}
     checkout = accepted[0].json()["CheckoutRequestID"]
     (index,) = [n for n, a in enumerate(answers) if a.status_code == 200]
-    shown = httpx.get(f"{server.url}/api/v1/stk/{handset}/pending").json()["prompts"]
-    assert [p["checkout_id"] for p in shown] == [checkout]
+    paired = server.handset(handset)
+    shown = httpx.get(f"{server.url}/api/v1/stk/{handset}/pending", headers=paired)
+    assert [p["checkout_id"] for p in shown.json()["prompts"]] == [checkout]
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(
                 lambda _: httpx.post(
-                    f"{server.url}/api/v1/stk/{checkout}/answer", json={"pin": PIN}
+                    f"{server.url}/api/v1/stk/{checkout}/answer",
+                    json={"pin": PIN},
+                    headers=paired,
                 ),
                 range(2),
             )
@@ -159,9 +162,13 @@ def test_a_prompt_survives_a_restart(tmp_path: Path, listener: Listener) -> None
         before = customer_balance(first.url, handset)
     with serve(tmp_path, **settings) as second:
         checkout = pushed.json()["CheckoutRequestID"]
-        shown = httpx.get(f"{second.url}/api/v1/stk/{handset}/pending").json()["prompts"]
-        assert [p["checkout_id"] for p in shown] == [checkout]
-        answered = httpx.post(f"{second.url}/api/v1/stk/{checkout}/answer", json={"pin": PIN})
+        # The same keys directory: the phone paired before the restart still is.
+        paired = second.handset(handset)
+        shown = httpx.get(f"{second.url}/api/v1/stk/{handset}/pending", headers=paired)
+        assert [p["checkout_id"] for p in shown.json()["prompts"]] == [checkout]
+        answered = httpx.post(
+            f"{second.url}/api/v1/stk/{checkout}/answer", json={"pin": PIN}, headers=paired
+        )
         assert answered.status_code == 200, answered.text
         (callback,) = listener.wait("/rel/restart")
         assert callback["Body"]["stkCallback"]["ResultCode"] == 0

@@ -13,10 +13,12 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from mkoba.parties.handsets import HandsetKey
 from tests.channels.serving import Served, serve
 from tests.channels.ussd.conftest import customer
 
@@ -86,8 +88,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _phone(server: Served, msisdn: str) -> Pane:
+    """``mkoba phone`` paired with the server the way a developer's is: its keys directory."""
     command = [sys.executable, "-c", "'from mkoba.cli import main; main()'", "phone", msisdn]
-    return Pane([*command, "--url", server.url])
+    return Pane([*command, "--url", server.url, "--keys-dir", str(server.keys)])
 
 
 def test_a_person_sends_money_reads_the_sms_and_asks_for_a_reversal(server: Served) -> None:
@@ -159,7 +162,8 @@ def test_a_cancelled_session_and_an_unknown_code_are_handled(server: Served) -> 
         pane.close()
 
 
-def test_a_phone_without_a_server_says_so() -> None:
+def test_a_phone_without_a_server_says_so(tmp_path: Path) -> None:
+    HandsetKey.load_or_create(tmp_path)
     done = subprocess.run(
         [
             sys.executable,
@@ -169,6 +173,8 @@ def test_a_phone_without_a_server_says_so() -> None:
             "254712000001",
             "--url",
             "http://127.0.0.1:9",
+            "--keys-dir",
+            str(tmp_path),
         ],
         capture_output=True,
         text=True,
@@ -187,3 +193,34 @@ def test_a_phone_without_a_server_says_so() -> None:
     )
     assert bad.returncode == 2
     assert "not a" in bad.stderr
+
+
+def test_a_developer_pairs_curl_with_the_printed_credential(server: Served, tmp_path: Path) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        phone = customer(client)
+        command = [sys.executable, "-c", "from mkoba.cli import main; main()", "phone"]
+        printed = subprocess.run(
+            [*command, "0" + phone[3:], "--credential", "--keys-dir", str(server.keys)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert printed.returncode == 0, printed.stderr
+        credential = printed.stdout.strip()
+        assert credential.startswith(f"{phone}.")
+        headers = {"Authorization": f"Handset {credential}"}
+        assert client.get(f"/api/v1/sms/{phone}", headers=headers).status_code == 200
+        assert client.get(f"/api/v1/sms/{phone}").status_code == 401
+        # Without the server's keys there is nothing to pair with, and nothing is made.
+        unpaired = subprocess.run(
+            [*command, phone, "--keys-dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            input="",
+            check=False,
+        )
+        assert unpaired.returncode == 2
+        assert "no handset.key in" in unpaired.stderr and "--keys-dir" in unpaired.stderr
+        assert list(tmp_path.iterdir()) == []

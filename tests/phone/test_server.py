@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
-from mkoba.phone.server import Server, Unavailable
+from mkoba.parties.handsets import HandsetKey
+from mkoba.phone.server import Server, Unavailable, Unpaired
 
 
 def _server(handler: httpx.MockTransport) -> Server:
@@ -48,3 +50,28 @@ def test_a_broken_answer_is_shown_as_a_network_message() -> None:
     server = _server(httpx.MockTransport(lambda request: httpx.Response(500, text="oops")))
     screen = server.dial("*334#")
     assert screen.text == "Connection problem or invalid MMI code." and not screen.more
+
+
+def test_every_call_carries_the_phones_credential_and_a_refusal_says_unpaired(
+    tmp_path: Path,
+) -> None:
+    credential = HandsetKey.load_or_create(tmp_path).credential("254712000001")
+    seen: list[str | None] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(401, json={"ok": False, "code": "not_allowed"})
+
+    client = httpx.Client(base_url="http://mkoba", transport=httpx.MockTransport(handle))
+    server = Server("http://mkoba", "254712000001", client, credential=credential)
+    calls = (
+        server.inbox,
+        server.stk_pending,
+        lambda: server.stk_answer("ws_CO_1", "1357"),
+        lambda: server.send_sms("456", "hello"),
+        lambda: server.dial("*334#"),
+    )
+    for call in calls:
+        with pytest.raises(Unpaired, match="refused this phone's handset credential"):
+            call()
+    assert seen == [f"Handset {credential.reveal()}"] * len(calls)

@@ -17,7 +17,8 @@ import httpx
 from rich.console import Console
 from rich.panel import Panel
 
-from mkoba.phone.server import Screen, Server, Sms, Unavailable
+from mkoba.parties.handsets import HandsetCredential
+from mkoba.phone.server import Screen, Server, Sms, Unavailable, Unpaired
 
 # After a final screen or a payment, wait this long for the confirmation SMS.
 sms_wait_s = 3.0
@@ -53,6 +54,9 @@ class Handset:
         self.console.print(Panel(HELP, title=f"mkoba phone {msisdn}", border_style="green"))
         try:
             self._catch_up()
+        except Unpaired as problem:
+            self.console.print(f"[red]{problem}[/red]")
+            return
         except (httpx.HTTPError, Unavailable) as problem:
             self.console.print(f"[red]cannot reach {self.server.url}: {problem}[/red]")
             return
@@ -168,9 +172,9 @@ class Handset:
         self._new_sms(wait_s=sms_wait_s)
 
 
-def run(msisdn: str, url: str, console: Console) -> int:
-    """Run a handset for ``msisdn`` against ``url``; the exit status."""
-    server = Server(url, msisdn)
+def run(msisdn: str, url: str, console: Console, credential: HandsetCredential) -> int:
+    """Run a handset for ``msisdn`` against ``url``, paired by ``credential``; the exit status."""
+    server = Server(url, msisdn, credential=credential)
     try:
         Handset(server, console).run()
     finally:

@@ -3,7 +3,9 @@
 The handset plays the USSD gateway (Africa's Talking form POSTs, the whole
 input path in ``text``, an end-of-session notice), reads its inbox from the
 in-memory SMSC, sends SMS to short codes (the reversal number) and answers STK
-push prompts. Every call is plain HTTP to the server's public routes.
+push prompts. Every call is plain HTTP to the server's public routes and
+carries the phone's handset credential (``pairing.py``), without which the
+server shows no inbox or prompt and takes no SMS from this number.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import uuid
 from typing import Any, NamedTuple
 
 import httpx
+
+from mkoba.parties.handsets import HandsetCredential
 
 # How long one HTTP call may take (long-polling the inbox adds its wait).
 timeout_s = 20.0
@@ -45,13 +49,33 @@ class Unavailable(Exception):
     """The server does not offer this (a 404): the message says what."""
 
 
+class Unpaired(Unavailable):
+    """The server refused the phone's credential (a 401): not paired with this server."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the server refused this phone's handset credential: pair it with that"
+            " server's keys (--keys-dir) or its printed credential"
+        )
+
+
 class Server:
     """One handset's connection to a running mkoba."""
 
-    def __init__(self, url: str, msisdn: str, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        msisdn: str,
+        client: httpx.Client | None = None,
+        credential: HandsetCredential | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.msisdn = msisdn
+        # Sent with every call, hops too: a USSD gateway that is closed to strangers
+        # still takes a simulated handset's own hops (channels/ussd/access.py).
+        headers = credential.header() if credential is not None else {}
         self.client = client or httpx.Client(base_url=self.url, timeout=timeout_s)
+        self.client.headers.update(headers)
         self.session_id = ""
         self.path: list[str] = []
         self.service_code = ""
@@ -106,6 +130,8 @@ class Server:
         response = self.client.post("/ussd/at", data=form)
         if response.status_code == 404:
             raise Unavailable("this server has no USSD gateway")
+        if response.status_code == 401:
+            raise Unpaired
         body = response.text
         if response.status_code != 200 or not body.startswith(("CON ", "END ")):
             return Screen("Connection problem or invalid MMI code.", False)
@@ -122,7 +148,9 @@ class Server:
             f"/api/v1/sms/{self.msisdn}", params=params, timeout=timeout_s + wait_s
         )
         if response.status_code == 404:
-            raise Unavailable("this server has no SMS inbox")
+            raise Unavailable("this server has no SMS inbox (a real SMSC sends its SMS)")
+        if response.status_code == 401:
+            raise Unpaired
         response.raise_for_status()
         return [
             Sms(int(m["id"]), str(m["from"]), str(m["text"]), float(m["at"]))
@@ -136,6 +164,8 @@ class Server:
         )
         if response.status_code == 404:
             raise Unavailable("this server does not take SMS from phones")
+        if response.status_code == 401:
+            raise Unpaired
         body = response.json()
         return str(body.get("reply") or body.get("message") or "")
 
@@ -146,6 +176,8 @@ class Server:
         response = self.client.get(f"/api/v1/stk/{self.msisdn}/pending")
         if response.status_code == 404:
             raise Unavailable("this server has no STK push prompts (Daraja is not running)")
+        if response.status_code == 401:
+            raise Unpaired
         response.raise_for_status()
         body = response.json()
         items = body if isinstance(body, list) else body.get("prompts", body.get("pending", []))
@@ -157,6 +189,8 @@ class Server:
         response = self.client.post(f"/api/v1/stk/{checkout_id}/answer", json=body)
         if response.status_code == 404:
             raise Unavailable("that prompt is gone, or this server has no STK prompts")
+        if response.status_code == 401:
+            raise Unpaired
         try:
             answer = response.json()
         except ValueError:

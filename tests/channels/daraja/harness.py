@@ -25,6 +25,7 @@ from mkoba.channels.daraja.demo import (
     ensure_sandbox,
 )
 from mkoba.channels.daraja.state import Daraja, daraja_of
+from mkoba.parties.handsets import HandsetKey
 from mkoba.settings import Settings
 from tests.compat.listener import Listener
 
@@ -57,11 +58,15 @@ class Served:
             path, json=body, headers={"Authorization": f"Bearer {bearer}"}
         )
 
+    def handset(self, msisdn: str) -> dict[str, str]:
+        """The header of ``msisdn``'s simulated handset, paired with the platform's keys."""
+        return HandsetKey.load(self.platform.settings.keys_dir).credential(msisdn).header()
+
     async def balance(self, msisdn: str = TEST_MSISDN, pin: str = "1357") -> int:
         """A customer's wallet balance (minor units), through the native API."""
         response = await self.client.post("/api/v1/balance", json={"msisdn": msisdn, "pin": pin})
         assert response.status_code == 200, response.text
-        return int(response.json()["data"]["balance"])
+        return int(response.json()["data"]["balance_minor"])
 
 
 @asynccontextmanager

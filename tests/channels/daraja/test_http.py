@@ -137,9 +137,12 @@ async def test_stk_outcomes_come_from_what_happened(served: Served, listener: Li
     waiting = await served.post("/mpesa/stkpushquery/v1/query", query_body(checkout), token)
     error(waiting, 500, "500.001.1001")
     assert waiting.json()["requestId"] == checkout
-    shown = await served.client.get(f"/api/v1/stk/{TEST_MSISDN}/pending")
+    handset = served.handset(TEST_MSISDN)
+    shown = await served.client.get(f"/api/v1/stk/{TEST_MSISDN}/pending", headers=handset)
     assert [p["checkout_id"] for p in shown.json()["prompts"]] == [checkout]
-    cancelled = await served.client.post(f"/api/v1/stk/{checkout}/answer", json={"cancel": True})
+    cancelled = await served.client.post(
+        f"/api/v1/stk/{checkout}/answer", json={"cancel": True}, headers=handset
+    )
     assert cancelled.json()["data"]["ResultCode"] == "1032"
     (callback,) = await arrived(listener, "/http/p")
     assert callback["Body"]["stkCallback"]["ResultCode"] == 1032

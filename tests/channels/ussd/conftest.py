@@ -45,15 +45,17 @@ def balance(client: httpx.Client, msisdn: str, pin: str = CUSTOMER_PIN) -> int:
     """A wallet's available balance in minor units (through the native API)."""
     response = client.post("/api/v1/balance", json={"msisdn": msisdn, "pin": pin})
     assert response.status_code == 200, response.text
-    return int(response.json()["data"]["balance"])
+    return int(response.json()["data"]["balance_minor"])
 
 
 def inbox(
     client: httpx.Client, msisdn: str, after: int = 0, wait: float = 0
 ) -> list[dict[str, object]]:
-    """The SMS inbox of a number."""
+    """The SMS inbox of a number (the client must be paired: ``Served.handsets``)."""
     params = {"after": after, "wait": wait}
-    messages = client.get(f"/api/v1/sms/{msisdn}", params=params, timeout=wait + 10).json()
+    answer = client.get(f"/api/v1/sms/{msisdn}", params=params, timeout=wait + 10)
+    assert answer.status_code == 200, answer.text
+    messages = answer.json()
     return list(messages["messages"])
 
 
@@ -87,6 +89,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, menus_dir: Path) -> Iterato
 
 @pytest.fixture(scope="session")
 def client(server: Served) -> Iterator[httpx.Client]:
-    """An HTTP client for the module's server."""
-    with httpx.Client(base_url=server.url, timeout=30) as http:
+    """An HTTP client for the module's server (each number reads its own inbox, paired)."""
+    with httpx.Client(base_url=server.url, timeout=30, auth=server.handsets) as http:
         yield http

@@ -2,10 +2,11 @@
 
 Each product is a POST route under /api/v1 taking the requester's number, PIN
 and the product's fields. The PIN is sealed here, in the adapter, and never
-travels in clear. After a successful response has been written, the route
-acknowledges its delivery, which posts money held pending on this channel.
-Every answer, errors included, is the JSON ``Envelope``: never an HTML page,
-never a stack trace.
+travels in clear. Before a success leaves, the route acknowledges its delivery,
+which posts the money held pending on this channel: a client never sees a
+success that could still be undone. A client that went away before its answer
+was ready gets its request rolled back. Every answer, errors included, is the
+JSON ``Envelope``: never an HTML page, never a stack trace.
 """
 
 from __future__ import annotations
@@ -14,30 +15,31 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import Response as HTTPResponse
 from prometheus_client import generate_latest
-from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 
 from mkoba import __version__, metrics
-from mkoba.channels.api import models
+from mkoba.channels.api import inbox, models, operator
+from mkoba.channels.api.limits import BodyLimit
+from mkoba.channels.api.units import present
+from mkoba.money import Currency
 from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
 from mkoba.processor.request import Request as TranProcRequest
+from mkoba.text import storable
 
 if TYPE_CHECKING:
     from mkoba.app import Platform
 
 log = logging.getLogger("mkoba.api")
-
-# Long-polling the SMS inbox waits at most this long.
-sms_wait_s_max = 30.0
 
 ROUTES: dict[str, tuple[str, type[models.Body], str]] = {
     "register": ("/api/v1/register", models.RegisterBody, "Register a customer"),
@@ -87,15 +89,15 @@ ROUTES: dict[str, tuple[str, type[models.Body], str]] = {
 }
 
 
-def envelope(response: Response) -> dict[str, Any]:
-    """The JSON body of a TranProc response."""
+def envelope(response: Response, currency: Currency) -> dict[str, Any]:
+    """The JSON body of a TranProc response (money in both units, ``units.py``)."""
     return {
         "ok": response.ok,
         "code": str(response.code),
         "message": response.message,
         "receipt": response.receipt,
         "request_id": response.request_id,
-        "data": response.data,
+        "data": present(response.data, currency),
     }
 
 
@@ -122,13 +124,15 @@ def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.add_middleware(BodyLimit)
     _errors(app)
     _service_routes(app, platform)
     for product, (path, body, summary) in ROUTES.items():
         _product_route(app, platform, product, path, body, summary)
     if not platform.front:
         # A front has no SMSC: the simulated handsets' SMS are the core's to show.
-        _sms_routes(app, platform)
+        inbox.mount(app, platform)
+        operator.mount(app, platform)
     from mkoba.app import extensions
 
     for module in extensions(platform.settings.role):
@@ -141,11 +145,7 @@ def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for problem in exc.errors():
-            where = ".".join(str(part) for part in problem["loc"] if part != "body")
-            problems.append(f"{where or 'body'}: {problem['msg']}")
-        return error(Code.INVALID_INPUT, "; ".join(problems))
+        return error(Code.INVALID_INPUT, validation_message(exc.errors()))
 
     @app.exception_handler(HTTPException)
     async def http(_request: Request, exc: HTTPException) -> JSONResponse:
@@ -159,24 +159,30 @@ def _errors(app: FastAPI) -> None:
 
 
 def _service_routes(app: FastAPI, platform: Platform) -> None:
-    @app.get("/health", summary="Is it up, and what is it doing")
-    async def health() -> dict[str, Any]:
+    @app.get(
+        "/health",
+        summary="Is it up, and is every part working (503 when a part is not)",
+        responses={503: {"description": "a part has failed: see parts"}},
+    )
+    async def health() -> JSONResponse:
+        report = platform.health()
         found = {
-            "status": "ok",
+            "status": report["status"],
             "version": __version__,
             "role": platform.settings.role,
             "uptime_s": round(time.time() - platform.started, 3),
             "profile": platform.services.profile(platform.clock()).version,
+            "parts": report["parts"],
         }
-        if platform.front:
-            return found
-        processor = platform.processor
-        return found | {
-            "requests_handled": processor.handled,
-            "deliveries_waiting": len(processor.deliveries),
-            "ledger_batches": platform.writer.batches,
-            "outbox_sent": platform.outbox.sent,
-        }
+        if not platform.front:
+            processor = platform.processor
+            found |= {
+                "requests_handled": processor.handled,
+                "deliveries_waiting": len(processor.deliveries),
+                "ledger_batches": platform.writer.batches,
+                "outbox_sent": platform.outbox.sent,
+            }
+        return JSONResponse(found, status_code=200 if report["status"] == "ok" else 503)
 
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
@@ -208,13 +214,16 @@ def _product_route(
     summary: str,
 ) -> None:
     async def route(
+        http: Request,
         body: models.Body,
         idempotency_key: str | None = Header(None, max_length=200),
-    ) -> JSONResponse:
+    ) -> Any:
         try:
             msisdn = normalize_msisdn(body.msisdn)
         except InvalidMsisdn as problem:
             return error(Code.INVALID_INPUT, f"msisdn: {problem}")
+        if idempotency_key is not None and not storable(idempotency_key):
+            return error(Code.INVALID_INPUT, "Idempotency-Key: printable text only")
         key = idempotency_key or uuid.uuid4().hex
         request_id = f"api:{msisdn}:{key}"
         params = body.params()
@@ -236,10 +245,12 @@ def _product_route(
             request_id, Channel.API, product, msisdn, params, sealed, time.time_ns()
         )
         response = await platform.request(request)
-        task = BackgroundTask(platform.acknowledge, request_id) if response.ok else None
-        return JSONResponse(
-            envelope(response), status_code=response.code.http_status, background=task
-        )
+        if response.ok:
+            response = await _deliver(platform, http, response)
+            if response is None:
+                return HTTPResponse(status_code=499)  # the client is gone: rolled back
+        currency = platform.services.profile(platform.clock()).currency
+        return JSONResponse(envelope(response, currency), status_code=response.code.http_status)
 
     route.__annotations__["body"] = body_type
     route.__name__ = product
@@ -252,27 +263,32 @@ def _product_route(
     )(route)
 
 
-def _sms_routes(app: FastAPI, platform: Platform) -> None:
-    @app.get(
-        "/api/v1/sms/{msisdn}",
-        summary="The SMS inbox of a number (developer tool)",
-        tags=["developer"],
-    )
-    async def inbox(msisdn: str, after: int = 0, wait: float = 0.0) -> JSONResponse:
-        try:
-            number = normalize_msisdn(msisdn)
-        except InvalidMsisdn as problem:
-            return error(Code.INVALID_INPUT, f"msisdn: {problem}")
-        messages = platform.smsc.inbox(number, after)
-        if not messages and wait > 0:
-            await platform.smsc.wait(number, min(wait, sms_wait_s_max))
-            messages = platform.smsc.inbox(number, after)
-        return JSONResponse(
-            {
-                "msisdn": number,
-                "messages": [
-                    {"id": sms.id, "from": sms.sender, "text": sms.body, "at": sms.at}
-                    for sms in messages
-                ],
-            }
-        )
+async def _deliver(platform: Platform, http: Request, response: Response) -> Response | None:
+    """Make a success durable before it leaves; None when the client is already gone.
+
+    The acknowledgement posts money held pending on this channel, so the success
+    the client reads can never be rolled back. If the deadline came first, the
+    client is told ``ROLLED_BACK`` instead; if the client hung up before its
+    answer was ready, it heard nothing and the request is rolled back.
+    """
+    if await http.is_disconnected():
+        await platform.acknowledge(response.request_id, False)
+        return None
+    if await platform.acknowledge(response.request_id):
+        return response
+    return Response(response.request_id, Code.ROLLED_BACK, Code.ROLLED_BACK.message)
+
+
+def validation_message(problems: Sequence[Any]) -> str:
+    """What is wrong with a body, field by field, without echoing what was sent."""
+    lines = []
+    for problem in problems:
+        if problem.get("type") == "json_invalid":
+            where = problem["loc"][-1] if problem["loc"] else 0
+            reason = problem.get("ctx", {}).get("error", "invalid JSON")
+            lines.append(f"body: not valid JSON ({reason}) at character {where}")
+            continue
+        where = ".".join(str(part) for part in problem["loc"] if part != "body")
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)

@@ -8,20 +8,29 @@ and any handset simulator:
 - ``POST /api/v1/stk/{checkout_id}/answer`` with ``{"pin": "1357"}`` or
   ``{"cancel": true}``: the customer's answer, and what came of it;
 - ``GET /api/v1/daraja/certificate``: mkoba's SecurityCredential certificate.
+
+The prompt routes stand in for the customer's own phone, so they need its
+handset credential (``Authorization: Handset ...``, ``parties/handsets.py``):
+without it, 401; a prompt on another number is answered as one that does not
+exist, before its PIN is looked at, so nobody burns a customer's PIN tries.
+With a real SMSC (``MKOBA_SMPP``) the simulated handsets are off and these two
+routes are not served.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from mkoba.channels.daraja.prompts import answer_json, prompt_text
+from mkoba.channels.daraja.codes import described
+from mkoba.channels.daraja.prompts import Answer, answer_json, prompt_text
 from mkoba.channels.daraja.state import daraja_of
 from mkoba.money import format_amount
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
+from mkoba.parties.handsets import SCHEME, HandsetKey
 from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
@@ -29,6 +38,11 @@ if TYPE_CHECKING:
 
 # Long-polling for a prompt waits at most this long.
 wait_s_max = 30.0
+REFUSED = "this number's handset credential is needed: Authorization: Handset <credential>"
+# Another number's prompt looks exactly like no prompt (as prompts.py says of an unknown id).
+_NO_SUCH_PROMPT = Answer(
+    False, "unknown_prompt", "There is no such request.", None, described("1019")
+)
 
 
 class AnswerBody(BaseModel):
@@ -40,7 +54,7 @@ class AnswerBody(BaseModel):
     cancel: bool = Field(False, description="true: the customer pressed Cancel")
 
 
-def _error(code: Code, message: str) -> JSONResponse:
+def _error(code: Code, message: str, status: int | None = None) -> JSONResponse:
     body = {
         "ok": False,
         "code": str(code),
@@ -49,25 +63,37 @@ def _error(code: Code, message: str) -> JSONResponse:
         "request_id": "",
         "data": {},
     }
-    return JSONResponse(body, status_code=code.http_status)
+    headers = {"WWW-Authenticate": SCHEME} if status == 401 else None
+    return JSONResponse(body, status_code=status or code.http_status, headers=headers)
 
 
 def mount_handset(app: FastAPI, platform: Platform) -> None:
-    """Add the handset routes to ``app``."""
+    """Add the handset routes to ``app`` (the prompt routes only for simulated handsets)."""
+    _certificate(app, platform)
+    if platform.settings.smpp:
+        return  # a real SMSC: real phones, no simulated handsets to answer for them
+    handsets = HandsetKey.load_or_create(platform.settings.keys_dir)
 
     @app.get(
         "/api/v1/stk/{msisdn}/pending",
-        summary="STK prompts waiting on a handset (long-poll with wait)",
+        summary="STK prompts waiting on a handset (its credential required; long-poll with wait)",
         tags=["developer"],
+        responses={401: {"description": "not this number's handset credential"}},
     )
-    async def pending(msisdn: str, wait: float = 0.0) -> JSONResponse:
-        daraja = daraja_of(platform)
-        if daraja is None:
-            return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
+    async def pending(
+        msisdn: str,
+        wait: float = 0.0,
+        authorization: str | None = Header(None, include_in_schema=False),
+    ) -> JSONResponse:
         try:
             number = normalize_msisdn(msisdn)
         except InvalidMsisdn as problem:
             return _error(Code.INVALID_INPUT, f"msisdn: {problem}")
+        if handsets.caller(authorization) != number:
+            return _error(Code.NOT_ALLOWED, REFUSED, 401)
+        daraja = daraja_of(platform)
+        if daraja is None:
+            return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
         prompts = daraja.prompts.pending(number)
         if not prompts and wait > 0:
             await daraja.prompts.wait(number, min(wait, wait_s_max))
@@ -92,13 +118,25 @@ def mount_handset(app: FastAPI, platform: Platform) -> None:
 
     @app.post(
         "/api/v1/stk/{checkout_id}/answer",
-        summary="Answer an STK prompt with the PIN, or cancel it",
+        summary="Answer an STK prompt with the PIN, or cancel it (the handset's credential)",
         tags=["developer"],
+        responses={401: {"description": "no handset credential"}},
     )
-    async def answer(checkout_id: str, body: AnswerBody) -> JSONResponse:
+    async def answer(
+        checkout_id: str,
+        body: AnswerBody,
+        authorization: str | None = Header(None, include_in_schema=False),
+    ) -> JSONResponse:
+        caller = handsets.caller(authorization)
+        if caller is None:
+            return _error(Code.NOT_ALLOWED, REFUSED, 401)
         daraja = daraja_of(platform)
         if daraja is None:
             return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
+        prompt = await daraja.prompts.find(checkout_id)
+        if prompt is None or prompt.msisdn != caller:
+            # Checked before the PIN is: another phone's guesses never reach the PIN check.
+            return JSONResponse(answer_json(_NO_SUCH_PROMPT, checkout_id), status_code=404)
         if body.cancel:
             outcome = await daraja.prompts.cancel(checkout_id)
         elif body.pin:
@@ -110,6 +148,8 @@ def mount_handset(app: FastAPI, platform: Platform) -> None:
             status = Code(outcome.code).http_status
         return JSONResponse(answer_json(outcome, checkout_id), status_code=status)
 
+
+def _certificate(app: FastAPI, platform: Platform) -> None:
     @app.get(
         "/api/v1/daraja/certificate",
         summary="mkoba's SecurityCredential certificate (PEM), for strict mode",

@@ -1,14 +1,21 @@
-"""The SMS channel's developer route: play an SMS sent from a phone."""
+"""The SMS channel's developer route: play an SMS sent from a simulated handset.
+
+The SMS comes from the handset that sends it, so the route needs that number's
+handset credential (``Authorization: Handset ...``, ``parties/handsets.py``),
+as the inbox does; with a real SMSC (``MKOBA_SMPP``) SMS come from it and the
+route is not served.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
+from mkoba.parties.handsets import SCHEME, HandsetKey
 
 if TYPE_CHECKING:
     from mkoba.app import Platform
@@ -25,20 +32,29 @@ class InboundBody(BaseModel):
 
 
 def mount(app: FastAPI, platform: Platform) -> None:
-    """Add the inbound SMS route."""
+    """Add the inbound SMS route (simulated handsets only: not with a real SMSC)."""
+    if platform.settings.smpp:
+        return
+    handsets = HandsetKey.load_or_create(platform.settings.keys_dir)
 
     @app.post(
         "/api/v1/sms/inbound",
-        summary="An SMS from a phone, as the SMSC delivers it (developer tool)",
+        summary="An SMS from a simulated handset, as the SMSC delivers it (its credential)",
         tags=["developer"],
+        responses={401: {"description": "not the sender's handset credential"}},
     )
-    async def inbound(body: InboundBody) -> JSONResponse:
-        channel = platform.extras.get("sms")
-        if channel is None:
-            return JSONResponse({"ok": False, "message": "starting"}, status_code=503)
+    async def inbound(
+        body: InboundBody, authorization: str | None = Header(None, include_in_schema=False)
+    ) -> JSONResponse:
         try:
             msisdn = normalize_msisdn(body.sender)
         except InvalidMsisdn as problem:
             return JSONResponse({"ok": False, "message": f"from: {problem}"}, status_code=400)
+        if handsets.caller(authorization) != msisdn:
+            refused = {"ok": False, "message": "the sender's handset credential is needed"}
+            return JSONResponse(refused, status_code=401, headers={"WWW-Authenticate": SCHEME})
+        channel = platform.extras.get("sms")
+        if channel is None:
+            return JSONResponse({"ok": False, "message": "starting"}, status_code=503)
         reply = await channel.inbox.handle(msisdn, body.to, body.text)
         return JSONResponse({"ok": True, "reply": reply})
