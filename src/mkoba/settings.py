@@ -10,8 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A USSD gateway's secret shorter than this could be guessed over the network.
+gateway_secret_chars_min = 16
 
 
 class Settings(BaseSettings):
@@ -47,6 +57,14 @@ class Settings(BaseSettings):
     )
     ussd_menus_dir: Path | None = Field(
         None, description="extra USSD menu definitions (new versions roll out from here)"
+    )
+    # The USSD gateway's credential (docs/ussd.md). Set: every hop must carry one of them.
+    # Unset: the endpoint is open with demo data and closed without (it trusts phoneNumber).
+    ussd_gateway_secret: SecretStr | None = Field(
+        None, description="shared secret the USSD gateway sends as X-Gateway-Secret", repr=False
+    )
+    ussd_gateway_basic: SecretStr | None = Field(
+        None, description="user:password the USSD gateway sends as HTTP Basic", repr=False
     )
     # SMS channel (channels/sms): SMPP to an SMSC; unset keeps the in-memory SMSC.
     smpp: str | None = Field(
@@ -110,6 +128,22 @@ class Settings(BaseSettings):
         if parts.scheme != "smpp" or not parts.hostname or not parts.port or not parts.username:
             raise ValueError("use smpp://system_id:password@host:port")
         return value
+
+    @field_validator("ussd_gateway_secret", "ussd_gateway_basic", mode="before")
+    @classmethod
+    def _gateway_credential(cls, value: object, info: ValidationInfo) -> object:
+        # Never echo the value: these messages are printed at start.
+        if value is None or value == "":
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        secret = text
+        if info.field_name == "ussd_gateway_basic":
+            user, colon, secret = text.partition(":")
+            if not colon or not user:
+                raise ValueError("use user:password")
+        if len(secret) < gateway_secret_chars_min:
+            raise ValueError(f"use at least {gateway_secret_chars_min} characters of secret")
+        return text
 
     @field_validator("bus")
     @classmethod

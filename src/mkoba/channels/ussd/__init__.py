@@ -24,11 +24,15 @@ log = logging.getLogger("mkoba.ussd")
 
 async def start(platform: Platform) -> None:
     """Load the menus, start the session store and the engine."""
+    from mkoba.channels.ussd.access import Access, Policy
     from mkoba.channels.ussd.engine import Engine
     from mkoba.channels.ussd.library import Library, refresh_interval_s
     from mkoba.channels.ussd.session import Sessions
 
     settings = platform.settings
+    # Said at every start: an open endpoint lets anyone act for any phone.
+    access = Access.from_settings(settings)
+    (log.info if access.policy is Policy.CREDENTIAL else log.warning)(access.describe())
     extra = [settings.ussd_menus_dir] if settings.ussd_menus_dir is not None else []
     library = await asyncio.to_thread(Library, extra)
     offered = set(platform.processor.products)

@@ -9,6 +9,10 @@ request is acknowledged after the answer has been sent; if the gateway has gone
 the request is rolled back at once instead, and the processor's deadline
 covers every other way an answer can get lost.
 
+Both callbacks first check who is calling (``access.py``): without the
+gateway's credential (or a simulated handset's, for its own number) the answer
+is 401 and nothing else happens.
+
 ``GET /ussd/menus`` lists the menus that serve; ``GET /ussd/menus/{role}`` gives
 one (``?version=``), with an ETag, for the SIM-toolkit and app channels.
 """
@@ -27,6 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
+from mkoba.channels.ussd.access import REFUSED, Access
 from mkoba.channels.ussd.africastalking import AfricasTalking, body_bytes_max
 from mkoba.channels.ussd.definition import ROLES
 from mkoba.channels.ussd.engine import Engine, Hop
@@ -49,8 +54,9 @@ def mount(app: FastAPI, platform: Platform) -> None:
         found = platform.extras.get("ussd")
         return found if isinstance(found, Engine) else None
 
-    hop = _HopEndpoint(platform, engine)
-    events = _HopEndpoint(platform, engine, events=True)
+    access = Access.from_settings(platform.settings)
+    hop = _HopEndpoint(platform, engine, access)
+    events = _HopEndpoint(platform, engine, access, events=True)
     app.router.routes.append(Route("/ussd/{gateway}", hop, methods=["POST"], name="ussd_hop"))
     app.router.routes.append(
         Route("/ussd/{gateway}/events", events, methods=["POST"], name="ussd_events")
@@ -99,10 +105,15 @@ class _HopEndpoint:
     """
 
     def __init__(
-        self, platform: Platform, engine: Callable[[], Engine | None], events: bool = False
+        self,
+        platform: Platform,
+        engine: Callable[[], Engine | None],
+        access: Access,
+        events: bool = False,
     ) -> None:
         self.platform = platform
         self.engine = engine
+        self.access = access
         self.events = events
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -110,6 +121,10 @@ class _HopEndpoint:
             await self.ending(scope, receive, send)
             return
         started = time.monotonic()
+        handset = self._caller(scope)
+        if handset is None:
+            await self._refuse(send)
+            return
         codec = CODECS.get(scope["path_params"]["gateway"])
         running = self.engine()
         if codec is None or running is None:
@@ -119,6 +134,9 @@ class _HopEndpoint:
             event = codec.event(await _body(receive), _content_type(scope))
         except BadRequest as problem:
             await _reply(send, 400, str(problem).encode(), _TEXT)
+            return
+        if handset and running.phone(event.msisdn) != handset:
+            await self._refuse(send)  # a handset dials for its own number only
             return
         try:
             result = await running.hop(event)
@@ -136,13 +154,19 @@ class _HopEndpoint:
                     result = Hop(Screen.end(text))
                 await _reply(send, 200, codec.answer(result.screen), codec.media_type)
                 return
+            # The gateway is waiting: post the money before the screen says it moved, so
+            # a success the user has read is never rolled back (docs/architecture.md).
+            if not await self.platform.acknowledge(request_id):
+                text = render(f"ussd.code.{Code.ROLLED_BACK}", result.language, {})
+                result = Hop(Screen.end(text))
         await _reply(send, 200, codec.answer(result.screen), codec.media_type)
-        if request_id is not None:
-            # The answer is out: that is the response's delivery.
-            await self.platform.acknowledge(request_id)
 
     async def ending(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The gateway's end-of-session notice: drop the session, answer 200."""
+        """The gateway's end-of-session notice: drop the phone's session, answer 200."""
+        handset = self._caller(scope)
+        if handset is None:
+            await self._refuse(send)
+            return
         codec = CODECS.get(scope["path_params"]["gateway"])
         running = self.engine()
         if codec is None or running is None:
@@ -153,8 +177,22 @@ class _HopEndpoint:
         except BadRequest as problem:
             await _reply(send, 400, str(problem).encode(), _TEXT)
             return
-        running.sessions.drop((ending.gateway, ending.session_id), str(ending.ending))
+        if handset and running.phone(ending.msisdn) != handset:
+            await self._refuse(send)
+            return
+        running.end(ending)
         await _reply(send, 200, b"OK", _TEXT)
+
+    def _caller(self, scope: Scope) -> str | None:
+        """Who calls: "" the gateway, a number a simulated handset, None anyone else."""
+        headers = scope["headers"]
+        if self.access.gateway(headers):
+            return ""
+        return self.access.handset(headers)
+
+    async def _refuse(self, send: Send) -> None:
+        challenge = (b"www-authenticate", self.access.realm.encode())
+        await _reply(send, 401, REFUSED, _TEXT, [challenge])
 
 
 _TEXT = "text/plain; charset=utf-8"
@@ -198,10 +236,17 @@ async def _disconnected(receive: Receive) -> bool:
     return message.get("type") == "http.disconnect"
 
 
-async def _reply(send: Send, status: int, body: bytes, media_type: str) -> None:
+async def _reply(
+    send: Send,
+    status: int,
+    body: bytes,
+    media_type: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     headers = [
         (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
+        *(extra or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
