@@ -130,10 +130,12 @@ async def test_statuses_follow_the_result_codes(client: httpx.AsyncClient, world
     ]
     for body, status, code in cases:
         envelope_of(await client.post("/api/v1/send-money", json=body), status, code)
-    registered = await client.post(
-        "/api/v1/register",
-        json={"msisdn": payer.msisdn, "pin": "4826", "name": "Again", "id_number": "1"},
-    )
+    again = {"msisdn": payer.msisdn, "pin": "4826", "name": "Again", "id_number": "1"}
+    # Registering is for the phone itself: a simulated one shows its handset credential.
+    envelope_of(await client.post("/api/v1/register", json=again), 403, Code.NOT_ALLOWED)
+    keys = world.platform.settings.keys_dir
+    phone = HandsetKey.load_or_create(keys).credential(payer.msisdn)
+    registered = await client.post("/api/v1/register", json=again, headers=phone.header())
     envelope_of(registered, 409, Code.ALREADY_REGISTERED)
     balance = await client.post(
         "/api/v1/balance", json={"msisdn": payer.msisdn, "pin": CUSTOMER_PIN}

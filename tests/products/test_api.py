@@ -21,6 +21,7 @@ from mkoba.app import Platform
 from mkoba.channels.api import build_app
 from mkoba.channels.api.app import ROUTES
 from mkoba.parties import PartyKind, Purpose, Role, account_id
+from mkoba.parties.handsets import HandsetKey
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -65,9 +66,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def post(client: httpx.AsyncClient, path: str, status: int, **body: Any) -> dict[str, Any]:
+async def post(
+    client: httpx.AsyncClient,
+    path: str,
+    status: int,
+    headers: dict[str, str] | None = None,
+    **body: Any,
+) -> dict[str, Any]:
     """POST ``body`` to ``path``; the answer must have ``status`` and be an envelope."""
-    answer = await client.post(path, json=body)
+    answer = await client.post(path, json=body, headers=headers)
     assert answer.status_code == status, answer.text
     envelope: dict[str, Any] = answer.json()
     assert set(envelope) == {"ok", "code", "message", "receipt", "request_id", "data"}
@@ -190,13 +197,23 @@ async def test_pin_routes(world: World, client: httpx.AsyncClient) -> None:
     staff = {"msisdn": care.msisdn, "pin": STAFF_PIN}
     await post(client, "/api/v1/pin/unlock", 200, **staff, customer=customer.msisdn)
     await post(client, "/api/v1/pin/reset", 200, **staff, customer=customer.msisdn)
-    mine = await post(
+    unlock = {"id_number": World.id_number(customer.msisdn), "new_pin": "7392"}
+    # Only the phone itself may unlock with the ID number: without its handset, nobody.
+    stranger = await post(client, "/api/v1/pin/unlock-self", 403, msisdn=customer.msisdn, **unlock)
+    assert stranger["code"] == "not_allowed"
+    other = HandsetKey.load_or_create(world.platform.settings.keys_dir).credential(care.msisdn)
+    wrong_phone = await post(
         client,
         "/api/v1/pin/unlock-self",
-        200,
+        401,
+        other.header(),
         msisdn=customer.msisdn,
-        id_number=World.id_number(customer.msisdn),
-        new_pin="7392",
+        **unlock,
+    )
+    assert wrong_phone["code"] == "not_allowed"
+    phone = HandsetKey.load_or_create(world.platform.settings.keys_dir).credential(customer.msisdn)
+    mine = await post(
+        client, "/api/v1/pin/unlock-self", 200, phone.header(), msisdn=customer.msisdn, **unlock
     )
     assert mine["code"] == "ok"
     await post(client, "/api/v1/balance", 200, msisdn=customer.msisdn, pin="7392")

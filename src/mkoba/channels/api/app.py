@@ -31,6 +31,7 @@ from mkoba.channels.api.limits import BodyLimit
 from mkoba.channels.api.units import present
 from mkoba.money import Currency
 from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
+from mkoba.parties.handsets import HandsetKey
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
 from mkoba.processor.request import Request as TranProcRequest
@@ -120,15 +121,21 @@ def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
         title="mkoba",
         version=__version__,
         description="M-Pesa in a box: the native JSON API of an open-source mobile-money"
-        " platform. Money is in minor units in `data`, formatted in `message`.",
+        " platform. Amounts go in as `amount` (shillings, a number or a string) or"
+        " `amount_minor` (cents); money in `data` is named in both units (`amount`:"
+        ' "1000.00", `amount_minor`: 100000) and formatted in `message`.',
         lifespan=lifespan,
     )
     app.state.platform = platform
     app.add_middleware(BodyLimit)
     _errors(app)
     _service_routes(app, platform)
+    # Simulated handsets (no SIM) prove their number with a credential; not with a real SMSC.
+    handsets = (
+        None if platform.settings.smpp else HandsetKey.load_or_create(platform.settings.keys_dir)
+    )
     for product, (path, body, summary) in ROUTES.items():
-        _product_route(app, platform, product, path, body, summary)
+        _product_route(app, platform, handsets, product, path, body, summary)
     if not platform.front:
         # A front has no SMSC: the simulated handsets' SMS are the core's to show.
         inbox.mount(app, platform)
@@ -208,6 +215,7 @@ def _service_routes(app: FastAPI, platform: Platform) -> None:
 def _product_route(
     app: FastAPI,
     platform: Platform,
+    handsets: HandsetKey | None,
     product: str,
     path: str,
     body_type: type[models.Body],
@@ -217,11 +225,23 @@ def _product_route(
         http: Request,
         body: models.Body,
         idempotency_key: str | None = Header(None, max_length=200),
+        authorization: str | None = Header(
+            None,
+            max_length=200,
+            description="a simulated handset's credential (Handset <credential>): the"
+            " request comes from the phone itself (register, unlock with the ID number)",
+        ),
     ) -> Any:
         try:
             msisdn = normalize_msisdn(body.msisdn)
         except InvalidMsisdn as problem:
             return error(Code.INVALID_INPUT, f"msisdn: {problem}")
+        phone = False
+        if authorization is not None:
+            # A handset credential proves this number's phone; anything else proves nothing.
+            phone = handsets is not None and handsets.caller(authorization) == msisdn
+            if not phone:
+                return inbox.refused()
         if idempotency_key is not None and not storable(idempotency_key):
             return error(Code.INVALID_INPUT, "Idempotency-Key: printable text only")
         key = idempotency_key or uuid.uuid4().hex
@@ -242,7 +262,7 @@ def _product_route(
         except ValueError as problem:
             return error(Code.INVALID_INPUT, f"pin: {problem}")
         request = TranProcRequest(
-            request_id, Channel.API, product, msisdn, params, sealed, time.time_ns()
+            request_id, Channel.API, product, msisdn, params, sealed, time.time_ns(), phone
         )
         response = await platform.request(request)
         if response.ok:
