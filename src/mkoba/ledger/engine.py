@@ -101,6 +101,14 @@ class Engine:
     """Accounts, transfers and pending reservations, decided in memory."""
 
     def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget everything, to be replayed from the store again.
+
+        The writer rebuilds its engine in place after a failed commit: callers hold
+        this object (to read balances while their rows are built), not a copy.
+        """
         self.accounts: dict[int, AccountState] = {}
         # Transfer id -> its canonical fields (id first), for idempotent replays. The
         # fields themselves, not a hash: Python hashes ints modulo 2**61-1, so a hash

@@ -15,35 +15,73 @@ durable, the writer thread decides batch N+1. Futures, reads included, resolve
 only after their own batch has committed, so nobody sees an effect that could
 still be lost.
 
-If the store fails, the writer fails every waiting command and stops: its
-memory is ahead of the store and cannot be trusted. Start a new writer; it
-rebuilds itself from the store.
+A failed commit costs its own commands, not the writer (recovery.md in
+docs/ledger.md): once every batch in flight is settled, the writer rebuilds the
+engine from the store in place (its memory was ahead), fails the command that
+could not be stored (a batch of several is decided again one command at a time
+to find it), and decides again every other command that did not commit. While
+the store cannot be rebuilt, or keeps failing, commands fail at once and the
+writer retries with a growing pause.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, InvalidStateError
-from typing import Any
+from typing import Any, NamedTuple
 
 from mkoba.ledger import invariants, limits
 from mkoba.ledger.account import Account, Balance
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.results import AccountResult, TransferResult
-from mkoba.ledger.store.base import Commit, Store, StoreError, Write
+from mkoba.ledger.store.base import (
+    FAULT_DATA,
+    FAULT_STORE,
+    FAULT_UNTRIED,
+    Commit,
+    Store,
+    StoreError,
+    Write,
+)
 from mkoba.ledger.transfer import Transfer
 
 Attach = Sequence[Write] | Callable[[list[TransferResult]], Sequence[Write]] | None
 Clock = Callable[[], int]
 
+# After a failure that freed no culprit (the store failed, or cannot be rebuilt), the
+# writer fails commands at once for this long before it tries again, doubling the
+# pause at each such failure in a row up to the most; a commit ends the series.
+recovery_pause_first_s = 0.05
+recovery_pause_max_s = 5.0
+# Failures in a row that freed no culprit and committed nothing, after which the
+# writer pauses instead of rebuilding at once: the first may be a commit process
+# that died, the second says the store itself fails.
+fruitless_failures_max = 2
+# A failure's text as ``health()`` shows it, at most.
+failure_chars_max = 200
+
+# Commands that write. A read, a sweep, a checkpoint or stop cannot be why a batch's
+# rows failed, so they are always decided again.
+_WRITING = frozenset({"transfers", "accounts", "closed"})
+# A command that raised while being decided (in its attach or read function).
+_FAULT_DECIDE = "decide"
+_BECAUSE = {
+    FAULT_DATA: "the ledger could not store this command's rows: none of it was committed",
+    FAULT_STORE: (
+        "the ledger store failed while committing this command: it may or may not have committed"
+    ),
+    _FAULT_DECIDE: "deciding this command raised: none of it was committed",
+}
+
 
 class WriterError(Exception):
-    """The writer cannot take commands: it stopped, failed, or is overloaded."""
+    """The writer cannot take commands or lost one: stopped, store failing, overloaded."""
 
 
 class _Command:
@@ -66,6 +104,24 @@ class _Command:
         self.future: Future[Any] | asyncio.Future[Any] = (
             Future() if loop is None else loop.create_future()
         )
+
+
+class _Undecided(Exception):
+    """Deciding a batch raised; ``command`` is the one it raised in (None: the engine's own)."""
+
+    def __init__(self, error: Exception, command: _Command | None) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+        self.command = command
+
+
+class _Casualty(NamedTuple):
+    """The first batch that failed since the engine last agreed with the store."""
+
+    error: BaseException
+    batch: list[_Command]
+    fault: str
+    culprit: _Command | None
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, bool]]) -> None:
@@ -101,15 +157,34 @@ class LedgerWriter:
         self.engine = Engine()
         self._queue: queue.Queue[_Command] = queue.Queue(maxsize=limits.queue_commands_max)
         self._carry: _Command | None = None
-        # Decided batches waiting to be made durable; two in flight at most.
-        self._commits: queue.Queue[tuple[Commit | None, list[_Command], list[Any]] | None] = (
-            queue.Queue(maxsize=2)
-        )
+        # Decided batches waiting to be made durable (two in flight at most), or a
+        # barrier the committer sets once everything before it is settled.
+        self._commits: queue.Queue[
+            tuple[Commit | None, list[_Command], list[Any]] | threading.Event | None
+        ] = queue.Queue(maxsize=2)
         self._thread: threading.Thread | None = None
+        # A bug in the writer itself: nothing it holds can be trusted any more.
         self._failure: BaseException | None = None
         self._stopping = False
         self._last_checkpoint = 0.0
         self.batches = 0
+        # Recovery (the rare path). A batch failed: the committer commits nothing more
+        # and keeps what it is handed for the writer to decide again.
+        self._broken = False
+        self._casualty: _Casualty | None = None
+        self._later: list[_Command] = []
+        # Commands to decide again, oldest first, before anything newer.
+        self._redo: collections.deque[_Command] = collections.deque()
+        # Commands of a failed batch of several, each decided in a batch of its own:
+        # the one that fails alone is the one whose rows cannot be stored.
+        self._suspects: set[_Command] = set()
+        self._recovering = False
+        # Set while the store cannot be rebuilt or keeps failing: commands fail at once.
+        self._down: StoreError | None = None
+        self._fruitless = 0
+        self._pause_s = recovery_pause_first_s
+        self.recoveries = 0
+        self.last_failure = ""
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -143,9 +218,9 @@ class LedgerWriter:
             if self._failure is None:
                 self._queue.put(_Command(_STOP, None))
             else:
-                # Wake the writer thread: after a store failure it may still be waiting
-                # (up to checkpoint_interval_s) for a command before it sees the failure.
-                # A full queue means it is not waiting.
+                # Wake the writer thread: after a failure it may still be waiting (up to
+                # checkpoint_interval_s) for a command before it sees it. A full queue
+                # means it is not waiting.
                 with contextlib.suppress(queue.Full):
                     self._queue.put_nowait(_Command(_STOP, None))
         self._thread.join()
@@ -158,6 +233,37 @@ class LedgerWriter:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def health(self) -> dict[str, object]:
+        """For /health: the writer's state and what it has been through; cheap to poll.
+
+        ``state``: "ok"; "recovering" (a commit failed and the writer is rebuilding,
+        or the store cannot be rebuilt and commands fail at once); "failed" (a bug
+        in the writer: restart it); "stopped". Also ``batches`` decided,
+        ``recoveries`` so far, ``last_failure`` (its kind and where, never a row's
+        values), and the store's own parts (SQLite: ``commit_process`` "alive" or
+        "stopped"; PostgreSQL: ``connection``).
+        """
+        if self._failure is not None:
+            state = "failed"
+        elif not self._running():
+            state = "stopped"
+        elif self._recovering or self._down is not None:
+            state = "recovering"
+        else:
+            state = "ok"
+        report: dict[str, object] = {
+            "state": state,
+            "batches": self.batches,
+            "recoveries": self.recoveries,
+        }
+        if self.last_failure:
+            report["last_failure"] = self.last_failure
+        report.update(self.store.health())
+        return report
+
+    def _running(self) -> bool:
+        return self._thread is not None and not self._stopping
+
     # -- commands ---------------------------------------------------------------------
 
     def submit(
@@ -166,8 +272,16 @@ class LedgerWriter:
         """Apply ``transfers``; the future resolves once they are durable.
 
         ``attach`` is rows to commit in the same database transaction, or a
-        function from the results to such rows (it runs on the writer thread and
-        must not raise).
+        function from the results to such rows. The function runs on the writer's
+        thread (or loop) and must not raise, and it may run more than once for one
+        command: when a batch fails to commit, the writer rebuilds its engine from
+        the store and decides the command again, and only the last run's rows (and
+        results) count. So it must only build rows from its arguments and what it
+        captured, never count on running once: no appending to a list it reads
+        by position, no side effect outside the rows it returns.
+        A failure is ``WriterError``: the command could not be committed (its
+        ``__cause__`` says why), or the writer is stopped, overloaded or waiting
+        for its store.
         """
         assert len(transfers) <= self.batch_transfers_max, "split batches at batch_transfers_max"
         return self._put(_Command("transfers", transfers, attach, max(1, len(transfers))))
@@ -178,7 +292,8 @@ class LedgerWriter:
         """``submit`` for a caller on the running event loop: await the result.
 
         Cheaper than wrapping ``submit``'s future: the committer hands each batch's
-        results to the loop at once, instead of one thread hop per command.
+        results to the loop at once, instead of one thread hop per command. The
+        same rules hold for ``attach``.
         """
         assert len(transfers) <= self.batch_transfers_max, "split batches at batch_transfers_max"
         loop = asyncio.get_running_loop()
@@ -200,7 +315,10 @@ class LedgerWriter:
         return self._put(_Command("read", lambda engine: [engine.balance(i) for i in account_ids]))
 
     def read(self, function: Callable[[Engine], Any]) -> Future[Any]:
-        """Run a read-only function against the engine, in order with the writes."""
+        """Run a read-only function against the engine, in order with the writes.
+
+        Like an attach function, it may run more than once (after a failed commit).
+        """
         return self._put(_Command("read", function))
 
     def sweep(self) -> Future[int]:
@@ -212,14 +330,19 @@ class LedgerWriter:
         return self._put(_Command("checkpoint", None))
 
     def _enqueue(self, command: _Command) -> None:
-        if self._failure is not None:
-            raise WriterError("the ledger writer failed; restart it") from self._failure
+        self._refuse_if_unable()
         if self._stopping or self._thread is None:
             raise WriterError("the ledger writer is not running")
         try:
             self._queue.put_nowait(command)
         except queue.Full:
             raise WriterError("the ledger writer is overloaded; try again") from None
+
+    def _refuse_if_unable(self) -> None:
+        if self._failure is not None:
+            raise WriterError("the ledger writer failed; restart it") from self._failure
+        if self._down is not None:
+            raise WriterError("the ledger store is unavailable; try again") from self._down
 
     def _put(self, command: _Command) -> Future[Any]:
         self._enqueue(command)
@@ -232,24 +355,43 @@ class LedgerWriter:
         committer = threading.Thread(target=self._commit_loop, name="ledger-committer", daemon=True)
         committer.start()
         try:
-            while self._failure is None:
-                batch = self._next_batch()
-                if batch is None:
+            while True:
+                if self._broken:
+                    if not self._recover():
+                        break
                     continue
+                batch = self._next_batch()
                 try:
                     commit, outcomes, stop = self._decide(batch)
-                except BaseException as error:  # a bug: crash rather than guess
-                    self._fail(error, batch)
-                    break
+                except _Undecided as undecided:
+                    self._barrier()  # the batches before it commit (or fail) first
+                    self._note_failure(undecided.error, batch, _FAULT_DECIDE, undecided.command)
+                    self._broken = True
+                    continue
                 self._commits.put((commit, batch, outcomes))
                 if stop:
-                    break
+                    self._barrier()
+                    if not self._broken:
+                        break
+        except BaseException as error:  # a bug in the writer itself: crash rather than guess
+            self._failure = error
+            self._fail(error, self._later + list(self._redo))
+            self._later.clear()
+            self._redo.clear()
         finally:
             self._commits.put(None)
             committer.join()
             self._fail_queued()
 
-    def _next_batch(self) -> list[_Command] | None:
+    def _barrier(self) -> None:
+        """Wait until the committer has settled every batch handed to it before now."""
+        done = threading.Event()
+        self._commits.put(done)
+        done.wait()
+
+    def _next_batch(self) -> list[_Command]:
+        if self._redo:
+            return self._take_from(self._redo)
         first = self._carry
         self._carry = None
         if first is None:
@@ -273,6 +415,22 @@ class LedgerWriter:
                 break
         return batch
 
+    def _take_from(self, commands: collections.deque[_Command]) -> list[_Command]:
+        """The next batch from ``commands``; a suspect goes alone (recovery's slow path)."""
+        suspects = self._suspects
+        first = commands.popleft()
+        batch = [first]
+        if first in suspects:
+            return batch
+        size = first.size
+        while commands and size < self.batch_transfers_max and batch[-1].kind != _STOP:
+            command = commands[0]
+            if command in suspects or size + command.size > self.batch_transfers_max:
+                break
+            batch.append(commands.popleft())
+            size += command.size
+        return batch
+
     def _idle_timeout_s(self) -> float:
         timeout = self.checkpoint_interval_s
         expiry = self.engine.next_expiry()
@@ -281,35 +439,45 @@ class LedgerWriter:
         return max(0.001, timeout)
 
     def _decide(self, batch: list[_Command]) -> tuple[Commit | None, list[Any], bool]:
-        """Apply a batch to the engine: what to commit, each command's outcome, and stop."""
+        """Apply a batch to the engine: what to commit, each command's outcome, and stop.
+
+        ``_Undecided`` if anything raises: the engine is then ahead of the store, and
+        the command it raised in (if any) is the one to blame.
+        """
         engine = self.engine
         now = self.clock()
-        expired = engine.expire(now)
         writes: list[Write] = []
         outcomes: list[Any] = []
         stop = force_checkpoint = False
-        for command in batch:
-            kind = command.kind
-            if kind == "transfers":
-                results = engine.create_transfers(command.payload, now)
-                attach = command.attach
-                if attach is not None:
-                    writes.extend(attach(results) if callable(attach) else attach)
-                outcomes.append(results)
-            elif kind == "accounts":
-                outcomes.append(engine.create_accounts(command.payload))
-            elif kind == "closed":
-                outcomes.append(engine.set_closed(*command.payload))
-            elif kind == "read":
-                outcomes.append(command.payload(engine))
-            elif kind == "sweep":
-                outcomes.append(expired)
-            else:
-                assert kind in ("checkpoint", _STOP), kind
-                force_checkpoint = True
-                stop = stop or kind == _STOP
-                outcomes.append(None)
-        commit = self._prepare(writes, force_checkpoint)
+        culprit: _Command | None = None
+        try:
+            expired = engine.expire(now)
+            for command in batch:
+                culprit = command
+                kind = command.kind
+                if kind == "transfers":
+                    results = engine.create_transfers(command.payload, now)
+                    attach = command.attach
+                    if attach is not None:
+                        writes.extend(attach(results) if callable(attach) else attach)
+                    outcomes.append(results)
+                elif kind == "accounts":
+                    outcomes.append(engine.create_accounts(command.payload))
+                elif kind == "closed":
+                    outcomes.append(engine.set_closed(*command.payload))
+                elif kind == "read":
+                    outcomes.append(command.payload(engine))
+                elif kind == "sweep":
+                    outcomes.append(expired)
+                else:
+                    assert kind in ("checkpoint", _STOP), kind
+                    force_checkpoint = True
+                    stop = stop or kind == _STOP
+                    outcomes.append(None)
+            culprit = None
+            commit = self._prepare(writes, force_checkpoint)
+        except Exception as error:
+            raise _Undecided(error, culprit) from error
         self.batches += 1
         return commit, outcomes, stop
 
@@ -336,17 +504,190 @@ class LedgerWriter:
             item = self._commits.get()
             if item is None:
                 return
+            if isinstance(item, threading.Event):
+                item.set()
+                continue
             commit, batch, outcomes = item
             if self._failure is not None:
                 self._fail(self._failure, batch)
+                continue
+            if self._broken:
+                # A batch before this one failed: this one was decided on memory that
+                # included it. Nothing of it is committed; the writer decides it again.
+                self._later.extend(batch)
                 continue
             try:
                 if commit is not None:
                     self.store.commit(commit)
             except BaseException as error:  # the store failed: memory is ahead of it
-                self._fail(error, batch)
+                self._note_failure(error, batch)
+                self._broken = True
+                # The writer thread may be waiting for a command: recover now.
+                with contextlib.suppress(queue.Full):
+                    self._queue.put_nowait(_Command("sweep", None))
                 continue
-            _resolve(batch, outcomes, failed=False)
+            self._committed(batch, outcomes, here=None, durable=commit is not None)
+
+    def _committed(
+        self,
+        batch: list[_Command],
+        outcomes: list[Any],
+        *,
+        here: asyncio.AbstractEventLoop | None,
+        durable: bool = True,
+    ) -> None:
+        """A batch is settled (``durable``: it wrote something): answer its commands."""
+        if self._fruitless and durable:
+            self._fruitless = 0
+            self._pause_s = recovery_pause_first_s
+        if self._suspects:
+            self._suspects.difference_update(batch)
+        _resolve(batch, outcomes, failed=False, here=here)
+
+    # -- recovery: the rare path ---------------------------------------------------------
+
+    def _note_failure(
+        self,
+        error: BaseException,
+        batch: list[_Command],
+        fault: str | None = None,
+        culprit: _Command | None = None,
+    ) -> None:
+        """A batch failed. The first since the last rebuild is the casualty; any after it
+        was decided on memory that included the casualty, so it is decided again."""
+        self._recovering = True
+        if self._casualty is not None:
+            self._later.extend(batch)
+            return
+        if fault is None:
+            fault = error.fault if isinstance(error, StoreError) else FAULT_STORE
+        self._casualty = _Casualty(error, batch, fault, culprit)
+        self.recoveries += 1
+        self.last_failure = _summary(error, fault)
+
+    def _triage(self) -> tuple[list[_Command], list[_Command], list[WriterError]]:
+        """What to decide again (oldest first), and which commands fail, with what error.
+
+        Once nothing is in flight. Only the command whose rows cannot be stored fails
+        (or that raised while decided); in a batch of several such commands nobody can
+        tell which, so each is decided alone until one fails alone. A failed store
+        leaves its batch's outcome unknown: those commands fail, the rest go again.
+        """
+        casualty, later = self._casualty, self._later
+        self._casualty, self._later = None, []
+        redo: list[_Command] = []
+        failed: list[_Command] = []
+        errors: list[WriterError] = []
+        freed = False
+        if casualty is not None:
+            error, batch, fault, culprit = casualty
+            writing = [command for command in batch if command.kind in _WRITING]
+            if culprit is not None:
+                condemned = {culprit}
+            elif fault == FAULT_UNTRIED:
+                condemned = set()
+            elif fault == FAULT_DATA and len(writing) > 1:
+                condemned = set()
+                self._suspects.update(writing)
+            elif fault == FAULT_DATA:
+                condemned = set(writing)
+            else:  # the store's fault: whether its writes committed is unknown
+                condemned = set(writing)
+            freed = bool(condemned) and fault in (FAULT_DATA, _FAULT_DECIDE)
+            for command in batch:
+                if command in condemned:
+                    failure = WriterError(_BECAUSE.get(fault, _BECAUSE[FAULT_STORE]))
+                    failure.__cause__ = error
+                    failed.append(command)
+                    errors.append(failure)
+                else:
+                    redo.append(command)
+            # A culprit found is progress; anything else counts towards a pause.
+            self._fruitless = 0 if freed else self._fruitless + 1
+        redo.extend(later)
+        if self._suspects:
+            self._suspects.intersection_update(redo)
+        return redo, failed, errors
+
+    def _rebuild(self) -> None:
+        """Make the store commit again and the engine equal to what it holds."""
+        self.store.recover()
+        self.engine.clear()
+        load(self.store, self.engine)
+        self._last_checkpoint = time.monotonic()
+
+    def _went_down(self, error: BaseException | None) -> StoreError:
+        """The store cannot be rebuilt, or keeps failing: fail commands at once for a while."""
+        if error is not None:
+            self.last_failure = _summary(error, FAULT_STORE)
+        down = StoreError(self.last_failure or "the ledger store failed")
+        self._down = down
+        self._recovering = True
+        return down
+
+    def _next_pause_s(self) -> float:
+        pause = self._pause_s
+        self._pause_s = min(recovery_pause_max_s, pause * 2)
+        return pause
+
+    def _recover(self) -> bool:
+        """On the writer thread: settle what failed, rebuild, and go on (or sit out).
+
+        False when ``stop`` came while the store could not be rebuilt.
+        """
+        self._barrier()  # every batch handed over has committed or joined the casualties
+        redo, failed, errors = self._triage()
+        _resolve(failed, errors, failed=True)
+        must_pause = self._fruitless >= fruitless_failures_max
+        self._broken = False
+        while True:
+            if must_pause:
+                if not self._sit_out(redo, self._went_down(None)):
+                    return False
+                redo = []
+            try:
+                self._rebuild()
+            except Exception as error:  # the store is gone, or disagrees with itself
+                self._went_down(error)
+                must_pause = True
+                continue
+            break
+        self._down = None
+        self._recovering = False
+        self._redo.extendleft(reversed(redo))
+        return True
+
+    def _sit_out(self, waiting: list[_Command], down: StoreError) -> bool:
+        """Fail every command for one pause; False if ``stop`` came meanwhile."""
+        waiting = [*waiting, *self._redo]
+        self._redo.clear()
+        if self._carry is not None:
+            waiting.append(self._carry)
+            self._carry = None
+        if not self._fail_down(waiting, down):
+            return False
+        deadline = time.monotonic() + self._next_pause_s()
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                command = self._queue.get(timeout=left)
+            except queue.Empty:
+                break
+            if not self._fail_down([command], down):
+                return False
+        return True
+
+    def _fail_down(self, commands: list[_Command], down: StoreError) -> bool:
+        """Fail ``commands`` as unavailable; False if one of them is ``stop``."""
+        stop = [command for command in commands if command.kind == _STOP]
+        others = [command for command in commands if command.kind != _STOP]
+        errors = []
+        for _ in others:
+            failure = WriterError("the ledger store is unavailable; try again")
+            failure.__cause__ = down
+            errors.append(failure)
+        _resolve(others, errors, failed=True)
+        _resolve(stop, [None] * len(stop), failed=False)
+        return not stop
 
     def _fail(self, error: BaseException, batch: list[_Command]) -> None:
         if self._failure is None:
@@ -359,7 +700,8 @@ class LedgerWriter:
         _resolve(batch, failures, failed=True)
 
     def _fail_queued(self) -> None:
-        batch = [self._carry] if self._carry is not None else []
+        batch = [*self._redo, *([self._carry] if self._carry is not None else [])]
+        self._redo.clear()
         self._carry = None
         while True:
             try:
@@ -367,6 +709,21 @@ class LedgerWriter:
             except queue.Empty:
                 break
         _resolve(batch, [WriterError("the ledger writer stopped") for _ in batch], failed=True)
+
+
+def _summary(error: BaseException, fault: str) -> str:
+    """A failure as ``health()`` shows it: the store's own words, else only its kind.
+
+    A store's message is built without row values; any other exception's text may
+    hold anything, so only its type is kept.
+    """
+    if isinstance(error, StoreError):
+        text = str(error)
+    elif fault == _FAULT_DECIDE:
+        text = f"deciding a command raised {type(error).__name__}"
+    else:
+        text = type(error).__name__
+    return text[:failure_chars_max]
 
 
 def _resolve(

@@ -418,7 +418,8 @@ async def first(
         return out
 
     await submit(services, transfers, attach)
-    response = decided[0]
+    # The last run's: the writer runs attach again when it decides a batch again.
+    response = decided[-1]
     if not response.ok:
         return Outcome(response, None)
     if plan.usage:

@@ -180,7 +180,8 @@ class RequestReversal:
                     code, "The recipient has already used the money: it cannot be reversed."
                 )
             raise Refused(code)
-        return self._record(ctx, payer, held[0])
+        # The last run's: the ledger writer may run ``rows`` again (a batch decided again).
+        return self._record(ctx, payer, held[-1])
 
     def _record(self, ctx: Context, payer: Party, reversal: Reversal) -> Record:
         response = Response(
@@ -261,7 +262,7 @@ class DecideReversal:
             rows=rows,
         )
         if posted.ok:
-            return self._record(ctx, staff, decided[0])
+            return self._record(ctx, staff, decided[-1])  # the last run's, as above
         if posted.results[0] in (
             TransferResult.PENDING_TRANSFER_EXPIRED,
             TransferResult.ID_ALREADY_FAILED,

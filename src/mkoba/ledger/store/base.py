@@ -79,8 +79,28 @@ class CommitPipe(Protocol):
         """The oldest batch's answer: return once it committed, ``StoreError`` if not."""
 
 
+# What a failed commit means for its batch (``StoreError.fault``).
+# The batch's own rows cannot be stored (a duplicate key, a text or an int the database
+# cannot hold): it rolled back, and a batch without those rows can commit.
+FAULT_DATA = "data"
+# The database failed (unreachable, full, an I/O error, the commit process died): the
+# batch may or may not have committed, and the next one may fail too.
+FAULT_STORE = "store"
+# The batch was never tried: one sent before it failed, or it could not be handed over.
+FAULT_UNTRIED = "untried"
+
+
 class StoreError(Exception):
-    """The store failed or holds data the ledger cannot trust (infrastructure, not input)."""
+    """The store failed or holds data the ledger cannot trust (infrastructure, not input).
+
+    ``fault`` says what a failed commit means for its batch (``FAULT_*``). The message
+    names tables, columns, constraints and kinds of error, never a row's values: those
+    can hold secrets.
+    """
+
+    def __init__(self, message: str, fault: str = FAULT_STORE) -> None:
+        super().__init__(message)
+        self.fault = fault
 
 
 class Store(Protocol):
@@ -109,6 +129,16 @@ class Store(Protocol):
 
     def commit_pipe(self) -> CommitPipe | None:
         """Commits without waiting, for a writer on an event loop; None if not offered."""
+
+    def recover(self) -> None:
+        """After a failed commit, once no batch is in flight: be ready to commit again.
+
+        Ends any transaction left open, reconnects (retaking the lease) or starts a new
+        commit process where the old one is gone, or raises ``StoreError``.
+        """
+
+    def health(self) -> dict[str, object]:
+        """What /health may show of the store's own parts; cheap, it is polled."""
 
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""

@@ -14,7 +14,14 @@ import psycopg
 
 from mkoba.ledger.engine import FailureRecord
 from mkoba.ledger.store import sql
-from mkoba.ledger.store.base import Commit, StoredAccount, StoreError, check_identifier
+from mkoba.ledger.store.base import (
+    FAULT_DATA,
+    FAULT_STORE,
+    Commit,
+    StoredAccount,
+    StoreError,
+    check_identifier,
+)
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
@@ -52,6 +59,15 @@ FROM ledger_balance_stage AS s WHERE a.id = s.id
 lease_wait_s = 5.0
 # How long one statement may run before the server cancels it.
 statement_timeout_ms = 60_000
+# How long connecting may take: a writer rebuilding after a lost server must not hang.
+connect_timeout_s = 10
+# Errors about the rows of a batch, not the server: the same rows fail again, others do not.
+_DATA_ERRORS = (
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    psycopg.ProgrammingError,
+    psycopg.NotSupportedError,
+)
 
 
 def split_url(url: str) -> tuple[str, str | None]:
@@ -65,7 +81,7 @@ def split_url(url: str) -> tuple[str, str | None]:
 
 def connect(url: str, schema: str | None) -> psycopg.Connection:
     """A connection with the search path on ``schema`` (created if missing)."""
-    connection = psycopg.connect(url, autocommit=True)
+    connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s)
     connection.execute(f"SET statement_timeout = {statement_timeout_ms}")
     if schema is not None:
         check_identifier(schema)
@@ -144,8 +160,52 @@ class PostgresStore:
         try:
             with self._lock, self._connection.transaction():
                 self._write(batch)
+        except Exception as error:  # whatever a row holds, the batch fails, not the writer
+            # The server's text quotes values (DETAIL: Key (id)=(...)): never pass it on.
+            message = f"postgresql commit failed: {describe(error)}"
+            raise StoreError(message, self._fault_of(error)) from None
+
+    def _fault_of(self, error: Exception) -> str:
+        """Whether a failed commit was its rows' fault or the server's (or connection's)."""
+        connection = self._connection
+        if connection.broken or connection.closed:
+            return FAULT_STORE
+        if isinstance(error, _DATA_ERRORS):
+            return FAULT_DATA
+        if isinstance(error, psycopg.Error | OSError | MemoryError):
+            return FAULT_STORE
+        # Raised while adapting a row (a lone surrogate, a value of no SQL type).
+        return FAULT_DATA
+
+    def recover(self) -> None:
+        """After a failed commit: the same connection if it still works, else a new one.
+
+        A new connection retakes the lease (the old session's advisory lock went with
+        it; ``StoreError`` if another writer took it meanwhile) and its session's
+        staging table.
+        """
+        try:
+            self._connection.execute("SELECT 1")
+            alive = True
+        except psycopg.Error:
+            alive = False
+        try:
+            if not alive:
+                fresh = connect(self._dsn, self.schema)
+                with self._lock:
+                    old, self._connection = self._connection, fresh
+                with contextlib.suppress(psycopg.Error):
+                    old.close()
+                self._leased = False
+                self.acquire_lease()
+            self.migrate()
         except psycopg.Error as error:
-            raise StoreError(f"postgresql commit failed: {error}") from error
+            raise StoreError(f"postgresql recovery failed: {describe(error)}") from None
+
+    def health(self) -> dict[str, object]:
+        """Whether the writer's connection is open (no query: it is polled)."""
+        connection = self._connection
+        return {"connection": "broken" if connection.broken or connection.closed else "open"}
 
     def _write(self, batch: Commit) -> None:
         connection = self._connection
@@ -231,6 +291,31 @@ class PostgresStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def describe(error: BaseException) -> str:
+    """An error's kind, SQLSTATE and the names it concerns, never a row's values.
+
+    The server's own message and DETAIL quote values (a duplicate key, a failing row);
+    a client-side error's message is psycopg's own text, which does not.
+    """
+    if isinstance(error, psycopg.Error):
+        if error.sqlstate is None:
+            return f"{type(error).__name__}: {str(error).partition(chr(10))[0]}"
+        diag = error.diag
+        names = [
+            f"{kind} {name}"
+            for kind, name in (
+                ("table", diag.table_name),
+                ("column", diag.column_name),
+                ("constraint", diag.constraint_name),
+            )
+            if name
+        ]
+        return ", ".join([f"{type(error).__name__} ({error.sqlstate})", *names])
+    if isinstance(error, UnicodeError):
+        return f"{type(error).__name__}: {getattr(error, 'reason', 'cannot be encoded')}"
+    return type(error).__name__
 
 
 class PostgresSnapshot:

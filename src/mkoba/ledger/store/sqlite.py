@@ -15,9 +15,16 @@ from typing import IO, Any, Self
 
 from mkoba.ledger.engine import FailureRecord
 from mkoba.ledger.store import sql
-from mkoba.ledger.store.base import Commit, CommitPipe, StoredAccount, StoreError
+from mkoba.ledger.store.base import FAULT_DATA, Commit, CommitPipe, StoredAccount, StoreError
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, SQLITE, TRANSFER_COLUMNS
-from mkoba.ledger.store.sqlite_child import CommitChild, CommitFailed, Statement, transaction
+from mkoba.ledger.store.sqlite_child import (
+    CommitChild,
+    CommitFailed,
+    Statement,
+    describe,
+    fault_of,
+    transaction,
+)
 from mkoba.ledger.transfer import TransferRecord
 
 _INSERT_TRANSFER = sql.insert_sql("ledger_transfers", TRANSFER_COLUMNS, "?")
@@ -27,6 +34,7 @@ _UPDATE_FLAGS = sql.with_marks(sql.UPDATE_FLAGS, "?")
 _UPDATE_BALANCE = sql.with_marks(sql.UPDATE_BALANCE, "?")
 _SET_META = sql.with_marks(sql.SET_META, "?")
 _SELECT_RECORDS = sql.with_marks(sql.SELECT_RECORDS, "?")
+_MAX_CREATED = "SELECT COALESCE(MAX(created), 0) FROM ledger_accounts"
 # How long a connection waits for another one's write lock before it gives up.
 busy_timeout_ms = 10_000
 # Transfer records go in through multi-row INSERTs of power-of-two sizes, each statement
@@ -119,8 +127,7 @@ class SqliteStore:
     def migrate(self) -> None:
         """Create the ledger's tables if they are missing."""
         self._connection.executescript(SQLITE)
-        row = self._connection.execute("SELECT COALESCE(MAX(created), 0) FROM ledger_accounts")
-        self._created = int(row.fetchone()[0])
+        self._created = int(self._connection.execute(_MAX_CREATED).fetchone()[0])
 
     def migrate_script(self, name: str, script: str) -> None:
         """Run a named schema script once, recorded in ledger_migrations."""
@@ -142,7 +149,7 @@ class SqliteStore:
 
     def commit(self, batch: Commit) -> None:
         """Write one batch in one transaction; the COMMIT is fsynced before this returns."""
-        statements = self._statements(batch)
+        statements = self._statements_of(batch)
         if self._child is not None:
             with _store_errors():
                 self._child.commit(statements)
@@ -150,8 +157,9 @@ class SqliteStore:
         with self._lock:
             try:
                 transaction(self._connection, statements)
-            except sqlite3.Error as error:
-                raise StoreError(f"sqlite commit failed: {error}") from error
+            except Exception as error:  # whatever a row holds, the batch fails, not the writer
+                message = f"sqlite commit failed: {describe(error)}"
+                raise StoreError(message, fault_of(error)) from None
 
     def commit_pipe(self) -> CommitPipe | None:
         """Commits without waiting, for a writer on an event loop: the commit process's pipe.
@@ -163,6 +171,49 @@ class SqliteStore:
         with _store_errors():
             self._child.ready()
         return _Pipe(self, self._child)
+
+    def recover(self) -> None:
+        """After a failed commit: end a transaction left open; reset or replace the child.
+
+        A child that answers the reset commits again. One that is gone (killed, or its
+        store never opened) is replaced by a new one sharing the lease, which this
+        store still holds.
+        """
+        with self._lock:
+            try:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+                row = self._connection.execute(_MAX_CREATED).fetchone()
+                self._created = int(row[0])
+            except sqlite3.Error as error:
+                raise StoreError(f"sqlite recovery failed: {describe(error)}") from None
+        if self._child is None:
+            return
+        try:
+            with _store_errors():
+                self._child.reset()
+            return
+        except StoreError:
+            pass
+        assert self._lease is not None, "a commit process exists only under the lease"
+        self._child.close()
+        self._child = CommitChild(self.path, _SETUP, lease_fd=self._lease.fileno())
+        with _store_errors():
+            self._child.ready()
+
+    def health(self) -> dict[str, object]:
+        """Whether the commit process runs (when commits go through one)."""
+        if not self._commit_process or self._lease is None:
+            return {}
+        alive = self._child is not None and self._child.alive()
+        return {"commit_process": "alive" if alive else "stopped"}
+
+    def _statements_of(self, batch: Commit) -> list[Statement]:
+        """``_statements``, with a row SQL cannot be built from as the batch's own fault."""
+        try:
+            return self._statements(batch)
+        except Exception as error:
+            raise StoreError(f"sqlite batch refused: {describe(error)}", FAULT_DATA) from None
 
     def _statements(self, batch: Commit) -> list[Statement]:
         changes = batch.changes
@@ -275,8 +326,9 @@ class _Pipe:
         return self._child.fileno()
 
     def send(self, batch: Commit) -> None:
+        statements = self._store._statements_of(batch)
         with _store_errors():
-            self._child.send(self._store._statements(batch))
+            self._child.send(statements)
 
     def answer(self) -> None:
         with _store_errors():
@@ -289,7 +341,7 @@ def _store_errors() -> Iterator[None]:
     try:
         yield
     except CommitFailed as error:
-        raise StoreError(str(error)) from error
+        raise StoreError(str(error), error.fault) from None
 
 
 class SqliteSnapshot:

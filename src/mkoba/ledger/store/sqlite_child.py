@@ -6,9 +6,15 @@ statement, and again to acknowledge the batch: at saturation the Daraja
 benchmark's commits took 6 ms of wall time for 1 ms of work. A child process
 has an interpreter of its own. The parent sends each batch as its statements
 (``Statement``: SQL, parameters, one row or many), pickled, down a pipe, and
-waits for the answer on another: empty once the COMMIT is fsynced, the error's
-text if the transaction rolled back. The child and the in-thread path run the
-same ``transaction``.
+waits for the answer on another: empty once the COMMIT is fsynced, the fault and
+the error's text if the transaction rolled back. The child and the in-thread path
+run the same ``transaction``.
+
+No batch stops the child: whatever a batch raises (a text that cannot be encoded,
+an int too big for a column, a duplicate key, a full disk), the transaction rolls
+back and the error is the answer. After a failure the child refuses every batch
+behind it (they were decided on the writer's memory of the failed one) until the
+parent, having rebuilt that memory from the store, sends a reset.
 
 The child inherits the store's lease (its open file description), so the lock
 is held until both have exited: a new writer cannot load the store while a
@@ -37,14 +43,61 @@ Statement = tuple[str, Sequence[object], bool]
 answer_chars_max = 1000
 # How long closing waits for the child to finish its batch and exit.
 exit_wait_s = 10.0
+# The parent's message that ends the refusals after a failure (a batch is a list).
+RESET = None
+
+# What a failed batch means (the same words as ``StoreError.fault``; this file imports
+# nothing of mkoba): its own rows cannot be stored; the database failed; never tried.
+FAULT_DATA = "data"
+FAULT_STORE = "store"
+FAULT_UNTRIED = "untried"
+# An answer's first byte says which.
+_FAULT_BYTES = {FAULT_DATA: b"d", FAULT_STORE: b"s", FAULT_UNTRIED: b"u"}
+_BYTE_FAULTS = {byte: fault for fault, byte in _FAULT_BYTES.items()}
+# SQLite result codes (an extended code's low byte) that mean the database failed, not
+# the batch's rows: PERM, ABORT, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR,
+# CORRUPT, FULL, CANTOPEN, PROTOCOL, SCHEMA, NOLFS, AUTH, NOTADB.
+_STORE_CODES = frozenset({3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15, 17, 22, 23, 26})
 
 
 class CommitFailed(Exception):
     """The batch did not commit: it rolled back, or the commit process is gone."""
 
+    def __init__(self, message: str, fault: str = FAULT_STORE) -> None:
+        super().__init__(message)
+        self.fault = fault
+
+
+def fault_of(error: BaseException) -> str:
+    """Whether a failed transaction was its rows' fault (``FAULT_DATA``) or the database's."""
+    if isinstance(error, OSError | MemoryError):
+        return FAULT_STORE
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in _STORE_CODES:
+        return FAULT_STORE
+    # A constraint, a value SQLite cannot bind (a lone surrogate, an int beyond 64
+    # bits, a list), a missing table: the same rows would fail again, others would not.
+    return FAULT_DATA
+
+
+def describe(error: BaseException) -> str:
+    """An error's kind and cause without the values that caused it (they may be secrets).
+
+    SQLite's messages name tables, columns and constraints, never values; Python's
+    own may quote the value (an encoding error shows the character), so of those only
+    the kind is kept.
+    """
+    if isinstance(error, sqlite3.Error):
+        return f"{type(error).__name__}: {error}"
+    if isinstance(error, UnicodeError):
+        return f"{type(error).__name__}: {getattr(error, 'reason', 'cannot be encoded')}"
+    if isinstance(error, OverflowError):
+        return "OverflowError: an int too big for a column"
+    return type(error).__name__
+
 
 def transaction(connection: sqlite3.Connection, statements: Sequence[Statement]) -> None:
-    """Run ``statements`` in one write transaction; roll back and re-raise on an error."""
+    """Run ``statements`` in one write transaction; roll back and re-raise on any error."""
     connection.execute("BEGIN IMMEDIATE")
     try:
         for sql, params, many in statements:
@@ -53,8 +106,12 @@ def transaction(connection: sqlite3.Connection, statements: Sequence[Statement])
             else:
                 connection.execute(sql, params)
         connection.execute("COMMIT")
-    except sqlite3.Error:
-        connection.execute("ROLLBACK")
+    except BaseException:
+        # Any error, not only SQLite's (binding a text that cannot be encoded raises
+        # UnicodeEncodeError): left open, the transaction would swallow the next batch.
+        # SQLite may have rolled back already (a full disk, an I/O error).
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
 
 
@@ -106,24 +163,42 @@ class CommitChild:
             self._opening = False
             self._answer()
 
+    def reset(self) -> None:
+        """After a failure, once every batch sent has its answer: commit what comes next."""
+        self.ready()
+        self._send(RESET)
+        self._answer()
+
+    def alive(self) -> bool:
+        """Whether the child still runs (one ``waitpid``: cheap enough to poll)."""
+        return self._process.poll() is None
+
     def fileno(self) -> int:
         """Readable when an answer is waiting (for an event loop's reader)."""
         return self._answers.fileno()
 
     def _send(self, message: object) -> None:
         try:
-            self._batches.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+            data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # a value pickle cannot carry: the batch's, and not sent
+            raise CommitFailed(f"the batch cannot be sent: {describe(error)}", FAULT_DATA) from None
+        try:
+            self._batches.send_bytes(data)
         except OSError as error:
-            raise CommitFailed(f"the sqlite commit process stopped: {error!r}") from error
+            # Nothing reads the pipe any more: the child is gone and cannot commit this.
+            message = f"the sqlite commit process stopped: {error!r}"
+            raise CommitFailed(message, FAULT_UNTRIED) from error
 
     def _answer(self) -> None:
         try:
             self._answers.poll(None)  # the descriptor may be non-blocking (an event loop's)
             answer = self._answers.recv_bytes()
         except (EOFError, OSError) as error:
+            # It died with this batch: committed or not, nobody can say.
             raise CommitFailed(f"the sqlite commit process stopped: {error!r}") from error
         if answer:
-            raise CommitFailed(answer.decode())
+            fault = _BYTE_FAULTS.get(answer[:1], FAULT_STORE)
+            raise CommitFailed(answer[1:].decode(errors="replace"), fault)
 
     def close(self) -> None:
         """Close the batches' pipe; the child finishes its batch, if any, and exits."""
@@ -144,13 +219,19 @@ def serve(batches_fd: int, answers_fd: int) -> None:
     answers = Connection(answers_fd, readable=False)
     connection: sqlite3.Connection | None = None
     # Batches may already be queued behind one that failed, decided on the memory of
-    # a writer that is now wrong: after a failure, nothing more commits.
+    # a writer that is now wrong: after a failure, nothing more commits until the
+    # parent has rebuilt its memory from the store and says so (RESET).
     failure = b""
     while True:
         try:
             message = pickle.loads(batches.recv_bytes())  # noqa: S301 (our parent, a private pipe)
         except (EOFError, OSError):
             break
+        if message is RESET:
+            answers.send_bytes(_reset(connection))
+            if connection is not None:
+                failure = b""
+            continue
         if failure:
             answers.send_bytes(failure)
             continue
@@ -162,14 +243,28 @@ def serve(batches_fd: int, answers_fd: int) -> None:
                     connection.execute(pragma)
             else:
                 transaction(connection, message)
-        except sqlite3.Error as error:
+        except Exception as error:  # never the child's end: the batch's, or the database's
             # Short: an answer is one write to the pipe, whole for a non-blocking reader.
-            answers.send_bytes(f"sqlite commit failed: {error}"[:answer_chars_max].encode())
-            failure = b"not committed: an earlier batch failed"
+            text = f"sqlite commit failed: {describe(error)}"[:answer_chars_max]
+            answers.send_bytes(_FAULT_BYTES[fault_of(error)] + text.encode())
+            failure = _FAULT_BYTES[FAULT_UNTRIED] + b"not committed: an earlier batch failed"
             continue
         answers.send_bytes(b"")
     if connection is not None:
         connection.close()
+
+
+def _reset(connection: sqlite3.Connection | None) -> bytes:
+    """The answer to a reset: empty once ready to commit again, else why not."""
+    if connection is None:  # the store never opened: a new child must be started
+        return _FAULT_BYTES[FAULT_STORE] + b"the commit process has no store open"
+    try:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+    except Exception as error:
+        text = f"sqlite rollback failed: {describe(error)}"[:answer_chars_max]
+        return _FAULT_BYTES[FAULT_STORE] + text.encode()
+    return b""
 
 
 if __name__ == "__main__":
