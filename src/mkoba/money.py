@@ -79,6 +79,8 @@ def _same_currency(left: Money, right: Money) -> None:
         raise ValueError(f"currency mismatch: {left.currency.code} and {right.currency.code}")
 
 
+# Longer text is not an amount (and int() of thousands of digits costs, or raises).
+amount_chars_max = 32
 _AMOUNT = re.compile(r"^\s*(?:[A-Za-z$€]{1,4}\.?\s*)?(-?)([0-9][0-9,]*)(?:\.([0-9]+))?\s*$")
 
 
@@ -89,6 +91,8 @@ def parse_amount(text: str, unit: Currency) -> int:
     amount in ``unit`` (too many decimals, letters, empty, thousands separators in
     the wrong places).
     """
+    if len(text) > amount_chars_max:
+        raise ValueError(f"an amount has at most {amount_chars_max} characters")
     match = _AMOUNT.match(text)
     if match is None:
         raise ValueError(f"not an amount: {text!r}")
