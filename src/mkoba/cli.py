@@ -20,6 +20,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Help texts are plain text: Rich markup would read "[/prefix]" in a URL as a tag
+    # (and crash). The root's mode is every sub-command's (typer passes it down).
+    rich_markup_mode=None,
 )
 bench_app = typer.Typer(
     help="Measure throughput and latency; see bench/RESULTS.md.", no_args_is_help=True
