@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -118,14 +120,27 @@ def demo(db: str = DbOption) -> None:
 
 
 @app.command()
-def reconcile(db: str = DbOption) -> None:
+def reconcile(
+    db: str = DbOption,
+    profile: str = typer.Option(
+        "kenya",
+        envvar="MKOBA_PROFILE",
+        help="The server's catalog profile: its time zone names the checkpoint's time",
+    ),
+) -> None:
     """Check the books in a store; exit non-zero on any difference."""
+    from mkoba.catalog import CatalogError, load_catalog
     from mkoba.ledger import open_store
     from mkoba.ledger.reconcile import reconcile as run_reconcile
 
     if "://" not in db and not Path(db).exists():
         error_console.print(f"[red]no ledger at {db}[/red] (give --db or set MKOBA_DB)")
         raise typer.Exit(2)
+    try:
+        zone = load_catalog(profile).versions[0].timezone
+    except CatalogError as problem:
+        error_console.print(f"profile: {problem}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     store = open_store(db)
     store.migrate()
     with console.status("reconciling") as status:
@@ -140,7 +155,10 @@ def reconcile(db: str = DbOption) -> None:
         verdict = "[green]ok[/green]" if check.ok else f"[red]{len(check.problems)} wrong[/red]"
         table.add_row(check.name, check.description, f"{check.checked:,}", verdict)
     console.print(table)
-    console.print(f"{report.transfers:,} transfers; balances checkpointed at {report.checkpoint}")
+    console.print(
+        f"{report.transfers:,} transfers; balances checkpointed"
+        f" {local_time(report.checkpoint, zone) if report.checkpoint else 'never yet'}"
+    )
     for check in report.checks:
         for problem in check.problems[:20]:
             console.print(f"[red]{check.name}:[/red] {problem}")
@@ -298,6 +316,12 @@ def phone(
         typer.echo(paired.reveal())
         raise typer.Exit(0)
     raise typer.Exit(run_phone(number, url, console, paired))
+
+
+def local_time(ns: int, zone: ZoneInfo) -> str:
+    """``at 2026-12-05 00:28:36 EAT (Africa/Nairobi)``: ``ns`` since the epoch, for a person."""
+    when = dt.datetime.fromtimestamp(ns // 1_000_000_000, zone)
+    return f"at {when:%Y-%m-%d %H:%M:%S} {when.tzname()} ({zone.key})"
 
 
 def _split(text: str) -> list[str]:

@@ -172,7 +172,7 @@ def _check_sums(snapshot: Snapshot, stored: list[StoredAccount], checkpoint: int
     problems.extend(f"transfers name unknown account {id}" for id in sorted(set(sums) - known))
     return Check(
         "balances",
-        f"every account's stored balance equals the sum of its transfers (as of {checkpoint})",
+        "every account's stored balance equals the sum of its transfers (as of the checkpoint)",
         len(stored),
         problems,
     )
