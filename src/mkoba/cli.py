@@ -6,11 +6,15 @@ import datetime as dt
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from mkoba.settings import Settings
 
 from mkoba.catalog.cli import tariffs_app
 from mkoba.channels.api.staff_cli import staff_app
@@ -92,14 +96,7 @@ def serve(
     from mkoba.processor import heap
 
     heap.tune()  # a server's pace of garbage collection (see processor/heap.py)
-    base = f"http://{settings.host}:{settings.port}"
-    console.print(
-        f"mkoba on {base}  (store: {settings.db}, bus: {settings.bus}, profile: {settings.profile}"
-        + ("" if settings.role == "all" else f", role: {settings.role}")
-        + ")"
-    )
-    console.print(f"  native API  {base}/api/v1/...   docs {base}/docs")
-    console.print(f"  health      {base}/health        metrics {base}/metrics")
+    print_banner(console, settings)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -109,6 +106,22 @@ def serve(
         http="httptools",
         access_log=False,
     )
+
+
+def print_banner(out: Console, settings: Settings) -> None:
+    """Where each thing is, one whole line each: a URL broken over two lines cannot be copied."""
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [
+        f"mkoba on {base}  (store: {settings.db}, bus: {settings.bus}, profile: {settings.profile}"
+        + ("" if settings.role == "all" else f", role: {settings.role}")
+        + ")",
+        f"  native API  {base}/api/v1/...   docs {base}/docs",
+        f"  health      {base}/health        metrics {base}/metrics",
+    ]
+    for line in lines:
+        # soft_wrap: Rich inserts no line breaks (a narrow terminal folds the line itself);
+        # no markup or highlighting, as a path or URL may hold "[" or look like a number.
+        out.print(line, soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()
