@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import signal
 import sqlite3
 import tempfile
+import threading
 import time
+import traceback
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from mkoba.ledger import AccountFlags, Balance, Engine
+from mkoba.ledger import AccountFlags, Balance, Engine, LedgerWriter, open_store
+from mkoba.ledger.loop_writer import LoopWriter
+from mkoba.ledger.store.base import Commit
 from mkoba.ledger.store.postgres import split_url
 from tests.conftest import POSTGRES_URL, require_postgres
 
@@ -96,3 +103,114 @@ def wait_for_backend_gone(backend_pid: int, timeout_s: float = 10.0) -> None:
                 return
             time.sleep(0.02)
     raise AssertionError(f"backend {backend_pid} still alive after {timeout_s} s")
+
+
+# The writers a failure must not stop: on the event loop with SQLite's commit process,
+# on threads with it, on threads committing SQLite themselves, on threads with PostgreSQL.
+WRITER_MODES = ["loop", "process", "thread", "postgresql"]
+
+
+def wait_until(predicate: Callable[[], object], timeout_s: float = 10.0) -> None:
+    """Poll ``predicate`` until it is true; AssertionError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s")
+        time.sleep(0.005)
+
+
+class WriterHarness:
+    """One writer of a mode, driven from the test's thread, whose batches the test shapes.
+
+    ``one_batch`` makes everything submitted inside it one batch; ``commits_held``
+    keeps batches from committing (the commit process stopped with SIGSTOP, or the
+    committer held before ``store.commit``), so a second batch is decided while the
+    first is in flight.
+    """
+
+    def __init__(self, mode: str, url: str) -> None:
+        self.mode = mode
+        self.url = url
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
+        self._stopped_pid = 0
+
+    def start(self) -> LedgerWriter:
+        """A started writer on ``url`` (the loop, if any, runs on a thread of its own)."""
+        store = open_store(self.url, commit_process=self.mode != "thread")
+        if self.mode == "loop":
+            if self.loop is None:
+                self.loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+                self._thread.start()
+            writer: LedgerWriter = LoopWriter(store, self.loop).start()
+        else:
+            writer = LedgerWriter(store).start()
+            commit = store.commit
+
+            def held_commit(batch: Commit) -> None:
+                assert self._flowing.wait(30)
+                commit(batch)
+
+            store.commit = held_commit  # type: ignore[method-assign]
+        return writer
+
+    def close(self) -> None:
+        """Stop the loop thread, if any (after its writers stopped)."""
+        self._resume_child()
+        if self.loop is not None and self._thread is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+            self.loop = None
+
+    @contextmanager
+    def one_batch(self, writer: LedgerWriter) -> Iterator[None]:
+        """Everything submitted inside is decided as one batch, when the block ends."""
+        entered, gate = threading.Event(), threading.Event()
+
+        def block(*_: object) -> None:
+            entered.set()
+            assert gate.wait(30)
+
+        before = writer.batches
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(block)
+            expected = before + 1
+        else:
+            writer.read(block)
+            expected = before + 2  # the read's own batch, then what came inside
+        assert entered.wait(10)
+        try:
+            yield
+        finally:
+            gate.set()
+        wait_until(lambda: writer.batches >= expected)
+
+    @contextmanager
+    def commits_held(self, writer: LedgerWriter) -> Iterator[None]:
+        """No batch commits inside (each is decided and handed over), until the block ends."""
+        child = getattr(writer.store, "_child", None)
+        if child is not None:
+            self._stopped_pid = child._process.pid
+            os.kill(self._stopped_pid, signal.SIGSTOP)
+        else:
+            self._flowing.clear()
+        try:
+            yield
+        finally:
+            self._resume_child()
+            self._flowing.set()
+
+    def _resume_child(self) -> None:
+        if self._stopped_pid:
+            with suppress(ProcessLookupError):
+                os.kill(self._stopped_pid, signal.SIGCONT)
+            self._stopped_pid = 0
+
+
+def exception_text(error: BaseException) -> str:
+    """What a log would print of ``error``: its traceback and every cause shown with it."""
+    return "".join(traceback.format_exception(error))
