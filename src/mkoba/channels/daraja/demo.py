@@ -9,7 +9,7 @@ On a store with demo data (``settings.demo``) and no Daraja app yet:
   each organisation's UTILITY and WORKING accounts funded;
 - the tax authority's paybill 572572;
 - the documented test MSISDN 254708374149 as a customer ("John Doe") with
-  KES 100,000 and the sandbox PIN.
+  KES 100,000 (or as much as the profile's top tier may hold) and the sandbox PIN.
 
 Every step is idempotent: a start interrupted half-way finishes the rest the
 next time, and nothing is created twice.
@@ -198,9 +198,10 @@ async def _fund(daraja: Daraja, parties: dict[str, Party]) -> None:
     profile = daraja.services.profile(daraja.now())
     major = profile.currency.minor_per_major
     trust = account_id(OPERATOR_ID, Purpose.TRUST)
-    moves: list[tuple[int, int]] = [
-        (account_id(parties[TEST_MSISDN].id, Purpose.WALLET), CUSTOMER_MAJOR * major)
-    ]
+    # No more than the customer's tier may hold: a closed-loop profile (campus) caps
+    # wallets far below the Kenyan sandbox's 100,000.
+    customer = min(CUSTOMER_MAJOR * major, profile.limits(profile.tiers[-1]).balance_max)
+    moves: list[tuple[int, int]] = [(account_id(parties[TEST_MSISDN].id, Purpose.WALLET), customer)]
     for business in BUSINESSES:
         if business.kind != PartyKind.ORGANISATION:
             continue
