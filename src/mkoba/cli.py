@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 from mkoba.catalog.cli import tariffs_app
 from mkoba.channels.api.staff_cli import staff_app
 from mkoba.channels.daraja.cli import daraja_app
+from mkoba.demo.cli import demo_app
 
 app = typer.Typer(
     name="mkoba",
@@ -37,6 +38,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(daraja_app, name="daraja")
 app.add_typer(staff_app, name="staff")
+app.add_typer(demo_app, name="demo")
 
 console = Console()
 error_console = Console(stderr=True)
@@ -122,14 +124,6 @@ def print_banner(out: Console, settings: Settings) -> None:
         # soft_wrap: Rich inserts no line breaks (a narrow terminal folds the line itself);
         # no markup or highlighting, as a path or URL may hold "[" or look like a number.
         out.print(line, soft_wrap=True, markup=False, highlight=False)
-
-
-@app.command()
-def demo(db: str = DbOption) -> None:
-    """The ledger walk-through: issue e-money, send it, reserve and post, reconcile."""
-    from mkoba.demo.ledger import run_demo
-
-    run_demo(db, console)
 
 
 @app.command()

@@ -51,9 +51,11 @@ PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
 INITIATOR = "testapi"
 INITIATOR_PASSWORD = "Safaricom999!*!"  # noqa: S105
 TEST_MSISDN = "254708374149"
+TEST_CUSTOMER_NAME = "John Doe"
 STK_SHORTCODE = "174379"
 TILL = "600100"
 TAX_AUTHORITY = "572572"
+TAX_AUTHORITY_NAME = "Kenya Revenue Authority"
 ORGANISATIONS = (
     "600000",
     "600984",
@@ -131,7 +133,7 @@ async def _parties(daraja: Daraja) -> dict[str, Party]:
     found: dict[str, Party] = {}
     specs = [
         *((b.number, b.kind, b.name, None) for b in BUSINESSES),
-        (TAX_AUTHORITY, PartyKind.ORGANISATION, "Kenya Revenue Authority", None),
+        (TAX_AUTHORITY, PartyKind.ORGANISATION, TAX_AUTHORITY_NAME, None),
     ]
     for number, kind, name, _ in specs:
         existing = directory.by_number(kind, number)
@@ -153,7 +155,7 @@ async def _parties(daraja: Daraja) -> dict[str, Party]:
         party = Party(
             directory.allocate_id(),
             PartyKind.CUSTOMER,
-            "John Doe",
+            TEST_CUSTOMER_NAME,
             TEST_MSISDN,
             kyc_tier=tier,
             created=now,
