@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 
 from mkoba import __version__, metrics
 from mkoba.channels.api import inbox, models, operator
+from mkoba.channels.api.docs import mount_docs
 from mkoba.channels.api.limits import BodyLimit
 from mkoba.channels.api.units import present
 from mkoba.money import Currency
@@ -125,7 +126,10 @@ def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
         " `amount_minor` (cents); money in `data` is named in both units (`amount`:"
         ' "1000.00", `amount_minor`: 100000) and formatted in `message`.',
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load their assets from a CDN: docs.py serves them
+        redoc_url=None,
     )
+    mount_docs(app)
     app.state.platform = platform
     app.add_middleware(BodyLimit)
     _errors(app)
