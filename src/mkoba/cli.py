@@ -145,8 +145,8 @@ def reconcile(
         raise typer.Exit(2)
     try:
         zone = load_catalog(profile).versions[0].timezone
-    except CatalogError as problem:
-        error_console.print(f"profile: {problem}", markup=False, highlight=False)
+    except CatalogError as error:
+        error_console.print(f"profile: {error}", markup=False, highlight=False)
         raise typer.Exit(2) from None
     store = open_store(db)
     store.migrate()
