@@ -27,7 +27,10 @@ gateway_secret_chars_min = 16
 class Settings(BaseSettings):
     """How this mkoba runs."""
 
-    model_config = SettingsConfigDict(env_prefix="MKOBA_", extra="forbid")
+    # A wrong value is named, never echoed: some settings are secrets (the SMSC's password).
+    model_config = SettingsConfigDict(
+        env_prefix="MKOBA_", extra="forbid", hide_input_in_errors=True
+    )
 
     db: str = Field("var/mkoba.db", description="SQLite file path or postgresql://...")
     commit_process: bool = Field(

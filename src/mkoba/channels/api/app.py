@@ -204,7 +204,7 @@ def _service_routes(app: FastAPI, platform: Platform) -> None:
 
     @app.get("/", summary="What is served where")
     async def index() -> dict[str, Any]:
-        return {
+        found = {
             "name": "mkoba",
             "version": __version__,
             "docs": "/docs",
@@ -212,8 +212,11 @@ def _service_routes(app: FastAPI, platform: Platform) -> None:
             "health": "/health",
             "metrics": "/metrics",
             "api": {product: path for product, (path, _, _) in ROUTES.items()},
-            "sms_inbox": "/api/v1/sms/{msisdn}",
         }
+        if not platform.settings.smpp and not platform.front:
+            # The simulated handsets' inbox (their credential required); real SMS go to phones.
+            found["sms_inbox"] = "/api/v1/sms/{msisdn}"
+        return found
 
 
 def _product_route(
