@@ -3,8 +3,10 @@
 Every template exists in both languages with the same placeholders (checked at
 import). Texts live in three modules by owner: ``templates`` (the core
 products), ``products`` (the other products) and ``channels`` (USSD and SMS
-channel replies). Amounts, dates and times arrive already formatted: rendering
-is plain substitution, cheap enough to do inside the commit that moves the money.
+channel replies). Amounts and dates arrive already formatted, times in a neutral
+24-hour form that each language words its own way (``clock``); rendering is
+substitution, cheap enough to do inside the commit that moves the money. A text
+is wholly in its language: Swahili ones name times in Swahili time, never AM/PM.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 
-from mkoba.messages import business, channels, products, templates
+from mkoba.messages import business, channels, clock, products, templates
 
 TEMPLATES: dict[str, dict[str, str]] = {}
 for _module in (templates, products, channels, business):
@@ -38,7 +40,9 @@ def render(template: str, language: str, params: Mapping[str, str]) -> str:
     if renderer is not None:
         return renderer(params)
     texts = TEMPLATES[template]
-    return texts.get(language, texts["en"]).format_map(params)
+    if language not in texts:
+        language = "en"
+    return texts[language].format_map(clock.worded(params, language))
 
 
 def placeholders(text: str) -> frozenset[str]:

@@ -1,7 +1,7 @@
 """A moment in a profile's time zone, as receipts, messages and daily limits name it.
 
 Every request needs the local date and time a few times over (the receipt's
-letters, the day its limits count in, the "on 24/11/26 at 9:05 AM" of its SMS).
+letters, the day its limits count in, the date and time of its SMS).
 They change once a minute, so the last minute's answer is kept: time zones
 shift by whole minutes, so every moment of one minute has the same names.
 """
@@ -17,7 +17,8 @@ _NS_PER_MINUTE = 60_000_000_000
 class Moment(NamedTuple):
     """The names of a minute in one time zone."""
 
-    # As SMS print them: 24/11/26 and 9:05 AM.
+    # As SMS print the date (24/11/26); the time in the neutral 24-hour form (21:05)
+    # that each language words its own way (messages/clock.py: 9:05 PM, 3:05 usiku).
     date: str
     time: str
     # The unit of daily limits: 2026-11-24.
@@ -39,7 +40,7 @@ def moment(now: int, timezone: dt.tzinfo) -> Moment:
     local = dt.datetime.fromtimestamp(minute * 60, timezone)
     found = Moment(
         local.strftime("%d/%m/%y"),
-        local.strftime("%I:%M %p").lstrip("0"),
+        local.strftime("%H:%M"),
         local.date().isoformat(),
         local,
     )

@@ -78,6 +78,6 @@ async def post(
 
 
 def moment(services: Services, now: int) -> str:
-    """``now`` as receipts print it: ``23/11/26 at 9:15 PM``."""
+    """``now`` for a message's ``sent``: ``23/11/26 21:15``, which each language words."""
     stamp = Stamp.of(now, services.profile(now))
-    return f"{stamp.date} at {stamp.time}"
+    return f"{stamp.date} {stamp.time}"

@@ -14,7 +14,8 @@ import pytest
 from mkoba.channels.sms import encoding, gsm7
 from mkoba.messages import LANGUAGES, TEMPLATES, placeholders, render
 
-# Realistic values, formatted as the processor formats them.
+# Realistic values, formatted as the processor formats them (times in the neutral 24-hour
+# form that each language words: messages/clock.py).
 VALUES = {
     "account": "ACC-2231",
     "agent": "MAMA SHOP 1",
@@ -35,8 +36,8 @@ VALUES = {
     "reference": "FT26327ABCD",
     "receipt": "UKO1CZ2IBW",
     "reversal": "456",
-    "sent": "23/11/26 at 6:05 PM",
-    "time": "9:15 AM",
+    "sent": "23/11/26 18:05",
+    "time": "09:15",
     "voucher": "VC7Q2M",
 }
 # SMS texts may take up to this many parts; a USSD text is one screen.
