@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
@@ -44,6 +45,8 @@ class Handset:
         self.ask = ask or self._ask
         self.last_sms = 0
         self.inbox: list[Sms] = []
+        # The server's zone, asked once: an SMS's time beside its text, in the same zone.
+        self.zone: ZoneInfo | None = None
 
     def _ask(self, prompt: str, secret: bool) -> str:
         return self.console.input(prompt, password=secret).strip()
@@ -137,8 +140,10 @@ class Handset:
             self._show_sms(sms, new=False)
 
     def _show_sms(self, sms: Sms, new: bool) -> None:
-        when = dt.datetime.fromtimestamp(sms.at).strftime("%d/%m %H:%M")
-        title = f"{'New SMS' if new else 'SMS'} from {sms.sender}  {when}"
+        if self.zone is None:
+            self.zone = self.server.timezone()
+        when = dt.datetime.fromtimestamp(sms.at, self.zone)
+        title = f"{'New SMS' if new else 'SMS'} from {sms.sender}  {when:%d/%m %H:%M} {when:%Z}"
         self.console.print(Panel(sms.text, title=title, border_style="yellow", width=60))
 
     def _forward(self) -> None:

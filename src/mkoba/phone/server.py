@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -20,6 +21,7 @@ from mkoba.parties.handsets import HandsetCredential
 # How long one HTTP call may take (long-polling the inbox adds its wait).
 timeout_s = 20.0
 network_code = "63902"
+_UTC = ZoneInfo("UTC")
 
 
 class Screen(NamedTuple):
@@ -136,6 +138,17 @@ class Server:
         if response.status_code != 200 or not body.startswith(("CON ", "END ")):
             return Screen("Connection problem or invalid MMI code.", False)
         return Screen(body[4:], body.startswith("CON "))
+
+    # -- the server ---------------------------------------------------------------------
+
+    def timezone(self) -> ZoneInfo:
+        """The zone the server's SMS name their times in (its profile's); UTC if it does not say."""
+        try:
+            body = self.client.get("/health").json()
+            name = body.get("timezone") if isinstance(body, dict) else None
+            return ZoneInfo(name) if isinstance(name, str) else _UTC
+        except (httpx.HTTPError, ValueError, KeyError):  # not JSON, or an unknown zone
+            return _UTC
 
     # -- SMS --------------------------------------------------------------------------
 

@@ -183,6 +183,8 @@ def _service_routes(app: FastAPI, platform: Platform) -> None:
             "role": platform.settings.role,
             "uptime_s": round(time.time() - platform.started, 3),
             "profile": platform.services.profile(platform.clock()).version,
+            # The zone the SMS and receipts name their times in (mkoba phone shows its SMS so).
+            "timezone": platform.services.profile(platform.clock()).timezone.key,
             "parts": report["parts"],
         }
         if not platform.front:
