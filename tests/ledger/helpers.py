@@ -137,7 +137,7 @@ class WriterHarness:
         self._flowing.set()
         self._stopped_pid = 0
 
-    def start(self) -> LedgerWriter:
+    def start(self, **options: Any) -> LedgerWriter:
         """A started writer on ``url`` (the loop, if any, runs on a thread of its own)."""
         store = open_store(self.url, commit_process=self.mode != "thread")
         if self.mode == "loop":
@@ -145,9 +145,9 @@ class WriterHarness:
                 self.loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
                 self._thread.start()
-            writer: LedgerWriter = LoopWriter(store, self.loop).start()
+            writer: LedgerWriter = LoopWriter(store, self.loop, **options).start()
         else:
-            writer = LedgerWriter(store).start()
+            writer = LedgerWriter(store, **options).start()
             commit = store.commit
 
             def held_commit(batch: Commit) -> None:

@@ -3,15 +3,21 @@
 A Hypothesis state machine opens accounts, moves money (plain, linked, pending),
 posts and voids in full and in part, lets pending transfers expire on a fake
 clock, replays ids with the same and with changed payloads, closes accounts and
-restarts the writer. After every step the writer must agree with the model
+restarts the writer. It also sends batches in which some commands carry rows no
+store can hold (a lone surrogate, an int beyond 64 bits, a duplicate key, a NUL on
+PostgreSQL) and kills the SQLite commit process: those commands alone must fail,
+the others must get exactly the model's results, as if the failed ones had never
+been sent. After every step the writer must agree with the model
 (ledger_model.py) on every result code, every balance, every id, every pinned
 failure and every pending status, and the ledger's invariants must hold. At the
-end the store must reconcile and hold exactly the rows the model expects.
+end the store must reconcile and hold exactly the rows (and notes) the model expects.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 from typing import Any
 
 import pytest
@@ -33,13 +39,15 @@ from mkoba.ledger import (
     LedgerWriter,
     Transfer,
     TransferResult,
+    Write,
+    WriterError,
     invariants,
     open_store,
     reversal_of,
 )
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.reconcile import reconcile
-from tests.ledger.helpers import MIRROR, WALLET, fresh_store_url
+from tests.ledger.helpers import MIRROR, WALLET, WriterHarness, fresh_store_url
 from tests.ledger.ledger_model import LINKED, NS_PER_S, PENDING, POST, VOID, ModelLedger
 
 R = TransferResult
@@ -61,6 +69,10 @@ PICKS = st.integers(0, 60)
 OFFSETS = st.integers(0, 60)
 MISFIRES = ["zero", "same account", "unknown debit", "unknown credit", "too much"]
 TIMEOUTS = st.sampled_from([1, 2, 5, 0])
+# A channel's rows beside the money, for commands that carry some.
+NOTES = "CREATE TABLE notes (ref TEXT PRIMARY KEY, transfer_id BIGINT NOT NULL, text TEXT);\n"
+# Rows no store can hold; "nul" only on PostgreSQL (SQLite stores a NUL in text).
+UNSTORABLE = ["surrogate", "overflow", "duplicate"]
 
 
 class FakeClock:
@@ -88,14 +100,22 @@ class LedgerMachine(RuleBasedStateMachine):
     """One store, one writer at a time, one model."""
 
     kind = "sqlite"
+    # The writer: "process" (threads, SQLite's commit process), "loop" (on an event
+    # loop, through the commit process) or "postgresql".
+    mode = "process"
 
     def __init__(self) -> None:
         super().__init__()
         self.exits = contextlib.ExitStack()
         self.url = self.exits.enter_context(fresh_store_url(self.kind))
+        self.harness = WriterHarness(self.mode, self.url)
+        self.exits.callback(self.harness.close)
         self.clock = FakeClock()
         self.model = ModelLedger()
         self.writer: LedgerWriter | None = None
+        # Refs of the notes committed, and the next one to use.
+        self.notes: set[str] = set()
+        self.next_note = 0
         self.next_id = 100
         self.history: list[list[Transfer]] = []
         # Plain transfers that went through, by id: what a reversal can undo.
@@ -141,7 +161,8 @@ class LedgerMachine(RuleBasedStateMachine):
         return Transfer(self.new_id(), debit, credit, amount, 1, flags=flags, timeout_s=timeout_s)
 
     def start_writer(self) -> None:
-        self.writer = LedgerWriter(open_store(self.url), clock=self.clock).start()
+        self.writer = self.harness.start(clock=self.clock)
+        self.writer.store.migrate_script("test_notes", NOTES)
 
     # -- rules ------------------------------------------------------------------------
 
@@ -357,6 +378,75 @@ class LedgerMachine(RuleBasedStateMachine):
         closed = AccountResult.ALREADY_CLOSED
         assert again == (closed if model.closed else AccountResult.NOT_CLOSED)
 
+    @rule(
+        commands=st.lists(
+            st.tuples(PICKS, OFFSETS, AMOUNTS, st.sampled_from([None, None, *UNSTORABLE, "nul"])),
+            min_size=2,
+            max_size=6,
+        )
+    )
+    def batch_with_unstorable_rows(self, commands: list[tuple[int, int, int, str | None]]) -> None:
+        """One batch of payments with a note each, some notes unstorable.
+
+        The unstorable ones fail alone; the rest get the model's results, in order, as
+        if the failed ones had never been sent (a duplicate may also be of a note
+        earlier in the same batch).
+        """
+        self.clock.now += MS
+        sent: list[tuple[Transfer, Write, bool]] = []
+        for pick, offset, amount, bad in commands:
+            transfer = self.make(pick, offset, amount, None)
+            self.next_note += 1
+            ref = f"note-{self.next_note}"
+            if bad == "duplicate":  # of a committed note, or of one earlier in this batch
+                taken = [*sorted(self.notes), *(row.values[0] for _, row, _ in sent)]
+                ref = str(taken[pick % len(taken)]) if taken else ref
+            text: object = "x"
+            transfer_id: object = transfer.id
+            if bad == "surrogate":
+                text = "A\ud800"
+            elif bad == "overflow":
+                transfer_id = 2**70
+            elif bad == "nul" and self.kind == "postgresql":
+                text = "a\x00b"
+            unstorable = bad in ("surrogate", "overflow") or (
+                bad == "nul" and self.kind == "postgresql"
+            )
+            sent.append(
+                (
+                    transfer,
+                    Write("notes", ("ref", "transfer_id", "text"), (ref, transfer_id, text)),
+                    unstorable,
+                )
+            )
+        with self.harness.one_batch(self.running):
+            futures = [self.running.submit([transfer], attach=[row]) for transfer, row, _ in sent]
+        for (transfer, row, unstorable), future in zip(sent, futures, strict=True):
+            ref = str(row.values[0])
+            if unstorable or ref in self.notes:
+                with pytest.raises(WriterError, match="could not store"):
+                    future.result(30)
+                continue
+            expected = self.model.submit([transfer], self.clock.now)
+            assert future.result(30) == expected, transfer
+            self.notes.add(ref)
+            self.history.append([transfer])
+            if expected == [R.OK]:
+                self.applied[transfer.id] = transfer
+
+    @precondition(lambda self: self.kind == "sqlite")
+    @rule()
+    def kill_the_commit_process(self) -> None:
+        """SIGKILL SQLite's commit process: a new one takes over, nothing is lost."""
+        child = self.running.store._child  # type: ignore[attr-defined]
+        if child is None or not child.alive():  # killed before, not yet replaced
+            return
+        os.kill(child._process.pid, signal.SIGKILL)
+        child._process.wait()
+        # A client goes on: the next commit (a checkpoint) goes to a new commit process.
+        assert self.running.checkpoint().result(30) is None
+        assert self.running.health()["commit_process"] == "alive"
+
     @rule()
     def restart_the_writer(self) -> None:
         self.running.stop()
@@ -387,16 +477,25 @@ class LedgerMachine(RuleBasedStateMachine):
                 with open_store(self.url) as store:
                     report = reconcile(store)
                     [(failures,)] = store.query("SELECT COUNT(*) FROM ledger_failures")
+                    notes = {row[0] for row in store.query("SELECT ref FROM notes")}
                 assert report.ok, [check.problems for check in report.checks if not check.ok]
                 assert report.transfers == self.model.books.records
                 assert failures == len(self.model.books.failed)
+                assert notes == self.notes
         finally:
             self.exits.close()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_the_ledger_matches_its_model(kind: str) -> None:
-    machine = type(f"LedgerMachine_{kind}", (LedgerMachine,), {"kind": kind})
+@pytest.mark.parametrize(
+    ("kind", "mode"),
+    [
+        ("sqlite", "process"),
+        ("sqlite", "loop"),
+        pytest.param("postgresql", "postgresql", marks=pytest.mark.postgres),
+    ],
+)
+def test_the_ledger_matches_its_model(kind: str, mode: str) -> None:
+    machine = type(f"LedgerMachine_{mode}", (LedgerMachine,), {"kind": kind, "mode": mode})
     run_state_machine_as_test(
         machine,
         settings=settings(
