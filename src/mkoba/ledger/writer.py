@@ -15,8 +15,8 @@ durable, the writer thread decides batch N+1. Futures, reads included, resolve
 only after their own batch has committed, so nobody sees an effect that could
 still be lost.
 
-A failed commit costs its own commands, not the writer (recovery.md in
-docs/ledger.md): once every batch in flight is settled, the writer rebuilds the
+A failed commit costs its own commands, not the writer ("When a commit fails"
+in docs/ledger.md): once every batch in flight is settled, the writer rebuilds the
 engine from the store in place (its memory was ahead), fails the command that
 could not be stored (a batch of several is decided again one command at a time
 to find it), and decides again every other command that did not commit. While
