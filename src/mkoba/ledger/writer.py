@@ -449,11 +449,11 @@ class LedgerWriter:
         writes: list[Write] = []
         outcomes: list[Any] = []
         stop = force_checkpoint = False
-        culprit: _Command | None = None
+        deciding = False
         try:
             expired = engine.expire(now)
+            deciding = True
             for command in batch:
-                culprit = command
                 kind = command.kind
                 if kind == "transfers":
                     results = engine.create_transfers(command.payload, now)
@@ -474,9 +474,11 @@ class LedgerWriter:
                     force_checkpoint = True
                     stop = stop or kind == _STOP
                     outcomes.append(None)
-            culprit = None
+            deciding = False
             commit = self._prepare(writes, force_checkpoint)
         except Exception as error:
+            # Each command adds its outcome once decided: the next one raised.
+            culprit = batch[len(outcomes)] if deciding else None
             raise _Undecided(error, culprit) from error
         self.batches += 1
         return commit, outcomes, stop
