@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
-import httpx
 import pytest
 
 from mkoba.app import Platform
-from mkoba.channels.api import build_app
 from mkoba.ledger import Write
-from tests.products.world import CUSTOMER_PIN, KSH, World, running, wallet
+from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, running, wallet
 
 pytestmark = pytest.mark.anyio
 
@@ -41,11 +37,6 @@ async def platform(
 @pytest.fixture(scope="module")
 async def world(platform: Platform) -> World:
     return World(platform)
-
-
-@asynccontextmanager
-async def _started_elsewhere(_app: Any) -> AsyncIterator[None]:
-    yield
 
 
 @pytest.mark.parametrize(
@@ -88,8 +79,7 @@ async def test_a_row_the_store_cannot_hold_fails_only_its_own_request(
     assert await pay(payers[0].msisdn or "")
     balance = await world.ask("balance", payee.msisdn, CUSTOMER_PIN)
     assert balance.ok and balance.data["balance"] == 70 * KSH
-    transport = httpx.ASGITransport(app=build_app(platform, _started_elsewhere))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mkoba") as client:
+    async with api_client(platform) as client:
         health = await client.get("/health")
     assert health.status_code == 200, health.text
     assert health.json()["parts"]["writer"]["state"] == "ok", health.text

@@ -10,15 +10,12 @@ client) sent and checks the answer and the payer's balance.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
 
 from mkoba.app import Platform
-from mkoba.channels.api import build_app
-from tests.products.world import CUSTOMER_PIN, KSH, World, running, wallet
+from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, running, wallet
 
 pytestmark = pytest.mark.anyio
 
@@ -36,15 +33,9 @@ async def world(platform: Platform) -> World:
     return World(platform)
 
 
-@asynccontextmanager
-async def _started_elsewhere(_app: Any) -> AsyncIterator[None]:
-    yield
-
-
 @pytest.fixture(scope="module")
 async def client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=build_app(platform, _started_elsewhere))
-    async with httpx.AsyncClient(transport=transport, base_url="http://mkoba") as client:
+    async with api_client(platform) as client:
         yield client
 
 

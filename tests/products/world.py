@@ -19,6 +19,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import httpx
+
 from mkoba.app import Platform
 from mkoba.ledger import Account, AccountFlags, AccountKind, Transfer, TransferResult, open_store
 from mkoba.ledger.reconcile import reconcile
@@ -435,3 +437,18 @@ def wallet(party: Party) -> int:
 def float_of(party: Party) -> int:
     """An agent store's (or super-agent's) float account."""
     return account_id(party.id, Purpose.FLOAT)
+
+
+@asynccontextmanager
+async def _started_elsewhere(_app: Any) -> AsyncIterator[None]:
+    yield
+
+
+@asynccontextmanager
+async def api_client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """The platform's whole HTTP app, in process (the platform is started already)."""
+    from mkoba.channels.api import build_app
+
+    transport = httpx.ASGITransport(app=build_app(platform, _started_elsewhere))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mkoba") as client:
+        yield client
