@@ -104,6 +104,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        # No logging config of uvicorn's own: its records (a crashed request's traceback
+        # among them) go through logs.configure's one redacting handler, without locals.
+        log_config=None,
         loop="uvloop",
         http="httptools",
         access_log=False,

@@ -4,6 +4,12 @@ Any event key that names a secret (pin, password, secret, token, key,
 credential, authorization) is replaced by ``[secure]``, and so is any value of
 a secret type (``Pin``, ``SecretKey``, ``SealedPin``) wherever it appears. This
 is the backstop: code never logs a PIN on purpose.
+
+Tracebacks never show local variables, in either format: a frame that fails
+while it holds a PIN, a token or a request body would otherwise print it
+(structlog's console renderer uses Rich tracebacks, which show locals by
+default). Every record, the server's own (uvicorn) included, goes through the
+one handler configured here: ``mkoba serve`` gives uvicorn no logging of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from structlog.dev import RichTracebackFormatter
+from structlog.processors import ExceptionRenderer
+from structlog.tracebacks import ExceptionDictTransformer
 
 from mkoba.parties.secrets import REDACTED, Pin, SealedPin, SecretKey
 
@@ -41,6 +50,21 @@ def redact(
     return event
 
 
+def renderers(fmt: str, colors: bool = False) -> list[Any]:
+    """The last processors of a record in format ``fmt``: tracebacks without locals, then text.
+
+    JSON renders a traceback as frames (file, line, function) and the exception's
+    type and message; the console as Rich does, without its panel of locals.
+    """
+    if fmt == "json":
+        frames = ExceptionDictTransformer(show_locals=False)
+        return [ExceptionRenderer(frames), structlog.processors.JSONRenderer()]
+    tracebacks = RichTracebackFormatter(
+        color_system="truecolor" if colors else None, show_locals=False
+    )
+    return [structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=tracebacks)]
+
+
 def configure(level: str = "info", fmt: str = "console") -> None:
     """Route structlog and the standard library's logging through one redacting pipeline."""
     shared: list[Any] = [
@@ -50,11 +74,6 @@ def configure(level: str = "info", fmt: str = "console") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -67,7 +86,7 @@ def configure(level: str = "info", fmt: str = "console") -> None:
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                renderer,
+                *renderers(fmt, colors=sys.stderr.isatty()),
             ],
         )
     )
