@@ -72,3 +72,33 @@ async def test_every_confirmation_goes_out_once_whichever_way_the_outbox_polled(
     assert len(sent) == PAYEES
     queued = await rows(world.platform, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'")
     assert queued == [(0,)]
+
+
+async def test_a_failing_store_is_polled_less_often_logged_once_and_shown_in_health(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    outbox = world.platform.outbox
+    calls = 0
+
+    async def broken() -> int:
+        nonlocal calls
+        calls += 1
+        raise OSError("the store went away")
+
+    monkeypatch.setattr(outbox, "send_due", broken)
+    outbox.poke()
+    await asyncio.sleep(1.0)
+    # Every 50 ms would be 20 polls; doubling waits make it a handful.
+    assert 2 <= calls <= 6, calls
+    failed = [r for r in caplog.records if r.getMessage() == "outbox poll failed"]
+    assert len(failed) == 1
+    health = world.platform.health()
+    assert health["status"] == "degraded"
+    assert health["parts"]["outbox"]["state"] == "failing"
+    assert health["parts"]["outbox"]["last_failure"] == "OSError"
+    monkeypatch.undo()
+
+    async def recovered() -> bool:
+        return world.platform.health()["parts"]["outbox"]["state"] == "ok"
+
+    await eventually(recovered, what="the outbox to poll again", timeout_s=10)

@@ -17,6 +17,8 @@ log = logging.getLogger("mkoba.outbox")
 # Rows taken per poll, how often to poll when idle, and the retry schedule.
 batch_messages_max = 500
 poll_interval_s = 0.05
+# While polls keep failing, the wait between them doubles up to this.
+failure_wait_s_max = 5.0
 # On an embedded store, a poll after one that found at most this many rows runs on the
 # loop: for a handful of rows the hop to a thread (and its wait for the interpreter
 # lock) costs more than the query. Bigger polls run on a thread, where the database's
@@ -91,12 +93,18 @@ class OutboxSender:
         while not self._stopping:
             try:
                 sent = await self.send_due()
+                if self.failures:
+                    log.warning("outbox polls work again after %d failures", self.failures)
                 self.failures = 0
             except Exception as error:  # keep sending; the rows stay queued
-                log.exception("outbox poll failed")
+                if self.failures == 0:
+                    log.exception("outbox poll failed")
                 self.failures += 1
                 self.last_failure = type(error).__name__
-                sent = 0
+                # A store that keeps failing is tried less often (and logged once, then
+                # counted in /health), not every poll interval.
+                await asyncio.sleep(min(poll_interval_s * 2**self.failures, failure_wait_s_max))
+                continue
             if sent < batch_messages_max:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
