@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException
 
 from mkoba import __version__, metrics
 from mkoba.channels.api import inbox, models, operator
+from mkoba.channels.api.crashes import Crashes
 from mkoba.channels.api.docs import mount_docs
 from mkoba.channels.api.limits import BodyLimit
 from mkoba.channels.api.units import present
@@ -132,6 +133,7 @@ def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
     mount_docs(app)
     app.state.platform = platform
     app.add_middleware(BodyLimit)
+    app.add_middleware(Crashes)  # added last: outermost of ours, inside Starlette's
     _errors(app)
     _service_routes(app, platform)
     # Simulated handsets (no SIM) prove their number with a credential; not with a real SMSC.
@@ -162,11 +164,6 @@ def _errors(app: FastAPI) -> None:
     async def http(_request: Request, exc: HTTPException) -> JSONResponse:
         code = Code.UNKNOWN_PRODUCT if exc.status_code == 404 else Code.INVALID_INPUT
         return error(code, str(exc.detail), exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def crash(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error(Code.SYSTEM_ERROR, Code.SYSTEM_ERROR.message)
 
 
 def _service_routes(app: FastAPI, platform: Platform) -> None:
