@@ -165,10 +165,12 @@ def reconcile(
         verdict = "[green]ok[/green]" if check.ok else f"[red]{len(check.problems)} wrong[/red]"
         table.add_row(check.name, check.description, f"{check.checked:,}", verdict)
     console.print(table)
-    console.print(
-        f"{report.transfers:,} transfers; balances checkpointed"
-        f" {local_time(report.checkpoint, zone) if report.checkpoint else 'never yet'}"
+    checkpoint = (
+        f"balances checkpointed {local_time(report.checkpoint, zone)}"
+        if report.checkpoint
+        else "balances not checkpointed yet (the writer checkpoints as it runs and at stop)"
     )
+    console.print(f"{report.transfers:,} transfers; {checkpoint}")
     for check in report.checks:
         for problem in check.problems[:20]:
             console.print(f"[red]{check.name}:[/red] {problem}")
