@@ -249,7 +249,7 @@ class Platform:
         """
         parts: dict[str, dict[str, object]] = {"bus": self.bus.health()}
         if not self.front:
-            parts["writer"] = _writer_health(self.writer)
+            parts["writer"] = self.writer.health()
             parts["outbox"] = self.outbox.health()
         ok = all(part.get("state") == "ok" for part in parts.values())
         return {"status": "ok" if ok else "degraded", "parts": parts}
@@ -280,14 +280,6 @@ def _last_number(store: Store) -> int:
             (ids.unnumbered_id_base,),
         )
     return ids.last_number(int(requests[0][0]), int(transfers[0][0]))
-
-
-def _writer_health(writer: LedgerWriter) -> dict[str, object]:
-    report = getattr(writer, "health", None)
-    if report is not None:
-        return dict(report())
-    failed = getattr(writer, "_failure", None) is not None
-    return {"state": "failed" if failed else "ok", "batches": writer.batches}
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:
