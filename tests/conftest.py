@@ -14,6 +14,19 @@ from collections.abc import Iterator
 from functools import cache
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests draw the same examples on every run (a red CI run is one anyone can
+# replay), and the first draw may build Hypothesis's Unicode tables on a fresh clone, so
+# slow generation is not a failure; how long a test may take is the benchmarks' business.
+settings.register_profile(
+    "mkoba",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("mkoba")
 
 POSTGRES_URL = os.environ.get("MKOBA_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
