@@ -58,7 +58,7 @@ class Money(NamedTuple):
             raise TypeError(f"money is integer minor units, not {type(minor).__name__}")
         return cls(minor, currency(code))
 
-    def __add__(self, other: object) -> Money:  # type: ignore[override]
+    def __add__(self, other: object) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
         _same_currency(self, other)

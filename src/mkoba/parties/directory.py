@@ -217,12 +217,12 @@ def _party(row: Sequence[object]) -> Party:
     id, kind, name, msisdn, number, parent_id, state, tier, language, tariff, created, digest = row
     return Party(
         id=int(id),  # type: ignore[call-overload]
-        kind=PartyKind(kind),
+        kind=PartyKind(str(kind)),
         name=str(name),
         msisdn=None if msisdn is None else str(msisdn),
         number=None if number is None else str(number),
         parent_id=int(parent_id),  # type: ignore[call-overload]
-        state=PartyState(state),
+        state=PartyState(str(state)),
         kyc_tier=None if tier is None else str(tier),
         language=str(language),
         tariff=None if tariff is None else str(tariff),

@@ -104,7 +104,7 @@ class _Emoney:
             else Leg(account, TRUST, amount, short=Code.INSUFFICIENT_FUNDS)
         )
         verb = "issued to" if self.issue else "redeemed from"
-        notes = ()
+        notes: tuple[Note, ...] = ()
         if holder.msisdn:
             template = "emoney.issued" if self.issue else "emoney.redeemed"
             notes = (

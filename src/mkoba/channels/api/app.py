@@ -272,9 +272,10 @@ def _product_route(
         )
         response = await platform.request(request)
         if response.ok:
-            response = await _deliver(platform, http, response)
-            if response is None:
+            delivered = await _deliver(platform, http, response)
+            if delivered is None:
                 return HTTPResponse(status_code=499)  # the client is gone: rolled back
+            response = delivered
         currency = platform.services.profile(platform.clock()).currency
         return JSONResponse(envelope(response, currency), status_code=response.code.http_status)
 

@@ -151,12 +151,12 @@ def stored_account(row: Sequence[Any]) -> StoredAccount:
 
 def transfer_record(row: Sequence[Any]) -> TransferRecord:
     """A loaded transfer record."""
-    return _new(TransferRecord, row)  # type: ignore[no-any-return]
+    return _new(TransferRecord, row)
 
 
 def failure_record(row: Sequence[Any]) -> FailureRecord:
     """A loaded pinned failure."""
-    return _new(FailureRecord, row)  # type: ignore[no-any-return]
+    return _new(FailureRecord, row)
 
 
 def with_marks(sql: str, mark: str) -> str:
