@@ -15,25 +15,29 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import importlib
-import importlib.util
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from mkoba import metrics
+from mkoba import __version__, metrics
 from mkoba.bus import Bus
 from mkoba.bus.jetstream import NatsBus, RemoteRows
 from mkoba.bus.memory import MemoryBus
 from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
-from mkoba.ledger import LedgerWriter, Store, open_store
+from mkoba.channels.api import ApiChannel, Service
+from mkoba.channels.api import build_app as build_shell
+from mkoba.channels.sms import SmsChannel
+from mkoba.channels.ussd import UssdChannel
+from mkoba.ledger import LedgerWriter, Store, Write, open_store
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import MemorySmsc, OutboxSender
 from mkoba.parties import Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.ports import Channel, Ports
 from mkoba.processor import ids
 from mkoba.processor.processor import Processor
 from mkoba.processor.request import Request, Response
@@ -42,29 +46,13 @@ from mkoba.processor.services import Services
 from mkoba.products import all_products
 from mkoba.settings import Settings
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 log = logging.getLogger("mkoba")
 
-# Optional parts that wire themselves in: each module may define
-# ``mount(app, platform)`` (routes), ``async start(platform)`` and ``async stop(platform)``.
-EXTENSIONS = (
-    "mkoba.products.background",
-    "mkoba.channels.ussd",
-    "mkoba.channels.sms",
-    "mkoba.channels.daraja",
-)
-# What a front process runs: channels that need nothing but the bus and their own rows.
-FRONT_EXTENSIONS = ("mkoba.channels.daraja",)
 # How often a front reads the directory again (parties the core registered since).
 directory_refresh_s = 5.0
-
-
-def extensions(role: str = "all") -> list[Any]:
-    """The extension modules present in this installation, for a process of ``role``."""
-    found = []
-    for name in FRONT_EXTENSIONS if role == "front" else EXTENSIONS:
-        if importlib.util.find_spec(name) is not None:
-            found.append(importlib.import_module(name))
-    return found
 
 
 class Clock:
@@ -98,7 +86,36 @@ class Platform:
     admission: Admission = field(default_factory=dict)
     started: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    # Every channel, in the order they start (and stop in reverse); the native API first.
+    channels: list[Channel] = field(init=False)
+    sms: SmsChannel | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")
+        ports = Ports(
+            request=self.request,
+            acknowledge=self.acknowledge,
+            # Late bound: the directory exists once started, and a front replaces it.
+            party=lambda msisdn: self.services.directory.by_msisdn(msisdn),  # noqa: PLW0108
+            profile=lambda: self.services.profile(self.clock()),
+            clock=self.clock,
+            transport_key=self.transport_key,
+        )
+        self.ports = ports
+        front = self.front
+        # In memory, made at once: the native API serves its inbox to simulated handsets.
+        self.smsc = MemorySmsc()
+        self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
+        if not front:
+            self.channels.append(_Module(self, _background()))
+            self.channels.append(
+                UssdChannel(ports, settings, lambda: tuple(self.processor.products))
+            )
+            self.sms = SmsChannel(ports, settings, _Tables(self))
+            self.channels.append(self.sms)
+        self.channels.append(_Module(self, _daraja()))
 
     @property
     def front(self) -> bool:
@@ -118,7 +135,6 @@ class Platform:
         self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
         await asyncio.to_thread(self._open_store)
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
-        self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")
         directory = await asyncio.to_thread(Directory.load, store)
         last = await asyncio.to_thread(_last_number, store)
         self.services = Services(
@@ -135,7 +151,6 @@ class Platform:
         self.processor = Processor(self.services, all_products())
         self.processor.observer = _observe
         await self.processor.start()
-        self.smsc = MemorySmsc()
         self.outbox = OutboxSender(
             store, self.writer, {"sms": self.smsc}, self.clock, key=self.transport_key
         )
@@ -149,7 +164,7 @@ class Platform:
             from mkoba.demo.seed import seed
 
             await seed(self)
-        await self._start_extensions()
+        await self._start_channels()
         if settings.role == "core":
             assert isinstance(self.bus, NatsBus)
             await self.bus.serve_rows(self.rows, self.admission)
@@ -174,7 +189,6 @@ class Platform:
         # Never started: a front commits nothing itself (its rows go to the core).
         self.writer = LedgerWriter(store, clock=self.clock)
         self.rows = RemoteRows(self.bus)
-        self.transport_key = load_or_create_key(settings.keys_dir / "transport.key")
         directory = await asyncio.to_thread(Directory.load, store)
         self.services = Services(
             writer=self.writer,
@@ -187,14 +201,18 @@ class Platform:
             clock=self.clock,
         )
         self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory"))
-        await self._start_extensions()
+        await self._start_channels()
         self.started = time.time()
 
-    async def _start_extensions(self) -> None:
-        for module in extensions(self.settings.role):
-            start = getattr(module, "start", None)
-            if start is not None:
-                await start(self)
+    async def _start_channels(self) -> None:
+        for channel in self.channels:
+            await channel.start()
+            if channel is self.sms:
+                # From now on (the demo's history went to the in-memory SMSC): SMS go out
+                # over SMPP when configured, and the channel hears of every attempt.
+                self.outbox.subscribe(channel.sent)
+                if channel.gateway is not None:
+                    self.outbox.gateways["sms"] = channel.gateway
 
     async def _refresh_directory(self) -> None:
         while True:
@@ -224,10 +242,8 @@ class Platform:
 
     async def stop(self) -> None:
         """Stop taking requests, finish what is in flight, checkpoint and close the store."""
-        for module in reversed(extensions(self.settings.role)):
-            stop = getattr(module, "stop", None)
-            if stop is not None:
-                await stop(self)
+        for channel in reversed(self.channels):
+            await channel.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -253,6 +269,35 @@ class Platform:
             parts["outbox"] = self.outbox.health()
         ok = all(part.get("state") == "ok" for part in parts.values())
         return {"status": "ok" if ok else "degraded", "parts": parts}
+
+    def health_report(self) -> tuple[dict[str, Any], bool]:
+        """What ``/health`` answers, and whether every part works."""
+        report = self.health()
+        profile = self.services.profile(self.clock())
+        found: dict[str, Any] = {
+            "status": report["status"],
+            "version": __version__,
+            "role": self.settings.role,
+            "uptime_s": round(time.time() - self.started, 3),
+            "profile": profile.version,
+            # The zone the SMS and receipts name their times in (mkoba phone shows its SMS so).
+            "timezone": profile.timezone.key,
+            "parts": report["parts"],
+        }
+        if not self.front:
+            found |= {
+                "requests_handled": self.processor.handled,
+                "deliveries_waiting": len(self.processor.deliveries),
+                "ledger_batches": self.writer.batches,
+                "outbox_sent": self.outbox.sent,
+            }
+        return found, report["status"] == "ok"
+
+    def refresh_metrics(self) -> None:
+        """Bring the gauges up to date before ``/metrics`` is read."""
+        if not self.front:
+            metrics.deliveries_waiting.set(len(self.processor.deliveries))
+            metrics.ledger_batches.set(self.writer.batches)
 
     async def request(self, request: Request) -> Response:
         """Send a request through the bus, as a channel does."""
@@ -301,9 +346,76 @@ def lifespan(platform: Platform) -> Callable[[Any], Any]:
     return run
 
 
-def create_app(settings: Settings, platform: Platform | None = None) -> Any:
-    """The whole platform as one ASGI app: native API, health, metrics (and more channels)."""
-    from mkoba.channels.api import build_app
+def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
+    """The HTTP app serving ``platform``: the shell, then every channel's routes."""
+    app = build_shell(lifespan, Service(platform.health_report, platform.refresh_metrics))
+    app.state.platform = platform  # the Daraja channel's routes still find it here
+    for channel in platform.channels:
+        channel.mount(app)
+    return app
 
+
+def create_app(settings: Settings, platform: Platform | None = None) -> Any:
+    """The whole platform as one ASGI app: native API, health, metrics and every channel."""
     platform = platform or Platform(settings)
     return build_app(platform, lifespan(platform))
+
+
+class _Tables:
+    """A channel's own tables, on this process's store and writer (``ports.Tables``)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def migrate_script(self, name: str, sql: str) -> None:
+        """Run a named schema script once."""
+        self._platform.services.store.migrate_script(name, sql)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query."""
+        return self._platform.services.store.query(sql, params)
+
+    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
+        """Commit through the ledger writer (in order with the money)."""
+        return self._platform.rows.submit(writes, poke=poke)
+
+
+class _Module:
+    """A part that still wires itself by module (``mount``/``start``/``stop`` of the platform).
+
+    The Daraja channel and the background products until they take ports too.
+    """
+
+    def __init__(self, platform: Platform, module: ModuleType) -> None:
+        self._platform = platform
+        self._module = module
+
+    def mount(self, app: FastAPI) -> None:
+        """The module's routes."""
+        mount = getattr(self._module, "mount", None)
+        if mount is not None:
+            mount(app, self._platform)
+
+    async def start(self) -> None:
+        """The module's start."""
+        start = getattr(self._module, "start", None)
+        if start is not None:
+            await start(self._platform)
+
+    async def stop(self) -> None:
+        """The module's stop."""
+        stop = getattr(self._module, "stop", None)
+        if stop is not None:
+            await stop(self._platform)
+
+
+def _background() -> ModuleType:
+    from mkoba.products import background
+
+    return background
+
+
+def _daraja() -> ModuleType:
+    from mkoba.channels import daraja
+
+    return daraja

@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mkoba.app import Platform
-from mkoba.channels.api import build_app
+from mkoba.app import Platform, build_app
 from mkoba.settings import Settings
 from tests.channels.serving import Served, serve
 from tests.channels.ussd.conftest import balance, customer

@@ -26,7 +26,7 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from mkoba.channels.api.app import ROUTES
+from mkoba.channels.api.channel import ROUTES
 from tests.channels.serving import Served, serve
 from tests.compat.support import reconcile
 

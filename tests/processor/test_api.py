@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from mkoba.app import Platform, create_app
-from mkoba.channels.api.app import ROUTES
+from mkoba.channels.api.channel import ROUTES
 from mkoba.parties.handsets import HandsetKey
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response

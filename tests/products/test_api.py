@@ -17,9 +17,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from mkoba.app import Platform
-from mkoba.channels.api import build_app
-from mkoba.channels.api.app import ROUTES
+from mkoba.app import Platform, build_app
+from mkoba.channels.api.channel import ROUTES
 from mkoba.parties import PartyKind, Purpose, Role, account_id
 from mkoba.parties.handsets import HandsetKey
 from tests.products.world import (

@@ -18,8 +18,7 @@ import httpx
 import pytest
 import uvicorn
 
-from mkoba.app import Platform
-from mkoba.channels.api import build_app
+from mkoba.app import Platform, build_app
 from tests.products.world import CUSTOMER_PIN, World, _started_elsewhere, running
 
 pytestmark = pytest.mark.anyio
@@ -55,10 +54,11 @@ async def test_a_crashed_route_answers_once_and_keeps_the_connection(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
 
-            async def broken(_request: object) -> object:
+            async def broken(_request: object, _timeout_s: float) -> object:
                 raise RuntimeError("injected")
 
-            monkeypatch.setattr(platform, "request", broken)
+            # Under the route: the bus it sends the request through breaks.
+            monkeypatch.setattr(platform.bus, "request", broken)
             with caplog.at_level(logging.ERROR):
                 crashed = await client.post("/api/v1/balance", json=body)
             monkeypatch.undo()

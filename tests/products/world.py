@@ -447,7 +447,7 @@ async def _started_elsewhere(_app: Any) -> AsyncIterator[None]:
 @asynccontextmanager
 async def api_client(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """The platform's whole HTTP app, in process (the platform is started already)."""
-    from mkoba.channels.api import build_app
+    from mkoba.app import build_app
 
     transport = httpx.ASGITransport(app=build_app(platform, _started_elsewhere))
     async with httpx.AsyncClient(transport=transport, base_url="http://mkoba") as client:

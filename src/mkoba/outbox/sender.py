@@ -59,7 +59,12 @@ class OutboxSender:
         # Polls that failed in a row, and the last failure's kind (no values: they hold data).
         self.failures = 0
         self.last_failure = ""
-        self.on_sent: Callable[[Message, Delivery], None] | None = None
+        # Told of every attempt once its record is durable (channels that track delivery).
+        self._listeners: list[Callable[[Message, Delivery], None]] = []
+
+    def subscribe(self, listener: Callable[[Message, Delivery], None]) -> None:
+        """Call ``listener`` with each message and its outcome once the outcome is recorded."""
+        self._listeners.append(listener)
 
     def start(self) -> None:
         """Begin polling."""
@@ -130,8 +135,8 @@ class OutboxSender:
         ]
         await self.writer.submit_async([], attach=writes)
         for message, outcome in zip(messages, outcomes, strict=True):
-            if self.on_sent is not None:
-                self.on_sent(message, outcome)
+            for listener in self._listeners:
+                listener(message, outcome)
         return len(messages)
 
     def _opened(self, message: Message) -> Message:

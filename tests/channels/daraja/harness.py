@@ -13,8 +13,7 @@ from typing import Any
 
 import httpx
 
-from mkoba.app import Platform
-from mkoba.channels.api import build_app
+from mkoba.app import Platform, build_app
 from mkoba.channels.daraja.demo import (
     CONSUMER_KEY,
     CONSUMER_SECRET,

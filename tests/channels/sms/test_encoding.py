@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.channels.sms import encoding, gsm7, receipts
+from mkoba.channels.sms import encoding, receipts
 from mkoba.channels.sms.esme import Inbound
+from mkoba.messages import gsm7
 
 
 def test_a_plain_text_is_one_gsm7_message_of_one_byte_per_character() -> None:

@@ -70,7 +70,8 @@ async def _ask(platform: Platform, sender: str, recipient: str, tag: str) -> str
     request = Request(request_id, Channel.SMS, "send_money", sender, params, sealed, time.time_ns())
     response = await platform.request(request)
     assert response.ok, response
-    channel = platform.extras["sms"]
+    channel = platform.sms
+    assert channel is not None
     await channel.replies.send(
         sender, "en", "sms.reversal.received", {"receipt": response.receipt}, request_id
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.channels.sms import encoding, gsm7
-from mkoba.messages import LANGUAGES, TEMPLATES, placeholders, render
+from mkoba.channels.sms import encoding
+from mkoba.messages import LANGUAGES, TEMPLATES, gsm7, placeholders, render
 
 # Realistic values, formatted as the processor formats them (times in the neutral 24-hour
 # form that each language words: messages/clock.py).

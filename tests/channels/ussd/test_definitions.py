@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from mkoba.channels.sms import gsm7
 from mkoba.channels.ussd import definition, screens
 from mkoba.channels.ussd.definition import MenuError, load, parse, screen_chars_max
 from mkoba.channels.ussd.library import SHIPPED, Library
+from mkoba.messages import gsm7
 from mkoba.products import all_products
 
 MENUS = sorted(SHIPPED.glob("*.yaml"))

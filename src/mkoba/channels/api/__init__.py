@@ -1,7 +1,8 @@
-"""The HTTP surface on one port: the native JSON API, health, metrics, and mounted channels."""
+"""The HTTP shell on one port (docs, limits, errors, health, metrics) and the native JSON API."""
 
 from __future__ import annotations
 
-from mkoba.channels.api.app import build_app
+from mkoba.channels.api.app import Service, build_app
+from mkoba.channels.api.channel import ApiChannel
 
-__all__ = ["build_app"]
+__all__ = ["ApiChannel", "Service", "build_app"]

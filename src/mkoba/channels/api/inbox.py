@@ -21,7 +21,7 @@ from mkoba.parties.handsets import SCHEME, HandsetKey
 from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from mkoba.outbox import MemorySmsc
 
 # Long-polling the inbox waits at most this long.
 wait_s_max = 30.0
@@ -45,11 +45,8 @@ def _error(
     )
 
 
-def mount(app: FastAPI, platform: Platform) -> None:
-    """Add the inbox route, unless a real SMSC carries the SMS."""
-    if platform.settings.smpp:
-        return
-    handsets = HandsetKey.load_or_create(platform.settings.keys_dir)
+def mount(app: FastAPI, smsc: MemorySmsc, handsets: HandsetKey) -> None:
+    """Add the inbox route of the in-memory SMSC (not served with a real SMSC)."""
 
     @app.get(
         "/api/v1/sms/{msisdn}",
@@ -69,10 +66,10 @@ def mount(app: FastAPI, platform: Platform) -> None:
             return _error(Code.INVALID_INPUT, f"msisdn: {problem}", 400)
         if handsets.caller(authorization) != number:
             return refused()
-        messages = platform.smsc.inbox(number, after)
+        messages = smsc.inbox(number, after)
         if not messages and wait > 0:
-            await platform.smsc.wait(number, min(wait, wait_s_max))
-            messages = platform.smsc.inbox(number, after)
+            await smsc.wait(number, min(wait, wait_s_max))
+            messages = smsc.inbox(number, after)
         return JSONResponse(
             {
                 "msisdn": number,

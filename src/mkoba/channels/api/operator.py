@@ -29,7 +29,7 @@ from mkoba.processor.request import Request as TranProcRequest
 from mkoba.text import storable
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from mkoba.ports import Submit
 
 UNLOCK_PATH = "/operator/v1/staff/unlock"
 SIGNATURE_HEADER = "x-mkoba-operator"
@@ -50,9 +50,9 @@ def sign(key: SecretKey, path: str, at_ns: int, body: bytes) -> str:
     return f"{at_ns}.{hmac.new(key.reveal(), message, hashlib.sha256).hexdigest()}"
 
 
-def mount(app: FastAPI, platform: Platform) -> None:
-    """Serve the operator's routes for ``platform`` (a core, not a front)."""
-    key = load_or_create_key(key_path(platform.settings.keys_dir))
+def mount(app: FastAPI, submit: Submit, keys_dir: Path) -> None:
+    """Serve the operator's routes (on a core, not a front), requests going to ``submit``."""
+    key = load_or_create_key(key_path(keys_dir))
     seen: OrderedDict[str, None] = OrderedDict()
 
     @app.post(UNLOCK_PATH, include_in_schema=False)
@@ -78,7 +78,7 @@ def mount(app: FastAPI, platform: Platform) -> None:
             None,
             time.time_ns(),
         )
-        response = await platform.request(request)
+        response = await submit(request)
         return _answer(response.code, response.message, response.code.http_status)
 
 

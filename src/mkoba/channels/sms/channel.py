@@ -23,9 +23,11 @@ from mkoba.channels.sms.replies import Replies
 from mkoba.channels.sms.schema import SCHEMA
 from mkoba.channels.sms.tracker import Tracker, is_reply
 from mkoba.outbox import Delivery, Message
+from mkoba.ports import Ports, Tables
+from mkoba.settings import Settings
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from fastapi import FastAPI
 
 log = logging.getLogger("mkoba.sms")
 
@@ -51,46 +53,31 @@ class SmppAddress:
 
 
 class SmsChannel:
-    """Everything the SMS channel runs."""
+    """Everything the SMS channel runs.
 
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        settings = platform.settings
-        services = platform.services
-        self.replies = Replies(services.writer, platform.outbox.poke)
+    The composition root gives it the ports and its tables (``sms_parts``, and
+    reply rows for the outbox); it hands the outbox ``gateway`` (when SMPP is
+    configured) and subscribes ``sent`` to the outbox's delivery records.
+    """
+
+    def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
+        self.ports = ports
+        self.settings = settings
+        self.tables = tables
+        self.replies = Replies(tables)
         self.inbox = Inbox(
-            platform.request,
-            services.directory.by_msisdn,
+            ports.request,
+            ports.party,
             self.replies,
             settings.sms_reversal_number,
-            lambda: services.profile(platform.clock()).country,
+            lambda: ports.profile().country,
         )
-        self.tracker = Tracker(services.store, services.writer, platform.acknowledge)
+        self.tracker = Tracker(tables, ports.acknowledge)
         self.esme: Esme | None = None
         self.gateway: SmppGateway | None = None
         self._queue: asyncio.Queue[Inbound] = asyncio.Queue(maxsize=queue_items_max)
         self._workers: list[asyncio.Task[None]] = []
         self._acks: set[asyncio.Task[bool]] = set()
-
-    async def start(self) -> None:
-        """Create the table, hook the outbox, bind to the SMSC if one is configured."""
-        store = self.platform.services.store
-        await asyncio.to_thread(store.migrate_script, "sms-0001", SCHEMA)
-        outbox = self.platform.outbox
-        previous = outbox.on_sent
-
-        def on_sent(message: Message, outcome: Delivery) -> None:
-            if previous is not None:
-                previous(message, outcome)
-            self._sent(message, outcome)
-
-        outbox.on_sent = on_sent
-        self.tracker.start()
-        self._workers = [
-            asyncio.get_running_loop().create_task(self._work(), name=f"sms-inbound-{n}")
-            for n in range(workers)
-        ]
-        settings = self.platform.settings
         if settings.smpp:
             address = SmppAddress(settings.smpp)
             self.esme = Esme(
@@ -103,9 +90,25 @@ class SmsChannel:
                 tps_max=settings.smpp_tps_max,
             )
             self.gateway = SmppGateway(self.esme, self.tracker, settings.sms_sender)
-            outbox.gateways["sms"] = self.gateway
+            self._address = address
+
+    def mount(self, app: FastAPI) -> None:
+        """Add ``POST /api/v1/sms/inbound`` for simulated handsets (not with a real SMSC)."""
+        from mkoba.channels.sms.routes import mount
+
+        mount(app, self)
+
+    async def start(self) -> None:
+        """Create the table, start the tracker and the workers, bind to the SMSC if any."""
+        await asyncio.to_thread(self.tables.migrate_script, "sms-0001", SCHEMA)
+        self.tracker.start()
+        self._workers = [
+            asyncio.get_running_loop().create_task(self._work(), name=f"sms-inbound-{n}")
+            for n in range(workers)
+        ]
+        if self.esme is not None:
             self.esme.start()
-            log.info("SMS over SMPP to %r", address)
+            log.info("SMS over SMPP to %r", self._address)
 
     async def stop(self) -> None:
         """Unbind, finish the queued work that can be finished, stop."""
@@ -119,8 +122,8 @@ class SmsChannel:
         if self._acks:
             await asyncio.gather(*self._acks, return_exceptions=True)
 
-    def _sent(self, message: Message, outcome: Delivery) -> None:
-        """The outbox sender recorded an attempt (a hook on ``OutboxSender.on_sent``)."""
+    def sent(self, message: Message, outcome: Delivery) -> None:
+        """The outbox sender recorded an attempt (subscribed to by the composition root)."""
         if message.channel != "sms":
             return
         if outcome == Delivery.SENT:
@@ -134,9 +137,7 @@ class SmsChannel:
             self._acknowledge(message.request_id, False)
 
     def _acknowledge(self, request_id: str, delivered: bool) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self.platform.acknowledge(request_id, delivered)
-        )
+        task = asyncio.get_running_loop().create_task(self.ports.acknowledge(request_id, delivered))
         self._acks.add(task)
         task.add_done_callback(self._acks.discard)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import NamedTuple
 
-from mkoba.channels.sms import gsm7
+from mkoba.messages import gsm7
 
 DATA_CODING_GSM7 = 0x00
 DATA_CODING_UCS2 = 0x08

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mkoba.ledger import LedgerWriter, Write
+from mkoba.ledger import Write
 from mkoba.messages import render
+from mkoba.ports import Tables
 from mkoba.processor.schema import OUTBOX_COLUMNS
 
 
@@ -22,12 +23,10 @@ class Replies:
 
     def __init__(
         self,
-        writer: LedgerWriter,
-        poke: Callable[[], None],
+        tables: Tables,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self.writer = writer
-        self.poke = poke
+        self.tables = tables
         self.clock = clock
         self._last = 0
         self.queued = 0
@@ -65,7 +64,6 @@ class Replies:
         )
         # upsert: a row can never fail the writer's batch on a duplicate key.
         row = Write("outbox", OUTBOX_COLUMNS, values, ("id",), "upsert")
-        await self.writer.submit_async([], attach=[row])
+        await self.tables.submit([row], poke=True)
         self.queued += 1
-        self.poke()
         return outbox_id

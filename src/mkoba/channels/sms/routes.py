@@ -18,7 +18,7 @@ from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.parties.handsets import SCHEME, HandsetKey
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from mkoba.channels.sms.channel import SmsChannel
 
 
 class InboundBody(BaseModel):
@@ -31,11 +31,11 @@ class InboundBody(BaseModel):
     text: str = Field(max_length=1600, examples=["UKO1CZ2IBW Confirmed. Ksh100.00 sent to..."])
 
 
-def mount(app: FastAPI, platform: Platform) -> None:
+def mount(app: FastAPI, channel: SmsChannel) -> None:
     """Add the inbound SMS route (simulated handsets only: not with a real SMSC)."""
-    if platform.settings.smpp:
+    if channel.settings.smpp:
         return
-    handsets = HandsetKey.load_or_create(platform.settings.keys_dir)
+    handsets = HandsetKey.load_or_create(channel.settings.keys_dir)
 
     @app.post(
         "/api/v1/sms/inbound",
@@ -53,8 +53,5 @@ def mount(app: FastAPI, platform: Platform) -> None:
         if handsets.caller(authorization) != msisdn:
             refused = {"ok": False, "message": "the sender's handset credential is needed"}
             return JSONResponse(refused, status_code=401, headers={"WWW-Authenticate": SCHEME})
-        channel = platform.extras.get("sms")
-        if channel is None:
-            return JSONResponse({"ok": False, "message": "starting"}, status_code=503)
         reply = await channel.inbox.handle(msisdn, body.to, body.text)
         return JSONResponse({"ok": True, "reply": reply})

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 from mkoba.channels.sms.receipts import Fate, Receipt, id_forms, normal_id
 from mkoba.channels.sms.schema import PART_COLUMNS
-from mkoba.ledger import LedgerWriter, Store, Write
+from mkoba.ledger import Write
+from mkoba.ports import Tables
 
 log = logging.getLogger("mkoba.sms.receipts")
 
@@ -66,13 +67,11 @@ class Tracker:
 
     def __init__(
         self,
-        store: Store,
-        writer: LedgerWriter,
+        tables: Tables,
         acknowledge: Acknowledge,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
-        self.store = store
-        self.writer = writer
+        self.tables = tables
         self.acknowledge = acknowledge
         self.clock = clock
         self._by_id: dict[str, Tracked] = {}
@@ -159,7 +158,7 @@ class Tracker:
         forms = id_forms(message_id)
         marks = ",".join("?" for _ in forms)
         rows = await asyncio.to_thread(
-            self.store.query,
+            self.tables.query,
             "SELECT p.message_id, p.outbox_id, p.request_id, p.reference, p.parts, o.state"
             f" FROM sms_parts AS p JOIN outbox AS o ON o.id = p.outbox_id"
             f" WHERE p.message_id IN ({marks})",
@@ -171,7 +170,7 @@ class Tracker:
         tracked = Tracked(int(outbox_id), request_id, reference, int(parts), recorded=True)
         tracked.done = state in ("delivered", "undelivered")
         siblings = await asyncio.to_thread(
-            self.store.query,
+            self.tables.query,
             "SELECT message_id FROM sms_parts WHERE outbox_id = ? AND state = 'delivered'",
             (int(outbox_id),),
         )
@@ -252,7 +251,7 @@ class Tracker:
             rows, self._rows = self._rows[:flush_rows_max], self._rows[flush_rows_max:]
             acks, self._acks = self._acks, []
             if rows:
-                await self.writer.submit_async([], attach=rows)
+                await self.tables.submit(rows)
             for request_id, delivered in acks:
                 try:
                     await self.acknowledge(request_id, delivered)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mkoba.channels.sms import gsm7
+from mkoba.messages import gsm7
 
 ROLES = ("customer", "agent", "agent_assistant", "merchant")
 LANGUAGES = ("en", "sw")

@@ -40,23 +40,21 @@ from mkoba.messages import render
 from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from mkoba.channels.ussd.channel import UssdChannel
 
 log = logging.getLogger("mkoba.ussd")
 
 CODECS: dict[str, Codec] = {codec.name: codec for codec in (AfricasTalking(),)}
 
 
-def mount(app: FastAPI, platform: Platform) -> None:
-    """Add the USSD routes to ``app`` (the engine is made when the platform starts)."""
+def mount(app: FastAPI, channel: UssdChannel) -> None:
+    """Add the USSD routes to ``app`` (the engine is made when the channel starts)."""
 
     def engine() -> Engine | None:
-        found = platform.extras.get("ussd")
-        return found if isinstance(found, Engine) else None
+        return channel.engine
 
-    access = Access.from_settings(platform.settings)
-    hop = _HopEndpoint(platform, engine, access)
-    events = _HopEndpoint(platform, engine, access, events=True)
+    hop = _HopEndpoint(channel, engine, channel.access)
+    events = _HopEndpoint(channel, engine, channel.access, events=True)
     app.router.routes.append(Route("/ussd/{gateway}", hop, methods=["POST"], name="ussd_hop"))
     app.router.routes.append(
         Route("/ussd/{gateway}/events", events, methods=["POST"], name="ussd_events")
@@ -106,12 +104,13 @@ class _HopEndpoint:
 
     def __init__(
         self,
-        platform: Platform,
+        channel: UssdChannel,
         engine: Callable[[], Engine | None],
         access: Access,
         events: bool = False,
     ) -> None:
-        self.platform = platform
+        self.acknowledge = channel.ports.acknowledge
+        self.response_s = channel.settings.ussd_response_s
         self.engine = engine
         self.access = access
         self.events = events
@@ -145,18 +144,18 @@ class _HopEndpoint:
             result = Hop(Screen.end(render(f"ussd.code.{Code.SYSTEM_ERROR}", "en", {})))
         request_id = result.request_id
         if request_id is not None:
-            late = time.monotonic() - started > self.platform.settings.ussd_response_s
+            late = time.monotonic() - started > self.response_s
             if late or await _disconnected(receive):
                 # The gateway is not there to show the outcome: undo it now (a request
                 # that moved no money has nothing to undo, and keeps its screen).
-                if await self.platform.acknowledge(request_id, False):
+                if await self.acknowledge(request_id, False):
                     text = render(f"ussd.code.{Code.ROLLED_BACK}", result.language, {})
                     result = Hop(Screen.end(text))
                 await _reply(send, 200, codec.answer(result.screen), codec.media_type)
                 return
             # The gateway is waiting: post the money before the screen says it moved, so
             # a success the user has read is never rolled back (docs/architecture.md).
-            if not await self.platform.acknowledge(request_id):
+            if not await self.acknowledge(request_id):
                 text = render(f"ussd.code.{Code.ROLLED_BACK}", result.language, {})
                 result = Hop(Screen.end(text))
         await _reply(send, 200, codec.answer(result.screen), codec.media_type)

@@ -12,8 +12,8 @@ import re
 import string
 from collections.abc import Mapping, Sequence
 
-from mkoba.channels.sms import gsm7
 from mkoba.channels.ussd.definition import screen_chars_max
+from mkoba.messages import gsm7
 
 _SPACES = re.compile(r" {2,}")
 _ELLIPSIS = "..."

@@ -1,0 +1,81 @@
+"""The narrow interfaces a channel gets from the composition root, and the shape of a channel.
+
+A channel never receives the platform: ``app.py`` builds each one with the
+``Ports`` it uses (send a request to TranProc and await its response, report a
+response's delivery, look a phone up in the directory, read the profile and the
+clock, seal a PIN with the transport key) plus its own settings, and then calls
+``mount``, ``start`` and ``stop``. A new channel is a new package that takes
+these and a few lines in ``app.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mkoba.catalog import Profile
+from mkoba.ledger import Write
+from mkoba.parties import Party, SecretKey
+from mkoba.processor.request import Request, Response
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+class Submit(Protocol):
+    """Send a request to TranProc (through the bus) and await its response."""
+
+    def __call__(self, request: Request, /) -> Coroutine[Any, Any, Response]: ...
+
+
+class Acknowledge(Protocol):
+    """Report whether a response reached its user; True when its money now stands."""
+
+    def __call__(self, request_id: str, delivered: bool = ..., /) -> Coroutine[Any, Any, bool]: ...
+
+
+@dataclass(frozen=True)
+class Ports:
+    """What every channel may use of the platform, and nothing more."""
+
+    request: Submit
+    acknowledge: Acknowledge
+    # The party on a phone number (canonical form), or None.
+    party: Callable[[str], Party | None]
+    # The catalog version in force now.
+    profile: Callable[[], Profile]
+    # Now, in ns: the platform's one clock (the demo runs it in the past).
+    clock: Callable[[], int]
+    # Seals PINs between the channel adapter and TranProc.
+    transport_key: SecretKey
+
+
+class Tables(Protocol):
+    """A channel's own tables: made once, read, and written through the ledger writer.
+
+    One writer per ledger: a channel's rows commit in order with the money, in
+    this process or (from a front) in the core's.
+    """
+
+    def migrate_script(self, name: str, sql: str) -> None:
+        """Run a named schema script once (the channel's own tables)."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query written with ``?`` placeholders."""
+
+    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
+        """Commit ``writes``; resolves once durable (``poke``: wake the outbox after)."""
+
+
+class Channel(Protocol):
+    """A channel as the composition root drives it."""
+
+    def mount(self, app: FastAPI) -> None:
+        """Add the channel's routes (before the server starts)."""
+
+    async def start(self) -> None:
+        """Start serving (the platform's core has started)."""
+
+    async def stop(self) -> None:
+        """Stop serving; finish or hand back what is in flight."""
