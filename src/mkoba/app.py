@@ -36,7 +36,8 @@ from mkoba.channels.ussd import UssdChannel
 from mkoba.ledger import LedgerWriter, Store, Write, open_store
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import MemorySmsc, OutboxSender
-from mkoba.parties import Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Ports
 from mkoba.processor import ids
 from mkoba.processor.processor import Processor
@@ -47,6 +48,7 @@ from mkoba.products import all_products
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
+    import typer
     from fastapi import FastAPI
 
 log = logging.getLogger("mkoba")
@@ -157,9 +159,7 @@ class Platform:
         self.rows = LocalRows(self.writer, self.outbox.poke)
         self.outbox.start()
         await self.bus.serve(self._handle, self._acknowledge)
-        from mkoba.demo.chart import ensure_operator
-
-        await ensure_operator(self)
+        await self._ensure_operator()
         if settings.demo and len(directory.parties) <= 1:
             from mkoba.demo.seed import seed
 
@@ -203,6 +203,19 @@ class Platform:
         self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory"))
         await self._start_channels()
         self.started = time.time()
+
+    async def _ensure_operator(self) -> None:
+        """Create the operator and its chart of accounts on a store that has none."""
+        services = self.services
+        if services.directory.get(OPERATOR_ID) is not None:
+            return
+        profile = services.profile(self.clock())
+        accounts = operator_accounts(profile.ledger, profile.currency.code)
+        results = await asyncio.wrap_future(services.writer.create_accounts(accounts))
+        assert all(result.ok for result in results), results
+        change = operator_change(profile.name, accounts, self.clock())
+        await services.writer.submit_async([], attach=change.writes())
+        services.directory.apply(change)
 
     async def _start_channels(self) -> None:
         for channel in self.channels:
@@ -344,6 +357,14 @@ def lifespan(platform: Platform) -> Callable[[Any], Any]:
             await platform.stop()
 
     return run
+
+
+def channel_commands() -> list[tuple[str, typer.Typer]]:
+    """The channels' own commands for ``mkoba``: ``daraja`` (apps, shortcodes...), ``staff``."""
+    from mkoba.channels.api.staff_cli import staff_app
+    from mkoba.channels.daraja.cli import daraja_app
+
+    return [("daraja", daraja_app), ("staff", staff_app)]
 
 
 def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:

@@ -16,9 +16,8 @@ from rich.table import Table
 if TYPE_CHECKING:
     from mkoba.settings import Settings
 
+from mkoba.app import channel_commands
 from mkoba.catalog.cli import tariffs_app
-from mkoba.channels.api.staff_cli import staff_app
-from mkoba.channels.daraja.cli import daraja_app
 from mkoba.demo.cli import demo_app
 
 app = typer.Typer(
@@ -36,8 +35,8 @@ bench_app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(tariffs_app, name="tariffs")
-app.add_typer(daraja_app, name="daraja")
-app.add_typer(staff_app, name="staff")
+for name, commands in channel_commands():
+    app.add_typer(commands, name=name)
 app.add_typer(demo_app, name="demo")
 
 console = Console()

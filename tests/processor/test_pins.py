@@ -386,18 +386,19 @@ async def api_answers(platform: Platform, settings: Settings, msisdn: str) -> li
         )
         assert answer.status_code == 400
         bodies.append(answer.text)
-        original = platform.request
+        bus = platform.bus
+        original = bus.request
 
-        async def crash(_request: object) -> Response:
+        async def crash(_request: object, _timeout_s: float) -> Response:
             raise RuntimeError("the bus is down")
 
-        platform.request = crash  # type: ignore[method-assign]
+        bus.request = crash  # type: ignore[method-assign]
         try:
             answer = await client.post(
                 "/api/v1/balance", json={"msisdn": msisdn, "pin": CANARIES[0]}
             )
         finally:
-            platform.request = original  # type: ignore[method-assign]
+            bus.request = original  # type: ignore[method-assign]
         assert answer.status_code == 500 and answer.json()["code"] == "system_error"
         bodies.append(answer.text)
     return bodies

@@ -1,15 +1,14 @@
-"""The operator's own accounts: the trust-account mirror, fee income, excise, holding accounts."""
+"""The operator's chart of accounts: the trust-account mirror, fee income, excise, holdings.
+
+Every mkoba has it, demo or not: the composition root creates it on a store that
+has no operator yet (``app.py``).
+"""
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING
-
 from mkoba.ledger import Account, AccountFlags, AccountKind
-from mkoba.parties import OPERATOR_ID, Change, Party, PartyKind, Purpose, account_id
-
-if TYPE_CHECKING:
-    from mkoba.app import Platform
+from mkoba.parties.directory import OPERATOR_ID, Change
+from mkoba.parties.model import Party, PartyKind, Purpose, account_id
 
 # E-money accounts of the operator; the trust mirror is the one asset account.
 OPERATOR_PURPOSES = (
@@ -49,24 +48,10 @@ def operator_accounts(ledger: int, currency: str) -> list[Account]:
     return [trust, *emoney]
 
 
-async def ensure_operator(platform: Platform) -> None:
-    """Create the operator and its accounts if this store has none yet (idempotent)."""
-    services = platform.services
-    if services.directory.get(OPERATOR_ID) is not None:
-        return
-    profile = services.profile(platform.clock())
-    accounts = operator_accounts(profile.ledger, profile.currency.code)
-    results = await asyncio.wrap_future(services.writer.create_accounts(accounts))
-    assert all(result.ok for result in results), results
-    operator = Party(
-        OPERATOR_ID,
-        PartyKind.OPERATOR,
-        f"{profile.name.title()} Operator",
-        created=platform.clock(),
-    )
-    change = Change(
+def operator_change(name: str, accounts: list[Account], now: int) -> Change:
+    """The operator party and its accounts, as a directory change."""
+    operator = Party(OPERATOR_ID, PartyKind.OPERATOR, f"{name.title()} Operator", created=now)
+    return Change(
         parties=(operator,),
         accounts=tuple((OPERATOR_ID, Purpose(a.code), a.id) for a in accounts),
     )
-    await services.writer.submit_async([], attach=change.writes())
-    services.directory.apply(change)
