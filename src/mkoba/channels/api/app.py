@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import generate_latest
 from starlette.exceptions import HTTPException
+from starlette.requests import Request as HttpRequest
 
 from mkoba import __version__, metrics
 from mkoba.channels.api.crashes import Crashes
@@ -89,11 +90,11 @@ def build_app(lifespan: Callable[[Any], Any], service: Service) -> FastAPI:
 
 def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(_request: HttpRequest, exc: RequestValidationError) -> JSONResponse:
         return error(Code.INVALID_INPUT, validation_message(exc.errors()))
 
     @app.exception_handler(HTTPException)
-    async def http(_request: Request, exc: HTTPException) -> JSONResponse:
+    async def http(_request: HttpRequest, exc: HTTPException) -> JSONResponse:
         code = Code.UNKNOWN_PRODUCT if exc.status_code == 404 else Code.INVALID_INPUT
         return error(code, str(exc.detail), exc.status_code)
 

@@ -15,9 +15,10 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 from fastapi.responses import Response as HTTPResponse
+from starlette.requests import Request as HttpRequest
 
 from mkoba import __version__
 from mkoba.channels.api import inbox, models, operator
@@ -27,8 +28,7 @@ from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
 from mkoba.parties.handsets import HandsetKey
 from mkoba.ports import Ports
 from mkoba.processor.codes import Code
-from mkoba.processor.request import Channel, Response
-from mkoba.processor.request import Request as TranProcRequest
+from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import Settings
 from mkoba.text import storable
 
@@ -141,7 +141,7 @@ def _product_route(
     summary: str,
 ) -> None:
     async def route(
-        http: Request,
+        http: HttpRequest,
         body: models.Body,
         idempotency_key: str | None = Header(None, max_length=200),
         authorization: str | None = Header(
@@ -180,7 +180,7 @@ def _product_route(
                 params["sealed_new_pin"] = base64.b64encode(blob).decode()
         except ValueError as problem:
             return error(Code.INVALID_INPUT, f"pin: {problem}")
-        request = TranProcRequest(
+        request = Request(
             request_id, Channel.API, product, msisdn, params, sealed, time.time_ns(), phone
         )
         response = await ports.request(request)
@@ -203,7 +203,7 @@ def _product_route(
     )(route)
 
 
-async def _deliver(ports: Ports, http: Request, response: Response) -> Response | None:
+async def _deliver(ports: Ports, http: HttpRequest, response: Response) -> Response | None:
     """Make a success durable before it leaves; None when the client is already gone.
 
     The acknowledgement posts money held pending on this channel, so the success

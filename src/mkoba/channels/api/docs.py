@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -20,6 +20,7 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.requests import Request as HttpRequest
 
 ASSETS_URL = "/docs-assets"
 DOCS_URL = "/docs"
@@ -37,7 +38,7 @@ def mount_docs(app: FastAPI) -> None:
     parameters = {**(app.swagger_ui_parameters or {}), "validatorUrl": None}
 
     @app.get(DOCS_URL, include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
+    async def swagger_ui(request: HttpRequest) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
             openapi_url=f"{root}{openapi_url}",
@@ -54,7 +55,7 @@ def mount_docs(app: FastAPI) -> None:
         return get_swagger_ui_oauth2_redirect_html()
 
     @app.get(REDOC_URL, include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
+    async def redoc(request: HttpRequest) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(
             openapi_url=f"{root}{openapi_url}",

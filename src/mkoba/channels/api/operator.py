@@ -19,13 +19,13 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.requests import Request as HttpRequest
 
 from mkoba.parties import InvalidMsisdn, SecretKey, load_or_create_key, normalize_msisdn
 from mkoba.processor.codes import Code
-from mkoba.processor.request import Channel
-from mkoba.processor.request import Request as TranProcRequest
+from mkoba.processor.request import Channel, Request
 from mkoba.text import storable
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def mount(app: FastAPI, submit: Submit, keys_dir: Path) -> None:
     seen: OrderedDict[str, None] = OrderedDict()
 
     @app.post(UNLOCK_PATH, include_in_schema=False)
-    async def unlock(http: Request) -> JSONResponse:
+    async def unlock(http: HttpRequest) -> JSONResponse:
         body = await http.body()
         problem = _check(key, seen, http.headers.get(SIGNATURE_HEADER, ""), body)
         if problem is not None:
@@ -69,7 +69,7 @@ def mount(app: FastAPI, submit: Submit, keys_dir: Path) -> None:
             return _answer(Code.INVALID_INPUT, 'send {"staff": MSISDN, "user": NAME}', 400)
         if not storable(user):
             user = "?"
-        request = TranProcRequest(
+        request = Request(
             f"operator:unlock:{staff}:{time.time_ns()}",
             Channel.SYSTEM,
             "operator_unlock",

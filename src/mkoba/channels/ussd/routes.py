@@ -25,8 +25,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
@@ -77,7 +78,7 @@ def mount(app: FastAPI, channel: UssdChannel) -> None:
         return JSONResponse({"menus": listing})
 
     @app.get("/ussd/menus/{role}", summary="One role's USSD menu definition", tags=["ussd"])
-    async def menu(role: str, request: Request, version: int | None = None) -> Response:
+    async def menu(role: str, request: HttpRequest, version: int | None = None) -> Response:
         running = engine()
         if running is None:
             return JSONResponse({"detail": "starting"}, status_code=503)
