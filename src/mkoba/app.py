@@ -31,11 +31,12 @@ from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.channels.api import ApiChannel, Service
 from mkoba.channels.api import build_app as build_shell
+from mkoba.channels.daraja import DarajaChannel, front_rows
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import LedgerWriter, Store, Write, open_store
+from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, open_store
 from mkoba.ledger.loop_writer import LoopWriter
-from mkoba.outbox import MemorySmsc, OutboxSender
+from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Ports
@@ -91,6 +92,7 @@ class Platform:
     # Every channel, in the order they start (and stop in reverse); the native API first.
     channels: list[Channel] = field(init=False)
     sms: SmsChannel | None = field(init=False, default=None)
+    daraja: DarajaChannel = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -102,6 +104,8 @@ class Platform:
             # Late bound: the directory exists once started, and a front replaces it.
             party=lambda msisdn: self.services.directory.by_msisdn(msisdn),  # noqa: PLW0108
             profile=lambda: self.services.profile(self.clock()),
+            profile_at=lambda at: self.services.profile(at),  # noqa: PLW0108
+            directory=lambda: self.services.directory,
             clock=self.clock,
             transport_key=self.transport_key,
         )
@@ -109,15 +113,17 @@ class Platform:
         front = self.front
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
+        tables = _Tables(self)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             self.channels.append(_Module(self, _background()))
             self.channels.append(
                 UssdChannel(ports, settings, lambda: tuple(self.processor.products))
             )
-            self.sms = SmsChannel(ports, settings, _Tables(self))
+            self.sms = SmsChannel(ports, settings, tables)
             self.channels.append(self.sms)
-        self.channels.append(_Module(self, _daraja()))
+        self.daraja = DarajaChannel(ports, settings, tables)
+        self.channels.append(self.daraja)
 
     @property
     def front(self) -> bool:
@@ -149,13 +155,16 @@ class Platform:
             counter=ids.Counter(last),
             clock=self.clock,
         )
+        if self.daraja.hooks is not None:
+            self.services.hooks = self.daraja.hooks
         await self._load_usage()
         self.processor = Processor(self.services, all_products())
         self.processor.observer = _observe
         await self.processor.start()
-        self.outbox = OutboxSender(
-            store, self.writer, {"sms": self.smsc}, self.clock, key=self.transport_key
-        )
+        gateways: dict[str, Gateway] = {"sms": self.smsc}
+        if self.daraja.gateway is not None:
+            gateways["callback"] = self.daraja.gateway
+        self.outbox = OutboxSender(store, self.writer, gateways, self.clock, key=self.transport_key)
         self.rows = LocalRows(self.writer, self.outbox.poke)
         self.outbox.start()
         await self.bus.serve(self._handle, self._acknowledge)
@@ -165,8 +174,11 @@ class Platform:
 
             await seed(self)
         await self._start_channels()
+        if settings.demo:
+            await self.ensure_sandbox()
         if settings.role == "core":
             assert isinstance(self.bus, NatsBus)
+            self.admission.update(front_rows())
             await self.bus.serve_rows(self.rows, self.admission)
         self.started = time.time()
 
@@ -217,6 +229,13 @@ class Platform:
         await services.writer.submit_async([], attach=change.writes())
         services.directory.apply(change)
 
+    async def ensure_sandbox(self) -> None:
+        """The Daraja sandbox: its businesses and test customer, funded, and its app."""
+        from mkoba.demo.sandbox import ensure_world
+
+        await ensure_world(self.services, self.settings.daraja_sandbox_pin, self.clock())
+        await self.daraja.ensure_sandbox()
+
     async def _start_channels(self) -> None:
         for channel in self.channels:
             await channel.start()
@@ -254,7 +273,13 @@ class Platform:
             self.services.usage[(int(party_id), day, kind)] = int(used)
 
     async def stop(self) -> None:
-        """Stop taking requests, finish what is in flight, checkpoint and close the store."""
+        """Stop taking requests, finish what is in flight, checkpoint and close the store.
+
+        The outbox sender stops first: what is still queued goes out at the next
+        start instead of being handed to a gateway its channel is closing.
+        """
+        if not self.front:
+            await self.outbox.stop()
         for channel in reversed(self.channels):
             await channel.stop()
         for task in self._tasks:
@@ -370,7 +395,6 @@ def channel_commands() -> list[tuple[str, typer.Typer]]:
 def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:
     """The HTTP app serving ``platform``: the shell, then every channel's routes."""
     app = build_shell(lifespan, Service(platform.health_report, platform.refresh_metrics))
-    app.state.platform = platform  # the Daraja channel's routes still find it here
     for channel in platform.channels:
         channel.mount(app)
     return app
@@ -396,15 +420,28 @@ class _Tables:
         """Rows of a read-only query."""
         return self._platform.services.store.query(sql, params)
 
+    def snapshot(self) -> Snapshot:
+        """A consistent read of several tables."""
+        return self._platform.services.store.snapshot()
+
+    @property
+    def ordered(self) -> bool:
+        """Whether rows reach the writer before a request sent after them (one process)."""
+        return self._platform.rows.ordered
+
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
         """Commit through the ledger writer (in order with the money)."""
         return self._platform.rows.submit(writes, poke=poke)
+
+    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
+        """Ledger balances, from the writer (this process's or the core's)."""
+        return await self._platform.rows.balances(account_ids)
 
 
 class _Module:
     """A part that still wires itself by module (``mount``/``start``/``stop`` of the platform).
 
-    The Daraja channel and the background products until they take ports too.
+    The background products until they take ports too.
     """
 
     def __init__(self, platform: Platform, module: ModuleType) -> None:
@@ -434,9 +471,3 @@ def _background() -> ModuleType:
     from mkoba.products import background
 
     return background
-
-
-def _daraja() -> ModuleType:
-    from mkoba.channels import daraja
-
-    return daraja

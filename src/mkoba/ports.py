@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mkoba.catalog import Profile
-from mkoba.ledger import Write
-from mkoba.parties import Party, SecretKey
+from mkoba.ledger import Balance, Snapshot, Write
+from mkoba.parties import Party, PartyKind, Purpose, SecretKey
 from mkoba.processor.request import Request, Response
 
 if TYPE_CHECKING:
@@ -35,6 +35,25 @@ class Acknowledge(Protocol):
     def __call__(self, request_id: str, delivered: bool = ..., /) -> Coroutine[Any, Any, bool]: ...
 
 
+class DirectoryView(Protocol):
+    """The directory of parties, read-only: who is who, and which account is theirs."""
+
+    def get(self, party_id: int) -> Party | None:
+        """The party with this id, or None."""
+
+    def by_msisdn(self, msisdn: str) -> Party | None:
+        """The party on a phone number (canonical form), or None."""
+
+    def by_number(self, kind: PartyKind, number: str) -> Party | None:
+        """The business of ``kind`` with this shortcode, till or agent number, or None."""
+
+    def account(self, party_id: int, purpose: Purpose) -> int | None:
+        """The ledger account of ``party_id`` kept for ``purpose``, or None."""
+
+    def of_kind(self, kind: PartyKind) -> list[Party]:
+        """Every party of one kind."""
+
+
 @dataclass(frozen=True)
 class Ports:
     """What every channel may use of the platform, and nothing more."""
@@ -45,6 +64,10 @@ class Ports:
     party: Callable[[str], Party | None]
     # The catalog version in force now.
     profile: Callable[[], Profile]
+    # The catalog version in force at a moment (ns): a prompt's, a callback's.
+    profile_at: Callable[[int], Profile]
+    # Parties and their accounts, read-only (late bound: a front reloads it).
+    directory: Callable[[], DirectoryView]
     # Now, in ns: the platform's one clock (the demo runs it in the past).
     clock: Callable[[], int]
     # Seals PINs between the channel adapter and TranProc.
@@ -58,14 +81,27 @@ class Tables(Protocol):
     this process or (from a front) in the core's.
     """
 
+    @property
+    def ordered(self) -> bool:
+        """True when rows submitted before a request reach the writer before its payment.
+
+        So in one process; not from a front, where the caller must wait for them.
+        """
+
     def migrate_script(self, name: str, sql: str) -> None:
         """Run a named schema script once (the channel's own tables)."""
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Rows of a read-only query written with ``?`` placeholders."""
 
+    def snapshot(self) -> Snapshot:
+        """A read-only view in which every query sees the same committed state."""
+
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
         """Commit ``writes``; resolves once durable (``poke``: wake the outbox after)."""
+
+    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
+        """Ledger balances, as the writer knows them now (for a balance query's answer)."""
 
 
 class Channel(Protocol):

@@ -22,10 +22,8 @@ from mkoba.channels.daraja.demo import (
     CONSUMER_SECRET,
     INITIATOR,
     INITIATOR_PASSWORD,
-    PASSKEY,
-    STK_SHORTCODE,
-    TEST_MSISDN,
 )
+from mkoba.demo.sandbox import PASSKEY, STK_SHORTCODE, TEST_MSISDN
 from tests.channels.serving import Served
 from tests.compat.listener import Listener
 

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from mkoba.channels.daraja import demo as sandbox
 from mkoba.cli import app
-from mkoba.demo import seed
+from mkoba.demo import sandbox, seed
 from mkoba.ledger import Account, AccountKind, LedgerWriter, Transfer, open_store
 
 

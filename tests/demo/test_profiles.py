@@ -14,7 +14,7 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.catalog import list_profiles
-from mkoba.channels.daraja.demo import TEST_MSISDN
+from mkoba.demo.sandbox import TEST_MSISDN
 from mkoba.ledger import open_store
 from mkoba.ledger.reconcile import reconcile
 from mkoba.parties import Purpose, account_id

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from mkoba.channels.daraja import demo as sandbox
-from mkoba.demo import seed
+from mkoba.demo import sandbox, seed
 from mkoba.parties import PartyKind, Role
 
 

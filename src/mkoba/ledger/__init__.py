@@ -9,7 +9,7 @@ from __future__ import annotations
 from mkoba.ledger.account import Account, AccountFlags, AccountKind, Balance
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.results import AccountResult, TransferResult
-from mkoba.ledger.store import Store, StoreError, Write, open_store
+from mkoba.ledger.store import Snapshot, Store, StoreError, Write, open_store
 from mkoba.ledger.transfer import (
     AMOUNT_PENDING_FULL,
     Transfer,
@@ -28,6 +28,7 @@ __all__ = [
     "Balance",
     "Engine",
     "LedgerWriter",
+    "Snapshot",
     "Store",
     "StoreError",
     "Transfer",

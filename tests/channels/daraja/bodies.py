@@ -16,7 +16,8 @@ import re
 import uuid
 from typing import Any, NamedTuple
 
-from mkoba.channels.daraja.demo import INITIATOR, PASSKEY, STK_SHORTCODE, TEST_MSISDN
+from mkoba.channels.daraja.demo import INITIATOR
+from mkoba.demo.sandbox import PASSKEY, STK_SHORTCODE, TEST_MSISDN
 
 PAYBILL = "600984"
 B2C_SHORTCODE = "600000"

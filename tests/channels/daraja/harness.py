@@ -14,16 +14,9 @@ from typing import Any
 import httpx
 
 from mkoba.app import Platform, build_app
-from mkoba.channels.daraja.demo import (
-    CONSUMER_KEY,
-    CONSUMER_SECRET,
-    INITIATOR,
-    PASSKEY,
-    STK_SHORTCODE,
-    TEST_MSISDN,
-    ensure_sandbox,
-)
-from mkoba.channels.daraja.state import Daraja, daraja_of
+from mkoba.channels.daraja.demo import CONSUMER_KEY, CONSUMER_SECRET, INITIATOR
+from mkoba.channels.daraja.state import Daraja
+from mkoba.demo.sandbox import PASSKEY, STK_SHORTCODE, TEST_MSISDN
 from mkoba.parties.handsets import HandsetKey
 from mkoba.settings import Settings
 from tests.compat.listener import Listener
@@ -80,9 +73,8 @@ async def running(url: str, folder: Path, **settings: Any) -> AsyncIterator[Serv
     platform = Platform(Settings(db=url, keys_dir=folder / "keys", demo=False, **chosen))
     await platform.start()
     try:
-        daraja = daraja_of(platform)
-        assert daraja is not None
-        await ensure_sandbox(daraja)
+        daraja = platform.daraja.daraja
+        await platform.ensure_sandbox()
 
         @asynccontextmanager
         async def quiet(_app: Any) -> AsyncIterator[None]:

@@ -77,7 +77,7 @@ async def post_raw(served: Served, token: str, path: str, content: bytes) -> htt
 
 async def counts(served: Served) -> dict[str, int]:
     """How many rows each of the channel's tables holds."""
-    store = served.daraja.store
+    store = served.daraja.tables
     found = {}
     for table in TABLES:
         rows = await asyncio.to_thread(store.query, f"SELECT COUNT(*) FROM {table}")
@@ -391,7 +391,7 @@ async def test_the_admin_commands_refuse_what_the_routes_refuse(served: Served) 
     bad_name = b"shop\xff".decode("utf-8", "surrogateescape")
     before = await counts(served)
     apps_before = await asyncio.to_thread(
-        served.daraja.store.query, "SELECT COUNT(*) FROM daraja_apps"
+        served.daraja.tables.query, "SELECT COUNT(*) FROM daraja_apps"
     )
     cases = [
         (["apps", "create", bad_name, *store, *keys], "name: contains an unpaired surrogate"),
@@ -426,6 +426,6 @@ async def test_the_admin_commands_refuse_what_the_routes_refuse(served: Served) 
         assert said in result.output, (command, result.output)
     assert await counts(served) == before
     apps_after = await asyncio.to_thread(
-        served.daraja.store.query, "SELECT COUNT(*) FROM daraja_apps"
+        served.daraja.tables.query, "SELECT COUNT(*) FROM daraja_apps"
     )
     assert apps_after == apps_before

@@ -212,7 +212,7 @@ async def test_the_other_commands(served: Served, listener: Listener) -> None:
     assert (await served.post("/mpesa/b2c/v3/paymentrequest", b2c, token)).status_code == 200
     (refused,) = await arrived(listener, "/cli/b2c")
     assert refused["Result"]["ResultCode"] == 21
-    store = served.daraja.store
+    store = served.daraja.tables
     for _ in range(100):
         kinds = await asyncio.to_thread(
             store.query,

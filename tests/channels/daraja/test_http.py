@@ -250,7 +250,7 @@ async def test_one_attempt_when_configured_like_daraja(
     checkout = answer.json()["CheckoutRequestID"]
     for _ in range(100):
         rows = await asyncio.to_thread(
-            served.daraja.store.query,
+            served.daraja.tables.query,
             "SELECT state, attempts FROM outbox WHERE request_id LIKE ? AND channel = 'callback'",
             (f"%{checkout}",),
         )

@@ -84,17 +84,17 @@ async def test_the_customer_is_free_before_the_callback_can_leave(
     any moment, so the customer's lock must already be gone when that commit returns.
     """
     _deadline, it = served
-    platform = it.platform
-    real = platform.request
+    bus = it.platform.bus
+    real = bus.request
     locked_after_commit: list[bool] = []
 
-    async def request(request: Request) -> Response:
-        response = await real(request)
+    async def request(request: Request, timeout_s: float) -> Response:
+        response = await real(request, timeout_s)
         if request.channel == Channel.STK:
             locked_after_commit.append(it.daraja.prompts.locked(request.msisdn))
         return response
 
-    monkeypatch.setattr(platform, "request", request)
+    monkeypatch.setattr(bus, "request", request)
     answer = await it.post("/mpesa/stkpush/v1/processrequest", stk_body(listener, "/stk/free", 3))
     assert answer.status_code == 200, answer.text
     (callback,) = await arrived(listener, "/stk/free")

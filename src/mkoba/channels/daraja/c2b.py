@@ -101,11 +101,11 @@ async def _pay(
 ) -> None:
     """The test customer pays, with the sandbox PIN, as from the phone menu."""
     pin = Pin(daraja.settings.daraja_sandbox_pin)
-    sealed = seal_pin(pin, daraja.platform.transport_key, request_id.encode())
+    sealed = seal_pin(pin, daraja.ports.transport_key, request_id.encode())
     request = TranProcRequest(
         request_id, Channel.DARAJA, product, msisdn, params, sealed, daraja.now()
     )
-    await daraja.platform.request(request)
+    await daraja.ports.request(request)
 
 
 @endpoint

@@ -14,12 +14,12 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
 
+from mkoba import ports
 from mkoba.channels.daraja.poster import Poster, PostError
 from mkoba.channels.daraja.schema import DELIVERY_COLUMNS
-from mkoba.ledger import LedgerWriter, Store, Write
+from mkoba.ledger import Write
 from mkoba.outbox import Delivery, Message
 from mkoba.processor.schema import OUTBOX_COLUMNS
 
@@ -33,13 +33,13 @@ log_delay_s = 0.005
 error_length_max = 200
 
 
-def first_outbox_id(store: Store) -> int:
+def first_outbox_id(store: ports.Tables) -> int:
     """The next free id of the channel's outbox range (blocking)."""
     rows = store.query("SELECT COALESCE(MAX(id), 0) FROM outbox WHERE id >= ?", (outbox_id_base,))
     return max(outbox_id_base, int(rows[0][0]) + 1)
 
 
-def first_delivery_id(store: Store) -> int:
+def first_delivery_id(store: ports.Tables) -> int:
     """The next free delivery-log id (blocking)."""
     rows = store.query("SELECT COALESCE(MAX(id), 0) FROM daraja_deliveries")
     return int(rows[0][0]) + 1
@@ -75,21 +75,23 @@ class CallbackGateway:
 
     def __init__(
         self,
-        writer: LedgerWriter,
+        tables: ports.Tables,
         app_of: Callable[[Message], int],
         timeout_s: float,
         attempts_max: int,
-        first_log_id: int,
     ) -> None:
         assert timeout_s > 0
         assert attempts_max >= 1
-        self.writer = writer
+        self.tables = tables
         self.app_of = app_of
         self.attempts_max = attempts_max
         self.poster = Poster(timeout_s)
-        self._log_ids = itertools.count(first_log_id)
-        self._pending: set[asyncio.Future[Any]] = set()
-        self._rows: list[Write] = []
+        # Numbered from the table's last id at the first write (the gateway exists before
+        # the store is open: the outbox may hand it a callback as soon as it starts).
+        self._log_ids: Iterator[int] | None = None
+        self._writing = asyncio.Lock()
+        self._pending: set[asyncio.Task[None]] = set()
+        self._rows: list[tuple[object, ...]] = []
         self.delivered = 0
         self.failed = 0
 
@@ -130,7 +132,6 @@ class CallbackGateway:
     ) -> None:
         """Log the attempt; the write goes through the writer without holding up delivery."""
         values = (
-            next(self._log_ids),
             message.id,
             self.app_of(message),
             message.recipient,
@@ -143,7 +144,7 @@ class CallbackGateway:
             elapsed_ms,
         )
         # Attempts of a few milliseconds go to the writer together.
-        self._rows.append(Write("daraja_deliveries", DELIVERY_COLUMNS, values))
+        self._rows.append(values)
         if len(self._rows) == 1:
             asyncio.get_running_loop().call_later(log_delay_s, self._flush)
 
@@ -151,18 +152,25 @@ class CallbackGateway:
         rows, self._rows = self._rows, []
         if not rows:
             return
-        try:
-            waiting = self.writer.submit_async([], attach=rows)
-        except Exception:  # an overloaded or stopped writer: the outbox rows still say it
-            log.warning("delivery log of %d attempts not written", len(rows))
-            return
-        self._pending.add(waiting)
-        waiting.add_done_callback(self._settled)
+        task = asyncio.get_running_loop().create_task(self._write(rows))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
-    def _settled(self, waiting: asyncio.Future[Any]) -> None:
-        self._pending.discard(waiting)
-        if not waiting.cancelled() and waiting.exception() is not None:
-            log.warning("delivery log write failed: %s", waiting.exception())
+    async def _write(self, rows: list[tuple[object, ...]]) -> None:
+        """Number the attempts and commit them, one write at a time, in order."""
+        async with self._writing:
+            try:
+                if self._log_ids is None:
+                    self._log_ids = itertools.count(
+                        await asyncio.to_thread(first_delivery_id, self.tables)
+                    )
+                ids = self._log_ids
+                writes = [
+                    Write("daraja_deliveries", DELIVERY_COLUMNS, (next(ids), *row)) for row in rows
+                ]
+                await self.tables.submit(writes)
+            except Exception as problem:  # the outbox rows still say what became of each
+                log.warning("delivery log of %d attempts not written: %s", len(rows), problem)
 
     async def close(self) -> None:
         """Wait for delivery-log writes in flight, then close the connections."""

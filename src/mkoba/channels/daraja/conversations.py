@@ -205,7 +205,7 @@ class Conversations:
             if found is not None:
                 return found
         rows = await asyncio.to_thread(
-            self.daraja.store.query,
+            self.daraja.tables.query,
             f"SELECT {', '.join(CONVERSATION_COLUMNS)} FROM daraja_conversations"
             " WHERE app_id = ? AND originator_id = ?",
             (app_id, originator_id),
@@ -221,7 +221,7 @@ class Conversations:
         if found is not None:
             return found
         rows = await asyncio.to_thread(
-            self.daraja.store.query,
+            self.daraja.tables.query,
             f"SELECT {', '.join(CONVERSATION_COLUMNS)} FROM daraja_conversations"
             " WHERE conversation_id = ?",
             (parts[2],),
@@ -267,7 +267,7 @@ class Conversations:
         """TranProc's answer; asked again under the same id while it is too busy to take it."""
         delay_s = retry_first_s
         while True:
-            response = await self.daraja.platform.request(request)
+            response = await self.daraja.ports.request(request)
             if response.code != Code.SYSTEM_BUSY:
                 return response
             await asyncio.sleep(delay_s)
@@ -307,7 +307,7 @@ class Conversations:
 
     async def _org_balances(self, shortcode: str) -> tuple[int, int]:
         """The available UTILITY and posted WORKING balances of a business, now."""
-        directory = self.daraja.services.directory
+        directory = self.daraja.directory
         party = None
         for kind in (PartyKind.ORGANISATION, PartyKind.MERCHANT):
             party = party or directory.by_number(kind, shortcode)
@@ -320,7 +320,7 @@ class Conversations:
         accounts = [account for account in (utility, working) if account]
         if len(accounts) != 2:
             return 0, 0
-        found = await self.daraja.rows.balances(accounts)
+        found = await self.daraja.tables.balances(accounts)
         first, second = found
         return (
             first.available if first is not None else 0,
@@ -330,7 +330,7 @@ class Conversations:
     def _facts(self) -> results.Facts:
         daraja = self.daraja
         now = daraja.now()
-        return results.Facts(now, daraja.services.profile(now).currency.code)
+        return results.Facts(now, daraja.profile(now).currency.code)
 
     async def _finish(
         self, conversation: Conversation, result: Result, receipt: str, body: dict[str, Any]
@@ -380,7 +380,7 @@ class Conversations:
     async def recover(self) -> int:
         """Ask again for every conversation a stop left accepted; how many."""
         rows = await asyncio.to_thread(
-            self.daraja.store.query,
+            self.daraja.tables.query,
             f"SELECT {', '.join(CONVERSATION_COLUMNS)} FROM daraja_conversations"
             " WHERE state = 'accepted' ORDER BY created",
         )

@@ -27,14 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mkoba.channels.daraja.codes import described
 from mkoba.channels.daraja.prompts import Answer, answer_json, prompt_text
-from mkoba.channels.daraja.state import daraja_of
 from mkoba.money import format_amount
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.parties.handsets import SCHEME, HandsetKey
 from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from mkoba.channels.daraja.state import Daraja
 
 # Long-polling for a prompt waits at most this long.
 wait_s_max = 30.0
@@ -67,12 +66,12 @@ def _error(code: Code, message: str, status: int | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status or code.http_status, headers=headers)
 
 
-def mount_handset(app: FastAPI, platform: Platform) -> None:
+def mount_handset(app: FastAPI, daraja: Daraja) -> None:
     """Add the handset routes to ``app`` (the prompt routes only for simulated handsets)."""
-    _certificate(app, platform)
-    if platform.settings.smpp:
+    _certificate(app, daraja)
+    if daraja.settings.smpp:
         return  # a real SMSC: real phones, no simulated handsets to answer for them
-    handsets = HandsetKey.load_or_create(platform.settings.keys_dir)
+    handsets = HandsetKey.load_or_create(daraja.settings.keys_dir)
 
     @app.get(
         "/api/v1/stk/{msisdn}/pending",
@@ -91,8 +90,7 @@ def mount_handset(app: FastAPI, platform: Platform) -> None:
             return _error(Code.INVALID_INPUT, f"msisdn: {problem}")
         if handsets.caller(authorization) != number:
             return _error(Code.NOT_ALLOWED, REFUSED, 401)
-        daraja = daraja_of(platform)
-        if daraja is None:
+        if not daraja.running:
             return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
         prompts = daraja.prompts.pending(number)
         if not prompts and wait > 0:
@@ -101,7 +99,7 @@ def mount_handset(app: FastAPI, platform: Platform) -> None:
         now = daraja.now()
         shown: list[dict[str, Any]] = []
         for prompt in prompts:
-            currency = daraja.services.profile(prompt.created).currency
+            currency = daraja.profile(prompt.created).currency
             shown.append(
                 {
                     "checkout_id": prompt.checkout_id,
@@ -130,8 +128,7 @@ def mount_handset(app: FastAPI, platform: Platform) -> None:
         caller = handsets.caller(authorization)
         if caller is None:
             return _error(Code.NOT_ALLOWED, REFUSED, 401)
-        daraja = daraja_of(platform)
-        if daraja is None:
+        if not daraja.running:
             return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
         prompt = await daraja.prompts.find(checkout_id)
         if prompt is None or prompt.msisdn != caller:
@@ -149,7 +146,7 @@ def mount_handset(app: FastAPI, platform: Platform) -> None:
         return JSONResponse(answer_json(outcome, checkout_id), status_code=status)
 
 
-def _certificate(app: FastAPI, platform: Platform) -> None:
+def _certificate(app: FastAPI, daraja: Daraja) -> None:
     @app.get(
         "/api/v1/daraja/certificate",
         summary="mkoba's SecurityCredential certificate (PEM), for strict mode",
@@ -157,8 +154,7 @@ def _certificate(app: FastAPI, platform: Platform) -> None:
         response_class=PlainTextResponse,
     )
     async def certificate() -> PlainTextResponse:
-        daraja = daraja_of(platform)
-        if daraja is None:
+        if not daraja.running:
             return PlainTextResponse("the Daraja channel is not running", status_code=503)
         return PlainTextResponse(
             daraja.credentials.certificate.read_text(), media_type="application/x-pem-file"

@@ -35,7 +35,7 @@ from mkoba.channels.daraja.envelope import (
     json_text,
 )
 from mkoba.channels.daraja.registry import App
-from mkoba.channels.daraja.state import Daraja, daraja_of
+from mkoba.channels.daraja.state import Daraja
 
 log = logging.getLogger("mkoba.daraja.http")
 
@@ -55,9 +55,8 @@ Route = Callable[[Request], Awaitable[Response]]
 
 def channel(request: Request) -> Daraja:
     """The running channel; ``404.001.01`` before it has started."""
-    platform = request.app.state.platform
-    found = daraja_of(platform)
-    if found is None:
+    found = getattr(request.app.state, "daraja", None)
+    if not isinstance(found, Daraja) or not found.running:
         raise DarajaError(NOT_FOUND)
     return found
 

@@ -178,7 +178,7 @@ class Prompts:
         assert prompt.msisdn not in self.by_msisdn
         self.by_msisdn[prompt.msisdn] = prompt.checkout_id
         self.open[prompt.checkout_id] = prompt
-        rows = self.daraja.rows
+        rows = self.daraja.tables
         try:
             stored = rows.submit([prompt.row(self.daraja.now())])
             if not rows.ordered:
@@ -192,8 +192,8 @@ class Prompts:
 
     def _arm(self, prompt: Prompt) -> None:
         daraja = self.daraja
-        currency = daraja.services.profile(prompt.created).currency
-        customer = daraja.services.directory.by_msisdn(prompt.msisdn)
+        currency = daraja.profile(prompt.created).currency
+        customer = daraja.directory.by_msisdn(prompt.msisdn)
         if customer is None or customer.kind != PartyKind.CUSTOMER or not customer.active:
             self._spawn(self.fail(prompt, described("1037")))
             return
@@ -250,7 +250,7 @@ class Prompts:
         if prompt is not None:
             return prompt
         rows = await asyncio.to_thread(
-            self.daraja.store.query,
+            self.daraja.tables.query,
             f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts WHERE checkout_id = ?",
             (checkout_id,),
         )
@@ -267,7 +267,7 @@ class Prompts:
         self._disarm(prompt)
         daraja = self.daraja
         try:
-            sealed = seal_pin(Pin(pin), daraja.platform.transport_key, prompt.request_id.encode())
+            sealed = seal_pin(Pin(pin), daraja.ports.transport_key, prompt.request_id.encode())
         except ValueError:
             sealed = None
         if sealed is None:
@@ -294,7 +294,7 @@ class Prompts:
             daraja.now(),
             phone_verified=True,  # the PIN was typed on the prompted phone
         )
-        response = await daraja.platform.request(request)
+        response = await daraja.ports.request(request)
         if not response.ok:
             result = for_stk(response.code)
             await self.fail(prompt, result)
@@ -307,10 +307,10 @@ class Prompts:
         prompt.state = "completed"
         prompt.result = SUCCESS
         prompt.receipt = response.receipt or ""
-        profile = daraja.services.profile(request.received)
+        profile = daraja.profile(request.received)
         # With no STK deadline (the profiles' default) the payment committed once, posted,
         # with its callback; a deadline holds it pending until this acknowledgement.
-        posted = not profile.deadline_s(str(Channel.STK)) or await daraja.platform.acknowledge(
+        posted = not profile.deadline_s(str(Channel.STK)) or await daraja.ports.acknowledge(
             prompt.request_id
         )
         if not posted:
@@ -424,7 +424,7 @@ class Prompts:
         """Settle the prompts a stop left open from the processor's record; how many."""
         daraja = self.daraja
         rows = await asyncio.to_thread(
-            daraja.store.query,
+            daraja.tables.query,
             f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts"
             " WHERE state IN ('pending', 'answering') ORDER BY created",
         )
@@ -433,7 +433,7 @@ class Prompts:
             prompt.state = "pending"
             prompt.business = business_name(daraja, prompt.party_b)
             stored = await asyncio.to_thread(
-                daraja.store.query,
+                daraja.tables.query,
                 "SELECT status, response FROM requests WHERE id = ?",
                 (prompt.request_id,),
             )
@@ -457,7 +457,7 @@ class Prompts:
         prompt.result = SUCCESS
         prompt.receipt = response.receipt or ""
         noted = await asyncio.to_thread(
-            daraja.store.query,
+            daraja.tables.query,
             "SELECT 1 FROM outbox WHERE request_id = ? AND reference = ?",
             (prompt.request_id, payloads.STK_TEMPLATE),
         )
@@ -471,13 +471,13 @@ class Prompts:
 def business_name(daraja: Daraja, shortcode: str) -> str:
     """The name of the business behind a shortcode, as the handset shows it."""
     code = daraja.registry.shortcodes.get(shortcode)
-    party = None if code is None else daraja.services.directory.get(code.party_id)
+    party = None if code is None else daraja.directory.get(code.party_id)
     return party.name if party is not None else shortcode
 
 
 def _params(prompt: Prompt, daraja: Daraja) -> dict[str, str]:
     """The payment's parameters as TranProc's products read them."""
-    currency = daraja.services.profile(prompt.created).currency
+    currency = daraja.profile(prompt.created).currency
     amount = str(prompt.amount // currency.minor_per_major)
     params = {
         "amount": amount,

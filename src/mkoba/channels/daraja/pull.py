@@ -106,13 +106,13 @@ async def query(request: Request) -> dict[str, Any]:
     if end < start or offset > offset_max:
         raise DarajaError.field("EndDate" if end < start else "OffSetValue")
     rows = await asyncio.to_thread(
-        daraja.store.query,
+        daraja.tables.query,
         "SELECT receipt, product, payer_id, amount, reference, created FROM receipts"
         " WHERE payee_id = ? AND status = 'completed' AND product IN ('pay_bill', 'buy_goods')"
         " AND created >= ? AND created <= ? ORDER BY created, receipt LIMIT ? OFFSET ?",
         (code.party_id, start, end, page_rows_max, offset),
     )
-    directory = daraja.services.directory
+    directory = daraja.directory
     business = directory.get(code.party_id)
     items = []
     for receipt, product, payer_id, amount, reference, created in rows:

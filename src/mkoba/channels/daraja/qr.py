@@ -30,7 +30,7 @@ _QUIET_ZONE = 4
 
 
 def _credit_party_exists(daraja: Daraja, code: str, cpi: str) -> bool:
-    directory = daraja.services.directory
+    directory = daraja.directory
     if code == "BG":
         return directory.by_number(PartyKind.MERCHANT, cpi) is not None
     if code == "PB":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
+from mkoba import ports
 from mkoba.channels.daraja.schema import (
     APP_COLUMNS,
     INITIATOR_COLUMNS,
@@ -19,7 +20,7 @@ from mkoba.channels.daraja.schema import (
     SHORTCODE_COLUMNS,
     URL_COLUMNS,
 )
-from mkoba.ledger import Store, Write
+from mkoba.ledger import Write
 
 refresh_interval_s = 2.0
 # A consumer key nobody knows triggers at most one early refresh per this interval.
@@ -118,7 +119,7 @@ def _split(text: str) -> frozenset[str]:
     return frozenset(part.strip() for part in text.split(",") if part.strip())
 
 
-def read_tables(store: Store) -> Tables:
+def read_tables(store: ports.Tables) -> Tables:
     """The channel's tables (blocking: run it in a thread)."""
     with store.snapshot() as snapshot:
         apps = snapshot.query(f"SELECT {', '.join(APP_COLUMNS)} FROM daraja_apps")

@@ -24,7 +24,7 @@ from mkoba.channels.daraja.handset import mount_handset
 from mkoba.channels.daraja.http import ANSWERERS, Answerer
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
+    from mkoba.channels.daraja.state import Daraja
 
 # Paths under these are Daraja's (or Safaricom's other APIs): they answer in its envelope.
 PREFIXES = (
@@ -239,8 +239,10 @@ def _extra(spec: RouteSpec) -> dict[str, Any]:
     return extra
 
 
-def mount(app: FastAPI, platform: Platform) -> None:
+def mount(app: FastAPI, daraja: Daraja) -> None:
     """Add the Daraja routes, the handset routes, the error envelope and the OpenAPI parts."""
+    # The routes find the channel here at request time (``http.channel``).
+    app.state.daraja = daraja
     for spec in ROUTES:
         responses: dict[int | str, dict[str, Any]] = {
             200: {"model": spec.answer, "description": "Accepted"},
@@ -260,7 +262,7 @@ def mount(app: FastAPI, platform: Platform) -> None:
                 responses=responses,
                 openapi_extra=_extra(spec),
             )
-    mount_handset(app, platform)
+    mount_handset(app, daraja)
     table = {
         (method, spec.path): ANSWERERS[spec.endpoint] for spec in ROUTES for method in spec.methods
     }

@@ -1,7 +1,7 @@
 """The running channel: its registry, secrets, prompts, conversations and callback gateway.
 
-One ``Daraja`` per platform, built by ``start`` and kept in
-``platform.extras["daraja"]``; routes find it there at request time.
+One ``Daraja`` per channel (``channel.DarajaChannel`` builds it from its ports);
+routes find it through the app's state at request time, once it has started.
 """
 
 from __future__ import annotations
@@ -12,12 +12,8 @@ import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from mkoba.channels.daraja.callbacks import (
-    CallbackGateway,
-    OutboxRows,
-    first_delivery_id,
-    first_outbox_id,
-)
+from mkoba.catalog import Profile
+from mkoba.channels.daraja.callbacks import CallbackGateway, OutboxRows, first_outbox_id
 from mkoba.channels.daraja.credential import Credentials
 from mkoba.channels.daraja.registry import App, Registry, read_tables, refresh_interval_s
 from mkoba.channels.daraja.sandbox import Sandbox, parse_rules
@@ -25,27 +21,26 @@ from mkoba.channels.daraja.schema import SCHEMA
 from mkoba.channels.daraja.vault import Vault
 from mkoba.ledger import Write
 from mkoba.outbox import Message
+from mkoba.ports import DirectoryView, Ports, Tables
+from mkoba.settings import Settings
 
 if TYPE_CHECKING:
-    from mkoba.app import Platform
     from mkoba.channels.daraja.conversations import Conversations
     from mkoba.channels.daraja.prompts import Prompts
 
 log = logging.getLogger("mkoba.daraja")
-EXTRA = "daraja"
 
 
 class Daraja:
     """Everything the Daraja channel keeps while it runs."""
 
-    def __init__(self, platform: Platform) -> None:
-        settings = platform.settings
-        self.platform = platform
+    def __init__(self, ports: Ports, settings: Settings, tables: Tables, *, front: bool) -> None:
+        self.ports = ports
         self.settings = settings
-        self.services = platform.services
-        self.writer = platform.writer
-        self.store = platform.writer.store
-        self.rows = platform.rows
+        # Its own tables: read here, committed by the ledger writer (the core's, from a front).
+        self.tables = tables
+        # A front serves the routes; the core creates the tables and sends the callbacks.
+        self.front = front
         self.vault = Vault.load(settings.keys_dir)
         self.credentials = Credentials(settings.daraja_credentials, settings.keys_dir)
         self.registry = Registry()
@@ -59,9 +54,21 @@ class Daraja:
             ),
         )
         self.outbox: OutboxRows
-        self.gateway: CallbackGateway | None = None
+        # The outbox's "callback" gateway, where this process sends callbacks (not a front).
+        self.gateway = (
+            None
+            if front
+            else CallbackGateway(
+                tables,
+                self.app_of,
+                settings.daraja_callback_timeout_s,
+                settings.daraja_callback_attempts,
+            )
+        )
         self.prompts: Prompts
         self.conversations: Conversations
+        # Between the channel's start and stop: the routes answer only then.
+        self.running = False
         self._passkeys: dict[str, str] = {}
         self._refresher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -74,28 +81,17 @@ class Daraja:
         from mkoba.channels.daraja.conversations import Conversations
         from mkoba.channels.daraja.prompts import Prompts
 
-        store = self.store
-        front = self.platform.front
-        if not front:
-            await asyncio.to_thread(store.migrate_script, "daraja-0001", SCHEMA)
+        tables = self.tables
+        if not self.front:
+            await asyncio.to_thread(tables.migrate_script, "daraja-0001", SCHEMA)
         await self.refresh()
-        now = self.services.clock()
         rows = await asyncio.to_thread(
-            store.query,
+            tables.query,
             "SELECT digest, app_id, expires FROM daraja_tokens WHERE expires > ?",
-            (now,),
+            (self.now(),),
         )
         self.registry.load_tokens(rows)
-        self.outbox = OutboxRows(await asyncio.to_thread(first_outbox_id, store))
-        if not front:
-            self.gateway = CallbackGateway(
-                self.writer,
-                self.app_of,
-                self.settings.daraja_callback_timeout_s,
-                self.settings.daraja_callback_attempts,
-                await asyncio.to_thread(first_delivery_id, store),
-            )
-            self.platform.outbox.gateways["callback"] = self.gateway
+        self.outbox = OutboxRows(await asyncio.to_thread(first_outbox_id, tables))
         self.prompts = Prompts(self)
         self.conversations = Conversations(self)
         self._refresher = asyncio.get_running_loop().create_task(
@@ -149,7 +145,7 @@ class Daraja:
     async def refresh(self) -> None:
         """Read the registry's tables again (the CLI changes them directly)."""
         generation = self.registry.generation
-        tables = await asyncio.to_thread(read_tables, self.store)
+        tables = await asyncio.to_thread(read_tables, self.tables)
         if self.registry.replace(tables, generation):
             self._passkeys.clear()
 
@@ -189,14 +185,17 @@ class Daraja:
 
     async def commit(self, writes: list[Write], *, callbacks: bool = False) -> None:
         """Commit rows through the ledger writer; wake the outbox when they hold callbacks."""
-        await self.rows.submit(writes, poke=callbacks)
+        await self.tables.submit(writes, poke=callbacks)
 
     def now(self) -> int:
         """The platform's clock (ns)."""
-        return self.services.clock()
+        return self.ports.clock()
 
+    def profile(self, at: int) -> Profile:
+        """The catalog version in force at ``at`` (ns)."""
+        return self.ports.profile_at(at)
 
-def daraja_of(platform: Platform) -> Daraja | None:
-    """The running channel of ``platform``, if started."""
-    found = platform.extras.get(EXTRA)
-    return found if isinstance(found, Daraja) else None
+    @property
+    def directory(self) -> DirectoryView:
+        """Parties and their accounts, read-only."""
+        return self.ports.directory()

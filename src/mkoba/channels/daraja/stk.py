@@ -76,7 +76,7 @@ async def push(request: Request) -> dict[str, Any]:
     if daraja.prompts.locked(phone):
         raise DarajaError(SUBSCRIBER_LOCKED)
     now = daraja.now()
-    currency = daraja.services.profile(now).currency
+    currency = daraja.profile(now).currency
     prompt = Prompt(
         checkout_id=ids.checkout_id(now),
         merchant_request_id=ids.merchant_request_id(),

@@ -1,0 +1,117 @@
+"""The Daraja channel, wired: routes, the running channel, its C2B hooks and callback gateway.
+
+The composition root builds ``DarajaChannel`` with the ports and its tables,
+hands the outbox ``gateway`` (where callbacks go), installs ``hooks`` for
+payments to businesses, and lets a core commit the rows a front sends
+(``front_rows``). On a front the channel serves the routes only; on the core
+it serves none but sends the callbacks and runs the hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from mkoba.channels.daraja.callbacks import CallbackGateway, outbox_id_base
+from mkoba.channels.daraja.hooks import DarajaHooks
+from mkoba.channels.daraja.payloads import register_renderers
+from mkoba.channels.daraja.state import Daraja
+from mkoba.ledger import Write
+from mkoba.ports import Ports, Tables
+from mkoba.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from mkoba.bus.rows import Admission
+
+log = logging.getLogger("mkoba.daraja")
+
+# The channel's own tables: a front may have the core commit rows of these.
+OWN_TABLES = (
+    "daraja_prompts",
+    "daraja_tokens",
+    "daraja_urls",
+    "daraja_pull",
+    "daraja_conversations",
+)
+
+
+class DarajaChannel:
+    """Everything the Daraja channel runs, in one process's role (all, front or core)."""
+
+    def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
+        self.settings = settings
+        self.role = settings.role
+        self.daraja = Daraja(ports, settings, tables, front=self.role == "front")
+        # Payments to businesses ask their validation URLs and carry their callbacks.
+        self.hooks: DarajaHooks | None = None if self.role == "front" else DarajaHooks(self.daraja)
+
+    @property
+    def gateway(self) -> CallbackGateway | None:
+        """The outbox's "callback" gateway, or None on a front (the core sends them)."""
+        return self.daraja.gateway
+
+    def mount(self, app: FastAPI) -> None:
+        """The Daraja routes and the handset's STK routes (not on a core: fronts serve them)."""
+        from mkoba.channels.daraja.routes import mount as mount_routes
+
+        if self.role != "core":
+            mount_routes(app, self.daraja)
+
+    async def start(self) -> None:
+        """Open the tables and the registry, then settle what a stop left open.
+
+        The core settles nothing: the front owns prompts and conversations and
+        settles them when it starts.
+        """
+        register_renderers()
+        await self.daraja.open()
+        self.daraja.running = True
+        if self.role != "core":
+            await self.daraja.recover()
+
+    async def ensure_sandbox(self) -> bool:
+        """The sandbox's app, shortcodes and initiator on a store with no app yet."""
+        from mkoba.channels.daraja.demo import CONSUMER_KEY, ensure_sandbox
+
+        created = await ensure_sandbox(self.daraja)
+        if created:
+            log.info("Daraja sandbox ready: consumer key %s (see docs/daraja.md)", CONSUMER_KEY)
+        return created
+
+    async def stop(self) -> None:
+        """Stop timers and background work, then the HTTP clients.
+
+        The composition root stops the outbox sender first: callbacks still queued
+        go out at the next start instead of being handed to a closing gateway. The
+        hooks stay installed for requests still in flight; without their client,
+        validation falls back to the default action.
+        """
+        self.daraja.running = False
+        await self.daraja.close()
+        if self.hooks is not None:
+            await self.hooks.close()
+
+
+def front_rows() -> Admission:
+    """The rows a Daraja front may have the core commit: its own tables, its callbacks."""
+
+    def anything(_write: Write) -> bool:
+        return True
+
+    def callback(write: Write) -> bool:
+        row = dict(zip(write.columns, write.values, strict=True))
+        number = row.get("id")
+        return (
+            write.mode == "insert"
+            and row.get("channel") == "callback"
+            and row.get("state") == "queued"
+            and isinstance(number, int)
+            and number >= outbox_id_base
+        )
+
+    admission: Admission = {"outbox": callback}
+    for table in OWN_TABLES:
+        admission[table] = anything
+    return admission
