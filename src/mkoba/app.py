@@ -20,7 +20,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mkoba import __version__, metrics
@@ -46,6 +45,7 @@ from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
 from mkoba.processor.services import Services
 from mkoba.products import all_products
+from mkoba.products.background import Background
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ class Platform:
     channels: list[Channel] = field(init=False)
     sms: SmsChannel | None = field(init=False, default=None)
     daraja: DarajaChannel = field(init=False)
+    background: Background = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -116,7 +117,6 @@ class Platform:
         tables = _Tables(self)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
-            self.channels.append(_Module(self, _background()))
             self.channels.append(
                 UssdChannel(ports, settings, lambda: tuple(self.processor.products))
             )
@@ -124,6 +124,7 @@ class Platform:
             self.channels.append(self.sms)
         self.daraja = DarajaChannel(ports, settings, tables)
         self.channels.append(self.daraja)
+        self.background = Background(settings.keys_dir)
 
     @property
     def front(self) -> bool:
@@ -173,6 +174,7 @@ class Platform:
             from mkoba.demo.seed import seed
 
             await seed(self)
+        await self.background.start(self.services)
         await self._start_channels()
         if settings.demo:
             await self.ensure_sandbox()
@@ -282,6 +284,8 @@ class Platform:
             await self.outbox.stop()
         for channel in reversed(self.channels):
             await channel.stop()
+        if not self.front:
+            await self.background.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -436,38 +440,3 @@ class _Tables:
     async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
         """Ledger balances, from the writer (this process's or the core's)."""
         return await self._platform.rows.balances(account_ids)
-
-
-class _Module:
-    """A part that still wires itself by module (``mount``/``start``/``stop`` of the platform).
-
-    The background products until they take ports too.
-    """
-
-    def __init__(self, platform: Platform, module: ModuleType) -> None:
-        self._platform = platform
-        self._module = module
-
-    def mount(self, app: FastAPI) -> None:
-        """The module's routes."""
-        mount = getattr(self._module, "mount", None)
-        if mount is not None:
-            mount(app, self._platform)
-
-    async def start(self) -> None:
-        """The module's start."""
-        start = getattr(self._module, "start", None)
-        if start is not None:
-            await start(self._platform)
-
-    async def stop(self) -> None:
-        """The module's stop."""
-        stop = getattr(self._module, "stop", None)
-        if stop is not None:
-            await stop(self._platform)
-
-
-def _background() -> ModuleType:
-    from mkoba.products import background
-
-    return background

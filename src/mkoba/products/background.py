@@ -1,4 +1,4 @@
-"""The products' background work, as a platform extension (``start``/``stop``).
+"""The products' background work (``Background``), started and stopped by the composition root.
 
 At start: the products' own tables (vouchers, reversals), the voucher digest
 key (a file beside the PIN key, never in the database), and the in-process
@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, NamedTuple
+from pathlib import Path
+from typing import NamedTuple
 
 from mkoba.ledger import Store
 from mkoba.money import format_amount
@@ -27,9 +28,6 @@ from mkoba.products.common import display_name
 from mkoba.products.posting import moment
 from mkoba.products.voucher_book import Voucher
 
-if TYPE_CHECKING:
-    from mkoba.app import Platform
-
 log = logging.getLogger("mkoba.products")
 
 # How often lapsed vouchers are looked for, and how many one sweep settles at most.
@@ -37,7 +35,6 @@ sweep_interval_s = 60.0
 sweep_vouchers_max = 500
 # A voucher row whose send has had no receipt for this long never completed.
 abandoned_after_s = 600
-_TASK = "products.sweeper"
 
 
 class Swept(NamedTuple):
@@ -54,25 +51,30 @@ def migrate(store: Store) -> None:
     store.migrate_script("reversals-0001", reversal_book.SCHEMA)
 
 
-async def start(platform: Platform) -> None:
-    """Tables, keys and the airtime operator; then the voucher sweep in the background."""
-    services = platform.services
-    await asyncio.to_thread(migrate, services.store)
-    key_path = platform.settings.keys_dir / "voucher.key"
-    services.extras[voucher_book.KEY] = await asyncio.to_thread(load_or_create_key, key_path)
-    if "airtime" not in services.extras:
-        services.extras["airtime"] = MemoryOperator()
-    platform.extras[_TASK] = asyncio.get_running_loop().create_task(_sweeps(services))
+class Background:
+    """The products' tables and keys, and the voucher sweep while the platform runs."""
 
+    def __init__(self, keys_dir: Path) -> None:
+        self.keys_dir = keys_dir
+        self._task: asyncio.Task[None] | None = None
 
-async def stop(platform: Platform) -> None:
-    """Stop the sweep (a sweep in progress is abandoned; the next start does it again)."""
-    task = platform.extras.pop(_TASK, None)
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async def start(self, services: Services) -> None:
+        """Tables, keys and the airtime operator; then the voucher sweep in the background."""
+        await asyncio.to_thread(migrate, services.store)
+        key_path = self.keys_dir / "voucher.key"
+        services.extras[voucher_book.KEY] = await asyncio.to_thread(load_or_create_key, key_path)
+        if "airtime" not in services.extras:
+            services.extras["airtime"] = MemoryOperator()
+        self._task = asyncio.get_running_loop().create_task(_sweeps(services))
+
+    async def stop(self) -> None:
+        """Stop the sweep (a sweep in progress is abandoned; the next start does it again)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _sweeps(services: Services) -> None:
