@@ -85,10 +85,9 @@ class Platform:
     transport_key: SecretKey = field(init=False)
     # Where channels commit their own rows: this process's writer, or the core's.
     rows: Rows = field(init=False)
-    # The channel rows a front may have committed here, by table (channels fill it).
+    # The channel rows a front may have committed here, by table (the root fills it).
     admission: Admission = field(default_factory=dict)
     started: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
     # Every channel, in the order they start (and stop in reverse); the native API first.
     channels: list[Channel] = field(init=False)
     sms: SmsChannel | None = field(init=False, default=None)
