@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja.envelope import AUTH_FAILED, AUTH_TYPE, GRANT_TYPE, DarajaError
 from mkoba.channels.daraja.http import channel, endpoint
@@ -25,7 +25,7 @@ from mkoba.text import storable
 basic_length_max = 512
 
 
-def _credentials(request: Request) -> tuple[str, str]:
+def _credentials(request: HttpRequest) -> tuple[str, str]:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
@@ -52,7 +52,7 @@ async def _app(daraja: Daraja, key: str) -> App | None:
 
 
 @endpoint
-async def generate(request: Request) -> dict[str, str]:
+async def generate(request: HttpRequest) -> dict[str, str]:
     """A bearer token for the app whose consumer key and secret are in the Basic header."""
     daraja = channel(request)
     key, secret = _credentials(request)

@@ -22,7 +22,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja.envelope import INVALID_PAYLOAD, DarajaError
 from mkoba.text import text_problem
@@ -142,7 +142,7 @@ class Body:
         self._folded = {key.lower(): key for key in self._data}
 
     @classmethod
-    async def read(cls, request: Request) -> Body:
+    async def read(cls, request: HttpRequest) -> Body:
         """The request's JSON object; ``400.002.05`` for anything else."""
         length = request.headers.get("content-length")
         if length is not None and not _CONTENT_LENGTH.match(length):

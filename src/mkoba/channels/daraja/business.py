@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja.body import Body
 from mkoba.channels.daraja.conversations import KINDS
@@ -64,7 +64,9 @@ async def _accept(
     return acknowledged(conversation.conversation_id, conversation.originator_id)
 
 
-async def _b2c(request: Request, kind: str, commands: tuple[str, ...], v3: bool) -> dict[str, str]:
+async def _b2c(
+    request: HttpRequest, kind: str, commands: tuple[str, ...], v3: bool
+) -> dict[str, str]:
     daraja = channel(request)
     app = authenticate(daraja, request, "b2c", KINDS[kind].api)
     body = await Body.read(request)
@@ -89,19 +91,19 @@ async def _b2c(request: Request, kind: str, commands: tuple[str, ...], v3: bool)
 
 
 @endpoint
-async def b2c_v3(request: Request) -> dict[str, str]:
+async def b2c_v3(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/b2c/v3/paymentrequest``."""
     return await _b2c(request, "b2c", B2C_COMMANDS, True)
 
 
 @endpoint
-async def b2c_v1(request: Request) -> dict[str, str]:
+async def b2c_v1(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/b2c/v1/paymentrequest`` (legacy: no OriginatorConversationID)."""
     return await _b2c(request, "b2c", B2C_COMMANDS, False)
 
 
 @endpoint
-async def b2pochi(request: Request) -> dict[str, str]:
+async def b2pochi(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/b2pochi/v1/paymentrequest``."""
     return await _b2c(request, "b2pochi", ("BusinessPayToPochi",), True)
 
@@ -120,7 +122,7 @@ _IDENTIFIER = ("IdentifierType",)
 
 
 @endpoint
-async def b2b(request: Request) -> dict[str, str]:
+async def b2b(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/b2b/v1/paymentrequest``: pay bill, buy goods, top-up, own-account moves."""
     daraja = channel(request)
     app = authenticate(daraja, request, "c2b", "b2b")
@@ -148,7 +150,7 @@ async def b2b(request: Request) -> dict[str, str]:
 
 
 @endpoint
-async def remit_tax(request: Request) -> dict[str, str]:
+async def remit_tax(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/b2b/v1/remittax``: PayTaxToKRA."""
     daraja = channel(request)
     app = authenticate(daraja, request, "c2b", "tax")
@@ -171,7 +173,7 @@ async def remit_tax(request: Request) -> dict[str, str]:
 
 
 @endpoint
-async def status(request: Request) -> dict[str, str]:
+async def status(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/transactionstatus/v1/query``: by receipt or OriginalConversationID."""
     daraja = channel(request)
     app = authenticate(daraja, request, "c2b", "status")
@@ -203,7 +205,7 @@ async def status(request: Request) -> dict[str, str]:
 
 
 @endpoint
-async def balance(request: Request) -> dict[str, str]:
+async def balance(request: HttpRequest) -> dict[str, str]:
     """``POST /mpesa/accountbalance/v1/query``."""
     daraja = channel(request)
     app = authenticate(daraja, request, "b2c", "balance")
@@ -220,7 +222,7 @@ async def balance(request: Request) -> dict[str, str]:
 
 
 @endpoint
-async def reversal(request: Request) -> dict[str, Any]:
+async def reversal(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/reversal/v1/request``."""
     daraja = channel(request)
     app = authenticate(daraja, request, "b2c", "reversal")

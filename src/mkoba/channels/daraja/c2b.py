@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja import ids
 from mkoba.channels.daraja.body import Body
@@ -22,8 +22,7 @@ from mkoba.channels.daraja.http import authenticate, channel, endpoint
 from mkoba.channels.daraja.registry import Urls
 from mkoba.channels.daraja.state import Daraja
 from mkoba.parties import Pin, seal_pin
-from mkoba.processor.request import Channel
-from mkoba.processor.request import Request as TranProcRequest
+from mkoba.processor.request import Channel, Request
 
 
 def _originator(oid: str, description: str) -> dict[str, Any]:
@@ -35,7 +34,7 @@ def _originator(oid: str, description: str) -> dict[str, Any]:
     }
 
 
-async def _register(request: Request, version: str) -> dict[str, Any]:
+async def _register(request: HttpRequest, version: str) -> dict[str, Any]:
     daraja = channel(request)
     app = authenticate(daraja, request, "c2b", f"c2b_{version}")
     body = await Body.read(request)
@@ -56,18 +55,18 @@ async def _register(request: Request, version: str) -> dict[str, Any]:
 
 
 @endpoint
-async def register_v1(request: Request) -> dict[str, Any]:
+async def register_v1(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/c2b/v1/registerurl``."""
     return await _register(request, "v1")
 
 
 @endpoint
-async def register_v2(request: Request) -> dict[str, Any]:
+async def register_v2(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/c2b/v2/registerurl`` (its callbacks mask the MSISDN)."""
     return await _register(request, "v2")
 
 
-async def _simulate(request: Request, version: str) -> dict[str, Any]:
+async def _simulate(request: HttpRequest, version: str) -> dict[str, Any]:
     daraja = channel(request)
     if not daraja.sandbox.enabled:
         raise DarajaError(NOT_FOUND)
@@ -102,19 +101,17 @@ async def _pay(
     """The test customer pays, with the sandbox PIN, as from the phone menu."""
     pin = Pin(daraja.settings.daraja_sandbox_pin)
     sealed = seal_pin(pin, daraja.ports.transport_key, request_id.encode())
-    request = TranProcRequest(
-        request_id, Channel.DARAJA, product, msisdn, params, sealed, daraja.now()
-    )
+    request = Request(request_id, Channel.DARAJA, product, msisdn, params, sealed, daraja.now())
     await daraja.ports.request(request)
 
 
 @endpoint
-async def simulate_v1(request: Request) -> dict[str, Any]:
+async def simulate_v1(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/c2b/v1/simulate`` (sandbox only)."""
     return await _simulate(request, "v1")
 
 
 @endpoint
-async def simulate_v2(request: Request) -> dict[str, Any]:
+async def simulate_v2(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/c2b/v2/simulate`` (sandbox only)."""
     return await _simulate(request, "v2")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 
 from mkoba.channels.daraja.envelope import (
@@ -50,10 +50,10 @@ _TIMESTAMP = re.compile(r"^[0-9]{14}$")
 # A bearer token is 28 characters; anything much longer is not one of ours.
 token_length_max = 256
 
-Route = Callable[[Request], Awaitable[Response]]
+Route = Callable[[HttpRequest], Awaitable[Response]]
 
 
-def channel(request: Request) -> Daraja:
+def channel(request: HttpRequest) -> Daraja:
     """The running channel; ``404.001.01`` before it has started."""
     found = getattr(request.app.state, "daraja", None)
     if not isinstance(found, Daraja) or not found.running:
@@ -61,15 +61,15 @@ def channel(request: Request) -> Daraja:
     return found
 
 
-Answerer = Callable[[Request], Awaitable[tuple[int, bytes]]]
+Answerer = Callable[[HttpRequest], Awaitable[tuple[int, bytes]]]
 # Each endpoint's raw form (status and JSON bytes), for the ASGI fast path (routes.py).
 ANSWERERS: dict[Route, Answerer] = {}
 
 
-def endpoint(route: Callable[[Request], Awaitable[Any]]) -> Route:
+def endpoint(route: Callable[[HttpRequest], Awaitable[Any]]) -> Route:
     """A Daraja route: its dict becomes JSON, its errors the envelope."""
 
-    async def answer(request: Request) -> tuple[int, bytes]:
+    async def answer(request: HttpRequest) -> tuple[int, bytes]:
         try:
             found = await route(request)
         except DarajaError as error:
@@ -80,7 +80,7 @@ def endpoint(route: Callable[[Request], Awaitable[Any]]) -> Route:
         return 200, json_text(found).encode()
 
     @functools.wraps(route)
-    async def run(request: Request) -> Response:
+    async def run(request: HttpRequest) -> Response:
         status, body = await answer(request)
         return Response(body, status_code=status, media_type="application/json")
 
@@ -88,7 +88,7 @@ def endpoint(route: Callable[[Request], Awaitable[Any]]) -> Route:
     return run
 
 
-def authenticate(daraja: Daraja, request: Request, family: str, product: str) -> App:
+def authenticate(daraja: Daraja, request: HttpRequest, family: str, product: str) -> App:
     """The app behind the request's bearer token, holding ``product``."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")

@@ -14,7 +14,7 @@ import re
 import secrets
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja import ids
 from mkoba.channels.daraja.body import Body
@@ -54,7 +54,7 @@ def parse_date(text: str, name: str) -> int:
 
 
 @endpoint
-async def register(request: Request) -> dict[str, Any]:
+async def register(request: HttpRequest) -> dict[str, Any]:
     """``POST /pulltransactions/v1/register``."""
     daraja = channel(request)
     app = authenticate(daraja, request, "pull", "pull")
@@ -81,7 +81,7 @@ async def register(request: Request) -> dict[str, Any]:
     }
 
 
-async def _body(request: Request) -> Body:
+async def _body(request: HttpRequest) -> Body:
     headers = request.headers
     sends_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
     if request.method == "GET" and not sends_body:
@@ -90,7 +90,7 @@ async def _body(request: Request) -> Body:
 
 
 @endpoint
-async def query(request: Request) -> dict[str, Any]:
+async def query(request: HttpRequest) -> dict[str, Any]:
     """``POST`` (or ``GET``) ``/pulltransactions/v1/query``."""
     daraja = channel(request)
     app = authenticate(daraja, request, "pull", "pull")

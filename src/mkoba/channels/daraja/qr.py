@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 import segno
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja.body import Body
 from mkoba.channels.daraja.envelope import DarajaError
@@ -52,7 +52,7 @@ def png(payload: str, size: int) -> bytes:
 
 
 @endpoint
-async def generate(request: Request) -> dict[str, Any]:
+async def generate(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/qrcode/v1/generate``."""
     daraja = channel(request)
     authenticate(daraja, request, "c2b", "qr")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fastapi import FastAPI
 from pydantic import BaseModel
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 from starlette.responses import Response
 
 from mkoba.channels.daraja import auth, business, c2b, models, pull, qr, stk
@@ -47,7 +47,7 @@ def is_daraja(path: str) -> bool:
     return path.startswith(PREFIXES) or path.rstrip("/") in _ROOTS
 
 
-Route = Callable[[Request], Awaitable[Response]]
+Route = Callable[[HttpRequest], Awaitable[Response]]
 
 
 class RouteSpec(NamedTuple):
@@ -303,7 +303,7 @@ class FastPath:
         method = "GET" if scope["method"] == "HEAD" else scope["method"]
         answer = self.table.get((method, path))
         if answer is not None:
-            status, body = await answer(Request(scope, receive))
+            status, body = await answer(HttpRequest(scope, receive))
         elif path in self.paths:
             status, body = METHOD.status, error_body(METHOD)
         else:

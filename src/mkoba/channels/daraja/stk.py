@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import Request as HttpRequest
 
 from mkoba.channels.daraja import ids
 from mkoba.channels.daraja.body import Body
@@ -55,7 +55,7 @@ def _merchant(daraja: Daraja, app: App, body: Body) -> Shortcode:
 
 
 @endpoint
-async def push(request: Request) -> dict[str, Any]:
+async def push(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/stkpush/v1/processrequest``."""
     daraja = channel(request)
     app = authenticate(daraja, request, "stk", "stk")
@@ -104,7 +104,7 @@ async def push(request: Request) -> dict[str, Any]:
 
 
 @endpoint
-async def query(request: Request) -> dict[str, Any]:
+async def query(request: HttpRequest) -> dict[str, Any]:
     """``POST /mpesa/stkpushquery/v1/query``: what became of a push, from its stored prompt."""
     daraja = channel(request)
     app = authenticate(daraja, request, "stk", "stk")
