@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
+
+from mkoba.ledger import Write
 
 
 class Message(NamedTuple):
@@ -36,4 +38,17 @@ class Gateway(Protocol):
 
     async def send(self, message: Message) -> Delivery:
         """Try to deliver ``message``."""
+        ...
+
+
+@runtime_checkable
+class Recorder(Protocol):
+    """A gateway that keeps a log of its attempts in a table of its own.
+
+    The sender commits the log's rows with its own record of the same attempts, in
+    one batch: the log never says more or less than the outbox does.
+    """
+
+    async def records(self) -> list[Write]:
+        """The log rows of the attempts made since the last call (never raises)."""
         ...

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from mkoba.ledger import LedgerWriter, Store, Write
-from mkoba.outbox.gateway import Delivery, Gateway, Message
+from mkoba.outbox.gateway import Delivery, Gateway, Message, Recorder
 from mkoba.outbox.sealing import SCRUBBED, is_sealed, open_body
 from mkoba.parties.secrets import SecretKey
 
@@ -133,6 +133,11 @@ class OutboxSender:
             self._record(message, outcome, now, message.id in sealed)
             for message, outcome in zip(messages, outcomes, strict=True)
         ]
+        for gateway in {
+            message.channel: self.gateways.get(message.channel) for message in messages
+        }.values():
+            if isinstance(gateway, Recorder):
+                writes.extend(await gateway.records())
         await self.writer.submit_async([], attach=writes)
         for message, outcome in zip(messages, outcomes, strict=True):
             for listener in self._listeners:

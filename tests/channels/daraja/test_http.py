@@ -251,13 +251,23 @@ async def test_one_attempt_when_configured_like_daraja(
     for _ in range(100):
         rows = await asyncio.to_thread(
             served.daraja.tables.query,
-            "SELECT state, attempts FROM outbox WHERE request_id LIKE ? AND channel = 'callback'",
+            "SELECT state, attempts, id FROM outbox"
+            " WHERE request_id LIKE ? AND channel = 'callback'",
             (f"%{checkout}",),
         )
         if rows and rows[0][0] == "failed":
             break
         await asyncio.sleep(0.02)
-    assert [(str(state), int(attempts)) for state, attempts in rows] == [("failed", 1)]
+    assert [(str(state), int(attempts)) for state, attempts, _ in rows] == [("failed", 1)]
+    # The app's delivery log is committed with the outbox's record: never behind it.
+    log = await asyncio.to_thread(
+        served.daraja.tables.query,
+        "SELECT attempt, status, outcome FROM daraja_deliveries WHERE outbox_id = ?",
+        (rows[0][2],),
+    )
+    assert [(int(attempt), int(status), str(outcome)) for attempt, status, outcome in log] == [
+        (1, 503, "failed")
+    ]
     await asyncio.sleep(0.3)
     assert len(listener.bodies("/http/once")) == 1
 

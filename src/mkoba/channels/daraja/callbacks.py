@@ -5,7 +5,8 @@ queue timeouts) become outbox rows in an id range of their own, above any the
 processor hands out; results committed with the money (STK success, C2B
 confirmation) are notes the processor renders. Either way the outbox sender
 delivers them here: one HTTP POST per attempt, retried with the sender's
-backoff, every attempt recorded in ``daraja_deliveries`` for the app's log.
+backoff, every attempt recorded in ``daraja_deliveries`` for the app's log, in the
+same commit as the outbox's record of it (``outbox.gateway.Recorder``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ log = logging.getLogger("mkoba.daraja.callbacks")
 
 # The channel's own outbox rows start here: the processor's are request number * 16 + n.
 outbox_id_base = 1 << 60
-# Delivery-log rows wait this long to share a write with their neighbours.
-log_delay_s = 0.005
 # At most this much of a receiver's error body is kept in the delivery log.
 error_length_max = 200
 
@@ -86,11 +85,9 @@ class CallbackGateway:
         self.app_of = app_of
         self.attempts_max = attempts_max
         self.poster = Poster(timeout_s)
-        # Numbered from the table's last id at the first write (the gateway exists before
+        # Numbered from the table's last id when first taken (the gateway exists before
         # the store is open: the outbox may hand it a callback as soon as it starts).
         self._log_ids: Iterator[int] | None = None
-        self._writing = asyncio.Lock()
-        self._pending: set[asyncio.Task[None]] = set()
         self._rows: list[tuple[object, ...]] = []
         self.delivered = 0
         self.failed = 0
@@ -130,51 +127,40 @@ class CallbackGateway:
         error: str,
         elapsed_ms: int,
     ) -> None:
-        """Log the attempt; the write goes through the writer without holding up delivery."""
-        values = (
-            message.id,
-            self.app_of(message),
-            message.recipient,
-            message.reference,
-            attempt,
-            time.time_ns(),
-            status,
-            str(outcome),
-            error,
-            elapsed_ms,
+        """Keep the attempt for the log, until the outbox sender takes it (``records``)."""
+        self._rows.append(
+            (
+                message.id,
+                self.app_of(message),
+                message.recipient,
+                message.reference,
+                attempt,
+                time.time_ns(),
+                status,
+                str(outcome),
+                error,
+                elapsed_ms,
+            )
         )
-        # Attempts of a few milliseconds go to the writer together.
-        self._rows.append(values)
-        if len(self._rows) == 1:
-            asyncio.get_running_loop().call_later(log_delay_s, self._flush)
 
-    def _flush(self) -> None:
+    async def records(self) -> list[Write]:
+        """The delivery-log rows of the attempts since the last call, numbered.
+
+        The outbox sender commits them with its own record of those attempts.
+        """
         rows, self._rows = self._rows, []
         if not rows:
-            return
-        task = asyncio.get_running_loop().create_task(self._write(rows))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _write(self, rows: list[tuple[object, ...]]) -> None:
-        """Number the attempts and commit them, one write at a time, in order."""
-        async with self._writing:
+            return []
+        if self._log_ids is None:
             try:
-                if self._log_ids is None:
-                    self._log_ids = itertools.count(
-                        await asyncio.to_thread(first_delivery_id, self.tables)
-                    )
-                ids = self._log_ids
-                writes = [
-                    Write("daraja_deliveries", DELIVERY_COLUMNS, (next(ids), *row)) for row in rows
-                ]
-                await self.tables.submit(writes)
+                first = await asyncio.to_thread(first_delivery_id, self.tables)
             except Exception as problem:  # the outbox rows still say what became of each
                 log.warning("delivery log of %d attempts not written: %s", len(rows), problem)
+                return []
+            self._log_ids = itertools.count(first)
+        ids = self._log_ids
+        return [Write("daraja_deliveries", DELIVERY_COLUMNS, (next(ids), *row)) for row in rows]
 
     async def close(self) -> None:
-        """Wait for delivery-log writes in flight, then close the connections."""
-        self._flush()
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Close the connections (the sender has taken the last attempts' log with them)."""
         await self.poster.close()
