@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from itertools import groupby
 from typing import Any
@@ -28,8 +29,11 @@ def insert_sql(table: str, columns: Sequence[str], mark: str, upsert: Sequence[s
     return sql
 
 
-def write_sql(table: str, columns: Sequence[str], keys: Sequence[str], mode: str, mark: str) -> str:
-    """The statement for a group of ``Write`` rows of one shape."""
+@functools.lru_cache(maxsize=4096)
+def write_sql(
+    table: str, columns: tuple[str, ...], keys: tuple[str, ...], mode: str, mark: str
+) -> str:
+    """The statement for a group of ``Write`` rows of one shape (made once per shape)."""
     if mode == "insert":
         assert not keys, "an insert has no key columns"
         return insert_sql(table, columns, mark)
