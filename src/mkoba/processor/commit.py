@@ -48,6 +48,8 @@ class Outcome(NamedTuple):
 
     response: Response
     awaiting: Awaiting | None
+    # The response as stored for replays (serialised once, where the commit made it).
+    stored: str = ""
 
 
 class Awaiting(NamedTuple):
@@ -62,6 +64,8 @@ class Awaiting(NamedTuple):
     created: int
     # When the processor voids it, if no delivery came (ns).
     deadline: int
+    # ``response`` as stored, for the settlement's update of the request's row.
+    stored: str = ""
 
 
 class Stamp(NamedTuple):
@@ -159,8 +163,9 @@ class Rows:
         status: str,
         now: int,
         fingerprint: str | None = None,
+        stored: str = "",
     ) -> Write:
-        """The request as stored for replays (``fingerprint``: the request's, if known)."""
+        """The request as stored for replays (``fingerprint``, ``stored``: if known)."""
         values = (
             request.id,
             number,
@@ -170,7 +175,7 @@ class Rows:
             fingerprint or request.fingerprint(),
             status,
             str(response.code),
-            response.to_json(),
+            stored or response.to_json(),
             now,
             now,
         )
@@ -179,12 +184,14 @@ class Rows:
         # fail the writer's whole batch and stop the writer.
         return Write("requests", REQUEST_COLUMNS, values, ("id",), "upsert")
 
-    def request_update(self, number: int, status: str, response: Response, now: int) -> Write:
-        """A request's new status and stored response."""
+    def request_update(
+        self, number: int, status: str, response: Response, now: int, stored: str = ""
+    ) -> Write:
+        """A request's new status and stored response (``stored``: as serialised, if known)."""
         return Write(
             "requests",
             ("number", "status", "code", "response", "updated"),
-            (number, status, str(response.code), response.to_json(), now),
+            (number, status, str(response.code), stored or response.to_json(), now),
             ("number",),
             "update",
         )
@@ -387,24 +394,28 @@ async def first(
     lookups_key = (plan.payer_id, day, "lookups")
     lookups_left = max(0, services.usage.get(lookups_key, 0) - 1)
     rows = Rows(services, services.writer.engine)
-    decided: list[Response] = []
+    decided: list[tuple[Response, str]] = []
 
     def attach(results: list[TransferResult]) -> list[Write]:
         if not all(result is TransferResult.OK for result in results):
             code = refusal(results, plan.legs)
             response = Response(request.id, code, code.message)
-            decided.append(response)
+            stored = response.to_json()
+            decided.append((response, stored))
             return [
-                rows.request_row(request, number, party_id, response, "failed", now, fingerprint)
+                rows.request_row(
+                    request, number, party_id, response, "failed", now, fingerprint, stored
+                )
             ]
         data = dict(plan.data, receipt=receipt)
         if plan.balance_of:
             data["balance"] = rows.available(plan.balance_of)
         response = Response(request.id, Code.OK, plan.message or Code.OK.message, receipt, data)
-        decided.append(response)
+        stored = response.to_json()
+        decided.append((response, stored))
         status = "pending" if two_phase else "completed"
         out = [
-            rows.request_row(request, number, party_id, response, status, now, fingerprint),
+            rows.request_row(request, number, party_id, response, status, now, fingerprint, stored),
             rows.receipt_row(request, number, plan, receipt, status, profile, now),
         ]
         if plan.usage:
@@ -419,9 +430,9 @@ async def first(
 
     await submit(services, transfers, attach)
     # The last run's: the writer runs attach again when it decides a batch again.
-    response = decided[-1]
+    response, stored = decided[-1]
     if not response.ok:
-        return Outcome(response, None)
+        return Outcome(response, None, stored)
     if plan.usage:
         services.usage[usage_key] = used
     if refund and looked is not None:
@@ -430,11 +441,11 @@ async def first(
     if plan.change is not None:
         services.directory.apply(plan.change)
     if not two_phase:
-        return Outcome(response, None)
+        return Outcome(response, None, stored)
     deadline = now + (deadline_s or effect_timeout_s) * 1_000_000_000
-    awaiting = Awaiting(request, number, party_id, plan, receipt, response, now, deadline)
+    awaiting = Awaiting(request, number, party_id, plan, receipt, response, now, deadline, stored)
     if plan.effect is None:
-        return Outcome(response, awaiting)
+        return Outcome(response, awaiting, stored)
     return await _effect(services, awaiting, deadline_s)
 
 
@@ -458,7 +469,7 @@ async def _effect(services: Services, awaiting: Awaiting, deadline_s: int) -> Ou
     # would give airtime away whenever a response was lost.
     del deadline_s
     await settle(services, awaiting, services.clock())
-    return Outcome(awaiting.response, None)
+    return Outcome(awaiting.response, None, awaiting.stored)
 
 
 def rollback_of(awaiting: Awaiting) -> Rollback:
@@ -486,7 +497,9 @@ async def settle(services: Services, awaiting: Awaiting, now: int) -> bool:
         if not all(result is TransferResult.OK for result in results):
             return []
         return [
-            rows.request_update(awaiting.number, "completed", awaiting.response, now),
+            rows.request_update(
+                awaiting.number, "completed", awaiting.response, now, awaiting.stored
+            ),
             rows.receipt_update(awaiting.receipt, "completed", now),
             *rows.settled(
                 plan, awaiting.number, awaiting.request, awaiting.receipt, stamp, profile

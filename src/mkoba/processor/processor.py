@@ -63,10 +63,15 @@ class _Replay:
     __slots__ = ("fingerprint", "stored", "created", "pin_tag")
 
     def __init__(
-        self, fingerprint: str, response: Response, created: float, pin_tag: bytes | None = None
+        self,
+        fingerprint: str,
+        response: Response,
+        created: float,
+        pin_tag: bytes | None = None,
+        stored: str = "",
     ) -> None:
         self.fingerprint = fingerprint
-        self.stored = response.to_json()
+        self.stored = stored or response.to_json()
         self.created = created
         self.pin_tag = pin_tag
 
@@ -269,7 +274,9 @@ class Processor:
             outcome: Outcome = await first(
                 self.services, request, party_id, answer, ctx.now, fingerprint=fingerprint
             )
-        self._remember(request.id, fingerprint, outcome.response, time.time(), ctx.pin_tag)
+        self._remember(
+            request.id, fingerprint, outcome.response, time.time(), ctx.pin_tag, outcome.stored
+        )
         if outcome.awaiting is not None:
             self.deliveries.expect(outcome.awaiting)
         return outcome.response
@@ -281,9 +288,10 @@ class Processor:
         response: Response,
         at: float,
         pin_tag: bytes | None = None,
+        stored: str = "",
     ) -> None:
         replays = self._replays
-        replays[request_id] = _Replay(fingerprint, response, at, pin_tag)
+        replays[request_id] = _Replay(fingerprint, response, at, pin_tag, stored)
         replays.move_to_end(request_id)
         horizon = time.time() - replay_window_s
         while replays:
