@@ -58,6 +58,11 @@ def test_the_shortcut_agrees_with_the_parse(candidate: tuple[str, str]) -> None:
     region, digits = candidate
     if msisdn._canonical(digits, region):
         assert parsed(digits, region) == digits
+        # The local form, built without a parse, is the parsed number's.
+        msisdn.local_msisdn.cache_clear()
+        full = phonenumbers.parse("+" + digits, region)
+        national = phonenumbers.format_number(full, phonenumbers.PhoneNumberFormat.NATIONAL)
+        assert msisdn.local_msisdn(digits, region) == national.replace(" ", "")
     assert normalized(digits, region) == parsed(digits, region)
 
 

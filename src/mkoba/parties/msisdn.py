@@ -115,7 +115,15 @@ def _normalize(text: str, region: str) -> str:
 @functools.lru_cache(maxsize=numbers_cached_max)
 def local_msisdn(msisdn: str, region: str = "KE") -> str:
     """The number as people at home write it: ``0712345678``."""
-    number = phonenumbers.parse("+" + msisdn, region)
+    shape = _mobile(region)
+    if shape is not None and _canonical(msisdn, region):
+        # Already known valid: build the number instead of parsing its text again.
+        national_number = int(msisdn[len(shape.country_code) :])
+        number = phonenumbers.PhoneNumber(
+            country_code=int(shape.country_code), national_number=national_number
+        )
+    else:
+        number = phonenumbers.parse("+" + msisdn, region)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return national.replace(" ", "")
 
