@@ -157,6 +157,7 @@ class Platform:
         )
         if self.daraja.hooks is not None:
             self.services.hooks = self.daraja.hooks
+            self.services.renderers = self.daraja.renderers
         await self._load_usage()
         self.processor = Processor(self.services, all_products())
         self.processor.observer = _observe

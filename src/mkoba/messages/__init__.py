@@ -12,7 +12,7 @@ is wholly in its language: Swahili ones name times in Swahili time, never AM/PM.
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from mkoba.messages import business, channels, clock, products, templates
 
@@ -23,22 +23,10 @@ for _module in (templates, products, channels, business):
         TEMPLATES[_name] = _texts
 
 LANGUAGES = ("en", "sw")
-Renderer = Callable[[Mapping[str, str]], str]
-# Bodies that are not text templates (HTTP callbacks' JSON), by template id.
-RENDERERS: dict[str, Renderer] = {}
-
-
-def register(template: str, renderer: Renderer) -> None:
-    """Render ``template`` with a function (a callback body) instead of a text."""
-    assert template not in TEMPLATES, f"{template} is a text template already"
-    RENDERERS[template] = renderer
 
 
 def render(template: str, language: str, params: Mapping[str, str]) -> str:
     """The text of ``template`` in ``language`` (English when it has none) with ``params``."""
-    renderer = RENDERERS.get(template)
-    if renderer is not None:
-        return renderer(params)
     texts = TEMPLATES[template]
     if language not in texts:
         language = "en"

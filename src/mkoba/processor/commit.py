@@ -317,7 +317,8 @@ class Rows:
 
         assert 0 <= index < 16
         row_id = number * 16 + index
-        body = render(template, language, params)
+        renderer = self.services.renderers.get(template)
+        body = renderer(params) if renderer is not None else render(template, language, params)
         if secret:
             body = seal_body(body, self.services.transport_key, row_id)
         values = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,9 @@ from mkoba.ledger import LedgerWriter, Store
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, Purpose, SecretKey, account_id
 from mkoba.processor.hooks import BusinessHooks, NoHooks
 from mkoba.processor.ids import Counter
+
+# A message body that is not a text template (a channel's callback JSON), from its params.
+Renderer = Callable[[Mapping[str, str]], str]
 
 
 @dataclass
@@ -34,6 +37,8 @@ class Services:
     lookups: dict[int, tuple[str, set[int]]] = field(default_factory=dict)
     # What businesses add to payments made to them (Daraja's C2B URLs).
     hooks: BusinessHooks = field(default_factory=NoHooks)
+    # Channels' callback bodies by template id (the rest are texts in ``mkoba.messages``).
+    renderers: Mapping[str, Renderer] = field(default_factory=dict)
     # Product-specific collaborators (the airtime gateway, ...), by name.
     extras: dict[str, Any] = field(default_factory=dict)
     _profile_of_second: tuple[int, Profile] | None = field(default=None, init=False, repr=False)

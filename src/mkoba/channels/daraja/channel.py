@@ -10,14 +10,16 @@ it serves none but sends the callbacks and runs the hooks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mkoba.channels.daraja.callbacks import CallbackGateway, outbox_id_base
 from mkoba.channels.daraja.hooks import DarajaHooks
-from mkoba.channels.daraja.payloads import register_renderers
+from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
 from mkoba.ledger import Write
 from mkoba.ports import Ports, Tables
+from mkoba.processor.services import Renderer
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
@@ -48,6 +50,11 @@ class DarajaChannel:
         self.hooks: DarajaHooks | None = None if self.role == "front" else DarajaHooks(self.daraja)
 
     @property
+    def renderers(self) -> Mapping[str, Renderer]:
+        """How TranProc renders this channel's callbacks (STK result, C2B confirmation)."""
+        return RENDERERS
+
+    @property
     def gateway(self) -> CallbackGateway | None:
         """The outbox's "callback" gateway, or None on a front (the core sends them)."""
         return self.daraja.gateway
@@ -65,7 +72,6 @@ class DarajaChannel:
         The core settles nothing: the front owns prompts and conversations and
         settles them when it starts.
         """
-        register_renderers()
         await self.daraja.open()
         self.daraja.running = True
         if self.role != "core":

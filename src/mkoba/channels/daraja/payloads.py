@@ -14,7 +14,7 @@ from typing import Any
 from mkoba.channels.daraja import ids
 from mkoba.channels.daraja.codes import Result
 from mkoba.channels.daraja.envelope import Num, json_text, major, major_text
-from mkoba.messages import register
+from mkoba.processor.services import Renderer
 
 
 def stk_success(
@@ -167,7 +167,6 @@ def _render_c2b(params: Mapping[str, str]) -> str:
     )
 
 
-def register_renderers() -> None:
-    """Teach ``mkoba.messages`` to render the channel's callback bodies (idempotent)."""
-    register(STK_TEMPLATE, _render_stk)
-    register(C2B_TEMPLATE, _render_c2b)
+# The channel's callback bodies, by template id: the composition root hands them to
+# TranProc, which renders a payment's callbacks in the commit that moves the money.
+RENDERERS: Mapping[str, Renderer] = {STK_TEMPLATE: _render_stk, C2B_TEMPLATE: _render_c2b}
