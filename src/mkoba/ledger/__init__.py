@@ -7,6 +7,7 @@ It knows nothing of phones or products and imports nothing of mkoba but
 from __future__ import annotations
 
 from mkoba.ledger.account import Account, AccountFlags, AccountKind, Balance
+from mkoba.ledger.commands import WriterError
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.results import AccountResult, TransferResult
 from mkoba.ledger.store import Snapshot, Store, StoreError, Write, open_store
@@ -17,7 +18,7 @@ from mkoba.ledger.transfer import (
     TransferRecord,
     reversal_of,
 )
-from mkoba.ledger.writer import LedgerWriter, WriterError
+from mkoba.ledger.writer import LedgerWriter
 
 __all__ = [
     "AMOUNT_PENDING_FULL",

@@ -31,17 +31,10 @@ import threading
 from typing import Any
 
 from mkoba.ledger import limits
+from mkoba.ledger.commands import _FAULT_DECIDE, _STOP, WriterError, _Command, _resolve, _Undecided
+from mkoba.ledger.recovery import fruitless_failures_max
 from mkoba.ledger.store.base import Commit, CommitPipe, Store, StoreError
-from mkoba.ledger.writer import (
-    _FAULT_DECIDE,
-    _STOP,
-    LedgerWriter,
-    WriterError,
-    _Command,
-    _resolve,
-    _Undecided,
-    fruitless_failures_max,
-)
+from mkoba.ledger.writer import LedgerWriter
 
 # The oldest first: (commit or None, commands, outcomes, stop).
 _Batch = tuple[Commit | None, list[_Command], list[Any], bool]

@@ -213,8 +213,8 @@ def _check_transfer_accounts(snapshot: Snapshot, transfers: int) -> Check:
 
 
 def _check_replay(store: Store) -> Check:
+    from mkoba.ledger.loading import load
     from mkoba.ledger.store import open_store
-    from mkoba.ledger.writer import load
 
     engine = Engine()
     # A connection of its own: the store may be a running writer's.

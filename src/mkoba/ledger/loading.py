@@ -1,0 +1,46 @@
+"""Loading the ledger: the engine rebuilt from the store and checked against its checkpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mkoba.ledger import invariants
+from mkoba.ledger.engine import Engine
+from mkoba.ledger.store.base import Store, StoreError
+
+
+def load(store: Store, engine: Engine) -> None:
+    """Rebuild ``engine`` from ``store`` and check it against the stored checkpoint.
+
+    Raises ``StoreError`` when the stored balances disagree with the transfers
+    they came from, or when an invariant does not hold.
+    """
+    stored = list(store.load_accounts())
+    for entry in stored:
+        engine.replay_account(entry.account, entry.flags)
+    checkpoint = store.checkpoint()
+    checked = False
+    for record in store.load_records():
+        if not checked and record.timestamp > checkpoint:
+            _check_checkpoint(engine, stored, checkpoint)
+            checked = True
+        engine.replay_record(record)
+    if not checked:
+        _check_checkpoint(engine, stored, checkpoint)
+    for failure in store.load_failures():
+        engine.replay_failure(failure)
+    assert not any(engine.take_changes())
+    problems = invariants.violations(engine.accounts.values())
+    if problems:
+        raise StoreError(f"the stored ledger breaks its invariants: {problems[:5]}")
+
+
+def _check_checkpoint(engine: Engine, stored: list[Any], checkpoint: int) -> None:
+    """Every checkpointed balance must equal the sum of the transfers up to it."""
+    for entry in stored:
+        replayed = engine.accounts[entry.account.id].balance()
+        if replayed != entry.balance:
+            raise StoreError(
+                f"account {entry.account.id}: stored balance {tuple(entry.balance)} at checkpoint"
+                f" {checkpoint} != {tuple(replayed)} from its transfers"
+            )
