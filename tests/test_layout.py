@@ -22,7 +22,6 @@ OVERSIZED = {
     "channels/daraja/cli.py": 502,
     "channels/daraja/prompts.py": 540,
     "ledger/engine.py": 657,
-    "processor/commit.py": 609,
 }
 
 

@@ -20,8 +20,9 @@ from mkoba.app import Platform
 from mkoba.ledger import TransferResult
 from mkoba.parties import Party
 from mkoba.processor.codes import Code
-from mkoba.processor.commit import ledger_grace_s, resolutions_for, submit
+from mkoba.processor.commit import ledger_grace_s, submit
 from mkoba.processor.request import Request, Response
+from mkoba.processor.transfers import resolutions_for
 from mkoba.settings import Settings
 from tests.processor.world import (
     CUSTOMER_PIN,

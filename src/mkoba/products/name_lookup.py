@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from mkoba.parties import Party, PartyKind, PartyState, mask_msisdn
 from mkoba.processor.codes import Code
-from mkoba.processor.commit import Rows
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
+from mkoba.processor.rows import Rows
 from mkoba.products.common import masked
 
 _KINDS = {

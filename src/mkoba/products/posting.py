@@ -16,10 +16,12 @@ from typing import NamedTuple
 
 from mkoba.ledger import Transfer, TransferResult, Write
 from mkoba.processor import ids
-from mkoba.processor.commit import Rows, Stamp, submit, transfers_for
+from mkoba.processor.commit import submit
 from mkoba.processor.plan import Plan
 from mkoba.processor.request import Request
+from mkoba.processor.rows import Rows, Stamp
 from mkoba.processor.services import Services
+from mkoba.processor.transfers import transfers_for
 
 
 class Posted(NamedTuple):

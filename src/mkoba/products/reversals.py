@@ -18,10 +18,10 @@ from mkoba.ledger import TransferResult, Write, limits
 from mkoba.parties import Change, Party, PartyKind, Role
 from mkoba.processor import ids
 from mkoba.processor.codes import Code
-from mkoba.processor.commit import refusal, resolutions_for
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Record, Refused
 from mkoba.processor.request import Response
+from mkoba.processor.transfers import refusal, resolutions_for
 from mkoba.products import reversal_book
 from mkoba.products.common import (
     display_name,
