@@ -94,9 +94,9 @@ def serve(
         error_console.print(f"[red]settings:[/red]\n{problem}")
         raise typer.Exit(2) from None
     logs.configure(settings.log_level, settings.log_format)
-    from mkoba.processor import heap
+    from mkoba.processor import gc_tuning
 
-    heap.tune()  # a server's pace of garbage collection (see processor/heap.py)
+    gc_tuning.tune()  # a server's pace of garbage collection (processor/gc_tuning.py)
     print_banner(console, settings)
     uvicorn.run(
         create_app(settings),

@@ -59,7 +59,7 @@ from mkoba.parties import (
     account_id,
     seal_pin,
 )
-from mkoba.processor import heap, ids
+from mkoba.processor import gc_tuning, ids
 from mkoba.processor.request import Channel, Request
 
 CHANNELS = ("api", "system")
@@ -182,7 +182,7 @@ def run(config: Config, *, console: Console, json_lines: bool = False) -> list[R
     level = platform_log.level
     platform_log.setLevel(logging.ERROR)
     # The garbage collector's pace of ``mkoba serve``, for this run only.
-    thresholds = heap.tune()
+    thresholds = gc_tuning.tune()
     try:
         with tempfile.TemporaryDirectory(prefix="mkoba-bench-") as directory:
             coroutine = _bench(config, Path(directory), status, emit)
