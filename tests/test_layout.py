@@ -21,7 +21,6 @@ OVERSIZED = {
     "bench/processor.py": 591,
     "channels/daraja/cli.py": 502,
     "channels/daraja/prompts.py": 540,
-    "ledger/engine.py": 657,
 }
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from mkoba.ledger import Account, AccountFlags, Balance, Transfer, TransferFlags
 from mkoba.ledger import TransferResult as R
-from mkoba.ledger.engine import PendingStatus
+from mkoba.ledger.records import PendingStatus
 
 NS_PER_S = 1_000_000_000
 LINKED = int(TransferFlags.LINKED)

@@ -29,7 +29,7 @@ from mkoba.ledger import (
     limits,
     reversal_of,
 )
-from mkoba.ledger.engine import PendingStatus
+from mkoba.ledger.records import PendingStatus
 from tests.ledger.helpers import MIRROR, NS_PER_S, WALLET, state_of
 
 R = TransferResult

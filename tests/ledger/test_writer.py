@@ -28,8 +28,8 @@ from mkoba.ledger import (
     WriterError,
     open_store,
 )
-from mkoba.ledger.engine import PendingStatus
 from mkoba.ledger.reconcile import reconcile
+from mkoba.ledger.records import PendingStatus
 from tests.ledger.helpers import NS_PER_S, WALLET, credit_balances, state_of
 
 R = TransferResult

@@ -3,26 +3,28 @@
 The engine decides every transfer against the balances it holds and records
 what changed; it does no I/O. The writer (writer.py) owns one engine, feeds it
 batches, and commits the changes it drains to a store. On start the writer
-rebuilds the engine by replaying the store's records (``replay_*``), so the
-store is the truth and the engine a cache that is never allowed to drift.
+rebuilds the engine by replaying the store's records (``replay.py``), so the
+store is the truth and the engine a cache that is never allowed to drift. What it
+keeps besides accounts is in ``records.py``; the per-transfer rules in ``rules.py``.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from mkoba.ledger import limits
 from mkoba.ledger.account import Account, AccountFlags, AccountState, Balance
+from mkoba.ledger.records import Changes, FailureRecord, PendingState, PendingStatus
+from mkoba.ledger.replay import Replay
 from mkoba.ledger.results import AccountResult, TransferResult
+from mkoba.ledger.rules import account_problem, exceeds, is_linked, resolution_problem
 from mkoba.ledger.transfer import Transfer, TransferFlags, TransferRecord
 from mkoba.ledger.validate import canonical_account, validate_account, validate_transfer
 
 R = TransferResult
 _new_record = tuple.__new__
-_DMNEC = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS.value
-_CMNED = AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS.value
 _CLOSED = AccountFlags.CLOSED.value
 _LINKED = TransferFlags.LINKED.value
 _PENDING = TransferFlags.PENDING.value
@@ -36,58 +38,6 @@ _AMOUNT_MAX = limits.amount_max
 _LEDGER_MAX = limits.ledger_max
 _CODE_MAX = limits.code_max
 _DATA_MAX = limits.user_data_max
-_NS_PER_S = 1_000_000_000
-
-
-class PendingStatus:
-    """Where a pending transfer stands; kept for resolved ones too, to answer late posts."""
-
-    PENDING = 0
-    POSTED = 1
-    VOIDED = 2
-    EXPIRED = 3
-
-
-class PendingState:
-    """A pending transfer and its status."""
-
-    __slots__ = ("record", "status", "expires_at")
-
-    def __init__(self, record: TransferRecord, status: int = PendingStatus.PENDING) -> None:
-        self.record = record
-        self.status = status
-        timeout_s = record.timeout_s
-        self.expires_at = record.timestamp + timeout_s * _NS_PER_S if timeout_s else 0
-
-
-class FailureRecord(NamedTuple):
-    """A failure pinned to its id: the canonical fields that failed, and why."""
-
-    timestamp: int
-    id: int
-    result: int
-    debit_account_id: int
-    credit_account_id: int
-    amount: int
-    ledger: int
-    code: int
-    flags: int
-    pending_id: int
-    timeout_s: int
-    user_data: int
-
-
-class Changes(NamedTuple):
-    """What the engine changed since the last drain, for the store to commit.
-
-    ``records`` are tuples in ``TransferRecord`` field order (the fast path skips
-    building the named tuple); use ``TransferRecord._make`` for field access.
-    """
-
-    accounts: list[Account]
-    account_flags: list[tuple[int, int]]
-    records: list[tuple[Any, ...]]
-    failures: list[FailureRecord]
 
 
 # Undo log entries of a linked chain: (kind, id, debit, credit, amount, ...).
@@ -97,7 +47,7 @@ _UNDO_RESOLVED = 2
 Undo = list[tuple[Any, ...]]
 
 
-class Engine:
+class Engine(Replay):
     """Accounts, transfers and pending reservations, decided in memory."""
 
     def __init__(self) -> None:
@@ -168,7 +118,7 @@ class Engine:
         count = len(transfers)
         # A chain still open at the end of the batch fails whole, before anything runs.
         open_from = count
-        while open_from > 0 and _is_linked(transfers[open_from - 1]):
+        while open_from > 0 and is_linked(transfers[open_from - 1]):
             open_from -= 1
         results = self._apply(transfers, open_from, now)
         results.extend([R.LINKED_EVENT_CHAIN_OPEN] * (count - open_from))
@@ -197,7 +147,7 @@ class Engine:
             id, debit_id, credit_id, amount, ledger, code, flags, pending_id, timeout, data = (
                 transfer
             )
-            linked = bool(flags) and _is_linked(transfer)
+            linked = bool(flags) and is_linked(transfer)
             if skipping:
                 append(R.LINKED_EVENT_FAILED)
                 skipping = linked
@@ -353,7 +303,7 @@ class Engine:
         credit = self.accounts.get(credit_id)
         if credit is None:
             return R.CREDIT_ACCOUNT_NOT_FOUND
-        problem = _account_problem(debit, credit, ledger) or _exceeds(debit, credit, amount)
+        problem = account_problem(debit, credit, ledger) or exceeds(debit, credit, amount)
         if problem is not None:
             return problem
         record = _new_record(TransferRecord, (timestamp, transfer_id, *fields))
@@ -383,7 +333,7 @@ class Engine:
         timestamp: int,
         undo: Undo | None,
     ) -> TransferResult:
-        problem = _resolution_problem(fields, pending, timestamp)
+        problem = resolution_problem(fields, pending, timestamp)
         if problem is not None:
             return problem
         reserved = pending.record
@@ -501,157 +451,3 @@ class Engine:
             credit.credits_posted += record.amount
         pending.status = status
         debit.dirty = credit.dirty = True
-
-    # -- draining and replay ----------------------------------------------------------
-
-    def take_changes(self) -> Changes:
-        """What changed since the last call, handed over to be committed."""
-        changes = self._changes
-        self._changes = Changes([], [], [], [])
-        return changes
-
-    def take_dirty_balances(self) -> list[tuple[int, int, int, int, int]]:
-        """(id, debits_pending, debits_posted, credits_pending, credits_posted) of changed accounts.
-
-        A scan of every account: cheaper, at checkpoint intervals, than tracking a
-        set of dirty ids on every transfer.
-        """
-        rows = []
-        for account_id, state in self.accounts.items():
-            if state.dirty:
-                state.dirty = False
-                rows.append(
-                    (
-                        account_id,
-                        state.debits_pending,
-                        state.debits_posted,
-                        state.credits_pending,
-                        state.credits_posted,
-                    )
-                )
-        return rows
-
-    def has_dirty_balances(self) -> bool:
-        """Whether any balance changed since the last ``take_dirty_balances``."""
-        return any(state.dirty for state in self.accounts.values())
-
-    def replay_account(self, account: Account, flags: int) -> None:
-        """Rebuild one account as the store holds it (balances come from replaying records)."""
-        assert account.id not in self.accounts, account.id
-        state = AccountState(account)
-        state.set_flags(flags)
-        self.accounts[account.id] = state
-
-    def replay_record(self, record: TransferRecord) -> None:
-        """Re-apply one stored record, exactly as it was first applied."""
-        assert record.timestamp > self.timestamp, "records replay in timestamp order"
-        self.timestamp = record.timestamp
-        flags = record.flags
-        if flags & (_RESOLVING | _EXPIRY):
-            pending = self.pendings[record.pending_id]
-            assert pending.status == PendingStatus.PENDING, record
-            status = (
-                PendingStatus.POSTED
-                if flags & _POST
-                else PendingStatus.VOIDED
-                if flags & _VOID
-                else PendingStatus.EXPIRED
-            )
-            self._release(record, pending, status)
-        else:
-            debit = self.accounts[record.debit_account_id]
-            credit = self.accounts[record.credit_account_id]
-            if flags & _PENDING:
-                debit.debits_pending += record.amount
-                credit.credits_pending += record.amount
-                pending = PendingState(record)
-                assert record.id is not None
-                self.pendings[record.id] = pending
-                if pending.expires_at:
-                    heapq.heappush(self._expiries, (pending.expires_at, record.id))
-            else:
-                debit.debits_posted += record.amount
-                credit.credits_posted += record.amount
-            debit.dirty = credit.dirty = True
-        if record.id is not None:
-            assert record.id not in self.transfer_ids, record.id
-            self.transfer_ids[record.id] = record[1:]
-
-    def replay_failure(self, failure: FailureRecord) -> None:
-        """Re-pin one stored failure to its id."""
-        assert failure.id not in self.failed_ids, failure.id
-        self.timestamp = max(self.timestamp, failure.timestamp)
-        self.failed_ids[failure.id] = (
-            TransferResult(failure.result),
-            (failure.id, *failure[3:]),
-        )
-
-
-def _is_linked(transfer: Transfer) -> bool:
-    flags = transfer.flags
-    return isinstance(flags, int) and bool(flags & _LINKED)
-
-
-def _account_problem(
-    debit: AccountState, credit: AccountState, ledger: int
-) -> TransferResult | None:
-    if debit.ledger != ledger or credit.ledger != ledger:
-        return R.LEDGER_MISMATCH
-    if debit.currency != credit.currency:
-        return R.CURRENCY_MISMATCH
-    if debit.flags & _CLOSED:
-        return R.DEBIT_ACCOUNT_CLOSED
-    if credit.flags & _CLOSED:
-        return R.CREDIT_ACCOUNT_CLOSED
-    return None
-
-
-def _exceeds(debit: AccountState, credit: AccountState, amount: int) -> TransferResult | None:
-    """Would moving ``amount`` break a balance constraint? Pending amounts count as spent."""
-    if debit.flags & _DMNEC:
-        if debit.debits_pending + debit.debits_posted + amount > (
-            debit.credits_posted + debit.overdraft_limit
-        ):
-            return R.EXCEEDS_CREDITS
-    elif debit.flags & _CMNED and debit.balance_max is not None:
-        held = debit.debits_posted + debit.debits_pending + amount - debit.credits_posted
-        if held > debit.balance_max:
-            return R.EXCEEDS_BALANCE_MAX
-    if credit.flags & _CMNED:
-        if credit.credits_pending + credit.credits_posted + amount > (
-            credit.debits_posted + credit.overdraft_limit
-        ):
-            return R.EXCEEDS_DEBITS
-    elif credit.flags & _DMNEC and credit.balance_max is not None:
-        held = credit.credits_posted + credit.credits_pending + amount - credit.debits_posted
-        if held > credit.balance_max:
-            return R.EXCEEDS_BALANCE_MAX
-    if (
-        debit.debits_posted + debit.debits_pending + amount > _BALANCE_MAX
-        or credit.credits_posted + credit.credits_pending + amount > _BALANCE_MAX
-    ):
-        return R.OVERFLOWS_BALANCE
-    return None
-
-
-def _resolution_problem(
-    fields: tuple[int, ...], pending: PendingState, timestamp: int
-) -> TransferResult | None:
-    reserved = pending.record
-    debit_id, credit_id, amount, ledger = fields[:4]
-    if debit_id != reserved.debit_account_id or credit_id != reserved.credit_account_id:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_ACCOUNTS
-    if ledger != reserved.ledger:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_LEDGER
-    status = pending.status
-    if status == PendingStatus.POSTED:
-        return R.PENDING_TRANSFER_ALREADY_POSTED
-    if status == PendingStatus.VOIDED:
-        return R.PENDING_TRANSFER_ALREADY_VOIDED
-    if status == PendingStatus.EXPIRED or (pending.expires_at and timestamp >= pending.expires_at):
-        return R.PENDING_TRANSFER_EXPIRED
-    if amount > reserved.amount:
-        return R.EXCEEDS_PENDING_TRANSFER_AMOUNT
-    if fields[5] & _VOID and amount != reserved.amount:
-        return R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT
-    return None

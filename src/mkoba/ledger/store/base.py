@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from mkoba.ledger.account import Account, Balance
-from mkoba.ledger.engine import Changes, FailureRecord
+from mkoba.ledger.records import Changes, FailureRecord
 from mkoba.ledger.transfer import TransferRecord
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from mkoba.ledger.engine import FailureRecord
+from mkoba.ledger.records import FailureRecord
 from mkoba.ledger.store import sql
 from mkoba.ledger.store.base import (
     FAULT_DATA,

@@ -8,7 +8,7 @@ from itertools import groupby
 from typing import Any
 
 from mkoba.ledger.account import Account, AccountFlags, AccountKind, Balance
-from mkoba.ledger.engine import FailureRecord
+from mkoba.ledger.records import FailureRecord
 from mkoba.ledger.store.base import StoredAccount, Write, check_identifier
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord

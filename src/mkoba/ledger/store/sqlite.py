@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Self
 
-from mkoba.ledger.engine import FailureRecord
+from mkoba.ledger.records import FailureRecord
 from mkoba.ledger.store import sql
 from mkoba.ledger.store.base import FAULT_DATA, Commit, CommitPipe, StoredAccount, StoreError
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, SQLITE, TRANSFER_COLUMNS
