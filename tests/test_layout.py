@@ -20,7 +20,6 @@ OVERSIZED = {
     "bench/ledger.py": 606,
     "bench/processor.py": 591,
     "channels/daraja/cli.py": 502,
-    "channels/daraja/prompts.py": 540,
 }
 
 

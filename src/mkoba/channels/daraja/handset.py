@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from mkoba.channels.daraja.codes import described
-from mkoba.channels.daraja.prompts import Answer, answer_json, prompt_text
+from mkoba.channels.daraja.stk_prompt import Answer, answer_json, prompt_text
 from mkoba.money import format_amount
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.parties.handsets import SCHEME, HandsetKey

@@ -27,7 +27,7 @@ from mkoba.channels.daraja import payloads
 from mkoba.channels.daraja.body import parse_json
 from mkoba.channels.daraja.envelope import json_text
 from mkoba.channels.daraja.poster import Poster, PostError
-from mkoba.channels.daraja.prompts import completed_row
+from mkoba.channels.daraja.stk_prompt import completed_row
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.hooks import Payment

@@ -11,8 +11,9 @@ callback and the query answer:
   row of the payment itself (hooks.py), so they commit with the money;
 - anything else: the prompt row and the failure callback commit together.
 
-After a restart, open prompts are settled from the processor's own record of
-their request, so a callback is neither lost nor sent twice.
+Each prompt's record, row and answer: ``stk_prompt.py``. After a restart, open
+prompts are settled from the processor's own record of their request, so a
+callback is neither lost nor sent twice.
 """
 
 from __future__ import annotations
@@ -20,19 +21,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from mkoba.channels.daraja import payloads
 from mkoba.channels.daraja.codes import Result, described, for_stk
 from mkoba.channels.daraja.envelope import json_text
 from mkoba.channels.daraja.sandbox import Action, wrong_pin
 from mkoba.channels.daraja.schema import PROMPT_COLUMNS
+from mkoba.channels.daraja.stk_prompt import (
+    SUCCESS,
+    Answer,
+    Prompt,
+    closed_answer,
+    prompt_length_max,
+    prompt_of,
+    prompt_text,
+)
 from mkoba.ledger import Write
-from mkoba.money import format_amount
 from mkoba.parties import PartyKind, Pin, seal_pin
 from mkoba.processor.codes import Code
-from mkoba.processor.plan import Row
 from mkoba.processor.request import Channel, Request, Response
 
 if TYPE_CHECKING:
@@ -42,111 +49,6 @@ log = logging.getLogger("mkoba.daraja.stk")
 
 # Finished prompts kept in memory for queries; older ones are read from the store.
 finished_kept_max = 200_000
-# A prompt longer than this cannot be pushed to a handset (ResultCode 1025).
-prompt_length_max = 182
-SUCCESS = described("0")
-# What a prompt's outcome sets, by its checkout id.
-OUTCOME_COLUMNS = ("checkout_id", "state", "result_code", "result_desc", "receipt", "updated")
-
-
-@dataclass(slots=True)
-class Prompt:
-    """One STK push and what became of it."""
-
-    checkout_id: str
-    merchant_request_id: str
-    app_id: int
-    shortcode: str
-    party_b: str
-    kind: str
-    msisdn: str
-    amount: int
-    account: str
-    description: str
-    callback_url: str
-    business: str
-    created: int
-    expires: int
-    state: str = "pending"
-    result: Result | None = None
-    receipt: str = ""
-
-    @property
-    def request_id(self) -> str:
-        """The TranProc request an approval becomes."""
-        return f"stk:{self.app_id}:{self.checkout_id}"
-
-    @property
-    def open(self) -> bool:
-        """Whether the prompt still waits for (or is acting on) an answer."""
-        return self.state in ("pending", "answering")
-
-    def row(self, now: int) -> Write:
-        """The prompt as first stored."""
-        values = (
-            self.checkout_id,
-            self.merchant_request_id,
-            self.app_id,
-            self.shortcode,
-            self.party_b,
-            self.kind,
-            self.msisdn,
-            self.amount,
-            self.account,
-            self.description,
-            self.callback_url,
-            self.state,
-            "",
-            "",
-            "",
-            self.created,
-            self.expires,
-            now,
-        )
-        return Write("daraja_prompts", PROMPT_COLUMNS, values)
-
-    def update(self, now: int) -> Write:
-        """The prompt's outcome."""
-        result = self.result or described("1019")
-        return Write(
-            "daraja_prompts",
-            OUTCOME_COLUMNS,
-            (self.checkout_id, self.state, result.code, result.description, self.receipt, now),
-            ("checkout_id",),
-            "update",
-        )
-
-
-def completed_row(checkout_id: str) -> Row:
-    """A prompt's outcome when its payment commits: the receipt and time come with it."""
-    return Row(
-        "daraja_prompts",
-        OUTCOME_COLUMNS,
-        (checkout_id, "completed", SUCCESS.code, SUCCESS.description, "", 0),
-        ("checkout_id",),
-        "update",
-        receipt="receipt",
-        time="updated",
-    )
-
-
-class Answer(NamedTuple):
-    """What the handset is told after answering a prompt."""
-
-    ok: bool
-    code: str
-    message: str
-    receipt: str | None
-    result: Result
-
-
-def prompt_text(prompt: Prompt, currency: Any) -> str:
-    """What the handset shows."""
-    money = format_amount(prompt.amount, currency)
-    text = f"Do you want to pay {money} to {prompt.business.upper()}"
-    if prompt.kind == "paybill" and prompt.account:
-        text += f" account no. {prompt.account}"
-    return text + "? Enter M-PESA PIN:"
 
 
 class Prompts:
@@ -254,7 +156,7 @@ class Prompts:
             f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts WHERE checkout_id = ?",
             (checkout_id,),
         )
-        return _prompt(rows[0]) if rows else None
+        return prompt_of(rows[0]) if rows else None
 
     # -- answering ---------------------------------------------------------------------
 
@@ -262,7 +164,7 @@ class Prompts:
         """The customer entered ``pin``: pay, and report what happened."""
         prompt = self.open.get(checkout_id)
         if prompt is None or prompt.state != "pending":
-            return _closed(prompt or self.finished.get(checkout_id))
+            return closed_answer(prompt or self.finished.get(checkout_id))
         prompt.state = "answering"
         self._disarm(prompt)
         daraja = self.daraja
@@ -327,7 +229,7 @@ class Prompts:
         """The customer pressed Cancel (1032)."""
         prompt = self.open.get(checkout_id)
         if prompt is None or prompt.state != "pending":
-            return _closed(prompt or self.finished.get(checkout_id))
+            return closed_answer(prompt or self.finished.get(checkout_id))
         result = described("1032")
         await self.fail(prompt, result)
         return Answer(True, "cancelled", "You cancelled the request.", None, result)
@@ -429,7 +331,7 @@ class Prompts:
             " WHERE state IN ('pending', 'answering') ORDER BY created",
         )
         for row in rows:
-            prompt = _prompt(row)
+            prompt = prompt_of(row)
             prompt.state = "pending"
             prompt.business = business_name(daraja, prompt.party_b)
             stored = await asyncio.to_thread(
@@ -492,49 +394,3 @@ def _params(prompt: Prompt, daraja: Daraja) -> dict[str, str]:
         params["paybill"] = prompt.party_b
         params["account"] = prompt.account
     return params
-
-
-def _closed(prompt: Prompt | None) -> Answer:
-    if prompt is None:
-        return Answer(False, "unknown_prompt", "There is no such request.", None, described("1019"))
-    result = prompt.result or described("1019")
-    return Answer(
-        False, "closed", "This request was already answered or has expired.", None, result
-    )
-
-
-def _prompt(row: tuple[Any, ...]) -> Prompt:
-    values = dict(zip(PROMPT_COLUMNS, row, strict=True))
-    code = str(values["result_code"])
-    prompt = Prompt(
-        checkout_id=str(values["checkout_id"]),
-        merchant_request_id=str(values["merchant_request_id"]),
-        app_id=int(values["app_id"]),
-        shortcode=str(values["shortcode"]),
-        party_b=str(values["party_b"]),
-        kind=str(values["kind"]),
-        msisdn=str(values["msisdn"]),
-        amount=int(values["amount"]),
-        account=str(values["account"]),
-        description=str(values["description"]),
-        callback_url=str(values["callback_url"]),
-        business="",
-        created=int(values["created"]),
-        expires=int(values["expires"]),
-        state=str(values["state"]),
-        result=Result(code, str(values["result_desc"])) if code else None,
-        receipt=str(values["receipt"]),
-    )
-    return prompt
-
-
-def answer_json(answer: Answer, request_id: str) -> dict[str, Any]:
-    """An answer in the native API's envelope, with Daraja's result code in ``data``."""
-    return {
-        "ok": answer.ok,
-        "code": answer.code,
-        "message": answer.message,
-        "receipt": answer.receipt,
-        "request_id": request_id,
-        "data": {"ResultCode": answer.result.code, "ResultDesc": answer.result.description},
-    }

@@ -25,9 +25,10 @@ from mkoba.channels.daraja.envelope import (
     DarajaError,
 )
 from mkoba.channels.daraja.http import authenticate, channel, endpoint, password_matches
-from mkoba.channels.daraja.prompts import Prompt, business_name
+from mkoba.channels.daraja.prompts import business_name
 from mkoba.channels.daraja.registry import App, Shortcode
 from mkoba.channels.daraja.state import Daraja
+from mkoba.channels.daraja.stk_prompt import Prompt
 
 PAYBILL = "CustomerPayBillOnline"
 BUY_GOODS = "CustomerBuyGoodsOnline"
