@@ -49,6 +49,10 @@ class Recorder(Protocol):
     one batch: the log never says more or less than the outbox does.
     """
 
-    async def records(self) -> list[Write]:
-        """The log rows of the attempts made since the last call (never raises)."""
+    def records(self) -> list[Write]:
+        """The log rows of the attempts made since the last call (never raises).
+
+        Not a coroutine: nothing may come between the attempts and the commit that
+        records them, or a stop there would leave a sent message queued, to go again.
+        """
         ...

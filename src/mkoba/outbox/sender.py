@@ -137,7 +137,7 @@ class OutboxSender:
             message.channel: self.gateways.get(message.channel) for message in messages
         }.values():
             if isinstance(gateway, Recorder):
-                writes.extend(await gateway.records())
+                writes.extend(gateway.records())
         await self.writer.submit_async([], attach=writes)
         for message, outcome in zip(messages, outcomes, strict=True):
             for listener in self._listeners:

@@ -11,7 +11,6 @@ same commit as the outbox's record of it (``outbox.gateway.Recorder``).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import time
@@ -143,17 +142,18 @@ class CallbackGateway:
             )
         )
 
-    async def records(self) -> list[Write]:
+    def records(self) -> list[Write]:
         """The delivery-log rows of the attempts since the last call, numbered.
 
-        The outbox sender commits them with its own record of those attempts.
+        The outbox sender commits them with its own record of those attempts. The
+        first call reads the table's last id, once, on the loop (one indexed read).
         """
         rows, self._rows = self._rows, []
         if not rows:
             return []
         if self._log_ids is None:
             try:
-                first = await asyncio.to_thread(first_delivery_id, self.tables)
+                first = first_delivery_id(self.tables)
             except Exception as problem:  # the outbox rows still say what became of each
                 log.warning("delivery log of %d attempts not written: %s", len(rows), problem)
                 return []
