@@ -46,8 +46,8 @@ from mkoba.bench.ledger_config import (
 )
 from mkoba.bench.ledger_naive import bench_naive
 from mkoba.bench.ledger_report import print_table
-from mkoba.bench.ledger_stores import check_postgres, store_url
 from mkoba.bench.ledger_writer import measure_ledger, setup_ledger
+from mkoba.bench.stores import check_postgres, scratch_store
 from mkoba.ledger import LedgerWriter, open_store
 
 __all__ = ["Config", "run"]
@@ -93,7 +93,7 @@ def _bench_store(
     store: str, config: Config, progress: Progress, emit: Callable[[Row], None]
 ) -> None:
     ids = itertools.count(1)
-    with store_url(store, config.postgres_url) as url:
+    with scratch_store(store, config.postgres_url) as url:
         naive: dict[str, Row] = {}
         if "naive" in config.workloads:
             for row in bench_naive(store, url, config, ids, progress):

@@ -45,6 +45,7 @@ from mkoba.bench.errors import BenchError
 from mkoba.bench.processor_config import Config, Row, seed, target_p99_ms, target_tx_per_s
 from mkoba.bench.processor_loops import closed_loop, open_loop
 from mkoba.bench.processor_world import populate
+from mkoba.bench.stores import scratch_store
 from mkoba.processor import heap
 
 __all__ = ["Config", "run"]
@@ -116,59 +117,43 @@ async def _bench_channel(
     from mkoba.app import Platform
     from mkoba.settings import Settings
 
-    url, drop = _store(config, directory)
-    settings = Settings.model_validate(
-        {
-            "db": url,
-            "keys_dir": directory / "keys",
-            "demo": False,
-            "workers": max(64, config.clients),
-            "bus": _bus_url(config.bus),
-        }
-    )
-    platform = Platform(settings)
-    try:
-        await platform.start()
+    with scratch_store(config.store, config.postgres_url) as url:
+        settings = Settings.model_validate(
+            {
+                "db": url,
+                "keys_dir": directory / "keys",
+                "demo": False,
+                "workers": max(64, config.clients),
+                "bus": _bus_url(config.bus),
+            }
+        )
         try:
-            with status.status(f"creating and funding {config.customers:,} customers"):
-                msisdns = await populate(platform, config.customers)
-            rng = random.Random(seed)
-            numbers = iter(range(1, 10**12))
-            closed = await closed_loop(platform, config, channel, msisdns, rng, numbers, status)
-            emit(closed)
-            emit(await open_loop(platform, config, channel, closed, msisdns, rng, numbers, status))
-            if len(platform.processor.deliveries):
-                raise BenchError(f"{len(platform.processor.deliveries)} deliveries still waiting")
+            await _measure_channel(Platform(settings), config, channel, status, emit)
+            if config.reconcile:
+                with status.status("reconciling the books"):
+                    await asyncio.to_thread(_reconcile, url)
         finally:
-            await platform.stop()
-        if config.reconcile:
-            with status.status("reconciling the books"):
-                await asyncio.to_thread(_reconcile, url)
+            # The next channel starts from a clean heap too.
+            gc.collect()
+
+
+async def _measure_channel(
+    platform: Any, config: Config, channel: str, status: Console, emit: Any
+) -> None:
+    """Both loops on a started platform; stopped afterwards, no delivery left waiting."""
+    await platform.start()
+    try:
+        with status.status(f"creating and funding {config.customers:,} customers"):
+            msisdns = await populate(platform, config.customers)
+        rng = random.Random(seed)
+        numbers = iter(range(1, 10**12))
+        closed = await closed_loop(platform, config, channel, msisdns, rng, numbers, status)
+        emit(closed)
+        emit(await open_loop(platform, config, channel, closed, msisdns, rng, numbers, status))
+        if len(platform.processor.deliveries):
+            raise BenchError(f"{len(platform.processor.deliveries)} deliveries still waiting")
     finally:
-        drop()
-        # The next channel starts from a clean heap too.
-        gc.collect()
-
-
-def _store(config: Config, directory: Path) -> tuple[str, Any]:
-    """The store's URL and how to remove it afterwards."""
-    if config.store == "sqlite":
-        return str(directory / "bench.db"), lambda: None
-    import secrets
-
-    import psycopg
-
-    from mkoba.ledger.store.postgres import split_url
-
-    schema = f"mkoba_bench_{secrets.token_hex(6)}"
-    dsn, _ = split_url(config.postgres_url)
-    separator = "&" if "?" in dsn else "?"
-
-    def drop() -> None:
-        with psycopg.connect(dsn, autocommit=True) as connection:
-            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE".encode())
-
-    return f"{dsn}{separator}schema={schema}", drop
+        await platform.stop()
 
 
 def _reconcile(url: str) -> None:

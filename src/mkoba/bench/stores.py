@@ -1,4 +1,4 @@
-"""The stores ``mkoba bench ledger`` measures on: a scratch SQLite file or PostgreSQL schema."""
+"""Scratch stores a bench measures on: a temporary SQLite file or PostgreSQL schema."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from mkoba.ledger.store.postgres import split_url
 
 
 @contextmanager
-def store_url(store: str, postgres_url: str) -> Iterator[str]:
+def scratch_store(store: str, postgres_url: str) -> Iterator[str]:
     """A URL for an empty store of this kind, removed afterwards."""
     if store == "sqlite":
         with tempfile.TemporaryDirectory(prefix="mkoba-bench-") as directory:
