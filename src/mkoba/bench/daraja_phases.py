@@ -147,6 +147,7 @@ async def _phase(
 def measure(
     url: str, token: str, customers: list[int], callbacks: bool, seconds: float
 ) -> tuple[Phase, Phase, Phase | None]:
+    """A warm-up, then saturation, then half load; pushes alone too when there are no callbacks."""
     uvloop.run(_phase("warm-up", url, token, customers, callbacks, min(2.0, seconds), 0.0))
     saturated = uvloop.run(_phase("saturation", url, token, customers, callbacks, seconds, 0.0))
     half = uvloop.run(
