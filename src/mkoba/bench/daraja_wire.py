@@ -9,9 +9,10 @@ import datetime as dt
 import json
 import re
 
+from mkoba.bench.http import read_head
+
 SHORTCODE = "174379"
 PASSKEY = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"
-header_bytes_max = 16 * 1024
 _RESULT_CODE = re.compile(rb'"ResultCode"\s*:\s*"?(-?[0-9]+)')
 
 
@@ -110,25 +111,13 @@ class Connection:
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self.writer.write(head + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
-        if len(raw) > header_bytes_max:
-            raise ConnectionError("headers too long")
-        lines = raw.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        length, close = 0, False
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            name = name.strip().lower()
-            if name == "content-length":
-                length = int(value.strip())
-            elif name == "connection" and value.strip().lower() == "close":
-                close = True
-        if length:
-            await self.reader.readexactly(length)
-        if close:
+        answer = await read_head(self.reader)
+        if answer.length:
+            await self.reader.readexactly(answer.length)
+        if answer.close:
             await self.close()
             await self.open()
-        return status
+        return answer.status
 
 
 def push_body(msisdn: int, callback: str) -> bytes:
