@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     import typer
     from fastapi import FastAPI
 
+    from mkoba.channels.sms.esme import Esme
+
 log = logging.getLogger("mkoba")
 
 # How often a front reads the directory again (parties the core registered since).
@@ -440,3 +442,48 @@ class _Tables:
     async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
         """Ledger balances, from the writer (this process's or the core's)."""
         return await self._platform.rows.balances(account_ids)
+
+
+# -- SMPP for ``mkoba bench sms``: the benchmark reaches the SMS channel only through here.
+
+
+def smpp_client(
+    host: str,
+    port: int,
+    system_id: str,
+    password: str,
+    window: int,
+    on_receipt: Callable[[str], None],
+) -> Esme:
+    """The SMS channel's SMPP transceiver (not started), calling ``on_receipt`` per receipt.
+
+    ``on_receipt`` gets the receipted message id, spelled as ``smpp_message_id`` spells it.
+    """
+    from mkoba.channels.sms import receipts
+    from mkoba.channels.sms.esme import Esme, Inbound
+
+    def on_inbound(inbound: Inbound) -> None:
+        receipt = receipts.read(inbound)
+        if receipt is not None:
+            on_receipt(receipt.message_id)
+
+    return Esme(host, port, system_id, password, on_inbound=on_inbound, window=window)
+
+
+def smpp_single_part(text: str) -> dict[str, object]:
+    """The submit_sm fields that carry ``text`` in one part (it must fit in one)."""
+    from mkoba.channels.sms import encoding
+
+    (part,) = encoding.parts(text)
+    return {
+        "esm_class": part.esm_class,
+        "data_coding": part.data_coding,
+        "short_message": part.short_message,
+    }
+
+
+def smpp_message_id(message_id: str) -> str:
+    """One spelling of an SMSC's message id, the one receipts are reported with."""
+    from mkoba.channels.sms import receipts
+
+    return receipts.normal_id(message_id)

@@ -12,7 +12,7 @@ import json
 
 from typer.testing import CliRunner
 
-from mkoba.bench.processor import percentile
+from mkoba.bench.measure import percentile
 from mkoba.cli import app
 
 REQUIRED = {"tx_per_s", "p50_ms", "p99_ms", "mode", "clients", "channel", "cpu_ms_per_tx"}

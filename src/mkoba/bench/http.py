@@ -2,15 +2,44 @@
 
 httpx spends more CPU per request than the server under test; on a 2-core
 machine the load generator must stay light, so this speaks just enough HTTP:
-POST a form, read the status, headers and a Content-Length body.
+POST a form, read the status, headers and a Content-Length body. The Daraja bench
+reads its answers with the same ``read_head``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 header_bytes_max = 16 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What a response's head says: its status, its body's length, whether the server hangs up."""
+
+    status: int
+    length: int
+    close: bool
+
+
+async def read_head(reader: asyncio.StreamReader) -> Head:
+    """Read one response's status line and headers (not its body)."""
+    raw = await reader.readuntil(b"\r\n\r\n")
+    if len(raw) > header_bytes_max:
+        raise ConnectionError("headers too long")
+    lines = raw.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length, close = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value.strip())
+        elif name == "connection" and value.strip().lower() == "close":
+            close = True
+    return Head(status, length, close)
 
 
 class Connection:
@@ -42,15 +71,6 @@ class Connection:
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self._writer.write(head + body)
-        raw = await self._reader.readuntil(b"\r\n\r\n")
-        if len(raw) > header_bytes_max:
-            raise ConnectionError("headers too long")
-        lines = raw.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        length = 0
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip())
-        payload = await self._reader.readexactly(length) if length else b""
-        return status, payload
+        answer = await read_head(self._reader)
+        payload = await self._reader.readexactly(answer.length) if answer.length else b""
+        return answer.status, payload

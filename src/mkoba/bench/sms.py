@@ -27,8 +27,7 @@ import uvloop
 from rich.console import Console
 from rich.table import Table
 
-from mkoba.channels.sms import encoding, receipts
-from mkoba.channels.sms.esme import Esme, Inbound
+from mkoba.app import smpp_client, smpp_message_id, smpp_single_part
 
 PEER = Path("tests/channels/sms/peer")
 TEXT = (
@@ -69,35 +68,29 @@ async def _measure(url: str, messages: int, window: int) -> dict[str, float]:
     done: list[float] = []
     all_in = asyncio.Event()
 
-    def on_inbound(inbound: Inbound) -> None:
-        receipt = receipts.read(inbound)
-        if receipt is None:
-            return
-        if waiting.pop(receipt.message_id, None) is not None:
+    def on_receipt(message_id: str) -> None:
+        if waiting.pop(message_id, None) is not None:
             done.append(time.perf_counter())
             if len(done) == messages:
                 all_in.set()
 
-    esme = Esme(
+    esme = smpp_client(
         parts.hostname,
         parts.port,
         unquote(parts.username),
         unquote(parts.password or ""),
-        on_inbound=on_inbound,
-        window=window,
+        window,
+        on_receipt,
     )
     esme.start()
-    (part,) = encoding.parts(TEXT)
     fields = {
         "source_addr_ton": 5,
         "source_addr_npi": 0,
         "source_addr": "MPESA",
         "dest_addr_ton": 1,
         "dest_addr_npi": 1,
-        "esm_class": part.esm_class,
         "registered_delivery": 1,
-        "data_coding": part.data_coding,
-        "short_message": part.short_message,
+        **smpp_single_part(TEXT),
     }
     latencies: list[float] = []
     refused: list[int] = []
@@ -117,7 +110,7 @@ async def _measure(url: str, messages: int, window: int) -> dict[str, float]:
                 if not result.ok:
                     refused.append(result.status)
                     continue
-                waiting[receipts.normal_id(result.message_id)] = sent
+                waiting[smpp_message_id(result.message_id)] = sent
 
         await asyncio.gather(*(sender() for _ in range(window)))
         submitted = time.perf_counter()

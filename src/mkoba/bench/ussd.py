@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mkoba.bench.http import Connection
+from mkoba.bench.measure import phase_percentile
+from mkoba.bench.servers import free_port
 
 CUSTOMERS = 1000
 FIRST_CUSTOMER = 254712000001
@@ -68,23 +69,14 @@ class Phase:
 
     def percentile(self, fraction: float) -> float:
         """A latency percentile (ms)."""
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+        return phase_percentile(self.latencies_ms, fraction)
 
 
 @contextlib.contextmanager
 def serve(console: Console) -> Iterator[str]:
     """A fresh ``mkoba serve`` on a free port with a temporary store; its URL."""
     with tempfile.TemporaryDirectory(prefix="mkoba-bench-ussd-") as folder:
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ, MKOBA_KEYS_DIR=str(Path(folder) / "keys"), MKOBA_LOG_LEVEL="warning")
         command = [
             sys.executable,

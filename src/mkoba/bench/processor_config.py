@@ -1,0 +1,98 @@
+"""What ``mkoba bench processor`` measures: its options (``Config``), its knobs and its ``Row``."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+CHANNELS = ("api", "system")
+STORES = ("sqlite", "postgresql")
+PIN = "1357"
+# Every customer starts with this much e-money (shillings): sends never run dry.
+opening_balance_ksh = 100_000
+amount_ksh_min, amount_ksh_max = 10, 2_000
+first_msisdn = 254_720_000_000
+customers_max = 1_000_000
+warm_up_s = 2.0
+# Requests generated ahead of a run: the estimated need times this, at most this many.
+generate_margin = 1.5
+requests_max = 2_000_000
+# A request not answered within this long means TranProc is stuck: stop loudly.
+request_timeout_s = 60.0
+seed = 20_250_601
+# The issue's targets (checked in the summary, never in unit tests).
+target_tx_per_s = 6_000
+target_p99_ms = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """What to measure: built by the command line from its options."""
+
+    customers: int
+    clients: int
+    seconds: float
+    channels: list[str]
+    store: str
+    postgres_url: str
+    loop: str
+    reconcile: bool
+    # The bus: memory (in-process), or NATS JetStream (prefix mkoba-bench unless given).
+    bus: str = "memory"
+
+    def problems(self) -> list[str]:
+        """Why this configuration cannot run; empty when it can."""
+        problems = [f"unknown channel {name!r}" for name in self.channels if name not in CHANNELS]
+        if not self.channels:
+            problems.append("give at least one channel")
+        if self.store not in STORES:
+            problems.append(f"store must be one of {', '.join(STORES)}")
+        if not 2 <= self.customers <= customers_max:
+            problems.append(f"customers must be 2..{customers_max:,}")
+        if not 1 <= self.clients <= 4096:
+            problems.append("clients must be 1..4096")
+        if not 0 < self.seconds <= 600:
+            problems.append("seconds must be above 0 and at most 600")
+        if self.bus != "memory":
+            from mkoba.bus import parse_nats_url
+
+            try:
+                parse_nats_url(self.bus)
+            except ValueError as problem:
+                problems.append(f"bus: {problem}")
+        if self.loop not in ("uvloop", "asyncio"):
+            problems.append("loop must be uvloop or asyncio")
+        return problems
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One measurement, as printed in the table and as one JSON line."""
+
+    channel: str
+    mode: str
+    clients: int
+    store: str
+    customers: int
+    transactions: int
+    seconds: float
+    tx_per_s: float
+    offered_per_s: float
+    p50_ms: float
+    p99_ms: float
+    settled_p50_ms: float
+    settled_p99_ms: float
+    max_ms: float
+    # Process CPU time (all threads, user + system) per transaction: what bounds a
+    # GIL-bound process, and less disturbed by other load on the machine than tx/s.
+    cpu_ms_per_tx: float
+    rss_mb: float
+
+    def as_json(self) -> str:
+        """One line of JSON, figures rounded to what they mean."""
+        fields = dataclasses.asdict(self)
+        for name, value in fields.items():
+            if isinstance(value, float):
+                fields[name] = round(value, 3 if "_ms" in name else 1)
+        return json.dumps(fields)
