@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import pytest
@@ -58,9 +59,9 @@ def require_postgres() -> None:
     _skip_or_fail(postgres_problem(), "MKOBA_REQUIRE_POSTGRES")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL for a fresh, empty schema on the test server, dropped afterwards."""
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A URL for a fresh, empty schema on the test server, dropped on leaving."""
     require_postgres()
     import psycopg
 
@@ -70,12 +71,38 @@ def postgres_url() -> Iterator[str]:
         connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL for a fresh, empty schema on the test server, dropped afterwards."""
+    with fresh_schema() as url:
+        yield url
+
+
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A URL for an empty store: a SQLite file, then a PostgreSQL schema."""
     if request.param == "sqlite":
         return str(tmp_path_factory.mktemp("store") / "ledger.db")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="module", params=STORES)
+def module_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``store_url`` shared by a whole module: for tests that start one platform per store.
+
+    Starting a platform costs a second on SQLite and more on PostgreSQL, so such a
+    module starts it once per store and every test makes its own parties in it.
+    """
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("store") / "mkoba.db")
+        return
+    with fresh_schema() as url:
+        yield url
 
 
 NATS_URL = os.environ.get("MKOBA_TEST_NATS", "nats://127.0.0.1:4222")

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(scope="module")
 async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("another")) as platform:
+    async with running(module_store_url, tmp_path_factory.mktemp("another")) as platform:
         yield platform
 
 

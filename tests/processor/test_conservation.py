@@ -78,9 +78,9 @@ def conservation_profile(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("conservation")
-    return settings_for(store_url, folder, profile=conservation_profile(folder), demo=True)
+    return settings_for(module_store_url, folder, profile=conservation_profile(folder), demo=True)
 
 
 @pytest.fixture(scope="module")

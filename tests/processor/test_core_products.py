@@ -41,9 +41,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(scope="module")
 async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    async with running(settings_for(store_url, tmp_path_factory.mktemp("core"))) as platform:
+    async with running(settings_for(module_store_url, tmp_path_factory.mktemp("core"))) as platform:
         yield platform
 
 

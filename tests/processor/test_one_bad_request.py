@@ -28,9 +28,9 @@ AUDIT = ("id", "at", "actor_id", "action", "subject_id", "detail")
 
 @pytest.fixture(scope="module")
 async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("bad-row")) as platform:
+    async with running(module_store_url, tmp_path_factory.mktemp("bad-row")) as platform:
         yield platform
 
 

@@ -37,9 +37,9 @@ HOUR_NS = 3_600 * 1_000_000_000
 
 @pytest.fixture(scope="module")
 async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("reversals")) as platform:
+    async with running(module_store_url, tmp_path_factory.mktemp("reversals")) as platform:
         yield platform
 
 

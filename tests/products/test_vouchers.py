@@ -43,10 +43,10 @@ DAY_NS = 86_400 * 1_000_000_000
 
 @pytest.fixture(scope="module")
 async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Platform]:
     folder = tmp_path_factory.mktemp("vouchers")
-    async with running(store_url, folder, profile="campus") as platform:
+    async with running(module_store_url, folder, profile="campus") as platform:
         yield platform
 
 
