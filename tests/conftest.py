@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from mkoba.app import Platform
+    from mkoba.settings import Settings
 
 # Property tests draw the same examples on every run (a red CI run is one anyone can
 # replay), and the first draw may build Hypothesis's Unicode tables on a fresh clone, so
@@ -103,6 +108,50 @@ def module_store_url(
         return
     with fresh_schema() as url:
         yield url
+
+
+MakePlatform = Callable[..., Awaitable["Platform"]]
+
+
+@pytest.fixture(scope="module")
+async def make_platform(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MakePlatform]:
+    """Start platforms for a module; each is stopped (its store closed) after the module.
+
+    ``await make_platform("name", profile="kenya", demo=False, **settings)`` starts one on
+    the module's store, with its keys in a fresh folder called ``name``;
+    ``await make_platform(settings=...)`` starts one on settings made by the module.
+    Async, so the calling module runs on AnyIO (``pytestmark = pytest.mark.anyio``).
+    """
+    from mkoba.app import Platform
+    from mkoba.settings import Settings
+
+    async with AsyncExitStack() as stack:
+
+        async def make(
+            name: str = "platform",
+            *,
+            settings: Settings | None = None,
+            profile: str = "kenya",
+            demo: bool = False,
+            **overrides: Any,
+        ) -> Platform:
+            if settings is None:
+                folder = tmp_path_factory.mktemp(name)
+                settings = Settings(
+                    db=module_store_url,
+                    keys_dir=folder / "keys",
+                    profile=profile,
+                    demo=demo,
+                    **overrides,
+                )
+            platform = Platform(settings)
+            await platform.start()
+            stack.push_async_callback(platform.stop)
+            return platform
+
+        yield make
 
 
 NATS_URL = os.environ.get("MKOBA_TEST_NATS", "nats://127.0.0.1:4222")

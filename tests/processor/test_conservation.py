@@ -21,7 +21,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,7 +38,8 @@ from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.products import all_products
 from mkoba.settings import Settings
-from tests.processor.world import eventually, request_of, rows, running, settings_for
+from tests.conftest import MakePlatform
+from tests.processor.world import eventually, request_of, rows, settings_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -84,9 +85,8 @@ def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-async def platform(settings: Settings) -> AsyncIterator[Platform]:
-    async with running(settings) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform, settings: Settings) -> Platform:
+    return await make_platform(settings=settings)
 
 
 # -- the workload --------------------------------------------------------------------------

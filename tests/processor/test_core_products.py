@@ -8,14 +8,13 @@ onwards): sending 1,000 costs 13, withdrawing 2,000 costs 29 (excise included).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.parties import PartyKind, PartyState, Purpose, Role, account_id
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
+from tests.conftest import MakePlatform
 from tests.processor.world import (
     AGENT_PIN,
     BUSINESS_PIN,
@@ -31,8 +30,6 @@ from tests.processor.world import (
     inbox,
     request_of,
     rows,
-    running,
-    settings_for,
     wallet,
 )
 
@@ -40,11 +37,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(settings_for(module_store_url, tmp_path_factory.mktemp("core"))) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("core")
 
 
 @pytest.fixture(scope="module")
