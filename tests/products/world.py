@@ -16,7 +16,8 @@ import httpx
 from mkoba.app import Platform
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
-from mkoba.settings import Settings
+from tests.processor.world import running as running_on
+from tests.processor.world import settings_for
 from tests.world import (
     AGENT_PIN,
     AIRTIME,
@@ -58,13 +59,8 @@ async def running(
     url: str, folder: Path, profile: str = "kenya", demo: bool = False
 ) -> AsyncIterator[Platform]:
     """A started platform on ``url``, stopped (and its store closed) afterwards."""
-    settings = Settings(db=url, keys_dir=folder / "keys", profile=profile, demo=demo)
-    platform = Platform(settings)
-    await platform.start()
-    try:
+    async with running_on(settings_for(url, folder, profile=profile, demo=demo)) as platform:
         yield platform
-    finally:
-        await platform.stop()
 
 
 def refused(response: Response, code: Code, text: str | None = None) -> None:
