@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+if TYPE_CHECKING:
+    from mkoba.app import Platform
+    from mkoba.settings import Settings
 
 # Property tests draw the same examples on every run (a red CI run is one anyone can
 # replay), and the first draw may build Hypothesis's Unicode tables on a fresh clone, so
@@ -58,9 +64,9 @@ def require_postgres() -> None:
     _skip_or_fail(postgres_problem(), "MKOBA_REQUIRE_POSTGRES")
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL for a fresh, empty schema on the test server, dropped afterwards."""
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A URL for a fresh, empty schema on the test server, dropped on leaving."""
     require_postgres()
     import psycopg
 
@@ -70,12 +76,82 @@ def postgres_url() -> Iterator[str]:
         connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL for a fresh, empty schema on the test server, dropped afterwards."""
+    with fresh_schema() as url:
+        yield url
+
+
+STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
 def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A URL for an empty store: a SQLite file, then a PostgreSQL schema."""
     if request.param == "sqlite":
         return str(tmp_path_factory.mktemp("store") / "ledger.db")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(scope="module", params=STORES)
+def module_store_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``store_url`` shared by a whole module: for tests that start one platform per store.
+
+    Starting a platform costs a second on SQLite and more on PostgreSQL, so such a
+    module starts it once per store and every test makes its own parties in it.
+    """
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("store") / "mkoba.db")
+        return
+    with fresh_schema() as url:
+        yield url
+
+
+MakePlatform = Callable[..., Awaitable["Platform"]]
+
+
+@pytest.fixture(scope="module")
+async def make_platform(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[MakePlatform]:
+    """Start platforms for a module; each is stopped (its store closed) after the module.
+
+    ``await make_platform("name", profile="kenya", demo=False, **settings)`` starts one on
+    the module's store, with its keys in a fresh folder called ``name``;
+    ``await make_platform(settings=...)`` starts one on settings made by the module.
+    Async, so the calling module runs on AnyIO (``pytestmark = pytest.mark.anyio``).
+    """
+    from mkoba.app import Platform
+    from mkoba.settings import Settings
+
+    async with AsyncExitStack() as stack:
+
+        async def make(
+            name: str = "platform",
+            *,
+            settings: Settings | None = None,
+            profile: str = "kenya",
+            demo: bool = False,
+            **overrides: Any,
+        ) -> Platform:
+            if settings is None:
+                folder = tmp_path_factory.mktemp(name)
+                settings = Settings(
+                    db=module_store_url,
+                    keys_dir=folder / "keys",
+                    profile=profile,
+                    demo=demo,
+                    **overrides,
+                )
+            platform = Platform(settings)
+            await platform.start()
+            stack.push_async_callback(platform.stop)
+            return platform
+
+        yield make
 
 
 NATS_URL = os.environ.get("MKOBA_TEST_NATS", "nats://127.0.0.1:4222")

@@ -8,8 +8,6 @@ Each test asks as the attacker would and checks what the victim would see.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
@@ -18,17 +16,15 @@ from mkoba.processor.plan import Record
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Channel, Response
 from mkoba.products import all_products
-from tests.products.world import CUSTOMER_PIN, World, refused, running
+from tests.conftest import MakePlatform
+from tests.products.world import CUSTOMER_PIN, World, refused
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("another")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("another")
 
 
 @pytest.fixture(scope="module")

@@ -37,8 +37,8 @@ ENVELOPE = {"ok", "code", "message", "receipt", "request_id", "data"}
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return settings_for(store_url, tmp_path_factory.mktemp("api"))
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(module_store_url, tmp_path_factory.mktemp("api"))
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ import json
 import random
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -38,7 +38,8 @@ from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.products import all_products
 from mkoba.settings import Settings
-from tests.processor.world import eventually, request_of, rows, running, settings_for
+from tests.conftest import MakePlatform
+from tests.processor.world import eventually, request_of, rows, settings_for
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -78,15 +79,14 @@ def conservation_profile(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("conservation")
-    return settings_for(store_url, folder, profile=conservation_profile(folder), demo=True)
+    return settings_for(module_store_url, folder, profile=conservation_profile(folder), demo=True)
 
 
 @pytest.fixture(scope="module")
-async def platform(settings: Settings) -> AsyncIterator[Platform]:
-    async with running(settings) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform, settings: Settings) -> Platform:
+    return await make_platform(settings=settings)
 
 
 # -- the workload --------------------------------------------------------------------------

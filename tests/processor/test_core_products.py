@@ -8,14 +8,13 @@ onwards): sending 1,000 costs 13, withdrawing 2,000 costs 29 (excise included).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.parties import PartyKind, PartyState, Purpose, Role, account_id
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
+from tests.conftest import MakePlatform
 from tests.processor.world import (
     AGENT_PIN,
     BUSINESS_PIN,
@@ -31,8 +30,6 @@ from tests.processor.world import (
     inbox,
     request_of,
     rows,
-    running,
-    settings_for,
     wallet,
 )
 
@@ -40,11 +37,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(settings_for(store_url, tmp_path_factory.mktemp("core"))) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("core")
 
 
 @pytest.fixture(scope="module")
@@ -396,7 +390,7 @@ async def test_pin_not_set_and_pin_locked(world: World) -> None:
 
 async def test_deposit_by_store_and_by_assistant_pays_commission(world: World) -> None:
     platform = world.platform
-    office, store, assistant = await world.agent(100_000 * KSH)
+    office, store, assistant = await world.agent_with_assistant(100_000 * KSH)
     client = await world.customer(name="Kamau Njoroge")
     assert store.msisdn and assistant.msisdn and client.msisdn
     commission = account_id(office.id, Purpose.COMMISSION)
@@ -427,7 +421,7 @@ async def test_deposit_by_store_and_by_assistant_pays_commission(world: World) -
 
 async def test_deposit_refusals(world: World) -> None:
     platform = world.platform
-    _, small, _ = await world.agent(1_000 * KSH)
+    _, small, _ = await world.agent_with_assistant(1_000 * KSH)
     client = await world.customer()
     nearly_full = await world.customer(49_500, tier="basic")
     frozen = await world.set_state(await world.customer(), PartyState.FROZEN)
@@ -500,7 +494,7 @@ async def test_deposit_refusals(world: World) -> None:
 
 async def test_withdraw_at_an_agent_with_fee_excise_and_commission(world: World) -> None:
     platform = world.platform
-    office, store, _ = await world.agent(0)
+    office, store, _ = await world.agent_with_assistant(0)
     client = await world.customer(5_000, name="Wanjiku Kamau")
     assert client.msisdn and store.msisdn and store.number
     agent_number = store.number.split("/")[0]
@@ -592,7 +586,7 @@ async def test_withdraw_refusals(world: World) -> None:
 
 async def test_balance_of_each_kind_of_holder_and_money_on_hold(world: World) -> None:
     platform = world.platform
-    office, store, assistant = await world.agent(7_000 * KSH)
+    office, store, assistant = await world.agent_with_assistant(7_000 * KSH)
     client = await world.customer(3_000)
     payee = await world.customer()
     assert client.msisdn and payee.msisdn and store.msisdn and assistant.msisdn and office.msisdn

@@ -49,9 +49,9 @@ ROLLED_BACK_SMS = "could not be completed and no money moved"
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     folder = tmp_path_factory.mktemp("delivery")
-    return settings_for(store_url, folder, profile=fast_profile(folder, DEADLINE_S))
+    return settings_for(module_store_url, folder, profile=fast_profile(folder, DEADLINE_S))
 
 
 @pytest.fixture

@@ -13,13 +13,13 @@ platform's health stays honest, and the books balance.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from mkoba.app import Platform
 from mkoba.ledger import Write
-from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, running, wallet
+from tests.conftest import MakePlatform
+from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, wallet
 
 pytestmark = pytest.mark.anyio
 
@@ -27,11 +27,8 @@ AUDIT = ("id", "at", "actor_id", "action", "subject_id", "detail")
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("bad-row")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("bad-row")
 
 
 @pytest.fixture(scope="module")

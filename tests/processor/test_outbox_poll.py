@@ -30,8 +30,8 @@ PAYEES = 24
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return settings_for(store_url, tmp_path_factory.mktemp("outbox"))
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(module_store_url, tmp_path_factory.mktemp("outbox"))
 
 
 @pytest.fixture

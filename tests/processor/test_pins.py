@@ -60,8 +60,8 @@ CANARY_WRONG = "862059"
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return settings_for(store_url, tmp_path_factory.mktemp("pins"))
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(module_store_url, tmp_path_factory.mktemp("pins"))
 
 
 # -- lockout --------------------------------------------------------------------------------

@@ -42,8 +42,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-def settings(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return settings_for(store_url, tmp_path_factory.mktemp("replay"))
+def settings(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return settings_for(module_store_url, tmp_path_factory.mktemp("replay"))
 
 
 @pytest.fixture

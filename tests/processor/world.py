@@ -1,4 +1,4 @@
-"""A small world for TranProc tests: a running platform, its parties, and a channel's client.
+"""TranProc tests' helpers around the shared world (``tests/world.py``), as functions.
 
 Customers are registered and funded through TranProc itself (``register``,
 then a ``deposit`` at the world's agent store). What the core products cannot
@@ -10,10 +10,7 @@ through the writer, the single write path.
 from __future__ import annotations
 
 import asyncio
-import base64
-import itertools
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,40 +23,44 @@ import yaml
 from mkoba.app import Platform
 from mkoba.catalog import CHANNELS
 from mkoba.ledger import (
-    Account,
-    AccountFlags,
-    AccountKind,
     Balance,
     Transfer,
     TransferFlags,
     TransferResult,
 )
-from mkoba.parties import (
-    OPERATOR_ID,
-    Change,
-    Party,
-    PartyKind,
-    PartyState,
-    Pin,
-    Purpose,
-    Role,
-    account_id,
-    seal_pin,
-)
 from mkoba.processor import ids
-from mkoba.processor.codes import Code
-from mkoba.processor.proof import Proof, proof_of
-from mkoba.processor.request import Channel, Request, Response
-from mkoba.products import all_products
+from mkoba.processor.request import Channel, Response
 from mkoba.settings import Settings
+from tests.world import (
+    AGENT_PIN,
+    BUSINESS_PIN,
+    CUSTOMER_PIN,
+    EXCISE,
+    FEES,
+    KSH,
+    PHONE_CHANNELS,
+    PHONE_ONLY,
+    TRUST,
+    World,
+    request_of,
+    wallet,
+)
 
-KSH = 100  # minor units per shilling
-CUSTOMER_PIN = "1357"
-AGENT_PIN = "2468"
-BUSINESS_PIN = "8642"
-TRUST = account_id(OPERATOR_ID, Purpose.TRUST)
-FEES = account_id(OPERATOR_ID, Purpose.FEES)
-EXCISE = account_id(OPERATOR_ID, Purpose.EXCISE)
+# Re-exported: the shared world, as this folder's tests have long imported it.
+__all__ = [
+    "AGENT_PIN",
+    "BUSINESS_PIN",
+    "CUSTOMER_PIN",
+    "EXCISE",
+    "FEES",
+    "KSH",
+    "PHONE_CHANNELS",
+    "PHONE_ONLY",
+    "TRUST",
+    "World",
+    "request_of",
+    "wallet",
+]
 
 
 def fast_profile(folder: Path, deadline_s: int = 2) -> Path:
@@ -94,43 +95,6 @@ async def running(settings: Settings) -> AsyncIterator[Platform]:
         yield platform
     finally:
         await platform.stop()
-
-
-# Products only the phone itself may ask for (``Proof.NETWORK``).
-PHONE_ONLY = frozenset(
-    name for name, product in all_products().items() if proof_of(product) is Proof.NETWORK
-)
-
-
-# Channels whose gateway says which phone asks.
-PHONE_CHANNELS = frozenset({Channel.USSD, Channel.SMS, Channel.STK})
-
-
-def request_of(
-    platform: Platform,
-    product: str,
-    msisdn: str,
-    pin: str | None = None,
-    /,
-    *,
-    channel: Channel = Channel.API,
-    request_id: str | None = None,
-    new_pin: str | None = None,
-    phone: bool | None = None,
-    **params: str,
-) -> Request:
-    """A request as a channel adapter builds it: PINs sealed for this request id.
-
-    ``phone``: the channel knows the caller's phone (default: on USSD, SMS and STK, as
-    their gateways say which phone asks, and for the products only a phone may ask for).
-    """
-    rid = request_id or f"test:{uuid.uuid4().hex}"
-    sealed = seal_pin(Pin(pin), platform.transport_key, rid.encode()) if pin is not None else None
-    if new_pin is not None:
-        blob = seal_pin(Pin(new_pin), platform.transport_key, rid.encode() + b":new").blob
-        params["sealed_new_pin"] = base64.b64encode(blob).decode()
-    verified = (product in PHONE_ONLY or channel in PHONE_CHANNELS) if phone is None else phone
-    return Request(rid, channel, product, msisdn, dict(params), sealed, time.time_ns(), verified)
 
 
 async def call(
@@ -246,165 +210,3 @@ async def issue(platform: Platform, account: int, amount: int) -> None:
     transfer = Transfer(ids.leg_id(number, 0, "direct"), TRUST, account, amount, ledger)
     (result,) = await asyncio.wrap_future(services.writer.submit([transfer]))
     assert result is TransferResult.OK, result
-
-
-class World:
-    """Parties for one test module, on one running platform."""
-
-    _numbers = itertools.count(254_722_100_001)
-
-    def __init__(self, platform: Platform) -> None:
-        self.platform = platform
-        self.store: Party | None = None
-
-    @property
-    def agent_store(self) -> Party:
-        """The store that funds customers (set up by ``setup``)."""
-        assert self.store is not None, "call setup() first"
-        return self.store
-
-    def msisdn(self) -> str:
-        """A valid Kenyan mobile number nobody in this world uses yet."""
-        return str(next(self._numbers))
-
-    async def setup(self) -> World:
-        """Money for commissions in fee income, and an agent store with float for deposits."""
-        await issue(self.platform, FEES, 10_000_000 * KSH)
-        _, self.store, _ = await self.agent(100_000_000 * KSH)
-        return self
-
-    async def add_party(
-        self,
-        kind: PartyKind,
-        name: str,
-        *,
-        msisdn: str | None = None,
-        number: str | None = None,
-        parent: int = 0,
-        purposes: tuple[Purpose, ...] = (),
-        roles: tuple[Role, ...] = (),
-        pin: str | None = None,
-        tier: str | None = None,
-    ) -> Party:
-        """A party with its accounts, roles and PIN, committed and in the directory."""
-        services = self.platform.services
-        now = self.platform.clock()
-        profile = services.profile(now)
-        party_id = services.directory.allocate_id()
-        accounts = [
-            Account(
-                id=account_id(party_id, purpose),
-                ledger=profile.ledger,
-                currency=profile.currency.code,
-                kind=AccountKind.EMONEY,
-                flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-                balance_max=profile.limits(tier).balance_max if tier else None,
-                code=int(purpose),
-                user_data=party_id,
-            )
-            for purpose in purposes
-        ]
-        if accounts:
-            results = await asyncio.wrap_future(services.writer.create_accounts(accounts))
-            assert all(result.ok for result in results), results
-        party = Party(party_id, kind, name, msisdn, number, parent, kyc_tier=tier, created=now)
-        change = Change(
-            parties=(party,),
-            accounts=tuple((party_id, Purpose(a.code), a.id) for a in accounts),
-            roles=tuple((party_id, role, parent) for role in roles),
-            credentials=(services.vault.new_credential(party_id, Pin(pin), now),) if pin else (),
-        )
-        await asyncio.wrap_future(services.writer.submit([], attach=change.writes()))
-        services.directory.apply(change)
-        return party
-
-    async def agent(self, float_minor: int) -> tuple[Party, Party, Party]:
-        """A head office, one store holding ``float_minor`` of float, and its assistant."""
-        number = str(next(self._numbers))[-6:]
-        office = await self.add_party(
-            PartyKind.AGENT_HEAD_OFFICE,
-            f"Office {number}",
-            msisdn=self.msisdn(),
-            number=number,
-            purposes=(Purpose.COMMISSION,),
-            roles=(Role.AGENT_OWNER,),
-            pin=AGENT_PIN,
-        )
-        store = await self.add_party(
-            PartyKind.AGENT_STORE,
-            f"Shop {number}",
-            msisdn=self.msisdn(),
-            number=f"{number}/1",
-            parent=office.id,
-            purposes=(Purpose.FLOAT,),
-            roles=(Role.AGENT_OPERATOR,),
-            pin=AGENT_PIN,
-        )
-        assistant = await self.add_party(
-            PartyKind.AGENT_ASSISTANT,
-            f"Assistant {number}",
-            msisdn=self.msisdn(),
-            parent=store.id,
-            roles=(Role.AGENT_ASSISTANT,),
-            pin=AGENT_PIN,
-        )
-        if float_minor:
-            await issue(self.platform, account_id(store.id, Purpose.FLOAT), float_minor)
-        return office, store, assistant
-
-    async def set_state(self, party: Party, state: PartyState) -> Party:
-        """Freeze, close or reactivate a party, as customer care would."""
-        changed = party._replace(state=state)
-        change = Change(parties=(changed,))
-        services = self.platform.services
-        await asyncio.wrap_future(services.writer.submit([], attach=change.writes()))
-        services.directory.apply(change)
-        return changed
-
-    async def customer(
-        self,
-        balance_ksh: int = 0,
-        *,
-        tier: str = "full",
-        pin: str = CUSTOMER_PIN,
-        language: str = "en",
-        name: str = "Amina Wanjiru",
-    ) -> Party:
-        """A customer registered through TranProc, then funded by a deposit at the agent."""
-        msisdn = self.msisdn()
-        response = await call(
-            self.platform,
-            "register",
-            msisdn,
-            pin,
-            name=name,
-            id_number=f"ID{msisdn[-8:]}",
-            tier=tier,
-            language=language,
-        )
-        assert response.code is Code.OK, response
-        party = self.platform.services.directory.by_msisdn(msisdn)
-        assert party is not None
-        if balance_ksh:
-            await self.deposit(party, balance_ksh * KSH)
-        return party
-
-    async def deposit(self, party: Party, amount: int) -> Response:
-        """Cash in ``amount`` (minor units) for ``party`` at the world's agent store."""
-        store = self.agent_store
-        assert store.msisdn is not None and party.msisdn is not None
-        response = await call(
-            self.platform,
-            "deposit",
-            store.msisdn,
-            AGENT_PIN,
-            to=party.msisdn,
-            amount=f"{amount // KSH}.{amount % KSH:02d}",
-        )
-        assert response.code is Code.OK, response
-        return response
-
-
-def wallet(party: Party) -> int:
-    """A customer's wallet account."""
-    return account_id(party.id, Purpose.WALLET)

@@ -8,14 +8,13 @@ customers and agents switch language and read their next SMS in it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.parties import Party
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel
+from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -23,18 +22,14 @@ from tests.products.world import (
     KSH,
     World,
     refused,
-    running,
 )
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("agents")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("agents")
 
 
 @pytest.fixture(scope="module")

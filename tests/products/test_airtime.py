@@ -10,25 +10,21 @@ operator cannot take airtime back.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from mkoba.products.airtime import MemoryOperator
-from tests.products.world import AIRTIME, CUSTOMER_PIN, KSH, World, refused, running, wallet
+from tests.conftest import MakePlatform
+from tests.products.world import AIRTIME, CUSTOMER_PIN, KSH, World, refused, wallet
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("airtime")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("airtime")
 
 
 @pytest.fixture(scope="module")

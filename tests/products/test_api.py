@@ -21,6 +21,7 @@ from mkoba.app import Platform, build_app
 from mkoba.channels.api.channel import ROUTES
 from mkoba.parties import PartyKind, Purpose, Role, account_id
 from mkoba.parties.handsets import HandsetKey
+from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -28,7 +29,6 @@ from tests.products.world import (
     STAFF_PIN,
     World,
     float_of,
-    running,
     wallet,
 )
 
@@ -36,11 +36,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("api")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("api")
 
 
 @pytest.fixture(scope="module")

@@ -12,24 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import uvicorn
 
 from mkoba.app import Platform, build_app
-from tests.products.world import CUSTOMER_PIN, World, _started_elsewhere, running
+from tests.conftest import MakePlatform
+from tests.products.world import CUSTOMER_PIN, World, _started_elsewhere
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("crash")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("crash")
 
 
 async def test_a_crashed_route_answers_once_and_keeps_the_connection(

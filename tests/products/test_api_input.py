@@ -15,17 +15,15 @@ import httpx
 import pytest
 
 from mkoba.app import Platform
-from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, running, wallet
+from tests.conftest import MakePlatform
+from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, wallet
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("api-input")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("api-input")
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ staff issue e-money to the operator against its capital in the trust account.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from mkoba.app import Platform
 from mkoba.parties import PartyKind, Purpose, Role, account_id
 from mkoba.processor.codes import Code
+from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -24,18 +24,14 @@ from tests.products.world import (
     TRUST,
     World,
     refused,
-    running,
 )
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("emoney")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("emoney")
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,13 @@ unknown or the same store, below the minimum, a reused request id.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
+from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -25,18 +24,14 @@ from tests.products.world import (
     World,
     float_of,
     refused,
-    running,
 )
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("float")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("float")
 
 
 @pytest.fixture(scope="module")

@@ -7,24 +7,20 @@ checking names without paying (enumerating who owns which number).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel
-from tests.products.world import CUSTOMER_PIN, World, refused, running
+from tests.conftest import MakePlatform
+from tests.products.world import CUSTOMER_PIN, World, refused
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("hakikisha")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("hakikisha")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ Paying 1,000 to a paybill costs 10 (excise 1.30 inside); a till pays 0.5% above
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
@@ -22,6 +20,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.hooks import NoHooks, Payment
 from mkoba.processor.plan import Note, Refused
 from mkoba.processor.request import Channel, Response
+from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     BUSINESS_PIN,
@@ -31,7 +30,6 @@ from tests.products.world import (
     KSH,
     World,
     refused,
-    running,
     wallet,
 )
 
@@ -39,11 +37,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("payments")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("payments")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ other staff, a wrong ID number (three a day).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -20,6 +19,7 @@ from mkoba.app import Platform
 from mkoba.parties import Party, PartyKind, Role
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
+from tests.conftest import MakePlatform
 from tests.processor.world import eventually
 from tests.products.world import (
     CUSTOMER_PIN,
@@ -27,7 +27,6 @@ from tests.products.world import (
     STAFF_PIN,
     World,
     refused,
-    running,
     wallet,
 )
 
@@ -35,11 +34,8 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("pins")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("pins")
 
 
 @pytest.fixture(scope="module")

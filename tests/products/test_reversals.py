@@ -13,7 +13,6 @@ lapsed before anyone decided.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -21,13 +20,13 @@ from mkoba.app import Platform
 from mkoba.parties import Party, PartyKind, Purpose, Role
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
+from tests.conftest import MakePlatform
 from tests.products.world import (
     CUSTOMER_PIN,
     KSH,
     STAFF_PIN,
     World,
     refused,
-    running,
     wallet,
 )
 
@@ -36,11 +35,8 @@ HOUR_NS = 3_600 * 1_000_000_000
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("reversals")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("reversals")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -24,6 +23,7 @@ from mkoba.parties import Party
 from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from mkoba.products import background
+from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -33,7 +33,6 @@ from tests.products.world import (
     World,
     float_of,
     refused,
-    running,
     wallet,
 )
 
@@ -42,12 +41,8 @@ DAY_NS = 86_400 * 1_000_000_000
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    folder = tmp_path_factory.mktemp("vouchers")
-    async with running(store_url, folder, profile="campus") as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("vouchers", profile="campus")
 
 
 @pytest.fixture(scope="module")

@@ -7,23 +7,19 @@ voucher product by name (not offered). Cashing needs a voucher, so it finds none
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from mkoba.app import Platform
 from mkoba.processor.codes import Code
-from tests.products.world import AGENT_PIN, CUSTOMER_PIN, KSH, World, refused, running, wallet
+from tests.conftest import MakePlatform
+from tests.products.world import AGENT_PIN, CUSTOMER_PIN, KSH, World, refused, wallet
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def platform(
-    store_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Platform]:
-    async with running(store_url, tmp_path_factory.mktemp("kenya-vouchers")) as platform:
-        yield platform
+async def platform(make_platform: MakePlatform) -> Platform:
+    return await make_platform("kenya-vouchers")
 
 
 @pytest.fixture(scope="module")

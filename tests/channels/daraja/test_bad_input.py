@@ -54,8 +54,10 @@ SECRETS = {"Password", "SecurityCredential"}
 
 
 @pytest.fixture(scope="module")
-async def served(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
-    async with running(store_url, tmp_path_factory.mktemp("bad")) as it:
+async def served(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Served]:
+    async with running(module_store_url, tmp_path_factory.mktemp("bad")) as it:
         yield it
 
 

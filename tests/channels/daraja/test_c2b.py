@@ -25,9 +25,11 @@ SHORTCODE = "600782"
 
 
 @pytest.fixture(scope="module")
-async def served(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+async def served(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Served]:
     folder = tmp_path_factory.mktemp("c2b")
-    async with running(store_url, folder) as it:
+    async with running(module_store_url, folder) as it:
         yield it
 
 

@@ -33,9 +33,13 @@ ENVELOPE = {"requestId", "errorCode", "errorMessage"}
 
 
 @pytest.fixture(scope="module")
-async def served(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+async def served(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Served]:
     rules = "1032=cancel,1037=unreachable,2001=wrong_pin,7=ignore"
-    async with running(store_url, tmp_path_factory.mktemp("http"), daraja_auto_rules=rules) as it:
+    async with running(
+        module_store_url, tmp_path_factory.mktemp("http"), daraja_auto_rules=rules
+    ) as it:
         yield it
 
 

@@ -21,10 +21,10 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_an_accepted_b2c_is_finished_after_a_restart(
-    store_url: str, tmp_path: Path, listener: Listener
+    module_store_url: str, tmp_path: Path, listener: Listener
 ) -> None:
     """Stored, not run; stopped; started: paid once, told once."""
-    async with running(store_url, tmp_path) as first:
+    async with running(module_store_url, tmp_path) as first:
         daraja = first.daraja
         app = daraja.registry.apps[1]
         before = await first.balance()
@@ -50,12 +50,12 @@ async def test_an_accepted_b2c_is_finished_after_a_restart(
             created=now,
         )
         await daraja.commit([conversation.row()])
-    async with running(store_url, tmp_path) as second:
+    async with running(module_store_url, tmp_path) as second:
         (result,) = await arrived(listener, "/recovery")
         assert result["Result"]["OriginatorConversationID"] == "recovery-1"
         assert result["Result"]["ResultCode"] == 0
         assert await second.balance() == before + 3300
-    async with running(store_url, tmp_path) as third:
+    async with running(module_store_url, tmp_path) as third:
         await asyncio.sleep(0.5)
         assert len(listener.bodies("/recovery")) == 1
         assert await third.balance() == before + 3300

@@ -26,16 +26,20 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(scope="module", params=["none", "held"])
 async def served(
-    request: pytest.FixtureRequest, store_url: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[str, Served]]:
     """The sandbox on the Kenya profile as shipped, then with a 30 s STK deadline."""
     folder = tmp_path_factory.mktemp("stk-deadline")
     held = request.param == "held"
     profile = fast_profile(folder, 30) if held else "kenya"
     # Both platforms use this module's store kind, each its own store.
-    url = store_url
+    url = module_store_url
     if held:
-        url = f"{store_url}_held" if store_url.startswith("postgresql") else str(folder / "h.db")
+        url = (
+            f"{module_store_url}_held"
+            if module_store_url.startswith("postgresql")
+            else str(folder / "h.db")
+        )
     try:
         async with running(url, folder, profile=str(profile)) as it:
             yield request.param, it

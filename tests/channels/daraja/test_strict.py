@@ -36,9 +36,11 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture(scope="module")
-async def served(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Served]:
+async def served(
+    module_store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Served]:
     folder = tmp_path_factory.mktemp("strict")
-    async with running(store_url, folder, daraja_credentials="strict") as it:
+    async with running(module_store_url, folder, daraja_credentials="strict") as it:
         yield it
 
 
