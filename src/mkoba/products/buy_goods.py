@@ -62,7 +62,9 @@ class BuyGoods:
                 {"amount": ctx.money(amount), "name": masked(payer), "msisdn": payer_number},
             ),
             amount,
-            charges=Charges(fee=fee.customer, business_fee=fee.business, excise=excise),
+            charges=Charges(
+                fee=fee.customer, business_fee=fee.business, withheld=fee.business, excise=excise
+            ),
             reference=till,
             more_notes=ctx.services.hooks.notes(ctx, payment),
             rows=ctx.services.hooks.rows(ctx, payment),

@@ -93,6 +93,7 @@ class PayBill:
             charges=Charges(
                 fee=fee.customer,
                 business_fee=fee.business,
+                withheld=fee.business,
                 excise=customer_excise + business_excise,
             ),
             reference=reference,

@@ -33,10 +33,15 @@ class Side:
 
 @dataclass(frozen=True, slots=True)
 class Charges:
-    """What the payment costs: fees by who bears them, excise, the agent's commission legs."""
+    """What the payment costs: fees by who bears them, excise, the agent's commission legs.
+
+    ``withheld`` is the part of the fees taken out of the amount on its way to the
+    payee (a merchant's fee); the payer pays the rest on top of the amount.
+    """
 
     fee: int = 0
     business_fee: int = 0
+    withheld: int = 0
     excise: int = 0
     commission: int = 0
     commission_legs: tuple[Leg, ...] = ()
@@ -61,14 +66,14 @@ def two_party(
     more_notes: tuple[Note, ...] = (),
     rows: tuple[Row, ...] = (),
 ) -> Plan:
-    """The plan: the amount less the business's fee to the payee, every fee leg from the payer.
+    """The plan: the amount less what is withheld to the payee, every fee leg from the payer.
 
     ``payee_first`` lists the payee's line and message first (a deposit tells the
     customer before the agent).
     """
     fee = charges.fee + charges.business_fee
-    net = amount - charges.business_fee
-    assert net >= 0
+    net = amount - charges.withheld
+    assert 0 <= charges.withheld <= fee and net >= 0
     source, target = payer.account, payee.account
     legs = (
         *([Leg(source, target, net, short=short)] if net else []),
@@ -76,7 +81,7 @@ def two_party(
         *charges.commission_legs,
     )
     lines = (
-        Line(payer.party.id, source, payer.text, -(amount + charges.fee)),
+        Line(payer.party.id, source, payer.text, -(amount + fee - charges.withheld)),
         Line(payee.party.id, target, payee.text, net),
     )
     notes = tuple(
