@@ -12,9 +12,9 @@ from mkoba.parties import PartyKind, Purpose, mask_msisdn
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.hooks import Payment
-from mkoba.processor.plan import Plan, Refused
+from mkoba.processor.plan import Plan
 from mkoba.products.common import display_name, masked, offered
-from mkoba.products.transfer import Charges, Side, two_party
+from mkoba.products.transfer import Charges, Side, collector, two_party
 
 
 class BuyGoods:
@@ -27,11 +27,7 @@ class BuyGoods:
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
         till = ctx.param("till")
-        merchant = ctx.directory.by_number(PartyKind.MERCHANT, till)
-        if merchant is None:
-            raise Refused(Code.UNKNOWN_TILL)
-        if not merchant.active:
-            raise Refused(Code.ACCOUNT_INACTIVE, "this till cannot take payments now")
+        merchant = collector(ctx, PartyKind.MERCHANT, till, Code.UNKNOWN_TILL, "this till")
         amount = ctx.amount()
         ctx.check_limits(payer, self.name, amount)
         fee = ctx.profile.fee(self.name, amount)

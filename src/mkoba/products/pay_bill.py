@@ -17,7 +17,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Plan, Refused
 from mkoba.products.common import display_name, offered
-from mkoba.products.transfer import Charges, Side, two_party
+from mkoba.products.transfer import Charges, Side, collector, two_party
 
 # Daraja's BillRefNumber holds at most 20 characters; so do we.
 account_length_max = 20
@@ -55,11 +55,9 @@ class PayBill:
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
         number = ctx.param("paybill")
-        biller = ctx.directory.by_number(PartyKind.ORGANISATION, number)
-        if biller is None:
-            raise Refused(Code.UNKNOWN_PAYBILL)
-        if not biller.active:
-            raise Refused(Code.ACCOUNT_INACTIVE, "this business cannot take payments now")
+        biller = collector(
+            ctx, PartyKind.ORGANISATION, number, Code.UNKNOWN_PAYBILL, "this business"
+        )
         reference = account_reference(ctx)
         amount = ctx.amount()
         ctx.check_limits(payer, self.name, amount)

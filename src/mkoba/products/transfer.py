@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mkoba.parties import Party
+from mkoba.parties import Party, PartyKind
 from mkoba.processor.codes import Code
-from mkoba.processor.plan import Leg, Line, Note, Plan, Row
+from mkoba.processor.context import Context
+from mkoba.processor.plan import Leg, Line, Note, Plan, Refused, Row
 from mkoba.products.common import fee_legs
 
 
@@ -117,3 +118,13 @@ def two_party(
         message=message,
         data=data,
     )
+
+
+def collector(ctx: Context, kind: PartyKind, number: str, unknown: Code, what: str) -> Party:
+    """The active till or paybill a customer pays, by its number (``what`` names it)."""
+    party = ctx.directory.by_number(kind, number)
+    if party is None:
+        raise Refused(unknown)
+    if not party.active:
+        raise Refused(Code.ACCOUNT_INACTIVE, f"{what} cannot take payments now")
+    return party
