@@ -14,11 +14,9 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Refused
 from mkoba.processor.proof import Proof
 from mkoba.products.business.common import (
-    business,
-    check_channel,
     collection_account,
+    command_of,
     float_account,
-    offered,
     payee,
     public_name,
 )
@@ -52,13 +50,7 @@ class B2B:
 
     async def run(self, ctx: Context) -> Plan:
         """Check both businesses and the amount, then plan the payment (or the move)."""
-        check_channel(ctx)
-        offered(ctx, self.name)
-        command = ctx.param("command")
-        if command not in PAYMENTS and command not in MOVES:
-            known = sorted([*PAYMENTS, *MOVES])
-            raise Refused(Code.INVALID_INPUT, f"command must be one of {known}")
-        payer = business(ctx, ctx.param("shortcode"))
+        command, payer = command_of(ctx, self.name, _REASONS)
         amount = ctx.amount()
         ctx.check_amount(self.name, amount)
         if command in MOVES:

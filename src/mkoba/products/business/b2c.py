@@ -8,11 +8,10 @@ account. The recipient must be a registered, active customer.
 from __future__ import annotations
 
 from mkoba.parties import Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Plan, Refused
+from mkoba.processor.plan import Plan
 from mkoba.processor.proof import Proof
-from mkoba.products.business.common import business, check_channel, offered, public_name
+from mkoba.products.business.common import command_of, public_name
 from mkoba.products.common import customer, display_name
 from mkoba.products.transfer import Charges, Side, two_party
 
@@ -33,12 +32,7 @@ class B2C:
 
     async def run(self, ctx: Context) -> Plan:
         """Check the business, the recipient and the amount, then plan the payment."""
-        check_channel(ctx)
-        offered(ctx, self.name)
-        command = ctx.param("command")
-        if command not in COMMANDS:
-            raise Refused(Code.INVALID_INPUT, f"command must be one of {sorted(COMMANDS)}")
-        payer = business(ctx, ctx.param("shortcode"))
+        command, payer = command_of(ctx, self.name, COMMANDS)
         recipient = customer(ctx, ctx.msisdn("msisdn"))
         amount = ctx.amount()
         ctx.check_amount(self.name, amount)
