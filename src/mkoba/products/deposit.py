@@ -5,8 +5,9 @@ from __future__ import annotations
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Note, Plan
+from mkoba.processor.plan import Plan
 from mkoba.products.common import commission_leg, customer, display_name, display_number, store_of
+from mkoba.products.transfer import Charges, Side, two_party
 
 
 class Deposit:
@@ -25,42 +26,33 @@ class Deposit:
         await ctx.verify_pin(operator)
         source = ctx.account(store, Purpose.FLOAT)
         target = ctx.account(client, Purpose.WALLET)
-        return Plan(
-            product=self.name,
-            payer_id=store.id,
-            payee_id=client.id,
-            amount=amount,
-            legs=(
-                Leg(source, target, amount, short=Code.INSUFFICIENT_FLOAT),
-                *commission_leg(ctx, store, commission),
+        return two_party(
+            self.name,
+            Side(
+                store,
+                source,
+                f"Deposit for {display_name(client)}",
+                "deposit.agent",
+                {
+                    "amount": ctx.money(amount),
+                    "name": display_name(client),
+                    "msisdn": display_number(ctx, client),
+                },
             ),
-            commission=commission,
+            Side(
+                client,
+                target,
+                f"Deposit at {display_name(store)}",
+                "deposit.customer",
+                {"amount": ctx.money(amount), "agent": display_name(store)},
+            ),
+            amount,
+            charges=Charges(
+                commission=commission, commission_legs=tuple(commission_leg(ctx, store, commission))
+            ),
             reference=client.msisdn or "",
-            notes=(
-                Note(
-                    client.msisdn or "",
-                    client.language,
-                    "deposit.customer",
-                    {"amount": ctx.money(amount), "agent": display_name(store)},
-                    target,
-                ),
-                Note(
-                    store.msisdn or "",
-                    store.language,
-                    "deposit.agent",
-                    {
-                        "amount": ctx.money(amount),
-                        "name": display_name(client),
-                        "msisdn": display_number(ctx, client),
-                    },
-                    source,
-                ),
-            ),
-            lines=(
-                Line(client.id, target, f"Deposit at {display_name(store)}", amount),
-                Line(store.id, source, f"Deposit for {display_name(client)}", -amount),
-            ),
-            balance_of=source,
+            short=Code.INSUFFICIENT_FLOAT,
+            payee_first=True,
             message=f"Deposited {ctx.money(amount)} to {display_name(client)}"
             f" {display_number(ctx, client)}.",
             data={"amount": amount, "customer": client.name, "commission": commission},

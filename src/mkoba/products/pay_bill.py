@@ -15,8 +15,9 @@ from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.hooks import Payment
-from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
-from mkoba.products.common import display_name, fee_legs, offered
+from mkoba.processor.plan import Plan, Refused
+from mkoba.products.common import display_name, offered
+from mkoba.products.transfer import Charges, Side, collector, two_party
 
 # Daraja's BillRefNumber holds at most 20 characters; so do we.
 account_length_max = 20
@@ -44,12 +45,6 @@ def biller_fee(ctx: Context, biller: Party, amount: int) -> Fee:
         ) from None
 
 
-def _net(source: int, target: int, amount: int) -> list[Leg]:
-    """What reaches the business: the amount less its part of the fee (nothing if none)."""
-    assert amount >= 0
-    return [Leg(source, target, amount)] if amount else []
-
-
 class PayBill:
     """M-Pesa's "Lipa na M-PESA, Pay Bill"."""
 
@@ -60,11 +55,9 @@ class PayBill:
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
         number = ctx.param("paybill")
-        biller = ctx.directory.by_number(PartyKind.ORGANISATION, number)
-        if biller is None:
-            raise Refused(Code.UNKNOWN_PAYBILL)
-        if not biller.active:
-            raise Refused(Code.ACCOUNT_INACTIVE, "this business cannot take payments now")
+        biller = collector(
+            ctx, PartyKind.ORGANISATION, number, Code.UNKNOWN_PAYBILL, "this business"
+        )
         reference = account_reference(ctx)
         amount = ctx.amount()
         ctx.check_limits(payer, self.name, amount)
@@ -74,55 +67,37 @@ class PayBill:
         payment = Payment(self.name, payer, biller, amount, reference)
         await ctx.services.hooks.validate(ctx, payment)
         await ctx.verify_pin(payer)
-        source = ctx.account(payer, Purpose.WALLET)
-        target = ctx.account(biller, Purpose.UTILITY)
-        excise = customer_excise + business_excise
-        legs = (
-            *_net(source, target, amount - fee.business),
-            *fee_legs(source, fee.total, excise),
-        )
         charge = f" less charge {ctx.money(fee.business)}" if fee.business else ""
-        lines = (
-            Line(
-                payer.id,
-                source,
+        return two_party(
+            self.name,
+            Side(
+                payer,
+                ctx.account(payer, Purpose.WALLET),
                 f"Pay Bill to {display_name(biller)} Acc. {reference}",
-                -(amount + fee.customer),
+                "pay_bill.payer",
+                {
+                    "amount": ctx.money(amount),
+                    "name": display_name(biller),
+                    "account": reference,
+                    "fee": ctx.money(fee.customer),
+                },
             ),
-            Line(
-                biller.id,
-                target,
+            Side(
+                biller,
+                ctx.account(biller, Purpose.UTILITY),
                 f"Payment from {display_name(payer)} Acc. {reference}{charge}",
-                amount - fee.business,
             ),
-        )
-        note = Note(
-            payer.msisdn or "",
-            payer.language,
-            "pay_bill.payer",
-            {
-                "amount": ctx.money(amount),
-                "name": display_name(biller),
-                "account": reference,
-                "fee": ctx.money(fee.customer),
-            },
-            source,
-        )
-        return Plan(
-            product=self.name,
-            payer_id=payer.id,
-            payee_id=biller.id,
-            amount=amount,
-            legs=legs,
-            fee=fee.customer,
-            business_fee=fee.business,
-            excise=excise,
+            amount,
+            charges=Charges(
+                fee=fee.customer,
+                business_fee=fee.business,
+                withheld=fee.business,
+                excise=customer_excise + business_excise,
+            ),
             reference=reference,
-            notes=(note, *ctx.services.hooks.notes(ctx, payment)),
+            more_notes=ctx.services.hooks.notes(ctx, payment),
             rows=ctx.services.hooks.rows(ctx, payment),
-            lines=lines,
             usage=amount,
-            balance_of=source,
             message=f"{ctx.money(amount)} paid to {display_name(biller)} for account"
             f" {reference}. Transaction cost {ctx.money(fee.customer)}.",
             data={

@@ -5,9 +5,10 @@ from __future__ import annotations
 from mkoba.parties import PartyKind, PartyState, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Note, Plan, Record, Refused
+from mkoba.processor.plan import Plan, Record, Refused
 from mkoba.processor.request import Response
-from mkoba.products.common import display_name, display_number, fee_legs
+from mkoba.products.common import display_name, display_number
+from mkoba.products.transfer import Charges, Side, two_party
 
 
 class SendMoney:
@@ -37,46 +38,35 @@ class SendMoney:
         await ctx.verify_pin(sender)
         source = ctx.account(sender, Purpose.WALLET)
         target = ctx.account(recipient, Purpose.WALLET)
-        return Plan(
-            product=self.name,
-            payer_id=sender.id,
-            payee_id=recipient.id,
-            amount=amount,
-            legs=(Leg(source, target, amount), *fee_legs(source, fee, excise)),
-            fee=fee,
-            excise=excise,
+        return two_party(
+            self.name,
+            Side(
+                sender,
+                source,
+                f"Sent to {display_name(recipient)}",
+                "send_money.payer",
+                {
+                    "amount": ctx.money(amount),
+                    "name": display_name(recipient),
+                    "msisdn": display_number(ctx, recipient),
+                    "fee": ctx.money(fee),
+                },
+            ),
+            Side(
+                recipient,
+                target,
+                f"Received from {display_name(sender)}",
+                "send_money.payee",
+                {
+                    "amount": ctx.money(amount),
+                    "name": display_name(sender),
+                    "msisdn": display_number(ctx, sender),
+                },
+            ),
+            amount,
+            charges=Charges(fee=fee, excise=excise),
             reference=to,
-            notes=(
-                Note(
-                    sender.msisdn or "",
-                    sender.language,
-                    "send_money.payer",
-                    {
-                        "amount": ctx.money(amount),
-                        "name": display_name(recipient),
-                        "msisdn": display_number(ctx, recipient),
-                        "fee": ctx.money(fee),
-                    },
-                    source,
-                ),
-                Note(
-                    recipient.msisdn or "",
-                    recipient.language,
-                    "send_money.payee",
-                    {
-                        "amount": ctx.money(amount),
-                        "name": display_name(sender),
-                        "msisdn": display_number(ctx, sender),
-                    },
-                    target,
-                ),
-            ),
-            lines=(
-                Line(sender.id, source, f"Sent to {display_name(recipient)}", -(amount + fee)),
-                Line(recipient.id, target, f"Received from {display_name(sender)}", amount),
-            ),
             usage=amount,
-            balance_of=source,
             message=f"{ctx.money(amount)} sent to {display_name(recipient)}"
             f" {display_number(ctx, recipient)}. Transaction cost {ctx.money(fee)}.",
             data={"amount": amount, "fee": fee, "recipient": recipient.name},

@@ -5,8 +5,9 @@ from __future__ import annotations
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
-from mkoba.products.common import commission_leg, display_name, display_number, fee_legs
+from mkoba.processor.plan import Plan, Refused
+from mkoba.products.common import commission_leg, display_name, display_number
+from mkoba.products.transfer import Charges, Side, two_party
 
 
 class Withdraw:
@@ -30,51 +31,40 @@ class Withdraw:
         await ctx.verify_pin(client)
         source = ctx.account(client, Purpose.WALLET)
         target = ctx.account(store, Purpose.FLOAT)
-        return Plan(
-            product=self.name,
-            payer_id=client.id,
-            payee_id=store.id,
-            amount=amount,
-            legs=(
-                Leg(source, target, amount),
-                *fee_legs(source, fee, excise),
-                *commission_leg(ctx, store, commission),
+        return two_party(
+            self.name,
+            Side(
+                client,
+                source,
+                f"Withdrawal at {display_name(store)}",
+                "withdraw.customer",
+                {
+                    "amount": ctx.money(amount),
+                    "agent": display_name(store),
+                    "agent_number": agent_number,
+                    "fee": ctx.money(fee),
+                },
             ),
-            fee=fee,
-            excise=excise,
-            commission=commission,
+            Side(
+                store,
+                target,
+                f"Withdrawal by {display_name(client)}",
+                "withdraw.agent",
+                {
+                    "amount": ctx.money(amount),
+                    "name": display_name(client),
+                    "msisdn": display_number(ctx, client),
+                },
+            ),
+            amount,
+            charges=Charges(
+                fee=fee,
+                excise=excise,
+                commission=commission,
+                commission_legs=tuple(commission_leg(ctx, store, commission)),
+            ),
             reference=f"{agent_number}/{store_number}",
-            notes=(
-                Note(
-                    client.msisdn or "",
-                    client.language,
-                    "withdraw.customer",
-                    {
-                        "amount": ctx.money(amount),
-                        "agent": display_name(store),
-                        "agent_number": agent_number,
-                        "fee": ctx.money(fee),
-                    },
-                    source,
-                ),
-                Note(
-                    store.msisdn or "",
-                    store.language,
-                    "withdraw.agent",
-                    {
-                        "amount": ctx.money(amount),
-                        "name": display_name(client),
-                        "msisdn": display_number(ctx, client),
-                    },
-                    target,
-                ),
-            ),
-            lines=(
-                Line(client.id, source, f"Withdrawal at {display_name(store)}", -(amount + fee)),
-                Line(store.id, target, f"Withdrawal by {display_name(client)}", amount),
-            ),
             usage=amount,
-            balance_of=source,
             message=f"Withdraw {ctx.money(amount)} from {agent_number} - {display_name(store)}."
             f" Transaction cost {ctx.money(fee)}.",
             data={"amount": amount, "fee": fee, "agent": store.name},

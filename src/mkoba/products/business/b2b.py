@@ -11,18 +11,16 @@ from __future__ import annotations
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Plan, Refused
+from mkoba.processor.plan import Plan, Refused
 from mkoba.processor.proof import Proof
 from mkoba.products.business.common import (
-    business,
-    check_channel,
     collection_account,
+    command_of,
     float_account,
-    offered,
     payee,
     public_name,
 )
-from mkoba.products.common import fee_legs
+from mkoba.products.transfer import Charges, Side, two_party
 
 # Payments to another business: what the payee must be.
 PAYMENTS = {
@@ -52,13 +50,7 @@ class B2B:
 
     async def run(self, ctx: Context) -> Plan:
         """Check both businesses and the amount, then plan the payment (or the move)."""
-        check_channel(ctx)
-        offered(ctx, self.name)
-        command = ctx.param("command")
-        if command not in PAYMENTS and command not in MOVES:
-            known = sorted([*PAYMENTS, *MOVES])
-            raise Refused(Code.INVALID_INPUT, f"command must be one of {known}")
-        payer = business(ctx, ctx.param("shortcode"))
+        command, payer = command_of(ctx, self.name, _REASONS)
         amount = ctx.amount()
         ctx.check_amount(self.name, amount)
         if command in MOVES:
@@ -74,30 +66,15 @@ class B2B:
         if source == destination:
             raise Refused(Code.SAME_ACCOUNT)
         reason = _REASONS[command]
-        return Plan(
-            product=self.name,
-            payer_id=payer.id,
-            payee_id=target.id,
-            amount=amount,
-            legs=(Leg(source, destination, amount), *fee_legs(source, fee, excise)),
-            business_fee=fee,
-            excise=excise,
+        return two_party(
+            self.name,
+            Side(payer, source, f"{reason} to {public_name(target)}"),
+            Side(target, destination, f"{reason} from {public_name(payer)}"),
+            amount,
+            charges=Charges(business_fee=fee, excise=excise),
             reference=reference,
-            lines=(
-                Line(payer.id, source, f"{reason} to {public_name(target)}", -(amount + fee)),
-                Line(target.id, destination, f"{reason} from {public_name(payer)}", amount),
-            ),
-            balance_of=source,
             message=f"{ctx.money(amount)} paid to {public_name(target)}.",
-            data={
-                "amount": amount,
-                "fee": fee,
-                "command": command,
-                "reason": reason,
-                "receiver": public_name(target),
-                "payer": public_name(payer),
-                "reference": reference,
-            },
+            data=_data(amount, fee, command, target, payer, reference),
         )
 
     def _move(self, ctx: Context, command: str, party: Party, amount: int) -> Plan:
@@ -110,25 +87,26 @@ class B2B:
         source = ctx.account(party, from_purpose)
         destination = ctx.account(party, to_purpose)
         reason = _REASONS[command]
-        return Plan(
-            product=self.name,
-            payer_id=party.id,
-            payee_id=party.id,
-            amount=amount,
-            legs=(Leg(source, destination, amount),),
-            lines=(
-                Line(party.id, source, reason, -amount),
-                Line(party.id, destination, reason, amount),
-            ),
-            balance_of=source,
+        return two_party(
+            self.name,
+            Side(party, source, reason),
+            Side(party, destination, reason),
+            amount,
             message=f"{ctx.money(amount)} moved: {reason}.",
-            data={
-                "amount": amount,
-                "fee": 0,
-                "command": command,
-                "reason": reason,
-                "receiver": public_name(party),
-                "payer": public_name(party),
-                "reference": "",
-            },
+            data=_data(amount, 0, command, party, party, ""),
         )
+
+
+def _data(
+    amount: int, fee: int, command: str, receiver: Party, payer: Party, reference: str
+) -> dict[str, object]:
+    """What the result reports of a B2B payment or move."""
+    return {
+        "amount": amount,
+        "fee": fee,
+        "command": command,
+        "reason": _REASONS[command],
+        "receiver": public_name(receiver),
+        "payer": public_name(payer),
+        "reference": reference,
+    }

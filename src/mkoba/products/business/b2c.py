@@ -8,12 +8,12 @@ account. The recipient must be a registered, active customer.
 from __future__ import annotations
 
 from mkoba.parties import Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.processor.plan import Plan
 from mkoba.processor.proof import Proof
-from mkoba.products.business.common import business, check_channel, offered, public_name
-from mkoba.products.common import customer, display_name, fee_legs
+from mkoba.products.business.common import command_of, public_name
+from mkoba.products.common import customer, display_name
+from mkoba.products.transfer import Charges, Side, two_party
 
 COMMANDS = frozenset({"BusinessPayment", "SalaryPayment", "PromotionPayment", "BusinessPayToPochi"})
 _REASONS = {
@@ -32,12 +32,7 @@ class B2C:
 
     async def run(self, ctx: Context) -> Plan:
         """Check the business, the recipient and the amount, then plan the payment."""
-        check_channel(ctx)
-        offered(ctx, self.name)
-        command = ctx.param("command")
-        if command not in COMMANDS:
-            raise Refused(Code.INVALID_INPUT, f"command must be one of {sorted(COMMANDS)}")
-        payer = business(ctx, ctx.param("shortcode"))
+        command, payer = command_of(ctx, self.name, COMMANDS)
         recipient = customer(ctx, ctx.msisdn("msisdn"))
         amount = ctx.amount()
         ctx.check_amount(self.name, amount)
@@ -46,31 +41,19 @@ class B2C:
         source = ctx.account(payer, Purpose.UTILITY)
         target = ctx.account(recipient, Purpose.WALLET)
         remarks = ctx.param("remarks", required=False)
-        return Plan(
-            product=self.name,
-            payer_id=payer.id,
-            payee_id=recipient.id,
-            amount=amount,
-            legs=(Leg(source, target, amount), *fee_legs(source, fee, excise)),
-            business_fee=fee,
-            excise=excise,
+        return two_party(
+            self.name,
+            Side(payer, source, f"{_REASONS[command]} to {recipient.msisdn}"),
+            Side(
+                recipient,
+                target,
+                f"Received from {display_name(payer)}",
+                "b2c.recipient",
+                {"amount": ctx.money(amount), "business": display_name(payer)},
+            ),
+            amount,
+            charges=Charges(business_fee=fee, excise=excise),
             reference=recipient.msisdn or "",
-            notes=(
-                Note(
-                    recipient.msisdn or "",
-                    recipient.language,
-                    "b2c.recipient",
-                    {"amount": ctx.money(amount), "business": display_name(payer)},
-                    target,
-                ),
-            ),
-            lines=(
-                Line(
-                    payer.id, source, f"{_REASONS[command]} to {recipient.msisdn}", -(amount + fee)
-                ),
-                Line(recipient.id, target, f"Received from {display_name(payer)}", amount),
-            ),
-            balance_of=source,
             message=f"{ctx.money(amount)} paid to {display_name(recipient)}.",
             data={
                 "amount": amount,

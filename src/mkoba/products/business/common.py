@@ -21,6 +21,8 @@ merchant (till) has one account, TILL, for both.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor import proof
 from mkoba.processor.codes import Code
@@ -42,6 +44,16 @@ def offered(ctx: Context, product: str) -> None:
     """Refuse when the catalog in force does not offer ``product``."""
     if product not in ctx.profile.products:
         raise Refused(Code.NOT_ALLOWED, f"{ctx.profile.name} does not offer {product}")
+
+
+def command_of(ctx: Context, product: str, commands: Collection[str]) -> tuple[str, Party]:
+    """Check the channel and the offer; the request's command (one of ``commands``) and payer."""
+    check_channel(ctx)
+    offered(ctx, product)
+    command = ctx.param("command")
+    if command not in commands:
+        raise Refused(Code.INVALID_INPUT, f"command must be one of {sorted(commands)}")
+    return command, business(ctx, ctx.param("shortcode"))
 
 
 def business(ctx: Context, shortcode: str) -> Party:
