@@ -16,6 +16,7 @@ import uuid
 from typing import Any, NamedTuple
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.ledger import Account, AccountFlags, AccountKind, Transfer, TransferResult, open_store
 from mkoba.ledger.reconcile import reconcile
 from mkoba.outbox.sealing import SCRUBBED, is_sealed
@@ -32,7 +33,6 @@ from mkoba.parties import (
     seal_pin,
 )
 from mkoba.processor import ids
-from mkoba.processor.codes import Code
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.products import all_products

@@ -18,8 +18,8 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.bus.jetstream import BusUnavailable, NatsBus
+from mkoba.codes import Code
 from mkoba.parties import Pin, load_or_create_key, seal_pin
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request
 from mkoba.settings import Settings
 from tests.conftest import NATS_URL, drop_stream, require_nats

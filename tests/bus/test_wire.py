@@ -6,8 +6,8 @@ import pytest
 
 from mkoba.bus import parse_nats_url
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
+from mkoba.codes import Code
 from mkoba.parties import Pin, SecretKey, open_pin, seal_pin
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import SettingsError, load_settings
 

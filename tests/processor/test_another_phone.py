@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from mkoba.processor.plan import Record
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Channel, Response

@@ -15,8 +15,8 @@ import pytest
 
 from mkoba.app import Platform, create_app
 from mkoba.channels.api.channel import ROUTES
+from mkoba.codes import Code
 from mkoba.parties.handsets import HandsetKey
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from mkoba.settings import Settings
 from tests.processor.world import (

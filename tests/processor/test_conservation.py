@@ -31,10 +31,10 @@ import yaml
 
 from mkoba.app import Platform
 from mkoba.catalog import CHANNELS
+from mkoba.codes import Code
 from mkoba.ledger import AccountKind, Balance, TransferFlags
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.reconcile import reconcile
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.products import all_products
 from mkoba.settings import Settings

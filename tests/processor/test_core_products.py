@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import PartyKind, PartyState, Purpose, Role, account_id
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
 from tests.conftest import MakePlatform
 from tests.processor.world import (

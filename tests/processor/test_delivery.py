@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.ledger import TransferResult
 from mkoba.parties import Party
-from mkoba.processor.codes import Code
 from mkoba.processor.commit import ledger_grace_s, submit
 from mkoba.processor.request import Request, Response
 from mkoba.processor.transfers import resolutions_for

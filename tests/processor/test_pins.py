@@ -32,9 +32,9 @@ import structlog
 
 from mkoba import logs
 from mkoba.app import Platform, create_app
+from mkoba.codes import Code
 from mkoba.ledger import WriterError
 from mkoba.parties import Pin, SealedPin, SecretKey, open_pin, seal_pin
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import Settings
 from tests.conftest import POSTGRES_URL

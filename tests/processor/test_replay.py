@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.ledger import Transfer, TransferResult
 from mkoba.processor import ids
 from mkoba.processor import processor as processor_module
 from mkoba.processor import request as request_module
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel
 from mkoba.settings import Settings
 from tests.processor.world import (

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import Party
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel
 from tests.conftest import MakePlatform
 from tests.products.world import (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from mkoba.processor.request import Response
 from mkoba.products.airtime import MemoryOperator
 from tests.conftest import MakePlatform

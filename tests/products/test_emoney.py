@@ -12,8 +12,8 @@ import asyncio
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import PartyKind, Purpose, Role, account_id
-from mkoba.processor.codes import Code
 from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from tests.conftest import MakePlatform
 from tests.products.world import (

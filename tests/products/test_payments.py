@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role, account_id
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.hooks import NoHooks, Payment
 from mkoba.processor.plan import Note, Refused

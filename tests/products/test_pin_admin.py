@@ -16,8 +16,8 @@ import re
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Role
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from tests.conftest import MakePlatform
 from tests.processor.world import eventually

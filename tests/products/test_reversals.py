@@ -17,8 +17,8 @@ import asyncio
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose, Role
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Response
 from tests.conftest import MakePlatform
 from tests.products.world import (

@@ -19,8 +19,8 @@ import re
 import pytest
 
 from mkoba.app import Platform
+from mkoba.codes import Code
 from mkoba.parties import Party
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 from mkoba.products import background
 from tests.conftest import MakePlatform

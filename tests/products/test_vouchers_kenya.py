@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from mkoba.app import Platform
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from tests.conftest import MakePlatform
 from tests.products.world import AGENT_PIN, CUSTOMER_PIN, KSH, World, refused, wallet
 

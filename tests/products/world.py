@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from mkoba.app import Platform
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from mkoba.processor.request import Response
 from tests.processor.world import running as running_on
 from tests.processor.world import settings_for

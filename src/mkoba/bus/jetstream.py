@@ -49,8 +49,8 @@ from nats.js.errors import BadRequestError
 from mkoba.bus import Acknowledger, Handler, parse_nats_url
 from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
+from mkoba.codes import Code
 from mkoba.ledger import Balance, Write
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Request, Response, failure
 
 log = logging.getLogger("mkoba.bus")

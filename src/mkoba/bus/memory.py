@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from mkoba.bus import Acknowledger, Handler
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from mkoba.processor.request import Request, Response, failure
 
 log = logging.getLogger("mkoba.bus")

@@ -8,7 +8,7 @@ to inbound SMS. All GSM-7, and a USSD text fits a screen (160 characters).
 
 from __future__ import annotations
 
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 
 # The Swahili of every outcome (the English is the code's own message).
 _OUTCOMES_SW: dict[Code, str] = {

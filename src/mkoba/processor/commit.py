@@ -14,9 +14,9 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
+from mkoba.codes import Code
 from mkoba.ledger import Transfer, TransferResult, Write
 from mkoba.processor import ids
-from mkoba.processor.codes import Code
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Plan, Record
 from mkoba.processor.request import Request, Response

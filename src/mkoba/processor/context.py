@@ -11,6 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from mkoba.catalog import Profile
+from mkoba.codes import Code
 from mkoba.ledger import Balance
 from mkoba.money import format_amount, parse_amount
 from mkoba.parties import (
@@ -24,7 +25,6 @@ from mkoba.parties import (
     normalize_msisdn,
     open_pin,
 )
-from mkoba.processor.codes import Code
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof, needs_pin

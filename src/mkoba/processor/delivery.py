@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from mkoba.codes import Code
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.records import PendingStatus
 from mkoba.processor import ids
-from mkoba.processor.codes import Code
 from mkoba.processor.commit import Awaiting, Rollback, roll_back, rollback_of, settle
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.request import Response

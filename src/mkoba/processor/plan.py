@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
+from mkoba.codes import Code
 from mkoba.parties import Change
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 
 

@@ -17,9 +17,9 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
+from mkoba.codes import Code
 from mkoba.parties import open_pin
 from mkoba.processor import request as request_module
-from mkoba.processor.codes import Code
 from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
 from mkoba.processor.delivery import Deliveries

@@ -12,8 +12,8 @@ import hashlib
 import json
 from typing import Any, NamedTuple
 
+from mkoba.codes import Code
 from mkoba.parties.secrets import SealedPin
-from mkoba.processor.codes import Code
 
 # A request id (the idempotency key) is at most this long, as Stripe's keys are.
 request_id_length_max = 255

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from mkoba.catalog import Profile
 from mkoba.ledger import Write
 from mkoba.ledger.engine import Engine
+from mkoba.messages import render
 from mkoba.money import format_amount
 from mkoba.outbox.sealing import seal_body
 from mkoba.processor.moments import moment
@@ -214,8 +215,6 @@ class Rows:
         secret: bool = False,
     ) -> Write:
         """One message for the outbox (an SMS or a callback), rendered now."""
-        from mkoba.messages import render
-
         assert 0 <= index < 16
         row_id = number * 16 + index
         renderer = self.services.renderers.get(template)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mkoba.catalog import CHANNELS, Profile
+from mkoba.codes import Code
 from mkoba.ledger import Transfer, TransferFlags, TransferResult
 from mkoba.processor import ids
-from mkoba.processor.codes import Code
 from mkoba.processor.plan import Leg, Plan
 
 _LINKED = int(TransferFlags.LINKED)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from mkoba.codes import Code
 from mkoba.parties import Change, Party, PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Record, Refused
 from mkoba.processor.proof import Proof

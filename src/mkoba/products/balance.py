@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.request import Response
 from mkoba.products.common import store_of

@@ -8,8 +8,8 @@ told ``AIRTIME_FAILED``: no airtime, no money.
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import OPERATOR_ID, PartyKind, Purpose, local_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.services import Services

@@ -8,8 +8,8 @@ payer's name and number masked, as M-Pesa has shown them to tills since 2021.
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import PartyKind, Purpose, mask_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Plan

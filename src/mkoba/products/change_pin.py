@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from mkoba.codes import Code
 from mkoba.parties import Change, SealedPin, is_weak, open_pin
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.request import Response

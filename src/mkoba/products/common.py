@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.ledger import Write
 from mkoba.parties import Party, PartyKind, Purpose, Role, local_msisdn, mask_name
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Leg, Refused

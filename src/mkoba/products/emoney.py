@@ -12,8 +12,8 @@ than was issued. Every move names the bank reference and leaves an audit record.
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import OPERATOR_ID, Change, Party, PartyKind, Purpose, Role
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.services import Services

@@ -12,8 +12,8 @@ refused (``NOT_ALLOWED``); the float may never go below zero
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.products.common import display_name, offered

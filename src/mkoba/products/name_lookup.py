@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, PartyState, mask_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof

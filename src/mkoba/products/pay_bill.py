@@ -11,8 +11,8 @@ a pending credit cannot pay a fee in the same linked set).
 from __future__ import annotations
 
 from mkoba.catalog import Fee
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Plan, Refused

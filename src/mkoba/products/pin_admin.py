@@ -15,6 +15,7 @@ import base64
 import binascii
 import secrets
 
+from mkoba.codes import Code
 from mkoba.parties import (
     Change,
     Credential,
@@ -26,7 +27,6 @@ from mkoba.parties import (
     is_weak,
     open_pin,
 )
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.proof import Proof

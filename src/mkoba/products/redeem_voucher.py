@@ -7,8 +7,8 @@ codes at a counter; past the cap the store cannot try again that day.
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose, local_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Line, Note, Record, Refused
 from mkoba.processor.request import Response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from mkoba.codes import Code
 from mkoba.ledger import Account, AccountFlags, AccountKind
 from mkoba.parties import (
     Change,
@@ -16,7 +17,6 @@ from mkoba.parties import (
     is_weak,
     open_pin,
 )
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.proof import Proof

@@ -14,10 +14,10 @@ every request and decision leaves an audit record.
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.ledger import TransferResult, Write, limits
 from mkoba.parties import Change, Party, PartyKind, Role
 from mkoba.processor import ids
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Record, Refused
 from mkoba.processor.request import Response

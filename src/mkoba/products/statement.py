@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.request import Response
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused, Row
 from mkoba.products.common import fee_legs

@@ -17,9 +17,9 @@ import hmac
 import secrets
 from typing import NamedTuple
 
+from mkoba.codes import Code
 from mkoba.ledger import Store, Write
 from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
-from mkoba.processor.codes import Code
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.request import Request
 from mkoba.processor.services import Services

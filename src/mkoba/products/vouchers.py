@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from mkoba.codes import Code
 from mkoba.parties import OPERATOR_ID, Party, PartyKind, PartyState, Purpose, local_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.products import voucher_book

@@ -23,7 +23,7 @@ from mkoba.channels.daraja.http import password_matches
 from mkoba.channels.daraja.results import balance_string
 from mkoba.channels.daraja.routes import is_daraja
 from mkoba.channels.daraja.sandbox import Action, parse_rules, wrong_pin
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 
 
 def refused(code: str, call: object) -> None:

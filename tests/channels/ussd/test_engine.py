@@ -21,8 +21,8 @@ from mkoba.channels.ussd.engine import Engine, Hop
 from mkoba.channels.ussd.gateway import Ending, Screen, SessionEnd, UssdEvent
 from mkoba.channels.ussd.library import Library
 from mkoba.channels.ussd.session import Sessions
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, SealedPin, SecretKey, open_pin
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 
 KEY = SecretKey(os.urandom(32))

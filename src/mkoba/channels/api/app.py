@@ -24,8 +24,8 @@ from mkoba.channels.api.crashes import Crashes
 from mkoba.channels.api.docs import mount_docs
 from mkoba.channels.api.limits import BodyLimit
 from mkoba.channels.api.units import present
+from mkoba.codes import Code
 from mkoba.money import Currency
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Response
 
 

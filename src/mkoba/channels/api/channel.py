@@ -23,11 +23,11 @@ from starlette.requests import Request as HttpRequest
 from mkoba import __version__
 from mkoba.channels.api import inbox, models, operator
 from mkoba.channels.api.app import envelope, error
+from mkoba.codes import Code
 from mkoba.outbox import MemorySmsc
 from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
 from mkoba.parties.handsets import HandsetKey
 from mkoba.ports import Ports
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import Settings
 from mkoba.text import storable

@@ -15,7 +15,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 
 log = logging.getLogger("mkoba.api")
 

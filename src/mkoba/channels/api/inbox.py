@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
+from mkoba.codes import Code
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.parties.handsets import SCHEME, HandsetKey
-from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
     from mkoba.outbox import MemorySmsc

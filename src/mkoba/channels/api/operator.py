@@ -23,8 +23,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.requests import Request as HttpRequest
 
+from mkoba.codes import Code
 from mkoba.parties import InvalidMsisdn, SecretKey, load_or_create_key, normalize_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request
 from mkoba.text import storable
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 
 
 class Result(NamedTuple):

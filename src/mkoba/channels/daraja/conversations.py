@@ -29,9 +29,9 @@ from mkoba.channels.daraja.codes import Result, described
 from mkoba.channels.daraja.envelope import DUPLICATE_ORIGINATOR, DarajaError, json_text
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.schema import CONVERSATION_COLUMNS
+from mkoba.codes import Code
 from mkoba.ledger import Write
 from mkoba.parties import PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 
 if TYPE_CHECKING:

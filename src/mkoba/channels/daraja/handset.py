@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mkoba.channels.daraja.codes import described
 from mkoba.channels.daraja.stk_prompt import Answer, answer_json, prompt_text
+from mkoba.codes import Code
 from mkoba.money import format_amount
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.parties.handsets import SCHEME, HandsetKey
-from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja

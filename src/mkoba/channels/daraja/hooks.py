@@ -28,8 +28,8 @@ from mkoba.channels.daraja.body import parse_json
 from mkoba.channels.daraja.envelope import json_text
 from mkoba.channels.daraja.poster import Poster, PostError
 from mkoba.channels.daraja.stk_prompt import completed_row
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Note, Refused, Row
 from mkoba.processor.request import Channel, Request

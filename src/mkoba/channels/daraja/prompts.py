@@ -37,9 +37,9 @@ from mkoba.channels.daraja.stk_prompt import (
     prompt_of,
     prompt_text,
 )
+from mkoba.codes import Code
 from mkoba.ledger import Write
 from mkoba.parties import PartyKind, Pin, seal_pin
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 from mkoba.channels.sms.replies import Replies
+from mkoba.codes import Code
 from mkoba.messages import render
 from mkoba.parties import InvalidMsisdn, Party, normalize_msisdn
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 
 log = logging.getLogger("mkoba.sms.inbound")

@@ -36,6 +36,7 @@ from mkoba.channels.ussd.session import (
     invalid_inputs_max,
     stack_depth_max,
 )
+from mkoba.codes import Code
 from mkoba.messages import render
 from mkoba.money import format_amount, parse_amount
 from mkoba.parties import (
@@ -49,7 +50,6 @@ from mkoba.parties import (
     open_pin,
     seal_pin,
 )
-from mkoba.processor.codes import Code
 from mkoba.processor.request import Channel, Request, Response
 
 ROLE_OF = {

@@ -37,8 +37,8 @@ from mkoba.channels.ussd.africastalking import AfricasTalking, body_bytes_max
 from mkoba.channels.ussd.definition import ROLES
 from mkoba.channels.ussd.engine import Engine, Hop
 from mkoba.channels.ussd.gateway import BadRequest, Codec, Screen
+from mkoba.codes import Code
 from mkoba.messages import render
-from mkoba.processor.codes import Code
 
 if TYPE_CHECKING:
     from mkoba.channels.ussd.channel import UssdChannel

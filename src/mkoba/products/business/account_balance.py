@@ -9,7 +9,7 @@ read zero: charges come out of the account that pays them.
 
 from __future__ import annotations
 
-from mkoba.processor.codes import Code
+from mkoba.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response

@@ -8,8 +8,8 @@ own two accounts pays nothing.
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Refused
 from mkoba.processor.proof import Proof

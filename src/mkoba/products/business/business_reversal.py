@@ -13,8 +13,8 @@ import asyncio
 import json
 from typing import Any
 
+from mkoba.codes import Code
 from mkoba.parties import PartyKind
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.proof import Proof

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor import proof
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 

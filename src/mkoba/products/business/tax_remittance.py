@@ -7,8 +7,8 @@ carry no charge [inferred: the tariff sources are silent].
 
 from __future__ import annotations
 
+from mkoba.codes import Code
 from mkoba.parties import PartyKind
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Plan, Refused
 from mkoba.processor.proof import Proof

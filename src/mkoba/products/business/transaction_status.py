@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind
-from mkoba.processor.codes import Code
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof
