@@ -15,7 +15,7 @@ from mkoba.bench.processor_config import (
     first_msisdn,
     opening_balance_ksh,
 )
-from mkoba.ledger import Account, AccountFlags, AccountKind, Transfer, TransferResult, limits
+from mkoba.ledger import Transfer, TransferResult, limits
 from mkoba.parties import (
     OPERATOR_ID,
     Change,
@@ -25,6 +25,7 @@ from mkoba.parties import (
     Purpose,
     Role,
     account_id,
+    emoney_account,
     seal_pin,
 )
 from mkoba.processor import ids
@@ -52,17 +53,9 @@ async def populate(platform: Any, count: int) -> list[str]:
         )
         for index in range(count)
     ]
+    ledger, currency = profile.ledger, profile.currency.code
     accounts = [
-        Account(
-            id=account_id(party.id, Purpose.WALLET),
-            ledger=profile.ledger,
-            currency=profile.currency.code,
-            kind=AccountKind.EMONEY,
-            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-            balance_max=limit.balance_max,
-            code=int(Purpose.WALLET),
-            user_data=party.id,
-        )
+        emoney_account(party.id, Purpose.WALLET, ledger, currency, limit.balance_max)
         for party in parties
     ]
     step = limits.batch_transfers_max

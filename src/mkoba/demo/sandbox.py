@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from typing import NamedTuple
 
-from mkoba.ledger import Account, AccountFlags, AccountKind, Transfer, TransferResult
+from mkoba.ledger import Transfer, TransferResult
 from mkoba.parties import (
     OPERATOR_ID,
     Change,
@@ -28,6 +28,7 @@ from mkoba.parties import (
     Purpose,
     Role,
     account_id,
+    emoney_account,
 )
 from mkoba.processor import ids
 from mkoba.processor.services import Services
@@ -88,21 +89,6 @@ async def ensure_world(services: Services, customer_pin: str, now: int) -> dict[
     return parties
 
 
-def _account(
-    party_id: int, purpose: Purpose, ledger: int, currency: str, cap: int | None
-) -> Account:
-    return Account(
-        id=account_id(party_id, purpose),
-        ledger=ledger,
-        currency=currency,
-        kind=AccountKind.EMONEY,
-        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-        balance_max=cap,
-        code=int(purpose),
-        user_data=party_id,
-    )
-
-
 async def _parties(services: Services, customer_pin: str, now: int) -> dict[str, Party]:
     """The demo's parties, created where missing; by shortcode or MSISDN."""
     directory = services.directory
@@ -145,7 +131,7 @@ async def _parties(services: Services, customer_pin: str, now: int) -> dict[str,
     ledger, currency = profile.ledger, profile.currency.code
     wallet_max = profile.limits(tier).balance_max
     accounts = [
-        _account(
+        emoney_account(
             party.id, purpose, ledger, currency, wallet_max if purpose == Purpose.WALLET else None
         )
         for party, purposes, _, _ in wanted

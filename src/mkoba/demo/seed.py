@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
-from mkoba.ledger import Account, AccountFlags, AccountKind, Transfer, TransferResult
+from mkoba.ledger import Transfer, TransferResult
 from mkoba.parties import (
     OPERATOR_ID,
     Change,
@@ -23,6 +23,7 @@ from mkoba.parties import (
     Purpose,
     Role,
     account_id,
+    emoney_account,
     seal_pin,
 )
 from mkoba.processor import ids
@@ -109,21 +110,6 @@ class Seeded(NamedTuple):
     purposes: tuple[Purpose, ...]
     roles: tuple[tuple[Role, int], ...] = ()
     pin: str | None = None
-
-
-def _emoney(
-    party_id: int, purpose: Purpose, ledger: int, currency: str, balance_max: int | None = None
-) -> Account:
-    return Account(
-        id=account_id(party_id, purpose),
-        ledger=ledger,
-        currency=currency,
-        kind=AccountKind.EMONEY,
-        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-        balance_max=balance_max,
-        code=int(purpose),
-        user_data=party_id,
-    )
 
 
 def businesses(next_id: Sequence[int], now: int) -> list[Seeded]:
@@ -255,7 +241,7 @@ async def _register(platform: Platform, people: list[Seeded], tier: str) -> None
     ledger, currency = profile.ledger, profile.currency.code
     wallet_max = profile.limits(tier).balance_max
     accounts = [
-        _emoney(
+        emoney_account(
             seeded.party.id,
             purpose,
             ledger,

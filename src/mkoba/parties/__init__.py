@@ -12,6 +12,7 @@ from mkoba.parties.model import (
     Purpose,
     Role,
     account_id,
+    emoney_account,
 )
 from mkoba.parties.msisdn import InvalidMsisdn, local_msisdn, mask_msisdn, normalize_msisdn
 from mkoba.parties.names import mask_name
@@ -37,6 +38,7 @@ __all__ = [
     "SealedPin",
     "SecretKey",
     "account_id",
+    "emoney_account",
     "is_weak",
     "load_or_create_key",
     "local_msisdn",

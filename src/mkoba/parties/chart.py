@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from mkoba.ledger import Account, AccountFlags, AccountKind
 from mkoba.parties.directory import OPERATOR_ID, Change
-from mkoba.parties.model import Party, PartyKind, Purpose, account_id
+from mkoba.parties.model import Party, PartyKind, Purpose, account_id, emoney_account
 
 # E-money accounts of the operator; the trust mirror is the one asset account.
 OPERATOR_PURPOSES = (
@@ -34,16 +34,7 @@ def operator_accounts(ledger: int, currency: str) -> list[Account]:
         user_data=OPERATOR_ID,
     )
     emoney = [
-        Account(
-            id=account_id(OPERATOR_ID, purpose),
-            ledger=ledger,
-            currency=currency,
-            kind=AccountKind.EMONEY,
-            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-            code=int(purpose),
-            user_data=OPERATOR_ID,
-        )
-        for purpose in OPERATOR_PURPOSES
+        emoney_account(OPERATOR_ID, purpose, ledger, currency) for purpose in OPERATOR_PURPOSES
     ]
     return [trust, *emoney]
 

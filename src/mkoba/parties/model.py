@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
+from mkoba.ledger import Account, AccountFlags, AccountKind
+
 
 class PartyKind(enum.StrEnum):
     """What a party is."""
@@ -82,6 +84,22 @@ def account_id(party_id: int, purpose: Purpose) -> int:
     """The ledger account id of ``party_id``'s account for ``purpose``."""
     assert party_id > 0
     return party_id * 100 + int(purpose)
+
+
+def emoney_account(
+    party_id: int, purpose: Purpose, ledger: int, currency: str, balance_max: int | None = None
+) -> Account:
+    """A party's e-money account for ``purpose``: never below zero, capped if ``balance_max``."""
+    return Account(
+        id=account_id(party_id, purpose),
+        ledger=ledger,
+        currency=currency,
+        kind=AccountKind.EMONEY,
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        balance_max=balance_max,
+        code=int(purpose),
+        user_data=party_id,
+    )
 
 
 class Party(NamedTuple):

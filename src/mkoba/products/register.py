@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from mkoba.codes import Code
-from mkoba.ledger import Account, AccountFlags, AccountKind
+from mkoba.ledger import Account
 from mkoba.parties import (
     Change,
     Party,
@@ -13,7 +13,7 @@ from mkoba.parties import (
     PartyState,
     Purpose,
     Role,
-    account_id,
+    emoney_account,
     is_weak,
     open_pin,
 )
@@ -29,15 +29,9 @@ LANGUAGES = ("en", "sw")
 def wallet_account(ctx: Context, party_id: int, tier: str) -> Account:
     """A customer wallet: may not go below zero nor above the tier's maximum balance."""
     limits = ctx.profile.limits(tier)
-    return Account(
-        id=account_id(party_id, Purpose.WALLET),
-        ledger=ctx.profile.ledger,
-        currency=ctx.profile.currency.code,
-        kind=AccountKind.EMONEY,
-        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-        balance_max=limits.balance_max,
-        code=int(Purpose.WALLET),
-        user_data=party_id,
+    profile = ctx.profile
+    return emoney_account(
+        party_id, Purpose.WALLET, profile.ledger, profile.currency.code, limits.balance_max
     )
 
 
