@@ -157,8 +157,9 @@ class Platform:
             counter=ids.Counter(last),
             clock=self.clock,
         )
-        if self.daraja.hooks is not None:
-            self.services.hooks = self.daraja.hooks
+        if self.daraja.validation is not None and self.daraja.payments is not None:
+            self.services.validation = self.daraja.validation
+            self.services.subscribers = (self.daraja.payments,)
             self.services.renderers = self.daraja.renderers
         await self._load_usage()
         self.processor = Processor(self.services, all_products())

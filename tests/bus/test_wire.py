@@ -8,7 +8,7 @@ from mkoba.bus import parse_nats_url
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
 from mkoba.codes import Code
 from mkoba.parties import Pin, SecretKey, open_pin, seal_pin
-from mkoba.processor.request import Channel, Request, Response
+from mkoba.processor.request import Callback, Channel, Request, Response
 from mkoba.settings import SettingsError, load_settings
 
 
@@ -29,6 +29,17 @@ def test_a_request_and_its_sealed_pin_come_back_as_they_left() -> None:
     assert (deadline, reply) == (456, "_INBOX.x.1")
     assert again._replace(pin=None) == request._replace(pin=None)
     assert again.pin is not None and open_pin(again.pin, key, b"api:1").reveal() == "1357"
+
+
+def test_a_request_callback_comes_back_and_a_bad_one_is_refused() -> None:
+    callback = Callback("ws_CO_1", "29115-1", "https://example.com/cb")
+    request = Request("stk:1", Channel.STK, "pay_bill", "254712000001", {}, callback=callback)
+    again, _, _ = request_from(request_bytes(request, 1))
+    assert again.callback == callback
+    assert request_from(request_bytes(request._replace(callback=None), 1))[0].callback is None
+    broken = request_bytes(request, 1).replace(b'"ws_CO_1",', b"")
+    with pytest.raises(WireError):
+        request_from(broken)
 
 
 def test_a_response_comes_back_byte_for_byte() -> None:

@@ -14,7 +14,7 @@ from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.processor.plan import Record
 from mkoba.processor.proof import Proof, proof_of
-from mkoba.processor.request import Channel, Response
+from mkoba.processor.request import Callback, Channel, Response
 from mkoba.products import all_products
 from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, World, refused
@@ -221,3 +221,16 @@ async def test_tranproc_refuses_text_it_cannot_store(world: World, text: str) ->
     assert (
         await world.ask("send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="10")
     ).ok
+
+
+async def test_tranproc_refuses_a_callback_it_cannot_store(world: World) -> None:
+    # A channel's callback (an STK push's) is text TranProc stores with the payment's
+    # outbox row: the same backstop as the parameters.
+    payer = await world.customer(100)
+    payee = await world.customer()
+    assert payer.msisdn and payee.msisdn
+    request = world.request("send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="10")
+    bad = request._replace(callback=Callback("ws_CO_1", "m-1", "https://x.example/\ud800"))
+    refused(await world.platform.request(bad), Code.INVALID_INPUT, "callback")
+    long = request._replace(id=f"{request.id}-2", callback=Callback("ws", "m", "h" * 600))
+    refused(await world.platform.request(long), Code.INVALID_INPUT, "callback")

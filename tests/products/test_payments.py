@@ -16,8 +16,7 @@ import pytest
 from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role, account_id
-from mkoba.processor.context import Context
-from mkoba.processor.hooks import NoHooks, Payment
+from mkoba.processor.events import AcceptAll, BusinessPayment, Reaction
 from mkoba.processor.plan import Note, Refused
 from mkoba.processor.request import Channel, Response
 from tests.conftest import MakePlatform
@@ -254,24 +253,25 @@ async def test_pay_bill_replays_a_request_id_and_refuses_it_for_other_params(
     assert await world.available(wallet(payer)) == 900 * KSH
 
 
-class Gatekeeper(NoHooks):
+class Gatekeeper:
     """A business's integration: it refuses account BAD and wants a copy of every payment."""
 
     def __init__(self, copy_to: str) -> None:
         self.copy_to = copy_to
-        self.seen: list[Payment] = []
+        self.seen: list[BusinessPayment] = []
 
-    async def validate(self, ctx: Context, payment: Payment) -> None:
+    async def validate(self, payment: BusinessPayment, now: int) -> str:
         self.seen.append(payment)
         if payment.reference == "BAD":
             raise Refused(Code.INVALID_INPUT, "The business does not know account BAD.")
+        return ""
 
-    def notes(self, ctx: Context, payment: Payment) -> tuple[Note, ...]:
-        return (Note(self.copy_to, "en", "registered", {"name": payment.payee.name}),)
+    def paid(self, payment: BusinessPayment) -> Reaction:
+        return Reaction((Note(self.copy_to, "en", "registered", {"name": payment.payee.name}),))
 
 
 @pytest.mark.parametrize("product", ["pay_bill", "buy_goods"])
-async def test_business_hooks_validate_before_the_pin_and_add_their_messages(
+async def test_a_business_validates_before_the_pin_and_its_messages_commit_with_the_money(
     world: World, product: str
 ) -> None:
     payer = await world.customer(1_000)
@@ -279,7 +279,8 @@ async def test_business_hooks_validate_before_the_pin_and_add_their_messages(
     assert payer.msisdn and org.number
     target = {"paybill": org.number} if product == "pay_bill" else {"till": org.number}
     hooks = Gatekeeper(world.msisdn())
-    world.services.hooks = hooks
+    world.services.validation = hooks
+    world.services.subscribers = (hooks,)
     try:
         if product == "pay_bill":
             refusal = await world.ask(
@@ -292,7 +293,8 @@ async def test_business_hooks_validate_before_the_pin_and_add_their_messages(
             product, payer.msisdn, CUSTOMER_PIN, amount="100", **target, **extra
         )
     finally:
-        world.services.hooks = NoHooks()
+        world.services.validation = AcceptAll()
+        world.services.subscribers = ()
     assert response.ok, response
     assert hooks.seen[-1].payer.id == payer.id
     assert hooks.seen[-1].payee.id == org.id

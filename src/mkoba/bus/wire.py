@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from mkoba.parties.secrets import SealedPin
-from mkoba.processor.request import Channel, Request, Response
+from mkoba.processor.request import Callback, Channel, Request, Response
 
 
 class WireError(ValueError):
@@ -24,7 +24,7 @@ class WireError(ValueError):
 def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
     """``request``, the moment after which nobody waits for its answer, and where it goes."""
     pin = base64.b64encode(request.pin.blob).decode() if request.pin is not None else None
-    body = {
+    body: dict[str, object] = {
         "id": request.id,
         "channel": str(request.channel),
         "product": request.product,
@@ -36,6 +36,8 @@ def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
         "deadline": deadline_ns,
         "reply": reply,
     }
+    if request.callback is not None:
+        body["callback"] = list(request.callback)
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -59,6 +61,7 @@ def request_from(data: bytes) -> tuple[Request, int, str]:
             sealed,
             _number(body["received"]),
             body.get("phone", False) is True,
+            _callback(body.get("callback")),
         )
         return request, _number(body["deadline"]), _text(body.get("reply", ""))
     except WireError:
@@ -78,6 +81,14 @@ def response_from(data: bytes) -> Response:
         return Response.from_json(data.decode())
     except (ValueError, KeyError, TypeError) as problem:
         raise WireError(f"not a response: {type(problem).__name__}") from None
+
+
+def _callback(value: object) -> Callback | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != len(Callback._fields):
+        raise WireError("callback must be a list of its three texts")
+    return Callback(*(_text(part) for part in value))
 
 
 def _text(value: object) -> str:

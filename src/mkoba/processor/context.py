@@ -25,6 +25,7 @@ from mkoba.parties import (
     normalize_msisdn,
     open_pin,
 )
+from mkoba.processor.events import BusinessPayment
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof, needs_pin
@@ -171,6 +172,28 @@ class Context:
             f"Wrong PIN. {check.attempts_left} {tries} left before your PIN is locked.",
             attempts_left=check.attempts_left,
         )
+
+    def payment_to(
+        self, payer: Party, payee: Party, amount: int, reference: str, received_into: int
+    ) -> BusinessPayment:
+        """This request as a payment to the business ``payee`` (``processor/events.py``)."""
+        request = self.request
+        return BusinessPayment(
+            request.id,
+            request.channel,
+            request.callback,
+            request.product,
+            payer,
+            payee,
+            amount,
+            reference,
+            received_into,
+        )
+
+    async def validate(self, payment: BusinessPayment) -> BusinessPayment:
+        """The business's say, before the PIN: the payment as it accepted it, or ``Refused``."""
+        third_party = await self.services.validation.validate(payment, self.now)
+        return payment._replace(third_party=third_party) if third_party else payment
 
     async def save(self, change: Change) -> None:
         """Commit a directory change (durably), then apply it in memory."""

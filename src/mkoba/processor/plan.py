@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkoba.codes import Code
 from mkoba.parties import Change
 from mkoba.processor.request import Response
+
+if TYPE_CHECKING:
+    from mkoba.processor.events import BusinessPayment
 
 
 class Leg(NamedTuple):
@@ -85,8 +88,11 @@ class Plan(NamedTuple):
     reference: str = ""
     notes: tuple[Note, ...] = ()
     lines: tuple[Line, ...] = ()
-    # Channels' rows that commit when the money moves (BusinessHooks.rows).
+    # Channels' rows that commit when the money moves (a subscriber's ``Reaction``).
     rows: tuple[Row, ...] = ()
+    # A payment to a business: the processor tells the subscribers (``processor/events.py``)
+    # and commits their reactions with the money.
+    event: BusinessPayment | None = None
     change: Change | None = None
     # Counted against the payer's daily limit.
     usage: int = 0

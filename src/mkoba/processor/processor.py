@@ -23,6 +23,7 @@ from mkoba.processor import request as request_module
 from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
 from mkoba.processor.delivery import Deliveries
+from mkoba.processor.events import reactions
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Plan, Record, Refused
 from mkoba.processor.proof import needs_pin, proof_of, refusal
@@ -269,6 +270,12 @@ class Processor:
                 )
                 self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
+            if answer.event is not None and self.services.subscribers:
+                # The subscribers' callbacks and rows commit with the money, or not at all.
+                reaction = reactions(self.services.subscribers, answer.event)
+                answer = answer._replace(
+                    notes=answer.notes + reaction.notes, rows=answer.rows + reaction.rows
+                )
             initiator = self.services.directory.by_msisdn(request.msisdn)
             party_id = initiator.id if initiator is not None else answer.payer_id
             outcome: Outcome = await first(
@@ -354,6 +361,9 @@ def _shape_problem(request: Request) -> str | None:
         problem = text_problem(value)
         if problem is not None:
             return f"{key} {problem}"
+    for part in request.callback or ():
+        if len(part) > request_module.param_length_max or text_problem(part) is not None:
+            return "the callback's names and address are plain text"
     return None
 
 

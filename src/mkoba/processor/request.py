@@ -34,6 +34,19 @@ class Channel(enum.StrEnum):
     SYSTEM = "system"
 
 
+class Callback(NamedTuple):
+    """Where a channel wants a request's outcome sent, and the names that tie it back.
+
+    An STK push: the prompt's CheckoutRequestID, the caller's MerchantRequestID and
+    its CallBackURL. TranProc only carries it to the payment's event
+    (``processor/events.py``); the channel that asked renders the callback.
+    """
+
+    reference: str
+    correlation: str
+    url: str
+
+
 class Request(NamedTuple):
     """One thing someone asks TranProc to do."""
 
@@ -47,6 +60,7 @@ class Request(NamedTuple):
     # The channel knows the caller is this number's phone (the network said so: a USSD
     # gateway, an SMSC, an STK answer), not only the body (``processor/proof.py``).
     phone_verified: bool = False
+    callback: Callback | None = None
 
     def fingerprint(self) -> str:
         """What must match for a replay with this id to count as the same request.

@@ -10,7 +10,7 @@ from typing import Any
 from mkoba.catalog import Catalog, Profile
 from mkoba.ledger import LedgerWriter, Store
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, Purpose, SecretKey, account_id
-from mkoba.processor.hooks import BusinessHooks, NoHooks
+from mkoba.processor.events import AcceptAll, Subscriber, Validation
 from mkoba.processor.ids import Counter
 
 # A message body that is not a text template (a channel's callback JSON), from its params.
@@ -35,8 +35,10 @@ class Services:
     # yet. A payment to one of them gives the look-up back: the daily cap is against
     # snooping, not against paying people after checking their name (Hakikisha).
     lookups: dict[int, tuple[str, set[int]]] = field(default_factory=dict)
-    # What businesses add to payments made to them (Daraja's C2B URLs).
-    hooks: BusinessHooks = field(default_factory=NoHooks)
+    # A business's say on payments made to it (Daraja's C2B validation URL).
+    validation: Validation = field(default_factory=AcceptAll)
+    # Channels told of payments to businesses as they commit (``processor/events.py``).
+    subscribers: tuple[Subscriber, ...] = ()
     # Channels' callback bodies by template id (the rest are texts in ``mkoba.messages``).
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
     # Product-specific collaborators (the airtime gateway, ...), by name.

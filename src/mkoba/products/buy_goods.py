@@ -11,7 +11,6 @@ from __future__ import annotations
 from mkoba.codes import Code
 from mkoba.parties import PartyKind, Purpose, mask_msisdn
 from mkoba.processor.context import Context
-from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Plan
 from mkoba.products.common import display_name, masked, offered
 from mkoba.products.transfer import Charges, Side, collector, two_party
@@ -23,7 +22,7 @@ class BuyGoods:
     name = "buy_goods"
 
     async def run(self, ctx: Context) -> Plan:
-        """Check, ask the merchant's hooks, then plan the payment and the merchant's fee."""
+        """Check, let the merchant validate it, then plan the payment and the merchant's fee."""
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
         till = ctx.param("till")
@@ -32,8 +31,8 @@ class BuyGoods:
         ctx.check_limits(payer, self.name, amount)
         fee = ctx.profile.fee(self.name, amount)
         excise = ctx.profile.excise(fee.customer) + ctx.profile.excise(fee.business)
-        payment = Payment(self.name, payer, merchant, amount, "")
-        await ctx.services.hooks.validate(ctx, payment)
+        received_into = ctx.account(merchant, Purpose.TILL)
+        payment = await ctx.validate(ctx.payment_to(payer, merchant, amount, "", received_into))
         await ctx.verify_pin(payer)
         payer_number = mask_msisdn(payer.msisdn, ctx.profile.country) if payer.msisdn else ""
         charge = f" less charge {ctx.money(fee.business)}" if fee.business else ""
@@ -52,7 +51,7 @@ class BuyGoods:
             ),
             Side(
                 merchant,
-                ctx.account(merchant, Purpose.TILL),
+                received_into,
                 f"Payment from {masked(payer)}{charge}",
                 "buy_goods.merchant" if merchant.msisdn else "",
                 {"amount": ctx.money(amount), "name": masked(payer), "msisdn": payer_number},
@@ -62,8 +61,7 @@ class BuyGoods:
                 fee=fee.customer, business_fee=fee.business, withheld=fee.business, excise=excise
             ),
             reference=till,
-            more_notes=ctx.services.hooks.notes(ctx, payment),
-            rows=ctx.services.hooks.rows(ctx, payment),
+            event=payment,
             usage=amount,
             message=f"{ctx.money(amount)} paid to {display_name(merchant)}."
             f" Transaction cost {ctx.money(fee.customer)}.",

@@ -14,7 +14,6 @@ from mkoba.catalog import Fee
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.context import Context
-from mkoba.processor.hooks import Payment
 from mkoba.processor.plan import Plan, Refused
 from mkoba.products.common import display_name, offered
 from mkoba.products.transfer import Charges, Side, collector, two_party
@@ -51,7 +50,7 @@ class PayBill:
     name = "pay_bill"
 
     async def run(self, ctx: Context) -> Plan:
-        """Check, ask the business's hooks, then plan payment, fees and excise."""
+        """Check, let the business validate it, then plan payment, fees and excise."""
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
         number = ctx.param("paybill")
@@ -64,8 +63,10 @@ class PayBill:
         fee = biller_fee(ctx, biller, amount)
         customer_excise = ctx.profile.excise(fee.customer)
         business_excise = ctx.profile.excise(fee.business)
-        payment = Payment(self.name, payer, biller, amount, reference)
-        await ctx.services.hooks.validate(ctx, payment)
+        received_into = ctx.account(biller, Purpose.UTILITY)
+        payment = await ctx.validate(
+            ctx.payment_to(payer, biller, amount, reference, received_into)
+        )
         await ctx.verify_pin(payer)
         charge = f" less charge {ctx.money(fee.business)}" if fee.business else ""
         return two_party(
@@ -84,7 +85,7 @@ class PayBill:
             ),
             Side(
                 biller,
-                ctx.account(biller, Purpose.UTILITY),
+                received_into,
                 f"Payment from {display_name(payer)} Acc. {reference}{charge}",
             ),
             amount,
@@ -95,8 +96,7 @@ class PayBill:
                 excise=customer_excise + business_excise,
             ),
             reference=reference,
-            more_notes=ctx.services.hooks.notes(ctx, payment),
-            rows=ctx.services.hooks.rows(ctx, payment),
+            event=payment,
             usage=amount,
             message=f"{ctx.money(amount)} paid to {display_name(biller)} for account"
             f" {reference}. Transaction cost {ctx.money(fee.customer)}.",

@@ -16,7 +16,8 @@ from typing import Any
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Note, Plan, Refused, Row
+from mkoba.processor.events import BusinessPayment
+from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.products.common import fee_legs
 
 
@@ -64,8 +65,7 @@ def two_party(
     usage: int = 0,
     short: Code = Code.INSUFFICIENT_FUNDS,
     payee_first: bool = False,
-    more_notes: tuple[Note, ...] = (),
-    rows: tuple[Row, ...] = (),
+    event: BusinessPayment | None = None,
 ) -> Plan:
     """The plan: the amount less what is withheld to the payee, every fee leg from the payer.
 
@@ -110,8 +110,8 @@ def two_party(
         excise=charges.excise,
         commission=charges.commission,
         reference=reference,
-        notes=(*notes, *more_notes),
-        rows=rows,
+        notes=notes,
+        event=event,
         lines=lines,
         usage=usage,
         balance_of=source,

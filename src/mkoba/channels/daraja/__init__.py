@@ -7,8 +7,9 @@ open. A channel adapter only: Daraja requests become TranProc requests,
 TranProc's responses become Daraja's answers and callbacks. See docs/daraja.md.
 
 Split in two processes (``--role``): the front serves the routes and owns the
-prompts and conversations; the core sends the callbacks, runs the C2B hooks
-and commits the rows the front sends it, those of the channel's own tables only.
+prompts and conversations; the core sends the callbacks, validates and
+confirms C2B payments, and commits the rows the front sends it, those of the
+channel's own tables only.
 """
 
 from __future__ import annotations

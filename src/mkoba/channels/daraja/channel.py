@@ -1,10 +1,11 @@
-"""The Daraja channel, wired: routes, the running channel, its C2B hooks and callback gateway.
+"""The Daraja channel, wired: routes, the running channel, C2B validation, callbacks.
 
 The composition root builds ``DarajaChannel`` with the ports and its tables,
-hands the outbox ``gateway`` (where callbacks go), installs ``hooks`` for
-payments to businesses, and lets a core commit the rows a front sends
+hands the outbox ``gateway`` (where callbacks go), gives TranProc the channel's
+``validation`` and subscribes its ``payments`` to payments to businesses
+(``processor/events.py``), and lets a core commit the rows a front sends
 (``front_rows``). On a front the channel serves the routes only; on the core
-it serves none but sends the callbacks and runs the hooks.
+it serves none but validates, reacts to payments and sends the callbacks.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mkoba.channels.daraja.callbacks import CallbackGateway, outbox_id_base
-from mkoba.channels.daraja.hooks import DarajaHooks
+from mkoba.channels.daraja.confirmation import DarajaPayments
 from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
+from mkoba.channels.daraja.validation import DarajaValidation
 from mkoba.ledger import Write
 from mkoba.ports import Ports, Tables
 from mkoba.processor.services import Renderer
@@ -46,8 +48,11 @@ class DarajaChannel:
         self.settings = settings
         self.role = settings.role
         self.daraja = Daraja(ports, settings, tables, front=self.role == "front")
-        # Payments to businesses ask their validation URLs and carry their callbacks.
-        self.hooks: DarajaHooks | None = None if self.role == "front" else DarajaHooks(self.daraja)
+        # On a process that runs TranProc: payments to businesses ask their validation
+        # URLs, and carry their callbacks as they commit.
+        core = self.role != "front"
+        self.validation = DarajaValidation(self.daraja) if core else None
+        self.payments = DarajaPayments(self.daraja) if core else None
 
     @property
     def renderers(self) -> Mapping[str, Renderer]:
@@ -90,14 +95,14 @@ class DarajaChannel:
         """Stop timers and background work, then the HTTP clients.
 
         The composition root stops the outbox sender first: callbacks still queued
-        go out at the next start instead of being handed to a closing gateway. The
-        hooks stay installed for requests still in flight; without their client,
-        validation falls back to the default action.
+        go out at the next start instead of being handed to a closing gateway.
+        Validation stays in place for requests still in flight; without its client,
+        it falls back to the registered default action.
         """
         self.daraja.running = False
         await self.daraja.close()
-        if self.hooks is not None:
-            await self.hooks.close()
+        if self.validation is not None:
+            await self.validation.close()
 
 
 def front_rows() -> Admission:

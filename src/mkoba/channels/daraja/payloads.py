@@ -137,7 +137,7 @@ def queue_timeout(originator_id: str, conversation_id: str, when_ns: int) -> dic
     }
 
 
-# Templates rendered in the commit that moves the money (see hooks.py).
+# Templates rendered in the commit that moves the money (see confirmation.py).
 STK_TEMPLATE = "daraja.stk_callback"
 C2B_TEMPLATE = "daraja.c2b_confirmation"
 

@@ -8,7 +8,7 @@ customer at a time, as M-Pesa locks the subscriber. An approval becomes a
 callback and the query answer:
 
 - success: the ``stkCallback`` and the prompt row's outcome are a note and a
-  row of the payment itself (hooks.py), so they commit with the money;
+  row of the payment itself (confirmation.py), so they commit with the money;
 - anything else: the prompt row and the failure callback commit together.
 
 Each prompt's record, row and answer: ``stk_prompt.py``. After a restart, open
@@ -40,7 +40,7 @@ from mkoba.channels.daraja.stk_prompt import (
 from mkoba.codes import Code
 from mkoba.ledger import Write
 from mkoba.parties import PartyKind, Pin, seal_pin
-from mkoba.processor.request import Channel, Request, Response
+from mkoba.processor.request import Callback, Channel, Request, Response
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja
@@ -195,6 +195,8 @@ class Prompts:
             sealed,
             daraja.now(),
             phone_verified=True,  # the PIN was typed on the prompted phone
+            # For the success callback, which the payment's commit carries (confirmation.py).
+            callback=Callback(prompt.checkout_id, prompt.merchant_request_id, prompt.callback_url),
         )
         response = await daraja.ports.request(request)
         if not response.ok:
@@ -221,7 +223,7 @@ class Prompts:
             prompt.state = "answering"
             await self.fail(prompt, result)
             return Answer(False, str(Code.ROLLED_BACK), Code.ROLLED_BACK.message, None, result)
-        # The success callback and the prompt's row committed with the money (hooks.py).
+        # The success callback and the prompt's row committed with the money (confirmation.py).
         self._finish(prompt)
         return Answer(True, str(Code.OK), response.message, prompt.receipt, prompt.result)
 
@@ -381,13 +383,7 @@ def _params(prompt: Prompt, daraja: Daraja) -> dict[str, str]:
     """The payment's parameters as TranProc's products read them."""
     currency = daraja.profile(prompt.created).currency
     amount = str(prompt.amount // currency.minor_per_major)
-    params = {
-        "amount": amount,
-        "checkout_id": prompt.checkout_id,
-        # For the success callback, which the payment's commit carries (hooks.py).
-        "merchant_request_id": prompt.merchant_request_id,
-        "callback_url": prompt.callback_url,
-    }
+    params = {"amount": amount}
     if prompt.kind == "till":
         params["till"] = prompt.party_b
     else:
