@@ -46,6 +46,7 @@ from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
 from mkoba.processor.services import Services
 from mkoba.products import all_products
 from mkoba.products.background import Background
+from mkoba.products.kit import Kit
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class Platform:
     channels: list[Channel] = field(init=False)
     sms: SmsChannel | None = field(init=False, default=None)
     daraja: DarajaChannel = field(init=False)
+    kit: Kit = field(init=False)
     background: Background = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -125,7 +127,8 @@ class Platform:
             self.channels.append(self.sms)
         self.daraja = DarajaChannel(ports, settings, tables)
         self.channels.append(self.daraja)
-        self.background = Background(settings.keys_dir)
+        self.kit = Kit()
+        self.background = Background(settings.keys_dir, self.kit)
 
     @property
     def front(self) -> bool:
@@ -162,7 +165,7 @@ class Platform:
             self.services.subscribers = (self.daraja.payments,)
             self.services.renderers = self.daraja.renderers
         await self._load_usage()
-        self.processor = Processor(self.services, all_products())
+        self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()
         gateways: dict[str, Gateway] = {"sms": self.smsc}

@@ -15,7 +15,7 @@ import pytest
 from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.processor.request import Response
-from mkoba.products.airtime import MemoryOperator
+from mkoba.products.airtime_gateway import MemoryOperator
 from tests.conftest import MakePlatform
 from tests.products.world import AIRTIME, CUSTOMER_PIN, KSH, World, refused, wallet
 
@@ -33,7 +33,7 @@ async def world(platform: Platform) -> World:
 
 
 def operator(world: World) -> MemoryOperator:
-    gateway = world.services.extras["airtime"]
+    gateway = world.platform.kit.airtime
     assert isinstance(gateway, MemoryOperator)
     return gateway
 
@@ -92,12 +92,12 @@ async def test_a_failed_top_up_gives_the_money_back(world: World, failure: str) 
     if failure == "refuses":
         gateway.failing = True
     else:
-        world.services.extras["airtime"] = Broken()
+        world.platform.kit.airtime = Broken()
     try:
         response = await world.ask("buy_airtime", payer.msisdn, CUSTOMER_PIN, amount="100")
     finally:
         gateway.failing = False
-        world.services.extras["airtime"] = gateway
+        world.platform.kit.airtime = gateway
     refused(response, Code.AIRTIME_FAILED)
     assert await world.available(wallet(payer)) == 500 * KSH
     assert gateway.balance(payer.msisdn) == 0
@@ -145,11 +145,12 @@ async def test_buy_airtime_refusals(world: World) -> None:
     )
     assert (await buy("10", request_id="air-1")).ok
     refused(await buy("20", request_id="air-1"), Code.DUPLICATE_REQUEST)
-    gateway = world.services.extras.pop("airtime")
+    gateway = world.platform.kit.airtime
+    world.platform.kit.airtime = None
     try:
         refused(await buy("10"), Code.AIRTIME_FAILED, "right now")
     finally:
-        world.services.extras["airtime"] = gateway
+        world.platform.kit.airtime = gateway
     assert await world.available(wallet(payer)) == 40 * KSH
     assert operator(world).balance(payer.msisdn) == 10 * KSH
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from mkoba.catalog import Catalog, Profile
 from mkoba.ledger import LedgerWriter, Store
@@ -41,8 +40,6 @@ class Services:
     subscribers: tuple[Subscriber, ...] = ()
     # Channels' callback bodies by template id (the rest are texts in ``mkoba.messages``).
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
-    # Product-specific collaborators (the airtime gateway, ...), by name.
-    extras: dict[str, Any] = field(default_factory=dict)
     _profile_of_second: tuple[int, Profile] | None = field(default=None, init=False, repr=False)
 
     def profile(self, now: int) -> Profile:

@@ -12,6 +12,7 @@ from mkoba.products.change_pin import ChangePin
 from mkoba.products.deposit import Deposit
 from mkoba.products.emoney import IssueEmoney, RedeemEmoney
 from mkoba.products.float_transfer import FloatTransfer
+from mkoba.products.kit import Kit
 from mkoba.products.name_lookup import NameLookup
 from mkoba.products.pay_bill import PayBill
 from mkoba.products.pin_admin import OperatorUnlock, PinUnlockSelf, ResetPin, UnlockPin
@@ -24,11 +25,12 @@ from mkoba.products.vouchers import SendUnregistered
 from mkoba.products.withdraw import Withdraw
 
 
-def all_products() -> dict[str, Product]:
-    """Every product, by name."""
+def all_products(kit: Kit | None = None) -> dict[str, Product]:
+    """Every product, by name, with the kit some of them use (a fresh one by default)."""
+    kit = Kit() if kit is None else kit
     products: list[Product] = [
         Register(),
-        SendMoney(),
+        SendMoney(kit),
         Deposit(),
         Withdraw(),
         Balance(),
@@ -37,12 +39,12 @@ def all_products() -> dict[str, Product]:
         NameLookup(),
         PayBill(),
         BuyGoods(),
-        BuyAirtime(),
-        SendUnregistered(),
-        RedeemVoucher(),
-        RequestReversal(),
-        DecideReversal(approve=True),
-        DecideReversal(approve=False),
+        BuyAirtime(kit),
+        SendUnregistered(kit),
+        RedeemVoucher(kit),
+        RequestReversal(kit),
+        DecideReversal(kit, approve=True),
+        DecideReversal(kit, approve=False),
         FloatTransfer(),
         UnlockPin(),
         OperatorUnlock(),

@@ -19,12 +19,13 @@ from typing import NamedTuple
 from mkoba.ledger import Store
 from mkoba.money import format_amount
 from mkoba.parties import PartyKind, Purpose, load_or_create_key, local_msisdn
+from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Line, Note
 from mkoba.processor.request import Channel, Request
 from mkoba.processor.services import Services
 from mkoba.products import reversal_book, voucher_book
-from mkoba.products.airtime import MemoryOperator
 from mkoba.products.common import display_name
+from mkoba.products.kit import Kit
 from mkoba.products.posting import moment
 from mkoba.products.voucher_book import Voucher
 
@@ -54,18 +55,19 @@ def migrate(store: Store) -> None:
 class Background:
     """The products' tables and keys, and the voucher sweep while the platform runs."""
 
-    def __init__(self, keys_dir: Path) -> None:
+    def __init__(self, keys_dir: Path, kit: Kit) -> None:
         self.keys_dir = keys_dir
+        self.kit = kit
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, services: Services) -> None:
         """Tables, keys and the airtime operator; then the voucher sweep in the background."""
         await asyncio.to_thread(migrate, services.store)
         key_path = self.keys_dir / "voucher.key"
-        services.extras[voucher_book.KEY] = await asyncio.to_thread(load_or_create_key, key_path)
-        if "airtime" not in services.extras:
-            services.extras["airtime"] = MemoryOperator()
-        self._task = asyncio.get_running_loop().create_task(_sweeps(services))
+        self.kit.voucher_key = await asyncio.to_thread(load_or_create_key, key_path)
+        self._task = asyncio.get_running_loop().create_task(
+            _sweeps(services, self.kit.voucher_locks)
+        )
 
     async def stop(self) -> None:
         """Stop the sweep (a sweep in progress is abandoned; the next start does it again)."""
@@ -77,11 +79,11 @@ class Background:
             await task
 
 
-async def _sweeps(services: Services) -> None:
+async def _sweeps(services: Services, locks: PartyLocks) -> None:
     while True:
         await asyncio.sleep(sweep_interval_s)
         try:
-            swept = await sweep(services)
+            swept = await sweep(services, locks)
         except Exception:  # the next sweep tries again; a sweep never stops the platform
             log.exception("voucher sweep failed")
             continue
@@ -89,24 +91,27 @@ async def _sweeps(services: Services) -> None:
             log.info("voucher sweep: %s", swept._asdict())
 
 
-async def sweep(services: Services, now: int | None = None) -> Swept:
-    """Settle lapsed vouchers and those whose recipient has registered; close dead rows."""
+async def sweep(services: Services, locks: PartyLocks, now: int | None = None) -> Swept:
+    """Settle lapsed vouchers and those whose recipient has registered; close dead rows.
+
+    ``locks``: the kit's voucher locks, which a redemption at an agent holds too.
+    """
     now = services.clock() if now is None else now
     refunded = credited = voided = 0
     for voucher in await voucher_book.issued(services.store, sweep_vouchers_max):
         if voucher.send_status != "completed":
             stale = now - voucher.created > abandoned_after_s * 1_000_000_000
             if voucher.send_status == "rolled_back" or (not voucher.send_status and stale):
-                voided += await voucher_book.void(services, voucher, now)
+                voided += await voucher_book.void(services, locks, voucher, now)
             continue
         if voucher.expires <= now:
-            refunded += await _refund(services, voucher, now)
+            refunded += await _refund(services, locks, voucher, now)
         else:
-            credited += await _credit(services, voucher, now)
+            credited += await _credit(services, locks, voucher, now)
     return Swept(refunded, credited, voided)
 
 
-async def _refund(services: Services, voucher: Voucher, now: int) -> bool:
+async def _refund(services: Services, locks: PartyLocks, voucher: Voucher, now: int) -> bool:
     """Send a lapsed voucher's money back to the sender."""
     payer = services.directory.get(voucher.payer_id)
     account = services.directory.account(voucher.payer_id, Purpose.WALLET)
@@ -139,10 +144,10 @@ async def _refund(services: Services, voucher: Voucher, now: int) -> bool:
         lines=(Line(payer.id, account, f"Voucher {voucher.receipt} returned", voucher.amount),),
         lapsed=True,
     )
-    return await _settle(services, voucher, settlement, "voucher-refund", payer.msisdn, now)
+    return await _settle(services, locks, voucher, settlement, "voucher-refund", payer.msisdn, now)
 
 
-async def _credit(services: Services, voucher: Voucher, now: int) -> bool:
+async def _credit(services: Services, locks: PartyLocks, voucher: Voucher, now: int) -> bool:
     """Credit a voucher to its recipient's wallet once they have registered."""
     recipient = services.directory.by_msisdn(voucher.recipient)
     if recipient is None or recipient.kind != PartyKind.CUSTOMER or not recipient.active:
@@ -188,11 +193,14 @@ async def _credit(services: Services, voucher: Voucher, now: int) -> bool:
         notes=tuple(notes),
         lines=(Line(recipient.id, account, f"Received from {name} (voucher)", voucher.amount),),
     )
-    return await _settle(services, voucher, settlement, "voucher-credit", recipient.msisdn, now)
+    return await _settle(
+        services, locks, voucher, settlement, "voucher-credit", recipient.msisdn, now
+    )
 
 
 async def _settle(
     services: Services,
+    locks: PartyLocks,
     voucher: Voucher,
     settlement: voucher_book.Settlement,
     kind: str,
@@ -202,7 +210,7 @@ async def _settle(
     request = Request(
         f"{kind}:{voucher.receipt}", Channel.SYSTEM, settlement.product, msisdn or "system", {}
     )
-    _, posted = await voucher_book.settle(services, voucher, settlement, request, now)
+    _, posted = await voucher_book.settle(services, locks, voucher, settlement, request, now)
     if posted is not None and not posted.ok:
         log.warning("voucher %s: %s refused by the ledger", voucher.receipt, settlement.product)
     return posted is not None and posted.ok

@@ -13,24 +13,19 @@ from mkoba.parties import OPERATOR_ID, PartyKind, Purpose, local_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.services import Services
-from mkoba.products.airtime import AirtimeGateway
 from mkoba.products.common import display_name, display_number, fee_legs, offered
+from mkoba.products.kit import Kit
 
 AIRTIME = Services.operator_account(Purpose.AIRTIME)
-
-
-def gateway_of(ctx: Context) -> AirtimeGateway:
-    """The airtime gateway the platform wired in."""
-    gateway: AirtimeGateway | None = ctx.services.extras.get("airtime")
-    if gateway is None:
-        raise Refused(Code.AIRTIME_FAILED, "Airtime cannot be bought right now; no money moved.")
-    return gateway
 
 
 class BuyAirtime:
     """M-Pesa's "Buy Airtime": free, for "My Phone" or "Other Phone"."""
 
     name = "buy_airtime"
+
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
 
     async def run(self, ctx: Context) -> Plan:
         """Check, then plan the payment with the top-up as its effect."""
@@ -40,7 +35,11 @@ class BuyAirtime:
         amount = ctx.amount()
         ctx.check_limits(payer, self.name, amount)
         fee = ctx.profile.fee(self.name, amount).customer
-        gateway = gateway_of(ctx)
+        gateway = self.kit.airtime
+        if gateway is None:
+            raise Refused(
+                Code.AIRTIME_FAILED, "Airtime cannot be bought right now; no money moved."
+            )
         await ctx.verify_pin(payer)
         source = ctx.account(payer, Purpose.WALLET)
         reference = ctx.request.id

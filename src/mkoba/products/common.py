@@ -6,7 +6,6 @@ from mkoba.codes import Code
 from mkoba.ledger import Write
 from mkoba.parties import Party, PartyKind, Purpose, Role, local_msisdn, mask_name
 from mkoba.processor.context import Context
-from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Leg, Refused
 from mkoba.processor.services import Services
 
@@ -104,20 +103,6 @@ def same_person(one: Party, other: Party) -> bool:
     if one.id == other.id:
         return True
     return one.id_digest is not None and one.id_digest == other.id_digest
-
-
-def record_locks(services: Services, name: str) -> PartyLocks:
-    """Locks by record key (a voucher, a reversal), shared by every request in this process.
-
-    Settling a voucher or deciding a reversal re-reads its row under the lock and
-    commits the money with the row's new state, so two agents (or an agent and
-    the lapse sweep) can never both settle one voucher.
-    """
-    locks = services.extras.get(name)
-    if locks is None:
-        locks = services.extras[name] = PartyLocks()
-    assert isinstance(locks, PartyLocks)
-    return locks
 
 
 async def count_usage(ctx: Context, party: Party, kind: str) -> int:

@@ -14,6 +14,7 @@ from mkoba.processor.plan import Line, Note, Record, Refused
 from mkoba.processor.request import Response
 from mkoba.products import voucher_book
 from mkoba.products.common import count_usage, display_name, store_of
+from mkoba.products.kit import Kit
 from mkoba.products.posting import moment
 from mkoba.products.voucher_book import Voucher
 
@@ -43,6 +44,9 @@ class RedeemVoucher:
 
     name = "redeem_voucher"
 
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
     async def run(self, ctx: Context) -> Record:
         """Find the voucher by number and code, then settle it into the store's float."""
         operator = ctx.initiator(PartyKind.AGENT_STORE, PartyKind.AGENT_ASSISTANT)
@@ -58,7 +62,7 @@ class RedeemVoucher:
             raise Refused(
                 Code.NOT_ALLOWED, "Too many wrong voucher codes at this store today. Try tomorrow."
             )
-        key = voucher_book.voucher_key(ctx.services)
+        key = self.kit.key()
         await ctx.verify_pin(operator)
         found = await voucher_book.by_digest(
             ctx.services.store, voucher_book.digest(key, recipient, code)
@@ -76,7 +80,7 @@ class RedeemVoucher:
         voucher = live[0]
         settlement = self._settlement(ctx, store, voucher)
         settled, posted = await voucher_book.settle(
-            ctx.services, voucher, settlement, ctx.request, ctx.now
+            ctx.services, self.kit.voucher_locks, voucher, settlement, ctx.request, ctx.now
         )
         if posted is None:
             raise Refused(Code.VOUCHER_NOT_FOUND, _why_not(settled, ctx.now))

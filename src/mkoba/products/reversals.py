@@ -27,14 +27,13 @@ from mkoba.products.common import (
     display_name,
     display_number,
     offered,
-    record_locks,
     same_person,
     staff_member,
 )
+from mkoba.products.kit import Kit
 from mkoba.products.posting import moment, post
 from mkoba.products.reversal_book import Original, Reversal
 
-_LOCKS = "reversals.locks"
 # Receipts are ten characters; a little room for what people paste.
 receipt_length_max = 20
 REVERSIBLE = frozenset({"send_money"})
@@ -60,6 +59,9 @@ class RequestReversal:
 
     name = "request_reversal"
 
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
     async def run(self, ctx: Context) -> Record:
         """Check the rule, then hold the amount in the recipient's wallet."""
         offered(ctx, "reversal")
@@ -69,7 +71,7 @@ class RequestReversal:
         if found is None or found.payer_id != payer.id:
             # Someone else's receipt is as unknown as a made-up one.
             raise Refused(Code.UNKNOWN_RECEIPT)
-        async with record_locks(ctx.services, _LOCKS).hold(receipt):
+        async with self.kit.reversal_locks.hold(receipt):
             existing = await reversal_book.get(ctx.services.store, receipt)
             if existing is not None:
                 if existing.request_id == ctx.request.id:
@@ -198,7 +200,8 @@ class RequestReversal:
 class DecideReversal:
     """Staff approve (post the hold) or reject (void it) a reversal request."""
 
-    def __init__(self, approve: bool) -> None:
+    def __init__(self, kit: Kit, approve: bool) -> None:
+        self.kit = kit
         self.approve = approve
         self.name = "approve_reversal" if approve else "reject_reversal"
 
@@ -207,7 +210,7 @@ class DecideReversal:
         staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.OPERATIONS)
         receipt = receipt_param(ctx)
         await ctx.verify_pin(staff)
-        async with record_locks(ctx.services, _LOCKS).hold(receipt):
+        async with self.kit.reversal_locks.hold(receipt):
             reversal = await reversal_book.get(ctx.services.store, receipt)
             if reversal is None:
                 raise Refused(Code.UNKNOWN_RECEIPT, "There is no reversal request for that code.")

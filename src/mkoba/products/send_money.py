@@ -8,6 +8,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Record, Refused
 from mkoba.processor.request import Response
 from mkoba.products.common import display_name, display_number
+from mkoba.products.kit import Kit
 from mkoba.products.transfer import Charges, Side, two_party
 
 
@@ -15,6 +16,9 @@ class SendMoney:
     """M-Pesa's "Send Money"."""
 
     name = "send_money"
+
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
 
     async def run(self, ctx: Context) -> Response | Plan | Record:
         """Check, then plan the transfer; vouchers when the profile allows unregistered sends."""
@@ -26,7 +30,7 @@ class SendMoney:
             if ctx.profile.voucher.enabled and "send_unregistered" in ctx.profile.products:
                 from mkoba.products.vouchers import plan_voucher
 
-                return await plan_voucher(ctx, sender, to, amount)
+                return await plan_voucher(ctx, self.kit, sender, to, amount)
             raise Refused(Code.RECIPIENT_NOT_REGISTERED)
         if recipient.id == sender.id:
             raise Refused(Code.SAME_ACCOUNT)

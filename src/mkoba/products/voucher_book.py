@@ -20,18 +20,15 @@ from typing import NamedTuple
 from mkoba.codes import Code
 from mkoba.ledger import Store, Write
 from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
-from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
+from mkoba.processor.locks import PartyLocks
+from mkoba.processor.plan import Leg, Line, Note, Plan
 from mkoba.processor.request import Request
 from mkoba.processor.services import Services
-from mkoba.products.common import record_locks
 from mkoba.products.posting import Posted, post
 
 VOUCHERS = Services.operator_account(Purpose.VOUCHERS)
 # Voucher codes are this many digits: easy to read out at an agent's counter.
 code_digits = 8
-# Where the platform keeps the voucher digest key (``background.start`` loads it).
-KEY = "vouchers.key"
-_LOCKS = "vouchers.locks"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vouchers (
@@ -142,14 +139,6 @@ def digest(key: SecretKey, msisdn: str, code: str) -> str:
     return hmac.new(key.reveal(), message, hashlib.sha256).hexdigest()
 
 
-def voucher_key(services: Services) -> SecretKey:
-    """The key voucher digests are made with."""
-    key = services.extras.get(KEY)
-    if not isinstance(key, SecretKey):
-        raise Refused(Code.SYSTEM_BUSY, "Vouchers are not available yet; try again shortly.")
-    return key
-
-
 # -- rows ---------------------------------------------------------------------------
 
 
@@ -227,14 +216,19 @@ class Settlement(NamedTuple):
 
 
 async def settle(
-    services: Services, voucher: Voucher, settlement: Settlement, request: Request, now: int
+    services: Services,
+    locks: PartyLocks,
+    voucher: Voucher,
+    settlement: Settlement,
+    request: Request,
+    now: int,
 ) -> tuple[Voucher, Posted | None]:
     """Move a live voucher's money once; the voucher as it now stands, and the posting.
 
     The row is read again under the voucher's lock: if someone settled it
-    first, nothing moves and the posting is None.
+    first, nothing moves and the posting is None. ``locks``: the kit's voucher locks.
     """
-    async with record_locks(services, _LOCKS).hold(voucher.request_id):
+    async with locks.hold(voucher.request_id):
         current = await by_request(services.store, voucher.request_id)
         assert current is not None, voucher.request_id
         if not current.open or (now >= current.expires) != settlement.lapsed:
@@ -266,9 +260,9 @@ async def settle(
         return settled, posted
 
 
-async def void(services: Services, voucher: Voucher, now: int) -> bool:
+async def void(services: Services, locks: PartyLocks, voucher: Voucher, now: int) -> bool:
     """Close the row of a send that never completed (failed or rolled back); True if closed."""
-    async with record_locks(services, _LOCKS).hold(voucher.request_id):
+    async with locks.hold(voucher.request_id):
         current = await by_request(services.store, voucher.request_id)
         if current is None or current.state != ISSUED:
             return False

@@ -17,6 +17,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.products import voucher_book
 from mkoba.products.common import display_name, display_number, fee_legs, offered
+from mkoba.products.kit import Kit
 
 PRODUCT = "send_unregistered"
 
@@ -26,7 +27,7 @@ def expiry_text(ctx: Context, expires: int) -> str:
     return dt.datetime.fromtimestamp(expires / 1e9, ctx.profile.timezone).strftime("%d/%m/%y")
 
 
-async def plan_voucher(ctx: Context, sender: Party, to: str, amount: int) -> Plan:
+async def plan_voucher(ctx: Context, kit: Kit, sender: Party, to: str, amount: int) -> Plan:
     """The plan of a send to ``to``, an unregistered number: amount into a voucher, and the fee.
 
     ``send_money`` hands sends to unregistered numbers here when the profile
@@ -44,7 +45,7 @@ async def plan_voucher(ctx: Context, sender: Party, to: str, amount: int) -> Pla
     ctx.check_limits(sender, PRODUCT, amount)
     fee = ctx.profile.fee(PRODUCT, amount).customer
     excise = ctx.profile.excise(fee)
-    key = voucher_book.voucher_key(ctx.services)
+    key = kit.key()
     await ctx.verify_pin(sender)
     source = ctx.account(sender, Purpose.WALLET)
     code = voucher_book.new_code()
@@ -114,6 +115,9 @@ class SendUnregistered:
 
     name = PRODUCT
 
+    def __init__(self, kit: Kit) -> None:
+        self.kit = kit
+
     async def run(self, ctx: Context) -> Plan:
         """Check that the number is unregistered and vouchers are on, then plan the voucher."""
         offered(ctx, self.name)
@@ -125,4 +129,4 @@ class SendUnregistered:
         recipient = ctx.directory.by_msisdn(to)
         if recipient is not None and recipient.state != PartyState.UNREGISTERED:
             raise Refused(Code.ALREADY_REGISTERED, "That number is registered: use Send Money.")
-        return await plan_voucher(ctx, sender, to, amount)
+        return await plan_voucher(ctx, self.kit, sender, to, amount)

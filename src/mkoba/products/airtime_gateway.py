@@ -3,8 +3,8 @@
 ``AirtimeGateway`` is the seam (one call: top up a number); ``MemoryOperator``
 is the operator that runs in-process, keeping airtime balances per MSISDN in
 memory, as the embedded default and for tests (it can be told to fail). A
-real operator's adapter implements the same protocol and is put in
-``services.extras["airtime"]`` by the composition root.
+real operator's adapter implements the same protocol and goes in the
+products' ``Kit`` (``kit.py``), built by the composition root.
 """
 
 from __future__ import annotations
