@@ -31,6 +31,18 @@ class Change(NamedTuple):
     credentials: tuple[Credential, ...] = ()
     audit: tuple[tuple[int, int, str, int, dict[str, object]], ...] = ()
 
+    def then(self, other: Change | None) -> Change:
+        """This change followed by ``other`` (what both write, ``other``'s wins)."""
+        if other is None:
+            return self
+        return Change(
+            self.parties + other.parties,
+            self.accounts + other.accounts,
+            self.roles + other.roles,
+            self.credentials + other.credentials,
+            self.audit + other.audit,
+        )
+
     def writes(self) -> list[Write]:
         """The rows this change commits."""
         rows = [

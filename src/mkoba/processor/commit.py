@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from mkoba.codes import Code
 from mkoba.ledger import Transfer, TransferResult, Write
+from mkoba.parties import Change
 from mkoba.processor import ids
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Plan, Record
@@ -80,8 +81,12 @@ async def first(
     now: int,
     *,
     fingerprint: str | None = None,
+    checked: Change | None = None,
 ) -> Outcome:
-    """Phase one: move the money (pending when the channel has a deadline) with its records."""
+    """Phase one: move the money (pending when the channel has a deadline) with its records.
+
+    ``checked``: what the request's PIN check changed; committed whatever the outcome.
+    """
     profile = services.profile(now)
     deadline_s = delivery_deadline_s(profile, str(request.channel))
     number = services.counter.next()
@@ -103,6 +108,7 @@ async def first(
     lookups_left = max(0, services.usage.get(lookups_key, 0) - 1)
     rows = Rows(services, services.writer.engine)
     decided: list[tuple[Response, str]] = []
+    checked_writes = checked.writes() if checked is not None else []
 
     def attach(results: list[TransferResult]) -> list[Write]:
         if not all(result is TransferResult.OK for result in results):
@@ -113,7 +119,8 @@ async def first(
             return [
                 rows.request_row(
                     request, number, party_id, response, "failed", now, fingerprint, stored
-                )
+                ),
+                *checked_writes,
             ]
         data = dict(plan.data, receipt=receipt)
         if plan.balance_of:
@@ -130,6 +137,7 @@ async def first(
             out.append(rows.usage(plan.payer_id, day, "value", used))
         if refund:
             out.append(rows.usage(plan.payer_id, day, "lookups", lookups_left))
+        out.extend(checked_writes)
         if plan.change is not None:
             out.extend(plan.change.writes())
         if not two_phase:
@@ -137,6 +145,8 @@ async def first(
         return out
 
     await submit(services, transfers, attach)
+    if checked is not None:
+        services.directory.apply(checked)
     # The last run's: the writer runs attach again when it decides a batch again.
     response, stored = decided[-1]
     if not response.ok:
@@ -295,8 +305,15 @@ async def record(
     now: int,
     *,
     fingerprint: str | None = None,
+    checked: Change | None = None,
 ) -> Response:
-    """Commit a non-money outcome: the request row, the directory change, the messages."""
+    """Commit a non-money outcome: the request row, the directory change, the messages.
+
+    ``checked``: what the request's PIN check changed, committed first (the record's
+    own change, a new PIN, comes after it and wins).
+    """
+    if checked is not None:
+        record = record._replace(change=checked.then(record.change))
     number = services.counter.next()
     rows = Rows(services, services.writer.engine)
     profile = services.profile(now)

@@ -16,6 +16,7 @@ from mkoba.ledger import Balance
 from mkoba.money import format_amount, parse_amount
 from mkoba.parties import (
     Change,
+    Credential,
     InvalidMsisdn,
     Party,
     PartyKind,
@@ -30,6 +31,7 @@ from mkoba.processor.moments import moment
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof, needs_pin
 from mkoba.processor.request import Request
+from mkoba.processor.rows import usage_row
 
 if TYPE_CHECKING:
     from mkoba.processor.services import Services
@@ -57,6 +59,12 @@ class Context:
         # A keyed tag of the PIN tried (memory only): a retry of the very same attempt
         # is answered from the replay without counting again.
         self.pin_tag: bytes | None = None
+        # What this request's checks changed (a PIN try counted or forgiven, a daily
+        # allowance used): nothing is written while a product runs; the processor
+        # commits these with the request's outcome, whatever it is.
+        self._credentials: dict[int, Credential] = {}
+        self._counts: dict[tuple[int, str, str], int] = {}
+        self._looked_up: list[int] = []
 
     # -- parameters -------------------------------------------------------------------
 
@@ -137,7 +145,12 @@ class Context:
             await self.verify_pin(party)
 
     async def verify_pin(self, party: Party) -> None:
-        """Check the request's PIN for ``party``; every wrong try is durable before we answer."""
+        """Check the request's PIN for ``party``; ``Refused`` unless it is right.
+
+        Writes nothing: the try (counted when wrong, forgiven when right) is committed
+        by the processor with the request's outcome, before the answer leaves, so every
+        wrong try is durable before it is answered.
+        """
         sealed = self.request.pin
         if sealed is None:
             raise Refused(Code.INVALID_INPUT, "the PIN is required")
@@ -151,7 +164,7 @@ class Context:
         check = self.services.vault.check(credential, pin, attempts_max)
         if check.changed:
             assert check.credential is not None
-            await self.save(Change(credentials=(check.credential,)))
+            self._credentials[party.id] = check.credential
         if check.outcome == PinOutcome.OK:
             # A PIN reset by staff is temporary: it serves only to choose a new one.
             temporary = check.credential is not None and check.credential.must_change
@@ -195,12 +208,58 @@ class Context:
         third_party = await self.services.validation.validate(payment, self.now)
         return payment._replace(third_party=third_party) if third_party else payment
 
-    async def save(self, change: Change) -> None:
-        """Commit a directory change (durably), then apply it in memory."""
-        writer = self.services.writer
-        results = await writer.submit_async([], attach=change.writes())
+    def count(self, party: Party, kind: str) -> int:
+        """Use one more of ``party``'s daily allowance of ``kind``; the new count.
+
+        Committed by the processor with the request's outcome (``pending``).
+        """
+        key = (party.id, self.day(), kind)
+        used = self._counts.get(key, self.services.usage.get(key, 0)) + 1
+        self._counts[key] = used
+        return used
+
+    def looked_up(self, target_id: int) -> None:
+        """The requester saw ``target_id``'s name: a payment to it today gives the look-up back.
+
+        Remembered by the processor with the request's outcome (``commit_checks``).
+        """
+        self._looked_up.append(target_id)
+
+    def checked(self) -> Change | None:
+        """The credentials this request's PIN checks changed, to commit with its outcome."""
+        return Change(credentials=tuple(self._credentials.values())) if self._credentials else None
+
+    async def commit_checks(self, *, credentials: bool = True) -> None:
+        """Commit what the checks changed, then apply it in memory (the processor's step).
+
+        ``credentials``: False when they go with the outcome's own commit instead.
+        """
+        change = self.checked() if credentials else None
+        writes = change.writes() if change is not None else []
+        writes += [usage_row(*key, used) for key, used in self._counts.items()]
+        self._remember_lookups()
+        if not writes:
+            return
+        results = await self.services.writer.submit_async([], attach=writes)
         assert results == []
-        self.directory.apply(change)
+        if change is not None:
+            self.directory.apply(change)
+        self.services.usage.update(self._counts)
+        self._credentials.clear()
+        self._counts.clear()
+
+    def _remember_lookups(self) -> None:
+        if not self._looked_up:
+            return
+        party = self.directory.by_msisdn(self.request.msisdn)
+        if party is not None:
+            day = self.day()
+            known = self.services.lookups.get(party.id)
+            if known is None or known[0] != day:
+                known = (day, set())
+                self.services.lookups[party.id] = known
+            known[1].update(self._looked_up)
+        self._looked_up.clear()
 
     # -- limits -----------------------------------------------------------------------
 
@@ -235,7 +294,8 @@ class Context:
 
     def usage(self, party: Party, kind: str) -> int:
         """How much of ``kind`` (``value`` sent, ``lookups``) the party used today."""
-        return self.services.usage.get((party.id, self.day(), kind), 0)
+        key = (party.id, self.day(), kind)
+        return self._counts.get(key, self.services.usage.get(key, 0))
 
     async def balances(self, accounts: list[int]) -> list[Balance]:
         """The ledger balances of ``accounts``, as of everything committed before."""

@@ -220,9 +220,11 @@ class Processor:
             try:
                 await ctx.verify_pin(party)
             except Refused as refused:
+                await ctx.commit_checks()
                 if refused.code is Code.PIN_NOT_SET and response.code is not Code.OK:
                     return response
                 return failure(request, refused.code, refused.message, **refused.data)
+            await ctx.commit_checks()
         return response
 
     async def _recall(self, request: Request, fingerprint: str) -> Response | None:
@@ -255,6 +257,8 @@ class Processor:
                 answer = await product.run(ctx)
                 _check_proof(ctx, product, answer)
             except Refused as refused:
+                # A wrong PIN try (and an allowance used) is durable before the answer.
+                await ctx.commit_checks()
                 response = failure(request, refused.code, refused.message, **refused.data)
                 # A retry of a wrong PIN must not count again, nor a retried look-up; input
                 # that fails validation is not kept, so the corrected request may use the id.
@@ -262,11 +266,18 @@ class Processor:
                     self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
             if isinstance(answer, Response):
+                await ctx.commit_checks()
                 self._remember(request.id, fingerprint, answer, time.time(), ctx.pin_tag)
                 return answer
             if isinstance(answer, Record):
+                await ctx.commit_checks(credentials=False)
                 response = await record(
-                    self.services, request, answer, ctx.now, fingerprint=fingerprint
+                    self.services,
+                    request,
+                    answer,
+                    ctx.now,
+                    fingerprint=fingerprint,
+                    checked=ctx.checked(),
                 )
                 self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
@@ -278,8 +289,15 @@ class Processor:
                 )
             initiator = self.services.directory.by_msisdn(request.msisdn)
             party_id = initiator.id if initiator is not None else answer.payer_id
+            await ctx.commit_checks(credentials=False)
             outcome: Outcome = await first(
-                self.services, request, party_id, answer, ctx.now, fingerprint=fingerprint
+                self.services,
+                request,
+                party_id,
+                answer,
+                ctx.now,
+                fingerprint=fingerprint,
+                checked=ctx.checked(),
             )
         self._remember(
             request.id, fingerprint, outcome.response, time.time(), ctx.pin_tag, outcome.stored

@@ -238,13 +238,18 @@ class Rows:
 
     def usage(self, party_id: int, day: str, kind: str, used: int) -> Write:
         """A party's usage of a daily allowance."""
-        return Write(
-            "daily_usage",
-            ("party_id", "day", "kind", "used"),
-            (party_id, day, kind, used),
-            ("party_id", "day", "kind"),
-            "upsert",
-        )
+        return usage_row(party_id, day, kind, used)
+
+
+def usage_row(party_id: int, day: str, kind: str, used: int) -> Write:
+    """A party's usage of a daily allowance (``daily_usage``, TranProc's table)."""
+    return Write(
+        "daily_usage",
+        ("party_id", "day", "kind", "used"),
+        (party_id, day, kind, used),
+        ("party_id", "day", "kind"),
+        "upsert",
+    )
 
 
 def _filled(row: Row, receipt: str, now: int) -> Write:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
-from mkoba.ledger import Write
 from mkoba.parties import Party, PartyKind, Purpose, Role, local_msisdn, mask_name
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Refused
@@ -103,19 +102,3 @@ def same_person(one: Party, other: Party) -> bool:
     if one.id == other.id:
         return True
     return one.id_digest is not None and one.id_digest == other.id_digest
-
-
-async def count_usage(ctx: Context, party: Party, kind: str) -> int:
-    """Count one more use of a daily allowance, durably; the new count."""
-    day = ctx.day()
-    used = ctx.usage(party, kind) + 1
-    write = Write(
-        "daily_usage",
-        ("party_id", "day", "kind", "used"),
-        (party.id, day, kind, used),
-        ("party_id", "day", "kind"),
-        "upsert",
-    )
-    await ctx.services.writer.submit_async([], attach=[write])
-    ctx.services.usage[(party.id, day, kind)] = used
-    return used

@@ -8,7 +8,6 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
-from mkoba.processor.rows import Rows
 from mkoba.products.common import masked
 
 _KINDS = {
@@ -33,7 +32,8 @@ class NameLookup:
         if used >= ctx.profile.name_lookups_per_day:
             raise Refused(Code.NAME_LOOKUP_LIMIT)
         found = self._find(ctx, kind)
-        await self._count(ctx, party.id, used + 1)
+        # Every look-up counts, found or not: the cap is against enumeration.
+        ctx.count(party, "lookups")
         if found is None:
             code = {
                 "till": Code.UNKNOWN_TILL,
@@ -41,7 +41,7 @@ class NameLookup:
                 "agent": Code.UNKNOWN_AGENT,
             }.get(kind, Code.RECIPIENT_NOT_REGISTERED)
             raise Refused(code)
-        remember(ctx, party.id, found.id)
+        ctx.looked_up(found.id)
         name = masked(found)
         number = mask_msisdn(found.msisdn, ctx.profile.country) if found.msisdn else ""
         left = ctx.profile.name_lookups_per_day - used - 1
@@ -65,21 +65,3 @@ class NameLookup:
         if kind not in _KINDS:
             raise Refused(Code.INVALID_INPUT, "kind: msisdn, till, paybill or agent")
         return ctx.directory.by_number(_KINDS[kind], ctx.param("number"))
-
-    async def _count(self, ctx: Context, party_id: int, used: int) -> None:
-        """Every look-up counts, found or not, durably: the cap is against enumeration."""
-        day = ctx.day()
-        rows = Rows(ctx.services, ctx.services.writer.engine)
-        write = rows.usage(party_id, day, "lookups", used)
-        await ctx.services.writer.submit_async([], attach=[write])
-        ctx.services.usage[(party_id, day, "lookups")] = used
-
-
-def remember(ctx: Context, party_id: int, target_id: int) -> None:
-    """Note that ``party_id`` looked ``target_id`` up today (a payment to it refunds that)."""
-    day = ctx.day()
-    known = ctx.services.lookups.get(party_id)
-    if known is None or known[0] != day:
-        known = (day, set())
-        ctx.services.lookups[party_id] = known
-    known[1].add(target_id)

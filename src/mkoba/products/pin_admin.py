@@ -31,7 +31,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
-from mkoba.products.common import count_usage, staff_member
+from mkoba.products.common import staff_member
 
 # Wrong ID numbers a party may give in one day before self-service stops for the day.
 id_checks_per_day_max = 3
@@ -176,7 +176,7 @@ class PinUnlockSelf:
         if party.id_digest is None:
             raise Refused(Code.NOT_ALLOWED, "There is no ID on record. Call customer care on 100.")
         if not ctx.services.vault.id_matches(party.id_digest, id_number):
-            await count_usage(ctx, party, _ID_CHECKS)
+            ctx.count(party, _ID_CHECKS)
             raise Refused(Code.NOT_ALLOWED, "That ID number does not match our records.")
         if is_weak(new_pin):
             raise Refused(Code.WEAK_PIN)

@@ -13,7 +13,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Line, Note, Record, Refused
 from mkoba.processor.request import Response
 from mkoba.products import voucher_book
-from mkoba.products.common import count_usage, display_name, store_of
+from mkoba.products.common import display_name, store_of
 from mkoba.products.kit import Kit
 from mkoba.products.posting import moment
 from mkoba.products.voucher_book import Voucher
@@ -68,7 +68,7 @@ class RedeemVoucher:
             ctx.services.store, voucher_book.digest(key, recipient, code)
         )
         if not found:
-            await count_usage(ctx, store, _MISSES)
+            ctx.count(store, _MISSES)
             raise Refused(Code.VOUCHER_NOT_FOUND)
         mine = [v for v in found if v.settled_by == ctx.request.id]
         if mine:
