@@ -39,7 +39,7 @@ from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Ports
-from mkoba.processor import ids
+from mkoba.processor import history, ids
 from mkoba.processor.processor import Processor
 from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
@@ -272,13 +272,8 @@ class Platform:
     async def _load_usage(self) -> None:
         profile = self.services.profile(self.clock())
         today = dt.datetime.now(profile.timezone).date().isoformat()
-        rows = await asyncio.to_thread(
-            self.services.store.query,
-            "SELECT party_id, day, kind, used FROM daily_usage WHERE day >= ?",
-            (today,),
-        )
-        for party_id, day, kind, used in rows:
-            self.services.usage[(int(party_id), day, kind)] = int(used)
+        used = await asyncio.to_thread(history.usage_since, self.services.store, today)
+        self.services.usage.update(used)
 
     async def stop(self) -> None:
         """Stop taking requests, finish what is in flight, checkpoint and close the store.
@@ -367,12 +362,12 @@ async def open_bus(url: str, workers: int) -> Bus:
 
 def _last_number(store: Store) -> int:
     with store.snapshot() as snapshot:
-        requests = snapshot.query("SELECT COALESCE(MAX(number), 0) FROM requests")
+        requests = history.last_request_number(snapshot)
         transfers = snapshot.query(
             "SELECT COALESCE(MAX(id), 0) FROM ledger_transfers WHERE id < ?",
             (ids.unnumbered_id_base,),
         )
-    return ids.last_number(int(requests[0][0]), int(transfers[0][0]))
+    return ids.last_number(requests, int(transfers[0][0]))
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:

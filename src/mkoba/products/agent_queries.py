@@ -13,6 +13,7 @@ import datetime as dt
 
 from mkoba.codes import Code
 from mkoba.parties import Change, Party, PartyKind, Purpose
+from mkoba.processor import history
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Record, Refused
 from mkoba.processor.proof import Proof
@@ -68,24 +69,21 @@ class CommissionStatement:
     async def _latest(self, ctx: Context, stores: list[int]) -> list[dict[str, object]]:
         if not stores:
             return []
-        marks = ", ".join("?" for _ in stores)
-        rows = await asyncio.to_thread(
-            ctx.services.store.query,
-            "SELECT receipt, product, commission, amount, completed FROM receipts"
-            f" WHERE status = 'completed' AND commission > 0 AND (payer_id IN ({marks})"
-            f" OR payee_id IN ({marks})) ORDER BY completed DESC, receipt DESC LIMIT ?",
-            (*stores, *stores, commissions_shown_max),
+        found = await asyncio.to_thread(
+            history.commissions, ctx.services.store, stores, commissions_shown_max
         )
         tz = ctx.profile.timezone
         return [
             {
-                "receipt": str(receipt),
-                "product": str(product),
-                "commission": int(commission),
-                "amount": int(amount),
-                "at": dt.datetime.fromtimestamp(int(at) / 1e9, tz).isoformat(timespec="seconds"),
+                "receipt": receipt.receipt,
+                "product": receipt.product,
+                "commission": receipt.commission,
+                "amount": receipt.amount,
+                "at": dt.datetime.fromtimestamp(receipt.completed / 1e9, tz).isoformat(
+                    timespec="seconds"
+                ),
             }
-            for receipt, product, commission, amount, at in rows
+            for receipt in found
         ]
 
 

@@ -14,6 +14,7 @@ import json
 from typing import NamedTuple
 
 from mkoba.ledger import Store, Write
+from mkoba.processor import history
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reversals (
@@ -105,26 +106,20 @@ async def get(store: Store, receipt: str) -> Reversal | None:
 
 async def original(store: Store, receipt: str) -> Original | None:
     """The receipt of a completed-or-not transaction, with the accounts of its amount's leg."""
-    rows = await asyncio.to_thread(
-        store.query,
-        "SELECT receipt, product, status, payer_id, payee_id, amount, legs, created"
-        " FROM receipts WHERE receipt = ?",
-        (receipt,),
-    )
-    if not rows:
+    found = await asyncio.to_thread(history.receipt, store, receipt)
+    if found is None:
         return None
-    found, product, status, payer_id, payee_id, amount, legs, created = rows[0]
-    first = json.loads(str(legs))[0]
+    first = json.loads(found.legs)[0]
     return Original(
-        str(found),
-        str(product),
-        str(status),
-        int(payer_id),
-        int(payee_id),
-        int(amount),
+        found.receipt,
+        found.product,
+        found.status,
+        found.payer_id,
+        found.payee_id,
+        found.amount,
         int(first[0]),
         int(first[1]),
-        int(created),
+        found.created,
     )
 
 

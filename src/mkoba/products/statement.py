@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 from mkoba.codes import Code
+from mkoba.processor import history
 from mkoba.processor.context import Context
 from mkoba.processor.request import Response
 
@@ -22,26 +23,20 @@ class MiniStatement:
         """The requester's last five statement lines, newest first."""
         party = ctx.initiator()
         await ctx.verify_pin(party)
-        rows = await asyncio.to_thread(
-            ctx.services.store.query,
-            "SELECT at, receipt, description, amount, balance FROM statement_lines"
-            " WHERE party_id = ? ORDER BY at DESC, line DESC LIMIT ?",
-            (party.id, lines_max),
-        )
+        lines = await asyncio.to_thread(history.statement, ctx.services.store, party.id, lines_max)
         tz = ctx.profile.timezone
         entries = [
             {
-                "receipt": receipt,
-                "at": dt.datetime.fromtimestamp(int(at) / 1e9, tz).isoformat(timespec="seconds"),
-                "description": description,
-                "amount": int(amount),
-                "balance": int(balance),
+                "receipt": line.receipt,
+                "at": dt.datetime.fromtimestamp(line.at / 1e9, tz).isoformat(timespec="seconds"),
+                "description": line.description,
+                "amount": line.amount,
+                "balance": line.balance,
             }
-            for at, receipt, description, amount, balance in rows
+            for line in lines
         ]
         text = "; ".join(
-            f"{entry['receipt']} {entry['description']} {ctx.money(int(entry['amount']))}"
-            for entry in entries
+            f"{line.receipt} {line.description} {ctx.money(line.amount)}" for line in lines
         )
         return Response(
             ctx.request.id, Code.OK, text or "No transactions yet.", None, {"entries": entries}

@@ -21,6 +21,7 @@ from mkoba.channels.daraja.body import Body
 from mkoba.channels.daraja.envelope import PULL_SHORTCODE, DarajaError, Num, major_text
 from mkoba.channels.daraja.http import authenticate, channel, endpoint
 from mkoba.channels.daraja.registry import Pull
+from mkoba.processor import history
 
 page_rows_max = 1000
 offset_max = 10**6
@@ -106,27 +107,30 @@ async def query(request: HttpRequest) -> dict[str, Any]:
     if end < start or offset > offset_max:
         raise DarajaError.field("EndDate" if end < start else "OffSetValue")
     rows = await asyncio.to_thread(
-        daraja.tables.query,
-        "SELECT receipt, product, payer_id, amount, reference, created FROM receipts"
-        " WHERE payee_id = ? AND status = 'completed' AND product IN ('pay_bill', 'buy_goods')"
-        " AND created >= ? AND created <= ? ORDER BY created, receipt LIMIT ? OFFSET ?",
-        (code.party_id, start, end, page_rows_max, offset),
+        history.payments_to,
+        daraja.tables,
+        code.party_id,
+        ("pay_bill", "buy_goods"),
+        start,
+        end,
+        page_rows_max,
+        offset,
     )
     directory = daraja.directory
     business = directory.get(code.party_id)
     items = []
-    for receipt, product, payer_id, amount, reference, created in rows:
-        payer = directory.get(int(payer_id))
-        when = dt.datetime.fromtimestamp(int(created) / 1e9, dt.UTC)
+    for row in rows:
+        payer = directory.get(row.payer_id)
+        when = dt.datetime.fromtimestamp(row.created / 1e9, dt.UTC)
         items.append(
             {
-                "transactionId": receipt,
+                "transactionId": row.receipt,
                 "trxDate": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "msisdn": Num(payer.msisdn) if payer and payer.msisdn else 0,
                 "sender": payer.name if payer else "",
-                "transactiontype": _TYPES.get(str(product), str(product)),
-                "billreference": str(reference),
-                "amount": major_text(int(amount)),
+                "transactiontype": _TYPES.get(row.product, row.product),
+                "billreference": row.reference,
+                "amount": major_text(row.amount),
                 "organizationname": business.name if business else "",
             }
         )

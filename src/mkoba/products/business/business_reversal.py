@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 from mkoba.codes import Code
 from mkoba.parties import PartyKind
+from mkoba.processor import history
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.proof import Proof
 from mkoba.products.business.common import business, check_channel, public_name
 from mkoba.products.business.transaction_status import REVERSALS
-
-_COLUMNS = ("receipt", "status", "payer_id", "payee_id", "amount", "legs")
 
 
 class BusinessReversal:
@@ -37,9 +35,9 @@ class BusinessReversal:
         original = ctx.param("receipt")
         amount = ctx.amount()
         found = await self._original(ctx, original)
-        if found is None or int(found["payee_id"]) != party.id:
+        if found is None or found.payee_id != party.id:
             raise Refused(Code.UNKNOWN_RECEIPT, reason="not_found")
-        if found["status"] != "completed":
+        if found.status != "completed":
             raise Refused(
                 Code.REVERSAL_NOT_POSSIBLE, "that payment did not complete", reason="state"
             )
@@ -49,7 +47,7 @@ class BusinessReversal:
                 "that payment is already reversed",
                 reason="already_reversed",
             )
-        if amount != int(found["amount"]):
+        if amount != found.amount:
             raise Refused(
                 Code.REVERSAL_NOT_POSSIBLE,
                 "the amount is not the payment's amount",
@@ -61,7 +59,7 @@ class BusinessReversal:
                 Code.REVERSAL_NOT_POSSIBLE, "nothing of it reached this business", reason="legs"
             )
         source, target = leg
-        payer = ctx.directory.get(int(found["payer_id"]))
+        payer = ctx.directory.get(found.payer_id)
         if payer is None:
             raise Refused(Code.UNKNOWN_RECEIPT, reason="not_found")
         notes: tuple[Note, ...] = ()
@@ -93,28 +91,24 @@ class BusinessReversal:
             },
         )
 
-    async def _original(self, ctx: Context, receipt: str) -> dict[str, Any] | None:
-        rows = await asyncio.to_thread(
-            ctx.services.store.query,
-            f"SELECT {', '.join(_COLUMNS)} FROM receipts WHERE receipt = ?",
-            (receipt,),
-        )
-        return dict(zip(_COLUMNS, rows[0], strict=True)) if rows else None
+    async def _original(self, ctx: Context, receipt: str) -> history.Receipt | None:
+        return await asyncio.to_thread(history.receipt, ctx.services.store, receipt)
 
     async def _reversed(self, ctx: Context, receipt: str) -> bool:
-        rows = await asyncio.to_thread(
-            ctx.services.store.query,
-            "SELECT 1 FROM receipts WHERE reference = ? AND status IN ('completed', 'pending')"
-            f" AND product IN ({', '.join('?' * len(REVERSALS))})",
-            (receipt, *REVERSALS),
+        found = await asyncio.to_thread(
+            history.reversals_of,
+            ctx.services.store,
+            receipt,
+            REVERSALS,
+            ("completed", "pending"),
         )
-        return bool(rows)
+        return bool(found)
 
 
-def _received(found: dict[str, Any], payee_id: int) -> tuple[int, int] | None:
+def _received(found: history.Receipt, payee_id: int) -> tuple[int, int] | None:
     """The leg that brought the payment's amount to the payee, as (its credit, its debit)."""
-    amount = int(found["amount"])
-    for debit, credit, moved in json.loads(str(found["legs"])):
+    amount = found.amount
+    for debit, credit, moved in json.loads(found.legs):
         if int(credit) // 100 == payee_id and int(moved) == amount:
             return int(credit), int(debit)
     return None

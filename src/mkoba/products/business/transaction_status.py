@@ -13,26 +13,13 @@ from typing import Any
 
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind
+from mkoba.processor import history
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
 from mkoba.products.business.common import business, check_channel, public_name
 
-_COLUMNS = (
-    "receipt",
-    "request_id",
-    "product",
-    "status",
-    "payer_id",
-    "payee_id",
-    "amount",
-    "fee",
-    "business_fee",
-    "reference",
-    "created",
-    "completed",
-)
 _STATUS = {
     "completed": "Completed",
     "pending": "Pending",
@@ -75,43 +62,35 @@ class TransactionStatus:
         if not receipt and not request:
             raise Refused(Code.INVALID_INPUT, "give a receipt or the request that made it")
         found = await self._find(ctx, receipt, request)
-        if found is None or party.id not in (int(found["payer_id"]), int(found["payee_id"])):
+        if found is None or party.id not in (found.payer_id, found.payee_id):
             raise Refused(Code.UNKNOWN_RECEIPT)
-        status = _STATUS.get(str(found["status"]), "Failed")
+        status = _STATUS.get(found.status, "Failed")
         reversed_by = await asyncio.to_thread(
-            ctx.services.store.query,
-            "SELECT receipt FROM receipts WHERE reference = ? AND status = 'completed'"
-            f" AND product IN ({', '.join('?' * len(REVERSALS))})",
-            (found["receipt"], *REVERSALS),
+            history.reversals_of, ctx.services.store, found.receipt, REVERSALS, ("completed",)
         )
         if reversed_by:
             status = "Reversed"
-        payer = ctx.directory.get(int(found["payer_id"]))
-        payee = ctx.directory.get(int(found["payee_id"]))
-        product = str(found["product"])
+        payer = ctx.directory.get(found.payer_id)
+        payee = ctx.directory.get(found.payee_id)
+        product = found.product
         data: dict[str, Any] = {
-            "receipt": found["receipt"],
-            "request": found["request_id"],
+            "receipt": found.receipt,
+            "request": found.request_id,
             "product": product,
             "status": status,
-            "amount": int(found["amount"]),
-            "charges": int(found["fee"]) + int(found["business_fee"]),
-            "reference": found["reference"],
-            "initiated": int(found["created"]),
-            "finalised": int(found["completed"]) or int(found["created"]),
+            "amount": found.amount,
+            "charges": found.fee + found.business_fee,
+            "reference": found.reference,
+            "initiated": found.created,
+            "finalised": found.completed or found.created,
             "debit_party": public_name(payer) if payer else "",
             "credit_party": public_name(payee) if payee else "",
             "debit_account_type": _account_type(payer, product),
             "reason_type": _REASONS.get(product, product.replace("_", " ").title()),
         }
-        return Response(ctx.request.id, Code.OK, f"{found['receipt']} {status}.", None, data)
+        return Response(ctx.request.id, Code.OK, f"{found.receipt} {status}.", None, data)
 
-    async def _find(self, ctx: Context, receipt: str, request: str) -> dict[str, Any] | None:
-        column, value = ("receipt", receipt) if receipt else ("request_id", request)
-        rows = await asyncio.to_thread(
-            ctx.services.store.query,
-            f"SELECT {', '.join(_COLUMNS)} FROM receipts WHERE {column} = ?"
-            " ORDER BY created DESC LIMIT 1",
-            (value,),
-        )
-        return dict(zip(_COLUMNS, rows[0], strict=True)) if rows else None
+    async def _find(self, ctx: Context, receipt: str, request: str) -> history.Receipt | None:
+        if receipt:
+            return await asyncio.to_thread(history.receipt, ctx.services.store, receipt)
+        return await asyncio.to_thread(history.receipt_of_request, ctx.services.store, request)

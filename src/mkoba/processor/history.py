@@ -1,0 +1,167 @@
+"""TranProc's records, read: receipts, statement lines, daily usage, request numbers.
+
+TranProc owns the ``requests``, ``receipts``, ``statement_lines`` and
+``daily_usage`` tables (``schema.py``; its rows are built in ``rows.py``).
+Everyone else reads them here, as typed rows: products (a statement, a
+transaction's status, a reversal's original), channels (Daraja's pull API) and
+the composition root (the usage to load at start). Reads are blocking: callers
+on the event loop run them in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+
+class Readable(Protocol):
+    """A store, a snapshot or a channel's tables: anything that answers a query."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a read-only query."""
+        ...
+
+
+class Receipt(NamedTuple):
+    """A business transaction's receipt (one row of ``receipts``)."""
+
+    receipt: str
+    request_id: str
+    number: int
+    product: str
+    status: str
+    payer_id: int
+    payee_id: int
+    amount: int
+    fee: int
+    business_fee: int
+    excise: int
+    commission: int
+    usage: int
+    tariff: str
+    reference: str
+    # The legs as JSON: [[debit, credit, amount], ...].
+    legs: str
+    created: int
+    completed: int
+
+
+_RECEIPT = f"SELECT {', '.join(Receipt._fields)} FROM receipts"
+
+
+_INTS = frozenset(
+    (
+        "number",
+        "payer_id",
+        "payee_id",
+        "amount",
+        "fee",
+        "business_fee",
+        "excise",
+        "commission",
+        "usage",
+        "created",
+        "completed",
+    )
+)
+
+
+def _receipt(row: tuple[Any, ...]) -> Receipt:
+    return Receipt._make(
+        int(value) if name in _INTS else str(value)
+        for name, value in zip(Receipt._fields, row, strict=True)
+    )
+
+
+def receipt(store: Readable, receipt_id: str) -> Receipt | None:
+    """The receipt named ``receipt_id``."""
+    rows = store.query(f"{_RECEIPT} WHERE receipt = ?", (receipt_id,))
+    return _receipt(rows[0]) if rows else None
+
+
+def receipt_of_request(store: Readable, request_id: str) -> Receipt | None:
+    """The newest receipt a request made."""
+    rows = store.query(
+        f"{_RECEIPT} WHERE request_id = ? ORDER BY created DESC LIMIT 1", (request_id,)
+    )
+    return _receipt(rows[0]) if rows else None
+
+
+def reversals_of(
+    store: Readable, receipt_id: str, products: Sequence[str], statuses: Sequence[str]
+) -> list[str]:
+    """The receipts of ``products`` (reversals) that name ``receipt_id``, in ``statuses``."""
+    rows = store.query(
+        "SELECT receipt FROM receipts WHERE reference = ?"
+        f" AND status IN ({', '.join('?' * len(statuses))})"
+        f" AND product IN ({', '.join('?' * len(products))})",
+        (receipt_id, *statuses, *products),
+    )
+    return [str(row[0]) for row in rows]
+
+
+def commissions(store: Readable, party_ids: Sequence[int], limit: int) -> list[Receipt]:
+    """The newest completed receipts that paid a commission to or from ``party_ids``."""
+    marks = ", ".join("?" for _ in party_ids)
+    rows = store.query(
+        f"{_RECEIPT} WHERE status = 'completed' AND commission > 0 AND (payer_id IN ({marks})"
+        f" OR payee_id IN ({marks})) ORDER BY completed DESC, receipt DESC LIMIT ?",
+        (*party_ids, *party_ids, limit),
+    )
+    return [_receipt(row) for row in rows]
+
+
+def payments_to(
+    store: Readable,
+    payee_id: int,
+    products: Sequence[str],
+    start: int,
+    end: int,
+    limit: int,
+    offset: int = 0,
+) -> list[Receipt]:
+    """Completed ``products`` paid to ``payee_id`` from ``start`` to ``end`` (ns), oldest first."""
+    rows = store.query(
+        f"{_RECEIPT} WHERE payee_id = ? AND status = 'completed'"
+        f" AND product IN ({', '.join('?' * len(products))})"
+        " AND created >= ? AND created <= ? ORDER BY created, receipt LIMIT ? OFFSET ?",
+        (payee_id, *products, start, end, limit, offset),
+    )
+    return [_receipt(row) for row in rows]
+
+
+class StatementLine(NamedTuple):
+    """One line of a party's statement."""
+
+    at: int
+    receipt: str
+    description: str
+    amount: int
+    balance: int
+
+
+def statement(store: Readable, party_id: int, limit: int) -> list[StatementLine]:
+    """A party's newest statement lines, newest first."""
+    rows = store.query(
+        "SELECT at, receipt, description, amount, balance FROM statement_lines"
+        " WHERE party_id = ? ORDER BY at DESC, line DESC LIMIT ?",
+        (party_id, limit),
+    )
+    return [
+        StatementLine(int(at), str(receipt), str(text), int(amount), int(balance))
+        for at, receipt, text, amount, balance in rows
+    ]
+
+
+def usage_since(store: Readable, day: str) -> dict[tuple[int, str, str], int]:
+    """Every party's use of its daily allowances on ``day`` and after, by (party, day, kind)."""
+    rows = store.query("SELECT party_id, day, kind, used FROM daily_usage WHERE day >= ?", (day,))
+    return {
+        (int(party_id), str(row_day), str(kind)): int(used)
+        for party_id, row_day, kind, used in rows
+    }
+
+
+def last_request_number(store: Readable) -> int:
+    """The highest request number TranProc has stored (0: none)."""
+    return int(store.query("SELECT COALESCE(MAX(number), 0) FROM requests")[0][0])
