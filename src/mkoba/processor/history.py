@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
+from mkoba.processor.request import Response
+
 
 class Readable(Protocol):
     """A store, a snapshot or a channel's tables: anything that answers a query."""
@@ -160,6 +162,12 @@ def usage_since(store: Readable, day: str) -> dict[tuple[int, str, str], int]:
         (int(party_id), str(row_day), str(kind)): int(used)
         for party_id, row_day, kind, used in rows
     }
+
+
+def outcome(store: Readable, request_id: str) -> tuple[str, Response] | None:
+    """A stored request's status (completed, pending, failed, rolled_back) and response."""
+    rows = store.query("SELECT status, response FROM requests WHERE id = ?", (request_id,))
+    return (str(rows[0][0]), Response.from_json(str(rows[0][1]))) if rows else None
 
 
 def last_request_number(store: Readable) -> int:

@@ -21,6 +21,7 @@ from mkoba.channels.daraja.poster import Poster, PostError
 from mkoba.channels.daraja.schema import DELIVERY_COLUMNS
 from mkoba.ledger import Write
 from mkoba.outbox import Delivery, Message
+from mkoba.outbox import reads as outbox_reads
 from mkoba.processor.schema import OUTBOX_COLUMNS
 
 log = logging.getLogger("mkoba.daraja.callbacks")
@@ -33,8 +34,7 @@ error_length_max = 200
 
 def first_outbox_id(store: ports.Tables) -> int:
     """The next free id of the channel's outbox range (blocking)."""
-    rows = store.query("SELECT COALESCE(MAX(id), 0) FROM outbox WHERE id >= ?", (outbox_id_base,))
-    return max(outbox_id_base, int(rows[0][0]) + 1)
+    return max(outbox_id_base, outbox_reads.highest_id(store, outbox_id_base) + 1)
 
 
 def first_delivery_id(store: ports.Tables) -> int:

@@ -39,7 +39,9 @@ from mkoba.channels.daraja.stk_prompt import (
 )
 from mkoba.codes import Code
 from mkoba.ledger import Write
+from mkoba.outbox import reads as outbox_reads
 from mkoba.parties import PartyKind, Pin, seal_pin
+from mkoba.processor import history
 from mkoba.processor.request import Callback, Channel, Request, Response
 
 if TYPE_CHECKING:
@@ -336,14 +338,10 @@ class Prompts:
             prompt = prompt_of(row)
             prompt.state = "pending"
             prompt.business = business_name(daraja, prompt.party_b)
-            stored = await asyncio.to_thread(
-                daraja.tables.query,
-                "SELECT status, response FROM requests WHERE id = ?",
-                (prompt.request_id,),
-            )
+            stored = await asyncio.to_thread(history.outcome, daraja.tables, prompt.request_id)
             self.open[prompt.checkout_id] = prompt
-            if stored:
-                await self._settle(prompt, str(stored[0][0]), Response.from_json(stored[0][1]))
+            if stored is not None:
+                await self._settle(prompt, *stored)
             elif prompt.expires > daraja.now() and prompt.msisdn not in self.by_msisdn:
                 self.by_msisdn[prompt.msisdn] = prompt.checkout_id
                 self._arm(prompt)
@@ -361,9 +359,7 @@ class Prompts:
         prompt.result = SUCCESS
         prompt.receipt = response.receipt or ""
         noted = await asyncio.to_thread(
-            daraja.tables.query,
-            "SELECT 1 FROM outbox WHERE request_id = ? AND reference = ?",
-            (prompt.request_id, payloads.STK_TEMPLATE),
+            outbox_reads.queued_for, daraja.tables, prompt.request_id, payloads.STK_TEMPLATE
         )
         writes = [prompt.update(daraja.now())]
         if not noted:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from mkoba.channels.sms.receipts import Fate, Receipt, id_forms, normal_id
 from mkoba.channels.sms.schema import PART_COLUMNS
 from mkoba.ledger import Write
+from mkoba.outbox import reads as outbox_reads
 from mkoba.ports import Tables
 
 log = logging.getLogger("mkoba.sms.receipts")
@@ -159,14 +160,14 @@ class Tracker:
         marks = ",".join("?" for _ in forms)
         rows = await asyncio.to_thread(
             self.tables.query,
-            "SELECT p.message_id, p.outbox_id, p.request_id, p.reference, p.parts, o.state"
-            f" FROM sms_parts AS p JOIN outbox AS o ON o.id = p.outbox_id"
-            f" WHERE p.message_id IN ({marks})",
+            "SELECT message_id, outbox_id, request_id, reference, parts FROM sms_parts"
+            f" WHERE message_id IN ({marks})",
             tuple(forms),
         )
         if not rows:
             return None
-        key, outbox_id, request_id, reference, parts, state = rows[0]
+        key, outbox_id, request_id, reference, parts = rows[0]
+        state = await asyncio.to_thread(outbox_reads.state, self.tables, int(outbox_id))
         tracked = Tracked(int(outbox_id), request_id, reference, int(parts), recorded=True)
         tracked.done = state in ("delivered", "undelivered")
         siblings = await asyncio.to_thread(
