@@ -33,7 +33,7 @@ from mkoba.channels.api import build_app as build_shell
 from mkoba.channels.daraja import DarajaChannel, front_rows
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, open_store
+from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, open_store, queries
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
@@ -363,11 +363,8 @@ async def open_bus(url: str, workers: int) -> Bus:
 def _last_number(store: Store) -> int:
     with store.snapshot() as snapshot:
         requests = history.last_request_number(snapshot)
-        transfers = snapshot.query(
-            "SELECT COALESCE(MAX(id), 0) FROM ledger_transfers WHERE id < ?",
-            (ids.unnumbered_id_base,),
-        )
-    return ids.last_number(requests, int(transfers[0][0]))
+        transfers = queries.highest_transfer_id(snapshot, ids.unnumbered_id_base)
+    return ids.last_number(requests, transfers)
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:

@@ -55,15 +55,12 @@ def _not_for_the_walk(db: str) -> str | None:
     if "://" not in db and not Path(db).exists():
         return None
     from mkoba.demo.ledger import NAMES
-    from mkoba.ledger import open_store
+    from mkoba.ledger import open_store, queries
 
     with open_store(db) as store:
         store.migrate()
-        marks = ", ".join("?" for _ in NAMES)
-        rows = store.query(
-            f"SELECT COUNT(*) FROM ledger_accounts WHERE id NOT IN ({marks})", tuple(NAMES)
-        )
-    if int(rows[0][0]):
+        others = queries.accounts_besides(store, tuple(NAMES))
+    if others:
         return "it holds accounts of its own (a server's store?); give a new file"
     return None
 

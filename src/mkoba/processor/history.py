@@ -49,6 +49,7 @@ class Receipt(NamedTuple):
 
 
 _RECEIPT = f"SELECT {', '.join(Receipt._fields)} FROM receipts"
+_IDS_PER_QUERY = 500
 
 
 _INTS = frozenset(
@@ -87,6 +88,24 @@ def receipt_of_request(store: Readable, request_id: str) -> Receipt | None:
         f"{_RECEIPT} WHERE request_id = ? ORDER BY created DESC LIMIT 1", (request_id,)
     )
     return _receipt(rows[0]) if rows else None
+
+
+def receipts_of_requests(
+    store: Readable, request_ids: Sequence[str], product: str
+) -> dict[str, Receipt]:
+    """The receipts of ``product`` that ``request_ids`` made, by request id."""
+    found: dict[str, Receipt] = {}
+    # In slices: a query holds at most so many parameters on every store.
+    for start in range(0, len(request_ids), _IDS_PER_QUERY):
+        chunk = request_ids[start : start + _IDS_PER_QUERY]
+        rows = store.query(
+            f"{_RECEIPT} WHERE product = ? AND request_id IN ({', '.join('?' * len(chunk))})",
+            (product, *chunk),
+        )
+        for row in rows:
+            receipt_row = _receipt(row)
+            found[receipt_row.request_id] = receipt_row
+    return found
 
 
 def reversals_of(

@@ -20,6 +20,7 @@ from typing import NamedTuple
 from mkoba.codes import Code
 from mkoba.ledger import Store, Write
 from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
+from mkoba.processor import history
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Leg, Line, Note, Plan
 from mkoba.processor.request import Request
@@ -64,10 +65,8 @@ _COLUMNS = (
     "updated",
 )
 _SELECT = (
-    "SELECT v.request_id, v.payer_id, v.recipient, v.amount, v.fee, v.created, v.expires,"
-    " v.state, v.settled_by, v.settled_receipt, COALESCE(c.receipt, ''), COALESCE(c.number, 0),"
-    " COALESCE(c.status, '') FROM vouchers AS v LEFT JOIN receipts AS c"
-    " ON c.request_id = v.request_id AND c.product = 'send_unregistered'"
+    "SELECT request_id, payer_id, recipient, amount, fee, created, expires,"
+    " state, settled_by, settled_receipt FROM vouchers"
 )
 
 ISSUED = "issued"
@@ -105,9 +104,15 @@ class Voucher(NamedTuple):
         return self.open and now < self.expires
 
 
-def _voucher(row: tuple[object, ...]) -> Voucher:
-    request_id, payer, recipient, amount, fee, created, expires, state, by, settled, *send = row
-    receipt, number, status = send
+def _vouchers(store: Store, rows: list[tuple[object, ...]]) -> list[Voucher]:
+    """The vouchers of ``rows``, each with its send's receipt (blocking)."""
+    sends = history.receipts_of_requests(store, [str(row[0]) for row in rows], "send_unregistered")
+    return [_voucher(row, sends.get(str(row[0]))) for row in rows]
+
+
+def _voucher(row: tuple[object, ...], send: history.Receipt | None) -> Voucher:
+    request_id, payer, recipient, amount, fee, created, expires, state, by, settled = row
+    receipt, number, status = (send.receipt, send.number, send.status) if send else ("", 0, "")
     return Voucher(
         str(request_id),
         int(str(payer)),
@@ -179,22 +184,24 @@ def state_row(request_id: str, state: str, settled_by: str, receipt: str, now: i
 
 async def by_digest(store: Store, code_digest: str) -> list[Voucher]:
     """Every voucher with this code and number (normally one)."""
-    rows = await asyncio.to_thread(store.query, f"{_SELECT} WHERE v.digest = ?", (code_digest,))
-    return [_voucher(row) for row in rows]
+    return await asyncio.to_thread(_read, store, f"{_SELECT} WHERE digest = ?", (code_digest,))
 
 
 async def by_request(store: Store, request_id: str) -> Voucher | None:
     """The voucher a send request made."""
-    rows = await asyncio.to_thread(store.query, f"{_SELECT} WHERE v.request_id = ?", (request_id,))
-    return _voucher(rows[0]) if rows else None
+    found = await asyncio.to_thread(_read, store, f"{_SELECT} WHERE request_id = ?", (request_id,))
+    return found[0] if found else None
 
 
 async def issued(store: Store, limit: int) -> list[Voucher]:
     """Vouchers not settled yet, the soonest to lapse first."""
-    rows = await asyncio.to_thread(
-        store.query, f"{_SELECT} WHERE v.state = ? ORDER BY v.expires LIMIT ?", (ISSUED, limit)
+    return await asyncio.to_thread(
+        _read, store, f"{_SELECT} WHERE state = ? ORDER BY expires LIMIT ?", (ISSUED, limit)
     )
-    return [_voucher(row) for row in rows]
+
+
+def _read(store: Store, sql: str, params: tuple[object, ...]) -> list[Voucher]:
+    return _vouchers(store, store.query(sql, params))
 
 
 # -- settling -----------------------------------------------------------------------
