@@ -38,8 +38,6 @@ EXEMPT = ("bench/",)
 # Known exceptions (issue 14), each with the tables it names today.
 KNOWN: dict[str, set[str]] = {
     "channels/daraja/cli.py": {"outbox", "parties"},
-    # The outbox's table is created with TranProc's (its notes are outbox rows).
-    "processor/schema.py": {"outbox"},
 }
 # SQL keywords are written in capitals here; prose ("into requests") is not SQL.
 _SQL = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?: IF NOT EXISTS)?)\s+([a-z_]+)")

@@ -36,6 +36,7 @@ from mkoba.channels.ussd import UssdChannel
 from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, open_store, queries
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
+from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Ports
@@ -268,6 +269,7 @@ class Platform:
         store = self.writer.store
         Directory.migrate(store)
         store.migrate_script("processor-0001", PROCESSOR_SCHEMA)
+        store.migrate_script("outbox-0001", OUTBOX_SCHEMA)
 
     async def _load_usage(self) -> None:
         profile = self.services.profile(self.clock())

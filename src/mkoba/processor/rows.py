@@ -15,12 +15,12 @@ from mkoba.ledger import Write
 from mkoba.ledger.engine import Engine
 from mkoba.messages import render
 from mkoba.money import format_amount
+from mkoba.outbox.schema import OUTBOX_COLUMNS
 from mkoba.outbox.sealing import seal_body
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Note, Plan, Row
 from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import (
-    OUTBOX_COLUMNS,
     RECEIPT_COLUMNS,
     REQUEST_COLUMNS,
     STATEMENT_COLUMNS,

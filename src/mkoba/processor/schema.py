@@ -1,4 +1,8 @@
-"""The processor's tables: requests (for replays), receipts, statements, the outbox."""
+"""The processor's tables: requests (for replays), receipts, statements, daily usage.
+
+The messages TranProc commits with the money go in the outbox's table
+(``outbox/schema.py``), which the outbox package owns.
+"""
 
 from __future__ import annotations
 
@@ -50,21 +54,6 @@ CREATE TABLE IF NOT EXISTS statement_lines (
     balance BIGINT NOT NULL,
     PRIMARY KEY (party_id, at, receipt, line)
 );
-CREATE TABLE IF NOT EXISTS outbox (
-    id BIGINT PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    body TEXT NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    created BIGINT NOT NULL,
-    next_attempt BIGINT NOT NULL,
-    updated BIGINT NOT NULL,
-    reference TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
-CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (recipient, created);
 CREATE TABLE IF NOT EXISTS daily_usage (
     party_id BIGINT NOT NULL,
     day TEXT NOT NULL,
@@ -106,18 +95,5 @@ RECEIPT_COLUMNS = (
     "legs",
     "created",
     "completed",
-)
-OUTBOX_COLUMNS = (
-    "id",
-    "request_id",
-    "channel",
-    "recipient",
-    "body",
-    "state",
-    "attempts",
-    "created",
-    "next_attempt",
-    "updated",
-    "reference",
 )
 STATEMENT_COLUMNS = ("party_id", "at", "receipt", "line", "description", "amount", "balance")

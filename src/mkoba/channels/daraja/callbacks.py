@@ -22,7 +22,7 @@ from mkoba.channels.daraja.schema import DELIVERY_COLUMNS
 from mkoba.ledger import Write
 from mkoba.outbox import Delivery, Message
 from mkoba.outbox import reads as outbox_reads
-from mkoba.processor.schema import OUTBOX_COLUMNS
+from mkoba.outbox.schema import OUTBOX_COLUMNS
 
 log = logging.getLogger("mkoba.daraja.callbacks")
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from mkoba.ledger import Write
 from mkoba.messages import render
+from mkoba.outbox.schema import OUTBOX_COLUMNS
 from mkoba.ports import Tables
-from mkoba.processor.schema import OUTBOX_COLUMNS
 
 
 class Replies:
