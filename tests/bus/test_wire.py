@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from mkoba.bus import parse_nats_url
+from mkoba.bus.rows import rows_bytes, rows_from
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
 from mkoba.codes import Code
+from mkoba.ledger import Write, WriteMode
 from mkoba.parties import Pin, SecretKey, open_pin, seal_pin
 from mkoba.processor.request import Callback, Channel, Request, Response
 from mkoba.settings import SettingsError, load_settings
@@ -83,3 +85,22 @@ def test_bus_urls() -> None:
             parse_nats_url(bad)
     with pytest.raises(SettingsError, match="MKOBA_BUS"):
         load_settings(bus="nats://h/with.dot")
+
+
+def test_rows_come_back_typed_and_an_unknown_mode_is_refused() -> None:
+    writes = [
+        Write(
+            "daraja_prompts",
+            ("checkout_id", "state"),
+            ("ws_1", b"\x00x"),
+            ("checkout_id",),
+            WriteMode.UPDATE,
+        ),
+        Write("outbox", ("id",), (7,)),
+    ]
+    again, poke = rows_from(rows_bytes(writes, True))
+    assert poke and again == writes
+    assert [write.mode for write in again] == [WriteMode.UPDATE, WriteMode.INSERT]
+    assert all(isinstance(write.mode, WriteMode) for write in again)
+    with pytest.raises(ValueError, match="mode"):
+        rows_from(rows_bytes(writes, False).replace(b'"update"', b'"drop"'))

@@ -21,7 +21,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from mkoba.ledger import Balance, LedgerWriter, Write
+from mkoba.ledger import Balance, LedgerWriter, Write, WriteMode
 
 # Whether a front may write one row: per table, a check of the row.
 Admission = dict[str, Callable[[Write], bool]]
@@ -96,10 +96,18 @@ def rows_from(data: bytes) -> tuple[list[Write], bool]:
         for table, columns, values, keys, mode in body["rows"]:
             if not all(isinstance(part, str) for part in (table, mode, *columns, *keys)):
                 raise ValueError("names must be strings")
+            if mode not in tuple(WriteMode):
+                raise ValueError("mode: insert, upsert or update")
             if len(values) != len(columns):
                 raise ValueError("one value per column")
             writes.append(
-                Write(table, tuple(columns), tuple(_parsed(v) for v in values), tuple(keys), mode)
+                Write(
+                    table,
+                    tuple(columns),
+                    tuple(_parsed(v) for v in values),
+                    tuple(keys),
+                    WriteMode(mode),
+                )
             )
         return writes, bool(body["poke"])
     except (KeyError, TypeError, binascii.Error) as problem:
@@ -112,7 +120,7 @@ def admitted(writes: Sequence[Write], admission: Admission) -> str:
         check = admission.get(write.table)
         if check is None:
             return f"a front may not write {write.table!r}"
-        if write.mode not in ("insert", "update", "upsert") or not check(write):
+        if not check(write):
             return f"a front may not write this {write.table!r} row"
     return ""
 

@@ -10,7 +10,7 @@ from mkoba.ledger.account import Account, AccountFlags, AccountKind, Balance
 from mkoba.ledger.commands import WriterError
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.results import AccountResult, TransferResult
-from mkoba.ledger.store import Snapshot, Store, StoreError, Write, open_store
+from mkoba.ledger.store import Snapshot, Store, StoreError, Write, WriteMode, open_store
 from mkoba.ledger.transfer import (
     AMOUNT_PENDING_FULL,
     Transfer,
@@ -37,6 +37,7 @@ __all__ = [
     "TransferRecord",
     "TransferResult",
     "Write",
+    "WriteMode",
     "WriterError",
     "open_store",
     "reversal_of",

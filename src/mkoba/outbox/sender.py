@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
-from mkoba.ledger import LedgerWriter, Store, Write
+from mkoba.ledger import LedgerWriter, Store, Write, WriteMode
 from mkoba.outbox.gateway import Delivery, Gateway, Message, Recorder
 from mkoba.outbox.sealing import SCRUBBED, is_sealed, open_body
 from mkoba.parties.secrets import SecretKey
@@ -178,4 +178,4 @@ class OutboxSender:
             # Handed over (or given up): the secret has no more business in the table.
             columns += ("body",)
             values += (SCRUBBED,)
-        return Write("outbox", columns, values, ("id",), "update")
+        return Write("outbox", columns, values, ("id",), WriteMode.UPDATE)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
+from mkoba.ledger import WriteMode
 from mkoba.ledger.store import Store, Write
 from mkoba.parties.model import Credential, Party, PartyKind, PartyState, Purpose, Role
 from mkoba.parties.schema import CREDENTIAL_COLUMNS, PARTY_COLUMNS, SCHEMA
@@ -46,7 +47,7 @@ class Change(NamedTuple):
     def writes(self) -> list[Write]:
         """The rows this change commits."""
         rows = [
-            Write("parties", PARTY_COLUMNS, _party_row(party), ("id",), "upsert")
+            Write("parties", PARTY_COLUMNS, _party_row(party), ("id",), WriteMode.UPSERT)
             for party in self.parties
         ]
         rows += [
@@ -55,7 +56,7 @@ class Change(NamedTuple):
                 ("party_id", "purpose", "account_id"),
                 (party_id, int(purpose), account),
                 ("party_id", "purpose"),
-                "upsert",
+                WriteMode.UPSERT,
             )
             for party_id, purpose, account in self.accounts
         ]
@@ -65,13 +66,17 @@ class Change(NamedTuple):
                 ("party_id", "role", "scope_id"),
                 (party_id, str(role), scope),
                 ("party_id", "role", "scope_id"),
-                "upsert",
+                WriteMode.UPSERT,
             )
             for party_id, role, scope in self.roles
         ]
         rows += [
             Write(
-                "pin_credentials", CREDENTIAL_COLUMNS, _credential_row(c), ("party_id",), "upsert"
+                "pin_credentials",
+                CREDENTIAL_COLUMNS,
+                _credential_row(c),
+                ("party_id",),
+                WriteMode.UPSERT,
             )
             for c in self.credentials
         ]

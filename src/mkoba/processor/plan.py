@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkoba.codes import Code
+from mkoba.ledger import WriteMode
 from mkoba.parties import Change
 from mkoba.processor.request import Response
 
@@ -58,7 +59,7 @@ class Row(NamedTuple):
     columns: tuple[str, ...]
     values: tuple[object, ...]
     keys: tuple[str, ...] = ()
-    mode: str = "insert"
+    mode: WriteMode = WriteMode.INSERT
     receipt: str = ""
     time: str = ""
 

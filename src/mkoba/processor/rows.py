@@ -11,7 +11,7 @@ import json
 from typing import TYPE_CHECKING, NamedTuple
 
 from mkoba.catalog import Profile
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 from mkoba.ledger.engine import Engine
 from mkoba.messages import render
 from mkoba.money import format_amount
@@ -84,7 +84,7 @@ class Rows:
         # An upsert, not an insert: an id older than the replay window is a new request
         # (Stripe prunes keys after a day too). Its old row gives way; an insert would
         # fail the writer's whole batch and stop the writer.
-        return Write("requests", REQUEST_COLUMNS, values, ("id",), "upsert")
+        return Write("requests", REQUEST_COLUMNS, values, ("id",), WriteMode.UPSERT)
 
     def request_update(
         self, number: int, status: str, response: Response, now: int, stored: str = ""
@@ -95,7 +95,7 @@ class Rows:
             ("number", "status", "code", "response", "updated"),
             (number, status, str(response.code), stored or response.to_json(), now),
             ("number",),
-            "update",
+            WriteMode.UPDATE,
         )
 
     def receipt_row(
@@ -140,7 +140,7 @@ class Rows:
             ("receipt", "status", "completed"),
             (receipt, status, completed),
             ("receipt",),
-            "update",
+            WriteMode.UPDATE,
         )
 
     def settled(
@@ -248,7 +248,7 @@ def usage_row(party_id: int, day: str, kind: str, used: int) -> Write:
         ("party_id", "day", "kind", "used"),
         (party_id, day, kind, used),
         ("party_id", "day", "kind"),
-        "upsert",
+        WriteMode.UPSERT,
     )
 
 

@@ -13,7 +13,7 @@ import asyncio
 import json
 from typing import NamedTuple
 
-from mkoba.ledger import Store, Write
+from mkoba.ledger import Store, Write, WriteMode
 from mkoba.processor import history
 
 SCHEMA = """
@@ -125,7 +125,7 @@ async def original(store: Store, receipt: str) -> Original | None:
 
 def held_row(reversal: Reversal) -> Write:
     """A new request, its money on hold (an upsert: a failed write must never stop the writer)."""
-    return Write("reversals", _COLUMNS, tuple(reversal), ("receipt",), "upsert")
+    return Write("reversals", _COLUMNS, tuple(reversal), ("receipt",), WriteMode.UPSERT)
 
 
 def decided_row(
@@ -137,5 +137,5 @@ def decided_row(
         ("receipt", "state", "decided_by", "decision_request", "reversal_receipt", "updated"),
         (receipt, state, staff_id, request_id, reversal_receipt, now),
         ("receipt",),
-        "update",
+        WriteMode.UPDATE,
     )

@@ -18,7 +18,7 @@ import secrets
 from typing import NamedTuple
 
 from mkoba.codes import Code
-from mkoba.ledger import Store, Write
+from mkoba.ledger import Store, Write, WriteMode
 from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
 from mkoba.processor import history
 from mkoba.processor.locks import PartyLocks
@@ -164,7 +164,7 @@ def issue_row(
         _COLUMNS,
         (*values, ISSUED, "", "", now),
         ("request_id",),
-        "upsert",
+        WriteMode.UPSERT,
     )
 
 
@@ -175,7 +175,7 @@ def state_row(request_id: str, state: str, settled_by: str, receipt: str, now: i
         ("request_id", "state", "settled_by", "settled_receipt", "updated"),
         (request_id, state, settled_by, receipt, now),
         ("request_id",),
-        "update",
+        WriteMode.UPDATE,
     )
 
 

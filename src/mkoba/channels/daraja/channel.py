@@ -19,7 +19,7 @@ from mkoba.channels.daraja.confirmation import DarajaPayments
 from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
 from mkoba.channels.daraja.validation import DarajaValidation
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 from mkoba.ports import Ports, Tables
 from mkoba.processor.services import Renderer
 from mkoba.settings import Settings
@@ -115,7 +115,7 @@ def front_rows() -> Admission:
         row = dict(zip(write.columns, write.values, strict=True))
         number = row.get("id")
         return (
-            write.mode == "insert"
+            write.mode == WriteMode.INSERT
             and row.get("channel") == "callback"
             and row.get("state") == "queued"
             and isinstance(number, int)

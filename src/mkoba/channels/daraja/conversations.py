@@ -30,7 +30,7 @@ from mkoba.channels.daraja.envelope import DUPLICATE_ORIGINATOR, DarajaError, js
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.schema import CONVERSATION_COLUMNS
 from mkoba.codes import Code
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor.request import Channel, Request, Response
 
@@ -128,7 +128,7 @@ class Conversation:
             ("conversation_id", "state", "result_code", "receipt", "updated"),
             (self.conversation_id, self.state, self.result_code, self.receipt, now),
             ("conversation_id",),
-            "update",
+            WriteMode.UPDATE,
         )
 
 

@@ -20,7 +20,7 @@ from mkoba.channels.daraja.schema import (
     SHORTCODE_COLUMNS,
     URL_COLUMNS,
 )
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 
 refresh_interval_s = 2.0
 # A consumer key nobody knows triggers at most one early refresh per this interval.
@@ -225,7 +225,7 @@ class Registry:
             ("digest", "app_id", "expires"),
             (digest, app_id, expires),
             ("digest",),
-            "upsert",
+            WriteMode.UPSERT,
         )
 
     def add_token(self, digest: str, app_id: int, expires: int) -> None:
@@ -247,7 +247,7 @@ class Registry:
                 now,
             ),
             ("shortcode",),
-            "upsert",
+            WriteMode.UPSERT,
         )
 
     def set_urls(self, urls: Urls) -> None:
@@ -262,7 +262,7 @@ class Registry:
             PULL_COLUMNS,
             (pull.shortcode, pull.app_id, pull.nominated, pull.callback_url, now),
             ("shortcode",),
-            "upsert",
+            WriteMode.UPSERT,
         )
 
     def set_pull(self, pull: Pull) -> None:
@@ -287,7 +287,7 @@ def app_write(app: App, now: int) -> Write:
             now,
         ),
         ("id",),
-        "upsert",
+        WriteMode.UPSERT,
     )
 
 
@@ -306,7 +306,7 @@ def shortcode_write(code: Shortcode, now: int) -> Write:
             now,
         ),
         ("shortcode",),
-        "upsert",
+        WriteMode.UPSERT,
     )
 
 
@@ -323,5 +323,5 @@ def initiator_write(initiator: Initiator, now: int) -> Write:
             now,
         ),
         ("app_id", "name"),
-        "upsert",
+        WriteMode.UPSERT,
     )

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from mkoba.channels.daraja.codes import Result, described
 from mkoba.channels.daraja.schema import PROMPT_COLUMNS
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 from mkoba.money import format_amount
 from mkoba.processor.plan import Row
 
@@ -87,7 +87,7 @@ class Prompt:
             OUTCOME_COLUMNS,
             (self.checkout_id, self.state, result.code, result.description, self.receipt, now),
             ("checkout_id",),
-            "update",
+            WriteMode.UPDATE,
         )
 
 
@@ -98,7 +98,7 @@ def completed_row(checkout_id: str) -> Row:
         OUTCOME_COLUMNS,
         (checkout_id, "completed", SUCCESS.code, SUCCESS.description, "", 0),
         ("checkout_id",),
-        "update",
+        WriteMode.UPDATE,
         receipt="receipt",
         time="updated",
     )

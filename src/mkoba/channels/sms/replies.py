@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 from mkoba.messages import render
 from mkoba.outbox.schema import OUTBOX_COLUMNS
 from mkoba.ports import Tables
@@ -63,7 +63,7 @@ class Replies:
             template,
         )
         # upsert: a row can never fail the writer's batch on a duplicate key.
-        row = Write("outbox", OUTBOX_COLUMNS, values, ("id",), "upsert")
+        row = Write("outbox", OUTBOX_COLUMNS, values, ("id",), WriteMode.UPSERT)
         await self.tables.submit([row], poke=True)
         self.queued += 1
         return outbox_id

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from mkoba.channels.sms.receipts import Fate, Receipt, id_forms, normal_id
 from mkoba.channels.sms.schema import PART_COLUMNS
-from mkoba.ledger import Write
+from mkoba.ledger import Write, WriteMode
 from mkoba.outbox import reads as outbox_reads
 from mkoba.ports import Tables
 
@@ -111,7 +111,9 @@ class Tracker:
             tracked.keys.append(key)
             parts = len(message_ids)
             values = (key, outbox_id, request_id, reference, part, parts, "sent", now, now)
-            self._rows.append(Write("sms_parts", PART_COLUMNS, values, ("message_id",), "upsert"))
+            self._rows.append(
+                Write("sms_parts", PART_COLUMNS, values, ("message_id",), WriteMode.UPSERT)
+            )
         self._by_outbox[outbox_id] = tracked
         while len(self._by_outbox) > tracked_messages_max:
             _, old = self._by_outbox.popitem(last=False)
@@ -193,7 +195,7 @@ class Tracker:
                 ("message_id", "state", "updated"),
                 (key, state, now),
                 ("message_id",),
-                "update",
+                WriteMode.UPDATE,
             )
         )
         if tracked.done:
@@ -220,7 +222,7 @@ class Tracker:
                 ("id", "state", "updated"),
                 (tracked.outbox_id, state, now),
                 ("id",),
-                "update",
+                WriteMode.UPDATE,
             )
         )
         if is_reply(tracked.request_id, tracked.reference):

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mkoba.ledger.store.base import Commit, Snapshot, Store, StoredAccount, StoreError, Write
+from mkoba.ledger.store.base import (
+    Commit,
+    Snapshot,
+    Store,
+    StoredAccount,
+    StoreError,
+    Write,
+    WriteMode,
+)
 
-__all__ = ["Commit", "Snapshot", "Store", "StoreError", "StoredAccount", "Write", "open_store"]
+__all__ = [
+    "Commit",
+    "Snapshot",
+    "Store",
+    "StoreError",
+    "StoredAccount",
+    "Write",
+    "WriteMode",
+    "open_store",
+]
 
 
 def open_store(url: str | Path, *, commit_process: bool = True) -> Store:

@@ -9,6 +9,7 @@ PostgreSQL (postgres.py).
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
@@ -20,21 +21,26 @@ from mkoba.ledger.transfer import TransferRecord
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class Write(NamedTuple):
-    """A row for another table, committed in the same database transaction as the money.
+class WriteMode(enum.StrEnum):
+    """How a ``Write`` lands in its table."""
 
-    ``mode`` is one of:
-    - ``"insert"``: a new row (a duplicate key fails the whole batch);
-    - ``"upsert"``: insert, or update the row whose ``keys`` columns match;
-    - ``"update"``: set the non-key ``columns`` of the rows whose ``keys`` match
-      (the key columns are among ``columns``, their values in ``values``).
-    """
+    # A new row (a duplicate key fails the whole batch).
+    INSERT = "insert"
+    # Insert, or update the row whose ``keys`` columns match.
+    UPSERT = "upsert"
+    # Set the non-key ``columns`` of the rows whose ``keys`` match (the key columns are
+    # among ``columns``, their values in ``values``).
+    UPDATE = "update"
+
+
+class Write(NamedTuple):
+    """A row for another table, committed in the same database transaction as the money."""
 
     table: str
     columns: tuple[str, ...]
     values: tuple[object, ...]
     keys: tuple[str, ...] = ()
-    mode: str = "insert"
+    mode: WriteMode = WriteMode.INSERT
 
 
 def check_identifier(name: str) -> str:

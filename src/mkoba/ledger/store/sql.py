@@ -9,7 +9,7 @@ from typing import Any
 
 from mkoba.ledger.account import Account, AccountFlags, AccountKind, Balance
 from mkoba.ledger.records import FailureRecord
-from mkoba.ledger.store.base import StoredAccount, Write, check_identifier
+from mkoba.ledger.store.base import StoredAccount, Write, WriteMode, check_identifier
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
@@ -31,16 +31,16 @@ def insert_sql(table: str, columns: Sequence[str], mark: str, upsert: Sequence[s
 
 @functools.lru_cache(maxsize=4096)
 def write_sql(
-    table: str, columns: tuple[str, ...], keys: tuple[str, ...], mode: str, mark: str
+    table: str, columns: tuple[str, ...], keys: tuple[str, ...], mode: WriteMode, mark: str
 ) -> str:
     """The statement for a group of ``Write`` rows of one shape (made once per shape)."""
-    if mode == "insert":
+    if mode == WriteMode.INSERT:
         assert not keys, "an insert has no key columns"
         return insert_sql(table, columns, mark)
-    if mode == "upsert":
+    if mode == WriteMode.UPSERT:
         assert keys, "an upsert needs key columns"
         return insert_sql(table, columns, mark, keys)
-    assert mode == "update", mode
+    assert mode == WriteMode.UPDATE, mode
     assert keys, "an update needs key columns"
     check_identifier(table)
     for column in columns:
@@ -53,7 +53,7 @@ def write_sql(
 
 def write_params(write: Write) -> tuple[object, ...]:
     """The parameters of one ``Write`` in the order ``write_sql`` expects them."""
-    if write.mode != "update":
+    if write.mode != WriteMode.UPDATE:
         return write.values
     pairs = dict(zip(write.columns, write.values, strict=True))
     sets = tuple(pairs[column] for column in write.columns if column not in write.keys)
