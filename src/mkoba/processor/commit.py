@@ -138,6 +138,7 @@ async def first(
         if refund:
             out.append(rows.usage(plan.payer_id, day, "lookups", lookups_left))
         out.extend(checked_writes)
+        out.extend(rows.filled(row, receipt, now) for row in plan.records)
         if plan.change is not None:
             out.extend(plan.change.writes())
         if not two_phase:

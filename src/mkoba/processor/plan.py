@@ -91,6 +91,9 @@ class Plan(NamedTuple):
     lines: tuple[Line, ...] = ()
     # Channels' rows that commit when the money moves (a subscriber's ``Reaction``).
     rows: tuple[Row, ...] = ()
+    # The product's own rows, committed with the money's first step: where the channel
+    # has a delivery deadline they exist while the money is pending (a voucher).
+    records: tuple[Row, ...] = ()
     # A payment to a business: the processor tells the subscribers (``processor/events.py``)
     # and commits their reactions with the money.
     event: BusinessPayment | None = None

@@ -170,6 +170,11 @@ class Rows:
         rows.extend(_filled(row, receipt, stamp.now) for row in plan.rows)
         return rows
 
+    @staticmethod
+    def filled(row: Row, receipt: str, now: int) -> Write:
+        """``row`` with the receipt and ``now`` in the columns it names for them."""
+        return _filled(row, receipt, now)
+
     def note(
         self,
         number: int,

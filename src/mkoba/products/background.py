@@ -34,7 +34,8 @@ log = logging.getLogger("mkoba.products")
 # How often lapsed vouchers are looked for, and how many one sweep settles at most.
 sweep_interval_s = 60.0
 sweep_vouchers_max = 500
-# A voucher row whose send has had no receipt for this long never completed.
+# A voucher row whose send has had no receipt for this long never completed (rows
+# written before their money by earlier versions; rows now commit with it).
 abandoned_after_s = 600
 
 

@@ -1,8 +1,9 @@
 """The voucher book: money sent to unregistered numbers, until it is collected or goes back.
 
-A voucher's row is written when the send is planned, keyed by the send's
+A voucher's row commits with its send's money (``Plan.records``: the first
+step, pending where the channel has a delivery deadline), keyed by the send's
 request id; it only counts once that request's receipt is ``completed`` (a send
-that failed or was rolled back never made a voucher). Its code is never
+rolled back leaves a row the sweep voids; a send the ledger refused, none). Its code is never
 stored: only a keyed digest of the recipient's number and the code. Settling
 a voucher (cash at an agent, refund on lapse, credit once the recipient
 registers) moves the money out of the operator's voucher account and marks
@@ -22,7 +23,7 @@ from mkoba.ledger import Store, Write, WriteMode
 from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
 from mkoba.processor import history
 from mkoba.processor.locks import PartyLocks
-from mkoba.processor.plan import Leg, Line, Note, Plan
+from mkoba.processor.plan import Leg, Line, Note, Plan, Row
 from mkoba.processor.request import Request
 from mkoba.processor.services import Services
 from mkoba.products.posting import Posted, post
@@ -156,10 +157,10 @@ def issue_row(
     fee: int,
     now: int,
     expires: int,
-) -> Write:
-    """A new voucher (it counts once its send completes)."""
+) -> Row:
+    """A new voucher (it counts once its send completes), committed with its money."""
     values = (request_id, code_digest, payer_id, recipient, amount, fee, now, expires)
-    return Write(
+    return Row(
         "vouchers",
         _COLUMNS,
         (*values, ISSUED, "", "", now),

@@ -60,7 +60,6 @@ async def plan_voucher(ctx: Context, kit: Kit, sender: Party, to: str, amount: i
         ctx.now,
         expires,
     )
-    await ctx.services.writer.submit_async([], attach=[row])
     local = local_msisdn(to, ctx.profile.country)
     last_day = expiry_text(ctx, expires)
     legs = (Leg(source, voucher_book.VOUCHERS, amount), *fee_legs(source, fee, excise))
@@ -74,6 +73,7 @@ async def plan_voucher(ctx: Context, kit: Kit, sender: Party, to: str, amount: i
         fee=fee,
         excise=excise,
         reference=to,
+        records=(row,),
         notes=(
             Note(
                 sender.msisdn or "",
