@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkoba.codes import Code
-from mkoba.ledger import WriteMode
+from mkoba.ledger import Account, WriteMode
 from mkoba.parties import Change
 from mkoba.processor.request import Response
 
@@ -116,14 +116,16 @@ class Plan(NamedTuple):
 class Record(NamedTuple):
     """A durable outcome that moves no money (a registration, a PIN change).
 
-    The processor commits the directory change and the messages with the request
-    row, so a replay gets the same response and nothing happens twice.
+    The processor opens ``accounts`` in the ledger first (a new wallet), then
+    commits the directory change and the messages with the request row, so a
+    replay gets the same response and nothing happens twice.
     """
 
     response: Response
     party_id: int
     change: Change | None = None
     notes: tuple[Note, ...] = ()
+    accounts: tuple[Account, ...] = ()
 
 
 class Refused(Exception):

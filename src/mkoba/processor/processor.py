@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from mkoba.codes import Code
+from mkoba.ledger import Account
 from mkoba.parties import open_pin
 from mkoba.processor import request as request_module
 from mkoba.processor.commit import Outcome, first, record
@@ -270,6 +271,13 @@ class Processor:
                 self._remember(request.id, fingerprint, answer, time.time(), ctx.pin_tag)
                 return answer
             if isinstance(answer, Record):
+                if answer.accounts and not await self._open(answer.accounts):
+                    await ctx.commit_checks()
+                    response = failure(
+                        request, Code.SYSTEM_ERROR, "the accounts could not be opened"
+                    )
+                    self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
+                    return response
                 await ctx.commit_checks(credentials=False)
                 response = await record(
                     self.services,
@@ -305,6 +313,11 @@ class Processor:
         if outcome.awaiting is not None:
             self.deliveries.expect(outcome.awaiting)
         return outcome.response
+
+    async def _open(self, accounts: tuple[Account, ...]) -> bool:
+        """Open a record's new ledger accounts; whether every one is open now."""
+        results = await asyncio.wrap_future(self.services.writer.create_accounts(list(accounts)))
+        return all(result.ok for result in results)
 
     def _remember(
         self,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from mkoba.codes import Code
 from mkoba.ledger import Account
 from mkoba.parties import (
@@ -71,9 +69,6 @@ class Register:
             raise Refused(Code.WEAK_PIN)
         party_id = existing.id if existing is not None else ctx.directory.allocate_id()
         wallet = wallet_account(ctx, party_id, tier)
-        results = await asyncio.wrap_future(ctx.services.writer.create_accounts([wallet]))
-        if not results[0].ok:
-            raise Refused(Code.SYSTEM_ERROR, "the wallet could not be opened")
         party = Party(
             party_id,
             PartyKind.CUSTOMER,
@@ -104,4 +99,4 @@ class Register:
             {"party_id": party_id, "tier": tier},
         )
         note = Note(msisdn, language, "registered", {"name": name.upper()})
-        return Record(response, party_id, change, (note,))
+        return Record(response, party_id, change, (note,), accounts=(wallet,))
