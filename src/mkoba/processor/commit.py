@@ -22,6 +22,7 @@ from mkoba.processor.moments import moment
 from mkoba.processor.plan import Plan, Record
 from mkoba.processor.request import Request, Response
 from mkoba.processor.rows import Rows, Stamp
+from mkoba.processor.status import Status
 from mkoba.processor.transfers import (
     delivery_deadline_s,
     refusal,
@@ -118,7 +119,7 @@ async def first(
             decided.append((response, stored))
             return [
                 rows.request_row(
-                    request, number, party_id, response, "failed", now, fingerprint, stored
+                    request, number, party_id, response, Status.FAILED, now, fingerprint, stored
                 ),
                 *checked_writes,
             ]
@@ -128,7 +129,7 @@ async def first(
         response = Response(request.id, Code.OK, plan.message or Code.OK.message, receipt, data)
         stored = response.to_json()
         decided.append((response, stored))
-        status = "pending" if two_phase else "completed"
+        status = Status.PENDING if two_phase else Status.COMPLETED
         out = [
             rows.request_row(request, number, party_id, response, status, now, fingerprint, stored),
             rows.receipt_row(request, number, plan, receipt, status, profile, now),
@@ -217,9 +218,9 @@ async def settle(services: Services, awaiting: Awaiting, now: int) -> bool:
             return []
         return [
             rows.request_update(
-                awaiting.number, "completed", awaiting.response, now, awaiting.stored
+                awaiting.number, Status.COMPLETED, awaiting.response, now, awaiting.stored
             ),
-            rows.receipt_update(awaiting.receipt, "completed", now),
+            rows.receipt_update(awaiting.receipt, Status.COMPLETED, now),
             *rows.settled(
                 plan, awaiting.number, awaiting.request, awaiting.receipt, stamp, profile
             ),
@@ -270,8 +271,8 @@ async def roll_back(
         if not all(result is TransferResult.OK for result in results):
             return []
         out = [
-            rows.request_update(rollback.number, "rolled_back", response, now),
-            rows.receipt_update(rollback.receipt, "rolled_back", now),
+            rows.request_update(rollback.number, Status.ROLLED_BACK, response, now),
+            rows.receipt_update(rollback.receipt, Status.ROLLED_BACK, now),
         ]
         if rollback.usage:
             out.append(rows.usage(rollback.payer_id, day, "value", used))
@@ -319,7 +320,7 @@ async def record(
     rows = Rows(services, services.writer.engine)
     profile = services.profile(now)
     stamp = Stamp.of(now, profile)
-    status = "completed" if record.response.ok else "failed"
+    status = Status.COMPLETED if record.response.ok else Status.FAILED
     writes = [
         rows.request_row(
             request, number, record.party_id, record.response, status, now, fingerprint

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 from mkoba.processor.request import Response
+from mkoba.processor.status import Status
 
 
 class Readable(Protocol):
@@ -31,7 +32,7 @@ class Receipt(NamedTuple):
     request_id: str
     number: int
     product: str
-    status: str
+    status: Status
     payer_id: int
     payee_id: int
     amount: int
@@ -70,10 +71,11 @@ _INTS = frozenset(
 
 
 def _receipt(row: tuple[Any, ...]) -> Receipt:
-    return Receipt._make(
+    receipt = Receipt._make(
         int(value) if name in _INTS else str(value)
         for name, value in zip(Receipt._fields, row, strict=True)
     )
+    return receipt._replace(status=Status(receipt.status))
 
 
 def receipt(store: Readable, receipt_id: str) -> Receipt | None:
@@ -109,7 +111,7 @@ def receipts_of_requests(
 
 
 def reversals_of(
-    store: Readable, receipt_id: str, products: Sequence[str], statuses: Sequence[str]
+    store: Readable, receipt_id: str, products: Sequence[str], statuses: Sequence[Status]
 ) -> list[str]:
     """The receipts of ``products`` (reversals) that name ``receipt_id``, in ``statuses``."""
     rows = store.query(
@@ -183,10 +185,10 @@ def usage_since(store: Readable, day: str) -> dict[tuple[int, str, str], int]:
     }
 
 
-def outcome(store: Readable, request_id: str) -> tuple[str, Response] | None:
-    """A stored request's status (completed, pending, failed, rolled_back) and response."""
+def outcome(store: Readable, request_id: str) -> tuple[Status, Response] | None:
+    """A stored request's status and response."""
     rows = store.query("SELECT status, response FROM requests WHERE id = ?", (request_id,))
-    return (str(rows[0][0]), Response.from_json(str(rows[0][1]))) if rows else None
+    return (Status(rows[0][0]), Response.from_json(str(rows[0][1]))) if rows else None
 
 
 def last_request_number(store: Readable) -> int:

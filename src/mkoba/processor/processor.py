@@ -20,6 +20,7 @@ from typing import Protocol
 from mkoba.codes import Code
 from mkoba.ledger import Account
 from mkoba.parties import open_pin
+from mkoba.processor import history
 from mkoba.processor import request as request_module
 from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
@@ -30,6 +31,7 @@ from mkoba.processor.plan import Plan, Record, Refused
 from mkoba.processor.proof import needs_pin, proof_of, refusal
 from mkoba.processor.request import Request, Response, failure
 from mkoba.processor.services import Services
+from mkoba.processor.status import Status
 from mkoba.text import storable, text_problem
 
 log = logging.getLogger("mkoba.processor")
@@ -154,10 +156,8 @@ class Processor:
         known = self._replays.get(request_id)
         if known is not None:
             return known.response.code is Code.ROLLED_BACK
-        rows = await asyncio.to_thread(
-            self.services.store.query, "SELECT status FROM requests WHERE id = ?", (request_id,)
-        )
-        return bool(rows) and rows[0][0] == "rolled_back"
+        stored = await asyncio.to_thread(history.outcome, self.services.store, request_id)
+        return stored is not None and stored[0] is Status.ROLLED_BACK
 
     async def _handle(self, request: Request) -> Response:
         problem = _shape_problem(request)

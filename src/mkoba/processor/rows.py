@@ -25,6 +25,7 @@ from mkoba.processor.schema import (
     REQUEST_COLUMNS,
     STATEMENT_COLUMNS,
 )
+from mkoba.processor.status import Status
 
 if TYPE_CHECKING:
     from mkoba.processor.services import Services
@@ -62,7 +63,7 @@ class Rows:
         number: int,
         party_id: int,
         response: Response,
-        status: str,
+        status: Status,
         now: int,
         fingerprint: str | None = None,
         stored: str = "",
@@ -87,7 +88,7 @@ class Rows:
         return Write("requests", REQUEST_COLUMNS, values, ("id",), WriteMode.UPSERT)
 
     def request_update(
-        self, number: int, status: str, response: Response, now: int, stored: str = ""
+        self, number: int, status: Status, response: Response, now: int, stored: str = ""
     ) -> Write:
         """A request's new status and stored response (``stored``: as serialised, if known)."""
         return Write(
@@ -104,7 +105,7 @@ class Rows:
         number: int,
         plan: Plan,
         receipt: str,
-        status: str,
+        status: Status,
         profile: Profile,
         now: int,
     ) -> Write:
@@ -128,13 +129,13 @@ class Rows:
             plan.reference,
             legs,
             now,
-            now if status == "completed" else 0,
+            now if status == Status.COMPLETED else 0,
         )
         return Write("receipts", RECEIPT_COLUMNS, values)
 
-    def receipt_update(self, receipt: str, status: str, now: int) -> Write:
+    def receipt_update(self, receipt: str, status: Status, now: int) -> Write:
         """A receipt's new status."""
-        completed = now if status == "completed" else 0
+        completed = now if status == Status.COMPLETED else 0
         return Write(
             "receipts",
             ("receipt", "status", "completed"),

@@ -21,6 +21,7 @@ from mkoba.processor.plan import Plan
 from mkoba.processor.request import Request
 from mkoba.processor.rows import Rows, Stamp
 from mkoba.processor.services import Services
+from mkoba.processor.status import Status
 from mkoba.processor.transfers import transfers_for
 
 
@@ -69,7 +70,9 @@ async def post(
         out: list[Write] = []
         if receipt:
             out.append(
-                builder.receipt_row(request, number, plan, receipt_id, "completed", profile, now)
+                builder.receipt_row(
+                    request, number, plan, receipt_id, Status.COMPLETED, profile, now
+                )
             )
         out.extend(rows(number, receipt_id))
         out.extend(builder.settled(plan, number, request, receipt_id, stamp, profile))

@@ -43,6 +43,7 @@ from mkoba.outbox import reads as outbox_reads
 from mkoba.parties import PartyKind, Pin, seal_pin
 from mkoba.processor import history
 from mkoba.processor.request import Callback, Channel, Request, Response
+from mkoba.processor.status import Status
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja
@@ -349,10 +350,11 @@ class Prompts:
                 await self.fail(prompt, described("1037"))
         return len(rows)
 
-    async def _settle(self, prompt: Prompt, status: str, response: Response) -> None:
+    async def _settle(self, prompt: Prompt, status: Status, response: Response) -> None:
         daraja = self.daraja
-        if status != "completed":
-            code = Code.ROLLED_BACK if status in ("rolled_back", "pending") else response.code
+        if status is not Status.COMPLETED:
+            rolled_back = status in (Status.ROLLED_BACK, Status.PENDING)
+            code = Code.ROLLED_BACK if rolled_back else response.code
             await self.fail(prompt, for_stk(code))
             return
         prompt.state = "completed"

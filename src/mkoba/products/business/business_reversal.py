@@ -18,6 +18,7 @@ from mkoba.processor import history
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.proof import Proof
+from mkoba.processor.status import Status
 from mkoba.products.business.common import business, check_channel, public_name
 from mkoba.products.business.transaction_status import REVERSALS
 
@@ -100,7 +101,7 @@ class BusinessReversal:
             ctx.services.store,
             receipt,
             REVERSALS,
-            ("completed", "pending"),
+            (Status.COMPLETED, Status.PENDING),
         )
         return bool(found)
 

@@ -18,6 +18,7 @@ from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
+from mkoba.processor.status import Status
 from mkoba.products.business.common import business, check_channel, public_name
 
 _STATUS = {
@@ -66,7 +67,7 @@ class TransactionStatus:
             raise Refused(Code.UNKNOWN_RECEIPT)
         status = _STATUS.get(found.status, "Failed")
         reversed_by = await asyncio.to_thread(
-            history.reversals_of, ctx.services.store, found.receipt, REVERSALS, ("completed",)
+            history.reversals_of, ctx.services.store, found.receipt, REVERSALS, (Status.COMPLETED,)
         )
         if reversed_by:
             status = "Reversed"
