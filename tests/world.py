@@ -32,7 +32,7 @@ from mkoba.parties import (
     account_id,
     seal_pin,
 )
-from mkoba.processor import ids
+from mkoba.processor import history, ids
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.products import all_products
@@ -476,26 +476,9 @@ class World:
 
     async def receipt(self, receipt: str) -> dict[str, Any]:
         """A receipt row, by column name."""
-        found = await self.rows(
-            "SELECT receipt, product, status, payer_id, payee_id, amount, fee, business_fee,"
-            " excise, commission, reference FROM receipts WHERE receipt = ?",
-            (receipt,),
-        )
-        assert len(found) == 1, (receipt, found)
-        names = (
-            "receipt",
-            "product",
-            "status",
-            "payer_id",
-            "payee_id",
-            "amount",
-            "fee",
-            "business_fee",
-            "excise",
-            "commission",
-            "reference",
-        )
-        return dict(zip(names, found[0], strict=True))
+        found = await asyncio.to_thread(history.receipt, self.services.store, receipt)
+        assert found is not None, receipt
+        return found._asdict()
 
     async def audit(self, subject: Party) -> list[tuple[int, str]]:
         """The audit records about ``subject``: (actor id, action), oldest first."""

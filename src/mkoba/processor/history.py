@@ -2,7 +2,7 @@
 
 TranProc owns the ``requests``, ``receipts``, ``statement_lines`` and
 ``daily_usage`` tables (``schema.py``; its rows are built in ``rows.py``).
-Everyone else reads them here, as typed rows: products (a statement, a
+Everyone else reads them here, as typed rows (``schema.Receipt``...): products (a statement, a
 transaction's status, a reversal's original), channels (Daraja's pull API) and
 the composition root (the usage to load at start). Reads are blocking: callers
 on the event loop run them in a thread.
@@ -14,7 +14,24 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 from mkoba.processor.request import Response
+from mkoba.processor.schema import Receipt
 from mkoba.processor.status import Status
+
+__all__ = [
+    "Readable",
+    "Receipt",
+    "StatementLine",
+    "commissions",
+    "last_request_number",
+    "outcome",
+    "payments_to",
+    "receipt",
+    "receipt_of_request",
+    "receipts_of_requests",
+    "reversals_of",
+    "statement",
+    "usage_since",
+]
 
 
 class Readable(Protocol):
@@ -23,30 +40,6 @@ class Readable(Protocol):
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """The rows of a read-only query."""
         ...
-
-
-class Receipt(NamedTuple):
-    """A business transaction's receipt (one row of ``receipts``)."""
-
-    receipt: str
-    request_id: str
-    number: int
-    product: str
-    status: Status
-    payer_id: int
-    payee_id: int
-    amount: int
-    fee: int
-    business_fee: int
-    excise: int
-    commission: int
-    usage: int
-    tariff: str
-    reference: str
-    # The legs as JSON: [[debit, credit, amount], ...].
-    legs: str
-    created: int
-    completed: int
 
 
 _RECEIPT = f"SELECT {', '.join(Receipt._fields)} FROM receipts"

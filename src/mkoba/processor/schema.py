@@ -6,6 +6,10 @@ The messages TranProc commits with the money go in the outbox's table
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from mkoba.processor.status import Status
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
     id TEXT PRIMARY KEY,
@@ -76,24 +80,31 @@ REQUEST_COLUMNS = (
     "created",
     "updated",
 )
-RECEIPT_COLUMNS = (
-    "receipt",
-    "request_id",
-    "number",
-    "product",
-    "status",
-    "payer_id",
-    "payee_id",
-    "amount",
-    "fee",
-    "business_fee",
-    "excise",
-    "commission",
-    "usage",
-    "tariff",
-    "reference",
-    "legs",
-    "created",
-    "completed",
-)
+
+
+class Receipt(NamedTuple):
+    """A business transaction's receipt (one row of ``receipts``)."""
+
+    receipt: str
+    request_id: str
+    number: int
+    product: str
+    status: Status
+    payer_id: int
+    payee_id: int
+    amount: int
+    fee: int
+    business_fee: int
+    excise: int
+    commission: int
+    usage: int
+    tariff: str
+    reference: str
+    # The legs as JSON: [[debit, credit, amount], ...].
+    legs: str
+    created: int
+    completed: int
+
+
+RECEIPT_COLUMNS = Receipt._fields
 STATEMENT_COLUMNS = ("party_id", "at", "receipt", "line", "description", "amount", "balance")
