@@ -213,6 +213,12 @@ class Directory:
         self._next_id = max(self._next_id, party.id + 1)
 
 
+def party_id_by_number(store: Store, kind: PartyKind, number: str) -> int | None:
+    """The id of the ``kind`` party with this number, read from the store (admin paths)."""
+    rows = store.query("SELECT id FROM parties WHERE kind = ? AND number = ?", (str(kind), number))
+    return int(rows[0][0]) if rows else None
+
+
 def _party_row(party: Party) -> tuple[object, ...]:
     return (
         party.id,

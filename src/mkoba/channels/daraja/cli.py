@@ -7,16 +7,16 @@ refreshes). Secrets are shown once, when made, and stored only as verifiers.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from mkoba.channels.daraja.body import Body
+from mkoba.channels.daraja.cli_callbacks import callbacks_app
+from mkoba.channels.daraja.cli_common import DbOption, KeysOption, console, open_db
 from mkoba.channels.daraja.envelope import DarajaError
 from mkoba.channels.daraja.registry import PRODUCTS, ROLES, SHORTCODE_KINDS
 from mkoba.channels.daraja.schema import (
@@ -25,15 +25,16 @@ from mkoba.channels.daraja.schema import (
     SHORTCODE_COLUMNS,
     URL_COLUMNS,
 )
-from mkoba.channels.daraja.schema import SCHEMA as DARAJA_SCHEMA
 from mkoba.channels.daraja.vault import (
     Vault,
     consumer_key_length,
     consumer_secret_length,
     random_text,
 )
-from mkoba.ledger import Store, open_store
+from mkoba.ledger import Store
 from mkoba.ledger.store.sql import insert_sql
+from mkoba.parties import PartyKind
+from mkoba.parties.directory import party_id_by_number
 from mkoba.text import text_problem
 
 daraja_app = typer.Typer(
@@ -46,37 +47,13 @@ shortcodes_app = typer.Typer(
 )
 initiators_app = typer.Typer(help="An app's API operators (initiators).", no_args_is_help=True)
 urls_app = typer.Typer(help="C2B validation and confirmation URLs.", no_args_is_help=True)
-callbacks_app = typer.Typer(
-    help="Callbacks: what was sent, the delivery log, replays.", no_args_is_help=True
-)
 daraja_app.add_typer(apps_app, name="apps")
 daraja_app.add_typer(shortcodes_app, name="shortcodes")
 daraja_app.add_typer(initiators_app, name="initiators")
 daraja_app.add_typer(urls_app, name="urls")
 daraja_app.add_typer(callbacks_app, name="callbacks")
 
-console = Console()
-DbOption = typer.Option(
-    os.environ.get("MKOBA_DB", "var/mkoba.db"), "--db", help="The store", envvar="MKOBA_DB"
-)
-KeysOption = typer.Option(
-    Path(os.environ.get("MKOBA_KEYS_DIR", "var/keys")),
-    "--keys-dir",
-    help="Where the server's keys are (the channel key seals passkeys, checks secrets)",
-    envvar="MKOBA_KEYS_DIR",
-)
-IdsOption = typer.Option(None, "--id", help="Outbox ids to send again (repeat it)")
 _DEFAULT_ROLES = "*"
-
-
-def _store(db: str) -> Store:
-    if "://" not in db and not Path(db).exists():
-        console.print(f"[red]no store at {db}[/red] (give --db or set MKOBA_DB)")
-        raise typer.Exit(2)
-    store = open_store(db)
-    store.migrate()
-    store.migrate_script("daraja-0001", DARAJA_SCHEMA)
-    return store
 
 
 def _upsert(
@@ -123,7 +100,7 @@ def _split(text: str, allowed: tuple[str, ...], what: str) -> str:
 @apps_app.command("list")
 def apps_list(db: str = DbOption) -> None:
     """Every app, with its consumer key, products and shortcodes."""
-    with _store(db) as store:
+    with open_db(db) as store:
         apps = store.query(
             "SELECT id, name, consumer_key, products, state FROM daraja_apps ORDER BY id"
         )
@@ -152,7 +129,7 @@ def apps_create(
     vault = Vault.load(keys_dir)
     key, secret = random_text(consumer_key_length), random_text(consumer_secret_length)
     now = time.time_ns()
-    with _store(db) as store:
+    with open_db(db) as store:
         app_id = int(store.query("SELECT COALESCE(MAX(id), 0) FROM daraja_apps")[0][0]) + 1
         values = (app_id, name, key, vault.verifier("secret", secret), chosen, "active", now, now)
         _upsert(store, "daraja_apps", APP_COLUMNS, ("id",), values)
@@ -166,7 +143,7 @@ def apps_rotate(app_id: int, db: str = DbOption, keys_dir: Path = KeysOption) ->
     """A new consumer secret for an app (the old one stops working)."""
     vault = Vault.load(keys_dir)
     secret = random_text(consumer_secret_length)
-    with _store(db) as store:
+    with open_db(db) as store:
         _require_app(store, app_id)
         store.execute(
             "UPDATE daraja_apps SET secret_verifier = ?, updated = ? WHERE id = ?",
@@ -188,7 +165,7 @@ def apps_enable(app_id: int, db: str = DbOption) -> None:
 
 
 def _set_state(db: str, app_id: int, state: str) -> None:
-    with _store(db) as store:
+    with open_db(db) as store:
         _require_app(store, app_id)
         store.execute(
             "UPDATE daraja_apps SET state = ?, updated = ? WHERE id = ?",
@@ -224,14 +201,12 @@ def shortcodes_add(
     if kind not in SHORTCODE_KINDS:
         console.print(f"[red]kind: one of {', '.join(SHORTCODE_KINDS)}[/red]")
         raise typer.Exit(2)
-    party_kind = "merchant" if kind == "till" else "organisation"
+    party_kind = PartyKind.MERCHANT if kind == "till" else PartyKind.ORGANISATION
     vault = Vault.load(keys_dir)
-    with _store(db) as store:
+    with open_db(db) as store:
         _require_app(store, app_id)
-        found = store.query(
-            "SELECT id FROM parties WHERE kind = ? AND number = ?", (party_kind, shortcode)
-        )
-        if not found:
+        party_id = party_id_by_number(store, party_kind, shortcode)
+        if party_id is None:
             console.print(f"[red]no {party_kind} with number {shortcode}[/red]")
             raise typer.Exit(1)
         sealed = vault.seal(f"passkey:{shortcode}", passkey) if passkey else ""
@@ -239,7 +214,7 @@ def shortcodes_add(
             shortcode,
             app_id,
             kind,
-            int(found[0][0]),
+            party_id,
             sealed,
             int(validation),
             time.time_ns(),
@@ -251,7 +226,7 @@ def shortcodes_add(
 @shortcodes_app.command("list")
 def shortcodes_list(db: str = DbOption) -> None:
     """Every shortcode with its app and settings."""
-    with _store(db) as store:
+    with open_db(db) as store:
         rows = store.query(
             "SELECT shortcode, app_id, kind, passkey <> '', external_validation"
             " FROM daraja_shortcodes ORDER BY shortcode"
@@ -286,7 +261,7 @@ def initiators_add(
     _storable(secret=True, password=password)
     chosen = _split(roles, ROLES, "roles")
     vault = Vault.load(keys_dir)
-    with _store(db) as store:
+    with open_db(db) as store:
         _require_app(store, app_id)
         values = (app_id, name, vault.verifier("initiator", password), chosen, time.time_ns())
         _upsert(store, "daraja_initiators", INITIATOR_COLUMNS, ("app_id", "name"), values)
@@ -299,7 +274,7 @@ def initiators_add(
 @urls_app.command("list")
 def urls_list(db: str = DbOption) -> None:
     """Every shortcode's registered C2B URLs."""
-    with _store(db) as store:
+    with open_db(db) as store:
         rows = store.query(f"SELECT {', '.join(URL_COLUMNS)} FROM daraja_urls ORDER BY shortcode")
         validation = dict(
             store.query("SELECT shortcode, external_validation FROM daraja_shortcodes")
@@ -345,7 +320,7 @@ def urls_set(
     if response_type not in ("Completed", "Cancelled") or version not in ("v1", "v2"):
         console.print("[red]response type Completed or Cancelled; version v1 or v2[/red]")
         raise typer.Exit(2)
-    with _store(db) as store:
+    with open_db(db) as store:
         owner = store.query(
             "SELECT app_id FROM daraja_shortcodes WHERE shortcode = ?", (shortcode,)
         )
@@ -372,7 +347,7 @@ def urls_validation(
     db: str = DbOption,
 ) -> None:
     """Turn external validation on or off for a shortcode (off by default, as on Daraja)."""
-    with _store(db) as store:
+    with open_db(db) as store:
         if not store.query("SELECT 1 FROM daraja_shortcodes WHERE shortcode = ?", (shortcode,)):
             console.print(f"[red]no app has shortcode {shortcode}[/red]")
             raise typer.Exit(1)
@@ -381,106 +356,6 @@ def urls_validation(
             (int(on), time.time_ns(), shortcode),
         )
     console.print(f"{shortcode}: external validation {'on' if on else 'off'}")
-
-
-# -- callbacks ---------------------------------------------------------------------------
-
-
-@callbacks_app.command("list")
-def callbacks_list(
-    state: str = typer.Option("", help="Only in this state: queued, retry, delivered, failed"),
-    limit: int = typer.Option(50, min=1, max=10_000),
-    db: str = DbOption,
-) -> None:
-    """Callbacks in the outbox, newest first."""
-    where, params = "channel = 'callback'", []
-    if state:
-        where += " AND state = ?"
-        params.append(state)
-    with _store(db) as store:
-        rows = store.query(
-            f"SELECT id, reference, recipient, state, attempts, created FROM outbox WHERE {where}"
-            " ORDER BY created DESC LIMIT ?",
-            (*params, limit),
-        )
-    table = Table(title="Callbacks")
-    for column in ("id", "kind", "url", "state", "attempts", "created"):
-        table.add_column(column)
-    for row_id, kind, url, row_state, attempts, created in rows:
-        table.add_row(
-            str(row_id), str(kind), str(url), str(row_state), str(attempts), _when(int(created))
-        )
-    console.print(table)
-
-
-@callbacks_app.command("log")
-def callbacks_log(
-    app: int = typer.Option(0, help="Only this app's deliveries (0: all)"),
-    limit: int = typer.Option(50, min=1, max=10_000),
-    db: str = DbOption,
-) -> None:
-    """The delivery log: every attempt, its HTTP status and how long it took."""
-    where, params = ("app_id = ?", [app]) if app else ("1 = 1", [])
-    with _store(db) as store:
-        rows = store.query(
-            "SELECT outbox_id, app_id, kind, attempt, status, outcome, elapsed_ms, error, at, url"
-            f" FROM daraja_deliveries WHERE {where} ORDER BY id DESC LIMIT ?",
-            (*params, limit),
-        )
-    table = Table(title="Callback deliveries")
-    for column in ("outbox", "app", "kind", "try", "status", "outcome", "ms", "error", "at", "url"):
-        table.add_column(column)
-    for outbox_id, app_id, kind, attempt, status, outcome, ms, error, at, url in rows:
-        table.add_row(
-            str(outbox_id),
-            str(app_id),
-            str(kind),
-            str(attempt),
-            str(status),
-            str(outcome),
-            str(ms),
-            str(error)[:40],
-            _when(int(at)),
-            str(url),
-        )
-    console.print(table)
-
-
-@callbacks_app.command("replay")
-def callbacks_replay(
-    ids: list[int] | None = IdsOption,
-    app: int = typer.Option(0, help="Or: every failed callback of this app"),
-    db: str = DbOption,
-) -> None:
-    """Send callbacks again (the money does not move again: only the message is resent)."""
-    if not ids and not app:
-        console.print("[red]give --id (repeatable) or --app[/red]")
-        raise typer.Exit(2)
-    with _store(db) as store:
-        chosen = list(ids or [])
-        if app:
-            rows = store.query(
-                "SELECT DISTINCT d.outbox_id FROM daraja_deliveries AS d JOIN outbox AS o"
-                " ON o.id = d.outbox_id WHERE d.app_id = ? AND o.state = 'failed'",
-                (app,),
-            )
-            chosen += [int(row[0]) for row in rows]
-        now = time.time_ns()
-        replayed = 0
-        for outbox_id in sorted(set(chosen)):
-            found = store.query(
-                "SELECT 1 FROM outbox WHERE id = ? AND channel = 'callback'", (outbox_id,)
-            )
-            if not found:
-                console.print(f"[yellow]no callback {outbox_id}[/yellow]")
-                continue
-            store.execute(
-                "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt = ?, updated = ?"
-                " WHERE id = ?",
-                (now, now, outbox_id),
-            )
-            replayed += 1
-    console.print(f"{replayed} callback(s) queued again")
 
 
 @daraja_app.command("credential")
@@ -496,7 +371,3 @@ def credential(
     certificate = ensure_certificate(keys_dir)
     console.print(f"certificate  {certificate}")
     console.print(encrypt(certificate, password), soft_wrap=True)
-
-
-def _when(ns: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ns / 1e9))

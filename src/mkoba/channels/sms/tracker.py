@@ -170,6 +170,8 @@ class Tracker:
             return None
         key, outbox_id, request_id, reference, parts = rows[0]
         state = await asyncio.to_thread(outbox_reads.state, self.tables, int(outbox_id))
+        if state is None:
+            return None  # a part whose message is not in the outbox: nothing to track
         tracked = Tracked(int(outbox_id), request_id, reference, int(parts), recorded=True)
         tracked.done = state in ("delivered", "undelivered")
         siblings = await asyncio.to_thread(
