@@ -304,6 +304,32 @@ async def test_a_business_validates_before_the_pin_and_its_messages_commit_with_
     assert recipients[-1] == hooks.copy_to
 
 
+async def test_a_subscribers_messages_go_only_with_money_that_moved(world: World) -> None:
+    # The reaction commits in the payment's own batch: a payment the ledger refuses
+    # sends the business nothing, and one that moves money sends its copy once.
+    payer = await world.customer(50)
+    org = await biller(world, "customer_bears")
+    assert payer.msisdn and org.number
+    hooks = Gatekeeper(world.msisdn())
+    world.services.validation = hooks
+    world.services.subscribers = (hooks,)
+    try:
+        short = await world.ask(
+            "pay_bill", payer.msisdn, CUSTOMER_PIN, paybill=org.number, account="OK", amount="100"
+        )
+        paid = await world.ask(
+            "pay_bill", payer.msisdn, CUSTOMER_PIN, paybill=org.number, account="OK", amount="10"
+        )
+    finally:
+        world.services.validation = AcceptAll()
+        world.services.subscribers = ()
+    refused(short, Code.INSUFFICIENT_FUNDS)
+    assert paid.ok, paid
+    assert await world.sms(short.request_id) == []
+    assert [sms.recipient for sms in await world.sms(paid.request_id)][-1] == hooks.copy_to
+    assert len(await world.sms_to(hooks.copy_to)) == 1
+
+
 # -- buy goods ------------------------------------------------------------------------
 
 
