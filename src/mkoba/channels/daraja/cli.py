@@ -1,8 +1,9 @@
 """``mkoba daraja``: apps, shortcodes, initiators, C2B URLs and callbacks, on a store.
 
-These are admin paths: they write the channel's tables directly (one statement
-each), and a running server picks the changes up within seconds (its registry
-refreshes). Secrets are shown once, when made, and stored only as verifiers.
+These are admin paths: they parse, call the tables' owners (``admin_store.py``
+for the channel's, ``parties`` and ``outbox`` for theirs) and print; a running
+server picks the changes up within seconds (its registry refreshes). Secrets are
+shown once, when made, and stored only as verifiers.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from mkoba.channels.daraja import admin_store
 from mkoba.channels.daraja.body import Body
 from mkoba.channels.daraja.cli_callbacks import callbacks_app
 from mkoba.channels.daraja.cli_common import DbOption, KeysOption, console, open_db
 from mkoba.channels.daraja.envelope import DarajaError
-from mkoba.channels.daraja.registry import PRODUCTS, ROLES, SHORTCODE_KINDS
-from mkoba.channels.daraja.schema import (
-    APP_COLUMNS,
-    INITIATOR_COLUMNS,
-    SHORTCODE_COLUMNS,
-    URL_COLUMNS,
+from mkoba.channels.daraja.registry import (
+    PRODUCTS,
+    ROLES,
+    SHORTCODE_KINDS,
+    App,
+    Initiator,
+    Shortcode,
+    Urls,
 )
 from mkoba.channels.daraja.vault import (
     Vault,
@@ -32,7 +36,6 @@ from mkoba.channels.daraja.vault import (
     random_text,
 )
 from mkoba.ledger import Store
-from mkoba.ledger.store.sql import insert_sql
 from mkoba.parties import PartyKind
 from mkoba.parties.directory import party_id_by_number
 from mkoba.text import text_problem
@@ -54,16 +57,6 @@ daraja_app.add_typer(urls_app, name="urls")
 daraja_app.add_typer(callbacks_app, name="callbacks")
 
 _DEFAULT_ROLES = "*"
-
-
-def _upsert(
-    store: Store,
-    table: str,
-    columns: tuple[str, ...],
-    keys: tuple[str, ...],
-    values: tuple[object, ...],
-) -> None:
-    store.execute(insert_sql(table, columns, "?", keys), values)
 
 
 def _storable(secret: bool = False, **values: str) -> None:
@@ -101,17 +94,13 @@ def _split(text: str, allowed: tuple[str, ...], what: str) -> str:
 def apps_list(db: str = DbOption) -> None:
     """Every app, with its consumer key, products and shortcodes."""
     with open_db(db) as store:
-        apps = store.query(
-            "SELECT id, name, consumer_key, products, state FROM daraja_apps ORDER BY id"
-        )
-        codes = store.query(
-            "SELECT app_id, shortcode, kind FROM daraja_shortcodes ORDER BY shortcode"
-        )
+        apps = admin_store.apps(store)
+        codes = admin_store.shortcodes(store)
     table = Table(title="Daraja apps")
     for column in ("id", "name", "consumer key", "products", "state", "shortcodes"):
         table.add_column(column)
     for app_id, name, key, products, state in apps:
-        owned = ", ".join(f"{c} ({k})" for a, c, k in codes if a == app_id)
+        owned = ", ".join(f"{c.shortcode} ({c.kind})" for c in codes if c.app_id == app_id)
         table.add_row(str(app_id), str(name), str(key), str(products), str(state), owned)
     console.print(table)
 
@@ -130,9 +119,10 @@ def apps_create(
     key, secret = random_text(consumer_key_length), random_text(consumer_secret_length)
     now = time.time_ns()
     with open_db(db) as store:
-        app_id = int(store.query("SELECT COALESCE(MAX(id), 0) FROM daraja_apps")[0][0]) + 1
-        values = (app_id, name, key, vault.verifier("secret", secret), chosen, "active", now, now)
-        _upsert(store, "daraja_apps", APP_COLUMNS, ("id",), values)
+        app_id = admin_store.next_app_id(store)
+        verifier = vault.verifier("secret", secret)
+        app = App(app_id, name, key, verifier, frozenset(chosen.split(",")), "active")
+        admin_store.save_app(store, app, now)
     console.print(f"app {app_id} [bold]{name}[/bold]")
     console.print(f"  consumer key     {key}")
     console.print(f"  consumer secret  {secret}   (shown once: keep it)")
@@ -145,10 +135,7 @@ def apps_rotate(app_id: int, db: str = DbOption, keys_dir: Path = KeysOption) ->
     secret = random_text(consumer_secret_length)
     with open_db(db) as store:
         _require_app(store, app_id)
-        store.execute(
-            "UPDATE daraja_apps SET secret_verifier = ?, updated = ? WHERE id = ?",
-            (vault.verifier("secret", secret), time.time_ns(), app_id),
-        )
+        admin_store.set_secret(store, app_id, vault.verifier("secret", secret), time.time_ns())
     console.print(f"consumer secret  {secret}   (shown once: keep it)")
 
 
@@ -167,15 +154,12 @@ def apps_enable(app_id: int, db: str = DbOption) -> None:
 def _set_state(db: str, app_id: int, state: str) -> None:
     with open_db(db) as store:
         _require_app(store, app_id)
-        store.execute(
-            "UPDATE daraja_apps SET state = ?, updated = ? WHERE id = ?",
-            (state, time.time_ns(), app_id),
-        )
+        admin_store.set_state(store, app_id, state, time.time_ns())
     console.print(f"app {app_id} {state}")
 
 
 def _require_app(store: Store, app_id: int) -> None:
-    if not store.query("SELECT 1 FROM daraja_apps WHERE id = ?", (app_id,)):
+    if not admin_store.has_app(store, app_id):
         console.print(f"[red]no app {app_id}[/red]")
         raise typer.Exit(1)
 
@@ -207,19 +191,11 @@ def shortcodes_add(
         _require_app(store, app_id)
         party_id = party_id_by_number(store, party_kind, shortcode)
         if party_id is None:
-            console.print(f"[red]no {party_kind} with number {shortcode}[/red]")
+            console.print(f"[red]no {party_kind.value} with number {shortcode}[/red]")
             raise typer.Exit(1)
         sealed = vault.seal(f"passkey:{shortcode}", passkey) if passkey else ""
-        values = (
-            shortcode,
-            app_id,
-            kind,
-            party_id,
-            sealed,
-            int(validation),
-            time.time_ns(),
-        )
-        _upsert(store, "daraja_shortcodes", SHORTCODE_COLUMNS, ("shortcode",), values)
+        code = Shortcode(shortcode, app_id, kind, party_id, sealed, validation)
+        admin_store.save_shortcode(store, code, time.time_ns())
     console.print(f"{shortcode} ({kind}) belongs to app {app_id}")
 
 
@@ -227,10 +203,7 @@ def shortcodes_add(
 def shortcodes_list(db: str = DbOption) -> None:
     """Every shortcode with its app and settings."""
     with open_db(db) as store:
-        rows = store.query(
-            "SELECT shortcode, app_id, kind, passkey <> '', external_validation"
-            " FROM daraja_shortcodes ORDER BY shortcode"
-        )
+        rows = admin_store.shortcodes(store)
     table = Table(title="Daraja shortcodes")
     for column in ("shortcode", "app", "kind", "passkey", "external validation"):
         table.add_column(column)
@@ -263,8 +236,9 @@ def initiators_add(
     vault = Vault.load(keys_dir)
     with open_db(db) as store:
         _require_app(store, app_id)
-        values = (app_id, name, vault.verifier("initiator", password), chosen, time.time_ns())
-        _upsert(store, "daraja_initiators", INITIATOR_COLUMNS, ("app_id", "name"), values)
+        verifier = vault.verifier("initiator", password)
+        initiator = Initiator(app_id, name, verifier, frozenset(chosen.split(",")))
+        admin_store.save_initiator(store, initiator, time.time_ns())
     console.print(f"initiator {name} of app {app_id}: {chosen}")
 
 
@@ -275,10 +249,10 @@ def initiators_add(
 def urls_list(db: str = DbOption) -> None:
     """Every shortcode's registered C2B URLs."""
     with open_db(db) as store:
-        rows = store.query(f"SELECT {', '.join(URL_COLUMNS)} FROM daraja_urls ORDER BY shortcode")
-        validation = dict(
-            store.query("SELECT shortcode, external_validation FROM daraja_shortcodes")
-        )
+        rows = admin_store.urls(store)
+        validation = {
+            row.shortcode: row.external_validation for row in admin_store.shortcodes(store)
+        }
     table = Table(title="C2B URLs")
     for column in (
         "shortcode",
@@ -290,7 +264,7 @@ def urls_list(db: str = DbOption) -> None:
         "validating",
     ):
         table.add_column(column)
-    for code, app_id, version, response_type, confirmation, validation_url, _ in rows:
+    for code, app_id, version, response_type, confirmation, validation_url in rows:
         on = "on" if validation.get(code) else "off"
         table.add_row(
             str(code),
@@ -321,22 +295,12 @@ def urls_set(
         console.print("[red]response type Completed or Cancelled; version v1 or v2[/red]")
         raise typer.Exit(2)
     with open_db(db) as store:
-        owner = store.query(
-            "SELECT app_id FROM daraja_shortcodes WHERE shortcode = ?", (shortcode,)
-        )
-        if not owner:
+        owner = admin_store.owner_of(store, shortcode)
+        if owner is None:
             console.print(f"[red]no app has shortcode {shortcode}[/red]")
             raise typer.Exit(1)
-        values = (
-            shortcode,
-            int(owner[0][0]),
-            version,
-            response_type,
-            confirmation,
-            validation,
-            time.time_ns(),
-        )
-        _upsert(store, "daraja_urls", URL_COLUMNS, ("shortcode",), values)
+        urls = Urls(shortcode, owner, version, response_type, confirmation, validation)
+        admin_store.save_urls(store, urls, time.time_ns())
     console.print(f"{shortcode}: confirmation {confirmation}, validation {validation or '-'}")
 
 
@@ -348,13 +312,10 @@ def urls_validation(
 ) -> None:
     """Turn external validation on or off for a shortcode (off by default, as on Daraja)."""
     with open_db(db) as store:
-        if not store.query("SELECT 1 FROM daraja_shortcodes WHERE shortcode = ?", (shortcode,)):
+        if admin_store.owner_of(store, shortcode) is None:
             console.print(f"[red]no app has shortcode {shortcode}[/red]")
             raise typer.Exit(1)
-        store.execute(
-            "UPDATE daraja_shortcodes SET external_validation = ?, updated = ? WHERE shortcode = ?",
-            (int(on), time.time_ns(), shortcode),
-        )
+        admin_store.set_validation(store, shortcode, on, time.time_ns())
     console.print(f"{shortcode}: external validation {'on' if on else 'off'}")
 
 

@@ -1,7 +1,8 @@
 """``mkoba daraja callbacks``: what was sent, the delivery log, replays.
 
 The callbacks are outbox messages (``outbox/admin.py`` lists and requeues
-them); the delivery log is the channel's own ``daraja_deliveries``.
+them); the delivery log is the channel's own ``daraja_deliveries``
+(``admin_store.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 import typer
 from rich.table import Table
 
+from mkoba.channels.daraja import admin_store
 from mkoba.channels.daraja.cli_common import DbOption, console, open_db, when
 from mkoba.outbox import admin as outbox
 
@@ -53,28 +55,23 @@ def callbacks_log(
     db: str = DbOption,
 ) -> None:
     """The delivery log: every attempt, its HTTP status and how long it took."""
-    where, params = ("app_id = ?", [app]) if app else ("1 = 1", [])
     with open_db(db) as store:
-        rows = store.query(
-            "SELECT outbox_id, app_id, kind, attempt, status, outcome, elapsed_ms, error, at, url"
-            f" FROM daraja_deliveries WHERE {where} ORDER BY id DESC LIMIT ?",
-            (*params, limit),
-        )
+        rows = admin_store.deliveries(store, app, limit)
     table = Table(title="Callback deliveries")
     for column in ("outbox", "app", "kind", "try", "status", "outcome", "ms", "error", "at", "url"):
         table.add_column(column)
-    for outbox_id, app_id, kind, attempt, status, outcome, ms, error, at, url in rows:
+    for row in rows:
         table.add_row(
-            str(outbox_id),
-            str(app_id),
-            str(kind),
-            str(attempt),
-            str(status),
-            str(outcome),
-            str(ms),
-            str(error)[:40],
-            when(int(at)),
-            str(url),
+            str(row.outbox_id),
+            str(row.app_id),
+            row.kind,
+            str(row.attempt),
+            str(row.status),
+            row.outcome,
+            str(row.elapsed_ms),
+            row.error[:40],
+            when(row.at),
+            row.url,
         )
     console.print(table)
 
@@ -92,10 +89,7 @@ def callbacks_replay(
     with open_db(db) as store:
         chosen = list(ids or [])
         if app:
-            delivered = store.query(
-                "SELECT DISTINCT outbox_id FROM daraja_deliveries WHERE app_id = ?", (app,)
-            )
-            chosen += outbox.failed(store, (int(row[0]) for row in delivered))
+            chosen += outbox.failed(store, admin_store.delivered_for(store, app))
         queued = outbox.requeue(store, chosen, CALLBACK, time.time_ns())
     for missing in sorted(set(chosen) - set(queued)):
         console.print(f"[yellow]no callback {missing}[/yellow]")

@@ -234,21 +234,7 @@ class Registry:
 
     def urls_write(self, urls: Urls, now: int) -> Write:
         """The row of a URL registration."""
-        return Write(
-            "daraja_urls",
-            URL_COLUMNS,
-            (
-                urls.shortcode,
-                urls.app_id,
-                urls.version,
-                urls.response_type,
-                urls.confirmation_url,
-                urls.validation_url,
-                now,
-            ),
-            ("shortcode",),
-            WriteMode.UPSERT,
-        )
+        return urls_write(urls, now)
 
     def set_urls(self, urls: Urls) -> None:
         """A committed URL registration."""
@@ -303,6 +289,25 @@ def shortcode_write(code: Shortcode, now: int) -> Write:
             code.party_id,
             code.passkey,
             int(code.external_validation),
+            now,
+        ),
+        ("shortcode",),
+        WriteMode.UPSERT,
+    )
+
+
+def urls_write(urls: Urls, now: int) -> Write:
+    """The row of a shortcode's C2B URLs."""
+    return Write(
+        "daraja_urls",
+        URL_COLUMNS,
+        (
+            urls.shortcode,
+            urls.app_id,
+            urls.version,
+            urls.response_type,
+            urls.confirmation_url,
+            urls.validation_url,
             now,
         ),
         ("shortcode",),
