@@ -20,10 +20,17 @@ from mkoba.channels.daraja.envelope import DarajaError
 from mkoba.channels.daraja.http import acknowledged, authenticate, channel, endpoint
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.state import Daraja
-from mkoba.products.business.b2b import MOVES, PAYMENTS
 
 B2C_COMMANDS = ("BusinessPayment", "SalaryPayment", "PromotionPayment")
-B2B_COMMANDS = (*PAYMENTS, *MOVES)
+# Daraja's B2B CommandIDs, as its documentation lists them: paying another business,
+# then moving money between a business's own accounts (the B2B product decides each).
+B2B_COMMANDS = (
+    "BusinessPayBill",
+    "BusinessBuyGoods",
+    "BusinessPayToBulk",
+    "BusinessTransferFromMMFToUtility",
+    "BusinessTransferFromUtilityToMMF",
+)
 _SHORTCODE_TYPE = ("4",)
 _IDENTIFIER_TYPES = ("1", "2", "4")
 _REVERSAL_TYPES = ("11", "4")
