@@ -14,7 +14,6 @@ from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import Party
 from mkoba.processor.request import Channel
-from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -25,11 +24,6 @@ from tests.products.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("agents")
 
 
 @pytest.fixture(scope="module")

@@ -12,24 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.processor.request import Response
 from mkoba.products.airtime_gateway import MemoryOperator
-from tests.conftest import MakePlatform
 from tests.products.world import AIRTIME, CUSTOMER_PIN, KSH, World, refused, wallet
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("airtime")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 def operator(world: World) -> MemoryOperator:

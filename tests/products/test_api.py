@@ -21,7 +21,6 @@ from mkoba.app import Platform, build_app
 from mkoba.channels.api.channel import ROUTES
 from mkoba.parties import PartyKind, Purpose, Role, account_id
 from mkoba.parties.handsets import HandsetKey
-from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -33,16 +32,6 @@ from tests.products.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("api")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 @asynccontextmanager

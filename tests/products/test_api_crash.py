@@ -18,15 +18,9 @@ import pytest
 import uvicorn
 
 from mkoba.app import Platform, build_app
-from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, World, _started_elsewhere
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("crash")
 
 
 async def test_a_crashed_route_answers_once_and_keeps_the_connection(

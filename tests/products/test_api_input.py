@@ -15,20 +15,9 @@ import httpx
 import pytest
 
 from mkoba.app import Platform
-from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, KSH, World, api_client, wallet
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("api-input")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 @pytest.fixture(scope="module")

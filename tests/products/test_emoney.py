@@ -11,10 +11,8 @@ import asyncio
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import PartyKind, Purpose, Role, account_id
-from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -27,16 +25,6 @@ from tests.products.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("emoney")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def trust_out(world: World) -> int:

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role
 from mkoba.processor.request import Response
-from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -27,16 +25,6 @@ from tests.products.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("float")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def super_agent(world: World, float_ksh: int = 1_000_000) -> Party:

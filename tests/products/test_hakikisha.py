@@ -9,23 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.processor.request import Channel
-from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, World, refused
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("hakikisha")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def look_up(world: World, payer: str, number: str) -> Code:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role, account_id
 from mkoba.processor.events import AcceptAll, BusinessPayment, Reaction
 from mkoba.processor.plan import Note, Refused
 from mkoba.processor.request import Channel, Response
-from tests.conftest import MakePlatform
 from tests.products.world import (
     AGENT_PIN,
     BUSINESS_PIN,
@@ -33,16 +31,6 @@ from tests.products.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("payments")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def biller(world: World, tariff: str, name: str = "Kenya Power") -> Party:

@@ -15,11 +15,9 @@ import re
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Role
 from mkoba.processor.request import Response
-from tests.conftest import MakePlatform
 from tests.processor.world import eventually
 from tests.products.world import (
     CUSTOMER_PIN,
@@ -31,16 +29,6 @@ from tests.products.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("pins")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def locked_customer(world: World) -> Party:

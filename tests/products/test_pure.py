@@ -14,23 +14,11 @@ from typing import Any
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.processor.request import Channel
-from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, KSH, World, refused, wallet
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("pure")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 @pytest.fixture

@@ -16,11 +16,9 @@ import asyncio
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose, Role
 from mkoba.processor.request import Channel, Response
-from tests.conftest import MakePlatform
 from tests.products.world import (
     CUSTOMER_PIN,
     KSH,
@@ -32,16 +30,6 @@ from tests.products.world import (
 
 pytestmark = pytest.mark.anyio
 HOUR_NS = 3_600 * 1_000_000_000
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("reversals")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def sent(

@@ -45,11 +45,6 @@ async def platform(make_platform: MakePlatform) -> Platform:
     return await make_platform("vouchers", profile="campus")
 
 
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
-
-
 async def send(world: World, sender: Party, to: str, amount: str = "500") -> Response:
     assert sender.msisdn
     response = await world.ask(

@@ -9,22 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.app import Platform
 from mkoba.codes import Code
-from tests.conftest import MakePlatform
 from tests.products.world import AGENT_PIN, CUSTOMER_PIN, KSH, World, refused, wallet
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-async def platform(make_platform: MakePlatform) -> Platform:
-    return await make_platform("kenya-vouchers")
-
-
-@pytest.fixture(scope="module")
-async def world(platform: Platform) -> World:
-    return World(platform)
 
 
 async def test_sending_to_an_unregistered_number_fails_in_kenya(world: World) -> None:
