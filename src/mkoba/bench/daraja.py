@@ -80,6 +80,7 @@ def _token(url: str) -> str:
 
 
 def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, object]:
+    cpu = saturated.cpu_ms_per_round_trip()
     return {
         "tx_per_s": round(saturated.per_s, 1),
         "push_per_s": round((pushes or saturated).pushes_per_s, 1),
@@ -90,6 +91,10 @@ def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, o
         "saturated_p99_ms": round(saturated.percentile(0.99), 2),
         "failed": saturated.failed + half.failed,
         "failures": dict(saturated.failures + half.failures),
+        # At saturation: the CPU the server (and anything else running) spent per round
+        # trip, and the load generator's; the machine's cores are shared between them.
+        "server_cpu_ms_per_rt": round(cpu[0], 3) if cpu else None,
+        "generator_cpu_ms_per_rt": round(cpu[1], 3) if cpu else None,
     }
 
 

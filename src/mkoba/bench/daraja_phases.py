@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import uvloop
 
 from mkoba.bench.daraja_wire import Connection, Listener, push_body, query_body
-from mkoba.bench.measure import phase_percentile
+from mkoba.bench.measure import cpu_s, machine_busy_s, phase_percentile
 
 callback_timeout_s = 10.0
 
@@ -27,6 +27,17 @@ class Phase:
     # Why round trips failed, and how often ("push HTTP 500", "callback ResultCode 1", ...).
     failures: Counter[str] = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    # CPU seconds over the phase: this load generator's, and the whole machine's busy
+    # time (None where the machine does not say), so the server's is the difference.
+    generator_cpu_s: float = 0.0
+    machine_cpu_s: float | None = None
+
+    def cpu_ms_per_round_trip(self) -> tuple[float, float] | None:
+        """(the rest of the machine's, the load generator's) CPU ms per round trip."""
+        if self.machine_cpu_s is None or not self.done:
+            return None
+        rest = max(0.0, self.machine_cpu_s - self.generator_cpu_s)
+        return rest * 1000 / self.done, self.generator_cpu_s * 1000 / self.done
 
     @property
     def per_s(self) -> float:
@@ -118,6 +129,7 @@ async def _phase(
     if listener is not None:
         await listener.start()
     interval_s = len(customers) / rate if rate else 0.0
+    busy_before, cpu_before = machine_busy_s(), cpu_s()
     started = time.perf_counter()
     try:
         await asyncio.gather(
@@ -141,6 +153,10 @@ async def _phase(
         if listener is not None:
             await listener.close()
     phase.seconds = time.perf_counter() - started
+    busy_after = machine_busy_s()
+    phase.generator_cpu_s = cpu_s() - cpu_before
+    if busy_before is not None and busy_after is not None:
+        phase.machine_cpu_s = busy_after - busy_before
     return phase
 
 
