@@ -21,12 +21,12 @@ from mkoba.money import format_amount
 from mkoba.parties import PartyKind, Purpose, load_or_create_key, local_msisdn
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Line, Note
+from mkoba.processor.posting import moment
 from mkoba.processor.request import Channel, Request
 from mkoba.processor.services import Services
 from mkoba.products import reversal_book, voucher_book
 from mkoba.products.common import display_name
 from mkoba.products.kit import Kit
-from mkoba.products.posting import moment
 from mkoba.products.voucher_book import Voucher
 
 log = logging.getLogger("mkoba.products")

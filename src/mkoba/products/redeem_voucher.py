@@ -11,11 +11,11 @@ from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind, Purpose, local_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Line, Note, Record, Refused
+from mkoba.processor.posting import moment
 from mkoba.processor.request import Response
 from mkoba.products import voucher_book
 from mkoba.products.common import display_name, store_of
 from mkoba.products.kit import Kit
-from mkoba.products.posting import moment
 from mkoba.products.voucher_book import Voucher
 
 # Wrong voucher codes a store may enter in one day.

@@ -20,6 +20,7 @@ from mkoba.parties import Change, Party, PartyKind, Role
 from mkoba.processor import ids
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Record, Refused
+from mkoba.processor.posting import moment, post
 from mkoba.processor.request import Response
 from mkoba.processor.transfers import refusal, resolutions_for
 from mkoba.products import reversal_book
@@ -31,7 +32,6 @@ from mkoba.products.common import (
     staff_member,
 )
 from mkoba.products.kit import Kit
-from mkoba.products.posting import moment, post
 from mkoba.products.reversal_book import Original, Reversal
 
 # Receipts are ten characters; a little room for what people paste.

@@ -24,9 +24,9 @@ from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
 from mkoba.processor import history
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Leg, Line, Note, Plan, Row
+from mkoba.processor.posting import Posted, post
 from mkoba.processor.request import Request
 from mkoba.processor.services import Services
-from mkoba.products.posting import Posted, post
 
 VOUCHERS = Services.operator_account(Purpose.VOUCHERS)
 # Voucher codes are this many digits: easy to read out at an agent's counter.

@@ -1,11 +1,12 @@
-"""Money that products move themselves, outside ``commit.first``: vouchers, reversals.
+"""Money posted outside a request's own plan: settling vouchers, holding and deciding reversals.
 
 Settling a voucher, holding a reversal and deciding it are not a request's own
-plan (they resolve earlier money, or happen in a sweep), so these products
-build the ledger transfers themselves and commit them with their rows in one
-batch, exactly as ``commit.first`` does for plans: the receipt, the record's
-new state, the statement lines and the messages (rendered with the new
-balances) commit together with the money, or not at all.
+plan (they resolve earlier money, or happen in a sweep). The products that do
+them re-read their record under its lock and ask TranProc to ``post`` the money
+with the record's new state in one batch, exactly as ``commit.first`` does for
+plans: the receipt, the record's new state, the statement lines and the
+messages (rendered with the new balances) commit together with the money, or
+not at all. The I/O is TranProc's; the products keep only the lock and the read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import NamedTuple
 
 from mkoba.ledger import Transfer, TransferResult, Write
 from mkoba.processor import ids
-from mkoba.processor.commit import submit
 from mkoba.processor.plan import Plan
 from mkoba.processor.request import Request
 from mkoba.processor.rows import Rows, Stamp
@@ -78,7 +78,7 @@ async def post(
         out.extend(builder.settled(plan, number, request, receipt_id, stamp, profile))
         return out
 
-    results = await submit(services, list(transfers), attach)
+    results = await services.writer.submit_async(list(transfers), attach)
     return Posted(results, number, receipt_id)
 
 
