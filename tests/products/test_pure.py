@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mkoba.codes import Code
+from mkoba.processor.context import Context
 from mkoba.processor.request import Channel
 from tests.products.world import CUSTOMER_PIN, KSH, World, refused, wallet
 
@@ -146,3 +147,22 @@ async def test_a_name_look_up_is_counted_in_one_batch_found_or_not(
         "SELECT used FROM daily_usage WHERE party_id = ? AND kind = 'lookups'", (asker.id,)
     )
     assert [int(row[0]) for row in stored] == [2]
+
+
+async def test_counts_committed_alone_leave_the_pin_check_for_the_outcome(world: World) -> None:
+    # TranProc commits a request's counts before its outcome and its PIN check with it:
+    # committing the counts must not drop the check.
+    payer = await world.customer(100)
+    assert payer.msisdn
+    refused(await world.ask("balance", payer.msisdn, "0000"), Code.WRONG_PIN)
+    request = world.request("balance", payer.msisdn, CUSTOMER_PIN)
+    ctx = Context(world.services, request, world.platform.clock())
+    await ctx.verify_pin(payer)
+    assert ctx.count(payer, "lookups") == 1
+    await ctx.commit_checks(credentials=False)
+    checked = ctx.checked()
+    assert checked is not None and checked.credentials[0].failed_attempts == 0
+    assert await failed_attempts(world, payer.id) == (1, 1)
+    await ctx.commit_checks()
+    assert await failed_attempts(world, payer.id) == (0, 0)
+    assert ctx.checked() is None

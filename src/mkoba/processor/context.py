@@ -244,8 +244,8 @@ class Context:
         assert results == []
         if change is not None:
             self.directory.apply(change)
+            self._credentials.clear()
         self.services.usage.update(self._counts)
-        self._credentials.clear()
         self._counts.clear()
 
     def _remember_lookups(self) -> None:
