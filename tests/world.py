@@ -9,7 +9,6 @@ with PINs sealed per request as channel adapters seal them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import time
 import uuid
@@ -17,6 +16,7 @@ from typing import Any, NamedTuple
 
 from mkoba.app import Platform
 from mkoba.codes import Code
+from mkoba.commands import BadCommand, parse
 from mkoba.ledger import Account, AccountFlags, AccountKind, Transfer, TransferResult, open_store
 from mkoba.ledger.reconcile import reconcile
 from mkoba.outbox.sealing import SCRUBBED, is_sealed
@@ -76,14 +76,56 @@ def request_of(
 
     ``phone``: the channel knows the caller's phone (default: on USSD, SMS and STK, as
     their gateways say which phone asks, and for the products only a phone may ask for).
+    Its fields are parsed into the product's command as a channel's edge parses them:
+    ``BadCommand`` when they do not parse (``World.ask`` answers it as the channel does).
     """
     rid = request_id or f"test:{uuid.uuid4().hex}"
-    sealed = seal_pin(Pin(pin), platform.transport_key, rid.encode()) if pin is not None else None
-    if new_pin is not None:
-        blob = seal_pin(Pin(new_pin), platform.transport_key, rid.encode() + b":new").blob
-        params["sealed_new_pin"] = base64.b64encode(blob).decode()
+    command = parse(product, params, platform.services.profile(platform.clock()))
+    key = platform.transport_key
+    sealed = seal_pin(Pin(pin), key, rid.encode()) if pin is not None else None
+    renewed = seal_pin(Pin(new_pin), key, rid.encode() + b":new") if new_pin is not None else None
     verified = (product in PHONE_ONLY or channel in PHONE_CHANNELS) if phone is None else phone
-    return Request(rid, channel, product, msisdn, dict(params), sealed, time.time_ns(), verified)
+    return Request(
+        rid, channel, product, msisdn, command, sealed, time.time_ns(), verified, new_pin=renewed
+    )
+
+
+async def call(
+    platform: Platform,
+    product: str,
+    msisdn: str,
+    pin: str | None = None,
+    /,
+    *,
+    channel: Channel = Channel.API,
+    ack: bool = True,
+    request_id: str | None = None,
+    new_pin: str | None = None,
+    phone: bool | None = None,
+    **params: str,
+) -> Response:
+    """Send a request through the bus; acknowledge delivery of a success, as the API does.
+
+    Fields that do not parse are refused as a channel's edge refuses them.
+    """
+    try:
+        request = request_of(
+            platform,
+            product,
+            msisdn,
+            pin,
+            channel=channel,
+            request_id=request_id,
+            new_pin=new_pin,
+            phone=phone,
+            **params,
+        )
+    except BadCommand as bad:
+        return Response(request_id or "", bad.code, bad.message)
+    response = await platform.request(request)
+    if ack and response.ok:
+        await platform.acknowledge(request.id)
+    return response
 
 
 class Sms(NamedTuple):
@@ -403,20 +445,18 @@ class World:
         **params: str,
     ) -> Response:
         """Send a request through the bus; acknowledge delivery of a success, as the API does."""
-        request = self.request(
+        return await call(
+            self.platform,
             product,
             msisdn,
             pin,
             channel=channel,
+            ack=channel != Channel.SYSTEM,
             request_id=request_id,
             new_pin=new_pin,
             phone=phone,
             **params,
         )
-        response = await self.platform.request(request)
-        if response.ok and channel != Channel.SYSTEM:
-            await self.platform.acknowledge(request.id)
-        return response
 
     # -- looking ----------------------------------------------------------------------
 

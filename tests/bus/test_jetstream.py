@@ -19,6 +19,7 @@ import pytest
 from mkoba.app import Platform
 from mkoba.bus.jetstream import BusUnavailable, NatsBus
 from mkoba.codes import Code
+from mkoba.commands.catalog import NoInput, PayPerson
 from mkoba.parties import Pin, load_or_create_key, seal_pin
 from mkoba.processor.request import Channel, Request
 from mkoba.settings import Settings
@@ -78,7 +79,7 @@ def balance_request(folder: Path, msisdn: str, request_id: str) -> Request:
     """A balance query as a channel process builds it: the PIN sealed with the transport key."""
     key = load_or_create_key(folder / "keys" / "transport.key")
     sealed = seal_pin(Pin(CUSTOMER_PIN), key, request_id.encode())
-    return Request(request_id, Channel.API, "balance", msisdn, {}, sealed, time.time_ns())
+    return Request(request_id, Channel.API, "balance", msisdn, NoInput(), sealed, time.time_ns())
 
 
 async def test_money_moves_through_jetstream_and_the_queue_empties(
@@ -146,7 +147,7 @@ async def test_a_request_taken_after_its_deadline_moves_nothing(
         Channel.SYSTEM,
         "send_money",
         payer.msisdn,
-        {"to": payee.msisdn, "amount": "500"},
+        PayPerson(payee.msisdn, 500 * 100),
         seal_pin(Pin(CUSTOMER_PIN), key, request_id.encode()),
         time.time_ns(),
     )
@@ -198,7 +199,7 @@ async def test_acknowledgements_cross_the_bus_once(tmp_path: Path, bus_url: str)
             Channel.API,
             "send_money",
             payer.msisdn,
-            {"to": payee.msisdn, "amount": "1,000"},
+            PayPerson(payee.msisdn, 1_000 * 100),
             None,
             time.time_ns(),
         )

@@ -8,6 +8,7 @@ from mkoba.bus import parse_nats_url
 from mkoba.bus.rows import rows_bytes, rows_from
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
 from mkoba.codes import Code
+from mkoba.commands.catalog import PayBill, PayPerson
 from mkoba.ledger import Write, WriteMode
 from mkoba.parties import Pin, SecretKey, open_pin, seal_pin
 from mkoba.processor.request import Callback, Channel, Request, Response
@@ -21,7 +22,7 @@ def test_a_request_and_its_sealed_pin_come_back_as_they_left() -> None:
         Channel.API,
         "send_money",
         "254712000001",
-        {"to": "0712", "amount": "5"},
+        PayPerson("254712000002", 5),
         seal_pin(Pin("1357"), key, b"api:1"),
         123,
     )
@@ -33,9 +34,12 @@ def test_a_request_and_its_sealed_pin_come_back_as_they_left() -> None:
     assert again.pin is not None and open_pin(again.pin, key, b"api:1").reveal() == "1357"
 
 
+BILL = PayBill("888880", "A1", 100)
+
+
 def test_a_request_callback_comes_back_and_a_bad_one_is_refused() -> None:
     callback = Callback("ws_CO_1", "29115-1", "https://example.com/cb")
-    request = Request("stk:1", Channel.STK, "pay_bill", "254712000001", {}, callback=callback)
+    request = Request("stk:1", Channel.STK, "pay_bill", "254712000001", BILL, callback=callback)
     again, _, _ = request_from(request_bytes(request, 1))
     assert again.callback == callback
     assert request_from(request_bytes(request._replace(callback=None), 1))[0].callback is None

@@ -12,6 +12,8 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.codes import Code
+from mkoba.commands import COMMANDS
+from mkoba.commands.catalog import NoInput, PayPerson
 from mkoba.processor.plan import Record
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Callback, Channel, Response
@@ -162,7 +164,19 @@ async def test_business_products_only_on_a_business_channel(world: World) -> Non
     ]
     assert {"b2c", "b2b", "account_balance", "transaction_status"} <= set(business)
     for name in business:
-        answer = await world.ask(name, customer.msisdn, CUSTOMER_PIN, shortcode="600000")
+        # Well-formed fields for each of them: what is refused is who asks, and where.
+        answer = await world.ask(
+            name,
+            customer.msisdn,
+            CUSTOMER_PIN,
+            shortcode="600000",
+            command="BusinessPayment",
+            to=customer.msisdn,
+            amount="10",
+            target="600001",
+            account="A1",
+            receipt="UKN3QX7T2B",
+        )
         refused(answer, Code.NOT_ALLOWED, "business")
 
 
@@ -181,6 +195,7 @@ async def test_a_product_that_forgets_the_pin_cannot_answer_ok(
             return Response("x", Code.OK, "done")
 
     platform.processor.products["careless"] = Careless()
+    COMMANDS["careless"] = NoInput  # a product's command is declared with it
     try:
         answer = await world.ask("careless", customer.msisdn, CUSTOMER_PIN)
         refused(answer, Code.SYSTEM_ERROR)
@@ -190,6 +205,7 @@ async def test_a_product_that_forgets_the_pin_cannot_answer_ok(
         refused(await world.ask("careless", customer.msisdn), Code.SYSTEM_ERROR)
     finally:
         del platform.processor.products["careless"]
+        del COMMANDS["careless"]
 
 
 def test_every_pinless_product_declares_its_proof() -> None:
@@ -218,6 +234,10 @@ async def test_tranproc_refuses_text_it_cannot_store(world: World, text: str) ->
         "send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="10", note=text
     )
     refused(answer, Code.INVALID_INPUT, "note contains")
+    # Past the edge (a channel that forgot to parse), TranProc's backstop refuses it too.
+    request = world.request("send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="10")
+    unparsed = request._replace(command=PayPerson(payee.msisdn + text, 1000))
+    refused(await world.platform.request(unparsed), Code.INVALID_INPUT, "to contains")
     assert (
         await world.ask("send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="10")
     ).ok

@@ -16,6 +16,7 @@ built from the registry, and nothing is skipped silently.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
 import random
@@ -166,8 +167,11 @@ class Workload:
         if rng.random() < 0.1:
             await self._replay(sent)
         # Input that failed validation is not kept: only a kept answer makes a conflict.
-        if rng.random() < 0.03 and response.code is not Code.INVALID_INPUT:
-            other = request._replace(params={**request.params, "amount": "7"})
+        amount = getattr(request.command, "amount", None)
+        if rng.random() < 0.03 and response.code is not Code.INVALID_INPUT and amount:
+            other = request._replace(
+                command=dataclasses.replace(request.command, amount=amount + 1)
+            )
             conflict = await platform.request(other)
             assert conflict.code is Code.DUPLICATE_REQUEST, (request, conflict)
         return sent
@@ -480,7 +484,7 @@ async def b2c(w: Workload) -> None:
         "b2c",
         w.rng.choice(PAYBILLS),
         command=command,
-        msisdn=w.customer(),
+        to=w.customer(),
         amount=w.amount(10, 300),
         remarks="load",
     )

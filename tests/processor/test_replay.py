@@ -16,6 +16,7 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.codes import Code
+from mkoba.commands.catalog import PayPerson
 from mkoba.ledger import Transfer, TransferResult
 from mkoba.processor import ids
 from mkoba.processor import processor as processor_module
@@ -102,8 +103,8 @@ async def test_the_same_id_for_another_request_is_refused(world: World) -> None:
     assert first.code is Code.OK
     transfers = await transfer_count(platform)
     changed = [
-        request._replace(params={"to": payee.msisdn, "amount": "2000"}),
-        request._replace(params={"to": other.msisdn, "amount": "1000"}),
+        request._replace(command=PayPerson(payee.msisdn, 2000 * KSH)),
+        request._replace(command=PayPerson(other.msisdn, 1000 * KSH)),
         request._replace(product="withdraw"),
         request._replace(channel=Channel.USSD),
         request._replace(msisdn=other.msisdn),
@@ -162,14 +163,15 @@ async def test_invalid_envelopes_are_refused_and_not_remembered(world: World) ->
     assert client.msisdn and payee.msisdn
     good = request_of(platform, "balance", client.msisdn, CUSTOMER_PIN)
     too_long = "x" * (request_module.request_id_length_max + 1)
-    many = {f"p{index}": "1" for index in range(request_module.params_count_max + 1)}
+    send = request_of(
+        platform, "send_money", client.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="1"
+    )
     cases = [
         (good._replace(id=""), "a request needs an id"),
         (good._replace(id=too_long), "request ids are at most 255 characters"),
         (good._replace(msisdn=""), "a request needs the requester's number"),
-        (good._replace(params=many), "too many parameters"),
-        (good._replace(params={"to": "1" * 513}), "to is too long"),
-        (good._replace(params={"amount": 5}), "parameters are text"),  # type: ignore[dict-item]
+        (send._replace(command=PayPerson("1" * 513, 5)), "to is too long"),
+        (send._replace(command=PayPerson(5, 5)), "to is not text"),  # type: ignore[arg-type]
     ]
     for request, message in cases:
         response = await platform.request(request)
@@ -185,7 +187,7 @@ async def test_invalid_envelopes_are_refused_and_not_remembered(world: World) ->
         to=payee.msisdn,
         amount="10",
     )
-    invalid = fixed._replace(params={**fixed.params, **many})
+    invalid = fixed._replace(command=PayPerson("1" * 513, 10 * KSH))
     assert (await platform.request(invalid)).code is Code.INVALID_INPUT
     done = await platform.request(fixed)
     assert done.code is Code.OK, done
@@ -232,7 +234,7 @@ async def test_replays_survive_a_restart(settings: Settings) -> None:
     async with running(settings) as platform:
         replay = await platform.request(request)
         assert replay.to_json() == first.to_json()
-        other = request._replace(params={"to": payee.msisdn, "amount": "1"})
+        other = request._replace(command=PayPerson(payee.msisdn, 1 * KSH))
         assert (await platform.request(other)).code is Code.DUPLICATE_REQUEST
         assert await available(platform, wallet(payee)) == 1_000 * KSH
 
@@ -335,7 +337,7 @@ async def test_a_retried_refusal_is_answered_from_memory(world: World) -> None:
     assert answer.data["balance"] == 100 * KSH
     await world.deposit(client, 50 * KSH)
     assert (await platform.request(query)).to_json() == answer.to_json()
-    other = query._replace(params={"extra": "1"})
+    other = query._replace(product="mini_statement")
     assert (await platform.request(other)).code is Code.DUPLICATE_REQUEST
 
 
@@ -364,7 +366,7 @@ async def test_replays_forgotten_for_lack_of_memory_are_answered_from_the_store(
     transfers = await transfer_count(platform)
     replay = await platform.request(sends[0])
     assert replay.to_json() == answers[0].to_json()
-    changed = sends[0]._replace(params={"to": payee.msisdn, "amount": "99"})
+    changed = sends[0]._replace(command=PayPerson(payee.msisdn, 99 * KSH))
     assert (await platform.request(changed)).code is Code.DUPLICATE_REQUEST
     assert await transfer_count(platform) == transfers
     assert await available(platform, wallet(payee)) == 100 * KSH

@@ -29,7 +29,6 @@ from mkoba.ledger import (
     TransferResult,
 )
 from mkoba.processor import ids
-from mkoba.processor.request import Channel, Response
 from mkoba.settings import Settings
 from tests.world import (
     AGENT_PIN,
@@ -95,38 +94,6 @@ async def running(settings: Settings) -> AsyncIterator[Platform]:
         yield platform
     finally:
         await platform.stop()
-
-
-async def call(
-    platform: Platform,
-    product: str,
-    msisdn: str,
-    pin: str | None = None,
-    /,
-    *,
-    channel: Channel = Channel.API,
-    ack: bool = True,
-    request_id: str | None = None,
-    new_pin: str | None = None,
-    phone: bool | None = None,
-    **params: str,
-) -> Response:
-    """Send a request through the bus; acknowledge delivery of a success, as the API does."""
-    request = request_of(
-        platform,
-        product,
-        msisdn,
-        pin,
-        channel=channel,
-        request_id=request_id,
-        new_pin=new_pin,
-        phone=phone,
-        **params,
-    )
-    response = await platform.request(request)
-    if ack and response.ok:
-        await platform.acknowledge(request.id)
-    return response
 
 
 async def eventually(

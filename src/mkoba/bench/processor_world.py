@@ -15,6 +15,7 @@ from mkoba.bench.processor_config import (
     first_msisdn,
     opening_balance_ksh,
 )
+from mkoba.commands import catalog as commands
 from mkoba.ledger import Transfer, TransferResult, limits
 from mkoba.parties import (
     OPERATOR_ID,
@@ -106,6 +107,7 @@ def send_money_requests(
     """``count`` send-money requests between random customers, PINs sealed (not timed)."""
     key = platform.transport_key
     pin = Pin(PIN)
+    minor_per_major = platform.services.profile(platform.clock()).currency.minor_per_major
     requests = []
     for _ in range(count):
         payer, payee = rng.sample(msisdns, 2)
@@ -117,7 +119,7 @@ def send_money_requests(
                 Channel(channel),
                 "send_money",
                 payer,
-                {"to": payee, "amount": str(amount)},
+                commands.PayPerson(payee, amount * minor_per_major),
                 seal_pin(pin, key, request_id.encode()),
             )
         )

@@ -13,6 +13,7 @@ import binascii
 import json
 from typing import Any
 
+from mkoba.commands import BadCommand, from_wire
 from mkoba.parties.secrets import SealedPin
 from mkoba.processor.request import Callback, Channel, Request, Response
 
@@ -23,13 +24,13 @@ class WireError(ValueError):
 
 def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
     """``request``, the moment after which nobody waits for its answer, and where it goes."""
-    pin = base64.b64encode(request.pin.blob).decode() if request.pin is not None else None
+    pin = _sealed(request.pin)
     body: dict[str, object] = {
         "id": request.id,
         "channel": str(request.channel),
         "product": request.product,
         "msisdn": request.msisdn,
-        "params": request.params,
+        "command": request.command.wire(),
         "pin": pin,
         "received": request.received,
         "phone": request.phone_verified,
@@ -38,6 +39,8 @@ def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
     }
     if request.callback is not None:
         body["callback"] = list(request.callback)
+    if request.new_pin is not None:
+        body["new_pin"] = _sealed(request.new_pin)
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -45,23 +48,22 @@ def request_from(data: bytes) -> tuple[Request, int, str]:
     """A request, its deadline (ns) and its answer's subject ("": none), or ``WireError``."""
     try:
         body: Any = json.loads(data)
-        params = body["params"]
-        if not isinstance(params, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
-        ):
-            raise WireError("params must map strings to strings")
-        pin = body["pin"]
-        sealed = SealedPin(base64.b64decode(pin, validate=True)) if pin is not None else None
+        product = _text(body["product"])
+        try:
+            command = from_wire(product, body["command"])
+        except BadCommand as bad:
+            raise WireError(f"not a {product} command: {bad.message}") from None
         request = Request(
             _text(body["id"]),
             Channel(body["channel"]),
-            _text(body["product"]),
+            product,
             _text(body["msisdn"]),
-            params,
-            sealed,
+            command,
+            _unseal(body["pin"]),
             _number(body["received"]),
             body.get("phone", False) is True,
             _callback(body.get("callback")),
+            _unseal(body.get("new_pin")),
         )
         return request, _number(body["deadline"]), _text(body.get("reply", ""))
     except WireError:
@@ -81,6 +83,16 @@ def response_from(data: bytes) -> Response:
         return Response.from_json(data.decode())
     except (ValueError, KeyError, TypeError) as problem:
         raise WireError(f"not a response: {type(problem).__name__}") from None
+
+
+def _sealed(pin: SealedPin | None) -> str | None:
+    return base64.b64encode(pin.blob).decode() if pin is not None else None
+
+
+def _unseal(value: object) -> SealedPin | None:
+    if value is None:
+        return None
+    return SealedPin(base64.b64decode(_text(value), validate=True))
 
 
 def _callback(value: object) -> Callback | None:

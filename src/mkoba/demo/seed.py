@@ -13,6 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
+from mkoba.commands import parse
 from mkoba.ledger import Transfer, TransferResult
 from mkoba.parties import (
     OPERATOR_ID,
@@ -417,5 +418,6 @@ async def _replay(
     platform: Platform, request_id: str, product: str, msisdn: str, pin: str, params: dict[str, str]
 ) -> None:
     sealed = seal_pin(Pin(pin), platform.transport_key, request_id.encode())
-    request = Request(request_id, Channel.SYSTEM, product, msisdn, params, sealed)
+    command = parse(product, params, platform.services.profile(platform.clock()))
+    request = Request(request_id, Channel.SYSTEM, product, msisdn, command, sealed)
     await platform.processor.handle(request)

@@ -1,4 +1,4 @@
-"""A request in progress: parsing its parameters, who is asking, PIN and limit checks.
+"""A request in progress: its typed command, who is asking, PIN and limit checks.
 
 Products call these helpers; each raises ``Refused`` with the right result code
 and a clear message instead of returning a half-valid value.
@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from mkoba.catalog import Profile
 from mkoba.codes import Code
+from mkoba.commands import Command
 from mkoba.ledger import Balance
-from mkoba.money import format_amount, parse_amount
+from mkoba.money import format_amount
 from mkoba.parties import (
     Change,
     Credential,
-    InvalidMsisdn,
     Party,
     PartyKind,
     PartyState,
+    Pin,
     PinOutcome,
     Purpose,
-    normalize_msisdn,
     open_pin,
 )
 from mkoba.processor.events import BusinessPayment
@@ -37,8 +37,7 @@ if TYPE_CHECKING:
     from mkoba.processor.services import Services
 
 
-# No amount has more digits than this (10^18 minor units is beyond any wallet).
-amount_digits_max = 18
+C = TypeVar("C", bound=Command)
 
 
 class Context:
@@ -66,40 +65,24 @@ class Context:
         self._counts: dict[tuple[int, str, str], int] = {}
         self._looked_up: list[int] = []
 
-    # -- parameters -------------------------------------------------------------------
+    # -- the command ------------------------------------------------------------------
 
-    def param(self, name: str, *, required: bool = True) -> str:
-        """A text parameter, stripped; ``INVALID_INPUT`` when required and missing."""
-        value = self.request.params.get(name, "").strip()
-        if required and not value:
-            raise Refused(Code.INVALID_INPUT, f"{name} is required")
-        return value
+    def command_as(self, kind: type[C]) -> C:
+        """The request's command, typed as ``kind`` (the edge parsed it; the bus checked it)."""
+        command = self.request.command
+        if not isinstance(command, kind):
+            raise Refused(Code.INVALID_INPUT, f"a {self.request.product} request needs its fields")
+        return command
 
-    def amount(self, name: str = "amount") -> int:
-        """An amount in minor units: ``name`` in major units, or ``<name>_minor`` in minor."""
-        minor = self.param(f"{name}_minor", required=False)
-        if minor:
-            if not (minor.isascii() and minor.isdigit()) or len(minor) > amount_digits_max:
-                raise Refused(Code.INVALID_INPUT, f"{name}_minor: a whole number of cents")
-            value = int(minor)
-        else:
-            text = self.param(name)
-            if len(text) > amount_digits_max + 8:
-                raise Refused(Code.INVALID_INPUT, f"{name}: not an amount")
-            try:
-                value = parse_amount(text, self.profile.currency)
-            except ValueError as error:
-                raise Refused(Code.INVALID_INPUT, f"{name}: {error}") from None
-        if value <= 0:
-            raise Refused(Code.INVALID_INPUT, f"{name} must be more than zero")
-        return value
-
-    def msisdn(self, name: str) -> str:
-        """A phone number parameter in canonical form."""
+    def new_pin(self) -> Pin:
+        """The new PIN the request carries, sealed by its channel; ``Refused`` without one."""
+        sealed = self.request.new_pin
+        if sealed is None:
+            raise Refused(Code.INVALID_INPUT, "choose a new PIN")
         try:
-            return normalize_msisdn(self.param(name), self.profile.country)
-        except InvalidMsisdn as error:
-            raise Refused(Code.INVALID_INPUT, f"{name}: {error}") from None
+            return open_pin(sealed, self.services.transport_key, self.request.id.encode() + b":new")
+        except ValueError:
+            raise Refused(Code.INVALID_INPUT, "the new PIN could not be read") from None
 
     def money(self, minor: int) -> str:
         """An amount as people read it: ``Ksh1,000.00``."""

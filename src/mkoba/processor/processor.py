@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 from mkoba.codes import Code
+from mkoba.commands.fields import text_length_max
 from mkoba.ledger import Account
 from mkoba.parties import open_pin
 from mkoba.processor import history
@@ -380,20 +381,16 @@ def _shape_problem(request: Request) -> str | None:
         return "a request needs a product"
     if not storable(request.id) or not storable(request.msisdn):
         return "the request id and number must be plain text"
-    if len(request.params) > request_module.params_count_max:
-        return "too many parameters"
-    for key, value in request.params.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            return "parameters are text"
-        if len(key) > request_module.param_length_max or not storable(key):
-            return "parameter names are plain text"
-        if len(value) > request_module.param_length_max:
+    for key, value in request.command.texts():
+        if not isinstance(value, str):
+            return f"{key} is not text"
+        if len(value) > text_length_max:
             return f"{key} is too long"
         problem = text_problem(value)
         if problem is not None:
             return f"{key} {problem}"
     for part in request.callback or ():
-        if len(part) > request_module.param_length_max or text_problem(part) is not None:
+        if len(part) > request_module.callback_length_max or text_problem(part) is not None:
             return "the callback's names and address are plain text"
     return None
 

@@ -1,8 +1,8 @@
 """Requests and responses: what crosses the bus between channels and TranProc.
 
 A request carries no clear PIN: channels seal it (``SealedPin``) before it
-leaves them. Parameters are strings, as channels receive them; products parse
-them and answer ``INVALID_INPUT`` with a clear message when they do not parse.
+leaves them. What it asks is its product's typed command (``mkoba.commands``),
+parsed once by the channel that took it: amounts in minor units, numbers canonical.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ import json
 from typing import Any, NamedTuple
 
 from mkoba.codes import Code
+from mkoba.commands import Command
 from mkoba.parties.secrets import SealedPin
 
 # A request id (the idempotency key) is at most this long, as Stripe's keys are.
 request_id_length_max = 255
-params_count_max = 32
-param_length_max = 512
+# A callback's names and address are at most this long.
+callback_length_max = 512
 
 
 class Channel(enum.StrEnum):
@@ -54,24 +55,26 @@ class Request(NamedTuple):
     channel: Channel
     product: str
     msisdn: str
-    params: dict[str, str]
+    command: Command
     pin: SealedPin | None = None
     received: int = 0
     # The channel knows the caller is this number's phone (the network said so: a USSD
     # gateway, an SMSC, an STK answer), not only the body (``processor/proof.py``).
     phone_verified: bool = False
     callback: Callback | None = None
+    # A new PIN (changing one, or unlocking one's own), sealed as ``pin`` is.
+    new_pin: SealedPin | None = None
 
     def fingerprint(self) -> str:
         """What must match for a replay with this id to count as the same request.
 
-        Sealed PINs (``sealed_*`` parameters) are left out: each sealing encrypts
-        afresh, and a PIN is never part of what makes two requests the same. A replay
-        of a request that needed a PIN must bring it again (``Processor``).
+        Sealed PINs are left out: each sealing encrypts afresh, and a PIN is never part
+        of what makes two requests the same. A replay of a request that needed a PIN
+        must bring it again (``Processor``).
         """
-        params = sorted((k, v) for k, v in self.params.items() if not k.startswith("sealed_"))
+        fields = sorted(self.command.wire().items())
         body = json.dumps(
-            [str(self.channel), self.product, self.msisdn, params], separators=(",", ":")
+            [str(self.channel), self.product, self.msisdn, fields], separators=(",", ":")
         )
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 

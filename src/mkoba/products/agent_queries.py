@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Change, Party, PartyKind, Purpose
 from mkoba.processor import history
 from mkoba.processor.context import Context
@@ -101,7 +102,7 @@ class SetLanguage:
     async def run(self, ctx: Context) -> Record:
         """Store the language on the party."""
         party = ctx.initiator()
-        language = ctx.param("language").lower()
+        language = ctx.command_as(commands.SetLanguage).language.lower()
         if language not in LANGUAGES:
             raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
         await ctx.authenticate(party)

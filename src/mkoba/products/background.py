@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
+from mkoba.commands import catalog as commands
 from mkoba.ledger import Store
 from mkoba.money import format_amount
 from mkoba.parties import PartyKind, Purpose, load_or_create_key, local_msisdn
@@ -209,7 +210,11 @@ async def _settle(
     now: int,
 ) -> bool:
     request = Request(
-        f"{kind}:{voucher.receipt}", Channel.SYSTEM, settlement.product, msisdn or "system", {}
+        f"{kind}:{voucher.receipt}",
+        Channel.SYSTEM,
+        settlement.product,
+        msisdn or "system",
+        commands.NoInput(),
     )
     _, posted = await voucher_book.settle(services, locks, voucher, settlement, request, now)
     if posted is not None and not posted.ok:

@@ -9,6 +9,7 @@ told ``AIRTIME_FAILED``: no airtime, no money.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import OPERATOR_ID, PartyKind, Purpose, local_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
@@ -31,8 +32,9 @@ class BuyAirtime:
         """Check, then plan the payment with the top-up as its effect."""
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
-        to = ctx.msisdn("to") if ctx.param("to", required=False) else payer.msisdn or ""
-        amount = ctx.amount()
+        command = ctx.command_as(commands.BuyAirtime)
+        to = command.to or payer.msisdn or ""
+        amount = command.amount
         ctx.check_limits(payer, self.name, amount)
         fee = ctx.profile.fee(self.name, amount).customer
         gateway = self.kit.airtime

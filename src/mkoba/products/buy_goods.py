@@ -9,6 +9,7 @@ payer's name and number masked, as M-Pesa has shown them to tills since 2021.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import PartyKind, Purpose, mask_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan
@@ -25,9 +26,10 @@ class BuyGoods:
         """Check, let the merchant validate it, then plan the payment and the merchant's fee."""
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
-        till = ctx.param("till")
+        command = ctx.command_as(commands.BuyGoods)
+        till = command.till
         merchant = collector(ctx, PartyKind.MERCHANT, till, Code.UNKNOWN_TILL, "this till")
-        amount = ctx.amount()
+        amount = command.amount
         ctx.check_limits(payer, self.name, amount)
         fee = ctx.profile.fee(self.name, amount)
         excise = ctx.profile.excise(fee.customer) + ctx.profile.excise(fee.business)

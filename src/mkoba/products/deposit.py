@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan
@@ -19,8 +20,9 @@ class Deposit:
         """Check, then plan: float to wallet, commission from fee income to the agent."""
         operator = ctx.initiator(PartyKind.AGENT_STORE, PartyKind.AGENT_ASSISTANT)
         store = store_of(ctx, operator)
-        client = customer(ctx, ctx.msisdn("to"))
-        amount = ctx.amount()
+        command = ctx.command_as(commands.PayPerson)
+        client = customer(ctx, command.to)
+        amount = command.amount
         ctx.check_amount(self.name, amount)
         commission = ctx.profile.commission(self.name, amount)
         await ctx.verify_pin(operator)

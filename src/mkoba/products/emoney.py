@@ -13,6 +13,7 @@ than was issued. Every move names the bank reference and leaves an audit record.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import OPERATOR_ID, Change, Party, PartyKind, Purpose, Role
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
@@ -47,7 +48,8 @@ _ACCOUNTS = {
 
 def _holder(ctx: Context) -> tuple[Party, int]:
     """The party named by ``kind`` and ``to``, and the account the money goes in or out of."""
-    kind = ctx.param("kind")
+    command = ctx.command_as(commands.Emoney)
+    kind = command.kind
     if kind not in _HOLDERS:
         raise Refused(Code.INVALID_INPUT, f"kind: one of {', '.join(_HOLDERS)}")
     party_kind, purpose = _HOLDERS[kind]
@@ -56,7 +58,9 @@ def _holder(ctx: Context) -> tuple[Party, int]:
         assert operator is not None, "the operator exists from the first start"
         party = operator
     else:
-        found = ctx.directory.by_number(party_kind, ctx.param("to"))
+        if not command.to:
+            raise Refused(Code.INVALID_INPUT, "to is required")
+        found = ctx.directory.by_number(party_kind, command.to)
         if found is None:
             raise Refused(
                 Code.UNKNOWN_AGENT
@@ -66,7 +70,7 @@ def _holder(ctx: Context) -> tuple[Party, int]:
                 else Code.UNKNOWN_TILL
             )
         party = found
-    named = ctx.param("account", required=False)
+    named = command.account
     if named:
         if named not in _ACCOUNTS:
             raise Refused(Code.INVALID_INPUT, f"account: one of {', '.join(_ACCOUNTS)}")
@@ -78,7 +82,7 @@ def _holder(ctx: Context) -> tuple[Party, int]:
 
 
 def _reference(ctx: Context) -> str:
-    reference = ctx.param("reference")
+    reference = ctx.command_as(commands.Emoney).reference
     if len(reference) > reference_length_max or not reference.replace("-", "").isalnum():
         raise Refused(Code.INVALID_INPUT, "reference: the bank's reference, letters and digits")
     return reference
@@ -94,7 +98,7 @@ class _Emoney:
         """Check the staff member, the holder and the reference; plan one leg."""
         staff = staff_member(ctx, Role.OPERATIONS, Role.ADMIN)
         holder, account = _holder(ctx)
-        amount = ctx.amount()
+        amount = ctx.command_as(commands.Emoney).amount
         reference = _reference(ctx)
         await ctx.verify_pin(staff)
         action = "emoney_issue" if self.issue else "emoney_redeem"

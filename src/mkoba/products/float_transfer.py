@@ -13,6 +13,7 @@ refused (``NOT_ALLOWED``); the float may never go below zero
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
@@ -30,13 +31,14 @@ def float_holder(ctx: Context, number: str) -> Party:
     return party
 
 
-def _source(ctx: Context, initiator: Party) -> Party:
+def _source(ctx: Context, initiator: Party, number: str) -> Party:
     """Whose float leaves: the initiator's own, or (a head office) the store it names."""
     if initiator.kind != PartyKind.AGENT_HEAD_OFFICE:
-        if ctx.param("source", required=False):
+        if number:
             raise Refused(Code.INVALID_INPUT, "source: only a head office names the store")
         return initiator
-    number = ctx.param("source")
+    if not number:
+        raise Refused(Code.INVALID_INPUT, "source is required")
     if "/" not in number:
         number = f"{initiator.number}/{number}"
     store = float_holder(ctx, number)
@@ -66,10 +68,11 @@ class FloatTransfer:
         initiator = ctx.initiator(
             PartyKind.AGENT_HEAD_OFFICE, PartyKind.AGENT_STORE, PartyKind.SUPER_AGENT
         )
-        source = _source(ctx, initiator)
-        target = float_holder(ctx, ctx.param("to"))
+        command = ctx.command_as(commands.FloatTransfer)
+        source = _source(ctx, initiator, command.source)
+        target = float_holder(ctx, command.to)
         _check_move(source, target)
-        amount = ctx.amount()
+        amount = command.amount
         ctx.check_amount(self.name, amount)
         await ctx.verify_pin(initiator)
         source_account = ctx.account(source, Purpose.FLOAT)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, PartyState, mask_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Refused
@@ -27,11 +28,12 @@ class NameLookup:
         """The masked name for a number, a till, a paybill or an agent store."""
         party = ctx.initiator()
         await ctx.authenticate(party)
-        kind = ctx.param("kind", required=False) or "msisdn"
+        command = ctx.command_as(commands.NameLookup)
+        kind = command.kind
         used = ctx.usage(party, "lookups")
         if used >= ctx.profile.name_lookups_per_day:
             raise Refused(Code.NAME_LOOKUP_LIMIT)
-        found = self._find(ctx, kind)
+        found = self._find(ctx, command)
         # Every look-up counts, found or not: the cap is against enumeration.
         ctx.count(party, "lookups")
         if found is None:
@@ -53,15 +55,16 @@ class NameLookup:
             {"name": name, "number": number, "lookups_left": left},
         )
 
-    def _find(self, ctx: Context, kind: str) -> Party | None:
+    def _find(self, ctx: Context, command: commands.NameLookup) -> Party | None:
+        kind = command.kind
         if kind == "msisdn":
-            target = ctx.directory.by_msisdn(ctx.msisdn("number"))
+            target = ctx.directory.by_msisdn(command.number)
             if target is None or target.state == PartyState.UNREGISTERED:
                 return None
             return target
         if kind == "agent":
-            store = ctx.param("store", required=False) or "1"
-            return ctx.directory.by_number(PartyKind.AGENT_STORE, f"{ctx.param('number')}/{store}")
+            number = f"{command.number}/{command.store or '1'}"
+            return ctx.directory.by_number(PartyKind.AGENT_STORE, number)
         if kind not in _KINDS:
             raise Refused(Code.INVALID_INPUT, "kind: msisdn, till, paybill or agent")
-        return ctx.directory.by_number(_KINDS[kind], ctx.param("number"))
+        return ctx.directory.by_number(_KINDS[kind], command.number)

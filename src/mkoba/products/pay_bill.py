@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from mkoba.catalog import Fee
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Refused
@@ -22,9 +23,11 @@ from mkoba.products.transfer import Charges, Side, collector, two_party
 account_length_max = 20
 
 
-def account_reference(ctx: Context) -> str:
+def account_reference(account: str) -> str:
     """The account number at the business: up to 20 letters, digits, spaces or - / . #."""
-    text = " ".join(ctx.param("account").split())
+    text = " ".join(account.split())
+    if not text:
+        raise Refused(Code.INVALID_INPUT, "account is required")
     if len(text) > account_length_max:
         raise Refused(Code.INVALID_INPUT, f"account: at most {account_length_max} characters")
     if not all(c.isalnum() or c in " -/.#" for c in text):
@@ -53,12 +56,13 @@ class PayBill:
         """Check, let the business validate it, then plan payment, fees and excise."""
         offered(ctx, self.name)
         payer = ctx.initiator(PartyKind.CUSTOMER)
-        number = ctx.param("paybill")
+        command = ctx.command_as(commands.PayBill)
+        number = command.paybill
         biller = collector(
             ctx, PartyKind.ORGANISATION, number, Code.UNKNOWN_PAYBILL, "this business"
         )
-        reference = account_reference(ctx)
-        amount = ctx.amount()
+        reference = account_reference(command.account)
+        amount = command.amount
         ctx.check_limits(payer, self.name, amount)
         fee = biller_fee(ctx, biller, amount)
         customer_excise = ctx.profile.excise(fee.customer)

@@ -11,11 +11,10 @@ another staff member's. Every change leaves an audit record.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import secrets
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import (
     Change,
     Credential,
@@ -23,9 +22,7 @@ from mkoba.parties import (
     PartyKind,
     Pin,
     Role,
-    SealedPin,
     is_weak,
-    open_pin,
 )
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
@@ -41,7 +38,7 @@ _ID_CHECKS = "id_checks"
 
 def _subject(ctx: Context, staff: Party) -> tuple[Party, Credential]:
     """The party whose PIN staff act on, and its credential."""
-    target = ctx.directory.by_msisdn(ctx.msisdn("customer"))
+    target = ctx.directory.by_msisdn(ctx.command_as(commands.CustomerPin).customer)
     if target is None:
         raise Refused(Code.NOT_REGISTERED, "That number is not registered.")
     if target.id == staff.id:
@@ -96,7 +93,8 @@ class OperatorUnlock:
 
     async def run(self, ctx: Context) -> Record:
         """Unlock, audit (who ran the command), and tell the staff member by SMS."""
-        target = ctx.directory.by_msisdn(ctx.msisdn("staff"))
+        command = ctx.command_as(commands.OperatorUnlock)
+        target = ctx.directory.by_msisdn(command.staff)
         if target is None or target.kind != PartyKind.STAFF:
             raise Refused(
                 Code.NOT_ALLOWED,
@@ -109,7 +107,7 @@ class OperatorUnlock:
             raise Refused(Code.INVALID_INPUT, "That PIN is not locked.")
         detail: dict[str, object] = {
             "by": "command line",
-            "user": ctx.param("user", required=False) or "?",
+            "user": command.user or "?",
         }
         change = Change(
             credentials=(credential._replace(failed_attempts=0, locked=False),),
@@ -162,17 +160,8 @@ class PinUnlockSelf:
             raise Refused(
                 Code.NOT_ALLOWED, "Too many wrong ID numbers today. Call customer care on 100."
             )
-        sealed = ctx.param("sealed_new_pin", required=False)
-        if not sealed:
-            raise Refused(Code.INVALID_INPUT, "choose a new PIN")
-        try:
-            blob = base64.b64decode(sealed, validate=True)
-            new_pin = open_pin(
-                SealedPin(blob), ctx.services.transport_key, ctx.request.id.encode() + b":new"
-            )
-        except (ValueError, binascii.Error):
-            raise Refused(Code.INVALID_INPUT, "the new PIN could not be read") from None
-        id_number = ctx.param("id_number")
+        new_pin = ctx.new_pin()
+        id_number = ctx.command_as(commands.PinUnlockSelf).id_number
         if party.id_digest is None:
             raise Refused(Code.NOT_ALLOWED, "There is no ID on record. Call customer care on 100.")
         if not ctx.services.vault.id_matches(party.id_digest, id_number):

@@ -8,6 +8,7 @@ codes at a counter; past the cap the store cannot try again that day.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, Purpose, local_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Line, Note, Record, Refused
@@ -51,13 +52,14 @@ class RedeemVoucher:
         """Find the voucher by number and code, then settle it into the store's float."""
         operator = ctx.initiator(PartyKind.AGENT_STORE, PartyKind.AGENT_ASSISTANT)
         store = store_of(ctx, operator)
-        code = ctx.param("code")
+        command = ctx.command_as(commands.RedeemVoucher)
+        code = command.code
         if not (code.isdigit() and len(code) == voucher_book.code_digits):
             raise Refused(
                 Code.INVALID_INPUT,
                 f"code: the {voucher_book.code_digits} digits of the voucher SMS",
             )
-        recipient = ctx.msisdn("recipient")
+        recipient = command.recipient
         if ctx.usage(store, _MISSES) >= misses_per_day_max:
             raise Refused(
                 Code.NOT_ALLOWED, "Too many wrong voucher codes at this store today. Try tomorrow."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.ledger import Account
 from mkoba.parties import (
     Change,
@@ -47,16 +48,17 @@ class Register:
         existing = ctx.directory.by_msisdn(msisdn)
         if existing is not None and existing.state != PartyState.UNREGISTERED:
             raise Refused(Code.ALREADY_REGISTERED)
-        name = " ".join(ctx.param("name").split())
+        command = ctx.command_as(commands.Register)
+        name = " ".join(command.name.split())
         if len(name) > name_length_max or not all(c.isalpha() or c in " '-." for c in name):
             raise Refused(Code.INVALID_INPUT, "name: letters, spaces, ' - and . only")
-        id_number = ctx.param("id_number")
+        id_number = command.id_number
         if not id_number.isalnum() or len(id_number) > 20:
             raise Refused(Code.INVALID_INPUT, "id_number: letters and digits only")
-        language = ctx.param("language", required=False) or "en"
+        language = command.language or "en"
         if language not in LANGUAGES:
             raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
-        tier = ctx.param("tier", required=False) or ctx.profile.tiers[-1]
+        tier = command.tier or ctx.profile.tiers[-1]
         if tier not in ctx.profile.tiers:
             raise Refused(Code.INVALID_INPUT, f"tier: one of {', '.join(ctx.profile.tiers)}")
         if ctx.request.pin is None:

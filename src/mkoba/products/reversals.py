@@ -15,6 +15,7 @@ every request and decision leaves an audit record.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.ledger import TransferResult, Write, limits
 from mkoba.parties import Change, Party, PartyKind, Role
 from mkoba.processor import ids
@@ -41,7 +42,7 @@ REVERSIBLE = frozenset({"send_money"})
 
 def receipt_param(ctx: Context) -> str:
     """The original transaction's receipt, as the customer typed or forwarded it."""
-    text = ctx.param("receipt").upper()
+    text = ctx.command_as(commands.Reversal).receipt.upper()
     if len(text) > receipt_length_max or not text.isalnum():
         raise Refused(Code.INVALID_INPUT, "receipt: the transaction code, e.g. UKN3QX7T2B")
     return text

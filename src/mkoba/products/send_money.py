@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import PartyKind, PartyState, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Record, Refused
@@ -23,8 +24,8 @@ class SendMoney:
     async def run(self, ctx: Context) -> Response | Plan | Record:
         """Check, then plan the transfer; vouchers when the profile allows unregistered sends."""
         sender = ctx.initiator(PartyKind.CUSTOMER)
-        to = ctx.msisdn("to")
-        amount = ctx.amount()
+        command = ctx.command_as(commands.PayPerson)
+        to, amount = command.to, command.amount
         recipient = ctx.directory.by_msisdn(to)
         if recipient is None or recipient.state == PartyState.UNREGISTERED:
             if ctx.profile.voucher.enabled and "send_unregistered" in ctx.profile.products:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import OPERATOR_ID, Party, PartyKind, PartyState, Purpose, local_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
@@ -124,8 +125,8 @@ class SendUnregistered:
         if not ctx.profile.voucher.enabled:
             raise Refused(Code.UNKNOWN_PRODUCT, "Sending to unregistered numbers is switched off.")
         sender = ctx.initiator(PartyKind.CUSTOMER)
-        to = ctx.msisdn("to")
-        amount = ctx.amount()
+        command = ctx.command_as(commands.PayPerson)
+        to, amount = command.to, command.amount
         recipient = ctx.directory.by_msisdn(to)
         if recipient is not None and recipient.state != PartyState.UNREGISTERED:
             raise Refused(Code.ALREADY_REGISTERED, "That number is registered: use Send Money.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Refused
@@ -18,12 +19,12 @@ class Withdraw:
     async def run(self, ctx: Context) -> Plan:
         """Check, then plan: wallet to float, fee (with excise) to the operator, commission out."""
         client = ctx.initiator(PartyKind.CUSTOMER)
-        agent_number = ctx.param("agent")
-        store_number = ctx.param("store", required=False) or "1"
+        command = ctx.command_as(commands.Withdraw)
+        agent_number, store_number = command.agent, command.store or "1"
         store = ctx.directory.by_number(PartyKind.AGENT_STORE, f"{agent_number}/{store_number}")
         if store is None or not store.active:
             raise Refused(Code.UNKNOWN_AGENT)
-        amount = ctx.amount()
+        amount = command.amount
         ctx.check_limits(client, self.name, amount)
         fee = ctx.profile.fee(self.name, amount).customer
         excise = ctx.profile.excise(fee)

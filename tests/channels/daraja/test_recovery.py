@@ -31,7 +31,7 @@ async def test_an_accepted_b2c_is_finished_after_a_restart(
         now = daraja.now()
         params = {
             "shortcode": "600000",
-            "msisdn": TEST_MSISDN,
+            "to": TEST_MSISDN,
             "amount": "33",
             "command": "BusinessPayment",
         }

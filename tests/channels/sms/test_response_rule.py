@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from mkoba.app import Platform
+from mkoba.commands.catalog import PayPerson
 from mkoba.parties import Pin, Purpose, seal_pin
 from mkoba.processor.request import Channel, Request
 from mkoba.settings import Settings
@@ -66,8 +67,10 @@ async def _ask(platform: Platform, sender: str, recipient: str, tag: str) -> str
     """A money-moving request that came in by SMS, answered by an SMS reply."""
     request_id = f"sms:{sender}:test:{tag}"
     sealed = seal_pin(Pin(PIN), platform.transport_key, request_id.encode())
-    params = {"to": recipient, "amount": "10"}
-    request = Request(request_id, Channel.SMS, "send_money", sender, params, sealed, time.time_ns())
+    command = PayPerson(recipient, 10 * 100)
+    request = Request(
+        request_id, Channel.SMS, "send_money", sender, command, sealed, time.time_ns()
+    )
     response = await platform.request(request)
     assert response.ok, response
     channel = platform.sms

@@ -166,3 +166,14 @@ def test_the_library_serves_the_highest_version_and_refuses_bad_files(tmp_path: 
     assert library.refresh() is True
     # A version once loaded keeps serving (sessions may hold it) until restart.
     assert library.current("agent").version == 7
+
+
+def test_a_request_sends_exactly_its_products_command_fields() -> None:
+    # A menu cannot build a request its product's command would refuse at the edge.
+    raw = _customer()
+    raw["screens"]["send.do"]["request"]["params"] = {"recipient": "{to}", "amount": "{amount}"}
+    problems = _problems(raw)
+    assert "send.do: params.recipient: send_money has no field 'recipient'" in problems
+    assert "send.do: params: send_money needs 'to'" in problems
+    raw["screens"]["send.do"]["request"]["params"] = {"to": "{to}", "amount_minor": "{amount}"}
+    assert parse(raw, "test.yaml").screen("send.do").request is not None

@@ -7,7 +7,6 @@ real engine, the shipped menus and real keys.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,7 @@ from mkoba.channels.ussd.gateway import Ending, Screen, SessionEnd, UssdEvent
 from mkoba.channels.ussd.library import Library
 from mkoba.channels.ussd.session import Sessions
 from mkoba.codes import Code
+from mkoba.commands.catalog import PayPerson
 from mkoba.parties import Party, PartyKind, SealedPin, SecretKey, open_pin
 from mkoba.processor.request import Channel, Request, Response
 
@@ -92,7 +92,7 @@ def test_a_pin_is_sealed_to_its_request_and_never_held_in_clear(
         lookup, send = recorder.requests
         assert lookup.product == "name_lookup" and lookup.pin is None
         assert send.product == "send_money" and send.channel == Channel.USSD
-        assert send.params == {"to": "254712000002", "amount": "100"}
+        assert send.command == PayPerson("254712000002", 100 * 100)
         assert isinstance(send.pin, SealedPin)
         assert open_pin(send.pin, KEY, send.id.encode()).reveal() == "9024"
         with pytest.raises(ValueError, match="could not be read"):
@@ -129,9 +129,9 @@ def test_change_pin_sends_the_new_pin_sealed_for_the_new_pin_context() -> None:
         final = await hop("7", "3", "1357", "2580", "2580")
         assert final.screen.text.startswith("Your M-PESA PIN has been changed.")
         (request,) = recorder.requests
-        blob = base64.b64decode(request.params["sealed_new_pin"])
         context = request.id.encode() + b":new"
-        assert open_pin(SealedPin(blob), KEY, context).reveal() == "2580"
+        assert request.new_pin is not None
+        assert open_pin(request.new_pin, KEY, context).reveal() == "2580"
         assert request.pin is not None
         assert open_pin(request.pin, KEY, request.id.encode()).reveal() == "1357"
 

@@ -10,7 +10,6 @@ was ready gets its request rolled back. Answers are the JSON ``Envelope``.
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from typing import Any
@@ -24,6 +23,7 @@ from mkoba import __version__
 from mkoba.channels.api import inbox, models, operator
 from mkoba.channels.api.app import envelope, error
 from mkoba.codes import Code
+from mkoba.commands import BadCommand, parse
 from mkoba.outbox import MemorySmsc
 from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
 from mkoba.parties.handsets import HandsetKey
@@ -165,7 +165,10 @@ def _product_route(
             return error(Code.INVALID_INPUT, "Idempotency-Key: printable text only")
         key = idempotency_key or uuid.uuid4().hex
         request_id = f"api:{msisdn}:{key}"
-        params = body.params()
+        try:
+            command = parse(product, body.params(), ports.profile())
+        except BadCommand as bad:
+            return error(bad.code, bad.message)
         try:
             sealed = (
                 seal_pin(Pin(body.pin), ports.transport_key, request_id.encode())
@@ -173,15 +176,23 @@ def _product_route(
                 else None
             )
             new_pin = getattr(body, "new_pin", None)
-            if new_pin is not None:
-                blob = seal_pin(
-                    Pin(new_pin), ports.transport_key, request_id.encode() + b":new"
-                ).blob
-                params["sealed_new_pin"] = base64.b64encode(blob).decode()
+            sealed_new = (
+                seal_pin(Pin(new_pin), ports.transport_key, request_id.encode() + b":new")
+                if new_pin is not None
+                else None
+            )
         except ValueError as problem:
             return error(Code.INVALID_INPUT, f"pin: {problem}")
         request = Request(
-            request_id, Channel.API, product, msisdn, params, sealed, time.time_ns(), phone
+            request_id,
+            Channel.API,
+            product,
+            msisdn,
+            command,
+            sealed,
+            time.time_ns(),
+            phone,
+            new_pin=sealed_new,
         )
         response = await ports.request(request)
         if response.ok:

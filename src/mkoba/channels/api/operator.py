@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request as HttpRequest
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import InvalidMsisdn, SecretKey, load_or_create_key, normalize_msisdn
 from mkoba.processor.request import Channel, Request
 from mkoba.text import storable
@@ -74,7 +75,7 @@ def mount(app: FastAPI, submit: Submit, keys_dir: Path) -> None:
             Channel.SYSTEM,
             "operator_unlock",
             staff,
-            {"staff": staff, "user": user},
+            commands.OperatorUnlock(staff, user),
             None,
             time.time_ns(),
         )

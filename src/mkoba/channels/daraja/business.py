@@ -86,7 +86,7 @@ async def _b2c(
     msisdn = body.msisdn("PartyB")
     params = {
         "shortcode": shortcode,
-        "msisdn": msisdn,
+        "to": msisdn,
         "amount": str(amount),
         "command": command,
         "remarks": body.text("Remarks", required=False, length_max=100),

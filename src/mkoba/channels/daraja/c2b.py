@@ -21,6 +21,8 @@ from mkoba.channels.daraja.envelope import INTERNAL, NOT_FOUND, DarajaError
 from mkoba.channels.daraja.http import authenticate, channel, endpoint
 from mkoba.channels.daraja.registry import Urls
 from mkoba.channels.daraja.state import Daraja
+from mkoba.commands import Command
+from mkoba.commands import catalog as commands
 from mkoba.parties import Pin, seal_pin
 from mkoba.processor.request import Channel, Request
 
@@ -76,8 +78,8 @@ async def _simulate(request: HttpRequest, version: str) -> dict[str, Any]:
     code = daraja.registry.shortcode_of(app, shortcode)
     if code is None or code.kind == "b2c":
         raise DarajaError.field("ShortCode")
-    command = body.choice("CommandID", ("CustomerPayBillOnline", "CustomerBuyGoodsOnline"))
-    if (command == "CustomerBuyGoodsOnline") != (code.kind == "till"):
+    command_id = body.choice("CommandID", ("CustomerPayBillOnline", "CustomerBuyGoodsOnline"))
+    if (command_id == "CustomerBuyGoodsOnline") != (code.kind == "till"):
         raise DarajaError.field("CommandID")
     amount = body.amount("Amount")
     msisdn = body.msisdn("Msisdn")
@@ -85,23 +87,24 @@ async def _simulate(request: HttpRequest, version: str) -> dict[str, Any]:
         raise DarajaError.field("Msisdn")
     reference = body.text("BillRefNumber", required=code.kind != "till")
     oid = ids.originator_id()
-    params = {"amount": str(amount)}
+    minor = amount * daraja.ports.profile().currency.minor_per_major
+    payment: Command
     if code.kind == "till":
-        product, params["till"] = "buy_goods", shortcode
+        product, payment = "buy_goods", commands.BuyGoods(shortcode, minor)
     else:
-        product, params["paybill"], params["account"] = "pay_bill", shortcode, reference
+        product, payment = "pay_bill", commands.PayBill(shortcode, reference, minor)
     request_id = f"c2b:{app.id}:{oid}"
-    daraja.spawn(_pay(daraja, request_id, product, msisdn, params), f"c2b-simulate-{oid}")
+    daraja.spawn(_pay(daraja, request_id, product, msisdn, payment), f"c2b-simulate-{oid}")
     return _originator(oid, "Accept the service request successfully.")
 
 
 async def _pay(
-    daraja: Daraja, request_id: str, product: str, msisdn: str, params: dict[str, str]
+    daraja: Daraja, request_id: str, product: str, msisdn: str, command: Command
 ) -> None:
     """The test customer pays, with the sandbox PIN, as from the phone menu."""
     pin = Pin(daraja.settings.daraja_sandbox_pin)
     sealed = seal_pin(pin, daraja.ports.transport_key, request_id.encode())
-    request = Request(request_id, Channel.DARAJA, product, msisdn, params, sealed, daraja.now())
+    request = Request(request_id, Channel.DARAJA, product, msisdn, command, sealed, daraja.now())
     await daraja.ports.request(request)
 
 

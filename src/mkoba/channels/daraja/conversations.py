@@ -30,6 +30,7 @@ from mkoba.channels.daraja.envelope import DUPLICATE_ORIGINATOR, DarajaError, js
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.schema import CONVERSATION_COLUMNS
 from mkoba.codes import Code
+from mkoba.commands import BadCommand, parse
 from mkoba.ledger import Write, WriteMode
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor.request import Channel, Request, Response
@@ -241,12 +242,19 @@ class Conversations:
             return
         kind = KINDS[conversation.kind]
         params = {k: v for k, v in conversation.params.items() if not k.startswith("_")}
+        try:
+            command = parse(kind.product, params, daraja.profile(conversation.created))
+        except BadCommand as bad:
+            response = Response(conversation.request_id, bad.code, bad.message)
+            body = results.BUILDERS[conversation.kind](view, response, self._facts())
+            await self._finish(conversation, results.outcome(response), "", body)
+            return
         request = Request(
             conversation.request_id,
             Channel.DARAJA,
             kind.product,
             f"org:{conversation.shortcode}",
-            params,
+            command,
             None,
             conversation.created,
         )

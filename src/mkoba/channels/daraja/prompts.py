@@ -38,6 +38,7 @@ from mkoba.channels.daraja.stk_prompt import (
     prompt_text,
 )
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.ledger import Write
 from mkoba.outbox import reads as outbox_reads
 from mkoba.parties import PartyKind, Pin, seal_pin
@@ -194,7 +195,7 @@ class Prompts:
             Channel.STK,
             "buy_goods" if prompt.kind == "till" else "pay_bill",
             prompt.msisdn,
-            _params(prompt, daraja),
+            _command(prompt),
             sealed,
             daraja.now(),
             phone_verified=True,  # the PIN was typed on the prompted phone
@@ -377,14 +378,8 @@ def business_name(daraja: Daraja, shortcode: str) -> str:
     return party.name if party is not None else shortcode
 
 
-def _params(prompt: Prompt, daraja: Daraja) -> dict[str, str]:
-    """The payment's parameters as TranProc's products read them."""
-    currency = daraja.profile(prompt.created).currency
-    amount = str(prompt.amount // currency.minor_per_major)
-    params = {"amount": amount}
+def _command(prompt: Prompt) -> commands.BuyGoods | commands.PayBill:
+    """The payment the prompt asked for, as its product's command (amount in minor units)."""
     if prompt.kind == "till":
-        params["till"] = prompt.party_b
-    else:
-        params["paybill"] = prompt.party_b
-        params["account"] = prompt.account
-    return params
+        return commands.BuyGoods(prompt.party_b, prompt.amount)
+    return commands.PayBill(prompt.party_b, prompt.account, prompt.amount)

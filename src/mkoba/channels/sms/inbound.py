@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 
 from mkoba.channels.sms.replies import Replies
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.messages import render
 from mkoba.parties import InvalidMsisdn, Party, normalize_msisdn
 from mkoba.processor.request import Channel, Request, Response
@@ -101,7 +102,7 @@ class Inbox:
             Channel.SMS,
             "request_reversal",
             msisdn,
-            {"receipt": receipt},
+            commands.Reversal(receipt),
             None,
             time.time_ns(),
             phone_verified=True,  # the SMSC says which phone sent it

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import yaml  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mkoba.commands import COMMANDS, shape
 from mkoba.messages import gsm7
 
 ROLES = ("customer", "agent", "agent_assistant", "merchant")
@@ -320,6 +321,7 @@ def _screen_problems(
             unknown = placeholders(value) - known
             if unknown:
                 problems.append(f"{where}: params.{name}: unknown placeholders {sorted(unknown)}")
+        problems.extend(f"{where}: {problem}" for problem in _fields_problems(request))
     if screen.lookup is not None:
         values = [screen.lookup.number, screen.lookup.store or ""]
         unknown = set().union(*(placeholders(value) for value in values)) - known
@@ -370,3 +372,24 @@ def _reachability(definition: Definition) -> list[str]:
     if not unreachable:
         return []
     return [f"screens {unreachable} cannot be reached from {definition.start!r}"]
+
+
+def _fields_problems(request: RequestSpec) -> list[str]:
+    """What in a request's params its product's command would not take, or would miss."""
+    kind = COMMANDS.get(request.product)
+    if kind is None:
+        return []
+    fields = shape(kind)
+    names = {field.name for field in fields}
+    problems = [
+        f"params.{name}: {request.product} has no field {name!r}"
+        for name in request.params
+        if name not in names and name.removesuffix("_minor") not in names
+    ]
+    given = {name.removesuffix("_minor") for name in request.params}
+    problems.extend(
+        f"params: {request.product} needs {field.name!r}"
+        for field in fields
+        if field.required and field.name not in given
+    )
+    return problems

@@ -11,7 +11,6 @@ the screen carries, so the adapter can acknowledge delivery once it is sent.
 
 from __future__ import annotations
 
-import base64
 import functools
 import hmac
 import re
@@ -37,6 +36,7 @@ from mkoba.channels.ussd.session import (
     stack_depth_max,
 )
 from mkoba.codes import Code
+from mkoba.commands import BadCommand, parse
 from mkoba.messages import render
 from mkoba.money import format_amount, parse_amount
 from mkoba.parties import (
@@ -44,6 +44,7 @@ from mkoba.parties import (
     Party,
     PartyKind,
     Pin,
+    SealedPin,
     SecretKey,
     local_msisdn,
     normalize_msisdn,
@@ -311,21 +312,11 @@ class Engine:
 
     async def _lookup(self, session: Session, lookup: Lookup) -> Hop | None:
         """The Hakikisha name for the next screen; a final screen if there is nobody."""
-        params = {"kind": lookup.kind, "number": _raw(lookup.number, session.values)}
+        fields = {"kind": lookup.kind, "number": _raw(lookup.number, session.values)}
         store = _raw(lookup.store or "", session.values)
         if store:
-            params["store"] = store
-        request = Request(
-            session.next_request_id(),
-            Channel.USSD,
-            "name_lookup",
-            session.msisdn,
-            params,
-            None,
-            time.time_ns(),
-            phone_verified=True,  # the gateway says which phone dialled
-        )
-        response = await self.requester(request)
+            fields["store"] = store
+        response = await self._submit(session, session.next_request_id(), "name_lookup", fields)
         if response.ok:
             session.values["name"] = str(response.data.get("name", ""))
             session.values["masked"] = str(response.data.get("number", ""))
@@ -339,35 +330,52 @@ class Engine:
     async def _request(self, session: Session, spec: RequestSpec) -> Hop:
         request_id = session.next_request_id()
         context = request_id.encode()
-        params = {
+        fields = {
             name: value
             for name, value in ((n, _raw(v, session.values)) for n, v in spec.params.items())
             if value
         }
         try:
             pin = self._reseal(session, spec.pin, context) if spec.pin else None
-            if spec.new_pin:
-                sealed = self._reseal(session, spec.new_pin, context + b":new")
-                params["sealed_new_pin"] = base64.b64encode(sealed.blob).decode()
+            new_pin = (
+                self._reseal(session, spec.new_pin, context + b":new") if spec.new_pin else None
+            )
         finally:
             session.forget_pins()
-        request = Request(
-            request_id,
-            Channel.USSD,
-            spec.product,
-            session.msisdn,
-            params,
-            pin,
-            time.time_ns(),
-            phone_verified=True,  # the gateway says which phone dialled
-        )
-        response = await self.requester(request)
+        response = await self._submit(session, request_id, spec.product, fields, pin, new_pin)
         if not response.ok:
             return Hop(Screen.end(self._failure(session, response)))
         screen = Screen.end(self._success(session, spec, response))
         return Hop(screen, request_id, session.language)
 
-    def _reseal(self, session: Session, field: str, context: bytes) -> Any:
+    async def _submit(
+        self,
+        session: Session,
+        request_id: str,
+        product: str,
+        fields: dict[str, str],
+        pin: SealedPin | None = None,
+        new_pin: SealedPin | None = None,
+    ) -> Response:
+        """Parse the answers into the product's command and ask TranProc; the response."""
+        try:
+            command = parse(product, fields, self.profile())
+        except BadCommand as bad:
+            return Response(request_id, bad.code, bad.message)
+        request = Request(
+            request_id,
+            Channel.USSD,
+            product,
+            session.msisdn,
+            command,
+            pin,
+            time.time_ns(),
+            phone_verified=True,  # the gateway says which phone dialled
+            new_pin=new_pin,
+        )
+        return await self.requester(request)
+
+    def _reseal(self, session: Session, field: str, context: bytes) -> SealedPin:
         """A held PIN sealed anew for the request (clear only inside this call)."""
         held = session.sealed[field]
         return seal_pin(open_pin(held, self.key, session.hold_context(field)), self.key, context)

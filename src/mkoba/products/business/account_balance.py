@@ -10,6 +10,7 @@ read zero: charges come out of the account that pays them.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.processor.context import Context
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response
@@ -25,7 +26,7 @@ class AccountBalance:
     async def run(self, ctx: Context) -> Response:
         """The balances of the business's accounts, in minor units."""
         check_channel(ctx)
-        party = business(ctx, ctx.param("shortcode"))
+        party = business(ctx, ctx.command_as(commands.AccountBalance).shortcode)
         names = ACCOUNT_NAMES[party.kind]
         held = [
             (name, ctx.directory.account(party.id, purpose) if purpose else None)

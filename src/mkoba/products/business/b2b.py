@@ -9,6 +9,7 @@ own two accounts pays nothing.
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan, Refused
@@ -50,15 +51,21 @@ class B2B:
 
     async def run(self, ctx: Context) -> Plan:
         """Check both businesses and the amount, then plan the payment (or the move)."""
-        command, payer = command_of(ctx, self.name, _REASONS)
-        amount = ctx.amount()
+        asked = ctx.command_as(commands.BusinessToBusiness)
+        command = asked.command
+        payer = command_of(ctx, self.name, command, asked.shortcode, _REASONS)
+        amount = asked.amount
         ctx.check_amount(self.name, amount)
         if command in MOVES:
-            return self._move(ctx, command, payer, amount)
-        target = payee(ctx, ctx.param("target"), PAYMENTS[command])
+            return self._move(ctx, asked, payer, amount)
+        if not asked.target:
+            raise Refused(Code.INVALID_INPUT, "target is required")
+        target = payee(ctx, asked.target, PAYMENTS[command])
         if target.id == payer.id and command != "BusinessPayToBulk":
             raise Refused(Code.SAME_ACCOUNT)
-        reference = ctx.param("account", required=command == "BusinessPayBill")
+        reference = asked.account
+        if command == "BusinessPayBill" and not reference:
+            raise Refused(Code.INVALID_INPUT, "account is required")
         fee = ctx.profile.fee(self.name, amount).business
         excise = ctx.profile.excise(fee)
         source = float_account(ctx, payer)
@@ -77,11 +84,14 @@ class B2B:
             data=_data(amount, fee, command, target, payer, reference),
         )
 
-    def _move(self, ctx: Context, command: str, party: Party, amount: int) -> Plan:
+    def _move(
+        self, ctx: Context, asked: commands.BusinessToBusiness, party: Party, amount: int
+    ) -> Plan:
         """Money between a business's own WORKING and UTILITY accounts, free."""
         if party.kind != PartyKind.ORGANISATION:
             raise Refused(Code.NOT_ALLOWED, "only an organisation has two accounts to move between")
-        if ctx.param("target", required=False) not in ("", party.number):
+        command = asked.command
+        if asked.target not in ("", party.number):
             raise Refused(Code.INVALID_INPUT, "a transfer between own accounts names itself")
         from_purpose, to_purpose = MOVES[command]
         source = ctx.account(party, from_purpose)

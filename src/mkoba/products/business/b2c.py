@@ -7,6 +7,7 @@ account. The recipient must be a registered, active customer.
 
 from __future__ import annotations
 
+from mkoba.commands import catalog as commands
 from mkoba.parties import Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan
@@ -32,15 +33,17 @@ class B2C:
 
     async def run(self, ctx: Context) -> Plan:
         """Check the business, the recipient and the amount, then plan the payment."""
-        command, payer = command_of(ctx, self.name, COMMANDS)
-        recipient = customer(ctx, ctx.msisdn("msisdn"))
-        amount = ctx.amount()
+        asked = ctx.command_as(commands.BusinessToCustomer)
+        command = asked.command
+        payer = command_of(ctx, self.name, command, asked.shortcode, COMMANDS)
+        recipient = customer(ctx, asked.to)
+        amount = asked.amount
         ctx.check_amount(self.name, amount)
         fee = ctx.profile.fee(self.name, amount).business
         excise = ctx.profile.excise(fee)
         source = ctx.account(payer, Purpose.UTILITY)
         target = ctx.account(recipient, Purpose.WALLET)
-        remarks = ctx.param("remarks", required=False)
+        remarks = asked.remarks
         return two_party(
             self.name,
             Side(payer, source, f"{_REASONS[command]} to {recipient.msisdn}"),

@@ -13,6 +13,7 @@ import asyncio
 import json
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import PartyKind
 from mkoba.processor import history
 from mkoba.processor.context import Context
@@ -32,9 +33,10 @@ class BusinessReversal:
     async def run(self, ctx: Context) -> Plan:
         """Check the original payment, then plan its amount back to the payer."""
         check_channel(ctx)
-        party = business(ctx, ctx.param("shortcode"))
-        original = ctx.param("receipt")
-        amount = ctx.amount()
+        asked = ctx.command_as(commands.BusinessReversal)
+        party = business(ctx, asked.shortcode)
+        original = asked.receipt
+        amount = asked.amount
         found = await self._original(ctx, original)
         if found is None or found.payee_id != party.id:
             raise Refused(Code.UNKNOWN_RECEIPT, reason="not_found")

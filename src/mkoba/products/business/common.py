@@ -46,14 +46,15 @@ def offered(ctx: Context, product: str) -> None:
         raise Refused(Code.NOT_ALLOWED, f"{ctx.profile.name} does not offer {product}")
 
 
-def command_of(ctx: Context, product: str, commands: Collection[str]) -> tuple[str, Party]:
-    """Check the channel and the offer; the request's command (one of ``commands``) and payer."""
+def command_of(
+    ctx: Context, product: str, command: str, shortcode: str, commands: Collection[str]
+) -> Party:
+    """Check the channel, the offer and the command (one of ``commands``); the payer."""
     check_channel(ctx)
     offered(ctx, product)
-    command = ctx.param("command")
     if command not in commands:
         raise Refused(Code.INVALID_INPUT, f"command must be one of {sorted(commands)}")
-    return command, business(ctx, ctx.param("shortcode"))
+    return business(ctx, shortcode)
 
 
 def business(ctx: Context, shortcode: str) -> Party:

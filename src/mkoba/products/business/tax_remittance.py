@@ -8,6 +8,7 @@ carry no charge [inferred: the tariff sources are silent].
 from __future__ import annotations
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import PartyKind
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Plan, Refused
@@ -36,12 +37,13 @@ class TaxRemittance:
         """Check the business, the tax authority and the amount, then plan the payment."""
         check_channel(ctx)
         offered(ctx, TARIFF)
-        payer = business(ctx, ctx.param("shortcode"))
-        authority = payee(ctx, ctx.param("target"), (PartyKind.ORGANISATION,))
+        asked = ctx.command_as(commands.TaxRemittance)
+        payer = business(ctx, asked.shortcode)
+        authority = payee(ctx, asked.target, (PartyKind.ORGANISATION,))
         if authority.id == payer.id:
             raise Refused(Code.SAME_ACCOUNT)
-        reference = ctx.param("account")
-        amount = ctx.amount()
+        reference = asked.account
+        amount = asked.amount
         ctx.check_amount(TARIFF, amount)
         source = float_account(ctx, payer)
         destination = collection_account(ctx, authority)

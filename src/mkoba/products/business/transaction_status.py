@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 from mkoba.codes import Code
+from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind
 from mkoba.processor import history
 from mkoba.processor.context import Context
@@ -57,9 +58,9 @@ class TransactionStatus:
     async def run(self, ctx: Context) -> Response:
         """The transaction's parties, amounts, times and status."""
         check_channel(ctx)
-        party = business(ctx, ctx.param("shortcode"))
-        receipt = ctx.param("receipt", required=False)
-        request = ctx.param("request", required=False)
+        asked = ctx.command_as(commands.TransactionStatus)
+        party = business(ctx, asked.shortcode)
+        receipt, request = asked.receipt, asked.request
         if not receipt and not request:
             raise Refused(Code.INVALID_INPUT, "give a receipt or the request that made it")
         found = await self._find(ctx, receipt, request)
