@@ -14,12 +14,14 @@ from mkoba.app import Platform
 from mkoba.codes import Code
 from mkoba.commands import COMMANDS
 from mkoba.commands.catalog import NoInput, PayPerson
-from mkoba.processor.plan import Record
+from mkoba.processor.context import Context
+from mkoba.processor.guarded import Guarded, Posting
+from mkoba.processor.plan import Leg, Plan, Record
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Callback, Channel, Response
 from mkoba.products import all_products
 from tests.conftest import MakePlatform
-from tests.products.world import CUSTOMER_PIN, World, refused
+from tests.products.world import CUSTOMER_PIN, KSH, World, refused, wallet
 
 pytestmark = pytest.mark.anyio
 
@@ -206,6 +208,40 @@ async def test_a_product_that_forgets_the_pin_cannot_answer_ok(
     finally:
         del platform.processor.products["careless"]
         del COMMANDS["careless"]
+
+
+async def test_a_guarded_decision_that_forgets_the_pin_moves_nothing(
+    platform: Platform, world: World
+) -> None:
+    # A decision TranProc makes under a record's lock is vouched for before its money
+    # moves: a product that needed the PIN and never checked it posts nothing.
+    payer = await world.customer(100)
+    payee = await world.customer()
+    assert payer.msisdn
+
+    class Sneaky:
+        name = "sneaky"
+
+        async def run(self, ctx: Context) -> Guarded[None]:
+            async def read() -> None:
+                return None
+
+            async def decide(_: None) -> Posting:
+                leg = Leg(wallet(payer), wallet(payee), 10 * KSH)
+                plan = Plan("sneaky", payer.id, payee.id, 10 * KSH, (leg,))
+                answer = Response(ctx.request.id, Code.OK, "moved")
+                return Posting(plan, lambda _n, _r: (), lambda _p: Record(answer, payer.id))
+
+            return Guarded("sneaky", read, decide)
+
+    platform.processor.products["sneaky"] = Sneaky()
+    COMMANDS["sneaky"] = NoInput
+    try:
+        refused(await world.ask("sneaky", payer.msisdn, CUSTOMER_PIN), Code.SYSTEM_ERROR)
+    finally:
+        del platform.processor.products["sneaky"]
+        del COMMANDS["sneaky"]
+    assert await world.balances(wallet(payer), wallet(payee)) == [100 * KSH, 0]
 
 
 def test_every_pinless_product_declares_its_proof() -> None:

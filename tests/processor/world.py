@@ -41,6 +41,7 @@ from tests.world import (
     PHONE_ONLY,
     TRUST,
     World,
+    call,
     request_of,
     wallet,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "PHONE_ONLY",
     "TRUST",
     "World",
+    "call",
     "request_of",
     "wallet",
 ]

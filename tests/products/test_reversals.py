@@ -240,3 +240,34 @@ async def test_a_hold_nobody_decided_lapses_with_the_window(world: World) -> Non
 
 async def test_the_books_balance(world: World) -> None:
     world.check_books()
+
+
+async def test_two_decisions_at_once_move_the_money_once(world: World) -> None:
+    # Two members of staff approve (and one rejects) at the same moment: TranProc makes
+    # each decision under the reversal's lock on the record as it then stands.
+    payer, recipient, receipt = await sent(world)
+    first = await world.staff(Role.CUSTOMER_CARE)
+    second = await world.staff(Role.OPERATIONS)
+    third = await world.staff(Role.CUSTOMER_CARE)
+    assert (await ask_back(world, payer, receipt)).ok
+    answers = await asyncio.gather(
+        decide(world, first, receipt),
+        decide(world, second, receipt),
+        decide(world, third, receipt, approve=False),
+    )
+    done = [answer for answer in answers if answer.ok]
+    assert len(done) == 1, answers
+    for answer in answers:
+        if not answer.ok:
+            refused(answer, Code.REVERSAL_NOT_POSSIBLE, "already")
+    moved_back = 1_000 * KSH if done[0].receipt else 0
+    assert await world.balances(wallet(payer), wallet(recipient)) == [
+        3_987 * KSH + moved_back,
+        1_000 * KSH - moved_back,
+    ]
+    decisions = [action for _, action in await world.audit(payer) if action != "reversal_request"]
+    assert decisions == [
+        "register",
+        "reversal_approved" if done[0].receipt else "reversal_rejected",
+    ]
+    world.check_books()

@@ -256,9 +256,7 @@ async def test_a_rolled_back_send_makes_no_voucher(world: World) -> None:
     assert await world.platform.acknowledge(request.id, False)
     assert await world.available(wallet(sender)) == 1_000 * KSH
     assert await world.sms_to(to) == []
-    swept = await background.sweep(
-        world.services, world.platform.kit.voucher_locks, world.platform.clock() + 3_600 * 10**9
-    )
+    swept = await background.sweep(world.services, world.platform.clock() + 3_600 * 10**9)
     assert swept.voided >= 1
     state = await world.rows("SELECT state FROM vouchers WHERE request_id = ?", (request.id,))
     assert state == [("void",)]
@@ -273,7 +271,7 @@ async def test_a_voucher_for_someone_who_registers_goes_to_their_wallet(world: W
     )
     assert response.ok, response
     newcomer = world.party(to)
-    swept = await background.sweep(world.services, world.platform.kit.voucher_locks)
+    swept = await background.sweep(world.services)
     assert swept.credited >= 1
     assert await world.available(wallet(newcomer)) == 250 * KSH
     texts = await world.sms_to(to)
@@ -289,16 +287,14 @@ async def test_a_lapsed_voucher_goes_back_to_the_sender_without_the_fee(world: W
     code = await code_sent_to(world, to)
     assert await world.available(wallet(sender)) == 490 * KSH
     later = world.platform.clock() + 7 * DAY_NS + 1
-    swept = await background.sweep(world.services, world.platform.kit.voucher_locks, later)
+    swept = await background.sweep(world.services, later)
     assert swept.refunded >= 1
     assert await world.available(wallet(sender)) == 990 * KSH
     texts = await world.sms_to(sender.msisdn or "")
     assert f"The Ksh500.00 you sent to 0{to[3:]} on" in texts[-1]
     assert f"({sent.receipt}) was not collected and has been returned to you" in texts[-1]
     refused(await redeem(world, store, to, code), Code.VOUCHER_NOT_FOUND, "gone back to the sender")
-    assert (
-        await background.sweep(world.services, world.platform.kit.voucher_locks, later)
-    ).refunded == 0
+    assert (await background.sweep(world.services, later)).refunded == 0
 
 
 async def test_the_books_balance(world: World) -> None:

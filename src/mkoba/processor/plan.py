@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkoba.codes import Code
-from mkoba.ledger import Account, WriteMode
+from mkoba.ledger import Account, TransferResult, WriteMode
 from mkoba.parties import Change
 from mkoba.processor.request import Response
 
@@ -137,3 +137,16 @@ class Refused(Exception):
         self.code = code
         self.message = message or code.message
         self.data = data
+
+
+class Posted(NamedTuple):
+    """What the ledger said, and the number and receipt the batch used."""
+
+    results: list[TransferResult]
+    number: int
+    receipt: str
+
+    @property
+    def ok(self) -> bool:
+        """True when every transfer was applied now (not before: EXISTS is someone else's)."""
+        return all(result is TransferResult.OK for result in self.results)

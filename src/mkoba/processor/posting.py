@@ -13,29 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from mkoba.ledger import Transfer, TransferResult, Write
 from mkoba.processor import ids
-from mkoba.processor.plan import Plan
+from mkoba.processor.plan import Plan, Posted
 from mkoba.processor.request import Request
 from mkoba.processor.rows import Rows, Stamp
 from mkoba.processor.services import Services
 from mkoba.processor.status import Status
 from mkoba.processor.transfers import transfers_for
-
-
-class Posted(NamedTuple):
-    """What the ledger said, and the number and receipt the batch used."""
-
-    results: list[TransferResult]
-    number: int
-    receipt: str
-
-    @property
-    def ok(self) -> bool:
-        """True when every transfer was applied now (not before: EXISTS is someone else's)."""
-        return all(result is TransferResult.OK for result in self.results)
 
 
 async def post(
@@ -80,9 +66,3 @@ async def post(
 
     results = await services.writer.submit_async(list(transfers), attach)
     return Posted(results, number, receipt_id)
-
-
-def moment(services: Services, now: int) -> str:
-    """``now`` for a message's ``sent``: ``23/11/26 21:15``, which each language words."""
-    stamp = Stamp.of(now, services.profile(now))
-    return f"{stamp.date} {stamp.time}"

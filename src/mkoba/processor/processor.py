@@ -15,7 +15,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from mkoba.codes import Code
 from mkoba.commands.fields import text_length_max
@@ -27,6 +27,7 @@ from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
 from mkoba.processor.delivery import Deliveries
 from mkoba.processor.events import reactions
+from mkoba.processor.guarded import Guarded, settle
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Plan, Record, Refused
 from mkoba.processor.proof import needs_pin, proof_of, refusal
@@ -51,8 +52,8 @@ class Product(Protocol):
     # comes from the phone it acts for. Without one, it needs the PIN.
     name: str
 
-    async def run(self, ctx: Context) -> Response | Plan | Record:
-        """Answer directly (queries) or return a plan for the processor to commit."""
+    async def run(self, ctx: Context) -> Response | Plan | Record | Guarded[Any]:
+        """Answer directly (queries), or return a plan, a record or a guarded decision."""
         ...
 
 
@@ -257,6 +258,16 @@ class Processor:
             ctx = Context(self.services, request, self.services.clock(), proof)
             try:
                 answer = await product.run(ctx)
+                if isinstance(answer, Guarded):
+                    settled = await settle(
+                        self.services,
+                        self.services.record_locks,
+                        request,
+                        answer,
+                        ctx.now,
+                        vouch=lambda: _check_proof(ctx, product, _MOVES_MONEY),
+                    )
+                    answer = settled.record
                 _check_proof(ctx, product, answer)
             except Refused as refused:
                 # A wrong PIN try (and an allowance used) is durable before the answer.
@@ -346,6 +357,10 @@ class Processor:
         known = self._replays.get(request_id)
         if known is not None:
             known.response = response
+
+
+# What a guarded decision is vouched as, before its money moves.
+_MOVES_MONEY = Plan(product="", payer_id=0, payee_id=0, amount=0, legs=())
 
 
 def _check_proof(ctx: Context, product: Product, answer: Response | Plan | Record) -> None:

@@ -11,6 +11,8 @@ from mkoba.ledger import LedgerWriter, Store
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, Purpose, SecretKey, account_id
 from mkoba.processor.events import AcceptAll, Subscriber, Validation
 from mkoba.processor.ids import Counter
+from mkoba.processor.locks import PartyLocks
+from mkoba.processor.moments import moment
 
 # A message body that is not a text template (a channel's callback JSON), from its params.
 Renderer = Callable[[Mapping[str, str]], str]
@@ -38,6 +40,10 @@ class Services:
     validation: Validation = field(default_factory=AcceptAll)
     # Channels told of payments to businesses as they commit (``processor/events.py``).
     subscribers: tuple[Subscriber, ...] = ()
+    # Locks by record key ("voucher:<request>", "reversal:<receipt>"), for the guarded
+    # decisions TranProc commits (``processor/guarded.py``) and the sweeps that settle
+    # the same records: two requests can never both settle one voucher.
+    record_locks: PartyLocks = field(default_factory=PartyLocks)
     # Channels' callback bodies by template id (the rest are texts in ``mkoba.messages``).
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
     _profile_of_second: tuple[int, Profile] | None = field(default=None, init=False, repr=False)
@@ -52,6 +58,11 @@ class Services:
         profile = self.catalog.at(dt.datetime.fromtimestamp(second, dt.UTC))
         self._profile_of_second = (second, profile)
         return profile
+
+    def sent_at(self, now: int) -> str:
+        """``now`` as a message's ``sent`` names it: ``23/11/26 21:15`` (each language words it)."""
+        names = moment(now, self.profile(now).timezone)
+        return f"{names.date} {names.time}"
 
     @staticmethod
     def operator_account(purpose: Purpose) -> int:

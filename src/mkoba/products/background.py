@@ -16,14 +16,14 @@ import logging
 from pathlib import Path
 from typing import NamedTuple
 
+from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.ledger import Store
 from mkoba.money import format_amount
-from mkoba.parties import PartyKind, Purpose, load_or_create_key, local_msisdn
-from mkoba.processor.locks import PartyLocks
-from mkoba.processor.plan import Line, Note
-from mkoba.processor.posting import moment
-from mkoba.processor.request import Channel, Request
+from mkoba.parties import OPERATOR_ID, PartyKind, Purpose, load_or_create_key, local_msisdn
+from mkoba.processor.guarded import settle
+from mkoba.processor.plan import Line, Note, Posted, Record
+from mkoba.processor.request import Channel, Request, Response
 from mkoba.processor.services import Services
 from mkoba.products import reversal_book, voucher_book
 from mkoba.products.common import display_name
@@ -67,9 +67,7 @@ class Background:
         await asyncio.to_thread(migrate, services.store)
         key_path = self.keys_dir / "voucher.key"
         self.kit.voucher_key = await asyncio.to_thread(load_or_create_key, key_path)
-        self._task = asyncio.get_running_loop().create_task(
-            _sweeps(services, self.kit.voucher_locks)
-        )
+        self._task = asyncio.get_running_loop().create_task(_sweeps(services))
 
     async def stop(self) -> None:
         """Stop the sweep (a sweep in progress is abandoned; the next start does it again)."""
@@ -81,11 +79,11 @@ class Background:
             await task
 
 
-async def _sweeps(services: Services, locks: PartyLocks) -> None:
+async def _sweeps(services: Services) -> None:
     while True:
         await asyncio.sleep(sweep_interval_s)
         try:
-            swept = await sweep(services, locks)
+            swept = await sweep(services)
         except Exception:  # the next sweep tries again; a sweep never stops the platform
             log.exception("voucher sweep failed")
             continue
@@ -93,10 +91,11 @@ async def _sweeps(services: Services, locks: PartyLocks) -> None:
             log.info("voucher sweep: %s", swept._asdict())
 
 
-async def sweep(services: Services, locks: PartyLocks, now: int | None = None) -> Swept:
+async def sweep(services: Services, now: int | None = None) -> Swept:
     """Settle lapsed vouchers and those whose recipient has registered; close dead rows.
 
-    ``locks``: the kit's voucher locks, which a redemption at an agent holds too.
+    Each under the voucher's lock (``services.record_locks``), which a redemption at an
+    agent takes too.
     """
     now = services.clock() if now is None else now
     refunded = credited = voided = 0
@@ -104,16 +103,16 @@ async def sweep(services: Services, locks: PartyLocks, now: int | None = None) -
         if voucher.send_status != "completed":
             stale = now - voucher.created > abandoned_after_s * 1_000_000_000
             if voucher.send_status == "rolled_back" or (not voucher.send_status and stale):
-                voided += await voucher_book.void(services, locks, voucher, now)
+                voided += await voucher_book.void(services, voucher, now)
             continue
         if voucher.expires <= now:
-            refunded += await _refund(services, locks, voucher, now)
+            refunded += await _refund(services, voucher, now)
         else:
-            credited += await _credit(services, locks, voucher, now)
+            credited += await _credit(services, voucher, now)
     return Swept(refunded, credited, voided)
 
 
-async def _refund(services: Services, locks: PartyLocks, voucher: Voucher, now: int) -> bool:
+async def _refund(services: Services, voucher: Voucher, now: int) -> bool:
     """Send a lapsed voucher's money back to the sender."""
     payer = services.directory.get(voucher.payer_id)
     account = services.directory.account(voucher.payer_id, Purpose.WALLET)
@@ -136,7 +135,7 @@ async def _refund(services: Services, locks: PartyLocks, voucher: Voucher, now: 
                     "amount": _money(services, voucher.amount, now),
                     "msisdn": local,
                     "voucher": voucher.receipt,
-                    "sent": moment(services, voucher.created),
+                    "sent": services.sent_at(voucher.created),
                 },
                 account,
             ),
@@ -146,10 +145,10 @@ async def _refund(services: Services, locks: PartyLocks, voucher: Voucher, now: 
         lines=(Line(payer.id, account, f"Voucher {voucher.receipt} returned", voucher.amount),),
         lapsed=True,
     )
-    return await _settle(services, locks, voucher, settlement, "voucher-refund", payer.msisdn, now)
+    return await _settle(services, voucher, settlement, "voucher-refund", payer.msisdn, now)
 
 
-async def _credit(services: Services, locks: PartyLocks, voucher: Voucher, now: int) -> bool:
+async def _credit(services: Services, voucher: Voucher, now: int) -> bool:
     """Credit a voucher to its recipient's wallet once they have registered."""
     recipient = services.directory.by_msisdn(voucher.recipient)
     if recipient is None or recipient.kind != PartyKind.CUSTOMER or not recipient.active:
@@ -183,7 +182,7 @@ async def _credit(services: Services, locks: PartyLocks, voucher: Voucher, now: 
                     "amount": amount,
                     "msisdn": local_msisdn(voucher.recipient, profile.country),
                     "voucher": voucher.receipt,
-                    "sent": moment(services, voucher.created),
+                    "sent": services.sent_at(voucher.created),
                 },
             )
         )
@@ -195,14 +194,11 @@ async def _credit(services: Services, locks: PartyLocks, voucher: Voucher, now: 
         notes=tuple(notes),
         lines=(Line(recipient.id, account, f"Received from {name} (voucher)", voucher.amount),),
     )
-    return await _settle(
-        services, locks, voucher, settlement, "voucher-credit", recipient.msisdn, now
-    )
+    return await _settle(services, voucher, settlement, "voucher-credit", recipient.msisdn, now)
 
 
 async def _settle(
     services: Services,
-    locks: PartyLocks,
     voucher: Voucher,
     settlement: voucher_book.Settlement,
     kind: str,
@@ -216,7 +212,13 @@ async def _settle(
         msisdn or "system",
         commands.NoInput(),
     )
-    _, posted = await voucher_book.settle(services, locks, voucher, settlement, request, now)
+
+    def answer(_settled: Voucher, posted: Posted | None) -> Record:
+        code = Code.OK if posted is not None and posted.ok else Code.SYSTEM_ERROR
+        return Record(Response(request.id, code, code.message), OPERATOR_ID)
+
+    guarded = voucher_book.settling(services, voucher, settlement, request, now, answer)
+    posted = (await settle(services, services.record_locks, request, guarded, now)).posted
     if posted is not None and not posted.ok:
         log.warning("voucher %s: %s refused by the ledger", voucher.receipt, settlement.product)
     return posted is not None and posted.ok

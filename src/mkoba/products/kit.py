@@ -1,7 +1,7 @@
 """What products use beyond TranProc's services: one kit per platform, built by the root.
 
 ``app.py`` builds the ``Kit`` and hands it to the products that need it (buying
-airtime, vouchers, reversals) and to their background work, which loads the
+airtime, vouchers) and to their background work, which loads the
 voucher key at start. TranProc never sees it: its services stay the same for
 every product.
 """
@@ -12,26 +12,19 @@ from dataclasses import dataclass, field
 
 from mkoba.codes import Code
 from mkoba.parties import SecretKey
-from mkoba.processor.locks import PartyLocks
 from mkoba.processor.plan import Refused
 from mkoba.products.airtime_gateway import AirtimeGateway, MemoryOperator
 
 
 @dataclass
 class Kit:
-    """The airtime gateway, the voucher key and the locks on vouchers and reversals."""
+    """The airtime gateway and the voucher key."""
 
     # The operator that tops lines up (in memory unless the root is given a real one;
     # None: airtime cannot be bought).
     airtime: AirtimeGateway | None = field(default_factory=MemoryOperator)
     # The key voucher codes are digested with; loaded by ``Background.start``.
     voucher_key: SecretKey | None = None
-    # Locks by record key, shared by every request in this process. Settling a voucher
-    # or deciding a reversal re-reads its row under the lock and commits the money with
-    # the row's new state, so two agents (or an agent and the lapse sweep) can never
-    # both settle one voucher.
-    voucher_locks: PartyLocks = field(default_factory=PartyLocks)
-    reversal_locks: PartyLocks = field(default_factory=PartyLocks)
 
     def key(self) -> SecretKey:
         """The voucher key, or ``SYSTEM_BUSY`` while the platform is still starting."""

@@ -11,8 +11,8 @@ from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, Purpose, local_msisdn
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Line, Note, Record, Refused
-from mkoba.processor.posting import moment
+from mkoba.processor.guarded import Guarded
+from mkoba.processor.plan import Line, Note, Posted, Record, Refused
 from mkoba.processor.request import Response
 from mkoba.products import voucher_book
 from mkoba.products.common import display_name, store_of
@@ -48,7 +48,7 @@ class RedeemVoucher:
     def __init__(self, kit: Kit) -> None:
         self.kit = kit
 
-    async def run(self, ctx: Context) -> Record:
+    async def run(self, ctx: Context) -> Record | Guarded[Voucher | None]:
         """Find the voucher by number and code, then settle it into the store's float."""
         operator = ctx.initiator(PartyKind.AGENT_STORE, PartyKind.AGENT_ASSISTANT)
         store = store_of(ctx, operator)
@@ -81,14 +81,17 @@ class RedeemVoucher:
             raise Refused(Code.VOUCHER_NOT_FOUND, _why_not(found[0], ctx.now))
         voucher = live[0]
         settlement = self._settlement(ctx, store, voucher)
-        settled, posted = await voucher_book.settle(
-            ctx.services, self.kit.voucher_locks, voucher, settlement, ctx.request, ctx.now
+
+        def answer(settled: Voucher, posted: Posted | None) -> Record:
+            if posted is None:
+                raise Refused(Code.VOUCHER_NOT_FOUND, _why_not(settled, ctx.now))
+            if not posted.ok:
+                raise Refused(Code.SYSTEM_ERROR)
+            return self._record(ctx, operator, settled, posted.receipt)
+
+        return voucher_book.settling(
+            ctx.services, voucher, settlement, ctx.request, ctx.now, answer
         )
-        if posted is None:
-            raise Refused(Code.VOUCHER_NOT_FOUND, _why_not(settled, ctx.now))
-        if not posted.ok:
-            raise Refused(Code.SYSTEM_ERROR)
-        return self._record(ctx, operator, settled, posted.receipt)
 
     def _settlement(self, ctx: Context, store: Party, voucher: Voucher) -> voucher_book.Settlement:
         float_account = ctx.account(store, Purpose.FLOAT)
@@ -124,7 +127,7 @@ class RedeemVoucher:
                         "amount": amount,
                         "msisdn": local,
                         "voucher": voucher.receipt,
-                        "sent": moment(ctx.services, voucher.created),
+                        "sent": ctx.services.sent_at(voucher.created),
                     },
                 )
             )

@@ -10,6 +10,10 @@ member with the customer care or operations role, who is not a party to the
 transaction, approves (the hold is posted, the reversal gets its own receipt)
 or rejects (the hold is voided). Both parties are told by SMS at each step, and
 every request and decision leaves an audit record.
+
+Asking and deciding race for one record: each answers with a ``Guarded``
+decision (``processor/guarded.py``), which TranProc makes under the reversal's
+lock on the record as it then stands.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from mkoba.ledger import TransferResult, Write, limits
 from mkoba.parties import Change, Party, PartyKind, Role
 from mkoba.processor import ids
 from mkoba.processor.context import Context
-from mkoba.processor.plan import Leg, Line, Note, Plan, Record, Refused
-from mkoba.processor.posting import moment, post
+from mkoba.processor.guarded import Guarded, Posting
+from mkoba.processor.plan import Leg, Line, Note, Plan, Posted, Record, Refused
 from mkoba.processor.request import Response
 from mkoba.processor.transfers import refusal, resolutions_for
 from mkoba.products import reversal_book
@@ -32,7 +36,6 @@ from mkoba.products.common import (
     same_person,
     staff_member,
 )
-from mkoba.products.kit import Kit
 from mkoba.products.reversal_book import Original, Reversal
 
 # Receipts are ten characters; a little room for what people paste.
@@ -60,10 +63,7 @@ class RequestReversal:
 
     name = "request_reversal"
 
-    def __init__(self, kit: Kit) -> None:
-        self.kit = kit
-
-    async def run(self, ctx: Context) -> Record:
+    async def run(self, ctx: Context) -> Guarded[Reversal | None]:
         """Check the rule, then hold the amount in the recipient's wallet."""
         offered(ctx, "reversal")
         payer = ctx.initiator(PartyKind.CUSTOMER)
@@ -72,8 +72,11 @@ class RequestReversal:
         if found is None or found.payer_id != payer.id:
             # Someone else's receipt is as unknown as a made-up one.
             raise Refused(Code.UNKNOWN_RECEIPT)
-        async with self.kit.reversal_locks.hold(receipt):
-            existing = await reversal_book.get(ctx.services.store, receipt)
+
+        async def read() -> Reversal | None:
+            return await reversal_book.get(ctx.services.store, receipt)
+
+        async def decide(existing: Reversal | None) -> Posting | Record:
             if existing is not None:
                 if existing.request_id == ctx.request.id:
                     return self._record(ctx, payer, existing)
@@ -83,7 +86,9 @@ class RequestReversal:
                 )
             self._check(ctx, found)
             await ctx.verify_pin(payer)
-            return await self._hold(ctx, payer, found)
+            return self._hold(ctx, payer, found)
+
+        return Guarded(reversal_key(receipt), read, decide)
 
     def _check(self, ctx: Context, found: Original) -> None:
         if found.product not in REVERSIBLE:
@@ -105,13 +110,13 @@ class RequestReversal:
             )
         ctx.check_amount("reversal", found.amount)
 
-    async def _hold(self, ctx: Context, payer: Party, found: Original) -> Record:
+    def _hold(self, ctx: Context, payer: Party, found: Original) -> Posting:
         recipient = _party(ctx, found.payee_id)
         window_s = int(ctx.profile.reversal_window.total_seconds())
         timeout_s = max(1, min(window_s, limits.pending_timeout_s_max))
         leg = Leg(found.target, found.source, found.amount, short=Code.REVERSAL_NOT_POSSIBLE)
         amount = ctx.money(found.amount)
-        sent = moment(ctx.services, found.created)
+        sent = ctx.services.sent_at(found.created)
         notes = (
             Note(
                 payer.msisdn or "",
@@ -173,18 +178,18 @@ class RequestReversal:
             audit = (ctx.now, payer.id, "reversal_request", payer.id, detail)
             return [reversal_book.held_row(reversal), *Change(audit=(audit,)).writes()]
 
-        posted = await post(
-            ctx.services, ctx.request, plan, ctx.now, timeout_s=timeout_s, receipt=False, rows=rows
-        )
-        if not posted.ok:
-            code = refusal(posted.results, plan.legs)
-            if code == Code.REVERSAL_NOT_POSSIBLE:
-                raise Refused(
-                    code, "The recipient has already used the money: it cannot be reversed."
-                )
-            raise Refused(code)
-        # The last run's: the ledger writer may run ``rows`` again (a batch decided again).
-        return self._record(ctx, payer, held[-1])
+        def answer(posted: Posted) -> Record:
+            if not posted.ok:
+                code = refusal(posted.results, plan.legs)
+                if code == Code.REVERSAL_NOT_POSSIBLE:
+                    raise Refused(
+                        code, "The recipient has already used the money: it cannot be reversed."
+                    )
+                raise Refused(code)
+            # The last run's: the ledger writer may run ``rows`` again (a batch decided again).
+            return self._record(ctx, payer, held[-1])
+
+        return Posting(plan, rows, answer, timeout_s=timeout_s, receipt=False)
 
     def _record(self, ctx: Context, payer: Party, reversal: Reversal) -> Record:
         response = Response(
@@ -201,18 +206,20 @@ class RequestReversal:
 class DecideReversal:
     """Staff approve (post the hold) or reject (void it) a reversal request."""
 
-    def __init__(self, kit: Kit, approve: bool) -> None:
-        self.kit = kit
+    def __init__(self, approve: bool) -> None:
         self.approve = approve
         self.name = "approve_reversal" if approve else "reject_reversal"
 
-    async def run(self, ctx: Context) -> Record:
+    async def run(self, ctx: Context) -> Guarded[Reversal | None]:
         """Check who decides, then resolve the hold with its records and messages."""
         staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.OPERATIONS)
         receipt = receipt_param(ctx)
         await ctx.verify_pin(staff)
-        async with self.kit.reversal_locks.hold(receipt):
-            reversal = await reversal_book.get(ctx.services.store, receipt)
+
+        async def read() -> Reversal | None:
+            return await reversal_book.get(ctx.services.store, receipt)
+
+        async def decide(reversal: Reversal | None) -> Posting | Record:
             if reversal is None:
                 raise Refused(Code.UNKNOWN_RECEIPT, "There is no reversal request for that code.")
             if reversal.decision_request == ctx.request.id:
@@ -228,11 +235,13 @@ class DecideReversal:
                 raise Refused(
                     Code.NOT_ALLOWED, "You cannot decide a reversal of your own transaction."
                 )
-            return await self._decide(ctx, staff, reversal, payer, recipient)
+            return self._decide(ctx, staff, reversal, payer, recipient)
 
-    async def _decide(
+        return Guarded(reversal_key(receipt), read, decide)
+
+    def _decide(
         self, ctx: Context, staff: Party, reversal: Reversal, payer: Party, recipient: Party
-    ) -> Record:
+    ) -> Posting:
         state = reversal_book.APPROVED if self.approve else reversal_book.REJECTED
         plan = self._plan(ctx, reversal, payer, recipient)
         decided: list[Reversal] = []
@@ -255,31 +264,28 @@ class DecideReversal:
             )
             return [row, *Change(audit=(audit,)).writes()]
 
-        transfers = resolutions_for(1, reversal.hold_number, post=self.approve)
-        posted = await post(
-            ctx.services,
-            ctx.request,
-            plan,
-            ctx.now,
-            transfers=transfers,
-            receipt=self.approve,
-            rows=rows,
-        )
-        if posted.ok:
-            return self._record(ctx, staff, decided[-1])  # the last run's, as above
-        if posted.results[0] in (
-            TransferResult.PENDING_TRANSFER_EXPIRED,
-            TransferResult.ID_ALREADY_FAILED,
-        ):
-            lapsed = reversal_book.decided_row(
+        def lapsed(posted: Posted) -> list[Write]:
+            if not _lapsed(posted):
+                return []
+            row = reversal_book.decided_row(
                 reversal.receipt, reversal_book.LAPSED, staff.id, ctx.request.id, "", ctx.now
             )
-            await _write(ctx, lapsed)
-            raise Refused(
-                Code.REVERSAL_NOT_POSSIBLE,
-                "The hold lapsed before anyone decided: the money stayed with the recipient.",
-            )
-        raise Refused(Code.SYSTEM_ERROR)
+            return [row]
+
+        def answer(posted: Posted) -> Record:
+            if posted.ok:
+                return self._record(ctx, staff, decided[-1])  # the last run's, as above
+            if _lapsed(posted):
+                raise Refused(
+                    Code.REVERSAL_NOT_POSSIBLE,
+                    "The hold lapsed before anyone decided: the money stayed with the recipient.",
+                )
+            raise Refused(Code.SYSTEM_ERROR)
+
+        transfers = resolutions_for(1, reversal.hold_number, post=self.approve)
+        return Posting(
+            plan, rows, answer, transfers=transfers, receipt=self.approve, refused=lapsed
+        )
 
     def _plan(self, ctx: Context, reversal: Reversal, payer: Party, recipient: Party) -> Plan:
         amount = ctx.money(reversal.amount)
@@ -349,5 +355,14 @@ class DecideReversal:
         return Record(response, staff.id)
 
 
-async def _write(ctx: Context, row: Write) -> None:
-    await ctx.services.writer.submit_async([], attach=[row])
+def reversal_key(receipt: str) -> str:
+    """The lock of a reversal request: one decision on it at a time."""
+    return f"reversal:{receipt}"
+
+
+def _lapsed(posted: Posted) -> bool:
+    """Whether the ledger refused the decision because the hold had lapsed first."""
+    return posted.results[0] in (
+        TransferResult.PENDING_TRANSFER_EXPIRED,
+        TransferResult.ID_ALREADY_FAILED,
+    )

@@ -7,7 +7,8 @@ rolled back leaves a row the sweep voids; a send the ledger refused, none). Its 
 stored: only a keyed digest of the recipient's number and the code. Settling
 a voucher (cash at an agent, refund on lapse, credit once the recipient
 registers) moves the money out of the operator's voucher account and marks
-the row in the same batch, under a per-voucher lock, so it happens once.
+the row in the same batch, a decision TranProc makes under the voucher's lock
+(``settling``, ``processor/guarded.py``), so it happens once.
 """
 
 from __future__ import annotations
@@ -16,15 +17,15 @@ import asyncio
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import NamedTuple
 
 from mkoba.codes import Code
 from mkoba.ledger import Store, Write, WriteMode
 from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
 from mkoba.processor import history
-from mkoba.processor.locks import PartyLocks
-from mkoba.processor.plan import Leg, Line, Note, Plan, Row
-from mkoba.processor.posting import Posted, post
+from mkoba.processor.guarded import Guarded, Posting
+from mkoba.processor.plan import Leg, Line, Note, Plan, Posted, Record, Row
 from mkoba.processor.request import Request
 from mkoba.processor.services import Services
 
@@ -223,24 +224,28 @@ class Settlement(NamedTuple):
     lapsed: bool = False
 
 
-async def settle(
+def settling(
     services: Services,
-    locks: PartyLocks,
     voucher: Voucher,
     settlement: Settlement,
     request: Request,
     now: int,
-) -> tuple[Voucher, Posted | None]:
-    """Move a live voucher's money once; the voucher as it now stands, and the posting.
+    answer: Callable[[Voucher, Posted | None], Record],
+) -> Guarded[Voucher | None]:
+    """Move a live voucher's money once, as a decision TranProc makes under its lock.
 
-    The row is read again under the voucher's lock: if someone settled it
-    first, nothing moves and the posting is None. ``locks``: the kit's voucher locks.
+    The row is read again under the voucher's lock: if someone settled it first,
+    nothing moves and ``answer`` gets the voucher as it stands and no posting;
+    otherwise it gets the voucher as the posting left it, and the posting.
     """
-    async with locks.hold(voucher.request_id):
-        current = await by_request(services.store, voucher.request_id)
+
+    async def read() -> Voucher | None:
+        return await by_request(services.store, voucher.request_id)
+
+    async def decide(current: Voucher | None) -> Posting | Record:
         assert current is not None, voucher.request_id
         if not current.open or (now >= current.expires) != settlement.lapsed:
-            return current, None
+            return answer(current, None)
         plan = Plan(
             product=settlement.product,
             payer_id=OPERATOR_ID,
@@ -251,26 +256,31 @@ async def settle(
             notes=settlement.notes,
             lines=settlement.lines,
         )
-        posted = await post(
-            services,
-            request,
-            plan,
-            now,
-            rows=lambda _number, receipt: [
-                state_row(current.request_id, settlement.state, request.id, receipt, now)
-            ],
-        )
-        if not posted.ok:
-            return current, posted
-        settled = current._replace(
-            state=settlement.state, settled_by=request.id, settled_receipt=posted.receipt
-        )
-        return settled, posted
+
+        def rows(_number: int, receipt: str) -> list[Write]:
+            return [state_row(current.request_id, settlement.state, request.id, receipt, now)]
+
+        def answered(posted: Posted) -> Record:
+            if not posted.ok:
+                return answer(current, posted)
+            settled = current._replace(
+                state=settlement.state, settled_by=request.id, settled_receipt=posted.receipt
+            )
+            return answer(settled, posted)
+
+        return Posting(plan, rows, answered)
+
+    return Guarded(voucher_key(voucher.request_id), read, decide)
 
 
-async def void(services: Services, locks: PartyLocks, voucher: Voucher, now: int) -> bool:
+def voucher_key(request_id: str) -> str:
+    """The lock of a voucher: one settlement of it at a time."""
+    return f"voucher:{request_id}"
+
+
+async def void(services: Services, voucher: Voucher, now: int) -> bool:
     """Close the row of a send that never completed (failed or rolled back); True if closed."""
-    async with locks.hold(voucher.request_id):
+    async with services.record_locks.hold(voucher_key(voucher.request_id)):
         current = await by_request(services.store, voucher.request_id)
         if current is None or current.state != ISSUED:
             return False
