@@ -172,20 +172,8 @@ async def _credit(services: Services, voucher: Voucher, now: int) -> bool:
             account,
         )
     ]
-    if payer is not None and payer.msisdn:
-        notes.append(
-            Note(
-                payer.msisdn,
-                payer.language,
-                "voucher.collected",
-                {
-                    "amount": amount,
-                    "msisdn": local_msisdn(voucher.recipient, profile.country),
-                    "voucher": voucher.receipt,
-                    "sent": services.sent_at(voucher.created),
-                },
-            )
-        )
+    local = local_msisdn(voucher.recipient, profile.country)
+    notes.extend(voucher_book.collected(services, payer, voucher, amount, local))
     settlement = voucher_book.Settlement(
         product="voucher_credit",
         state=voucher_book.CREDITED,

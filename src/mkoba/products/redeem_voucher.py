@@ -117,20 +117,7 @@ class RedeemVoucher:
                 },
             ),
         ]
-        if payer is not None and payer.msisdn:
-            notes.append(
-                Note(
-                    payer.msisdn,
-                    payer.language,
-                    "voucher.collected",
-                    {
-                        "amount": amount,
-                        "msisdn": local,
-                        "voucher": voucher.receipt,
-                        "sent": ctx.services.sent_at(voucher.created),
-                    },
-                )
-            )
+        notes.extend(voucher_book.collected(ctx.services, payer, voucher, amount, local))
         return voucher_book.Settlement(
             product=self.name,
             state=voucher_book.REDEEMED,

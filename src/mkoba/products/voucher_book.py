@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from mkoba.codes import Code
 from mkoba.ledger import Store, Write, WriteMode
-from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
+from mkoba.parties import OPERATOR_ID, Party, Purpose, SecretKey
 from mkoba.processor import history
 from mkoba.processor.guarded import Guarded, Posting
 from mkoba.processor.plan import Leg, Line, Note, Plan, Posted, Record, Row
@@ -271,6 +271,21 @@ def settling(
         return Posting(plan, rows, answered)
 
     return Guarded(voucher_key(voucher.request_id), read, decide)
+
+
+def collected(
+    services: Services, payer: Party | None, voucher: Voucher, amount: str, local: str
+) -> tuple[Note, ...]:
+    """The sender's SMS that the voucher reached ``local`` (none for a sender without a phone)."""
+    if payer is None or not payer.msisdn:
+        return ()
+    params = {
+        "amount": amount,
+        "msisdn": local,
+        "voucher": voucher.receipt,
+        "sent": services.sent_at(voucher.created),
+    }
+    return (Note(payer.msisdn, payer.language, "voucher.collected", params),)
 
 
 def voucher_key(request_id: str) -> str:

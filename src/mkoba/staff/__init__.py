@@ -1,0 +1,10 @@
+"""The operator's staff: roles and permissions as data, and signing in with two factors.
+
+- ``policy.py`` (with ``policy.yaml``): the eight roles and, per console action, who may
+  start it, approve it, do it or see it, with checkers' amount limits.
+- ``credentials.py``: argon2id passwords and single-use TOTP codes.
+- ``signin.py``: the sign-in decision, with the lockout after repeated failures.
+
+This is the core the operator console (its staff API and back office) is built on;
+the console, its sessions and the staff tables come with it.
+"""
