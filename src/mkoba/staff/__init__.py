@@ -4,7 +4,9 @@
   start it, approve it, do it or see it, with checkers' amount limits.
 - ``credentials.py``: argon2id passwords and single-use TOTP codes.
 - ``signin.py``: the sign-in decision, with the lockout after repeated failures.
+- ``sessions.py``: server-side sessions with idle and absolute timeouts, an
+  anti-forgery token each, and one session at a time for the roles that need it.
 
 This is the core the operator console (its staff API and back office) is built on;
-the console, its sessions and the staff tables come with it.
+the console's routes and the staff tables come with it.
 """
