@@ -392,7 +392,10 @@ def channel_commands() -> list[tuple[str, typer.Typer]]:
     """The channels' own commands for ``mkoba``: ``daraja`` (apps, shortcodes...), ``staff``."""
     from mkoba.channels.api.staff_cli import staff_app
     from mkoba.channels.daraja.cli import daraja_app
+    from mkoba.staff.cli import add_commands
 
+    if not any(command.name == "create" for command in staff_app.registered_commands):
+        add_commands(staff_app)  # staff accounts: create, list, totp
     return [("daraja", daraja_app), ("staff", staff_app)]
 
 

@@ -1,0 +1,173 @@
+"""Staff accounts: who signs in to the console, their role, and their sign-in state.
+
+The ``staff_accounts`` table is this package's. An account has one role of the
+policy, a password hash (argon2id), a TOTP seed sealed with the staff key (AES-GCM,
+bound to the account's id: a seed copied onto another row does not open) and the
+sign-in state (the last TOTP step taken, failures, a lock). The console writes the
+state after each attempt; the command line (``mkoba staff``) creates accounts.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from mkoba.ledger import Store
+from mkoba.parties import SecretKey, load_or_create_key
+from mkoba.staff.credentials import hash_password, new_totp_secret
+from mkoba.staff.policy import Policy
+from mkoba.staff.signin import SignInState
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS staff_accounts (
+    id BIGINT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_sealed TEXT NOT NULL,
+    last_step BIGINT NOT NULL,
+    failures INTEGER NOT NULL,
+    locked_until DOUBLE PRECISION NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+);
+"""
+MIGRATION = "staff-0001"
+username_chars_max = 64
+name_chars_max = 80
+_COLUMNS = (
+    "id, username, name, role, password_hash, totp_sealed, last_step, failures,"
+    " locked_until, enabled"
+)
+
+
+class StaffError(ValueError):
+    """A staff account that cannot be made or found, with the reason as its message."""
+
+
+class StaffAccount(NamedTuple):
+    """One member of staff, as the console knows them."""
+
+    id: int
+    username: str
+    name: str
+    role: str
+    state: SignInState
+
+
+def key_path(keys_dir: Path) -> Path:
+    """Where the key that seals TOTP seeds is kept."""
+    return keys_dir / "staff.key"
+
+
+def staff_key(keys_dir: Path) -> SecretKey:
+    """The staff key, made on first use (kept outside the database, as the other keys)."""
+    return load_or_create_key(key_path(keys_dir))
+
+
+def migrate(store: Store) -> None:
+    """The staff table, once."""
+    store.migrate_script(MIGRATION, SCHEMA)
+
+
+def create(
+    store: Store,
+    key: SecretKey,
+    policy: Policy,
+    username: str,
+    name: str,
+    role: str,
+    password: str,
+    now: int,
+) -> tuple[StaffAccount, str]:
+    """A new account and its TOTP seed (shown once, to enrol an authenticator app)."""
+    username = username.strip().lower()
+    name = " ".join(name.split())
+    if not username or len(username) > username_chars_max or not _plain(username):
+        raise StaffError(f"a username is 1 to {username_chars_max} letters, digits, . - _ @")
+    if not name or len(name) > name_chars_max or not name.isprintable():
+        raise StaffError(f"a name is 1 to {name_chars_max} printable characters")
+    if role not in policy.roles:
+        raise StaffError(f"role: one of {', '.join(policy.roles)}")
+    if by_username(store, key, username) is not None:
+        raise StaffError(f"{username} already has an account")
+    password_hash = hash_password(password)  # WeakPassword when the policy refuses it
+    found = store.query("SELECT COALESCE(MAX(id), 0) FROM staff_accounts")
+    staff_id = int(found[0][0]) + 1
+    secret = new_totp_secret()
+    sealed = _seal(key, staff_id, secret)
+    store.execute(
+        f"INSERT INTO staff_accounts ({_COLUMNS}, created, updated)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)",
+        (staff_id, username, name, role, password_hash, sealed, True, now, now),
+    )
+    state = SignInState(password_hash, secret)
+    return StaffAccount(staff_id, username, name, role, state), secret
+
+
+def by_username(store: Store, key: SecretKey, username: str) -> StaffAccount | None:
+    """The account signing in as ``username``, or None."""
+    rows = store.query(
+        f"SELECT {_COLUMNS} FROM staff_accounts WHERE username = ?",
+        (username.strip().lower(),),
+    )
+    return _account(key, rows[0]) if rows else None
+
+
+def everyone(store: Store, key: SecretKey) -> list[StaffAccount]:
+    """Every account, by id."""
+    rows = store.query(f"SELECT {_COLUMNS} FROM staff_accounts ORDER BY id")
+    return [_account(key, row) for row in rows]
+
+
+def save_state(store: Store, staff_id: int, state: SignInState, now: int) -> None:
+    """Store an account's sign-in state after an attempt (before its answer goes out)."""
+    store.execute(
+        "UPDATE staff_accounts SET last_step = ?, failures = ?, locked_until = ?,"
+        " enabled = ?, updated = ? WHERE id = ?",
+        (state.last_step, state.failures, state.locked_until, state.enabled, now, staff_id),
+    )
+
+
+def _account(key: SecretKey, row: tuple[object, ...]) -> StaffAccount:
+    staff_id, username, name, role, password_hash, sealed, step, failures, locked, enabled = row
+    secret = _open(key, int(str(staff_id)), str(sealed))
+    state = SignInState(
+        str(password_hash),
+        secret,
+        int(str(step)),
+        int(str(failures)),
+        float(str(locked)),
+        bool(enabled),
+    )
+    return StaffAccount(int(str(staff_id)), str(username), str(name), str(role), state)
+
+
+def _seal(key: SecretKey, staff_id: int, secret: str) -> str:
+    nonce = os.urandom(12)
+    blob = nonce + AESGCM(key.reveal()).encrypt(nonce, secret.encode(), _context(staff_id))
+    return base64.b64encode(blob).decode()
+
+
+def _open(key: SecretKey, staff_id: int, sealed: str) -> str:
+    try:
+        blob = base64.b64decode(sealed, validate=True)
+        clear = AESGCM(key.reveal()).decrypt(blob[:12], blob[12:], _context(staff_id))
+    except (InvalidTag, ValueError):
+        raise StaffError("this account's TOTP seed does not open with the staff key") from None
+    return clear.decode()
+
+
+def _context(staff_id: int) -> bytes:
+    return f"mkoba staff totp {staff_id}".encode()
+
+
+def _plain(username: str) -> bool:
+    return username.isascii() and all(c.isalnum() or c in ".-_@" for c in username)
