@@ -30,8 +30,14 @@ from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.channels.api import ApiChannel, Service
 from mkoba.channels.api import build_app as build_shell
+from mkoba.channels.console import ConsoleChannel
+
+# Re-exported: the command line serves the console through it, and ``mkoba bench sms``
+# reaches the SMS channel only through here.
+from mkoba.channels.console.listener import Listeners
 from mkoba.channels.daraja import DarajaChannel, front_rows
 from mkoba.channels.sms import SmsChannel
+from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
 from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, open_store, queries
 from mkoba.ledger.loop_writer import LoopWriter
@@ -54,9 +60,22 @@ if TYPE_CHECKING:
     import typer
     from fastapi import FastAPI
 
-    from mkoba.channels.sms.esme import Esme
-
 log = logging.getLogger("mkoba")
+
+__all__ = [
+    "Clock",
+    "Listeners",
+    "Platform",
+    "build_app",
+    "channel_commands",
+    "create_app",
+    "create_apps",
+    "lifespan",
+    "open_bus",
+    "smpp_client",
+    "smpp_message_id",
+    "smpp_single_part",
+]
 
 # How often a front reads the directory again (parties the core registered since).
 directory_refresh_s = 5.0
@@ -95,6 +114,7 @@ class Platform:
     # Every channel, in the order they start (and stop in reverse); the native API first.
     channels: list[Channel] = field(init=False)
     sms: SmsChannel | None = field(init=False, default=None)
+    console: ConsoleChannel | None = field(init=False, default=None)
     daraja: DarajaChannel = field(init=False)
     kit: Kit = field(init=False)
     background: Background = field(init=False)
@@ -128,6 +148,9 @@ class Platform:
             self.channels.append(self.sms)
         self.daraja = DarajaChannel(ports, settings, tables)
         self.channels.append(self.daraja)
+        # The staff API, on a listener of its own (``console_app``), in the process that
+        # holds the writer: never on a front.
+        self.console = None if front else ConsoleChannel(tables, settings.keys_dir)
         self.kit = Kit()
         self.background = Background(settings.keys_dir, self.kit)
 
@@ -246,6 +269,8 @@ class Platform:
         await self.daraja.ensure_sandbox()
 
     async def _start_channels(self) -> None:
+        if self.console is not None:
+            await self.console.start()
         for channel in self.channels:
             await channel.start()
             if channel is self.sms:
@@ -287,6 +312,8 @@ class Platform:
             await self.outbox.stop()
         for channel in reversed(self.channels):
             await channel.stop()
+        if self.console is not None:
+            await self.console.stop()
         if not self.front:
             await self.background.stop()
         for task in self._tasks:
@@ -413,6 +440,13 @@ def create_app(settings: Settings, platform: Platform | None = None) -> Any:
     return build_app(platform, lifespan(platform))
 
 
+def create_apps(settings: Settings) -> tuple[Any, FastAPI | None]:
+    """The public app (which starts the platform) and the staff console's app (or None)."""
+    platform = Platform(settings)
+    console = platform.console.app() if platform.console is not None else None
+    return build_app(platform, lifespan(platform)), console
+
+
 class _Tables:
     """A channel's own tables, on this process's store and writer (``ports.Tables``)."""
 
@@ -443,48 +477,3 @@ class _Tables:
     async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
         """Ledger balances, from the writer (this process's or the core's)."""
         return await self._platform.rows.balances(account_ids)
-
-
-# -- SMPP for ``mkoba bench sms``: the benchmark reaches the SMS channel only through here.
-
-
-def smpp_client(
-    host: str,
-    port: int,
-    system_id: str,
-    password: str,
-    window: int,
-    on_receipt: Callable[[str], None],
-) -> Esme:
-    """The SMS channel's SMPP transceiver (not started), calling ``on_receipt`` per receipt.
-
-    ``on_receipt`` gets the receipted message id, spelled as ``smpp_message_id`` spells it.
-    """
-    from mkoba.channels.sms import receipts
-    from mkoba.channels.sms.esme import Esme, Inbound
-
-    def on_inbound(inbound: Inbound) -> None:
-        receipt = receipts.read(inbound)
-        if receipt is not None:
-            on_receipt(receipt.message_id)
-
-    return Esme(host, port, system_id, password, on_inbound=on_inbound, window=window)
-
-
-def smpp_single_part(text: str) -> dict[str, object]:
-    """The submit_sm fields that carry ``text`` in one part (it must fit in one)."""
-    from mkoba.channels.sms import encoding
-
-    (part,) = encoding.parts(text)
-    return {
-        "esm_class": part.esm_class,
-        "data_coding": part.data_coding,
-        "short_message": part.short_message,
-    }
-
-
-def smpp_message_id(message_id: str) -> str:
-    """One spelling of an SMSC's message id, the one receipts are reported with."""
-    from mkoba.channels.sms import receipts
-
-    return receipts.normal_id(message_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,7 +77,7 @@ def serve(
     import uvicorn
 
     from mkoba import logs
-    from mkoba.app import create_app
+    from mkoba.app import Listeners, create_apps
     from mkoba.settings import SettingsError, load_settings
 
     try:
@@ -97,9 +98,9 @@ def serve(
     from mkoba.processor import gc_tuning
 
     gc_tuning.tune()  # a server's pace of garbage collection (processor/gc_tuning.py)
-    print_banner(console, settings)
-    uvicorn.run(
-        create_app(settings),
+    public, console_app = create_apps(settings)
+    config = uvicorn.Config(
+        public,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -110,9 +111,38 @@ def serve(
         http="httptools",
         access_log=False,
     )
+    sockets = [_bind(settings.host, settings.port, "MKOBA_PORT")]
+    console_url = None
+    if console_app is not None:
+        console_socket = _bind(settings.console_host, settings.console_port, "MKOBA_CONSOLE_PORT")
+        console_port = console_socket.getsockname()[1]
+        sockets.append(console_socket)
+        config.app = Listeners(public, console_app, console_port)
+        console_url = f"http://{settings.console_host}:{console_port}"
+    print_banner(console, settings, console_url)
+    uvicorn.Server(config).run(sockets=sockets)
 
 
-def print_banner(out: Console, settings: Settings) -> None:
+def _bind(host: str, port: int, setting: str) -> socket.socket:
+    """A listening socket on ``host:port`` (0: a free port), or exit naming the setting."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as problem:
+        sock.close()
+        error_console.print(
+            f"[red]cannot listen on {host}:{port}[/red] ({problem.strerror}): set {setting}"
+            " (0: any free port)"
+        )
+        raise typer.Exit(2) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def print_banner(out: Console, settings: Settings, console_url: str | None = None) -> None:
     """Where each thing is, one whole line each: a URL broken over two lines cannot be copied."""
     base = f"http://{settings.host}:{settings.port}"
     lines = [
@@ -122,6 +152,8 @@ def print_banner(out: Console, settings: Settings) -> None:
         f"  native API  {base}/api/v1/...   docs {base}/docs",
         f"  health      {base}/health        metrics {base}/metrics",
     ]
+    if console_url is not None:
+        lines.append(f"  console     {console_url}/staff/v1/...   docs {console_url}/staff/docs")
     for line in lines:
         # soft_wrap: Rich inserts no line breaks (a narrow terminal folds the line itself);
         # no markup or highlighting, as a path or URL may hold "[" or look like a number.

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = Field(8334, ge=1, le=65535)
+    # The operator console's staff API listens apart from the public API: another port,
+    # and, where the operator wants it, another (internal) address. 0: a free port.
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(8335, ge=0, le=65535)
     profile: str = Field("kenya", description="catalog profile name or YAML path")
     keys_dir: Path = Field(Path("var/keys"), description="PIN and transport keys (not in the db)")
     demo: bool = Field(True, description="load demo data into an empty store")
@@ -161,6 +165,10 @@ class Settings(BaseSettings):
     def _role(self) -> Settings:
         if self.role != "all" and self.bus == "memory":
             raise ValueError(f"role {self.role} needs a NATS bus: --bus nats://host:port[/prefix]")
+        if self.console_port == self.port:
+            raise ValueError(
+                "MKOBA_CONSOLE_PORT must differ from MKOBA_PORT: the console listens apart"
+            )
         return self
 
 

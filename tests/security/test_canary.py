@@ -167,6 +167,7 @@ def serving(run: Run, gateway_secret: str) -> Iterator[int]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
     env |= {
         "MKOBA_KEYS_DIR": str(run.keys),
+        "MKOBA_CONSOLE_PORT": "0",
         "MKOBA_LOG_FORMAT": run.log_format,
         "MKOBA_USSD_GATEWAY_SECRET": gateway_secret,
         "MKOBA_DARAJA_CREDENTIALS": "strict",

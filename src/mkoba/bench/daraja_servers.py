@@ -25,6 +25,7 @@ def serve_mkoba(folder: Path, role: str = "all", bus: str = "memory") -> Iterato
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
     env.update(
         MKOBA_KEYS_DIR=str(folder / "keys"),
+        MKOBA_CONSOLE_PORT="0",
         MKOBA_LOG_LEVEL="warning",
         MKOBA_DARAJA_SANDBOX_MSISDNS="2547120*",
         MKOBA_DARAJA_AUTO_ANSWER_S="0",

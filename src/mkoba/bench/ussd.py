@@ -77,7 +77,12 @@ def serve(console: Console) -> Iterator[str]:
     """A fresh ``mkoba serve`` on a free port with a temporary store; its URL."""
     with tempfile.TemporaryDirectory(prefix="mkoba-bench-ussd-") as folder:
         port = free_port()
-        env = dict(os.environ, MKOBA_KEYS_DIR=str(Path(folder) / "keys"), MKOBA_LOG_LEVEL="warning")
+        env = dict(
+            os.environ,
+            MKOBA_KEYS_DIR=str(Path(folder) / "keys"),
+            MKOBA_LOG_LEVEL="warning",
+            MKOBA_CONSOLE_PORT="0",
+        )
         command = [
             sys.executable,
             "-c",

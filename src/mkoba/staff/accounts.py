@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mkoba.ledger import Store
+from mkoba.ledger import Store, Write, WriteMode
 from mkoba.parties import SecretKey, load_or_create_key
 from mkoba.staff.credentials import hash_password, new_totp_secret
 from mkoba.staff.policy import Policy
@@ -46,6 +47,13 @@ _COLUMNS = (
     "id, username, name, role, password_hash, totp_sealed, last_step, failures,"
     " locked_until, enabled"
 )
+
+
+class Reader(Protocol):
+    """Where accounts are read from: the store, or a channel's view of it."""
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query written with ``?`` placeholders."""
 
 
 class StaffError(ValueError):
@@ -112,7 +120,7 @@ def create(
     return StaffAccount(staff_id, username, name, role, state), secret
 
 
-def by_username(store: Store, key: SecretKey, username: str) -> StaffAccount | None:
+def by_username(store: Reader, key: SecretKey, username: str) -> StaffAccount | None:
     """The account signing in as ``username``, or None."""
     rows = store.query(
         f"SELECT {_COLUMNS} FROM staff_accounts WHERE username = ?",
@@ -121,18 +129,36 @@ def by_username(store: Store, key: SecretKey, username: str) -> StaffAccount | N
     return _account(key, rows[0]) if rows else None
 
 
-def everyone(store: Store, key: SecretKey) -> list[StaffAccount]:
+def by_id(store: Reader, key: SecretKey, staff_id: int) -> StaffAccount | None:
+    """The account with this id, or None."""
+    rows = store.query(f"SELECT {_COLUMNS} FROM staff_accounts WHERE id = ?", (staff_id,))
+    return _account(key, rows[0]) if rows else None
+
+
+def everyone(store: Reader, key: SecretKey) -> list[StaffAccount]:
     """Every account, by id."""
     rows = store.query(f"SELECT {_COLUMNS} FROM staff_accounts ORDER BY id")
     return [_account(key, row) for row in rows]
 
 
 def save_state(store: Store, staff_id: int, state: SignInState, now: int) -> None:
-    """Store an account's sign-in state after an attempt (before its answer goes out)."""
+    """Store an account's sign-in state now (the command line's path)."""
+    write = state_write(staff_id, state, now)
     store.execute(
         "UPDATE staff_accounts SET last_step = ?, failures = ?, locked_until = ?,"
         " enabled = ?, updated = ? WHERE id = ?",
-        (state.last_step, state.failures, state.locked_until, state.enabled, now, staff_id),
+        (*write.values[1:], staff_id),
+    )
+
+
+def state_write(staff_id: int, state: SignInState, now: int) -> Write:
+    """An account's sign-in state after an attempt, as a row for the ledger writer."""
+    return Write(
+        "staff_accounts",
+        ("id", "last_step", "failures", "locked_until", "enabled", "updated"),
+        (staff_id, state.last_step, state.failures, state.locked_until, state.enabled, now),
+        ("id",),
+        WriteMode.UPDATE,
     )
 
 

@@ -9,7 +9,9 @@ password or a code.
 
 from __future__ import annotations
 
+import functools
 import hmac
+import secrets
 
 import pyotp
 from argon2 import PasswordHasher
@@ -54,6 +56,16 @@ def password_matches(hashed: str, password: str) -> bool:
         return _HASHER.verify(hashed, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def _decoy() -> str:
+    return _HASHER.hash(secrets.token_hex(32))
+
+
+def burn(password: str) -> None:
+    """Spend what checking a password costs, on no account (an unknown username's attempt)."""
+    password_matches(_decoy(), password)
 
 
 def needs_rehash(hashed: str) -> bool:

@@ -8,7 +8,8 @@ included, is JSON: never an HTML page, never a stack trace.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,11 +21,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request as HttpRequest
 
 from mkoba import __version__, metrics
-from mkoba.channels.api.crashes import Crashes
 from mkoba.channels.api.docs import mount_docs
-from mkoba.channels.api.limits import BodyLimit
 from mkoba.channels.api.units import present
 from mkoba.codes import Code
+from mkoba.edge.crashes import Crashes
+from mkoba.edge.limits import BodyLimit, body_bytes_max
+from mkoba.edge.validation import validation_message
 from mkoba.money import Currency
 from mkoba.processor.request import Response
 
@@ -81,11 +83,28 @@ def build_app(lifespan: Callable[[Any], Any], service: Service) -> FastAPI:
         redoc_url=None,
     )
     mount_docs(app)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(Crashes)  # added last: outermost of ours, inside Starlette's
+    too_large = _envelope(
+        Code.INVALID_INPUT, f"the body is larger than {body_bytes_max // 1024} KiB"
+    )
+    app.add_middleware(BodyLimit, prefix="/api/", too_large=too_large)
+    crashed = _envelope(Code.SYSTEM_ERROR, Code.SYSTEM_ERROR.message)
+    app.add_middleware(Crashes, body=crashed)  # added last: outermost of ours
     _errors(app)
     _service_routes(app, service)
     return app
+
+
+def _envelope(code: Code, message: str) -> bytes:
+    """An error in the envelope, as bytes, for the edge's middleware to answer with."""
+    body = {
+        "ok": False,
+        "code": str(code),
+        "message": message,
+        "receipt": None,
+        "request_id": "",
+        "data": {},
+    }
+    return json.dumps(body).encode()
 
 
 def _errors(app: FastAPI) -> None:
@@ -113,18 +132,3 @@ def _service_routes(app: FastAPI, service: Service) -> None:
     async def prometheus() -> PlainTextResponse:
         service.refresh_metrics()
         return PlainTextResponse(generate_latest(metrics.registry).decode())
-
-
-def validation_message(problems: Sequence[Any]) -> str:
-    """What is wrong with a body, field by field, without echoing what was sent."""
-    lines = []
-    for problem in problems:
-        if problem.get("type") == "json_invalid":
-            where = problem["loc"][-1] if problem["loc"] else 0
-            reason = problem.get("ctx", {}).get("error", "invalid JSON")
-            lines.append(f"body: not valid JSON ({reason}) at character {where}")
-            continue
-        where = ".".join(str(part) for part in problem["loc"] if part != "body")
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}" if where else message)
-    return "; ".join(lines)

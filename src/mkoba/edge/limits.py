@@ -1,30 +1,30 @@
-"""A bound on the native API's request bodies, so no single request can fill memory.
+"""A bound on request bodies, so no single request can fill memory.
 
 FastAPI reads a JSON body whole before validating it. This middleware reads at
-most ``body_bytes_max`` of a body under ``/api/`` (whatever Content-Length says;
-chunked bodies say nothing) and answers 413 in the envelope past it. The Daraja
-and USSD channels bound their own bodies, in their own formats.
+most ``body_bytes_max`` of a body under a prefix (whatever Content-Length says;
+chunked bodies say nothing) and answers 413, in the channel's format, past it. The
+native API bounds ``/api/``, the console ``/staff/``; Daraja and USSD read their own
+bodies with bounds of their own.
 """
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# The native API's bodies are a few hundred bytes.
+# The bodies these APIs take are a few hundred bytes.
 body_bytes_max = 64 * 1024
-_PREFIX = "/api/"
 
 
 class BodyLimit:
-    """ASGI middleware: refuse a native-API body larger than ``body_bytes_max``."""
+    """ASGI middleware: refuse a body under ``prefix`` larger than ``body_bytes_max``."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, prefix: str, too_large: bytes) -> None:
         self.app = app
+        self.prefix = prefix
+        self.too_large = too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(_PREFIX):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -36,7 +36,7 @@ class BodyLimit:
                 break
             size += len(message.get("body", b""))
             if size > body_bytes_max:
-                await _too_large(send)
+                await _too_large(send, self.too_large)
                 return
             if not message.get("more_body", False):
                 break
@@ -49,17 +49,7 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def _too_large(send: Send) -> None:
-    body = json.dumps(
-        {
-            "ok": False,
-            "code": "invalid_input",
-            "message": f"the body is larger than {body_bytes_max // 1024} KiB",
-            "receipt": None,
-            "request_id": "",
-            "data": {},
-        }
-    ).encode()
+async def _too_large(send: Send, body: bytes) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

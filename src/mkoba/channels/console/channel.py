@@ -1,0 +1,72 @@
+"""The console channel: its tables at start, its staff API on the console's own app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from mkoba.channels.console import routes
+from mkoba.edge.crashes import Crashes
+from mkoba.edge.limits import BodyLimit
+from mkoba.edge.validation import validation_message
+from mkoba.ports import Tables
+from mkoba.staff import accounts
+from mkoba.staff.policy import Policy, shipped
+from mkoba.staff.sessions import Sessions
+
+
+class ConsoleChannel:
+    """Staff sign-in and sessions, over the staff table (``mkoba.staff.accounts``)."""
+
+    def __init__(self, tables: Tables, keys_dir: Path, policy: Policy | None = None) -> None:
+        self.tables = tables
+        self.key = accounts.staff_key(keys_dir)
+        self.policy = policy or shipped()
+        self.sessions = Sessions()
+
+    def app(self) -> FastAPI:
+        """The console's own HTTP app (served on the console listener)."""
+        app = FastAPI(
+            title="mkoba staff API",
+            summary="The operator console: staff sign-in, sessions and staff actions.",
+            version="1",
+            docs_url="/staff/docs",
+            redoc_url=None,
+            openapi_url="/staff/openapi.json",
+        )
+        app.add_middleware(BodyLimit, prefix="/staff/", too_large=_error("The body is too large."))
+        app.add_middleware(Crashes, body=_error("Something went wrong on our side."))
+
+        @app.exception_handler(RequestValidationError)
+        async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+            return JSONResponse({"error": validation_message(exc.errors())}, status_code=422)
+
+        self.mount(app)
+        return app
+
+    def mount(self, app: FastAPI) -> None:
+        """Add the staff API's routes."""
+        app.include_router(routes.router(self))
+
+    async def start(self) -> None:
+        """The staff table, once."""
+        await asyncio.to_thread(self.tables.migrate_script, accounts.MIGRATION, accounts.SCHEMA)
+
+    async def stop(self) -> None:
+        """Every session ends with the server."""
+        self.sessions = Sessions()
+
+    @staticmethod
+    def now() -> float:
+        """Wall-clock seconds: TOTP steps and session clocks are real time."""
+        return time.time()
+
+
+def _error(message: str) -> bytes:
+    return json.dumps({"error": message}).encode()
