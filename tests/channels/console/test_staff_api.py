@@ -7,6 +7,7 @@ them. Then ``mkoba serve`` itself: the console answers on its own port and only 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ import httpx
 import pytest
 
 from mkoba.app import Platform
+from mkoba.channels.console.routes import checks_waiting_max
 from mkoba.staff import accounts
 from mkoba.staff.credentials import totp_now
 from mkoba.staff.policy import shipped
@@ -170,3 +172,18 @@ def test_the_console_listens_apart_from_the_public_api(tmp_path: Path) -> None:
         assert httpx.get(f"{console_url}/staff/openapi.json").json()["info"]["title"] == (
             "mkoba staff API"
         )
+
+
+async def test_a_flood_of_sign_ins_is_turned_away_not_served_out_of_memory(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    # Each password check takes 64 MiB: only a few run at once, and past a queue the
+    # rest are told to try again, while a real member of staff still gets in after.
+    flood = await asyncio.gather(
+        *(_sign_in(client, f"nobody{index}", "123456") for index in range(48))
+    )
+    statuses = [answer.status_code for answer in flood]
+    assert set(statuses) == {401, 503}, statuses
+    assert statuses.count(503) >= 48 - checks_waiting_max
+    username, secret = _staff(platform, "auditor")
+    assert (await _sign_in(client, username, _code(secret))).status_code == 200

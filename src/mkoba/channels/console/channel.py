@@ -20,6 +20,9 @@ from mkoba.staff import accounts
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
 
+# Password checks run at most this many at once (routes.py: how many may wait).
+checks_at_once = 2
+
 
 class ConsoleChannel:
     """Staff sign-in and sessions, over the staff table (``mkoba.staff.accounts``)."""
@@ -29,6 +32,10 @@ class ConsoleChannel:
         self.key = accounts.staff_key(keys_dir)
         self.policy = policy or shipped()
         self.sessions = Sessions()
+        # Each password check takes 64 MiB and tens of ms of a core (argon2id): a few at
+        # a time, so a flood of sign-ins cannot take the memory or the threads others use.
+        self.checks = asyncio.Semaphore(checks_at_once)
+        self.waiting = 0
 
     def app(self) -> FastAPI:
         """The console's own HTTP app (served on the console listener)."""

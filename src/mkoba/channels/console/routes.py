@@ -26,6 +26,9 @@ from mkoba.text import text_problem
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel
 
+# Sign-ins waiting for a password check past which one is told to try again.
+checks_waiting_max = 32
+
 COOKIE = "mkoba_staff"
 CSRF_HEADER = "X-CSRF-Token"
 _WRONG = "Wrong username, password or code."
@@ -77,16 +80,23 @@ def router(console: ConsoleChannel) -> APIRouter:
     )
     async def sign_in_route(body: SignIn, http: Request) -> Response:
         """Sign in with the password and the authenticator's current code."""
-        found = await asyncio.to_thread(
-            accounts.by_username, console.tables, console.key, body.username
-        )
-        now = console.now()
-        if found is None:
-            await asyncio.to_thread(burn, body.password)
-            return _refused(401, _WRONG)
-        outcome, state = await asyncio.to_thread(
-            sign_in, found.state, body.password, body.code, now
-        )
+        if console.waiting >= checks_waiting_max:
+            return _refused(503, "Too many sign-ins at once: try again in a moment.")
+        console.waiting += 1
+        try:
+            async with console.checks:
+                found = await asyncio.to_thread(
+                    accounts.by_username, console.tables, console.key, body.username
+                )
+                now = console.now()
+                if found is None:
+                    await asyncio.to_thread(burn, body.password)
+                    return _refused(401, _WRONG)
+                outcome, state = await asyncio.to_thread(
+                    sign_in, found.state, body.password, body.code, now
+                )
+        finally:
+            console.waiting -= 1
         if state != found.state:
             await console.tables.submit([accounts.state_write(found.id, state, time.time_ns())])
         if outcome is Outcome.LOCKED:
