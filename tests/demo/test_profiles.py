@@ -8,6 +8,7 @@ start seeds three weeks of history: about 3 s per profile on SQLite.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,15 @@ import pytest
 from mkoba.app import Platform
 from mkoba.catalog import list_profiles
 from mkoba.demo.sandbox import TEST_MSISDN
+from mkoba.demo.staff import DEMO_STAFF_PASSWORD
 from mkoba.ledger import open_store
 from mkoba.ledger.reconcile import reconcile
 from mkoba.parties import Purpose, account_id
 from mkoba.settings import Settings
+from mkoba.staff import accounts
+from mkoba.staff.credentials import totp_now
+from mkoba.staff.policy import shipped
+from mkoba.staff.signin import Outcome, sign_in
 
 
 async def _start_and_stop(settings: Settings) -> tuple[int, int]:
@@ -34,6 +40,16 @@ async def _start_and_stop(settings: Settings) -> tuple[int, int]:
         assert balance is not None
         profile = services.profile(platform.clock())
         cap = profile.limits(customer.kyc_tier).balance_max
+        # One console account per role, each signing in with the documented password and
+        # the code only the server's staff key gives.
+        key = accounts.staff_key(settings.keys_dir)
+        staff = accounts.everyone(services.store, key)
+        assert sorted(a.role for a in staff) == sorted(shipped().roles)
+        assert all(a.username == a.role for a in staff)
+        finance = next(a for a in staff if a.role == "finance")
+        code = totp_now(finance.state.totp_secret, time.time())
+        outcome, _ = sign_in(finance.state, DEMO_STAFF_PASSWORD, code, time.time())
+        assert outcome is Outcome.SIGNED_IN
         return balance.available, cap
     finally:
         await platform.stop()

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from mkoba.commands import parse
+from mkoba.demo.staff import seed_staff
 from mkoba.ledger import Transfer, TransferResult
 from mkoba.parties import (
     OPERATOR_ID,
@@ -312,6 +313,7 @@ async def seed(platform: Platform) -> None:
         await _fund(platform, people)
         await _history(platform, people, crowd, start, now)
         await _restock(platform, people)
+        await seed_staff(services.store, services.writer, platform.settings.keys_dir, now)
     finally:
         clock.fixed = None
 

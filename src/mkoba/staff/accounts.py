@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mkoba.ledger import Store, Write, WriteMode
+from mkoba.ledger import Store, Write, WriteMode, queries
 from mkoba.parties import SecretKey, load_or_create_key
 from mkoba.staff.credentials import hash_password, new_totp_secret
 from mkoba.staff.policy import Policy
@@ -96,6 +96,27 @@ def create(
     now: int,
 ) -> tuple[StaffAccount, str]:
     """A new account and its TOTP seed (shown once, to enrol an authenticator app)."""
+    if by_username(store, key, username) is not None:
+        raise StaffError(f"{username.strip().lower()} already has an account")
+    found = store.query("SELECT COALESCE(MAX(id), 0) FROM staff_accounts")
+    account, secret, write = prepare(
+        key, policy, int(found[0][0]) + 1, username, name, role, password, now
+    )
+    queries.execute_write(store, write)
+    return account, secret
+
+
+def prepare(
+    key: SecretKey,
+    policy: Policy,
+    staff_id: int,
+    username: str,
+    name: str,
+    role: str,
+    password: str,
+    now: int,
+) -> tuple[StaffAccount, str, Write]:
+    """A new account, its fresh TOTP seed and its row (which the caller commits)."""
     username = username.strip().lower()
     name = " ".join(name.split())
     if not username or len(username) > username_chars_max or not _plain(username):
@@ -104,20 +125,41 @@ def create(
         raise StaffError(f"a name is 1 to {name_chars_max} printable characters")
     if role not in policy.roles:
         raise StaffError(f"role: one of {', '.join(policy.roles)}")
-    if by_username(store, key, username) is not None:
-        raise StaffError(f"{username} already has an account")
     password_hash = hash_password(password)  # WeakPassword when the policy refuses it
-    found = store.query("SELECT COALESCE(MAX(id), 0) FROM staff_accounts")
-    staff_id = int(found[0][0]) + 1
     secret = new_totp_secret()
-    sealed = _seal(key, staff_id, secret)
-    store.execute(
-        f"INSERT INTO staff_accounts ({_COLUMNS}, created, updated)"
-        " VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0, ?, ?, ?)",
-        (staff_id, username, name, role, password_hash, sealed, True, now, now),
+    write = Write(
+        "staff_accounts",
+        (
+            "id",
+            "username",
+            "name",
+            "role",
+            "password_hash",
+            "totp_sealed",
+            "last_step",
+            "failures",
+            "locked_until",
+            "enabled",
+            "created",
+            "updated",
+        ),
+        (
+            staff_id,
+            username,
+            name,
+            role,
+            password_hash,
+            _seal(key, staff_id, secret),
+            0,
+            0,
+            0.0,
+            True,
+            now,
+            now,
+        ),
     )
     state = SignInState(password_hash, secret)
-    return StaffAccount(staff_id, username, name, role, state), secret
+    return StaffAccount(staff_id, username, name, role, state), secret, write
 
 
 def by_username(store: Reader, key: SecretKey, username: str) -> StaffAccount | None:
