@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from mkoba.app import channel_commands
 from mkoba.catalog.cli import tariffs_app
 from mkoba.demo.cli import demo_app
+from mkoba.staff.cli import audit_app
 
 app = typer.Typer(
     name="mkoba",
@@ -39,6 +40,7 @@ app.add_typer(tariffs_app, name="tariffs")
 for name, commands in channel_commands():
     app.add_typer(commands, name=name)
 app.add_typer(demo_app, name="demo")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 error_console = Console(stderr=True)

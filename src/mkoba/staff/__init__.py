@@ -4,9 +4,11 @@
   start it, approve it, do it or see it, with checkers' amount limits.
 - ``credentials.py``: argon2id passwords and single-use TOTP codes.
 - ``signin.py``: the sign-in decision, with the lockout after repeated failures.
+- ``accounts.py``: the ``staff_accounts`` table (seeds sealed at rest), ``cli.py`` its
+  commands (``mkoba staff create | list | totp``, ``mkoba audit verify | head``).
+- ``audit.py``: the ``staff_audit`` table, an append-only keyed hash chain.
 - ``sessions.py``: server-side sessions with idle and absolute timeouts, an
   anti-forgery token each, and one session at a time for the roles that need it.
 
-This is the core the operator console (its staff API and back office) is built on;
-the console's routes and the staff tables come with it.
+The console channel (``channels/console``) serves it; the staff actions come next.
 """

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mkoba.ledger import Store, open_store
-from mkoba.staff import accounts
+from mkoba.staff import accounts, audit
 from mkoba.staff.credentials import WeakPassword, totp_now, totp_uri
 from mkoba.staff.policy import shipped
 
@@ -28,6 +28,44 @@ DbOption = typer.Option("var/mkoba.db", "--db", help="The server's store", envva
 KeysOption = typer.Option(
     Path("var/keys"), help="The server's keys directory", envvar="MKOBA_KEYS_DIR"
 )
+
+
+audit_app = typer.Typer(
+    help="The staff audit trail: check its hash chain, export its head.", no_args_is_help=True
+)
+
+
+@audit_app.command("verify")
+def audit_verify(db: str = DbOption, keys_dir: Path = KeysOption) -> None:
+    """Walk the whole chain; exit 1 naming the first entry that breaks it."""
+    store = _store(db)
+    try:
+        checked, broken = audit.verify(store, audit.audit_key(keys_dir))
+        last = audit.head(store)
+    finally:
+        store.close()
+    if broken is not None:
+        error_console.print(
+            f"[red]the audit trail is broken at entry {broken.seq}[/red]: {broken.reason}"
+            f" ({checked} entries before it hold)"
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"{checked} entries; the chain holds. head {last.seq} {last.hash}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@audit_app.command("head")
+def audit_head(db: str = DbOption) -> None:
+    """The last entry's number and hash, to export each day."""
+    store = _store(db)
+    try:
+        last = audit.head(store)
+    finally:
+        store.close()
+    console.print(f"{last.seq} {last.hash}", highlight=False, soft_wrap=True)
 
 
 def add_commands(staff_app: typer.Typer) -> None:
@@ -130,4 +168,5 @@ def _store(db: str) -> Store:
     store = open_store(db, commit_process=False)
     store.migrate()
     accounts.migrate(store)
+    store.migrate_script(audit.MIGRATION, audit.SCHEMA)
     return store

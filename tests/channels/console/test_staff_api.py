@@ -18,7 +18,7 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.channels.console.routes import checks_waiting_max
-from mkoba.staff import accounts
+from mkoba.staff import accounts, audit
 from mkoba.staff.credentials import totp_now
 from mkoba.staff.policy import shipped
 from mkoba.staff.signin import failures_max
@@ -187,3 +187,32 @@ async def test_a_flood_of_sign_ins_is_turned_away_not_served_out_of_memory(
     assert statuses.count(503) >= 48 - checks_waiting_max
     username, secret = _staff(platform, "auditor")
     assert (await _sign_in(client, username, _code(secret))).status_code == 200
+
+
+async def test_every_sign_in_and_sign_out_is_in_the_audit_trail(
+    platform: Platform, client: httpx.AsyncClient
+) -> None:
+    username, secret = _staff(platform, "auditor")
+    assert (await _sign_in(client, username, "000000", "Wrong Password 1")).status_code == 401
+    assert (await _sign_in(client, "ghost", "000000")).status_code == 401
+    signed = await _sign_in(client, username, _code(secret))
+    out = await client.post("/staff/v1/sign-out", headers={"X-CSRF-Token": signed.json()["csrf"]})
+    assert out.status_code == 204
+    assert platform.console is not None
+    store = platform.services.store
+    rows = store.query(
+        "SELECT action, outcome, actor, origin FROM staff_audit WHERE actor IN (?, ?)"
+        " OR (action = 'sign_out' AND role = 'auditor') ORDER BY seq",
+        (username, "ghost"),
+    )
+    tail = [(action, outcome, actor) for action, outcome, actor, _ in rows][-4:]
+    assert tail == [
+        ("sign_in", "wrong", username),
+        ("sign_in", "unknown_user", "ghost"),
+        ("sign_in", "signed_in", username),
+        ("sign_out", "ok", ""),
+    ]
+    assert all(origin for *_, origin in rows)
+    checked, broken = audit.verify(store, platform.console.trail.key)
+    assert broken is None and checked >= 4
+    assert PASSWORD not in str(store.query("SELECT * FROM staff_audit"))

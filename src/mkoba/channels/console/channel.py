@@ -16,7 +16,7 @@ from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
 from mkoba.ports import Tables
-from mkoba.staff import accounts
+from mkoba.staff import accounts, audit
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
 
@@ -32,6 +32,7 @@ class ConsoleChannel:
         self.key = accounts.staff_key(keys_dir)
         self.policy = policy or shipped()
         self.sessions = Sessions()
+        self.trail = audit.Trail(tables, tables.submit, audit.audit_key(keys_dir))
         # Each password check takes 64 MiB and tens of ms of a core (argon2id): a few at
         # a time, so a flood of sign-ins cannot take the memory or the threads others use.
         self.checks = asyncio.Semaphore(checks_at_once)
@@ -62,8 +63,9 @@ class ConsoleChannel:
         app.include_router(routes.router(self))
 
     async def start(self) -> None:
-        """The staff table, once."""
+        """The staff tables, once."""
         await asyncio.to_thread(self.tables.migrate_script, accounts.MIGRATION, accounts.SCHEMA)
+        await asyncio.to_thread(self.tables.migrate_script, audit.MIGRATION, audit.SCHEMA)
 
     async def stop(self) -> None:
         """Every session ends with the server."""

@@ -91,6 +91,13 @@ def router(console: ConsoleChannel) -> APIRouter:
                 now = console.now()
                 if found is None:
                     await asyncio.to_thread(burn, body.password)
+                    await console.trail.append(
+                        time.time_ns(),
+                        "sign_in",
+                        "unknown_user",
+                        actor=body.username,
+                        origin=_origin(http),
+                    )
                     return _refused(401, _WRONG)
                 outcome, state = await asyncio.to_thread(
                     sign_in, found.state, body.password, body.code, now
@@ -99,6 +106,16 @@ def router(console: ConsoleChannel) -> APIRouter:
             console.waiting -= 1
         if state != found.state:
             await console.tables.submit([accounts.state_write(found.id, state, time.time_ns())])
+        await console.trail.append(
+            time.time_ns(),
+            "sign_in",
+            outcome.value,
+            actor_id=found.id,
+            actor=found.username,
+            role=found.role,
+            origin=_origin(http),
+            detail={"failures": state.failures} if outcome is Outcome.WRONG else None,
+        )
         if outcome is Outcome.LOCKED:
             return _refused(423, "Too many failed sign-ins: this account is locked for a while.")
         if outcome is not Outcome.SIGNED_IN:
@@ -119,6 +136,7 @@ def router(console: ConsoleChannel) -> APIRouter:
 
     @api.post("/sign-out", status_code=204, responses={401: {}, 403: {}})
     async def sign_out(
+        http: Request,
         mkoba_staff: Annotated[str | None, Cookie()] = None,
         x_csrf_token: Annotated[str | None, Header()] = None,
     ) -> Response:
@@ -130,6 +148,14 @@ def router(console: ConsoleChannel) -> APIRouter:
             return _refused(403, f"Send the session's {CSRF_HEADER}.")
         assert mkoba_staff is not None
         console.sessions.close(mkoba_staff)
+        await console.trail.append(
+            time.time_ns(),
+            "sign_out",
+            "ok",
+            actor_id=session.staff_id,
+            role=session.role,
+            origin=_origin(http),
+        )
         response = Response(status_code=204)
         response.delete_cookie(COOKIE, path="/staff")
         return response
@@ -148,6 +174,11 @@ def router(console: ConsoleChannel) -> APIRouter:
         return JSONResponse(_me(console, found, session).model_dump())
 
     return api
+
+
+def _origin(http: Request) -> str:
+    """Where a request came from, as the audit trail records it."""
+    return http.client.host if http.client is not None else ""
 
 
 def _session(console: ConsoleChannel, session_id: str | None) -> Session | None:
