@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,6 @@ from mkoba.staff.signin import Outcome, sign_in
 PASSWORD = "Campus Admin 2026"
 NOW_NS = 1_796_500_000 * 10**9
 NOW_S = NOW_NS / 1e9
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = open_store(store_url, commit_process=False)
-    opened.migrate()
-    accounts.migrate(opened)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -16,17 +16,6 @@ from mkoba.parties import SecretKey
 from mkoba.staff import audit
 
 NOW = 1_796_500_000 * 10**9
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    opened = open_store(store_url, commit_process=False)
-    opened.migrate()
-    opened.migrate_script(audit.MIGRATION, audit.SCHEMA)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture

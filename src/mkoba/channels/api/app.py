@@ -45,7 +45,11 @@ def envelope(response: Response, currency: Currency) -> dict[str, Any]:
 
 def error(code: Code, message: str, status: int | None = None) -> JSONResponse:
     """An error answer in the envelope."""
-    body = {
+    return JSONResponse(_error_body(code, message), status_code=status or code.http_status)
+
+
+def _error_body(code: Code, message: str) -> dict[str, object]:
+    return {
         "ok": False,
         "code": str(code),
         "message": message,
@@ -53,7 +57,6 @@ def error(code: Code, message: str, status: int | None = None) -> JSONResponse:
         "request_id": "",
         "data": {},
     }
-    return JSONResponse(body, status_code=status or code.http_status)
 
 
 @dataclass(frozen=True)
@@ -96,15 +99,7 @@ def build_app(lifespan: Callable[[Any], Any], service: Service) -> FastAPI:
 
 def _envelope(code: Code, message: str) -> bytes:
     """An error in the envelope, as bytes, for the edge's middleware to answer with."""
-    body = {
-        "ok": False,
-        "code": str(code),
-        "message": message,
-        "receipt": None,
-        "request_id": "",
-        "data": {},
-    }
-    return json.dumps(body).encode()
+    return json.dumps(_error_body(code, message)).encode()
 
 
 def _errors(app: FastAPI) -> None:
