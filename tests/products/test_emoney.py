@@ -13,6 +13,7 @@ import pytest
 
 from mkoba.codes import Code
 from mkoba.parties import PartyKind, Purpose, Role, account_id
+from mkoba.processor.request import Response
 from tests.products.world import (
     AGENT_PIN,
     CUSTOMER_PIN,
@@ -178,3 +179,49 @@ async def test_only_operations_or_admin_staff_move_e_money(world: World) -> None
         Code.INVALID_INPUT,
         "kind:",
     )
+
+
+async def test_a_bank_reference_issues_e_money_once(world: World) -> None:
+    # The operator found the same bank reference had issued e-money twice: one bank
+    # movement is one e-money movement, whoever asks and however the text is sent.
+    first = await world.staff(Role.OPERATIONS)
+    second = await world.staff(Role.OPERATIONS)
+    dealer = await world.add_party(
+        PartyKind.SUPER_AGENT,
+        "Reference Test Dealer",
+        msisdn=world.msisdn(),
+        number=world.number(),
+        purposes=(Purpose.FLOAT,),
+    )
+    assert first.msisdn and second.msisdn and dealer.number
+    trust_before = await trust_out(world)
+
+    async def issue(staff_msisdn: str, reference: str) -> Response:
+        return await world.ask(
+            "issue_emoney",
+            staff_msisdn,
+            STAFF_PIN,
+            kind="super_agent",
+            to=dealer.number or "",
+            amount="1000",
+            reference=reference,
+        )
+
+    done = await issue(first.msisdn, "FT-DUP-1")
+    assert done.code is Code.OK, done
+    again = await issue(second.msisdn, " FT-DUP-1 ")
+    refused(again, Code.NOT_ALLOWED, "FT-DUP-1 was already used")
+    assert done.receipt is not None and done.receipt in again.message
+    assert await trust_out(world) - trust_before == 1_000 * KSH
+    # Another reference issues; a redemption keeps references of its own.
+    assert (await issue(second.msisdn, "FT-DUP-2")).code is Code.OK
+    redeemed = await world.ask(
+        "redeem_emoney",
+        first.msisdn,
+        STAFF_PIN,
+        kind="super_agent",
+        to=dealer.number,
+        amount="10",
+        reference="FT-DUP-1",
+    )
+    assert redeemed.code is Code.OK, redeemed

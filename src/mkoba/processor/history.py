@@ -107,11 +107,18 @@ def reversals_of(
     store: Readable, receipt_id: str, products: Sequence[str], statuses: Sequence[Status]
 ) -> list[str]:
     """The receipts of ``products`` (reversals) that name ``receipt_id``, in ``statuses``."""
+    return referencing(store, receipt_id, products, statuses)
+
+
+def referencing(
+    store: Readable, reference: str, products: Sequence[str], statuses: Sequence[Status]
+) -> list[str]:
+    """The receipts of ``products`` in ``statuses`` whose reference is ``reference``."""
     rows = store.query(
         "SELECT receipt FROM receipts WHERE reference = ?"
         f" AND status IN ({', '.join('?' * len(statuses))})"
         f" AND product IN ({', '.join('?' * len(products))})",
-        (receipt_id, *statuses, *products),
+        (reference, *statuses, *products),
     )
     return [str(row[0]) for row in rows]
 

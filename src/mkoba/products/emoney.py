@@ -12,12 +12,16 @@ than was issued. Every move names the bank reference and leaves an audit record.
 
 from __future__ import annotations
 
+import asyncio
+
 from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.parties import OPERATOR_ID, Change, Party, PartyKind, Purpose, Role
+from mkoba.processor import history
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Line, Note, Plan, Refused
 from mkoba.processor.services import Services
+from mkoba.processor.status import Status
 from mkoba.products.common import display_name, staff_member
 
 TRUST = Services.operator_account(Purpose.TRUST)
@@ -101,6 +105,19 @@ class _Emoney:
         amount = ctx.command_as(commands.Emoney).amount
         reference = _reference(ctx)
         await ctx.verify_pin(staff)
+        # One bank movement, one e-money movement: a reference already used is refused.
+        used = await asyncio.to_thread(
+            history.referencing,
+            ctx.services.store,
+            reference,
+            (self.name,),
+            (Status.COMPLETED, Status.PENDING),
+        )
+        if used:
+            raise Refused(
+                Code.NOT_ALLOWED,
+                f"Bank reference {reference} was already used: receipt {used[0]}.",
+            )
         action = "emoney_issue" if self.issue else "emoney_redeem"
         leg = (
             Leg(TRUST, account, amount)
