@@ -272,7 +272,8 @@ async def name_lookup(w: Workload) -> None:
             ("paybill", w.rng.choice(PAYBILLS)),
         ]
     )
-    await w.ask("name_lookup", w.customer(), None, kind=kind, number=number)
+    # With the PIN, as a native-API client must ask (only a phone's channel may omit it).
+    await w.ask("name_lookup", w.customer(), CUSTOMER_PIN, kind=kind, number=number)
 
 
 async def pay_bill(w: Workload) -> None:
