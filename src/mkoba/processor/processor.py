@@ -265,7 +265,7 @@ class Processor:
                         request,
                         answer,
                         ctx.now,
-                        vouch=lambda: _check_proof(ctx, product, _MOVES_MONEY),
+                        vouch=lambda: _vouch(ctx, product),
                     )
                     answer = settled.record
                 _check_proof(ctx, product, answer)
@@ -359,10 +359,6 @@ class Processor:
             known.response = response
 
 
-# What a guarded decision is vouched as, before its money moves.
-_MOVES_MONEY = Plan(product="", payer_id=0, payee_id=0, amount=0, legs=())
-
-
 def _check_proof(ctx: Context, product: Product, answer: Response | Plan | Record) -> None:
     """Refuse an OK answer from a product that needed the PIN and never checked it.
 
@@ -375,7 +371,13 @@ def _check_proof(ctx: Context, product: Product, answer: Response | Plan | Recor
         ok = answer.ok
     else:
         ok = True  # a plan moves money
-    if ok and not ctx.pin_verified and needs_pin(ctx.proof, ctx.request):
+    if ok:
+        _vouch(ctx, product)
+
+
+def _vouch(ctx: Context, product: Product) -> None:
+    """Refuse to let money move (or success be said) for a product that skipped the PIN."""
+    if not ctx.pin_verified and needs_pin(ctx.proof, ctx.request):
         log.error("product %s answered without checking the PIN", product.name)
         raise Refused(Code.SYSTEM_ERROR)
 

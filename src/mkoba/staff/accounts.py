@@ -185,12 +185,7 @@ def everyone(store: Reader, key: SecretKey) -> list[StaffAccount]:
 
 def save_state(store: Store, staff_id: int, state: SignInState, now: int) -> None:
     """Store an account's sign-in state now (the command line's path)."""
-    write = state_write(staff_id, state, now)
-    store.execute(
-        "UPDATE staff_accounts SET last_step = ?, failures = ?, locked_until = ?,"
-        " enabled = ?, updated = ? WHERE id = ?",
-        (*write.values[1:], staff_id),
-    )
+    queries.execute_write(store, state_write(staff_id, state, now))
 
 
 def state_write(staff_id: int, state: SignInState, now: int) -> Write:

@@ -121,7 +121,7 @@ def router(console: ConsoleChannel) -> APIRouter:
         if outcome is not Outcome.SIGNED_IN:
             return _refused(401, _WRONG)
         session_id, session = console.sessions.open(found.id, found.role, now)
-        me = _me(console, found, session)
+        me = _me(console, found)
         response = JSONResponse(SignedIn(**me.model_dump(), csrf=session.csrf).model_dump())
         response.set_cookie(
             COOKIE,
@@ -171,7 +171,7 @@ def router(console: ConsoleChannel) -> APIRouter:
             assert mkoba_staff is not None
             console.sessions.close(mkoba_staff)
             return _refused(401, "Sign in first.")
-        return JSONResponse(_me(console, found, session).model_dump())
+        return JSONResponse(_me(console, found).model_dump())
 
     return api
 
@@ -191,7 +191,7 @@ def _account(console: ConsoleChannel, staff_id: int) -> accounts.StaffAccount | 
     return accounts.by_id(console.tables, console.key, staff_id)
 
 
-def _me(console: ConsoleChannel, account: accounts.StaffAccount, _session: Session) -> Me:
+def _me(console: ConsoleChannel, account: accounts.StaffAccount) -> Me:
     policy = console.policy
     permissions = {
         name: [mode.value for mode in Mode if policy.may(account.role, name, mode)]
