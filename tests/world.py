@@ -34,7 +34,7 @@ from mkoba.parties import (
 )
 from mkoba.processor import history, ids
 from mkoba.processor.proof import Proof, proof_of
-from mkoba.processor.request import Channel, Request, Response
+from mkoba.processor.request import Channel, Request, Response, Staff
 from mkoba.products import all_products
 
 KSH = 100  # minor units per shilling
@@ -126,6 +126,47 @@ async def call(
     if ack and response.ok:
         await platform.acknowledge(request.id)
     return response
+
+
+# A console action made by first-line care and approved by the back office.
+CARE = Staff("care.one", "care_l1", "care.two")
+
+
+async def by_staff(
+    platform: Platform,
+    product: str,
+    staff: Staff = CARE,
+    /,
+    *,
+    request_id: str | None = None,
+    **params: str,
+) -> Response:
+    """A request the operator console sends for ``staff`` (signed in, checked as its policy says).
+
+    Fields that do not parse are refused as the console's edge refuses them.
+    """
+    rid = request_id or f"test:{uuid.uuid4().hex}"
+    try:
+        request = staff_request(platform, product, staff, rid, **params)
+    except BadCommand as bad:
+        return Response(rid, bad.code, bad.message)
+    return await platform.request(request)
+
+
+def staff_request(
+    platform: Platform, product: str, staff: Staff, request_id: str, /, **params: str
+) -> Request:
+    """A request as the operator console builds it (``BadCommand`` when fields do not parse)."""
+    command = parse(product, params, platform.services.profile(platform.clock()))
+    return Request(
+        request_id,
+        Channel.STAFF,
+        product,
+        f"staff:{staff.maker}",
+        command,
+        received=time.time_ns(),
+        staff=staff,
+    )
 
 
 class Sms(NamedTuple):
@@ -457,6 +498,12 @@ class World:
             phone=phone,
             **params,
         )
+
+    async def by_staff(
+        self, product: str, staff: Staff = CARE, /, *, request_id: str | None = None, **params: str
+    ) -> Response:
+        """A request from the operator console, for ``staff`` (see ``by_staff``)."""
+        return await by_staff(self.platform, product, staff, request_id=request_id, **params)
 
     # -- looking ----------------------------------------------------------------------
 

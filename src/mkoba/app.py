@@ -51,7 +51,7 @@ from mkoba.processor.processor import Processor
 from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
 from mkoba.processor.services import Services
-from mkoba.products import all_products
+from mkoba.products import all_products, reversal_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
@@ -150,7 +150,18 @@ class Platform:
         self.channels.append(self.daraja)
         # The staff API, on a listener of its own (``console_app``), in the process that
         # holds the writer: never on a front.
-        self.console = None if front else ConsoleChannel(tables, settings.keys_dir)
+        self.console = (
+            None
+            if front
+            else ConsoleChannel(
+                ports,
+                tables,
+                settings.keys_dir,
+                reversal_book.Queue(lambda: self.services.store),
+                # Late bound: the vault exists once started.
+                lambda number: self.services.vault.id_digest(number),  # noqa: PLW0108
+            )
+        )
         self.kit = Kit()
         self.background = Background(settings.keys_dir, self.kit)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
 from mkoba.ledger import Balance, Snapshot, Write
-from mkoba.parties import Party, PartyKind, Purpose, SecretKey
+from mkoba.parties import Credential, Party, PartyKind, Purpose, SecretKey
 from mkoba.processor.request import Request, Response
 
 if TYPE_CHECKING:
@@ -43,6 +43,15 @@ class DirectoryView(Protocol):
 
     def by_msisdn(self, msisdn: str) -> Party | None:
         """The party on a phone number (canonical form), or None."""
+
+    def credential(self, party_id: int) -> Credential | None:
+        """A party's PIN state (wrong tries, lock), or None: no PIN yet."""
+
+    def by_id_digest(self, digest: str) -> list[Party]:
+        """The parties registered with one ID document (by its keyed digest)."""
+
+    def accounts_of(self, party_id: int) -> dict[Purpose, int]:
+        """A party's ledger accounts, by purpose."""
 
     def by_number(self, kind: PartyKind, number: str) -> Party | None:
         """The business of ``kind`` with this shortcode, till or agent number, or None."""
@@ -72,6 +81,28 @@ class Ports:
     clock: Callable[[], int]
     # Seals PINs between the channel adapter and TranProc.
     transport_key: SecretKey
+
+
+class HeldReversal(NamedTuple):
+    """A customer's reversal request, as the operator console sees it."""
+
+    receipt: str
+    payer_id: int
+    payee_id: int
+    amount: int
+    state: str
+    expires: int
+    created: int
+
+
+class Reversals(Protocol):
+    """The reversal book, read-only (the console's queue and its previews)."""
+
+    def get(self, receipt: str) -> Awaitable[HeldReversal | None]:
+        """The reversal request of an original receipt, or None."""
+
+    def held(self, limit: int) -> Awaitable[list[HeldReversal]]:
+        """The oldest requests still held, waiting for staff."""
 
 
 class Tables(Protocol):

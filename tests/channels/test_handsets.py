@@ -4,7 +4,9 @@ A real ``mkoba serve`` with demo data, reached over HTTP as an attacker on the
 same network would reach it: knowing a customer's number, holding a paired
 handset of their own at most. Beside each refusal, the customer's own paired
 handset does the same thing and succeeds, so a refusal is never a route that
-simply does not work.
+simply does not work. A PIN reset is made by staff in the operator console, which
+the native API cannot reach: that chain runs on a platform in process, its HTTP
+app served over ASGI, with the reset asked for as the console asks.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import httpx
 import pytest
 
 from mkoba.app import Platform, build_app
+from mkoba.parties.handsets import HandsetKey
 from mkoba.settings import Settings
 from tests.channels.serving import Served, serve
 from tests.channels.ussd.conftest import balance, customer
 from tests.compat.support import stk_push, token
+from tests.conftest import MakePlatform
+from tests.world import World, wallet
 
 CARE, STAFF_PIN, PIN = "254711900001", "9753", "1357"
 # Nobody listens here: the STK callbacks of these tests go nowhere, as they may.
@@ -79,41 +84,77 @@ def test_an_sms_comes_only_from_the_handset_that_sends_it(
     assert own.status_code == 200 and own.json()["ok"] is True
 
 
-def _take_over(client: httpx.Client, victim: str, thief: str, headers: dict[str, str]) -> bool:
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    """The in-process test and its platform on one asyncio loop."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def platform(make_platform: MakePlatform) -> Platform:
+    """A platform in process, with the simulated handsets (no real SMSC)."""
+    return await make_platform("handsets")
+
+
+async def _take_over(
+    http: httpx.AsyncClient, victim: str, thief: str, headers: dict[str, str]
+) -> bool:
     """The chain found on a fresh clone: the reset's temporary PIN, made yours, then spent."""
-    inbox = client.get(f"/api/v1/sms/{victim}", headers=headers)
+    inbox = await http.get(f"/api/v1/sms/{victim}", headers=headers)
     if inbox.status_code != 200:
         return False
     texts = [m["text"] for m in inbox.json()["messages"] if "temporary PIN" in m["text"]]
     temporary = re.search(r"temporary PIN is ([0-9]{4,6})", texts[-1])
     assert temporary is not None, texts
     body = {"msisdn": victim, "pin": temporary[1], "new_pin": "4826"}
-    changed = client.post("/api/v1/change-pin", json=body)
+    changed = await http.post("/api/v1/change-pin", json=body)
     assert changed.status_code == 200, changed.text
     body = {"msisdn": victim, "pin": "4826", "to": thief, "amount": 100}
-    sent = client.post("/api/v1/send-money", json=body)
+    sent = await http.post("/api/v1/send-money", json=body)
     assert sent.status_code == 200, sent.text
     return True
 
 
-def test_a_care_reset_cannot_be_turned_into_a_takeover(
-    server: Served, client: httpx.Client
-) -> None:
-    victim, thief = customer(client, 20_000), customer(client)
+def test_nobody_resets_a_pin_over_the_api(server: Served, client: httpx.Client) -> None:
+    # A staff member's number and PIN (or anyone's) no longer reset a PIN: no such route.
+    victim = customer(client, 20_000)
     before = balance(client, victim)
     reset = {"msisdn": CARE, "pin": STAFF_PIN, "customer": victim}
-    answer = client.post("/api/v1/pin/reset", json=reset)
-    assert answer.status_code == 200, answer.text
-    # Without a handset, with the thief's own, with a forged one: the chain stops at once.
-    forged = {"Authorization": f"Handset {victim}.{'A' * 43}"}
-    for headers in ({}, server.handset(thief), forged):
-        assert not _take_over(client, victim, thief, headers)
-    # The PIN the thief would have set was never set.
-    refused = client.post("/api/v1/balance", json={"msisdn": victim, "pin": "4826"})
-    assert refused.status_code == 401 and refused.json()["code"] == "wrong_pin"
-    # The customer's own phone walks the same steps: the chain is real, and theirs alone.
-    assert _take_over(client, victim, thief, server.handset(victim))
-    assert balance(client, victim, "4826") < before
+    for path in ("/api/v1/pin/reset", "/api/v1/pin/unlock"):
+        answer = client.post(path, json=reset)
+        assert answer.status_code in (404, 405), answer.text
+    # The victim's PIN still works, and their own phone got no temporary PIN.
+    assert balance(client, victim) == before
+    inbox = client.get(f"/api/v1/sms/{victim}", headers=server.handset(victim))
+    assert inbox.status_code == 200, inbox.text
+    assert not any("temporary PIN" in m["text"] for m in inbox.json()["messages"])
+
+
+@pytest.mark.anyio
+async def test_a_care_reset_cannot_be_turned_into_a_takeover(platform: Platform) -> None:
+    world = World(platform)
+    victim_party, thief_party = await world.customer(20_000), await world.customer()
+    victim, thief = victim_party.msisdn, thief_party.msisdn
+    assert victim and thief
+    handsets = HandsetKey.load_or_create(platform.settings.keys_dir)
+    transport = httpx.ASGITransport(app=build_app(platform, _nothing))
+    async with httpx.AsyncClient(transport=transport, base_url="http://mkoba") as http:
+        before = await world.available(wallet(victim_party))
+        reset = await world.by_staff("reset_pin", customer=victim)
+        assert reset.ok, reset
+        # The temporary PIN reached the victim's phone (and only that: it is in one SMS).
+        (sms,) = await world.sms(reset.request_id)
+        assert sms.recipient == victim and "temporary PIN" in sms.body
+        # Without a handset, with the thief's own, with a forged one: the chain stops at once.
+        forged = {"Authorization": f"Handset {victim}.{'A' * 43}"}
+        for headers in ({}, handsets.credential(thief).header(), forged):
+            assert not await _take_over(http, victim, thief, headers)
+        # The PIN the thief would have set was never set.
+        refused = await http.post("/api/v1/balance", json={"msisdn": victim, "pin": "4826"})
+        assert refused.status_code == 401 and refused.json()["code"] == "wrong_pin"
+        # The customer's own phone walks the same steps: the chain is real, and theirs alone.
+        assert await _take_over(http, victim, thief, handsets.credential(victim).header())
+        assert await world.available(wallet(victim_party)) < before
 
 
 def test_another_handset_neither_sees_nor_answers_a_prompt_and_burns_no_pin_tries(

@@ -27,6 +27,7 @@ ENGLISH = re.compile(
 )
 # Values as the processor gives them: times neutral (24-hour), the rest formatted.
 VALUES = {
+    "tier": "basic",
     "account": "ACC-2231",
     "agent": "MAMA MBOGA 1",
     "agent_number": "123456",

@@ -252,12 +252,26 @@ def test_every_pinless_product_declares_its_proof() -> None:
         for name, product in all_products().items()
         if proof_of(product) is not Proof.PIN
     }
-    assert {name for name, proof in declared.items() if proof is not Proof.BUSINESS} == {
+    assert {
+        name for name, proof in declared.items() if proof not in (Proof.BUSINESS, Proof.CONSOLE)
+    } == {
         "name_lookup",
         "set_language",
         "register",
         "pin_unlock_self",
         "operator_unlock",
+    }
+    # What only staff do, asked for by the operator console (no PIN on any channel).
+    assert {name for name, proof in declared.items() if proof is Proof.CONSOLE} == {
+        "issue_emoney",
+        "redeem_emoney",
+        "unlock_pin",
+        "reset_pin",
+        "approve_reversal",
+        "reject_reversal",
+        "freeze_wallet",
+        "unfreeze_wallet",
+        "set_kyc_tier",
     }
 
 

@@ -3,11 +3,14 @@
 On the demo world, with 2 s delivery deadlines and vouchers allowed, clients
 send a random mix of every product in ``all_products()`` at once: on the API
 channel (acknowledged, not acknowledged, refused, acknowledged late or twice)
-and on the direct system channel, with replays and reused ids. Afterwards the
-books must balance (every ``mkoba reconcile`` check, and e-money equal to the
-trust mirror in the live ledger), every receipt must match its ledger legs
-(completed: posted; rolled back: voided or expired), no request may be left
-pending, and every request must have ended as its acknowledgements said.
+and on the direct system channel, with replays and reused ids. What only staff
+do (e-money, PINs, reversal decisions, wallet freezes and KYC tiers) comes from
+the operator console, on the staff channel, and now and then also with a staff
+PIN on the API, which must be refused. Afterwards the books must balance (every
+``mkoba reconcile`` check, and e-money equal to the trust mirror in the live
+ledger), every receipt must match its ledger legs (completed: posted; rolled
+back: voided or expired), no request may be left pending, and every request must
+have ended as its acknowledgements said.
 
 A product without a request generator here fails the test by name: the mix is
 built from the registry, and nothing is skipped silently.
@@ -36,11 +39,13 @@ from mkoba.codes import Code
 from mkoba.ledger import AccountKind, Balance, TransferFlags
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.reconcile import reconcile
-from mkoba.processor.request import Channel, Request, Response
+from mkoba.processor.proof import Proof, proof_of
+from mkoba.processor.request import Channel, Request, Response, Staff
 from mkoba.products import all_products
 from mkoba.settings import Settings
 from tests.conftest import MakePlatform
 from tests.processor.world import eventually, request_of, rows, settings_for
+from tests.world import staff_request
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -55,6 +60,10 @@ OFFICES = ["254711000010", "254711000020"]
 SUPER_AGENT = "254711000001"
 CARE = "254711900001"
 OPERATIONS = "254711900002"
+# The demo's console staff (each username is its role): who makes and who checks.
+CARE_DESK = Staff("care_l1", "care_l1", "care_l2")
+BACK_OFFICE = Staff("care_l2", "care_l2")
+OPERATIONS_DESK = Staff("operations", "operations", "finance")
 # Locked by wrong tries and unlocked from the operator's command line.
 COMPLIANCE = "254711900003"
 TILLS = ["300100", "300200", "300300"]
@@ -115,6 +124,8 @@ class Workload:
     # Customers registered by the workload: msisdn -> (PIN, ID number).
     fresh: dict[str, tuple[str, str]] = field(default_factory=dict)
     locked: list[str] = field(default_factory=list)
+    # Fresh customers' wallets the console froze (and has not unfrozen yet).
+    frozen: list[str] = field(default_factory=list)
     sends: list[tuple[str, str]] = field(default_factory=list)
     vouchers: list[str] = field(default_factory=list)
     reversals: list[str] = field(default_factory=list)
@@ -143,12 +154,10 @@ class Workload:
         **params: str,
     ) -> Sent:
         """Send one request, then act as a (sometimes unreliable) channel would."""
-        platform, rng = self.platform, self.rng
-        must_ack = must_ack or self.reliable
         if channel is None:
-            channel = Channel.SYSTEM if rng.random() < 0.2 else Channel.API
+            channel = Channel.SYSTEM if self.rng.random() < 0.2 else Channel.API
         request = request_of(
-            platform,
+            self.platform,
             product,
             msisdn,
             pin,
@@ -157,6 +166,36 @@ class Workload:
             request_id=f"load:{next(self.ids)}",
             **params,
         )
+        return await self.send(request, must_ack)
+
+    async def by_staff(self, product: str, staff: Staff, phone: str, /, **params: str) -> Sent:
+        """What only staff do, from the operator console for ``staff`` (on the staff channel).
+
+        Now and then (never in the final pass) the same is first asked with the staff
+        PIN of ``phone`` on the API, as the native API once allowed: it must be refused.
+        """
+        platform = self.platform
+        if not self.reliable and self.rng.random() < 0.1:
+            tried = request_of(
+                platform,
+                product,
+                phone,
+                STAFF_PIN,
+                channel=Channel.API,
+                request_id=f"load:{next(self.ids)}",
+                **params,
+            )
+            refused = await platform.request(tried)
+            assert refused.code is Code.NOT_ALLOWED, (tried, refused)
+            assert "operator console" in refused.message, refused
+            self.sent.append(Sent(tried, refused))
+        request = staff_request(platform, product, staff, f"load:{next(self.ids)}", **params)
+        return await self.send(request)
+
+    async def send(self, request: Request, must_ack: bool = False) -> Sent:
+        """Send ``request``, then act as a (sometimes unreliable) channel would."""
+        platform, rng = self.platform, self.rng
+        must_ack = must_ack or self.reliable
         response = await platform.request(request)
         sent = Sent(request, response)
         self.sent.append(sent)
@@ -366,7 +405,7 @@ async def request_reversal(w: Workload) -> None:
 
 async def decide(w: Workload, product: str) -> None:
     receipt = w.reversals.pop(w.rng.randrange(len(w.reversals))) if w.reversals else "TAA0000000"
-    await w.ask(product, CARE, STAFF_PIN, receipt=receipt)
+    await w.by_staff(product, CARE_DESK, CARE, receipt=receipt)
 
 
 async def approve_reversal(w: Workload) -> None:
@@ -388,10 +427,10 @@ async def float_transfer(w: Workload) -> None:
 
 
 async def issue_emoney(w: Workload) -> None:
-    await w.ask(
+    await w.by_staff(
         "issue_emoney",
+        OPERATIONS_DESK,
         OPERATIONS,
-        STAFF_PIN,
         kind="agent_store",
         to=w.rng.choice(STORE_NUMBERS),
         amount=w.amount(1_000, 50_000),
@@ -400,10 +439,10 @@ async def issue_emoney(w: Workload) -> None:
 
 
 async def redeem_emoney(w: Workload) -> None:
-    await w.ask(
+    await w.by_staff(
         "redeem_emoney",
+        OPERATIONS_DESK,
         OPERATIONS,
-        STAFF_PIN,
         kind="agent_store",
         to=w.rng.choice(STORE_NUMBERS),
         amount=w.amount(100, 5_000),
@@ -430,10 +469,10 @@ async def lock(w: Workload, msisdn: str) -> None:
 async def unlock_pin(w: Workload) -> None:
     chosen = _fresh(w)
     if chosen is None:
-        await w.ask("unlock_pin", CARE, STAFF_PIN, customer=w.customer())
+        await w.by_staff("unlock_pin", CARE_DESK, CARE, customer=w.customer())
         return
     await lock(w, chosen[0])
-    await w.ask("unlock_pin", CARE, STAFF_PIN, customer=chosen[0])
+    await w.by_staff("unlock_pin", CARE_DESK, CARE, customer=chosen[0])
 
 
 async def reset_pin(w: Workload) -> None:
@@ -441,7 +480,40 @@ async def reset_pin(w: Workload) -> None:
     target = w.customer() if chosen is None else chosen[0]
     if chosen is not None:
         w.locked.append(chosen[0])  # its PIN is a temporary one from now on
-    await w.ask("reset_pin", CARE, STAFF_PIN, customer=target)
+    await w.by_staff("reset_pin", CARE_DESK, CARE, customer=target)
+
+
+async def freeze_wallet(w: Workload) -> None:
+    chosen = _fresh(w)
+    if chosen is None:
+        await w.by_staff("freeze_wallet", CARE_DESK, CARE, customer=str(next(w.numbers)))
+        return
+    w.locked.append(chosen[0])  # moves no money from now on: nobody else uses it
+    sent = await w.by_staff("freeze_wallet", CARE_DESK, CARE, customer=chosen[0], reason="load")
+    if sent.response.ok:
+        w.frozen.append(chosen[0])
+
+
+async def unfreeze_wallet(w: Workload) -> None:
+    if not w.frozen:
+        await w.by_staff("unfreeze_wallet", BACK_OFFICE, CARE, customer=w.customer())
+        return
+    msisdn = w.frozen.pop(w.rng.randrange(len(w.frozen)))
+    await w.by_staff("unfreeze_wallet", BACK_OFFICE, CARE, customer=msisdn, reason="load")
+
+
+async def set_kyc_tier(w: Workload) -> None:
+    chosen = _fresh(w)
+    if chosen is None:
+        await w.by_staff("set_kyc_tier", BACK_OFFICE, CARE, customer=w.customer(), tier="x")
+        return
+    party = w.platform.services.directory.by_msisdn(chosen[0])
+    assert party is not None
+    tiers = w.platform.services.profile(w.platform.clock()).tiers
+    other = [tier for tier in tiers if tier != party.kyc_tier] or list(tiers)
+    await w.by_staff(
+        "set_kyc_tier", BACK_OFFICE, CARE, customer=chosen[0], tier=w.rng.choice(other)
+    )
 
 
 async def pin_unlock_self(w: Workload) -> None:
@@ -563,6 +635,9 @@ GENERATORS: dict[str, Generator] = {
     "unlock_pin": unlock_pin,
     "reset_pin": reset_pin,
     "pin_unlock_self": pin_unlock_self,
+    "freeze_wallet": freeze_wallet,
+    "unfreeze_wallet": unfreeze_wallet,
+    "set_kyc_tier": set_kyc_tier,
     "operator_unlock": operator_unlock,
     "commission_statement": commission_statement,
     "set_language": set_language,
@@ -587,6 +662,9 @@ LATER = {
     "unlock_pin",
     "reset_pin",
     "pin_unlock_self",
+    "freeze_wallet",
+    "unfreeze_wallet",
+    "set_kyc_tier",
 }
 # What a product's request needs done first, for the final pass to make it succeed.
 NEEDS = {
@@ -602,6 +680,9 @@ NEEDS = {
     "unlock_pin": ["register"],
     "reset_pin": ["register"],
     "pin_unlock_self": ["register"],
+    "freeze_wallet": ["register"],
+    "unfreeze_wallet": ["register", "freeze_wallet"],
+    "set_kyc_tier": ["register"],
 }
 ROUNDS = 3
 REQUESTS_PER_ROUND = 160
@@ -660,6 +741,18 @@ async def test_books_balance_after_a_concurrent_random_workload_of_every_product
     broken = {key: count for key, count in codes.items() if key[1] in BROKEN}
     assert not broken, broken
     succeeded = {product for product, code in codes if code.ok}
+    # What only staff do was asked for with a PIN too, and never done that way.
+    console_only = {
+        name for name, product in all_products().items() if proof_of(product) is Proof.CONSOLE
+    }
+    with_pin = [
+        sent for sent in w.sent if sent.request.product in console_only and sent.request.pin
+    ]
+    assert with_pin and all(sent.response.code is Code.NOT_ALLOWED for sent in with_pin)
+    assert {sent.request.channel for sent in w.sent if sent.request.product in console_only} == {
+        Channel.STAFF,
+        Channel.API,
+    }
     missing = set(GENERATORS) - succeeded
     assert not missing, {key: count for key, count in codes.items() if key[0] in missing}
     await check_requests(platform, w)

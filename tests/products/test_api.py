@@ -76,17 +76,36 @@ async def test_every_new_product_has_a_documented_route(app: FastAPI) -> None:
         "send_unregistered",
         "redeem_voucher",
         "request_reversal",
-        "approve_reversal",
-        "reject_reversal",
         "float_transfer",
-        "unlock_pin",
-        "reset_pin",
         "pin_unlock_self",
         "commission_statement",
         "set_language",
     ):
         path = ROUTES[product][0]
         assert summaries.get(path), path
+
+
+# What only staff do, in the operator console: the native API has no route for it.
+STAFF_ONLY = {
+    "issue_emoney": "/api/v1/emoney/issue",
+    "redeem_emoney": "/api/v1/emoney/redeem",
+    "unlock_pin": "/api/v1/pin/unlock",
+    "reset_pin": "/api/v1/pin/reset",
+    "approve_reversal": "/api/v1/reversals/approve",
+    "reject_reversal": "/api/v1/reversals/reject",
+}
+
+
+async def test_the_native_api_has_no_route_for_what_only_staff_do(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    paths = {route.path for route in app.routes if isinstance(route, APIRoute)}
+    documented = app.openapi()["paths"]
+    for product, path in STAFF_ONLY.items():
+        assert product not in ROUTES, product
+        assert path not in paths and path not in documented, path
+        answer = await client.post(path, json={"msisdn": "254711900001", "pin": STAFF_PIN})
+        assert answer.status_code in (404, 405), (path, answer.text)
 
 
 async def test_customer_routes(world: World, client: httpx.AsyncClient) -> None:
@@ -130,13 +149,18 @@ async def test_reversal_routes(world: World, client: httpx.AsyncClient) -> None:
     sent = await post(client, "/api/v1/send-money", 200, **me, to=recipient.msisdn, amount=100)
     asked = await post(client, "/api/v1/reversals", 200, **me, receipt=sent["receipt"])
     assert asked["data"]["state"] == "held"
-    staff = {"msisdn": care.msisdn, "pin": STAFF_PIN}
-    approved = await post(
-        client, "/api/v1/reversals/approve", 200, **staff, receipt=sent["receipt"]
-    )
-    assert approved["receipt"]
-    late = await post(client, "/api/v1/reversals/reject", 409, **staff, receipt=sent["receipt"])
-    assert late["code"] == "reversal_not_possible"
+    # Staff decide in the operator console, not with their PIN on the native API.
+    staff = {"msisdn": care.msisdn, "pin": STAFF_PIN, "receipt": sent["receipt"]}
+    for path in ("/api/v1/reversals/approve", "/api/v1/reversals/reject"):
+        gone = await client.post(path, json=staff)
+        assert gone.status_code in (404, 405), gone.text
+    again = await post(client, "/api/v1/reversals", 409, **me, receipt=sent["receipt"])
+    assert again["code"] == "reversal_not_possible"
+    assert await world.balances(wallet(payer), wallet(recipient)) == [900 * KSH, 0]
+    approved = await world.by_staff("approve_reversal", receipt=sent["receipt"])
+    assert approved.ok and approved.receipt, approved
+    shown = await post(client, "/api/v1/balance", 200, **me)
+    assert shown["data"]["balance_minor"] == 1_000 * KSH
     assert await world.available(wallet(recipient)) == 0
 
 
@@ -179,9 +203,16 @@ async def test_pin_routes(world: World, client: httpx.AsyncClient) -> None:
         await post(client, "/api/v1/balance", 401, msisdn=customer.msisdn, pin="0000")
     locked = await post(client, "/api/v1/balance", 423, msisdn=customer.msisdn, pin="0000")
     assert locked["code"] == "pin_locked"
-    staff = {"msisdn": care.msisdn, "pin": STAFF_PIN}
-    await post(client, "/api/v1/pin/unlock", 200, **staff, customer=customer.msisdn)
-    await post(client, "/api/v1/pin/reset", 200, **staff, customer=customer.msisdn)
+    # Staff unlock and reset in the operator console: the native API has no route for it.
+    staff = {"msisdn": care.msisdn, "pin": STAFF_PIN, "customer": customer.msisdn}
+    for path in ("/api/v1/pin/unlock", "/api/v1/pin/reset"):
+        gone = await client.post(path, json=staff)
+        assert gone.status_code in (404, 405), gone.text
+    still = await post(client, "/api/v1/balance", 423, msisdn=customer.msisdn, pin=CUSTOMER_PIN)
+    assert still["code"] == "pin_locked"
+    assert (await world.by_staff("unlock_pin", customer=customer.msisdn)).ok
+    await post(client, "/api/v1/balance", 200, msisdn=customer.msisdn, pin=CUSTOMER_PIN)
+    assert (await world.by_staff("reset_pin", customer=customer.msisdn)).ok
     unlock = {"id_number": World.id_number(customer.msisdn), "new_pin": "7392"}
     # Only the phone itself may unlock with the ID number: without its handset, nobody.
     stranger = await post(client, "/api/v1/pin/unlock-self", 403, msisdn=customer.msisdn, **unlock)

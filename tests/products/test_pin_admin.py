@@ -1,23 +1,26 @@
 """PIN administration through a running platform, on both stores.
 
 Method: lock a customer's PIN with five wrong tries (M-Pesa's limit), then get
-the account back each way: customer care unlocks it; an admin resets it to a
-temporary PIN, which the customer reads from their SMS and must change before
-anything else; the customer unlocks it themselves with their ID number and a
-new PIN. Each leaves an audit record and tells the customer by SMS. Then who
-may not: other staff roles, staff acting on themselves or (unless admin) on
-other staff, a wrong ID number (three a day).
+the account back each way: customer care unlocks it in the operator console;
+care resets it there to a temporary PIN, which the customer reads from their SMS
+and must change before anything else; the customer unlocks it themselves with
+their ID number and a new PIN. Each leaves an audit record (naming the console
+staff who made and checked it) and tells the customer by SMS. Then who may not:
+anyone with a PIN (staff or customer, on any channel), the console on a staff
+member's PIN (the server's command line does that) or on a wallet linked to the
+staff acting, a wrong ID number (three a day).
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from mkoba.codes import Code
-from mkoba.parties import Party, PartyKind, Role
-from mkoba.processor.request import Response
+from mkoba.parties import OPERATOR_ID, Party, PartyKind, Role
+from mkoba.processor.request import Channel, Response, Staff
 from tests.processor.world import eventually
 from tests.products.world import (
     CUSTOMER_PIN,
@@ -27,8 +30,10 @@ from tests.products.world import (
     refused,
     wallet,
 )
+from tests.world import CARE
 
 pytestmark = pytest.mark.anyio
+OWN_WALLET = "Staff may not act on a wallet linked to their own phone or identity."
 
 
 async def locked_customer(world: World) -> Party:
@@ -40,16 +45,25 @@ async def locked_customer(world: World) -> Party:
     return party
 
 
-async def staff_asks(world: World, staff: Party, product: str, customer: Party) -> Response:
-    assert staff.msisdn and customer.msisdn
-    return await world.ask(product, staff.msisdn, STAFF_PIN, customer=customer.msisdn)
+async def staff_asks(world: World, product: str, customer: Party, staff: Staff = CARE) -> Response:
+    """``product`` on ``customer``'s PIN, asked from the operator console for ``staff``."""
+    assert customer.msisdn
+    return await world.by_staff(product, staff, customer=customer.msisdn)
+
+
+async def console_audit(world: World, subject: Party, action: str) -> list[tuple[int, object]]:
+    """The (actor id, details) of ``subject``'s audit records for ``action``."""
+    found = await world.rows(
+        "SELECT actor_id, detail FROM audit_log WHERE subject_id = ? AND action = ?",
+        (subject.id, action),
+    )
+    return [(int(actor), json.loads(detail)) for actor, detail in found]
 
 
 async def test_customer_care_unlocks_a_locked_pin(world: World) -> None:
     customer = await locked_customer(world)
-    care = await world.staff(Role.CUSTOMER_CARE)
     assert customer.msisdn
-    response = await staff_asks(world, care, "unlock_pin", customer)
+    response = await staff_asks(world, "unlock_pin", customer)
     assert response.code is Code.OK, response
     assert (await world.ask("balance", customer.msisdn, CUSTOMER_PIN)).ok
     credential = world.services.directory.credentials[customer.id]
@@ -61,15 +75,19 @@ async def test_customer_care_unlocks_a_locked_pin(world: World) -> None:
     (sms,) = await world.sms(response.request_id)
     assert sms.recipient == customer.msisdn
     assert sms.body.startswith("Your M-PESA PIN was unlocked by customer care on")
-    assert (care.id, "pin_unlock") in await world.audit(customer)
-    refused(await staff_asks(world, care, "unlock_pin", customer), Code.INVALID_INPUT, "not locked")
+    assert await console_audit(world, customer, "pin_unlock") == [
+        (OPERATOR_ID, {"by": "console", "maker": "care.one", "checker": "care.two"})
+    ]
+    again = await staff_asks(world, "unlock_pin", customer)
+    refused(again, Code.NOT_ALLOWED, "That PIN is not locked.")
+    assert len(await console_audit(world, customer, "pin_unlock")) == 1
 
 
 async def test_a_reset_pin_must_be_changed_before_anything_else(world: World) -> None:
     customer = await locked_customer(world)
-    admin = await world.staff(Role.ADMIN)
     assert customer.msisdn
-    response = await staff_asks(world, admin, "reset_pin", customer)
+    back_office = Staff("care.three", "care_l1", "care.four")
+    response = await staff_asks(world, "reset_pin", customer, back_office)
     assert response.code is Code.OK, response
     (sms,) = await world.sms(response.request_id)
     assert sms.recipient == customer.msisdn
@@ -93,7 +111,9 @@ async def test_a_reset_pin_must_be_changed_before_anything_else(world: World) ->
         await world.ask("send_money", customer.msisdn, "4826", to=other.msisdn, amount="100")
     ).ok
     assert await world.available(wallet(other)) == 100 * KSH
-    assert (admin.id, "pin_reset") in await world.audit(customer)
+    assert await console_audit(world, customer, "pin_reset") == [
+        (OPERATOR_ID, {"by": "console", "maker": "care.three", "checker": "care.four"})
+    ]
 
 
 async def test_a_customer_unlocks_with_their_id_number(world: World) -> None:
@@ -134,30 +154,85 @@ async def test_self_service_refusals_and_its_daily_cap(world: World) -> None:
     refused(stranger, Code.NOT_REGISTERED)
 
 
-async def test_who_may_administer_pins(world: World) -> None:
+async def test_no_pin_administers_a_pin_on_any_channel(world: World) -> None:
+    # The native API's PIN routes for staff are gone; a request that reaches TranProc
+    # anyway, with a staff member's PIN or the customer's own, is refused.
     customer = await locked_customer(world)
     care = await world.staff(Role.CUSTOMER_CARE)
-    other_care = await world.staff(Role.CUSTOMER_CARE)
-    ops = await world.staff(Role.OPERATIONS)
     admin = await world.staff(Role.ADMIN)
-    assert care.msisdn and customer.msisdn
-    refused(await staff_asks(world, ops, "unlock_pin", customer), Code.NOT_ALLOWED, "customer care")
-    refused(
-        await world.ask("unlock_pin", customer.msisdn, CUSTOMER_PIN, customer=customer.msisdn),
-        Code.NOT_ALLOWED,
+    assert care.msisdn and admin.msisdn and customer.msisdn
+    for product in ("unlock_pin", "reset_pin"):
+        for staff in (care, admin):
+            assert staff.msisdn
+            for channel in (Channel.API, Channel.USSD, Channel.SYSTEM):
+                asked = await world.ask(
+                    product, staff.msisdn, STAFF_PIN, channel=channel, customer=customer.msisdn
+                )
+                refused(asked, Code.NOT_ALLOWED, "operator console")
+        own = await world.ask(product, customer.msisdn, CUSTOMER_PIN, customer=customer.msisdn)
+        refused(own, Code.NOT_ALLOWED, "operator console")
+    # Nothing changed: still locked, nothing audited, nothing sent.
+    refused(await world.ask("balance", customer.msisdn, CUSTOMER_PIN), Code.PIN_LOCKED)
+    assert not await console_audit(world, customer, "pin_unlock")
+    assert not await console_audit(world, customer, "pin_reset")
+    texts = await world.sms_to(customer.msisdn)
+    assert not any("unlocked" in text or "temporary PIN" in text for text in texts), texts
+
+
+async def test_the_console_does_not_touch_a_staff_pin(world: World) -> None:
+    # A staff PIN is unlocked from the server's command line only (``mkoba staff unlock``).
+    other_care = await world.staff(Role.CUSTOMER_CARE)
+    admin = await world.staff(Role.ADMIN)
+    assert admin.msisdn
+    for _ in range(5):
+        await world.ask("balance", admin.msisdn, "0000")
+    for product in ("unlock_pin", "reset_pin"):
+        for target in (other_care, admin):
+            refused(
+                await staff_asks(world, product, target),
+                Code.NOT_ALLOWED,
+                "A staff PIN is unlocked from the server's command line only.",
+            )
+    refused(await world.ask("balance", admin.msisdn, STAFF_PIN), Code.PIN_LOCKED)
+    assert world.services.directory.credentials[other_care.id].must_change is False
+
+
+async def test_staff_do_not_administer_a_wallet_linked_to_them(world: World) -> None:
+    customer = await locked_customer(world)
+    assert customer.msisdn
+    # Their own wallet; a wallet of theirs on another phone (the same ID document);
+    # the checker's own wallet: the console links each to the staff who act.
+    same_id = await world.add_party(
+        PartyKind.CUSTOMER,
+        "Second Line",
+        msisdn=world.msisdn(),
+        pin=CUSTOMER_PIN,
+        id_number=World.id_number(customer.msisdn),
     )
-    refused(await staff_asks(world, care, "reset_pin", care), Code.NOT_ALLOWED, "your own PIN")
-    refused(
-        await staff_asks(world, care, "reset_pin", other_care), Code.NOT_ALLOWED, "Only an admin"
-    )
-    assert (await staff_asks(world, admin, "reset_pin", other_care)).ok
-    unknown = await world.ask("unlock_pin", care.msisdn, STAFF_PIN, customer=world.msisdn())
+    assert same_id.msisdn
+    for staff in (
+        CARE._replace(phones=(customer.msisdn,)),
+        CARE._replace(phones=(world.msisdn(), same_id.msisdn)),
+    ):
+        for product in ("unlock_pin", "reset_pin"):
+            refused(await staff_asks(world, product, customer, staff), Code.NOT_ALLOWED, OWN_WALLET)
+    refused(await world.ask("balance", customer.msisdn, CUSTOMER_PIN), Code.PIN_LOCKED)
+    assert not await console_audit(world, customer, "pin_unlock")
+    # Staff with no link to it unlock it; the linked ones still may act on other wallets.
+    linked = CARE._replace(phones=(same_id.msisdn,))
+    other = await locked_customer(world)
+    assert (await staff_asks(world, "unlock_pin", other, linked)).ok
+    assert (await staff_asks(world, "unlock_pin", customer)).ok
+    assert (await world.ask("balance", customer.msisdn, CUSTOMER_PIN)).ok
+
+
+async def test_what_the_console_asks_must_name_a_registered_pin(world: World) -> None:
+    unknown = await world.by_staff("unlock_pin", customer=world.msisdn())
     refused(unknown, Code.NOT_REGISTERED)
     pinless = await world.add_party(PartyKind.CUSTOMER, "No Pin", msisdn=world.msisdn())
-    refused(await staff_asks(world, care, "unlock_pin", pinless), Code.PIN_NOT_SET)
-    wrong = await world.ask("unlock_pin", care.msisdn, "1111", customer=customer.msisdn)
-    refused(wrong, Code.WRONG_PIN)
-    refused(await world.ask("balance", customer.msisdn, CUSTOMER_PIN), Code.PIN_LOCKED)
+    refused(await staff_asks(world, "unlock_pin", pinless), Code.PIN_NOT_SET)
+    refused(await staff_asks(world, "reset_pin", pinless), Code.PIN_NOT_SET)
+    refused(await world.by_staff("reset_pin", customer="not a number"), Code.INVALID_INPUT)
 
 
 async def test_the_books_balance(world: World) -> None:
@@ -168,9 +243,8 @@ async def test_a_temporary_pin_reaches_the_phone_and_is_never_in_the_store_in_cl
     world: World,
 ) -> None:
     customer = await locked_customer(world)
-    care = await world.staff(Role.CUSTOMER_CARE)
     assert customer.msisdn
-    response = await staff_asks(world, care, "reset_pin", customer)
+    response = await staff_asks(world, "reset_pin", customer)
     assert response.code is Code.OK, response
     (row,) = await world.rows(
         "SELECT id, body FROM outbox WHERE request_id = ?", (response.request_id,)

@@ -6,19 +6,21 @@ yet), each staff decision (approve moves it back with a receipt of its own,
 reject releases it), the SMS to both parties at each step and the audit
 records; then every way a request or a decision is refused: someone else's
 receipt, a second request, a recipient who spent the money, the 24-hour window,
-a staff member without the role or party to the transaction, a hold that
-lapsed before anyone decided.
+a decision asked for with a PIN (only the operator console decides), console
+staff linked to a party of the transaction, a hold that lapsed before anyone
+decided.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from mkoba.codes import Code
-from mkoba.parties import Party, PartyKind, Purpose, Role
-from mkoba.processor.request import Channel, Response
+from mkoba.parties import OPERATOR_ID, Party, PartyKind, Purpose, Role
+from mkoba.processor.request import Channel, Response, Staff
 from tests.products.world import (
     CUSTOMER_PIN,
     KSH,
@@ -27,6 +29,7 @@ from tests.products.world import (
     refused,
     wallet,
 )
+from tests.world import CARE
 
 pytestmark = pytest.mark.anyio
 HOUR_NS = 3_600 * 1_000_000_000
@@ -56,17 +59,14 @@ async def ask_back(world: World, payer: Party, receipt: str, **extra: str) -> Re
     return await world.ask("request_reversal", payer.msisdn, CUSTOMER_PIN, receipt=receipt, **extra)
 
 
-async def decide(
-    world: World, staff: Party, receipt: str, approve: bool = True, pin: str = STAFF_PIN
-) -> Response:
-    assert staff.msisdn
+async def decide(world: World, receipt: str, approve: bool = True, staff: Staff = CARE) -> Response:
+    """Approve or reject in the operator console: care makes, the back office checks."""
     product = "approve_reversal" if approve else "reject_reversal"
-    return await world.ask(product, staff.msisdn, pin, receipt=receipt)
+    return await world.by_staff(product, staff, receipt=receipt)
 
 
 async def test_a_request_holds_the_money_and_approval_moves_it_back(world: World) -> None:
     payer, recipient, receipt = await sent(world)
-    care = await world.staff(Role.CUSTOMER_CARE)
     assert payer.msisdn and recipient.msisdn
     asked = await ask_back(world, payer, receipt.lower())
     assert asked.code is Code.OK, asked
@@ -83,7 +83,7 @@ async def test_a_request_holds_the_money_and_approval_moves_it_back(world: World
     )
     refused(spend, Code.INSUFFICIENT_FUNDS)
 
-    approved = await decide(world, care, receipt)
+    approved = await decide(world, receipt)
     assert approved.code is Code.OK, approved
     assert approved.receipt is not None and approved.receipt != receipt
     assert await world.balances(wallet(payer), wallet(recipient)) == [4_987 * KSH, 0]
@@ -103,28 +103,38 @@ async def test_a_request_holds_the_money_and_approval_moves_it_back(world: World
     state = await world.rows(
         "SELECT state, decided_by, reversal_receipt FROM reversals WHERE receipt = ?", (receipt,)
     )
-    assert state == [("approved", care.id, approved.receipt)]
+    assert state == [("approved", OPERATOR_ID, approved.receipt)]
     assert await world.audit(payer) == [
         (payer.id, "register"),
         (payer.id, "reversal_request"),
-        (care.id, "reversal_approved"),
+        (OPERATOR_ID, "reversal_approved"),
     ]
+    (detail,) = await world.rows(
+        "SELECT detail FROM audit_log WHERE subject_id = ? AND action = 'reversal_approved'",
+        (payer.id,),
+    )
+    assert json.loads(detail[0]) == {
+        "by": "console",
+        "maker": "care.one",
+        "checker": "care.two",
+        "receipt": receipt,
+        "reversal": approved.receipt,
+    }
     lines = await world.rows(
         "SELECT party_id, amount FROM statement_lines WHERE receipt = ? ORDER BY party_id",
         (approved.receipt,),
     )
     assert lines == [(payer.id, 1_000 * KSH), (recipient.id, -1_000 * KSH)]
-    again = await decide(world, care, receipt)
+    again = await decide(world, receipt, staff=Staff("care.three", "care_l1", "care.four"))
     refused(again, Code.REVERSAL_NOT_POSSIBLE, "approved already")
 
 
 async def test_rejection_releases_the_hold(world: World) -> None:
     payer, recipient, receipt = await sent(world, "300", channel=Channel.SYSTEM)
-    ops = await world.staff(Role.OPERATIONS)
     assert payer.msisdn and recipient.msisdn
     assert (await ask_back(world, payer, receipt)).ok
     assert await world.available(wallet(recipient)) == 0
-    rejected = await decide(world, ops, receipt, approve=False)
+    rejected = await decide(world, receipt, approve=False)
     assert rejected.code is Code.OK, rejected
     assert rejected.receipt is None
     assert await world.balances(wallet(payer), wallet(recipient)) == [4_693 * KSH, 300 * KSH]
@@ -134,8 +144,12 @@ async def test_rejection_releases_the_hold(world: World) -> None:
         in (texts[payer.msisdn])
     )
     assert "Available balance Ksh300.00." in texts[recipient.msisdn]
-    assert (ops.id, "reversal_rejected") in await world.audit(payer)
-    refused(await decide(world, ops, receipt), Code.REVERSAL_NOT_POSSIBLE, "rejected already")
+    assert (OPERATOR_ID, "reversal_rejected") in await world.audit(payer)
+    state = await world.rows(
+        "SELECT state, decided_by, reversal_receipt FROM reversals WHERE receipt = ?", (receipt,)
+    )
+    assert state == [("rejected", OPERATOR_ID, "")]
+    refused(await decide(world, receipt), Code.REVERSAL_NOT_POSSIBLE, "rejected already")
     refused(await ask_back(world, payer, receipt), Code.REVERSAL_NOT_POSSIBLE, "already asked")
 
 
@@ -202,34 +216,64 @@ async def test_a_send_older_than_the_window_cannot_be_reversed(world: World) -> 
     refused(await ask_back(world, payer, receipt), Code.REVERSAL_NOT_POSSIBLE, "within 24 hours")
 
 
-async def test_who_may_decide(world: World) -> None:
+async def test_no_pin_decides_a_reversal_on_any_channel(world: World) -> None:
+    # The native API's decision routes are gone; a request that reaches TranProc anyway,
+    # with a staff member's PIN or the payer's own, decides nothing.
     payer, recipient, receipt = await sent(world, "400", channel=Channel.SYSTEM)
     assert (await ask_back(world, payer, receipt)).ok
-    compliance = await world.staff(Role.COMPLIANCE)
-    refused(await decide(world, compliance, receipt), Code.NOT_ALLOWED, "customer care or")
-    assert payer.msisdn
-    customer = await world.ask("approve_reversal", payer.msisdn, CUSTOMER_PIN, receipt=receipt)
-    refused(customer, Code.NOT_ALLOWED)
-    # A member of care who is the payer (the same ID document) decides nothing of theirs.
-    insider = await world.staff(Role.CUSTOMER_CARE, id_number=World.id_number(payer.msisdn))
-    refused(await decide(world, insider, receipt), Code.NOT_ALLOWED, "your own transaction")
     care = await world.staff(Role.CUSTOMER_CARE)
-    refused(await decide(world, care, receipt, pin="1111"), Code.WRONG_PIN)
-    refused(await decide(world, care, "UKN0000000"), Code.UNKNOWN_RECEIPT)
+    ops = await world.staff(Role.OPERATIONS)
+    assert payer.msisdn and care.msisdn and ops.msisdn
+    for product in ("approve_reversal", "reject_reversal"):
+        for msisdn, pin in ((care.msisdn, STAFF_PIN), (ops.msisdn, STAFF_PIN)):
+            for channel in (Channel.API, Channel.USSD, Channel.SYSTEM):
+                asked = await world.ask(product, msisdn, pin, channel=channel, receipt=receipt)
+                refused(asked, Code.NOT_ALLOWED, "operator console")
+        own = await world.ask(product, payer.msisdn, CUSTOMER_PIN, receipt=receipt)
+        refused(own, Code.NOT_ALLOWED, "operator console")
+    # Still held, still undecided; the console decides it.
+    assert await world.balances(wallet(payer), wallet(recipient)) == [4_593 * KSH, 0]
+    state = await world.rows("SELECT state FROM reversals WHERE receipt = ?", (receipt,))
+    assert state == [("held",)]
+    assert (await decide(world, receipt, approve=False)).ok
+
+
+async def test_staff_decide_nothing_linked_to_them(world: World) -> None:
+    payer, recipient, receipt = await sent(world, "400", channel=Channel.SYSTEM)
+    assert (await ask_back(world, payer, receipt)).ok
+    assert payer.msisdn and recipient.msisdn
+    # A member of staff who is the payer or the recipient (the console links their own
+    # wallet's phone), or the payer under another phone (the same ID document).
+    second_line = await world.add_party(
+        PartyKind.CUSTOMER,
+        "Otieno Second Line",
+        msisdn=world.msisdn(),
+        id_number=World.id_number(payer.msisdn),
+    )
+    assert second_line.msisdn
+    words = "Staff may not act on a wallet linked to their own phone or identity."
+    for phones in ((payer.msisdn,), (recipient.msisdn,), (world.msisdn(), second_line.msisdn)):
+        insider = CARE._replace(phones=phones)
+        for approve in (True, False):
+            refused(await decide(world, receipt, approve, insider), Code.NOT_ALLOWED, words)
     assert await world.available(wallet(recipient)) == 0
-    assert (await decide(world, care, receipt, approve=False)).ok
+    refused(await decide(world, "UKN0000000"), Code.UNKNOWN_RECEIPT)
+    refused(await decide(world, "not a code!"), Code.INVALID_INPUT, "receipt")
+    # Staff with no link to either party decide it.
+    outsider = CARE._replace(phones=(world.msisdn(),))
+    assert (await decide(world, receipt, approve=False, staff=outsider)).ok
+    assert await world.available(wallet(recipient)) == 400 * KSH
 
 
 async def test_a_hold_nobody_decided_lapses_with_the_window(world: World) -> None:
     payer, recipient, receipt = await sent(world, "600", channel=Channel.SYSTEM)
-    care = await world.staff(Role.CUSTOMER_CARE)
     assert (await ask_back(world, payer, receipt)).ok
     assert await world.available(wallet(recipient)) == 0
     clock = world.platform.clock
     clock.fixed = clock() + 25 * HOUR_NS
     try:
         await asyncio.wrap_future(world.platform.writer.sweep())
-        late = await decide(world, care, receipt)
+        late = await decide(world, receipt)
     finally:
         clock.fixed = None
     refused(late, Code.REVERSAL_NOT_POSSIBLE, "lapsed")
@@ -246,14 +290,14 @@ async def test_two_decisions_at_once_move_the_money_once(world: World) -> None:
     # Two members of staff approve (and one rejects) at the same moment: TranProc makes
     # each decision under the reversal's lock on the record as it then stands.
     payer, recipient, receipt = await sent(world)
-    first = await world.staff(Role.CUSTOMER_CARE)
-    second = await world.staff(Role.OPERATIONS)
-    third = await world.staff(Role.CUSTOMER_CARE)
+    first = Staff("care.one", "care_l1", "care.two")
+    second = Staff("care.three", "care_l1", "compliance.one")
+    third = Staff("care.five", "care_l1", "care.two")
     assert (await ask_back(world, payer, receipt)).ok
     answers = await asyncio.gather(
-        decide(world, first, receipt),
-        decide(world, second, receipt),
-        decide(world, third, receipt, approve=False),
+        decide(world, receipt, staff=first),
+        decide(world, receipt, staff=second),
+        decide(world, receipt, approve=False, staff=third),
     )
     done = [answer for answer in answers if answer.ok]
     assert len(done) == 1, answers

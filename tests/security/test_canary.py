@@ -4,15 +4,16 @@ A real ``mkoba serve`` (its own logging, captured to a file; console format on S
 JSON on PostgreSQL) with demo data, a USSD gateway secret, strict Daraja credentials
 and an app, passkey and initiator of the test's own. Distinctive values go through
 every secret field of every channel: PINs and new PINs (native API, USSD menus, STK
-answers, an SMS), a temporary PIN (staff reset) and voucher codes (send to an
-unregistered number; a wrong one at the counter), the consumer secret and its Basic
-header, bearer tokens (good and bad), the STK passkey and Password, the initiator
-password and its SecurityCredential on every business route, the USSD gateway secret
-and the handsets' credentials. Bad input is sent on each route, and failures are
+answers, an SMS), a temporary PIN (a staff reset made and approved in the operator
+console, whose staff password and TOTP seeds are canaries too) and voucher codes
+(send to an unregistered number; a wrong one at the counter), the consumer secret and
+its Basic header, bearer tokens (good and bad), the STK passkey and Password, the
+initiator password and its SecurityCredential on every business route, the USSD gateway
+secret and the handsets' credentials. Bad input is sent on each route, and failures are
 injected inside the frames that hold those secrets (``faults.py``), so that tracebacks
-are logged. Afterwards no canary may be found, in clear, hex or base64, in the log,
-any HTTP answer (but the one that rightly hands a secret to its owner), any callback,
-the SQLite files (database, WAL) or a PostgreSQL dump, or the outbox bodies at rest.
+are logged. Afterwards no canary may be found, in clear, hex or base64, in the log, any
+HTTP answer (but the one that rightly hands a secret to its owner), any callback, the
+SQLite files (database, WAL) or a PostgreSQL dump, or the outbox bodies at rest.
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ from typer.testing import CliRunner
 from mkoba.channels.daraja.cli import daraja_app
 from mkoba.channels.daraja.credential import encrypt, ensure_certificate
 from mkoba.channels.daraja.registry import refresh_interval_s
+from mkoba.ledger import open_store
 from mkoba.parties.handsets import HandsetKey
+from mkoba.staff import accounts
+from tests.channels.console.staff import Authenticator
 from tests.channels.daraja.bodies import B2C_SHORTCODE, PAYBILL, TILL, calls
 from tests.channels.gateway import Dial
 from tests.channels.serving import free_port
@@ -63,6 +67,7 @@ A, B, C, D, E = (f"2547120000{n:02d}" for n in (1, 2, 3, 4, 5))  # A, B, C, D: E
 DEMO_PIN, AGENT, AGENT_PIN, CARE, STAFF_PIN = "1357", "254711100001", "2468", "254711900001", "9753"
 STK_SHORTCODE = "174379"
 SERVE = "import tests.security.faults as f; f.install(); from mkoba.cli import main; main()"
+DEMO_STAFF_PASSWORD = "mkoba demo 2026"
 KENYA = ROOT / "src/mkoba/catalog/profiles/kenya.yaml"
 # Kenya's last version ended vouchers (2024-02-05): the run keeps the one before, to send some.
 VOUCHERS_END = "\n  - effective_from: 2024-02-05\n"
@@ -345,17 +350,70 @@ def _from_inbox(run: Run, http: httpx.Client, msisdn: str, pattern: str, wait_s:
 def _temporary_pin(run: Run, http: httpx.Client) -> str:
     """C's temporary PIN from a staff reset, one that was nowhere before the reset.
 
-    (Six digits could be there by chance, as an amount or an id: then reset again.)
+    The reset goes through the real operator console, as staff make it: first-line care
+    signs in (password and TOTP) and starts it, the back office approves it with a fresh
+    code. The staff password and both TOTP seeds are canaries too. (Six digits could be
+    there by chance, as an amount or an id: then reset again.)
     """
     run.carries(f"/api/v1/sms/{C}", "temporary PIN")
-    for _ in range(5):
-        before = run.sinks()
-        api(http, "pin/reset", {"msisdn": CARE, "pin": STAFF_PIN, "customer": C})
-        pin = _from_inbox(run, http, C, r"temporary PIN is ([0-9]{4,6})\.")
-        if not Canaries({"temporary PIN": pin}).seen("temporary PIN", before):
-            run.canaries.add("temporary PIN", pin)
-            return pin
+    # No staff PIN resets one over the native API any more: that route is gone.
+    gone = http.post("/api/v1/pin/reset", json={"msisdn": CARE, "pin": STAFF_PIN, "customer": C})
+    assert gone.status_code in (404, 405), gone.text
+    found = re.search(r"console\s+(http://127\.0\.0\.1:\d+)/staff", run.log.read_text())
+    assert found is not None, run.log.read_text(errors="replace")[-3000:]
+    run.canaries.add("staff password", DEMO_STAFF_PASSWORD)
+    maker = _staff_desk(run, found[1], "care_l1")
+    checker = _staff_desk(run, found[1], "care_l2")
+    try:
+        for _ in range(5):
+            before = run.sinks()
+            body = {"product": "reset_pin", "fields": {"customer": C}, "note": "lost phone"}
+            made = maker.client.post("/staff/v1/commands", json=body, headers=maker.headers)
+            assert made.status_code == 201 and made.json()["state"] == "pending", made.text
+            approval = {"code": checker.app.next()}
+            approved = checker.client.post(
+                f"/staff/v1/commands/{made.json()['id']}/approve",
+                json=approval,
+                headers=checker.headers,
+            )
+            assert approved.status_code == 200, approved.text
+            assert approved.json()["state"] == "done", approved.text
+            pin = _from_inbox(run, http, C, r"temporary PIN is ([0-9]{4,6})\.")
+            if not Canaries({"temporary PIN": pin}).seen("temporary PIN", before):
+                run.canaries.add("temporary PIN", pin)
+                return pin
+    finally:
+        maker.client.close()
+        checker.client.close()
     raise AssertionError("five temporary PINs in a row were in the sinks before their reset")
+
+
+@dataclass
+class _Desk:
+    """A member of staff signed in to the console: a client keeping the session cookie."""
+
+    client: httpx.Client
+    headers: dict[str, str]
+    app: Authenticator
+
+
+def _staff_desk(run: Run, console_url: str, username: str) -> _Desk:
+    """The demo's ``username`` signed in; its TOTP seed (read with the staff key) a canary."""
+    store = open_store(run.db, commit_process=False)
+    try:
+        account = accounts.by_username(store, accounts.staff_key(run.keys), username)
+    finally:
+        store.close()
+    assert account is not None, username
+    run.canaries.add(f"TOTP seed {username}", account.state.totp_secret)
+    app = Authenticator(account.state.totp_secret)
+    client = httpx.Client(base_url=console_url, timeout=30, event_hooks={"response": [run.record]})
+    signed = client.post(
+        "/staff/v1/sign-in",
+        json={"username": username, "password": DEMO_STAFF_PASSWORD, "code": app.next()},
+    )
+    assert signed.status_code == 200, signed.text
+    return _Desk(client, {"X-CSRF-Token": signed.json()["csrf"]}, app)
 
 
 def ussd(run: Run, gateway_secret: str) -> None:

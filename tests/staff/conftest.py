@@ -7,15 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from mkoba.ledger import Store, open_store
-from mkoba.staff import accounts, audit
+from mkoba.staff import schema
 
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[Store]:
     opened = open_store(store_url, commit_process=False)
     opened.migrate()
-    accounts.migrate(opened)
-    opened.migrate_script(audit.MIGRATION, audit.SCHEMA)
+    schema.migrate(opened.migrate_script)
     try:
         yield opened
     finally:

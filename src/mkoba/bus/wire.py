@@ -15,7 +15,7 @@ from typing import Any
 
 from mkoba.commands import BadCommand, from_wire
 from mkoba.parties.secrets import SealedPin
-from mkoba.processor.request import Callback, Channel, Request, Response
+from mkoba.processor.request import Callback, Channel, Request, Response, Staff
 
 
 class WireError(ValueError):
@@ -41,6 +41,9 @@ def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
         body["callback"] = list(request.callback)
     if request.new_pin is not None:
         body["new_pin"] = _sealed(request.new_pin)
+    if request.staff is not None:
+        staff = request.staff
+        body["staff"] = [staff.maker, staff.role, staff.checker, list(staff.phones)]
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -64,6 +67,7 @@ def request_from(data: bytes) -> tuple[Request, int, str]:
             body.get("phone", False) is True,
             _callback(body.get("callback")),
             _unseal(body.get("new_pin")),
+            _staff(body.get("staff")),
         )
         return request, _number(body["deadline"]), _text(body.get("reply", ""))
     except WireError:
@@ -101,6 +105,17 @@ def _callback(value: object) -> Callback | None:
     if not isinstance(value, list) or len(value) != len(Callback._fields):
         raise WireError("callback must be a list of its three texts")
     return Callback(*(_text(part) for part in value))
+
+
+def _staff(value: object) -> Staff | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != len(Staff._fields):
+        raise WireError("staff must be a list of maker, role, checker and phones")
+    maker, role, checker, phones = value
+    if not isinstance(phones, list):
+        raise WireError("staff phones must be a list")
+    return Staff(_text(maker), _text(role), _text(checker), tuple(_text(p) for p in phones))
 
 
 def _text(value: object) -> str:

@@ -141,6 +141,24 @@ class CustomerPin(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class WalletState(Command):
+    """Staff freeze or unfreeze a wallet, saying why."""
+
+    products: ClassVar[tuple[str, ...]] = ("freeze_wallet", "unfreeze_wallet")
+    customer: Msisdn
+    reason: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
+class KycTier(Command):
+    """Staff move a customer to another KYC tier (and so its limits)."""
+
+    products: ClassVar[tuple[str, ...]] = ("set_kyc_tier",)
+    customer: Msisdn
+    tier: Text
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorUnlock(Command):
     """The command line unlocks a staff member's PIN."""
 
@@ -253,6 +271,8 @@ ALL: tuple[type[Command], ...] = (
     Reversal,
     FloatTransfer,
     CustomerPin,
+    WalletState,
+    KycTier,
     OperatorUnlock,
     PinUnlockSelf,
     SetLanguage,

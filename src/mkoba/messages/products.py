@@ -156,6 +156,24 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "sw": "PIN yako ya M-PESA imebadilishwa. PIN yako ya muda ni {pin}. Piga *334#, Akaunti"
         " Yangu, Badilisha PIN, kuchagua yako kabla ya jambo lingine. Usimpe mtu PIN yako.",
     },
+    "wallet.frozen": {
+        "en": "Your M-PESA account was frozen on {date} at {time}: you cannot send or withdraw"
+        " money until it is reopened. Call 100 for help.",
+        "sw": "Akaunti yako ya M-PESA imezuiwa tarehe {date} saa {time}: huwezi kutuma wala"
+        " kutoa pesa hadi ifunguliwe tena. Piga 100 kwa msaada.",
+    },
+    "wallet.unfrozen": {
+        "en": "Your M-PESA account was reopened on {date} at {time}. You can send and withdraw"
+        " money again.",
+        "sw": "Akaunti yako ya M-PESA imefunguliwa tena tarehe {date} saa {time}. Unaweza"
+        " kutuma na kutoa pesa tena.",
+    },
+    "kyc.tier": {
+        "en": "Your M-PESA account limits changed on {date} at {time}: you are now on the"
+        " {tier} tier. Dial *334# for your limits.",
+        "sw": "Viwango vya akaunti yako ya M-PESA vilibadilika tarehe {date} saa {time}: sasa"
+        " uko daraja la {tier}. Piga *334# kuona viwango vyako.",
+    },
     "pin.unlocked_self": {
         "en": "Your M-PESA PIN was unlocked with your ID number and a new PIN set on {date} at"
         " {time}. If this was not you, call 100.",

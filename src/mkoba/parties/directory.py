@@ -99,6 +99,7 @@ class Directory:
         self.credentials: dict[int, Credential] = {}
         self._by_msisdn: dict[str, int] = {}
         self._by_number: dict[tuple[PartyKind, str], int] = {}
+        self._by_id_digest: dict[str, set[int]] = {}
         self._accounts: dict[tuple[int, Purpose], int] = {}
         self._roles: dict[int, set[tuple[Role, int]]] = {}
         self._next_id = first_party_id
@@ -137,6 +138,14 @@ class Directory:
         """The party with this id."""
         return self.parties.get(party_id)
 
+    def by_id_digest(self, digest: str) -> list[Party]:
+        """The parties registered with one ID document (by its keyed digest)."""
+        return [self.parties[i] for i in sorted(self._by_id_digest.get(digest, ()))]
+
+    def credential(self, party_id: int) -> Credential | None:
+        """A party's PIN credential (its verifier and lock state), or None: no PIN yet."""
+        return self.credentials.get(party_id)
+
     def by_msisdn(self, msisdn: str) -> Party | None:
         """The party registered on this canonical MSISDN."""
         party_id = self._by_msisdn.get(msisdn)
@@ -153,11 +162,8 @@ class Directory:
 
     def accounts_of(self, party_id: int) -> dict[Purpose, int]:
         """Every account of a party, by purpose."""
-        return {
-            purpose: account
-            for (owner, purpose), account in self._accounts.items()
-            if owner == party_id
-        }
+        found = ((purpose, self._accounts.get((party_id, purpose))) for purpose in Purpose)
+        return {purpose: account for purpose, account in found if account is not None}
 
     def has_role(self, party_id: int, role: Role, scope_id: int = 0) -> bool:
         """Whether ``party_id`` holds ``role`` (within ``scope_id`` when given)."""
@@ -205,7 +211,11 @@ class Directory:
                 self._by_msisdn.pop(old.msisdn, None)
             if old.number is not None:
                 self._by_number.pop((old.kind, old.number), None)
+        if old is not None and old.id_digest is not None:
+            self._by_id_digest.get(old.id_digest, set()).discard(party.id)
         self.parties[party.id] = party
+        if party.id_digest is not None:
+            self._by_id_digest.setdefault(party.id_digest, set()).add(party.id)
         if party.msisdn is not None:
             self._by_msisdn[party.msisdn] = party.id
         if party.number is not None:

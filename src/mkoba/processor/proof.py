@@ -28,12 +28,15 @@ class Proof(enum.StrEnum):
     NETWORK = "network"
     # A channel that authenticated a business (Daraja: OAuth and the initiator).
     BUSINESS = "business"
+    # A member of staff the operator console signed in (password and TOTP), with a
+    # checker where its policy wants one: the console channel only, never a PIN.
+    CONSOLE = "console"
     # The operator's own command line (``mkoba staff unlock``): the system channel only.
     OPERATOR = "operator"
 
 
 # Channels that authenticate a business themselves.
-BUSINESS_CHANNELS = frozenset({Channel.DARAJA, Channel.STAFF, Channel.SYSTEM})
+BUSINESS_CHANNELS = frozenset({Channel.DARAJA, Channel.SYSTEM})
 
 
 def proof_of(product: object) -> Proof:
@@ -56,6 +59,8 @@ def needs_pin(proof: Proof, request: Request) -> bool:
 
 def refusal(proof: Proof, request: Request) -> str | None:
     """Why ``request`` cannot be served at all for a product needing ``proof``, or None."""
+    if proof is Proof.CONSOLE and (request.channel != Channel.STAFF or request.staff is None):
+        return "only staff, in the operator console, can do that"
     if request.channel == Channel.SYSTEM:
         return None
     if proof is Proof.NETWORK and not request.phone_verified:

@@ -48,6 +48,20 @@ class Callback(NamedTuple):
     url: str
 
 
+class Staff(NamedTuple):
+    """Who acts in a request from the operator console, which signed them in.
+
+    ``maker`` started the action; ``checker``, where the console's policy wanted one,
+    approved it (a different member of staff, after a fresh second factor). ``phones``
+    are the wallets linked to either: they may not act on those.
+    """
+
+    maker: str
+    role: str
+    checker: str = ""
+    phones: tuple[str, ...] = ()
+
+
 class Request(NamedTuple):
     """One thing someone asks TranProc to do."""
 
@@ -64,6 +78,8 @@ class Request(NamedTuple):
     callback: Callback | None = None
     # A new PIN (changing one, or unlocking one's own), sealed as ``pin`` is.
     new_pin: SealedPin | None = None
+    # The members of staff a console request acts for (``Channel.STAFF`` only).
+    staff: Staff | None = None
 
     def fingerprint(self) -> str:
         """What must match for a replay with this id to count as the same request.
@@ -73,9 +89,10 @@ class Request(NamedTuple):
         must bring it again (``Processor``).
         """
         fields = sorted(self.command.wire().items())
-        body = json.dumps(
-            [str(self.channel), self.product, self.msisdn, fields], separators=(",", ":")
-        )
+        parts: list[object] = [str(self.channel), self.product, self.msisdn, fields]
+        if self.staff is not None:
+            parts.append([self.staff.maker, self.staff.checker])
+        body = json.dumps(parts, separators=(",", ":"))
         return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 

@@ -22,6 +22,7 @@ from mkoba.products.reversals import DecideReversal, RequestReversal
 from mkoba.products.send_money import SendMoney
 from mkoba.products.statement import MiniStatement
 from mkoba.products.vouchers import SendUnregistered
+from mkoba.products.wallet_admin import FreezeWallet, SetKycTier, UnfreezeWallet
 from mkoba.products.withdraw import Withdraw
 
 
@@ -54,6 +55,9 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
         SetLanguage(),
         IssueEmoney(),
         RedeemEmoney(),
+        FreezeWallet(),
+        UnfreezeWallet(),
+        SetKycTier(),
         *business_products(),
     ]
     return {product.name: product for product in products}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from mkoba.codes import Code
-from mkoba.parties import Party, PartyKind, Purpose, Role, local_msisdn, mask_name
+from mkoba.parties import OPERATOR_ID, Party, PartyKind, Purpose, local_msisdn, mask_name
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Leg, Refused
+from mkoba.processor.request import Staff
 from mkoba.processor.services import Services
 
 FEES = Services.operator_account(Purpose.FEES)
@@ -87,14 +88,53 @@ def offered(ctx: Context, product: str) -> None:
         raise Refused(Code.UNKNOWN_PRODUCT, f"{ctx.profile.name} does not offer this service")
 
 
-def staff_member(ctx: Context, *roles: Role) -> Party:
-    """The staff member asking, who must hold one of ``roles`` (PIN not checked here)."""
-    assert roles
-    party = ctx.initiator(PartyKind.STAFF)
-    if not any(ctx.directory.has_role(party.id, role) for role in roles):
-        names = " or ".join(role.value.replace("_", " ") for role in roles)
-        raise Refused(Code.NOT_ALLOWED, f"only {names} staff can do that")
-    return party
+def console_staff(ctx: Context) -> Staff:
+    """The members of staff a console request acts for (TranProc checked it has them)."""
+    staff = ctx.request.staff
+    if staff is None:
+        raise Refused(Code.NOT_ALLOWED, "only staff, in the operator console, can do that")
+    return staff
+
+
+def not_their_own(ctx: Context, staff: Staff, *parties: Party) -> None:
+    """Refuse when a party is linked to the staff: their wallet, their ID, their business.
+
+    A party is linked when it is, or is the same person as, the party on a staff
+    member's own phone, or when the two share a business: one heads the other's chain
+    (a head office and its stores and assistants), or both sit in one chain.
+    """
+    for phone in staff.phones:
+        linked = ctx.directory.by_msisdn(phone)
+        if linked is None:
+            continue
+        theirs = _chain(ctx, linked)
+        for party in parties:
+            if same_person(linked, party) or theirs & _chain(ctx, party):
+                raise Refused(
+                    Code.NOT_ALLOWED,
+                    "Staff may not act on a wallet linked to their own phone or identity.",
+                )
+
+
+# A business chain is at most this deep (super-agent, head office, store, assistant).
+_chain_depth_max = 4
+
+
+def _chain(ctx: Context, party: Party) -> set[int]:
+    """The party and the businesses above it (never the operator)."""
+    found = {party.id}
+    current: Party | None = party
+    for _ in range(_chain_depth_max):
+        if current is None or current.parent_id in (0, OPERATOR_ID):
+            break
+        found.add(current.parent_id)
+        current = ctx.directory.get(current.parent_id)
+    return found
+
+
+def by_staff(staff: Staff, **detail: object) -> dict[str, object]:
+    """An audit record's details for a console action: who made it and who checked it."""
+    return {"by": "console", "maker": staff.maker, "checker": staff.checker, **detail}
 
 
 def same_person(one: Party, other: Party) -> bool:

@@ -1,12 +1,13 @@
 """PIN administration: staff unlock and reset; customers unlock themselves with their ID.
 
-M-Pesa locks a PIN after the profile's wrong tries (5). Customer care (or an
-admin) may unlock it or reset it to a temporary PIN sent by SMS, which must be
-changed before anything else (``Context.verify_pin`` refuses every product but
-``change_pin`` until then). A customer may also unlock by self-service, with the
-ID number they registered with (checked against its keyed digest, a few tries a
-day) and a new PIN. Staff never act on their own PIN, and only an admin acts on
-another staff member's. Every change leaves an audit record.
+M-Pesa locks a PIN after the profile's wrong tries (5). Customer care, in the
+operator console (``Proof.CONSOLE``; its policy wants a checker), may unlock it or
+reset it to a temporary PIN sent by SMS, which must be changed before anything
+else (``Context.verify_pin`` refuses every product but ``change_pin`` until then).
+A customer may also unlock by self-service, with the ID number they registered with
+(checked against its keyed digest, a few tries a day) and a new PIN. Staff never
+act on a wallet linked to themselves; a staff party's PIN is unlocked from the
+server's command line only. Every change leaves an audit record.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ import secrets
 from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.parties import (
+    OPERATOR_ID,
     Change,
     Credential,
     Party,
     PartyKind,
     Pin,
-    Role,
     is_weak,
 )
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.proof import Proof
-from mkoba.processor.request import Response
-from mkoba.products.common import staff_member
+from mkoba.processor.request import Response, Staff
+from mkoba.products.common import by_staff, console_staff, not_their_own
 
 # Wrong ID numbers a party may give in one day before self-service stops for the day.
 id_checks_per_day_max = 3
@@ -36,15 +37,16 @@ temporary_pin_digits = 4
 _ID_CHECKS = "id_checks"
 
 
-def _subject(ctx: Context, staff: Party) -> tuple[Party, Credential]:
+def _subject(ctx: Context, staff: Staff) -> tuple[Party, Credential]:
     """The party whose PIN staff act on, and its credential."""
     target = ctx.directory.by_msisdn(ctx.command_as(commands.CustomerPin).customer)
     if target is None:
         raise Refused(Code.NOT_REGISTERED, "That number is not registered.")
-    if target.id == staff.id:
-        raise Refused(Code.NOT_ALLOWED, "Ask another member of staff to act on your own PIN.")
-    if target.kind == PartyKind.STAFF and not ctx.directory.has_role(staff.id, Role.ADMIN):
-        raise Refused(Code.NOT_ALLOWED, "Only an admin acts on a staff member's PIN.")
+    if target.kind == PartyKind.STAFF:
+        raise Refused(
+            Code.NOT_ALLOWED, "A staff PIN is unlocked from the server's command line only."
+        )
+    not_their_own(ctx, staff, target)
     credential = ctx.directory.credentials.get(target.id)
     if credential is None:
         raise Refused(Code.PIN_NOT_SET, "That account has no PIN yet.")
@@ -63,21 +65,21 @@ class UnlockPin:
     """Staff unlock a locked PIN; the wrong-try count starts again."""
 
     name = "unlock_pin"
+    proof = Proof.CONSOLE
 
     async def run(self, ctx: Context) -> Record:
         """Unlock, audit, and tell the owner by SMS."""
-        staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.ADMIN)
-        await ctx.verify_pin(staff)
+        staff = console_staff(ctx)
         target, credential = _subject(ctx, staff)
         if not credential.locked:
-            raise Refused(Code.INVALID_INPUT, "That PIN is not locked.")
+            raise Refused(Code.NOT_ALLOWED, "That PIN is not locked.")
         change = Change(
             credentials=(credential._replace(failed_attempts=0, locked=False),),
-            audit=((ctx.now, staff.id, "pin_unlock", target.id, {"by": "staff"}),),
+            audit=((ctx.now, OPERATOR_ID, "pin_unlock", target.id, by_staff(staff)),),
         )
         response = Response(ctx.request.id, Code.OK, f"The PIN of {target.name} is unlocked.")
         notes = (Note(target.msisdn or "", target.language, "pin.unlocked", {}),)
-        return Record(response, staff.id, change, notes if target.msisdn else ())
+        return Record(response, OPERATOR_ID, change, notes if target.msisdn else ())
 
 
 class OperatorUnlock:
@@ -122,11 +124,11 @@ class ResetPin:
     """Staff reset a PIN to a temporary one, sent to the owner by SMS, to be changed at once."""
 
     name = "reset_pin"
+    proof = Proof.CONSOLE
 
     async def run(self, ctx: Context) -> Record:
         """Reset, audit, and send the temporary PIN to the owner's phone (never to staff)."""
-        staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.ADMIN)
-        await ctx.verify_pin(staff)
+        staff = console_staff(ctx)
         target, _ = _subject(ctx, staff)
         if not target.msisdn:
             raise Refused(Code.NOT_ALLOWED, "That account has no phone to send a PIN to.")
@@ -134,7 +136,7 @@ class ResetPin:
         credential = ctx.services.vault.new_credential(target.id, pin, ctx.now, must_change=True)
         change = Change(
             credentials=(credential,),
-            audit=((ctx.now, staff.id, "pin_reset", target.id, {"by": "staff"}),),
+            audit=((ctx.now, OPERATOR_ID, "pin_reset", target.id, by_staff(staff)),),
         )
         response = Response(
             ctx.request.id,
@@ -143,7 +145,7 @@ class ResetPin:
         )
         # The temporary PIN reaches only the owner's phone: it is in this SMS and nowhere else.
         note = Note(target.msisdn, target.language, "pin.reset", {"pin": pin.reveal()}, secret=True)
-        return Record(response, staff.id, change, (note,))
+        return Record(response, OPERATOR_ID, change, (note,))
 
 
 class PinUnlockSelf:

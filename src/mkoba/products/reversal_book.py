@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import NamedTuple
 
 from mkoba.ledger import Store, Write, WriteMode
+from mkoba.ports import HeldReversal
 from mkoba.processor import history
 
 SCHEMA = """
@@ -102,6 +104,44 @@ async def get(store: Store, receipt: str) -> Reversal | None:
         store.query, f"SELECT {', '.join(_COLUMNS)} FROM reversals WHERE receipt = ?", (receipt,)
     )
     return _reversal(rows[0]) if rows else None
+
+
+async def in_state(store: Store, state: str, limit: int) -> list[Reversal]:
+    """The oldest ``limit`` reversal requests in ``state`` (the staff's queue: held ones)."""
+    rows = await asyncio.to_thread(
+        store.query,
+        f"SELECT {', '.join(_COLUMNS)} FROM reversals WHERE state = ? ORDER BY created LIMIT ?",
+        (state, limit),
+    )
+    return [_reversal(row) for row in rows]
+
+
+class Queue:
+    """The book as the operator console reads it (``ports.Reversals``)."""
+
+    def __init__(self, store: Callable[[], Store]) -> None:
+        self.store = store
+
+    async def get(self, receipt: str) -> HeldReversal | None:
+        """The reversal request of an original receipt, or None."""
+        found = await get(self.store(), receipt)
+        return _held(found) if found is not None else None
+
+    async def held(self, limit: int) -> list[HeldReversal]:
+        """The oldest requests still held."""
+        return [_held(found) for found in await in_state(self.store(), HELD, limit)]
+
+
+def _held(found: Reversal) -> HeldReversal:
+    return HeldReversal(
+        found.receipt,
+        found.payer_id,
+        found.payee_id,
+        found.amount,
+        found.state,
+        found.expires,
+        found.created,
+    )
 
 
 async def original(store: Store, receipt: str) -> Original | None:

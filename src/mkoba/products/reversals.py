@@ -5,10 +5,10 @@ profile's reversal window, once per transaction. Payments to tills and
 paybills are reversed by the business (Daraja's reversal API), not here.
 Asking places a hold (a pending transfer from the recipient's wallet back to
 the payer's, lasting the window, 30 days at most): it fails with
-``REVERSAL_NOT_POSSIBLE`` when the recipient no longer has the money. A staff
-member with the customer care or operations role, who is not a party to the
-transaction, approves (the hold is posted, the reversal gets its own receipt)
-or rejects (the hold is voided). Both parties are told by SMS at each step, and
+``REVERSAL_NOT_POSSIBLE`` when the recipient no longer has the money. Staff in
+the operator console (``Proof.CONSOLE``: care makes, a checker approves), neither
+linked to a party of the transaction, approve (the hold is posted, the reversal
+gets its own receipt) or reject (the hold is voided). Both parties are told by SMS at each step, and
 every request and decision leaves an audit record.
 
 Asking and deciding race for one record: each answers with a ``Guarded``
@@ -21,20 +21,22 @@ from __future__ import annotations
 from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.ledger import TransferResult, Write, limits
-from mkoba.parties import Change, Party, PartyKind, Role
+from mkoba.parties import OPERATOR_ID, Change, Party, PartyKind
 from mkoba.processor import ids
 from mkoba.processor.context import Context
 from mkoba.processor.guarded import Guarded, Posting
 from mkoba.processor.plan import Leg, Line, Note, Plan, Posted, Record, Refused
-from mkoba.processor.request import Response
+from mkoba.processor.proof import Proof
+from mkoba.processor.request import Response, Staff
 from mkoba.processor.transfers import refusal, resolutions_for
 from mkoba.products import reversal_book
 from mkoba.products.common import (
+    by_staff,
+    console_staff,
     display_name,
     display_number,
+    not_their_own,
     offered,
-    same_person,
-    staff_member,
 )
 from mkoba.products.reversal_book import Original, Reversal
 
@@ -206,15 +208,16 @@ class RequestReversal:
 class DecideReversal:
     """Staff approve (post the hold) or reject (void it) a reversal request."""
 
+    proof = Proof.CONSOLE
+
     def __init__(self, approve: bool) -> None:
         self.approve = approve
         self.name = "approve_reversal" if approve else "reject_reversal"
 
     async def run(self, ctx: Context) -> Guarded[Reversal | None]:
         """Check who decides, then resolve the hold with its records and messages."""
-        staff = staff_member(ctx, Role.CUSTOMER_CARE, Role.OPERATIONS)
+        staff = console_staff(ctx)
         receipt = receipt_param(ctx)
-        await ctx.verify_pin(staff)
 
         async def read() -> Reversal | None:
             return await reversal_book.get(ctx.services.store, receipt)
@@ -231,16 +234,13 @@ class DecideReversal:
                 )
             payer = _party(ctx, reversal.payer_id)
             recipient = _party(ctx, reversal.payee_id)
-            if same_person(staff, payer) or same_person(staff, recipient):
-                raise Refused(
-                    Code.NOT_ALLOWED, "You cannot decide a reversal of your own transaction."
-                )
+            not_their_own(ctx, staff, payer, recipient)
             return self._decide(ctx, staff, reversal, payer, recipient)
 
         return Guarded(reversal_key(receipt), read, decide)
 
     def _decide(
-        self, ctx: Context, staff: Party, reversal: Reversal, payer: Party, recipient: Party
+        self, ctx: Context, staff: Staff, reversal: Reversal, payer: Party, recipient: Party
     ) -> Posting:
         state = reversal_book.APPROVED if self.approve else reversal_book.REJECTED
         plan = self._plan(ctx, reversal, payer, recipient)
@@ -251,16 +251,16 @@ class DecideReversal:
             decided.append(
                 reversal._replace(
                     state=state,
-                    decided_by=staff.id,
+                    decided_by=OPERATOR_ID,
                     decision_request=ctx.request.id,
                     reversal_receipt=own,
                     updated=ctx.now,
                 )
             )
-            detail: dict[str, object] = {"receipt": reversal.receipt, "reversal": own}
-            audit = (ctx.now, staff.id, f"reversal_{state}", payer.id, detail)
+            detail = by_staff(staff, receipt=reversal.receipt, reversal=own)
+            audit = (ctx.now, OPERATOR_ID, f"reversal_{state}", payer.id, detail)
             row = reversal_book.decided_row(
-                reversal.receipt, state, staff.id, ctx.request.id, own, ctx.now
+                reversal.receipt, state, OPERATOR_ID, ctx.request.id, own, ctx.now
             )
             return [row, *Change(audit=(audit,)).writes()]
 
@@ -268,7 +268,7 @@ class DecideReversal:
             if not _lapsed(posted):
                 return []
             row = reversal_book.decided_row(
-                reversal.receipt, reversal_book.LAPSED, staff.id, ctx.request.id, "", ctx.now
+                reversal.receipt, reversal_book.LAPSED, OPERATOR_ID, ctx.request.id, "", ctx.now
             )
             return [row]
 
@@ -343,7 +343,7 @@ class DecideReversal:
             lines=lines,
         )
 
-    def _record(self, ctx: Context, staff: Party, reversal: Reversal) -> Record:
+    def _record(self, ctx: Context, staff: Staff, reversal: Reversal) -> Record:
         verb = "approved" if self.approve else "rejected"
         response = Response(
             ctx.request.id,
@@ -352,7 +352,7 @@ class DecideReversal:
             reversal.reversal_receipt or None,
             {"original": reversal.receipt, "amount": reversal.amount, "state": reversal.state},
         )
-        return Record(response, staff.id)
+        return Record(response, OPERATOR_ID)
 
 
 def reversal_key(receipt: str) -> str:

@@ -41,11 +41,14 @@ CREATE TABLE IF NOT EXISTS staff_accounts (
 );
 """
 MIGRATION = "staff-0001"
+# The wallet phone linked to a member of staff (their own): they may not act on it.
+PHONE_SCHEMA = "ALTER TABLE staff_accounts ADD COLUMN phone TEXT NOT NULL DEFAULT ''"
+PHONE_MIGRATION = "staff-0002-phone"
 username_chars_max = 64
 name_chars_max = 80
 _COLUMNS = (
     "id, username, name, role, password_hash, totp_sealed, last_step, failures,"
-    " locked_until, enabled"
+    " locked_until, enabled, phone"
 )
 
 
@@ -68,6 +71,8 @@ class StaffAccount(NamedTuple):
     name: str
     role: str
     state: SignInState
+    # Their own wallet's number (canonical), or "": staff never act on it.
+    phone: str = ""
 
 
 def key_path(keys_dir: Path) -> Path:
@@ -81,8 +86,9 @@ def staff_key(keys_dir: Path) -> SecretKey:
 
 
 def migrate(store: Store) -> None:
-    """The staff table, once."""
+    """The staff table, once (``schema.migrate`` makes every staff table)."""
     store.migrate_script(MIGRATION, SCHEMA)
+    store.migrate_script(PHONE_MIGRATION, PHONE_SCHEMA)
 
 
 def create(
@@ -94,13 +100,14 @@ def create(
     role: str,
     password: str,
     now: int,
+    phone: str = "",
 ) -> tuple[StaffAccount, str]:
     """A new account and its TOTP seed (shown once, to enrol an authenticator app)."""
     if by_username(store, key, username) is not None:
         raise StaffError(f"{username.strip().lower()} already has an account")
     found = store.query("SELECT COALESCE(MAX(id), 0) FROM staff_accounts")
     account, secret, write = prepare(
-        key, policy, int(found[0][0]) + 1, username, name, role, password, now
+        key, policy, int(found[0][0]) + 1, username, name, role, password, now, phone
     )
     queries.execute_write(store, write)
     return account, secret
@@ -115,6 +122,7 @@ def prepare(
     role: str,
     password: str,
     now: int,
+    phone: str = "",
 ) -> tuple[StaffAccount, str, Write]:
     """A new account, its fresh TOTP seed and its row (which the caller commits)."""
     username = username.strip().lower()
@@ -142,6 +150,7 @@ def prepare(
             "enabled",
             "created",
             "updated",
+            "phone",
         ),
         (
             staff_id,
@@ -156,10 +165,11 @@ def prepare(
             True,
             now,
             now,
+            phone,
         ),
     )
     state = SignInState(password_hash, secret)
-    return StaffAccount(staff_id, username, name, role, state), secret, write
+    return StaffAccount(staff_id, username, name, role, state, phone), secret, write
 
 
 def by_username(store: Reader, key: SecretKey, username: str) -> StaffAccount | None:
@@ -200,7 +210,9 @@ def state_write(staff_id: int, state: SignInState, now: int) -> Write:
 
 
 def _account(key: SecretKey, row: tuple[object, ...]) -> StaffAccount:
-    staff_id, username, name, role, password_hash, sealed, step, failures, locked, enabled = row
+    staff_id, username, name, role, password_hash, sealed, step, failures, locked, enabled = row[
+        :10
+    ]
     secret = _open(key, int(str(staff_id)), str(sealed))
     state = SignInState(
         str(password_hash),
@@ -210,7 +222,9 @@ def _account(key: SecretKey, row: tuple[object, ...]) -> StaffAccount:
         float(str(locked)),
         bool(enabled),
     )
-    return StaffAccount(int(str(staff_id)), str(username), str(name), str(role), state)
+    return StaffAccount(
+        int(str(staff_id)), str(username), str(name), str(role), state, str(row[10])
+    )
 
 
 def _seal(key: SecretKey, staff_id: int, secret: str) -> str:

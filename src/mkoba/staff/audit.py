@@ -44,6 +44,14 @@ CREATE TABLE IF NOT EXISTS staff_audit (
 );
 """
 MIGRATION = "staff-audit-0001"
+# What the auditor filters by, newest first.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS staff_audit_actor ON staff_audit (actor, seq);
+CREATE INDEX IF NOT EXISTS staff_audit_entity ON staff_audit (entity, seq);
+CREATE INDEX IF NOT EXISTS staff_audit_action ON staff_audit (action, seq);
+CREATE INDEX IF NOT EXISTS staff_audit_at ON staff_audit (at);
+"""
+INDEXES_MIGRATION = "staff-audit-0002-indexes"
 GENESIS = "0" * 64
 _FIELDS = ("seq", "at", "actor_id", "actor", "role", "origin", "action", "entity", "outcome")
 
@@ -133,6 +141,45 @@ def verify(store: Reader, key: SecretKey, batch: int = 10_000) -> tuple[int, Bro
             prev, expected_seq, checked = str(entry.hash), expected_seq + 1, checked + 1
         if len(rows) < batch:
             return checked, None
+
+
+class Filter(NamedTuple):
+    """What the auditor looks for; empty fields match everything."""
+
+    actor: str = ""
+    action: str = ""
+    entity: str = ""
+    outcome: str = ""
+    since: int = 0
+    until: int = 0
+    # Only entries before this one (paging backwards); 0: from the newest.
+    before: int = 0
+
+
+def entries(store: Reader, found: Filter, limit: int) -> list[Entry]:
+    """The newest ``limit`` entries matching ``found``, newest first."""
+    where: list[str] = []
+    params: list[object] = []
+    for column in ("actor", "action", "entity", "outcome"):
+        value = getattr(found, column)
+        if value:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if found.since:
+        where.append("at >= ?")
+        params.append(found.since)
+    if found.until:
+        where.append("at < ?")
+        params.append(found.until)
+    if found.before:
+        where.append("seq < ?")
+        params.append(found.before)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    rows = store.query(
+        f"SELECT {', '.join(Entry._fields)} FROM staff_audit{clause} ORDER BY seq DESC LIMIT ?",
+        (*params, limit),
+    )
+    return [_entry(row) for row in rows]
 
 
 def _entry(row: Sequence[Any]) -> Entry:

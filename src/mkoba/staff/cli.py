@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mkoba.ledger import Store, open_store
-from mkoba.staff import accounts, audit
+from mkoba.parties import InvalidMsisdn, normalize_msisdn
+from mkoba.staff import accounts, audit, schema
 from mkoba.staff.credentials import WeakPassword, totp_now, totp_uri
 from mkoba.staff.policy import shipped
 
@@ -79,6 +80,9 @@ def create(
     username: str = typer.Argument(..., help="what they sign in as"),
     role: str = typer.Option(..., help="one role of the staff policy (mkoba staff list --roles)"),
     name: str = typer.Option(..., help="their full name"),
+    phone: str = typer.Option(
+        "", help="their own wallet's phone number: they may never act on that wallet"
+    ),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="read the password from standard input"
     ),
@@ -90,6 +94,11 @@ def create(
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        phone = normalize_msisdn(phone) if phone else ""
+    except InvalidMsisdn as problem:
+        error_console.print(f"[red]phone: {problem}[/red]")
+        raise typer.Exit(2) from None
     store = _store(db)
     try:
         account, secret = accounts.create(
@@ -101,6 +110,7 @@ def create(
             role,
             password,
             time.time_ns(),
+            phone,
         )
     except (accounts.StaffError, WeakPassword) as problem:
         error_console.print(f"[red]{problem}[/red]")
@@ -167,6 +177,5 @@ def _store(db: str) -> Store:
         raise typer.Exit(2)
     store = open_store(db, commit_process=False)
     store.migrate()
-    accounts.migrate(store)
-    store.migrate_script(audit.MIGRATION, audit.SCHEMA)
+    schema.migrate(store.migrate_script)
     return store

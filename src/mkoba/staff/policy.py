@@ -74,6 +74,11 @@ class Policy:
         limit = found.check_max.get(role)
         return not (mode is Mode.CHECK and limit is not None and amount > limit)
 
+    def sees(self, role: str, action: str) -> bool:
+        """Whether ``role`` has any part in ``action`` (and so may see its commands)."""
+        found = self.actions.get(action)
+        return found is not None and bool(found.modes.get(role))
+
     def cell(self, role: str, action: str) -> str:
         """The matrix cell as the docs print it: ``make``, ``check``, ``do, check``..."""
         modes = self.actions[action].modes.get(role, frozenset())

@@ -17,6 +17,7 @@ from mkoba.messages import LANGUAGES, TEMPLATES, gsm7, placeholders, render
 # Realistic values, formatted as the processor formats them (times in the neutral 24-hour
 # form that each language words: messages/clock.py).
 VALUES = {
+    "tier": "basic",
     "account": "ACC-2231",
     "agent": "MAMA SHOP 1",
     "agent_number": "123456",

@@ -51,21 +51,7 @@ ROUTES: dict[str, tuple[str, type[models.Body], str]] = {
     ),
     "redeem_voucher": ("/api/v1/redeem-voucher", models.RedeemVoucherBody, "Cash a voucher"),
     "request_reversal": ("/api/v1/reversals", models.ReceiptBody, "Ask for a reversal"),
-    "approve_reversal": (
-        "/api/v1/reversals/approve",
-        models.ReceiptBody,
-        "Approve a reversal (staff)",
-    ),
-    "reject_reversal": (
-        "/api/v1/reversals/reject",
-        models.ReceiptBody,
-        "Reject a reversal (staff)",
-    ),
     "float_transfer": ("/api/v1/float-transfer", models.FloatTransferBody, "Move agent float"),
-    "issue_emoney": ("/api/v1/emoney/issue", models.EmoneyBody, "Issue e-money (operations)"),
-    "redeem_emoney": ("/api/v1/emoney/redeem", models.EmoneyBody, "Redeem e-money (operations)"),
-    "unlock_pin": ("/api/v1/pin/unlock", models.CustomerBody, "Unlock a PIN (staff)"),
-    "reset_pin": ("/api/v1/pin/reset", models.CustomerBody, "Reset a PIN (staff)"),
     "pin_unlock_self": (
         "/api/v1/pin/unlock-self",
         models.UnlockSelfBody,

@@ -218,12 +218,6 @@ class FloatTransferBody(_Money):
     )
 
 
-class CustomerBody(Body):
-    """Staff act on a customer's PIN (unlock, reset): the customer's number."""
-
-    customer: Number = Field(examples=["0712000001"])
-
-
 class UnlockSelfBody(Body):
     """Unlock your own PIN with your ID number, choosing a new PIN (no PIN needed)."""
 
@@ -235,15 +229,6 @@ class LanguageBody(Body):
     """Choose the language of menus and messages: en or sw."""
 
     language: Text = Field(examples=["sw"])
-
-
-class EmoneyBody(_Money):
-    """Operations staff issue or redeem e-money against the trust bank account."""
-
-    kind: Text = Field(examples=["super_agent", "agent_store", "organisation", "operator"])
-    to: Text | None = Field(None, examples=["SA100"])
-    account: Text | None = Field(None, examples=["float"])
-    reference: Text = Field(examples=["FT24112300123"])
 
 
 class Envelope(BaseModel):

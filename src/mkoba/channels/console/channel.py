@@ -4,31 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
-from mkoba.channels.console import routes
+from mkoba.channels.console import audit_routes, command_routes, customers, routes
+from mkoba.channels.console.actions import Reads
+from mkoba.channels.console.auth import Refusal
+from mkoba.channels.console.desk import Desk
 from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
-from mkoba.ports import Tables
-from mkoba.staff import accounts, audit
+from mkoba.ports import Ports, Reversals, Tables
+from mkoba.staff import accounts, audit, schema
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Password checks run at most this many at once (routes.py: how many may wait).
 checks_at_once = 2
 
 
 class ConsoleChannel:
-    """Staff sign-in and sessions, over the staff table (``mkoba.staff.accounts``)."""
+    """Staff sign-in, sessions and commands, over the staff tables (``mkoba.staff``)."""
 
-    def __init__(self, tables: Tables, keys_dir: Path, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        ports: Ports,
+        tables: Tables,
+        keys_dir: Path,
+        reversals: Reversals,
+        id_digest: Callable[[str], str],
+        policy: Policy | None = None,
+    ) -> None:
+        self.ports = ports
         self.tables = tables
+        self.reads = Reads(ports, tables, reversals, id_digest)
         self.key = accounts.staff_key(keys_dir)
         self.policy = policy or shipped()
         self.sessions = Sessions()
@@ -37,6 +56,11 @@ class ConsoleChannel:
         # a time, so a flood of sign-ins cannot take the memory or the threads others use.
         self.checks = asyncio.Semaphore(checks_at_once)
         self.waiting = 0
+        self.desk = Desk(self)
+
+    async def read(self, query: Callable[..., T], *args: object) -> T:
+        """A staff table's read, off the event loop."""
+        return await asyncio.to_thread(query, self.tables, *args)
 
     def app(self) -> FastAPI:
         """The console's own HTTP app (served on the console listener)."""
@@ -51,6 +75,10 @@ class ConsoleChannel:
         app.add_middleware(BodyLimit, prefix="/staff/", too_large=_error("The body is too large."))
         app.add_middleware(Crashes, body=_error("Something went wrong on our side."))
 
+        @app.exception_handler(Refusal)
+        async def refused(request: Request, exc: Refusal) -> Response:
+            return JSONResponse({"error": exc.message}, status_code=exc.status)
+
         @app.exception_handler(RequestValidationError)
         async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
             return JSONResponse({"error": validation_message(exc.errors())}, status_code=422)
@@ -61,11 +89,16 @@ class ConsoleChannel:
     def mount(self, app: FastAPI) -> None:
         """Add the staff API's routes."""
         app.include_router(routes.router(self))
+        app.include_router(command_routes.router(self))
+        app.include_router(audit_routes.router(self))
+        app.include_router(customers.router(self))
 
     async def start(self) -> None:
         """The staff tables, once."""
-        await asyncio.to_thread(self.tables.migrate_script, accounts.MIGRATION, accounts.SCHEMA)
-        await asyncio.to_thread(self.tables.migrate_script, audit.MIGRATION, audit.SCHEMA)
+        await asyncio.to_thread(schema.migrate, self.tables.migrate_script)
+        resumed = await self.desk.resume()
+        if resumed:
+            log.warning("sent %d staff command(s) again whose answer was lost", resumed)
 
     async def stop(self) -> None:
         """Every session ends with the server."""

@@ -1,0 +1,256 @@
+"""The staff actions the console runs through TranProc, and the view a checker approves.
+
+Each product a member of staff may ask for belongs to one action of the policy
+(``staff/policy.yaml``): e-money issue and redemption to ``float_topup``, PIN unlock
+and reset to ``pin_reset``, reversal decisions to ``reversal``, freezing and
+unfreezing a wallet to ``wallet_freeze`` and ``wallet_unfreeze``, a KYC tier change
+to ``kyc_tier`` (``ACTIONS``). Before a command is
+recorded the console looks at what it acts on: the entity (one open command per
+entity), the amount (for the checkers' limits) and a readable before/after view.
+A command that cannot work as things stand (an unknown number, a reversal already
+decided) is refused here, with TranProc deciding again when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from mkoba.commands import Command
+from mkoba.commands import catalog as commands
+from mkoba.money import format_amount
+from mkoba.parties import (
+    OPERATOR_ID,
+    Party,
+    PartyKind,
+    Purpose,
+    account_id,
+    local_msisdn,
+    mask_msisdn,
+)
+from mkoba.parties.holders import EMONEY_ACCOUNTS, EMONEY_HOLDERS, bank_reference
+from mkoba.ports import DirectoryView, Ports, Reversals, Tables
+from mkoba.staff.commands import Line
+
+TRUST = account_id(OPERATOR_ID, Purpose.TRUST)
+
+
+class Unfit(ValueError):
+    """A command that cannot work as things stand, with the reason for the member of staff."""
+
+
+class Preview(NamedTuple):
+    """What a command acts on, its amount and the view its checker approves."""
+
+    entity: str
+    amount: int
+    summary: str
+    view: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What the previews read: the directory, balances, the reversal book."""
+
+    ports: Ports
+    tables: Tables
+    reversals: Reversals
+    # The keyed digest of an ID document number (the PIN vault's, in the core).
+    id_digest: Callable[[str], str]
+
+    @property
+    def directory(self) -> DirectoryView:
+        """The directory as it stands now."""
+        return self.ports.directory()
+
+    def money(self, minor: int) -> str:
+        """An amount as people read it."""
+        return format_amount(minor, self.ports.profile().currency)
+
+    async def balance(self, account: int) -> int:
+        """What an account holds now (posted; the signed balance its owner sees)."""
+        (found,) = await self.tables.balances([account])
+        if found is None:
+            return 0
+        return found.credits_posted - found.debits_posted
+
+
+Previewer = Callable[[str, Command, Reads], Awaitable[Preview]]
+
+
+async def _emoney(product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.Emoney)
+    issue = product == "issue_emoney"
+    if command.kind not in EMONEY_HOLDERS:
+        raise Unfit(f"kind: one of {', '.join(EMONEY_HOLDERS)}")
+    kind, purpose = EMONEY_HOLDERS[command.kind]
+    directory = reads.directory
+    holder = directory.get(OPERATOR_ID) if command.kind == "operator" else None
+    if command.kind != "operator":
+        if not command.to:
+            raise Unfit("to: the holder's agent, paybill or till number")
+        holder = directory.by_number(kind, command.to)
+    if holder is None:
+        raise Unfit(f"There is no {command.kind.replace('_', ' ')} {command.to}.")
+    if command.account:
+        if command.account not in EMONEY_ACCOUNTS:
+            raise Unfit(f"account: one of {', '.join(EMONEY_ACCOUNTS)}")
+        purpose = EMONEY_ACCOUNTS[command.account]
+    account = directory.account(holder.id, purpose)
+    if account is None:
+        raise Unfit(f"{holder.name} holds no {purpose.name.lower()} account.")
+    reference = bank_reference(command.reference)
+    if reference is None:
+        raise Unfit("reference: the bank's reference, letters and digits")
+    amount = command.amount
+    signed = amount if issue else -amount
+    held = await reads.balance(account)
+    outstanding = -(await reads.balance(TRUST))
+    verb = "Issue" if issue else "Redeem"
+    where = "to" if issue else "from"
+    summary = (
+        f"{verb} {reads.money(amount)} of e-money {where} {holder.name}"
+        f" against bank reference {reference}"
+    )
+    view = (
+        Line("Holder", holder.name, holder.name),
+        Line(
+            f"{purpose.name.title()} account",
+            reads.money(held),
+            reads.money(held + signed),
+        ),
+        Line(
+            "E-money outstanding (trust)",
+            reads.money(outstanding),
+            reads.money(outstanding + signed),
+        ),
+        Line("Bank reference", "", reference),
+    )
+    return Preview(f"emoney:{reference}", amount, summary, view)
+
+
+def pin_state(reads: Reads, party: Party) -> str:
+    """A party's PIN as staff read it: none yet, locked, temporary, or open with its tries."""
+    credential = reads.directory.credential(party.id)
+    if credential is None:
+        return "No PIN yet"
+    if credential.locked:
+        return "Locked"
+    if credential.must_change:
+        return "Temporary: to be changed"
+    tries = credential.failed_attempts
+    return f"Open, {tries} wrong {'try' if tries == 1 else 'tries'}"
+
+
+async def _pin(product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.CustomerPin)
+    party = reads.directory.by_msisdn(command.customer)
+    if party is None:
+        raise Unfit("That number is not registered.")
+    state = pin_state(reads, party)
+    number = mask_msisdn(command.customer)
+    if product == "unlock_pin":
+        if state != "Locked":
+            raise Unfit("That PIN is not locked.")
+        summary = f"Unlock the PIN of {party.name} ({number})"
+        after = "Open, 0 wrong tries"
+    else:
+        summary = f"Reset the PIN of {party.name} ({number})"
+        after = f"Temporary PIN sent by SMS to {number}, to be changed at once"
+    view = (Line("Customer", party.name, party.name), Line("PIN", state, after))
+    return Preview(f"pin:{command.customer}", 0, summary, view)
+
+
+async def _reversal(product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.Reversal)
+    receipt = command.receipt.upper()
+    found = await reads.reversals.get(receipt)
+    if found is None:
+        raise Unfit("There is no reversal request for that code.")
+    if found.state != "held":
+        raise Unfit(f"This reversal request is {found.state} already.")
+    directory = reads.directory
+    payer = directory.get(found.payer_id)
+    recipient = directory.get(found.payee_id)
+    payer_name = payer.name if payer is not None else "?"
+    recipient_name = recipient.name if recipient is not None else "?"
+    amount = reads.money(found.amount)
+    approve = product == "approve_reversal"
+    verb = "Approve" if approve else "Reject"
+    summary = f"{verb} the reversal of {receipt}: {amount} from {recipient_name} to {payer_name}"
+    view = (
+        Line("Transaction", receipt, receipt),
+        Line("Amount", amount, amount),
+        Line(
+            "Money",
+            f"Held in {recipient_name}'s wallet",
+            f"Refunded to {payer_name}" if approve else f"Released to {recipient_name}",
+        ),
+        Line("Request", "held", "approved" if approve else "rejected"),
+    )
+    return Preview(f"reversal:{receipt}", found.amount, summary, view)
+
+
+def _customer(reads: Reads, msisdn: str) -> Party:
+    party = reads.directory.by_msisdn(msisdn)
+    if party is None or party.kind != PartyKind.CUSTOMER:
+        raise Unfit("That number is not a registered customer.")
+    return party
+
+
+async def _wallet_state(product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.WalletState)
+    party = _customer(reads, command.customer)
+    freeze = product == "freeze_wallet"
+    needed, wanted = ("active", "frozen") if freeze else ("frozen", "active")
+    if party.state.value != needed:
+        raise Unfit(f"That wallet is {party.state.value}, not {needed}.")
+    number = mask_msisdn(command.customer)
+    verb = "Freeze" if freeze else "Unfreeze"
+    summary = f"{verb} the wallet of {party.name} ({number})"
+    if command.reason:
+        summary += f": {command.reason}"
+    view = (
+        Line("Customer", party.name, party.name),
+        Line("Wallet", needed, wanted),
+        Line("May move money", "yes" if needed == "active" else "no", "no" if freeze else "yes"),
+    )
+    return Preview(f"wallet:{command.customer}", 0, summary, view)
+
+
+async def _kyc_tier(_product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.KycTier)
+    party = _customer(reads, command.customer)
+    tiers = reads.ports.profile().tiers
+    if command.tier not in tiers:
+        raise Unfit(f"tier: one of {', '.join(tiers)}")
+    if party.kyc_tier == command.tier:
+        raise Unfit(f"That customer is on the {command.tier} tier already.")
+    summary = f"Move {party.name} ({mask_msisdn(command.customer)}) to the {command.tier} tier"
+    view = (
+        Line("Customer", party.name, party.name),
+        Line("KYC tier", party.kyc_tier or "none", command.tier),
+    )
+    return Preview(f"wallet:{command.customer}", 0, summary, view)
+
+
+# product -> (its policy action, its preview)
+ACTIONS: Mapping[str, tuple[str, Previewer]] = {
+    "issue_emoney": ("float_topup", _emoney),
+    "redeem_emoney": ("float_topup", _emoney),
+    "unlock_pin": ("pin_reset", _pin),
+    "reset_pin": ("pin_reset", _pin),
+    "approve_reversal": ("reversal", _reversal),
+    "reject_reversal": ("reversal", _reversal),
+    "freeze_wallet": ("wallet_freeze", _wallet_state),
+    "unfreeze_wallet": ("wallet_unfreeze", _wallet_state),
+    "set_kyc_tier": ("kyc_tier", _kyc_tier),
+}
+
+
+def who(party: Party | None) -> str:
+    """A party as staff lists show it: the name and the local number."""
+    if party is None:
+        return "?"
+    return f"{party.name} ({local_msisdn(party.msisdn)})" if party.msisdn else party.name
