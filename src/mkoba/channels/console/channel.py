@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from mkoba.channels.console import audit_routes, command_routes, customers, routes
+from mkoba.channels.console import audit_routes, command_routes, customers, pages, routes
 from mkoba.channels.console.actions import Reads
 from mkoba.channels.console.auth import Refusal
 from mkoba.channels.console.desk import Desk
@@ -77,11 +77,16 @@ class ConsoleChannel:
 
         @app.exception_handler(Refusal)
         async def refused(request: Request, exc: Refusal) -> Response:
-            return JSONResponse({"error": exc.message}, status_code=exc.status)
+            if request.url.path.startswith("/staff/v1/"):
+                return JSONResponse({"error": exc.message}, status_code=exc.status)
+            return pages.refusal_page(request, exc)
 
         @app.exception_handler(RequestValidationError)
-        async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-            return JSONResponse({"error": validation_message(exc.errors())}, status_code=422)
+        async def invalid(request: Request, exc: RequestValidationError) -> Response:
+            message = validation_message(exc.errors())
+            if request.url.path.startswith("/staff/v1/"):
+                return JSONResponse({"error": message}, status_code=422)
+            return pages.refusal_page(request, Refusal(422, message))
 
         self.mount(app)
         return app
@@ -92,6 +97,8 @@ class ConsoleChannel:
         app.include_router(command_routes.router(self))
         app.include_router(audit_routes.router(self))
         app.include_router(customers.router(self))
+        app.include_router(pages.router(self))
+        app.mount("/staff/static", pages.static_files(), name="staff-static")
 
     async def start(self) -> None:
         """The staff tables, once."""
