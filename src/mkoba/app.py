@@ -31,6 +31,7 @@ from mkoba.catalog import Catalog, load_catalog
 from mkoba.channels.api import ApiChannel, Service
 from mkoba.channels.api import build_app as build_shell
 from mkoba.channels.console import ConsoleChannel
+from mkoba.channels.console.actions import Books
 
 # Re-exported: the command line serves the console through it, and ``mkoba bench sms``
 # reaches the SMS channel only through here.
@@ -39,7 +40,7 @@ from mkoba.channels.daraja import DarajaChannel, front_rows
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, open_store, queries
+from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, books, open_store, queries
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
@@ -47,11 +48,12 @@ from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_c
 from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Ports
 from mkoba.processor import history, ids
+from mkoba.processor import schema as processor_schema
 from mkoba.processor.processor import Processor
 from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import SCHEMA as PROCESSOR_SCHEMA
 from mkoba.processor.services import Services
-from mkoba.products import all_products, reversal_book
+from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
@@ -157,9 +159,13 @@ class Platform:
                 ports,
                 tables,
                 settings.keys_dir,
-                reversal_book.Queue(lambda: self.services.store),
-                # Late bound: the vault exists once started.
-                lambda number: self.services.vault.id_digest(number),  # noqa: PLW0108
+                Books(
+                    reversal_book.Queue(lambda: self.services.store),
+                    ticket_book.Desk(lambda: self.services.store),
+                    # Late bound: the vault exists once started.
+                    lambda number: self.services.vault.id_digest(number),  # noqa: PLW0108
+                    lambda: books.now(self.writer),
+                ),
             )
         )
         self.kit = Kit()
@@ -305,6 +311,7 @@ class Platform:
         store = self.writer.store
         Directory.migrate(store)
         store.migrate_script("processor-0001", PROCESSOR_SCHEMA)
+        store.migrate_script(processor_schema.INDEXES_MIGRATION, processor_schema.INDEXES)
         store.migrate_script("outbox-0001", OUTBOX_SCHEMA)
 
     async def _load_usage(self) -> None:

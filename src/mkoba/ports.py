@@ -105,6 +105,41 @@ class Reversals(Protocol):
         """The oldest requests still held, waiting for staff."""
 
 
+class TicketView(NamedTuple):
+    """A care ticket, as the operator console sees it."""
+
+    id: int
+    party_id: int
+    msisdn: str
+    category: str
+    queue: str
+    state: str
+    subject: str
+    channel: str
+    text: str
+    assigned: str
+    resolution: str
+    opened: int
+    due: int
+    resolved: int
+    updated: int
+    # Staff's notes, oldest first: when, who, what (only when one ticket is read).
+    notes: tuple[tuple[int, str, str], ...] = ()
+
+
+class Tickets(Protocol):
+    """The care ticket book, read-only (the console's queues and the customer 360)."""
+
+    def get(self, ticket_id: int) -> Awaitable[TicketView | None]:
+        """One ticket with its notes, or None."""
+
+    def queue(self, state: str, queue: str, limit: int) -> Awaitable[list[TicketView]]:
+        """Tickets in a state (and a queue, or all), the ones due first."""
+
+    def of_party(self, party_id: int, limit: int) -> Awaitable[list[TicketView]]:
+        """A party's newest tickets."""
+
+
 class Tables(Protocol):
     """A channel's own tables: made once, read, and written through the ledger writer.
 

@@ -10,6 +10,7 @@ are made from each account's seed, read with the server's staff key as
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -156,7 +157,15 @@ def test_care_resolves_a_reversal_request_end_to_end(
         ).json()
         assert asked["ok"], asked
     care = sign_in(browser, console_url, codes, "care_l1")
-    care.get_by_role("link", name="Reversals").click()
+    # The request is a ticket in the back office's queue, and points to the reversal.
+    care.get_by_role("link", name="Tickets").click()
+    care.get_by_label("Queue").select_option("care_l2")
+    care.get_by_role("button", name="Show").click()
+    ticket_row = care.locator("tr", has_text=f"Reversal of {sent['receipt']}")
+    expect(ticket_row).to_have_count(1)
+    ticket_row.locator("a").first.click()
+    ticket_url = care.url
+    care.get_by_role("link", name="the reversal queue").click()
     row = care.locator("tr", has_text=sent["receipt"])
     row.get_by_role("link", name="Approve").click()
     expect(care.get_by_label("Receipt")).to_have_value(sent["receipt"])
@@ -175,6 +184,44 @@ def test_care_resolves_a_reversal_request_end_to_end(
     assert 0 <= fee < 120, (before, after)
     back_office.get_by_role("link", name="Reversals").click()
     expect(back_office.locator("tr", has_text=sent["receipt"])).to_have_count(0)
+    # The ticket closed with the decision.
+    back_office.goto(ticket_url)
+    expect(back_office.locator(".state").first).to_have_text("resolved")
+    expect(back_office.locator(".outcome")).to_contain_text("Reversal approved")
+
+
+def test_care_resolves_a_customer_ticket_and_the_customer_reads_it(
+    browser: Browser, console_url: str, codes: Codes, served: Served
+) -> None:
+    with httpx.Client(base_url=served.url) as api:
+        opened = api.post(
+            "/api/v1/tickets",
+            json={
+                "msisdn": PAYEE,
+                "pin": PIN,
+                "category": "transaction",
+                "text": "Agent kept my cash",
+            },
+        ).json()
+        assert opened["ok"], opened
+    care = sign_in(browser, console_url, codes, "care_l1")
+    care.goto(f"{console_url}/staff/tickets/{opened['data']['ticket']}")
+    expect(care.locator(".summary")).to_contain_text("Agent kept my cash")
+    care.get_by_label("Add a note").fill("Called the agent")
+    care.get_by_role("button", name="Add the note").click()
+    expect(care.get_by_text("Called the agent")).to_be_visible()
+    care.get_by_label("Resolve: what was done").fill("The agent paid you Ksh500.")
+    care.get_by_role("button", name="Resolve").click()
+    expect(care.locator(".state").first).to_have_text("resolved")
+    with httpx.Client(base_url=served.url) as api:
+        deadline = time.monotonic() + 10
+        while True:
+            inbox = api.get(f"/api/v1/sms/{PAYEE}", headers=served.handset(PAYEE)).json()
+            texts = [m["text"] for m in inbox["messages"]]
+            if any("is resolved: The agent paid you Ksh500." in t for t in texts):
+                break
+            assert time.monotonic() < deadline, texts[-3:]
+            time.sleep(0.2)
 
 
 def test_care_finds_a_customer_and_the_page_is_masked(

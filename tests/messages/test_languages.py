@@ -27,6 +27,8 @@ ENGLISH = re.compile(
 )
 # Values as the processor gives them: times neutral (24-hour), the rest formatted.
 VALUES = {
+    "ticket": "14503",
+    "due": "06/12/26 10:15",
     "tier": "basic",
     "account": "ACC-2231",
     "agent": "MAMA MBOGA 1",
@@ -50,6 +52,8 @@ VALUES = {
 }
 # A refusal's reason arrives in the party's language (channels/sms/inbound.py).
 REASONS = {"en": "There is no such transaction.", "sw": "Muamala huo haupo."}
+# What staff write to a customer, in the customer's language.
+RESOLUTIONS = {"en": "The money was sent back to you.", "sw": "Pesa zimerudishwa kwako."}
 # (24-hour, English, Swahili): every part of the Swahili day, and both ends of it.
 TIMES = [
     ("00:28", "12:28 AM", "6:28 usiku"),
@@ -67,7 +71,13 @@ CASES = [(name, language) for name in sorted(TEMPLATES) for language in LANGUAGE
 
 
 def _values(language: str, neutral: str) -> dict[str, str]:
-    return {**VALUES, "reason": REASONS[language], "time": neutral, "sent": f"04/12/26 {neutral}"}
+    return {
+        **VALUES,
+        "reason": REASONS[language],
+        "resolution": RESOLUTIONS[language],
+        "time": neutral,
+        "sent": f"04/12/26 {neutral}",
+    }
 
 
 @pytest.mark.parametrize(("template", "language"), CASES)

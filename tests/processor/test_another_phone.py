@@ -260,6 +260,7 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "register",
         "pin_unlock_self",
         "operator_unlock",
+        "open_ticket",
     }
     # What only staff do, asked for by the operator console (no PIN on any channel).
     assert {name for name, proof in declared.items() if proof is Proof.CONSOLE} == {
@@ -272,6 +273,9 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "freeze_wallet",
         "unfreeze_wallet",
         "set_kyc_tier",
+        "note_ticket",
+        "assign_ticket",
+        "resolve_ticket",
     }
 
 

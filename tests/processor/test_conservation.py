@@ -126,6 +126,8 @@ class Workload:
     locked: list[str] = field(default_factory=list)
     # Fresh customers' wallets the console froze (and has not unfrozen yet).
     frozen: list[str] = field(default_factory=list)
+    # Care tickets customers opened and staff may work.
+    tickets: list[int] = field(default_factory=list)
     sends: list[tuple[str, str]] = field(default_factory=list)
     vouchers: list[str] = field(default_factory=list)
     reversals: list[str] = field(default_factory=list)
@@ -516,6 +518,32 @@ async def set_kyc_tier(w: Workload) -> None:
     )
 
 
+async def open_ticket(w: Workload) -> None:
+    category = w.rng.choice(["transaction", "pin_account", "fraud", "other", "reversal"])
+    sent = await w.ask(
+        "open_ticket", w.customer(), None, channel=Channel.USSD, category=category, text="load"
+    )
+    if sent.response.ok:
+        w.tickets.append(int(sent.response.data["ticket"]))
+
+
+async def _work_ticket(w: Workload, product: str, **fields: str) -> None:
+    ticket = str(w.rng.choice(w.tickets)) if w.tickets else "999999999"
+    await w.by_staff(product, CARE_DESK, CARE, ticket=ticket, **fields)
+
+
+async def note_ticket(w: Workload) -> None:
+    await _work_ticket(w, "note_ticket", text="called the customer")
+
+
+async def assign_ticket(w: Workload) -> None:
+    await _work_ticket(w, "assign_ticket", to=w.rng.choice(["care_l1", "care_l2", ""]))
+
+
+async def resolve_ticket(w: Workload) -> None:
+    await _work_ticket(w, "resolve_ticket", text="Sorted out on the phone.")
+
+
 async def pin_unlock_self(w: Workload) -> None:
     chosen = _fresh(w)
     if chosen is None:
@@ -638,6 +666,10 @@ GENERATORS: dict[str, Generator] = {
     "freeze_wallet": freeze_wallet,
     "unfreeze_wallet": unfreeze_wallet,
     "set_kyc_tier": set_kyc_tier,
+    "open_ticket": open_ticket,
+    "note_ticket": note_ticket,
+    "assign_ticket": assign_ticket,
+    "resolve_ticket": resolve_ticket,
     "operator_unlock": operator_unlock,
     "commission_statement": commission_statement,
     "set_language": set_language,
@@ -665,6 +697,9 @@ LATER = {
     "freeze_wallet",
     "unfreeze_wallet",
     "set_kyc_tier",
+    "note_ticket",
+    "assign_ticket",
+    "resolve_ticket",
 }
 # What a product's request needs done first, for the final pass to make it succeed.
 NEEDS = {
@@ -683,6 +718,9 @@ NEEDS = {
     "freeze_wallet": ["register"],
     "unfreeze_wallet": ["register", "freeze_wallet"],
     "set_kyc_tier": ["register"],
+    "note_ticket": ["open_ticket"],
+    "assign_ticket": ["open_ticket"],
+    "resolve_ticket": ["open_ticket"],
 }
 ROUNDS = 3
 REQUESTS_PER_ROUND = 160

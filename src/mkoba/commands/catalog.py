@@ -159,6 +159,25 @@ class KycTier(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class TicketOpen(Command):
+    """A customer asks customer care for help, in a category, saying what happened."""
+
+    products: ClassVar[tuple[str, ...]] = ("open_ticket",)
+    category: Text
+    text: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TicketWork(Command):
+    """Staff work a care ticket: a note, an assignment (``to``) or its resolution."""
+
+    products: ClassVar[tuple[str, ...]] = ("note_ticket", "assign_ticket", "resolve_ticket")
+    ticket: Text
+    text: Text = ""
+    to: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorUnlock(Command):
     """The command line unlocks a staff member's PIN."""
 
@@ -273,6 +292,8 @@ ALL: tuple[type[Command], ...] = (
     CustomerPin,
     WalletState,
     KycTier,
+    TicketOpen,
+    TicketWork,
     OperatorUnlock,
     PinUnlockSelf,
     SetLanguage,

@@ -98,9 +98,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
     # -- SMS: replies to what customers send ------------------------------------------
     "sms.help": {
         "en": "M-PESA: to reverse a transaction, forward its confirmation SMS to {reversal}."
-        " For your balance and other services dial *334#.",
+        " For customer care send HELP and your question. For your balance dial *334#.",
         "sw": "M-PESA: kurudisha muamala, tuma SMS yake ya uthibitisho kwa {reversal}."
-        " Kwa salio na huduma nyingine piga *334#.",
+        " Kwa huduma kwa wateja tuma MSAADA na swali lako. Kwa salio piga *334#.",
     },
     "sms.no_pin_by_sms": {
         "en": "M-PESA never asks for your PIN by SMS. To check your balance dial *334#"
@@ -133,6 +133,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
     "sms.reversal.refused": {
         "en": "{receipt} Reversal request not accepted. {reason}",
         "sw": "{receipt} Ombi la kurudisha halikukubaliwa. {reason}",
+    },
+    "sms.ticket.refused": {
+        "en": "M-PESA: we could not open your request. {reason}",
+        "sw": "M-PESA: hatukuweza kupokea ombi lako. {reason}",
     },
 }
 

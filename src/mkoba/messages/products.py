@@ -174,6 +174,16 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "sw": "Viwango vya akaunti yako ya M-PESA vilibadilika tarehe {date} saa {time}: sasa"
         " uko daraja la {tier}. Piga *334# kuona viwango vyako.",
     },
+    "ticket.opened": {
+        "en": "We have your request, number {ticket}. Customer care will answer by {due}."
+        " Keep this number.",
+        "sw": "Tumepokea ombi lako, nambari {ticket}. Huduma kwa wateja watajibu kufikia"
+        " {due}. Weka nambari hii.",
+    },
+    "ticket.resolved": {
+        "en": "Your request {ticket} is resolved: {resolution} Call 100 if you need more help.",
+        "sw": "Ombi lako {ticket} limeshughulikiwa: {resolution} Piga 100 ukihitaji msaada zaidi.",
+    },
     "pin.unlocked_self": {
         "en": "Your M-PESA PIN was unlocked with your ID number and a new PIN set on {date} at"
         " {time}. If this was not you, call 100.",

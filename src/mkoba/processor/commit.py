@@ -328,6 +328,7 @@ async def record(
     ]
     if record.change is not None:
         writes.extend(record.change.writes())
+    writes.extend(record.rows)
     for index, note in enumerate(record.notes):
         writes.append(rows.note(number, index, request.id, note, "", stamp, profile))
     await submit(services, [], lambda _results: writes)

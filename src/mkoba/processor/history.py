@@ -21,7 +21,9 @@ __all__ = [
     "Readable",
     "Receipt",
     "StatementLine",
+    "Volume",
     "commissions",
+    "completed_between",
     "last_request_number",
     "outcome",
     "payments_to",
@@ -30,7 +32,9 @@ __all__ = [
     "receipts_of_requests",
     "reversals_of",
     "statement",
+    "statement_between",
     "usage_since",
+    "volumes_between",
 ]
 
 
@@ -174,6 +178,68 @@ def statement(store: Readable, party_id: int, limit: int) -> list[StatementLine]
         StatementLine(int(at), str(receipt), str(text), int(amount), int(balance))
         for at, receipt, text, amount, balance in rows
     ]
+
+
+def statement_between(
+    store: Readable, party_id: int, start: int, end: int, limit: int
+) -> tuple[int, list[StatementLine]]:
+    """A party's statement lines from ``start`` to before ``end`` (ns), oldest first.
+
+    With the balance before the first of them: the balance after the last line before
+    ``start`` (0 when there is none).
+    """
+    rows = store.query(
+        "SELECT at, receipt, description, amount, balance FROM statement_lines"
+        " WHERE party_id = ? AND at >= ? AND at < ? ORDER BY at, line LIMIT ?",
+        (party_id, start, end, limit),
+    )
+    before = store.query(
+        "SELECT balance FROM statement_lines WHERE party_id = ? AND at < ?"
+        " ORDER BY at DESC, line DESC LIMIT 1",
+        (party_id, start),
+    )
+    opening = int(before[0][0]) if before else 0
+    lines = [
+        StatementLine(int(at), str(receipt), str(text), int(amount), int(balance))
+        for at, receipt, text, amount, balance in rows
+    ]
+    return opening, lines
+
+
+class Volume(NamedTuple):
+    """One product's completed transactions in a period: how many, and their sums."""
+
+    product: str
+    transactions: int
+    amount: int
+    fee: int
+    business_fee: int
+    excise: int
+    commission: int
+
+
+def volumes_between(store: Readable, start: int, end: int) -> list[Volume]:
+    """Per product, the transactions completed from ``start`` to before ``end`` (ns)."""
+    rows = store.query(
+        "SELECT product, COUNT(*), SUM(amount), SUM(fee), SUM(business_fee), SUM(excise),"
+        " SUM(commission) FROM receipts WHERE status = 'completed' AND completed >= ?"
+        " AND completed < ? GROUP BY product ORDER BY product",
+        (start, end),
+    )
+    return [Volume(str(row[0]), *(int(value or 0) for value in row[1:])) for row in rows]
+
+
+def completed_between(
+    store: Readable, products: Sequence[str], start: int, end: int, limit: int
+) -> list[Receipt]:
+    """The receipts of ``products`` completed from ``start`` to before ``end``, oldest first."""
+    marks = ", ".join("?" for _ in products)
+    rows = store.query(
+        f"{_RECEIPT} WHERE status = 'completed' AND completed >= ? AND completed < ?"
+        f" AND product IN ({marks}) ORDER BY completed, receipt LIMIT ?",
+        (start, end, *products, limit),
+    )
+    return [_receipt(row) for row in rows]
 
 
 def usage_since(store: Readable, day: str) -> dict[tuple[int, str, str], int]:

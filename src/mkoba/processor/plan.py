@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkoba.codes import Code
-from mkoba.ledger import Account, TransferResult, WriteMode
+from mkoba.ledger import Account, TransferResult, Write, WriteMode
 from mkoba.parties import Change
 from mkoba.processor.request import Response
 
@@ -126,6 +126,8 @@ class Record(NamedTuple):
     change: Change | None = None
     notes: tuple[Note, ...] = ()
     accounts: tuple[Account, ...] = ()
+    # The product's own rows (a care ticket), committed with the request's.
+    rows: tuple[Write, ...] = ()
 
 
 class Refused(Exception):

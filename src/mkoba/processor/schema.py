@@ -67,6 +67,10 @@ CREATE TABLE IF NOT EXISTS daily_usage (
 );
 """
 
+# The daily finance pack reads a day's receipts by when they completed.
+INDEXES = "CREATE INDEX IF NOT EXISTS receipts_completed ON receipts (completed);"
+INDEXES_MIGRATION = "processor-0002-receipts-completed"
+
 REQUEST_COLUMNS = (
     "id",
     "number",

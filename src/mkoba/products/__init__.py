@@ -21,6 +21,7 @@ from mkoba.products.register import Register
 from mkoba.products.reversals import DecideReversal, RequestReversal
 from mkoba.products.send_money import SendMoney
 from mkoba.products.statement import MiniStatement
+from mkoba.products.tickets import AssignTicket, NoteTicket, OpenTicket, ResolveTicket
 from mkoba.products.vouchers import SendUnregistered
 from mkoba.products.wallet_admin import FreezeWallet, SetKycTier, UnfreezeWallet
 from mkoba.products.withdraw import Withdraw
@@ -58,6 +59,10 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
         FreezeWallet(),
         UnfreezeWallet(),
         SetKycTier(),
+        OpenTicket(),
+        NoteTicket(),
+        AssignTicket(),
+        ResolveTicket(),
         *business_products(),
     ]
     return {product.name: product for product in products}

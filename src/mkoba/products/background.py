@@ -25,7 +25,7 @@ from mkoba.processor.guarded import settle
 from mkoba.processor.plan import Line, Note, Posted, Record
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.processor.services import Services
-from mkoba.products import reversal_book, voucher_book
+from mkoba.products import reversal_book, ticket_book, voucher_book
 from mkoba.products.common import display_name
 from mkoba.products.kit import Kit
 from mkoba.products.voucher_book import Voucher
@@ -52,6 +52,7 @@ def migrate(store: Store) -> None:
     """Create the products' tables if they are missing."""
     store.migrate_script("vouchers-0001", voucher_book.SCHEMA)
     store.migrate_script("reversals-0001", reversal_book.SCHEMA)
+    store.migrate_script(ticket_book.MIGRATION, ticket_book.SCHEMA)
 
 
 class Background:

@@ -29,7 +29,7 @@ from mkoba.processor.plan import Leg, Line, Note, Plan, Posted, Record, Refused
 from mkoba.processor.proof import Proof
 from mkoba.processor.request import Response, Staff
 from mkoba.processor.transfers import refusal, resolutions_for
-from mkoba.products import reversal_book
+from mkoba.products import reversal_book, ticket_book
 from mkoba.products.common import (
     by_staff,
     console_staff,
@@ -178,7 +178,22 @@ class RequestReversal:
             held.append(reversal)
             detail: dict[str, object] = {"receipt": found.receipt}
             audit = (ctx.now, payer.id, "reversal_request", payer.id, detail)
-            return [reversal_book.held_row(reversal), *Change(audit=(audit,)).writes()]
+            # Care's ticket for it, numbered as the hold: the decision closes it.
+            ticket = ticket_book.new(
+                number,
+                payer.id,
+                payer.msisdn or "",
+                "reversal",
+                str(ctx.request.channel),
+                f"Reversal of {found.receipt} ({ctx.money(found.amount)}) asked for.",
+                ctx.now,
+                subject=found.receipt,
+            )
+            return [
+                reversal_book.held_row(reversal),
+                ticket_book.new_row(ticket),
+                *Change(audit=(audit,)).writes(),
+            ]
 
         def answer(posted: Posted) -> Record:
             if not posted.ok:
@@ -262,7 +277,12 @@ class DecideReversal:
             row = reversal_book.decided_row(
                 reversal.receipt, state, OPERATOR_ID, ctx.request.id, own, ctx.now
             )
-            return [row, *Change(audit=(audit,)).writes()]
+            closed = ticket_book.resolved_row(
+                reversal.hold_number,
+                f"Reversal {state}" + (f": receipt {own}." if own else "."),
+                ctx.now,
+            )
+            return [row, closed, *Change(audit=(audit,)).writes()]
 
         def lapsed(posted: Posted) -> list[Write]:
             if not _lapsed(posted):
@@ -270,7 +290,8 @@ class DecideReversal:
             row = reversal_book.decided_row(
                 reversal.receipt, reversal_book.LAPSED, OPERATOR_ID, ctx.request.id, "", ctx.now
             )
-            return [row]
+            closed = ticket_book.resolved_row(reversal.hold_number, "The hold lapsed.", ctx.now)
+            return [row, closed]
 
         def answer(posted: Posted) -> Record:
             if posted.ok:

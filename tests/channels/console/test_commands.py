@@ -13,6 +13,8 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.codes import Code
+from mkoba.parties import local_msisdn
+from mkoba.processor.request import Channel
 from mkoba.staff import audit
 from tests.channels.console.staff import sign_in
 from tests.conftest import MakePlatform
@@ -259,3 +261,30 @@ async def test_a_frozen_wallet_moves_no_money_until_reopened_and_a_tier_change_m
     assert world.party(client.msisdn).kyc_tier == lower
     bad = await l2.make("set_kyc_tier", customer=client.msisdn, tier="platinum")
     assert bad.status_code == 409 and "tier: one of" in bad.json()["error"]
+
+
+async def test_care_works_the_queue_a_customer_ticket_is_due_first_and_resolved(
+    platform: Platform, world: World
+) -> None:
+    client = await world.customer(0)
+    assert client.msisdn
+    opened = await world.ask("open_ticket", client.msisdn, channel=Channel.USSD, category="fraud")
+    number = opened.data["ticket"]
+    compliance = await sign_in(platform, "compliance")
+    queue = (await compliance.get("/tickets", queue="compliance")).json()
+    (mine,) = [t for t in queue if t["id"] == number]
+    assert mine["state"] == "open" and 0 < mine["left_s"] <= 2 * 3600
+    assert mine["phone"] == local_msisdn(client.msisdn)  # compliance sees personal data
+    care = await sign_in(platform, "care_l1")
+    masked = (await care.get(f"/tickets/{number}")).json()
+    assert "*" in masked["phone"]
+    resolved = await compliance.make(
+        "resolve_ticket", ticket=str(number), text="We blocked the caller."
+    )
+    assert resolved.json()["state"] == "done", resolved.text
+    after = (await compliance.get(f"/tickets/{number}")).json()
+    assert after["state"] == "resolved" and after["notes"][-1]["text"] == "We blocked the caller."
+    whole = (await compliance.get(f"/customers/{client.id}")).json()
+    assert [t["id"] for t in whole["tickets"]] == [number]
+    admin = await sign_in(platform, "sysadmin")
+    assert (await admin.get("/tickets")).status_code == 403

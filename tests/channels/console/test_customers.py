@@ -8,6 +8,12 @@ role allows; each look is in the audit trail, which the auditor browses and chec
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+
 import pytest
 
 from mkoba.app import Platform
@@ -114,3 +120,58 @@ async def test_the_auditor_browses_filters_and_checks_the_trail_and_a_tampered_r
     finally:
         store.execute("UPDATE staff_audit SET outcome = 'ok' WHERE seq = ?", (seq,))
     assert (await auditor.post("/audit/verify")).json()["broken_seq"] is None
+
+
+async def test_a_full_statement_for_a_range_as_csv_and_pdf(
+    platform: Platform, world: World
+) -> None:
+    payer = await world.customer(3_000, name="Akinyi Otieno")
+    payee = await world.customer(0)
+    assert payer.msisdn and payee.msisdn
+    receipts = []
+    for amount in ("100", "250"):
+        sent = await world.ask(
+            "send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount=amount
+        )
+        assert sent.receipt
+        receipts.append(sent.receipt)
+    l2 = await sign_in(platform, "care_l2")
+    zone = world.services.profile(platform.clock()).timezone
+    today = dt.datetime.fromtimestamp(platform.clock() / 1e9, zone).date()
+    day = today.isoformat()
+    answer = await l2.get(f"/customers/{payer.id}/statement", start=day, end=day)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert f"statement-{payer.id}-{day}-{day}.csv" in answer.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0] == ["Statement", "Akinyi Otieno", local_msisdn(payer.msisdn)]
+    lines = {row[1]: row for row in rows[4:-1]}
+    assert set(receipts) <= set(lines)
+    # Withdrawn, in shillings: the 250 sent and its fee.
+    assert Decimal("250.00") < Decimal(lines[receipts[1]][4]) < Decimal("300.00")
+    assert lines[receipts[1]][2].startswith("Sent to")
+    closing = Decimal(rows[-1][1])
+    (wallet,) = (await l2.get(f"/customers/{payer.id}")).json()["accounts"]
+    assert closing * 100 == wallet["balance"]
+    # The opening balance plus the lines is the closing one.
+    moved = sum(Decimal(row[3] or "0") - Decimal(row[4] or "0") for row in rows[4:-1])
+    assert Decimal(rows[2][1]) + moved == closing
+    pdf = await l2.get(f"/customers/{payer.id}/statement", start=day, end=day, format="pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    # First-line care gets it masked; a range too long or backwards is refused.
+    care = await sign_in(platform, "care_l1")
+    masked = await care.get(f"/customers/{payer.id}/statement", start=day, end=day)
+    assert "Akinyi Otieno" not in masked.text and payer.msisdn[-9:] not in masked.text
+    year_ago = (today - dt.timedelta(days=400)).isoformat()
+    assert (
+        await care.get(f"/customers/{payer.id}/statement", start=year_ago, end=day)
+    ).status_code == 422
+    later = (today + dt.timedelta(days=1)).isoformat()
+    assert (
+        await care.get(f"/customers/{payer.id}/statement", start=later, end=day)
+    ).status_code == 422
+    looks = platform.services.store.query(
+        "SELECT detail FROM staff_audit WHERE action = 'customer.statement' AND actor = ?",
+        (l2.username,),
+    )
+    assert [json.loads(row[0])["format"] for row in looks] == ["csv", "pdf"]

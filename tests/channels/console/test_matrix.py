@@ -25,6 +25,7 @@ from mkoba.app import Platform
 from mkoba.channels.console.actions import ACTIONS
 from mkoba.codes import Code
 from mkoba.parties import PartyState, local_msisdn
+from mkoba.processor.request import Channel
 from mkoba.staff.policy import Mode, Policy, shipped
 from tests.channels.console.staff import Member, sign_in
 from tests.conftest import MakePlatform
@@ -101,7 +102,14 @@ def fields_for(world: World) -> dict[str, Fields]:
         other = next(tier for tier in tiers() if tier != party.kyc_tier)
         return "set_kyc_tier", {"customer": msisdn, "tier": other}
 
+    async def tickets() -> tuple[str, dict[str, str]]:
+        msisdn = await customer()
+        opened = await world.ask("open_ticket", msisdn, channel=Channel.USSD, category="other")
+        assert opened.code is Code.OK, opened
+        return "note_ticket", {"ticket": str(opened.data["ticket"]), "text": "matrix"}
+
     return {
+        "tickets": tickets,
         "float_topup": float_topup,
         "pin_reset": pin_reset,
         "reversal": reversal,
@@ -122,6 +130,7 @@ async def observe_command_action(
     """Each role's cell for an action run as a staff command, and whether it sees them."""
     observed: dict[str, set[str]] = {role: set() for role in members}
     sees = dict.fromkeys(members, False)
+    done: list[int] = []
     for role, member in members.items():
         product, fields = await make()
         answer = await member.make(product, **fields)
@@ -129,13 +138,18 @@ async def observe_command_action(
             state = answer.json()["state"]
             assert state in ("pending", "done"), answer.json()
             observed[role].add("make" if state == "pending" else "do")
+            if state == "done":
+                done.append(answer.json()["id"])
         else:
             assert answer.status_code == 403, (role, action, answer.text)
     makers = [r for r in members if Mode.MAKE in policy.actions[action].modes.get(r, ())]
     for role, member in members.items():
         if not makers:
-            # Nobody makes it, so nothing waits: a role sees the commands it runs itself.
-            sees[role] = bool(observed[role])
+            # Nobody makes it, so nothing waits: who may see a command someone did?
+            assert done, f"nobody could do {action}"
+            seen = await member.get(f"/commands/{done[0]}")
+            assert seen.status_code in (200, 404), seen.text
+            sees[role] = seen.status_code == 200
             continue
         product, fields = await make()
         maker = members[next((r for r in makers if r != role), makers[0])]
@@ -210,6 +224,10 @@ async def test_every_role_against_every_served_action_matches_the_policy(
             # A role sees an action's commands exactly when it has a part in the action.
             if observed[role] != want or sees[role] != bool(want):
                 mismatches.append(rows[-1])
+    # The care queue opens to exactly the roles with a part in tickets.
+    for role, member in members.items():
+        queue = await member.get("/tickets")
+        assert queue.status_code == (200 if policy.sees(role, "tickets") else 403), role
     reads = await observe_reads(world, members)
     for action, cells in reads.items():
         for role in policy.roles:

@@ -52,7 +52,14 @@ def test_no_template_loads_anything_from_elsewhere() -> None:
 async def test_pages_need_a_session_and_refuse_without_the_csrf_token(
     platform: Platform, browser: httpx.AsyncClient
 ) -> None:
-    for path in ("/staff/home", "/staff/customers", "/staff/reversals", "/staff/audit"):
+    for path in (
+        "/staff/home",
+        "/staff/customers",
+        "/staff/reversals",
+        "/staff/audit",
+        "/staff/tickets",
+        "/staff/finance",
+    ):
         answer = await browser.get(path)
         assert answer.status_code == 303 and answer.headers["location"] == "/staff/", path
     start = await browser.get("/staff/")

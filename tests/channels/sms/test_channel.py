@@ -147,3 +147,19 @@ def test_sms_keep_flowing_after_the_smsc_drops_the_link(
     _wait_states(
         server, request_id, {"send_money.payer": "delivered", "send_money.payee": "delivered"}
     )
+
+
+def test_help_by_sms_opens_a_care_ticket_and_keeps_no_pin(
+    peer: Peer, server: Served, client: httpx.Client
+) -> None:
+    phone = customer(client)
+    peer.mo(phone, "334455", "HELP my agent took 1357 and did not give me cash")
+    opened = peer.wait(
+        lambda: [m for m in peer.messages(phone) if "We have your request" in m["text"]]
+    )
+    number = opened[-1]["text"].split("number ")[1].split(".")[0]
+    ((category, channel, text, queue),) = server.rows(
+        "SELECT category, channel, text, queue FROM tickets WHERE id = ?", (int(number),)
+    )
+    assert (category, channel, queue) == ("other", "sms", "care_l1")
+    assert text == "my agent took **** and did not give me cash"

@@ -17,6 +17,9 @@ from mkoba.messages import LANGUAGES, TEMPLATES, gsm7, placeholders, render
 # Realistic values, formatted as the processor formats them (times in the neutral 24-hour
 # form that each language words: messages/clock.py).
 VALUES = {
+    "ticket": "14503",
+    "due": "06/12/26 10:15",
+    "resolution": "The money was sent back to you.",
     "tier": "basic",
     "account": "ACC-2231",
     "agent": "MAMA SHOP 1",

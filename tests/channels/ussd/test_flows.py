@@ -196,3 +196,22 @@ def test_gateway_errors_are_plain_answers(client: httpx.Client) -> None:
     assert unknown.status_code == 404
     bad_end = client.post("/ussd/at/events", data={"sessionId": "x", "status": "Maybe"})
     assert bad_end.status_code == 400
+
+
+def test_contact_us_opens_a_care_ticket_in_its_category(
+    client: httpx.Client, server: Served
+) -> None:
+    phone = customer(client)
+    after = last_sms_id(client, phone)
+    dial = Dial(client, phone)
+    dial.start()
+    assert dial.send("7").splitlines()[-3:-1] == ["5 Reverse Transaction", "6 Contact Us"]
+    assert dial.send("6").startswith("CON Contact Us: what is it about?\n1 A transaction")
+    final = dial.send("3")
+    assert final.startswith("END Request ") and "Customer care will answer by" in final
+    number = int(final.split()[2])
+    ((category, queue, state),) = server.rows(
+        "SELECT category, queue, state FROM tickets WHERE id = ?", (number,)
+    )
+    assert (category, queue, state) == ("fraud", "compliance", "open")
+    assert f"number {number}" in wait_sms(client, phone, after, "We have your request")

@@ -63,6 +63,7 @@ ROUTES: dict[str, tuple[str, type[models.Body], str]] = {
         "Agent commission balance and latest credits",
     ),
     "set_language": ("/api/v1/language", models.LanguageBody, "Choose English or Kiswahili"),
+    "open_ticket": ("/api/v1/tickets", models.TicketBody, "Ask customer care for help"),
 }
 
 

@@ -231,6 +231,13 @@ class LanguageBody(Body):
     language: Text = Field(examples=["sw"])
 
 
+class TicketBody(Body):
+    """Ask customer care for help: transaction, pin_account, fraud or other, and what happened."""
+
+    category: Text = Field(examples=["transaction"])
+    text: Text | None = Field(None, examples=["The agent did not give me the cash."])
+
+
 class Envelope(BaseModel):
     """Every answer of the native API, success or not."""
 

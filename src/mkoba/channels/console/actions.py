@@ -4,7 +4,7 @@ Each product a member of staff may ask for belongs to one action of the policy
 (``staff/policy.yaml``): e-money issue and redemption to ``float_topup``, PIN unlock
 and reset to ``pin_reset``, reversal decisions to ``reversal``, freezing and
 unfreezing a wallet to ``wallet_freeze`` and ``wallet_unfreeze``, a KYC tier change
-to ``kyc_tier`` (``ACTIONS``). Before a command is
+to ``kyc_tier``, working a care ticket to ``tickets`` (``ACTIONS``). Before a command is
 recorded the console looks at what it acts on: the entity (one open command per
 entity), the amount (for the checkers' limits) and a readable before/after view.
 A command that cannot work as things stand (an unknown number, a reversal already
@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from mkoba.commands import Command
 from mkoba.commands import catalog as commands
+from mkoba.ledger.books import TrialLine
 from mkoba.money import format_amount
 from mkoba.parties import (
     OPERATOR_ID,
@@ -30,7 +31,7 @@ from mkoba.parties import (
     mask_msisdn,
 )
 from mkoba.parties.holders import EMONEY_ACCOUNTS, EMONEY_HOLDERS, bank_reference
-from mkoba.ports import DirectoryView, Ports, Reversals, Tables
+from mkoba.ports import DirectoryView, Ports, Reversals, Tables, Tickets
 from mkoba.staff.commands import Line
 
 TRUST = account_id(OPERATOR_ID, Purpose.TRUST)
@@ -50,14 +51,38 @@ class Preview(NamedTuple):
 
 
 @dataclass(frozen=True)
+class Books:
+    """What the console reads of the core's books: reversals, care tickets, ID digests."""
+
+    reversals: Reversals
+    tickets: Tickets
+    # The keyed digest of an ID document number (the PIN vault's, in the core).
+    id_digest: Callable[[str], str]
+    # Every ledger account's balance summed by code, now (the writer's, in order).
+    trial_balance: Callable[[], Awaitable[list[TrialLine]]]
+
+
+@dataclass(frozen=True)
 class Reads:
-    """What the previews read: the directory, balances, the reversal book."""
+    """What the console reads: the directory, balances, the core's books."""
 
     ports: Ports
     tables: Tables
-    reversals: Reversals
-    # The keyed digest of an ID document number (the PIN vault's, in the core).
-    id_digest: Callable[[str], str]
+    books: Books
+
+    @property
+    def reversals(self) -> Reversals:
+        """The reversal book."""
+        return self.books.reversals
+
+    @property
+    def tickets(self) -> Tickets:
+        """The care ticket book."""
+        return self.books.tickets
+
+    def id_digest(self, id_number: str) -> str:
+        """The keyed digest of an ID document number."""
+        return self.books.id_digest(id_number)
 
     @property
     def directory(self) -> DirectoryView:
@@ -235,6 +260,32 @@ async def _kyc_tier(_product: str, command: Command, reads: Reads) -> Preview:
     return Preview(f"wallet:{command.customer}", 0, summary, view)
 
 
+async def _ticket(product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.TicketWork)
+    if not command.ticket.isdigit() or len(command.ticket) > 18:
+        raise Unfit("ticket: the request's number")
+    found = await reads.tickets.get(int(command.ticket))
+    if found is None:
+        raise Unfit(f"There is no request {command.ticket}.")
+    if found.state != "open":
+        raise Unfit(f"Request {found.id} is {found.state} already.")
+    head = f"request {found.id} ({found.category.replace('_', ' ')})"
+    view: tuple[Line, ...]
+    if product == "resolve_ticket":
+        if found.category == "reversal":
+            raise Unfit("Decide the reversal: its request closes with the decision.")
+        summary = f"Resolve {head}: {command.text}"
+        view = (Line("Request", "open", "resolved"), Line("The customer reads", "", command.text))
+    elif product == "assign_ticket":
+        to = command.to.strip().lower() or "nobody"
+        summary = f"Give {head} to {to}"
+        view = (Line("Held by", found.assigned or "nobody", to),)
+    else:
+        summary = f"Note on {head}: {command.text}"
+        view = (Line("Notes", str(len(found.notes)), str(len(found.notes) + 1)),)
+    return Preview(f"ticket:{found.id}", 0, summary, view)
+
+
 # product -> (its policy action, its preview)
 ACTIONS: Mapping[str, tuple[str, Previewer]] = {
     "issue_emoney": ("float_topup", _emoney),
@@ -246,6 +297,9 @@ ACTIONS: Mapping[str, tuple[str, Previewer]] = {
     "freeze_wallet": ("wallet_freeze", _wallet_state),
     "unfreeze_wallet": ("wallet_unfreeze", _wallet_state),
     "set_kyc_tier": ("kyc_tier", _kyc_tier),
+    "note_ticket": ("tickets", _ticket),
+    "assign_ticket": ("tickets", _ticket),
+    "resolve_ticket": ("tickets", _ticket),
 }
 
 

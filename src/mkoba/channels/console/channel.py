@@ -14,14 +14,22 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from mkoba.channels.console import audit_routes, command_routes, customers, pages, routes
-from mkoba.channels.console.actions import Reads
+from mkoba.channels.console import (
+    audit_routes,
+    command_routes,
+    customers,
+    finance,
+    pages,
+    routes,
+    ticket_routes,
+)
+from mkoba.channels.console.actions import Books, Reads
 from mkoba.channels.console.auth import Refusal
 from mkoba.channels.console.desk import Desk
 from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
-from mkoba.ports import Ports, Reversals, Tables
+from mkoba.ports import Ports, Tables
 from mkoba.staff import accounts, audit, schema
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
@@ -41,13 +49,12 @@ class ConsoleChannel:
         ports: Ports,
         tables: Tables,
         keys_dir: Path,
-        reversals: Reversals,
-        id_digest: Callable[[str], str],
+        books: Books,
         policy: Policy | None = None,
     ) -> None:
         self.ports = ports
         self.tables = tables
-        self.reads = Reads(ports, tables, reversals, id_digest)
+        self.reads = Reads(ports, tables, books)
         self.key = accounts.staff_key(keys_dir)
         self.policy = policy or shipped()
         self.sessions = Sessions()
@@ -97,6 +104,8 @@ class ConsoleChannel:
         app.include_router(command_routes.router(self))
         app.include_router(audit_routes.router(self))
         app.include_router(customers.router(self))
+        app.include_router(ticket_routes.router(self))
+        app.include_router(finance.router(self))
         app.include_router(pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 

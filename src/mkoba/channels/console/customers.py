@@ -3,19 +3,22 @@
 Search by phone number, by ID number (matched by its keyed digest: mkoba never
 stores the number) or by a receipt (both of its parties). The 360 shows the KYC
 tier, the state, each account's balance and holds, the PIN's state, the newest
-statement lines and the staff commands on them. Names and numbers are masked
+statement lines, the staff commands on them and their care tickets; a full
+statement covers any range of days, as CSV or PDF. Names and numbers are masked
 unless the role may see personal data unmasked (``customer_unmasked``). Every
-search and every view is in the audit trail, with the parties it showed.
+search, view and statement is in the audit trail, with the parties it showed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import TYPE_CHECKING, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
+from mkoba.channels.console import statements
 from mkoba.channels.console.actions import pin_state
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin, record
 from mkoba.parties import (
@@ -37,6 +40,7 @@ if TYPE_CHECKING:
 # Parties one search shows at most (one ID document may hold a few lines).
 matches_max = 20
 statement_lines = 20
+tickets_shown = 10
 query_chars_max = 64
 
 
@@ -79,6 +83,16 @@ class CommandRef(BaseModel):
     summary: str
 
 
+class TicketRef(BaseModel):
+    """A care ticket of this party."""
+
+    id: int
+    category: str
+    state: str
+    opened: int
+    due: int
+
+
 class Customer360(BaseModel):
     """A party seen whole."""
 
@@ -96,6 +110,7 @@ class Customer360(BaseModel):
     accounts: list[AccountOut]
     statement: list[LineOut]
     commands: list[CommandRef]
+    tickets: list[TicketRef]
 
 
 def router(console: ConsoleChannel) -> APIRouter:
@@ -137,7 +152,71 @@ def router(console: ConsoleChannel) -> APIRouter:
         )
         return whole
 
+    @api.get(
+        "/{party_id}/statement",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/csv": {}, "application/pdf": {}}},
+            404: {},
+            422: {},
+        },
+    )
+    async def statement(
+        party_id: int,
+        http: Request,
+        start: dt.date,
+        end: dt.date,
+        format: Literal["csv", "pdf"] = "csv",
+    ) -> Response:
+        """A full statement for ``start`` to ``end`` (local days, at most a year), CSV or PDF."""
+        who, unmasked = await allowed(http)
+        party = console.reads.directory.get(party_id)
+        if party is None or party.kind in (PartyKind.OPERATOR, PartyKind.STAFF):
+            raise Refusal(404, f"There is no customer {party_id}.")
+        return await full_statement(console, who, http, party, unmasked, start, end, format)
+
     return api
+
+
+async def full_statement(
+    console: ConsoleChannel,
+    who: Caller,
+    http: Request,
+    party: Party,
+    unmasked: bool,
+    start: dt.date,
+    end: dt.date,
+    kind: str,
+) -> Response:
+    """A party's statement as a download, audited with its range."""
+    if end < start:
+        raise Refusal(422, "end: on or after start")
+    if (end - start).days >= statements.range_days_max:
+        raise Refusal(422, f"A statement covers at most {statements.range_days_max} days.")
+    profile = console.ports.profile()
+    zone = profile.timezone
+    since, until = statements.days_ns(zone, start, end)
+    opening, lines = await asyncio.to_thread(
+        history.statement_between, console.tables, party.id, since, until, statements.lines_max
+    )
+    name, phone = _shown(party, unmasked)
+    found = statements.Statement(name, phone, start, end, opening, lines)
+    detail: dict[str, object] = {"start": start.isoformat(), "end": end.isoformat(), "format": kind}
+    await record(
+        console, who, origin(http), "customer.statement", entity=f"party:{party.id}", detail=detail
+    )
+    filename = f"statement-{party.id}-{start.isoformat()}-{end.isoformat()}.{kind}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+    if kind == "pdf":
+        body = await asyncio.to_thread(
+            statements.as_pdf, found, profile.currency, zone, profile.name
+        )
+        return Response(body, media_type="application/pdf", headers=headers)
+    body = statements.as_csv(found, profile.currency, zone)
+    return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def may_look(console: ConsoleChannel, who: Caller) -> bool:
@@ -235,5 +314,9 @@ async def seen_whole(console: ConsoleChannel, party: Party, unmasked: bool) -> C
         commands=[
             CommandRef(id=c.id, product=c.product, state=c.state, summary=c.summary)
             for c in commands
+        ],
+        tickets=[
+            TicketRef(id=t.id, category=t.category, state=t.state, opened=t.opened, due=t.due)
+            for t in await reads.tickets.of_party(party.id, tickets_shown)
         ],
     )

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
 
-from mkoba.channels.console import audit_routes, customers
+from mkoba.channels.console import audit_routes, customers, finance, ticket_routes
 from mkoba.channels.console.actions import ACTIONS
 from mkoba.channels.console.auth import (
     Caller,
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel
 
 STATIC = Path(__file__).parent / "static"
+QUEUES = ("care_l1", "care_l2", "compliance")
 # A form's body is at most this long (the edge refuses bodies over 64 KiB before it).
 form_chars_max = 16_384
 
@@ -91,6 +92,14 @@ def _when(ns: int) -> str:
     return dt.datetime.fromtimestamp(ns / 1e9, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _clock(left_s: int) -> str:
+    """A ticket's clock as staff read it: due in 3 h 20 min, or overdue by 15 min."""
+    minutes = abs(left_s) // 60
+    hours, minutes = divmod(minutes, 60)
+    span = f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return f"due in {span}" if left_s >= 0 else f"overdue by {span}"
+
+
 def router(console: ConsoleChannel) -> APIRouter:
     """The back office's pages over ``console``."""
     pages = APIRouter(prefix="/staff", include_in_schema=False)
@@ -107,6 +116,9 @@ def router(console: ConsoleChannel) -> APIRouter:
             csrf=who.session.csrf if who is not None else "",
             sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
             sees_reversals=bool(who) and policy.sees(role, "reversal"),
+            sees_tickets=bool(who) and policy.sees(role, "tickets"),
+            sees_finance=bool(who) and policy.sees(role, "reconciliation"),
+            clock=_clock,
             sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
             money=money,
             titles=TITLES,
@@ -208,6 +220,8 @@ def router(console: ConsoleChannel) -> APIRouter:
         if product not in ACTIONS:
             raise Refusal(404, f"There is no staff action {product[:40]!r}.")
         made = await console.desk.make(who, product, given, note, origin(http))
+        if made.action == "tickets" and made.state == "done":
+            return done(f"/staff/tickets/{given.get('ticket', '')}")
         return done(f"/staff/commands/{made.id}")
 
     @pages.get("/commands/{command_id}")
@@ -321,6 +335,57 @@ def router(console: ConsoleChannel) -> APIRouter:
             entity=entity,
             verifies=verifies,
         )
+
+    @pages.get("/tickets")
+    async def tickets(
+        http: Request,
+        queue: str = Query("", pattern=r"^(care_l1|care_l2|compliance)?$"),
+        state: str = Query("open", pattern=r"^(open|resolved)$"),
+    ) -> Response:
+        """The care queues, the tickets due first."""
+        who = await signed_in(http)
+        if not isinstance(who, Caller):
+            return who
+        ticket_routes.may_see_tickets(console, who)
+        found = await console.reads.tickets.queue(state, queue, 200)
+        detail: dict[str, object] = {"state": state, "queue": queue, "rows": len(found)}
+        await record(console, who, origin(http), "tickets.list", detail=detail)
+        now = console.ports.clock()
+        shown = [ticket_routes.ticket_out(console, who, ticket, now) for ticket in found]
+        return render("tickets.html", who, tickets=shown, queue=queue, state=state, queues=QUEUES)
+
+    @pages.get("/tickets/{ticket_id}")
+    async def ticket_page(ticket_id: int, http: Request) -> Response:
+        """One ticket, its notes, and the forms to work it."""
+        who = await signed_in(http)
+        if not isinstance(who, Caller):
+            return who
+        ticket_routes.may_see_tickets(console, who)
+        found = await console.reads.tickets.get(ticket_id)
+        if found is None:
+            raise Refusal(404, f"There is no request {ticket_id}.")
+        await record(console, who, origin(http), "tickets.view", entity=f"ticket:{ticket_id}")
+        ticket = ticket_routes.ticket_out(console, who, found, console.ports.clock())
+        works = console.policy.may(who.account.role, "tickets", Mode.DO)
+        return render("ticket.html", who, ticket=ticket, works=works)
+
+    @pages.get("/finance")
+    async def finance_page(
+        http: Request,
+        day: dt.date | None = None,
+        bank: int | None = Query(None, ge=0),
+    ) -> Response:
+        """The daily finance pack (today's unless a day is given)."""
+        who = await signed_in(http)
+        if not isinstance(who, Caller):
+            return who
+        finance.may_see_finance(console, who)
+        zone = console.ports.profile().timezone
+        day = day or dt.datetime.fromtimestamp(console.ports.clock() / 1e9, zone).date()
+        made = await finance.make_pack(console, day, bank)
+        detail: dict[str, object] = {"day": day.isoformat(), "format": "page"}
+        await record(console, who, origin(http), "finance.pack", detail=detail)
+        return render("finance.html", who, pack=made, bank=bank)
 
     @pages.post("/ui/audit/verify")
     async def verify(http: Request) -> Response:

@@ -33,10 +33,14 @@ receipt_search_chars = 40
 _PIN_WORDS = frozenset(
     {"BAL", "BALANCE", "SALIO", "PIN", "SEND", "TUMA", "STATEMENT", "TAARIFA", "WITHDRAW", "TOA"}
 )
+# Words that open a care ticket with the rest of the message (English and Swahili).
+_CARE_WORDS = frozenset({"HELP", "CARE", "COMPLAINT", "MSAADA", "MALALAMIKO"})
 _PIN_LIKE = re.compile(r"(?<![0-9])[0-9]{4,6}(?![0-9])")
 # Replays of the same forwarded message within this window are one request.
 replay_window_s = 60
 text_chars_max = 1600
+# What a care ticket keeps of a message (the ticket book's limit).
+commands_text_chars_max = 500
 
 Requester = Callable[[Request], Awaitable[Response]]
 
@@ -76,11 +80,41 @@ class Inbox:
             template = "sms.not_registered"
         elif destination.lstrip("+") == self.reversal_number:
             return await self._reversal(msisdn, language, text)
+        elif text.split() and text.split()[0].upper().strip(":,.") in _CARE_WORDS:
+            return await self._care(msisdn, language, text)
         elif self._asks_for_pin_flow(text):
             template = "sms.no_pin_by_sms"
         else:
             template = "sms.help"
         await self.replies.send(msisdn, language, template, params, request_id)
+        return template
+
+    async def _care(self, msisdn: str, language: str, text: str) -> str:
+        """A care ticket with what the customer wrote (a PIN-like number is not kept)."""
+        words = text.split()[1:]
+        said = _PIN_LIKE.sub("****", " ".join(words))[:commands_text_chars_max]
+        minute = int(time.time() // replay_window_s)
+        request_id = f"sms:{msisdn}:care:{minute}"
+        request = Request(
+            request_id,
+            Channel.SMS,
+            "open_ticket",
+            msisdn,
+            commands.TicketOpen("other", said),
+            None,
+            time.time_ns(),
+            phone_verified=True,  # the SMSC says which phone sent it
+        )
+        response = await self.requester(request)
+        if response.ok:
+            return "ticket.opened"  # its own SMS says the number and when to expect an answer
+        reason = (
+            response.message
+            if language == "en"
+            else render(f"ussd.code.{response.code}", language, {})
+        )
+        template = "sms.ticket.refused"
+        await self.replies.send(msisdn, language, template, {"reason": reason}, request_id)
         return template
 
     def _asks_for_pin_flow(self, text: str) -> bool:

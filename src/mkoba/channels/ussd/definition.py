@@ -355,7 +355,15 @@ MONEY_KEYS = frozenset(
     {"amount", "fee", "balance", "reserved", "incoming", "commission", "total", "earned"}
 )
 _DATA_VARS = frozenset(
-    {*MONEY_KEYS, *(f"{key}_text" for key in MONEY_KEYS), "account", "recipient", "agent"}
+    {
+        *MONEY_KEYS,
+        *(f"{key}_text" for key in MONEY_KEYS),
+        "account",
+        "recipient",
+        "agent",
+        "ticket",
+        "answer_by",
+    }
 )
 
 

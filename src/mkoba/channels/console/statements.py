@@ -1,0 +1,133 @@
+"""Full statements: a party's lines for any date range, as CSV and as PDF.
+
+The console serves them to staff (``customers.py``); the rows come from TranProc's
+statement lines (``history.statement_between``), each with the balance after it, so
+the opening balance is the one before the first line. Dates are the profile's local
+days: ``start`` from its midnight, ``end`` to the end of that day. A range is at most
+a year and a day.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import NamedTuple
+
+from fpdf import FPDF
+
+from mkoba.money import Currency, format_amount
+from mkoba.processor.history import StatementLine
+
+# The longest range one statement covers.
+range_days_max = 366
+# Lines one statement holds at most (a year of a busy agent's float fits).
+lines_max = 200_000
+
+
+def days_ns(zone: dt.tzinfo, first: dt.date, last: dt.date) -> tuple[int, int]:
+    """From ``first``'s local midnight to the one after ``last``, in ns since the epoch."""
+    start = dt.datetime.combine(first, dt.time(), zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+    return int(start.timestamp() * 1e9), int(end.timestamp() * 1e9)
+
+
+class Statement(NamedTuple):
+    """A party's statement for a range: who, when, the opening balance and the lines."""
+
+    name: str
+    phone: str
+    start: dt.date
+    end: dt.date
+    opening: int
+    lines: list[StatementLine]
+
+    @property
+    def closing(self) -> int:
+        """The balance after the last line (the opening one when there is none)."""
+        return self.lines[-1].balance if self.lines else self.opening
+
+
+def as_csv(statement: Statement, unit: Currency, zone: dt.tzinfo) -> bytes:
+    """The statement as CSV: one row per line, amounts in the currency's major units."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["Statement", statement.name, statement.phone])
+    writer.writerow(["From", statement.start.isoformat(), "To", statement.end.isoformat()])
+    writer.writerow(["Opening balance", _major(statement.opening, unit)])
+    writer.writerow(["Completed", "Receipt", "Details", "Paid in", "Withdrawn", "Balance"])
+    for line in statement.lines:
+        when = dt.datetime.fromtimestamp(line.at / 1e9, zone).strftime("%Y-%m-%d %H:%M:%S")
+        paid_in = _major(line.amount, unit) if line.amount > 0 else ""
+        withdrawn = _major(-line.amount, unit) if line.amount < 0 else ""
+        writer.writerow(
+            [
+                when,
+                line.receipt,
+                _safe_cell(line.description),
+                paid_in,
+                withdrawn,
+                _major(line.balance, unit),
+            ]
+        )
+    writer.writerow(["Closing balance", _major(statement.closing, unit)])
+    return out.getvalue().encode("utf-8")
+
+
+def _major(minor: int, unit: Currency) -> str:
+    """An amount in major units, no symbol and no separators: what a spreadsheet reads."""
+    return format_amount(minor, unit, symbol=False).replace(",", "")
+
+
+def _safe_cell(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def as_pdf(statement: Statement, unit: Currency, zone: dt.tzinfo, operator: str) -> bytes:
+    """The statement as a PDF: a header, the opening balance, the lines, the closing one."""
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 8, _latin(f"{operator} statement"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 6, _latin(f"{statement.name}  {statement.phone}"), new_x="LMARGIN", new_y="NEXT")
+    period = f"{statement.start.isoformat()} to {statement.end.isoformat()}"
+    pdf.cell(0, 6, _latin(period), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 6, f"Opening balance: {_major(statement.opening, unit)}", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.ln(2)
+    widths = (32, 26, 68, 22, 22, 22)
+    pdf.set_font("Helvetica", "B", 8)
+    for width, title in zip(
+        widths, ("Completed", "Receipt", "Details", "Paid in", "Withdrawn", "Balance"), strict=True
+    ):
+        pdf.cell(width, 6, title, border="B")
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 8)
+    for line in statement.lines:
+        when = dt.datetime.fromtimestamp(line.at / 1e9, zone).strftime("%Y-%m-%d %H:%M")
+        cells = (
+            when,
+            line.receipt,
+            line.description[:48],
+            _major(line.amount, unit) if line.amount > 0 else "",
+            _major(-line.amount, unit) if line.amount < 0 else "",
+            _major(line.balance, unit),
+        )
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 5, _latin(text))
+        pdf.ln()
+    pdf.ln(2)
+    pdf.set_font("Helvetica", "B", 10)
+    pdf.cell(
+        0, 6, f"Closing balance: {_major(statement.closing, unit)}", new_x="LMARGIN", new_y="NEXT"
+    )
+    return bytes(pdf.output())
+
+
+def _latin(text: str) -> str:
+    """Text the PDF's core font can draw (others become '?')."""
+    return text.encode("latin-1", errors="replace").decode("latin-1")
