@@ -155,7 +155,8 @@ def print_banner(out: Console, settings: Settings, console_url: str | None = Non
         f"  health      {base}/health        metrics {base}/metrics",
     ]
     if console_url is not None:
-        lines.append(f"  console     {console_url}/staff/v1/...   docs {console_url}/staff/docs")
+        lines.append(f"  console     {console_url}/staff/        (back office in the browser)")
+        lines.append(f"  staff API   {console_url}/staff/v1/...   docs {console_url}/staff/docs")
     for line in lines:
         # soft_wrap: Rich inserts no line breaks (a narrow terminal folds the line itself);
         # no markup or highlighting, as a path or URL may hold "[" or look like a number.
