@@ -276,6 +276,7 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "note_ticket",
         "assign_ticket",
         "resolve_ticket",
+        "onboard_business",
     }
 
 

@@ -62,6 +62,7 @@ CARE = "254711900001"
 OPERATIONS = "254711900002"
 # The demo's console staff (each username is its role): who makes and who checks.
 CARE_DESK = Staff("care_l1", "care_l1", "care_l2")
+AGENT_DESK = Staff("agent_network", "agent_network", "compliance")
 BACK_OFFICE = Staff("care_l2", "care_l2")
 OPERATIONS_DESK = Staff("operations", "operations", "finance")
 # Locked by wrong tries and unlocked from the operator's command line.
@@ -544,6 +545,20 @@ async def resolve_ticket(w: Workload) -> None:
     await _work_ticket(w, "resolve_ticket", text="Sorted out on the phone.")
 
 
+async def onboard_business(w: Workload) -> None:
+    number = str(next(w.numbers))
+    kind = w.rng.choice(["merchant", "merchant", "agent_head_office", "bank"])
+    await w.by_staff(
+        "onboard_business",
+        AGENT_DESK,
+        CARE,
+        kind=kind,
+        name=f"Load {kind} {number}",
+        number=f"L{number[-8:]}",
+        phone=number,
+    )
+
+
 async def pin_unlock_self(w: Workload) -> None:
     chosen = _fresh(w)
     if chosen is None:
@@ -670,6 +685,7 @@ GENERATORS: dict[str, Generator] = {
     "note_ticket": note_ticket,
     "assign_ticket": assign_ticket,
     "resolve_ticket": resolve_ticket,
+    "onboard_business": onboard_business,
     "operator_unlock": operator_unlock,
     "commission_statement": commission_statement,
     "set_language": set_language,

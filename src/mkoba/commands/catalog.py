@@ -178,6 +178,21 @@ class TicketWork(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class Onboard(Command):
+    """Staff onboard a business: an agent's head office, store or assistant, a
+    super-agent, a merchant's till or an organisation's paybill (``parent``: the head
+    office's or the store's number)."""
+
+    products: ClassVar[tuple[str, ...]] = ("onboard_business",)
+    kind: Text
+    name: Text
+    number: Text = ""
+    phone: Msisdn = ""
+    parent: Text = ""
+    tariff: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
 class OperatorUnlock(Command):
     """The command line unlocks a staff member's PIN."""
 
@@ -294,6 +309,7 @@ ALL: tuple[type[Command], ...] = (
     KycTier,
     TicketOpen,
     TicketWork,
+    Onboard,
     OperatorUnlock,
     PinUnlockSelf,
     SetLanguage,

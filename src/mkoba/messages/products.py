@@ -174,6 +174,12 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "sw": "Viwango vya akaunti yako ya M-PESA vilibadilika tarehe {date} saa {time}: sasa"
         " uko daraja la {tier}. Piga *334# kuona viwango vyako.",
     },
+    "business.welcome": {
+        "en": "Welcome to M-PESA, {name}: your number is {number}. Your temporary PIN is"
+        " {pin}. Change it on *334# before anything else. Never share your PIN.",
+        "sw": "Karibu M-PESA, {name}: nambari yako ni {number}. PIN yako ya muda ni"
+        " {pin}. Ibadilishe kwa *334# kabla ya jambo lingine. Usimpe mtu PIN yako.",
+    },
     "ticket.opened": {
         "en": "We have your request, number {ticket}. Customer care will answer by {due}."
         " Keep this number.",

@@ -14,6 +14,7 @@ from mkoba.products.emoney import IssueEmoney, RedeemEmoney
 from mkoba.products.float_transfer import FloatTransfer
 from mkoba.products.kit import Kit
 from mkoba.products.name_lookup import NameLookup
+from mkoba.products.onboarding import OnboardBusiness
 from mkoba.products.pay_bill import PayBill
 from mkoba.products.pin_admin import OperatorUnlock, PinUnlockSelf, ResetPin, UnlockPin
 from mkoba.products.redeem_voucher import RedeemVoucher
@@ -63,6 +64,7 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
         NoteTicket(),
         AssignTicket(),
         ResolveTicket(),
+        OnboardBusiness(),
         *business_products(),
     ]
     return {product.name: product for product in products}

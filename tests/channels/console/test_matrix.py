@@ -36,7 +36,6 @@ DOCS = Path(__file__).parents[3] / "docs" / "console.md"
 # Actions the console does not serve yet (issue 15's later steps): no route to drive.
 NOT_SERVED_YET = frozenset(
     {
-        "agent_onboard",
         "manual_journal",
         "tariffs",
         "risk_rules",
@@ -108,7 +107,12 @@ def fields_for(world: World) -> dict[str, Fields]:
         assert opened.code is Code.OK, opened
         return "note_ticket", {"ticket": str(opened.data["ticket"]), "text": "matrix"}
 
+    async def agent_onboard() -> tuple[str, dict[str, str]]:
+        fields = {"kind": "merchant", "name": "Matrix Till", "number": world.number()}
+        return "onboard_business", {**fields, "phone": world.msisdn()}
+
     return {
+        "agent_onboard": agent_onboard,
         "tickets": tickets,
         "float_topup": float_topup,
         "pin_reset": pin_reset,

@@ -286,6 +286,45 @@ async def _ticket(product: str, command: Command, reads: Reads) -> Preview:
     return Preview(f"ticket:{found.id}", 0, summary, view)
 
 
+async def _onboard(_product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.Onboard)
+    kinds = {
+        "super_agent": (PartyKind.SUPER_AGENT, None, "float"),
+        "agent_head_office": (PartyKind.AGENT_HEAD_OFFICE, None, "commission"),
+        "agent_store": (PartyKind.AGENT_STORE, PartyKind.AGENT_HEAD_OFFICE, "float"),
+        "agent_assistant": (PartyKind.AGENT_ASSISTANT, PartyKind.AGENT_STORE, "none"),
+        "merchant": (PartyKind.MERCHANT, None, "till"),
+        "organisation": (PartyKind.ORGANISATION, None, "utility, working"),
+    }
+    if command.kind not in kinds:
+        raise Unfit(f"kind: one of {', '.join(kinds)}")
+    kind, parent_kind, accounts = kinds[command.kind]
+    directory = reads.directory
+    parent = None
+    if parent_kind is not None:
+        parent = directory.by_number(parent_kind, command.parent) if command.parent else None
+        if parent is None:
+            raise Unfit("parent: the head office's (or store's) number")
+    number = command.number.strip().upper()
+    if number and directory.by_number(kind, number) is not None:
+        raise Unfit(f"{number} is taken already.")
+    if command.phone and directory.by_msisdn(command.phone) is not None:
+        raise Unfit("That phone number is registered already.")
+    label = command.kind.replace("_", " ")
+    summary = f"Onboard {command.name} as {label}" + (f" {number}" if number else "")
+    if parent is not None:
+        summary += f" under {parent.name}"
+    view = (
+        Line("Business", "", f"{command.name} ({label})"),
+        Line("Number", "", number or "given at approval"),
+        Line("Phone", "", local_msisdn(command.phone) if command.phone else "none"),
+        Line("Under", "", parent.name if parent is not None else "the operator"),
+        Line("Accounts", "", accounts),
+    )
+    key = number or command.phone or f"{command.parent}:{command.name}"
+    return Preview(f"onboard:{command.kind}:{key}", 0, summary, view)
+
+
 # product -> (its policy action, its preview)
 ACTIONS: Mapping[str, tuple[str, Previewer]] = {
     "issue_emoney": ("float_topup", _emoney),
@@ -300,6 +339,7 @@ ACTIONS: Mapping[str, tuple[str, Previewer]] = {
     "note_ticket": ("tickets", _ticket),
     "assign_ticket": ("tickets", _ticket),
     "resolve_ticket": ("tickets", _ticket),
+    "onboard_business": ("agent_onboard", _onboard),
 }
 
 

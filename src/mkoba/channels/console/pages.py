@@ -60,6 +60,10 @@ TITLES = {
     "freeze_wallet": "Freeze a wallet",
     "unfreeze_wallet": "Unfreeze a wallet",
     "set_kyc_tier": "Change a KYC tier",
+    "note_ticket": "Note on a ticket",
+    "assign_ticket": "Give a ticket to someone",
+    "resolve_ticket": "Resolve a ticket",
+    "onboard_business": "Onboard a business",
 }
 HINTS = {
     "kind": "operator, super_agent, agent_store, organisation or merchant",
@@ -71,6 +75,14 @@ HINTS = {
     "receipt": "the transaction code, e.g. UKN3QX7T2B",
     "reason": "why (shown to the checker and kept)",
     "tier": "one of the profile's KYC tiers",
+    "name": "the business's name",
+    "number": "its agent, till or paybill number (stores and assistants: none)",
+    "phone": "its phone number (paybills: optional)",
+    "parent": "a store's head office number, or an assistant's store (e.g. 123456/2)",
+    "tariff": "a paybill's: customer_bears, business_bears or shared",
+    "onboard_business.kind": (
+        "super_agent, agent_head_office, agent_store, agent_assistant, merchant or organisation"
+    ),
 }
 
 
@@ -203,7 +215,11 @@ def router(console: ConsoleChannel) -> APIRouter:
         if product not in makes:
             raise Refusal(404, "Your role may not start that.")
         fields = [
-            {"name": f.name, "required": f.required, "hint": HINTS.get(f.name, "")}
+            {
+                "name": f.name,
+                "required": f.required,
+                "hint": HINTS.get(f"{product}.{f.name}", HINTS.get(f.name, "")),
+            }
             for f in shape(command_class(product))
         ]
         prefill = {k: v[:200] for k, v in http.query_params.items() if k != "product"}
