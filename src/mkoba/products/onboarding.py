@@ -12,8 +12,6 @@ changed before anything else; it never reaches staff.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.parties import (
@@ -22,10 +20,9 @@ from mkoba.parties import (
     Credential,
     Party,
     PartyKind,
-    Purpose,
-    Role,
     emoney_account,
 )
+from mkoba.parties.holders import BUSINESSES, Business
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.proof import Proof
@@ -38,47 +35,6 @@ number_chars_max = 20
 TARIFFS = ("customer_bears", "business_bears", "shared")
 
 
-class Kind(NamedTuple):
-    """What onboarding makes of one kind: its accounts, role and parent's kind."""
-
-    party: PartyKind
-    purposes: tuple[Purpose, ...]
-    role: Role
-    parent: PartyKind | None
-    phone: bool
-    what: str
-
-
-KINDS = {
-    "super_agent": Kind(
-        PartyKind.SUPER_AGENT, (Purpose.FLOAT,), Role.SUPER_AGENT, None, True, "super-agent"
-    ),
-    "agent_head_office": Kind(
-        PartyKind.AGENT_HEAD_OFFICE, (Purpose.COMMISSION,), Role.AGENT_OWNER, None, True, "agent"
-    ),
-    "agent_store": Kind(
-        PartyKind.AGENT_STORE,
-        (Purpose.FLOAT,),
-        Role.AGENT_OPERATOR,
-        PartyKind.AGENT_HEAD_OFFICE,
-        True,
-        "store",
-    ),
-    "agent_assistant": Kind(
-        PartyKind.AGENT_ASSISTANT, (), Role.AGENT_ASSISTANT, PartyKind.AGENT_STORE, True, "store"
-    ),
-    "merchant": Kind(PartyKind.MERCHANT, (Purpose.TILL,), Role.MERCHANT, None, True, "till"),
-    "organisation": Kind(
-        PartyKind.ORGANISATION,
-        (Purpose.UTILITY, Purpose.WORKING),
-        Role.BILLER,
-        None,
-        False,
-        "paybill",
-    ),
-}
-
-
 class OnboardBusiness:
     """Add a business to the network, with its accounts, role and a temporary PIN."""
 
@@ -89,9 +45,9 @@ class OnboardBusiness:
         """Check what is asked, then make the party, its accounts and role."""
         staff = console_staff(ctx)
         command = ctx.command_as(commands.Onboard)
-        kind = KINDS.get(command.kind)
+        kind = BUSINESSES.get(command.kind)
         if kind is None:
-            raise Refused(Code.INVALID_INPUT, f"kind: one of {', '.join(KINDS)}")
+            raise Refused(Code.INVALID_INPUT, f"kind: one of {', '.join(BUSINESSES)}")
         name = " ".join(command.name.split())
         if not name or len(name) > name_chars_max:
             raise Refused(Code.INVALID_INPUT, f"name: 1 to {name_chars_max} characters")
@@ -151,14 +107,14 @@ class OnboardBusiness:
         response = Response(
             ctx.request.id,
             Code.OK,
-            f"{name} is onboarded as {kind.what} {number or party_id}.",
+            f"{name} is onboarded as {command.kind.replace('_', ' ')} {number or party_id}.",
             None,
             {"party_id": party_id, "number": number or ""},
         )
         return Record(response, OPERATOR_ID, change, notes, accounts=accounts)
 
     @staticmethod
-    def _parent(ctx: Context, kind: Kind, number: str) -> Party | None:
+    def _parent(ctx: Context, kind: Business, number: str) -> Party | None:
         if kind.parent is None:
             if number:
                 raise Refused(Code.INVALID_INPUT, "parent: only stores and assistants have one")
@@ -170,7 +126,7 @@ class OnboardBusiness:
 
     @staticmethod
     def _number(
-        ctx: Context, kind: Kind, command: commands.Onboard, parent: Party | None
+        ctx: Context, kind: Business, command: commands.Onboard, parent: Party | None
     ) -> str | None:
         if kind.party == PartyKind.AGENT_ASSISTANT:
             return None

@@ -30,7 +30,7 @@ from mkoba.parties import (
     local_msisdn,
     mask_msisdn,
 )
-from mkoba.parties.holders import EMONEY_ACCOUNTS, EMONEY_HOLDERS, bank_reference
+from mkoba.parties.holders import BUSINESSES, EMONEY_ACCOUNTS, EMONEY_HOLDERS, bank_reference
 from mkoba.ports import DirectoryView, Ports, Reversals, Tables, Tickets
 from mkoba.staff.commands import Line
 
@@ -288,17 +288,11 @@ async def _ticket(product: str, command: Command, reads: Reads) -> Preview:
 
 async def _onboard(_product: str, command: Command, reads: Reads) -> Preview:
     assert isinstance(command, commands.Onboard)
-    kinds = {
-        "super_agent": (PartyKind.SUPER_AGENT, None, "float"),
-        "agent_head_office": (PartyKind.AGENT_HEAD_OFFICE, None, "commission"),
-        "agent_store": (PartyKind.AGENT_STORE, PartyKind.AGENT_HEAD_OFFICE, "float"),
-        "agent_assistant": (PartyKind.AGENT_ASSISTANT, PartyKind.AGENT_STORE, "none"),
-        "merchant": (PartyKind.MERCHANT, None, "till"),
-        "organisation": (PartyKind.ORGANISATION, None, "utility, working"),
-    }
-    if command.kind not in kinds:
-        raise Unfit(f"kind: one of {', '.join(kinds)}")
-    kind, parent_kind, accounts = kinds[command.kind]
+    if command.kind not in BUSINESSES:
+        raise Unfit(f"kind: one of {', '.join(BUSINESSES)}")
+    business = BUSINESSES[command.kind]
+    kind, parent_kind = business.party, business.parent
+    accounts = ", ".join(p.name.lower() for p in business.purposes) or "none"
     directory = reads.directory
     parent = None
     if parent_kind is not None:

@@ -112,10 +112,14 @@ def _clock(left_s: int) -> str:
     return f"due in {span}" if left_s >= 0 else f"overdue by {span}"
 
 
+# One environment for every page (templates compile once).
+TEMPLATES = _templates()
+
+
 def router(console: ConsoleChannel) -> APIRouter:
     """The back office's pages over ``console``."""
     pages = APIRouter(prefix="/staff", include_in_schema=False)
-    templates = _templates()
+    templates = TEMPLATES
 
     def money(minor: int) -> str:
         return format_amount(minor, console.ports.profile().currency)
@@ -420,16 +424,13 @@ def router(console: ConsoleChannel) -> APIRouter:
     return pages
 
 
-_errors = _templates()
-
-
 def refusal_page(http: Request, refusal: Refusal) -> Response:
     """A refusal on a page: the message for htmx to show, or a page of its own."""
     if http.headers.get("HX-Request"):
         return HTMLResponse(escape(refusal.message), status_code=refusal.status)
     if refusal.status == 401:
         return RedirectResponse("/staff/", status_code=303)
-    html = _errors.get_template("error.html").render(who=None, csrf="", message=refusal.message)
+    html = TEMPLATES.get_template("error.html").render(who=None, csrf="", message=refusal.message)
     return HTMLResponse(html, status_code=refusal.status)
 
 
