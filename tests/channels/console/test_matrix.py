@@ -7,7 +7,7 @@ modes mean over the staff API, on fresh customers and reversals:
   ``403`` neither;
 - ``check``: reject a command another role made and left pending (``200``, or ``403``);
 - any part at all: read that command (``200``, or ``404`` as if there were none);
-- ``customer_view``, ``customer_unmasked`` and ``audit_log`` are their reads.
+- ``customer_view``, ``customer_unmasked``, ``audit_log`` and ``dashboards`` are their reads.
 The observed cell must equal the policy's, for 100% of cells, and the table printed in
 ``docs/console.md`` must be the policy's.
 """
@@ -176,13 +176,14 @@ async def observe_command_action(
 
 
 async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, dict[str, set[str]]]:
-    """The read actions' cells: customer_view, customer_unmasked, audit_log."""
+    """The read actions' cells: customer_view, customer_unmasked, audit_log, dashboards."""
     party = await world.customer(0)
     assert party.msisdn
     cells: dict[str, dict[str, set[str]]] = {
         "customer_view": {},
         "customer_unmasked": {},
         "audit_log": {},
+        "dashboards": {},
     }
     for role, member in members.items():
         found = await member.get("/customers", by="phone", q=local_msisdn(party.msisdn))
@@ -202,6 +203,9 @@ async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, d
             cells["audit_log"][role].add("do")
         elif browse.status_code == 200:
             cells["audit_log"][role].add("view")
+        board = await member.get("/dashboard")
+        assert board.status_code in (200, 403), board.text
+        cells["dashboards"][role] = {"view"} if board.status_code == 200 else set()
     return cells
 
 
@@ -215,6 +219,7 @@ async def test_every_role_against_every_served_action_matches_the_policy(
 ) -> None:
     policy = shipped()
     served = set(ACTIONS_BY_POLICY()) | {"customer_view", "customer_unmasked", "audit_log"}
+    served |= {"dashboards"}
     assert served | NOT_SERVED_YET == set(policy.actions), "every action is served or listed"
     members = {role: await sign_in(platform, role) for role in policy.roles}
     rows: list[tuple[str, str, str, str]] = []

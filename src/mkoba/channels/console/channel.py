@@ -18,7 +18,9 @@ from mkoba.channels.console import (
     audit_routes,
     command_routes,
     customers,
+    dashboard,
     finance,
+    health,
     pages,
     routes,
     ticket_routes,
@@ -64,6 +66,8 @@ class ConsoleChannel:
         self.checks = asyncio.Semaphore(checks_at_once)
         self.waiting = 0
         self.desk = Desk(self)
+        # Success rate and latency, sampled from the metrics once a minute (the dashboard).
+        self.health = health.Sampler()
 
     async def read(self, query: Callable[..., T], *args: object) -> T:
         """A staff table's read, off the event loop."""
@@ -106,12 +110,14 @@ class ConsoleChannel:
         app.include_router(customers.router(self))
         app.include_router(ticket_routes.router(self))
         app.include_router(finance.router(self))
+        app.include_router(dashboard.router(self))
         app.include_router(pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
     async def start(self) -> None:
         """The staff tables, once."""
         await asyncio.to_thread(schema.migrate, self.tables.migrate_script)
+        self.health.start()
         resumed = await self.desk.resume()
         if resumed:
             log.warning("sent %d staff command(s) again whose answer was lost", resumed)
@@ -119,6 +125,7 @@ class ConsoleChannel:
     async def stop(self) -> None:
         """Every session ends with the server."""
         self.sessions = Sessions()
+        await self.health.stop()
 
     @staticmethod
     def now() -> float:

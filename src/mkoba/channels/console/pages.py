@@ -119,38 +119,12 @@ TEMPLATES = _templates()
 def router(console: ConsoleChannel) -> APIRouter:
     """The back office's pages over ``console``."""
     pages = APIRouter(prefix="/staff", include_in_schema=False)
-    templates = TEMPLATES
-
-    def money(minor: int) -> str:
-        return format_amount(minor, console.ports.profile().currency)
 
     def render(name: str, who: Caller | None, status: int = 200, **values: Any) -> HTMLResponse:
-        role = who.account.role if who is not None else ""
-        policy = console.policy
-        html = templates.get_template(name).render(
-            who=who.account if who is not None else None,
-            csrf=who.session.csrf if who is not None else "",
-            sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
-            sees_reversals=bool(who) and policy.sees(role, "reversal"),
-            sees_tickets=bool(who) and policy.sees(role, "tickets"),
-            sees_finance=bool(who) and policy.sees(role, "reconciliation"),
-            clock=_clock,
-            sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
-            money=money,
-            titles=TITLES,
-            **values,
-        )
-        response = HTMLResponse(html, status_code=status)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return render_page(console, name, who, status, **values)
 
     async def signed_in(http: Request) -> Caller | Response:
-        try:
-            return await caller(console, http)
-        except Refusal as refusal:
-            if refusal.status == 401:
-                return RedirectResponse("/staff/", status_code=303)
-            raise
+        return await signed_in_page(console, http)
 
     def done(url: str) -> Response:
         return Response(status_code=204, headers={"HX-Redirect": url})
@@ -422,6 +396,46 @@ def router(console: ConsoleChannel) -> APIRouter:
         return HTMLResponse(escape(text))
 
     return pages
+
+
+def render_page(
+    console: ConsoleChannel, name: str, who: Caller | None, status: int = 200, **values: Any
+) -> HTMLResponse:
+    """A page for ``who``: the template with what the navigation needs to know."""
+    role = who.account.role if who is not None else ""
+    policy = console.policy
+
+    def money(minor: int) -> str:
+        return format_amount(minor, console.ports.profile().currency)
+
+    html = TEMPLATES.get_template(name).render(
+        who=who.account if who is not None else None,
+        csrf=who.session.csrf if who is not None else "",
+        sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
+        sees_reversals=bool(who) and policy.sees(role, "reversal"),
+        sees_tickets=bool(who) and policy.sees(role, "tickets"),
+        sees_finance=bool(who) and policy.sees(role, "reconciliation"),
+        sees_dashboards=bool(who) and policy.sees(role, "dashboards"),
+        sees_callbacks=bool(who) and policy.sees(role, "callbacks"),
+        clock=_clock,
+        sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
+        money=money,
+        titles=TITLES,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def signed_in_page(console: ConsoleChannel, http: Request) -> Caller | Response:
+    """The page's caller, or the way to the sign-in page when nobody is signed in."""
+    try:
+        return await caller(console, http)
+    except Refusal as refusal:
+        if refusal.status == 401:
+            return RedirectResponse("/staff/", status_code=303)
+        raise
 
 
 def refusal_page(http: Request, refusal: Refusal) -> Response:
