@@ -166,6 +166,7 @@ class Platform:
                     lambda number: self.services.vault.id_digest(number),  # noqa: PLW0108
                     lambda: books.now(self.writer),
                 ),
+                callbacks=self.daraja.callback_log,
             )
         )
         self.kit = Kit()

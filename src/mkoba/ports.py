@@ -140,6 +140,55 @@ class Tickets(Protocol):
         """A party's newest tickets."""
 
 
+class CallbackDelivery(NamedTuple):
+    """A callback to a business and what became of it, as the operator console sees it.
+
+    No secret: the URL's host only (a query string may carry a client's secret), and
+    the body only when one callback is read (``CallbackLog.get``).
+    """
+
+    id: int
+    # The business shortcode it is about ('' when none is known), and its app.
+    shortcode: str
+    app_id: int
+    # What it is (``daraja.stk_callback``, a C2B confirmation, a result...).
+    kind: str
+    host: str
+    # queued, retry, delivered or failed.
+    state: str
+    attempts: int
+    # The last attempt: its HTTP status (0: no answer), error and time (0: none yet).
+    status: int
+    error: str
+    last_attempt: int
+    created: int
+    # The body as sent (JSON text), only from ``get``; '' when the body was a secret.
+    body: str = ""
+
+
+class CallbackFilter(NamedTuple):
+    """Which callbacks to list ('' matches any)."""
+
+    state: str = ""
+    shortcode: str = ""
+    kind: str = ""
+
+
+class CallbackLog(Protocol):
+    """Callbacks to businesses and their delivery log, and sending one again (Daraja's)."""
+
+    def find(
+        self, wanted: CallbackFilter, limit: int, offset: int
+    ) -> Awaitable[list[CallbackDelivery]]:
+        """The newest callbacks that match, newest first."""
+
+    def get(self, callback_id: int) -> Awaitable[CallbackDelivery | None]:
+        """One callback with its body, or None."""
+
+    def replay(self, callback_id: int) -> Awaitable[bool]:
+        """Queue one callback again (the money does not move again); False: none such."""
+
+
 class Tables(Protocol):
     """A channel's own tables: made once, read, and written through the ledger writer.
 

@@ -7,7 +7,9 @@ modes mean over the staff API, on fresh customers and reversals:
   ``403`` neither;
 - ``check``: reject a command another role made and left pending (``200``, or ``403``);
 - any part at all: read that command (``200``, or ``404`` as if there were none);
-- ``customer_view``, ``customer_unmasked``, ``audit_log`` and ``dashboards`` are their reads.
+- ``customer_view``, ``customer_unmasked``, ``audit_log`` and ``dashboards`` are their reads;
+- ``callbacks``: read the log (``200``, or ``403``) and send a failed callback again
+  (``202`` is do, ``403`` not).
 The observed cell must equal the policy's, for 100% of cells, and the table printed in
 ``docs/console.md`` must be the policy's.
 """
@@ -175,6 +177,31 @@ async def observe_command_action(
     return observed, sees
 
 
+async def failed_callback(platform: Platform) -> int:
+    """A callback to a business that failed for good: its outbox row, as the channel writes it."""
+    daraja = platform.daraja.daraja
+    write = daraja.outbox.row("matrix", "http://127.0.0.1:9/", "{}", "matrix", platform.clock())
+    row = dict(zip(write.columns, write.values, strict=True)) | {"state": "failed"}
+    await daraja.commit([write._replace(values=tuple(row.values()))])
+    return int(row["id"])
+
+
+async def observe_callbacks(platform: Platform, members: dict[str, Member]) -> dict[str, set[str]]:
+    """The callbacks action's cells: reading the log, and sending a callback again."""
+    cells: dict[str, set[str]] = {}
+    for role, member in members.items():
+        listed = await member.get("/callbacks")
+        assert listed.status_code in (200, 403), listed.text
+        replayed = await member.post(f"/callbacks/{await failed_callback(platform)}/replay")
+        assert replayed.status_code in (202, 403), replayed.text
+        cells[role] = set()
+        if replayed.status_code == 202:
+            cells[role].add("do")
+        elif listed.status_code == 200:
+            cells[role].add("view")
+    return cells
+
+
 async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, dict[str, set[str]]]:
     """The read actions' cells: customer_view, customer_unmasked, audit_log, dashboards."""
     party = await world.customer(0)
@@ -219,7 +246,7 @@ async def test_every_role_against_every_served_action_matches_the_policy(
 ) -> None:
     policy = shipped()
     served = set(ACTIONS_BY_POLICY()) | {"customer_view", "customer_unmasked", "audit_log"}
-    served |= {"dashboards"}
+    served |= {"dashboards", "callbacks"}
     assert served | NOT_SERVED_YET == set(policy.actions), "every action is served or listed"
     members = {role: await sign_in(platform, role) for role in policy.roles}
     rows: list[tuple[str, str, str, str]] = []
@@ -238,10 +265,11 @@ async def test_every_role_against_every_served_action_matches_the_policy(
         queue = await member.get("/tickets")
         assert queue.status_code == (200 if policy.sees(role, "tickets") else 403), role
     reads = await observe_reads(world, members)
+    reads["callbacks"] = await observe_callbacks(platform, members)
     for action, cells in reads.items():
         for role in policy.roles:
             want = expected(policy, role, action)
-            if action != "audit_log":
+            if action not in ("audit_log", "callbacks"):
                 want = as_read(want)
             rows.append((action, role, ", ".join(sorted(want)), ", ".join(sorted(cells[role]))))
             if cells[role] != want:

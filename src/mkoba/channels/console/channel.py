@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from mkoba.channels.console import (
     audit_routes,
+    callback_routes,
     command_routes,
     customers,
     dashboard,
@@ -31,7 +32,7 @@ from mkoba.channels.console.desk import Desk
 from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
-from mkoba.ports import Ports, Tables
+from mkoba.ports import CallbackLog, Ports, Tables
 from mkoba.staff import accounts, audit, schema
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
@@ -53,12 +54,15 @@ class ConsoleChannel:
         keys_dir: Path,
         books: Books,
         policy: Policy | None = None,
+        callbacks: CallbackLog | None = None,
     ) -> None:
         self.ports = ports
         self.tables = tables
         self.reads = Reads(ports, tables, books)
         self.key = accounts.staff_key(keys_dir)
         self.policy = policy or shipped()
+        # Callbacks to businesses and their delivery log (the Daraja channel's), if served.
+        self.callbacks = callbacks
         self.sessions = Sessions()
         self.trail = audit.Trail(tables, tables.submit, audit.audit_key(keys_dir))
         # Each password check takes 64 MiB and tens of ms of a core (argon2id): a few at
@@ -111,6 +115,7 @@ class ConsoleChannel:
         app.include_router(ticket_routes.router(self))
         app.include_router(finance.router(self))
         app.include_router(dashboard.router(self))
+        app.include_router(callback_routes.router(self))
         app.include_router(pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from mkoba.channels.daraja.callback_log import DarajaCallbackLog
 from mkoba.channels.daraja.callbacks import CallbackGateway, outbox_id_base
 from mkoba.channels.daraja.confirmation import DarajaPayments
 from mkoba.channels.daraja.payloads import RENDERERS
@@ -53,6 +54,8 @@ class DarajaChannel:
         core = self.role != "front"
         self.validation = DarajaValidation(self.daraja) if core else None
         self.payments = DarajaPayments(self.daraja) if core else None
+        # The callbacks and their delivery log, for the operator console (where callbacks go).
+        self.callback_log = DarajaCallbackLog(ports, tables, self.daraja.registry) if core else None
 
     @property
     def renderers(self) -> Mapping[str, Renderer]:
