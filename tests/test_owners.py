@@ -32,6 +32,7 @@ OWNERS = {
     "vouchers": "products/",
     "reversals": "products/",
     "sms_parts": "channels/sms/",
+    "staff_": "staff/",
 }
 # The benchmarks measure the stores themselves and keep their own naive baselines.
 EXEMPT = ("bench/",)

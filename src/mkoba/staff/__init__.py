@@ -7,6 +7,8 @@
 - ``accounts.py``: the ``staff_accounts`` table (seeds sealed at rest), ``cli.py`` its
   commands (``mkoba staff create | list | totp``, ``mkoba audit verify | head``).
 - ``audit.py``: the ``staff_audit`` table, an append-only keyed hash chain.
+- ``closes.py``: the ``staff_closes`` table, finance's daily sign-offs with the pack as
+  it was, append-only and chained the same way.
 - ``sessions.py``: server-side sessions with idle and absolute timeouts, an
   anti-forgery token each, and one session at a time for the roles that need it.
 

@@ -9,13 +9,16 @@ modes mean over the staff API, on fresh customers and reversals:
 - any part at all: read that command (``200``, or ``404`` as if there were none);
 - ``customer_view``, ``customer_unmasked``, ``audit_log`` and ``dashboards`` are their reads;
 - ``callbacks``: read the log (``200``, or ``403``) and send a failed callback again
-  (``202`` is do, ``403`` not).
+  (``202`` is do, ``403`` not);
+- ``reconciliation``: read the closes (``200``, or ``403``) and sign the next ended day
+  off with a fresh code (``201`` is do, ``403`` not).
 The observed cell must equal the policy's, for 100% of cells, and the table printed in
 ``docs/console.md`` must be the policy's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from collections.abc import Awaitable, Callable
@@ -42,7 +45,6 @@ NOT_SERVED_YET = frozenset(
         "tariffs",
         "risk_rules",
         "alerts",
-        "reconciliation",
         "staff_users",
     }
 )
@@ -202,6 +204,27 @@ async def observe_callbacks(platform: Platform, members: dict[str, Member]) -> d
     return cells
 
 
+async def observe_closes(world: World, members: dict[str, Member]) -> dict[str, set[str]]:
+    """The reconciliation action's cells: reading the closes, and signing a day off."""
+    clock = world.platform.clock
+    zone = world.services.profile(clock()).timezone
+    day = dt.datetime.fromtimestamp(clock() / 1e9, zone).date() - dt.timedelta(days=30)
+    cells: dict[str, set[str]] = {}
+    for role, member in members.items():
+        listed = await member.get("/closes")
+        assert listed.status_code in (200, 403), listed.text
+        body = {"day": day.isoformat(), "bank": 0, "note": "matrix", "code": member.code()}
+        signed = await member.post("/closes", body)
+        assert signed.status_code in (201, 403), signed.text
+        cells[role] = set()
+        if signed.status_code == 201:
+            cells[role].add("do")
+            day += dt.timedelta(days=1)
+        elif listed.status_code == 200:
+            cells[role].add("view")
+    return cells
+
+
 async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, dict[str, set[str]]]:
     """The read actions' cells: customer_view, customer_unmasked, audit_log, dashboards."""
     party = await world.customer(0)
@@ -246,7 +269,7 @@ async def test_every_role_against_every_served_action_matches_the_policy(
 ) -> None:
     policy = shipped()
     served = set(ACTIONS_BY_POLICY()) | {"customer_view", "customer_unmasked", "audit_log"}
-    served |= {"dashboards", "callbacks"}
+    served |= {"dashboards", "callbacks", "reconciliation"}
     assert served | NOT_SERVED_YET == set(policy.actions), "every action is served or listed"
     members = {role: await sign_in(platform, role) for role in policy.roles}
     rows: list[tuple[str, str, str, str]] = []
@@ -266,10 +289,11 @@ async def test_every_role_against_every_served_action_matches_the_policy(
         assert queue.status_code == (200 if policy.sees(role, "tickets") else 403), role
     reads = await observe_reads(world, members)
     reads["callbacks"] = await observe_callbacks(platform, members)
+    reads["reconciliation"] = await observe_closes(world, members)
     for action, cells in reads.items():
         for role in policy.roles:
             want = expected(policy, role, action)
-            if action not in ("audit_log", "callbacks"):
+            if action not in ("audit_log", "callbacks", "reconciliation"):
                 want = as_read(want)
             rows.append((action, role, ", ".join(sorted(want)), ", ".join(sorted(cells[role]))))
             if cells[role] != want:

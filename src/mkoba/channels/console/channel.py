@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from mkoba.channels.console import (
     audit_routes,
     callback_routes,
+    close,
     command_routes,
     customers,
     dashboard,
@@ -72,6 +73,8 @@ class ConsoleChannel:
         self.desk = Desk(self)
         # Success rate and latency, sampled from the metrics once a minute (the dashboard).
         self.health = health.Sampler()
+        # One day's close at a time (its order check and its insert).
+        self.closing = asyncio.Lock()
 
     async def read(self, query: Callable[..., T], *args: object) -> T:
         """A staff table's read, off the event loop."""
@@ -116,6 +119,7 @@ class ConsoleChannel:
         app.include_router(finance.router(self))
         app.include_router(dashboard.router(self))
         app.include_router(callback_routes.router(self))
+        app.include_router(close.router(self))
         app.include_router(pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
