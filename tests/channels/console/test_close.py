@@ -6,7 +6,7 @@ finance closes that day with the bank's balance and a note, after a fresh code. 
 stored close must hold that day's pack (the issue, the bank balance, the break), its
 digests must check, and the rules must hold: only ended days, once each, in order,
 only finance, a wrong code refused and audited. Then a stored close is changed behind
-the console's back, and the check names what is wrong.
+the console's back (even with the audit key), and the check names what is wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import hashlib
 import pytest
 
 from mkoba.app import Platform
+from mkoba.staff import closes
 from tests.channels.console.staff import Member, sign_in
 from tests.conftest import MakePlatform
 from tests.world import KSH, TRUST, World
@@ -141,6 +142,20 @@ async def test_the_auditor_checks_a_stored_close_and_finds_a_change(
     )
     forged = (await auditor.post(f"/closes/{days[0]}/verify")).json()
     assert forged["ok"] is False and "pack does not match" in forged["reason"]
+    # Even someone with the audit key, making the digests again, disagrees with the trail.
+    assert platform.console is not None
+    key = platform.console.trail.key
+    last = await asyncio.to_thread(closes.get, store, days[-1])
+    assert last is not None
+    before = await asyncio.to_thread(closes.by_seq, store, last.seq - 1)
+    forged_close = closes.sealed(key, before, last._replace(note="rewritten with the key"))
+    await asyncio.to_thread(
+        store.execute,
+        "UPDATE staff_closes SET note = ?, pack_sha256 = ?, hash = ? WHERE day = ?",
+        (forged_close.note, forged_close.pack_sha256, forged_close.hash, days[-1]),
+    )
+    rewritten = (await auditor.post(f"/closes/{days[-1]}/verify")).json()
+    assert rewritten["ok"] is False and "audit trail recorded" in rewritten["reason"]
     assert (await auditor.post("/closes/2020-01-01/verify")).status_code == 404
     page = await auditor.client.get(f"/staff/closes/{days[-1]}")
     assert page.status_code == 200 and "Check this close" in page.text

@@ -125,6 +125,8 @@ async def replay(console: ConsoleChannel, who: Caller, where: str, callback_id: 
         raise Refusal(404, f"There is no callback {callback_id}.")
     if found.state in WAITING:
         raise Refusal(409, f"Callback {callback_id} is waiting to be sent ({found.state}).")
+    if not found.body:
+        raise Refusal(409, f"Callback {callback_id} held a secret: it cannot be sent again.")
     queued = await log.replay(callback_id)
     if not queued:
         raise Refusal(404, f"There is no callback {callback_id}.")
