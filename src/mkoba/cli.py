@@ -331,6 +331,36 @@ def bench_sms(
     run_sms(messages, window, smsc, console, json_lines)
 
 
+@bench_app.command("console")
+def bench_console(
+    customers: int = typer.Option(1_000_000, help="Customers in the store"),
+    transactions: int = typer.Option(
+        None, help="Transactions over the past year [10 per customer]"
+    ),
+    lookups: int = typer.Option(2_000, help="Searches and customer 360 views of each kind"),
+    store: str = typer.Option(
+        None, help="Keep the built store in this folder (reused by a run of the same size)"
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """Console searches, customer 360, a year's statement and the finance pack on a big store."""
+    from mkoba.bench.console import Config as ConsoleConfig
+    from mkoba.bench.console import run as run_console
+    from mkoba.bench.errors import BenchError
+
+    config = ConsoleConfig(
+        customers=customers,
+        transactions=transactions if transactions is not None else customers * 10,
+        lookups=lookups,
+        store=Path(store) if store is not None else None,
+    )
+    try:
+        run_console(config, console=error_console if json_lines else console, json_lines=json_lines)
+    except BenchError as problem:
+        error_console.print(f"[red]bench console:[/red] {problem}")
+        raise typer.Exit(1) from None
+
+
 @app.command()
 def phone(
     msisdn: str = typer.Argument(..., help="The phone's number, e.g. 254712000001"),
