@@ -333,11 +333,13 @@ def bench_sms(
 
 @bench_app.command("console")
 def bench_console(
-    customers: int = typer.Option(1_000_000, help="Customers in the store"),
+    customers: int = typer.Option(1_000_000, max=10_000_000, help="Customers in the store"),
     transactions: int = typer.Option(
         None, help="Transactions over the past year [10 per customer]"
     ),
-    lookups: int = typer.Option(2_000, help="Searches and customer 360 views of each kind"),
+    lookups: int = typer.Option(
+        2_000, min=1, max=100_000, help="Searches and customer 360 views of each kind"
+    ),
     store: str = typer.Option(
         None, help="Keep the built store in this folder (reused by a run of the same size)"
     ),
