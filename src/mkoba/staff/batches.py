@@ -216,6 +216,17 @@ def batch_update(batch: Batch) -> Write:
     )
 
 
+def command_update(batch_id: int, command_id: int, now: int) -> Write:
+    """A new batch's command, once made (its state is the approval's to change)."""
+    return Write(
+        "staff_batches",
+        ("id", "command_id", "updated"),
+        (batch_id, command_id, now),
+        ("id",),
+        WriteMode.UPDATE,
+    )
+
+
 def row_update(row: Row) -> Write:
     """A payee's row after a change of state."""
     return Write(

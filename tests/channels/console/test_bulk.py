@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from mkoba.app import Platform
@@ -345,3 +347,53 @@ async def test_a_profile_without_b2c_offers_no_bulk_disbursement(
     refused = await maker.post("/bulk", {"shortcode": "600000", "csv": a_file("0712000001,100")})
     assert refused.status_code == 409
     assert "offers no B2C payments, so no bulk disbursement" in refused.json()["error"]
+
+
+async def test_the_pages_take_the_file_as_a_form_and_answer_with_its_bad_lines(
+    platform: Platform, world: World
+) -> None:
+    org, _ = await sacco(world, 10_000)
+    payee = await world.customer(0)
+    assert org.number and payee.msisdn
+    maker = await sign_in(platform, "operations")
+    headers = {"X-CSRF-Token": maker.csrf, "HX-Request": "true"}
+
+    async def post_form(text: str) -> httpx.Response:
+        return await maker.client.post(
+            "/staff/ui/bulk",
+            data={"shortcode": org.number or "", "title": "Stipends <b>", "note": ""},
+            files={"file": ("stipends.csv", text.encode("utf-8"), "text/csv")},
+            headers=headers,
+        )
+
+    bad = await post_form(a_file(f"{payee.msisdn},1.001,S1,<script>x</script>"))
+    assert bad.status_code == 422
+    assert "The file has 1 bad line: nothing was recorded." in bad.text
+    assert '<td class="num">2</td>' in bad.text and "2 decimal places" in bad.text
+    not_utf8 = await maker.client.post(
+        "/staff/ui/bulk",
+        data={"shortcode": org.number},
+        files={"file": ("s.csv", "phone,amount\n0712000001,100\n".encode("utf-16"), "text/csv")},
+        headers=headers,
+    )
+    assert not_utf8.status_code == 422 and "not UTF-8" in not_utf8.text
+    good = await post_form(a_file(f"{payee.msisdn},150,S1,<script>x</script>"))
+    assert good.status_code == 204, good.text
+    batch_url = good.headers["HX-Redirect"]
+    assert re.fullmatch(r"/staff/bulk/\d+", batch_url)
+    page = await maker.client.get(batch_url)
+    assert page.status_code == 200
+    # What the file said is shown as text, never as markup.
+    assert "&lt;script&gt;x&lt;/script&gt;" in page.text and "<script>x" not in page.text
+    assert "Stipends &lt;b&gt;" in page.text
+    polled = await maker.client.get(f"{batch_url}/progress")
+    assert 'hx-trigger="every 5s"' in polled.text and "waiting for a checker" in polled.text
+    # Roles with no part in it do not see the page; the command form leads to the upload.
+    care = await sign_in(platform, "care_l2")
+    assert (await care.client.get(batch_url)).status_code == 403
+    form = await maker.client.get("/staff/commands/new?product=bulk_disbursement")
+    assert form.status_code == 303 and form.headers["location"] == "/staff/bulk"
+    no_token = await maker.client.post(
+        "/staff/ui/bulk", data={"shortcode": org.number}, files={"file": ("s.csv", b"x")}
+    )
+    assert no_token.status_code == 403

@@ -120,10 +120,11 @@ class Bulk:
         except Refusal:
             await self._write(batch._replace(state=CLOSED, updated=time.time_ns()))
             raise
+        # Only the command's id: a checker may have approved it already (and the batch be
+        # paying), so its state is not this write's to set.
+        await console.tables.submit([batches.command_update(batch.id, made.id, time.time_ns())])
         current = await console.read(batches.get, batch.id)
         assert current is not None
-        current = current._replace(command_id=made.id, updated=time.time_ns())
-        await self._write(current)
         detail = {
             "batch": batch.id,
             "rows": batch.row_count,

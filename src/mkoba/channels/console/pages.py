@@ -230,6 +230,8 @@ def router(console: ConsoleChannel) -> APIRouter:
         makes = _products_for(console, who)
         if product not in makes:
             raise Refusal(404, "Your role may not start that.")
+        if product in STARTS:
+            return RedirectResponse(STARTS[product], status_code=303)
         fields = [
             {
                 "name": f.name,
