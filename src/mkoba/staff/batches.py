@@ -7,7 +7,8 @@ where it stands:
 
 - ``waiting``: recorded with its command, for a checker to approve (or not);
 - ``paying``: approved; the console pays its rows one by one;
-- ``finished``: every row paid or failed.
+- ``finished``: every row paid or failed;
+- ``closed``: not paid: its command was rejected, withdrawn, or failed at approval.
 
 A row is ``waiting`` until sent, ``sending`` while TranProc decides (a restart sends
 it again with the same request id, which TranProc answers as before), then ``paid``
@@ -59,6 +60,7 @@ MIGRATION = "staff-batches-0001"
 WAITING = "waiting"
 PAYING = "paying"
 FINISHED = "finished"
+CLOSED = "closed"
 # A row's states.
 SENDING = "sending"
 PAID = "paid"

@@ -18,13 +18,14 @@ import httpx
 import pytest
 
 from mkoba.app import Platform
+from mkoba.channels.console.auth import Caller
 from mkoba.channels.console.bulk_file import rows_max
 from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.parties import Party, PartyKind, Purpose, Role, account_id, local_msisdn
 from mkoba.processor.request import Channel, Request, Staff
 from mkoba.settings import Settings
-from mkoba.staff import batches
+from mkoba.staff import accounts, batches
 from tests.channels.console.staff import Member, sign_in
 from tests.conftest import MakePlatform
 from tests.world import EXCISE, FEES, KSH, World, wallet
@@ -397,3 +398,42 @@ async def test_the_pages_take_the_file_as_a_form_and_answer_with_its_bad_lines(
         "/staff/ui/bulk", data={"shortcode": org.number}, files={"file": ("s.csv", b"x")}
     )
     assert no_token.status_code == 403
+
+
+async def test_a_restart_settles_batches_a_stop_left_between_upload_and_payment(
+    platform: Platform, world: World
+) -> None:
+    org, _ = await sacco(world, 10_000)
+    payee = await world.customer(0)
+    assert org.number and payee.msisdn and platform.console is not None
+    bulk = platform.console.bulk
+    store = platform.services.store
+    maker = await sign_in(platform, "operations")
+    checker = await sign_in(platform, "finance")
+    made = await upload(maker, org.number, a_file(f"{payee.msisdn},300,K1,Kept"))
+    batch_id = int(made["id"])  # type: ignore[call-overload]
+    # Stopped after making the command but before keeping its id on the batch.
+    await platform.console.tables.submit([batches.command_update(batch_id, 0, 1)])
+    # And a file recorded whose command was never made at all.
+    orphan = await bulk._record(
+        (await _caller(platform, maker)), org.number, org.name, "orphan", []
+    )
+    await bulk.resume()
+    kept = await asyncio.to_thread(batches.get, store, batch_id)
+    assert kept is not None and kept.state == "waiting" and kept.command_id == made["command"]
+    closed = await asyncio.to_thread(batches.get, store, orphan.id)
+    assert closed is not None and closed.state == "closed"
+    # The kept batch is approved and paid as any other.
+    assert (await checker.approve(int(made["command"]))).json()["state"] == "done"  # type: ignore[call-overload]
+    await bulk.idle()
+    assert (await maker.get(f"/bulk/{batch_id}")).json()["progress"]["paid"] == 1
+
+
+async def _caller(platform: Platform, member: Member) -> Caller:
+    """The console's view of a signed-in member (as its routes resolve it)."""
+    assert platform.console is not None
+    account = await asyncio.to_thread(
+        accounts.by_username, platform.services.store, platform.console.key, member.username
+    )
+    assert account is not None
+    return Caller("", None, account)  # type: ignore[arg-type]

@@ -37,6 +37,7 @@ from mkoba.staff import commands as book
 from mkoba.staff.batches import Batch, Row
 from mkoba.staff.commands import StaffCommand
 from mkoba.staff.policy import Mode
+from mkoba.text import text_problem
 
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel
@@ -50,8 +51,6 @@ title_chars_max = 80
 # A row TranProc could not decide (busy) is sent again this many times, this far apart.
 busy_tries_max = 5
 busy_pause_s = 0.5
-# Batches closed without paying: their command was rejected, cancelled or failed.
-CLOSED = "closed"
 RESULT_COLUMNS = (
     "line",
     "phone",
@@ -94,6 +93,10 @@ class Bulk:
                 f"The {profile.name} profile offers no B2C payments, so no bulk disbursement:"
                 " its catalog would need a b2c tariff.",
             )
+        for name, value in (("shortcode", shortcode), ("title", title), ("note", note)):
+            problem = text_problem(value)
+            if problem is not None:
+                raise Refusal(422, f"{name} {problem}")
         shortcode = shortcode.strip()
         payer = console.reads.directory.by_number(PartyKind.ORGANISATION, shortcode)
         if payer is None:
@@ -118,7 +121,7 @@ class Bulk:
         try:
             made = await console.desk.make(who, PRODUCT, fields, note, where)
         except Refusal:
-            await self._write(batch._replace(state=CLOSED, updated=time.time_ns()))
+            await self._write(batch._replace(state=batches.CLOSED, updated=time.time_ns()))
             raise
         # Only the command's id: a checker may have approved it already (and the batch be
         # paying), so its state is not this write's to set.
@@ -194,18 +197,27 @@ class Bulk:
             )
             self._start(batch.id)
         elif not command.open:
-            await self._write(batch._replace(state=CLOSED, command_id=command.id, updated=now))
+            await self._write(
+                batch._replace(state=batches.CLOSED, command_id=command.id, updated=now)
+            )
 
     async def resume(self) -> int:
         """At start: settle what a stop left between approval and paying; pay on."""
         console = self.console
         waiting = await console.read(batches.listing, (batches.WAITING,), 1000)
         for batch in waiting:
-            command = await console.read(book.get, batch.command_id) if batch.command_id else None
-            if command is None:
-                # Stopped between recording the file and its command: it never was one.
-                await self._write(batch._replace(state=CLOSED, updated=time.time_ns()))
-            elif not command.open:
+            # The newest command on the batch (a stop may have come before its id was kept).
+            found = await console.read(book.on_entity, batch.entity, 1)
+            if not found:
+                # Stopped between recording the file and making its command: it never was one.
+                await self._write(batch._replace(state=batches.CLOSED, updated=time.time_ns()))
+                continue
+            (command,) = found
+            if command.id != batch.command_id:
+                await console.tables.submit(
+                    [batches.command_update(batch.id, command.id, time.time_ns())]
+                )
+            if not command.open:
                 await self.settled(command)
         paying = await console.read(batches.listing, (batches.PAYING,), 1000)
         for batch in paying:
