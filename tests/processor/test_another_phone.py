@@ -277,6 +277,8 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "assign_ticket",
         "resolve_ticket",
         "onboard_business",
+        "bulk_disbursement",
+        "bulk_payment",
     }
 
 

@@ -606,6 +606,29 @@ async def b2c(w: Workload) -> None:
     )
 
 
+async def bulk_disbursement(w: Workload) -> None:
+    await w.by_staff(
+        "bulk_disbursement",
+        OPERATIONS_DESK,
+        OPERATIONS,
+        batch=str(w.rng.randrange(10**6)),
+        shortcode=w.rng.choice(PAYBILLS),
+        amount=w.amount(10, 300),
+    )
+
+
+async def bulk_payment(w: Workload) -> None:
+    await w.by_staff(
+        "bulk_payment",
+        OPERATIONS_DESK,
+        OPERATIONS,
+        shortcode=w.rng.choice(PAYBILLS),
+        to=w.customer(),
+        amount=w.amount(10, 300),
+        reference=f"B{w.rng.randrange(10**6)}",
+    )
+
+
 async def b2b(w: Workload) -> None:
     shortcode = w.rng.choice(PAYBILLS)
     if w.reliable:  # utility to working float, for the final pass's tax remittance
@@ -691,6 +714,8 @@ GENERATORS: dict[str, Generator] = {
     "set_language": set_language,
     "account_balance": account_balance,
     "b2c": b2c,
+    "bulk_disbursement": bulk_disbursement,
+    "bulk_payment": bulk_payment,
     "b2b": b2b,
     "tax_remittance": tax_remittance,
     "business_reversal": business_reversal,
@@ -699,6 +724,8 @@ GENERATORS: dict[str, Generator] = {
 # Products whose requests build on what earlier rounds left (receipts, vouchers, reversals).
 LATER = {
     "b2c",
+    "bulk_disbursement",
+    "bulk_payment",
     "b2b",
     "tax_remittance",
     "business_reversal",
@@ -726,6 +753,8 @@ NEEDS = {
     "business_reversal": ["pay_bill"],
     "transaction_status": ["pay_bill"],
     "b2c": ["pay_bill", "pay_bill"],
+    "bulk_disbursement": ["pay_bill", "pay_bill"],
+    "bulk_payment": ["pay_bill", "pay_bill"],
     "b2b": ["pay_bill", "pay_bill"],
     "tax_remittance": ["pay_bill", "pay_bill", "b2b", "b2b"],
     "unlock_pin": ["register"],

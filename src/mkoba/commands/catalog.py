@@ -254,6 +254,28 @@ class BusinessToCustomer(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class BulkDisbursement(Command):
+    """Staff approve a bulk disbursement batch: an organisation pays ``amount`` in all."""
+
+    products: ClassVar[tuple[str, ...]] = ("bulk_disbursement",)
+    batch: Text
+    shortcode: Text
+    # What the batch takes from the organisation's account: the payments and their fees.
+    amount: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPayment(Command):
+    """One row of an approved bulk disbursement: B2C's payment, asked for by staff."""
+
+    products: ClassVar[tuple[str, ...]] = ("bulk_payment",)
+    shortcode: Text
+    to: Msisdn
+    amount: Amount
+    reference: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TaxRemittance(Command):
     """A business pays a tax authority's paybill."""
 
@@ -316,6 +338,8 @@ ALL: tuple[type[Command], ...] = (
     Emoney,
     BusinessToBusiness,
     BusinessToCustomer,
+    BulkDisbursement,
+    BulkPayment,
     TaxRemittance,
     BusinessReversal,
     TransactionStatus,

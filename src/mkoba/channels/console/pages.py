@@ -64,7 +64,10 @@ TITLES = {
     "assign_ticket": "Give a ticket to someone",
     "resolve_ticket": "Resolve a ticket",
     "onboard_business": "Onboard a business",
+    "bulk_disbursement": "Bulk disbursement",
 }
+# Products started from a page of their own rather than the command form.
+STARTS = {"bulk_disbursement": "/staff/bulk"}
 HINTS = {
     "kind": "operator, super_agent, agent_store, organisation or merchant",
     "to": "the holder's agent, paybill or till number (not for the operator)",
@@ -116,33 +119,42 @@ def _clock(left_s: int) -> str:
 TEMPLATES = _templates()
 
 
-def router(console: ConsoleChannel) -> APIRouter:
-    """The back office's pages over ``console``."""
-    pages = APIRouter(prefix="/staff", include_in_schema=False)
-    templates = TEMPLATES
+def render_page(
+    console: ConsoleChannel, name: str, who: Caller | None, status: int = 200, **values: Any
+) -> HTMLResponse:
+    """A page, with what every page needs: the caller, the CSRF token, the menu's links."""
+    role = who.account.role if who is not None else ""
+    policy = console.policy
 
     def money(minor: int) -> str:
         return format_amount(minor, console.ports.profile().currency)
 
+    html = TEMPLATES.get_template(name).render(
+        who=who.account if who is not None else None,
+        csrf=who.session.csrf if who is not None else "",
+        sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
+        sees_reversals=bool(who) and policy.sees(role, "reversal"),
+        sees_tickets=bool(who) and policy.sees(role, "tickets"),
+        sees_finance=bool(who) and policy.sees(role, "reconciliation"),
+        sees_bulk=bool(who) and policy.sees(role, "bulk_disbursement"),
+        clock=_clock,
+        sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
+        money=money,
+        titles=TITLES,
+        starts=STARTS,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def router(console: ConsoleChannel) -> APIRouter:
+    """The back office's pages over ``console``."""
+    pages = APIRouter(prefix="/staff", include_in_schema=False)
+
     def render(name: str, who: Caller | None, status: int = 200, **values: Any) -> HTMLResponse:
-        role = who.account.role if who is not None else ""
-        policy = console.policy
-        html = templates.get_template(name).render(
-            who=who.account if who is not None else None,
-            csrf=who.session.csrf if who is not None else "",
-            sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
-            sees_reversals=bool(who) and policy.sees(role, "reversal"),
-            sees_tickets=bool(who) and policy.sees(role, "tickets"),
-            sees_finance=bool(who) and policy.sees(role, "reconciliation"),
-            clock=_clock,
-            sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
-            money=money,
-            titles=TITLES,
-            **values,
-        )
-        response = HTMLResponse(html, status_code=status)
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return render_page(console, name, who, status, **values)
 
     async def signed_in(http: Request) -> Caller | Response:
         try:
@@ -218,6 +230,8 @@ def router(console: ConsoleChannel) -> APIRouter:
         makes = _products_for(console, who)
         if product not in makes:
             raise Refusal(404, "Your role may not start that.")
+        if product in STARTS:
+            return RedirectResponse(STARTS[product], status_code=303)
         fields = [
             {
                 "name": f.name,
