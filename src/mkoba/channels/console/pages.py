@@ -40,6 +40,7 @@ from mkoba.money import format_amount
 from mkoba.staff import audit
 from mkoba.staff import commands as book
 from mkoba.staff.policy import Mode
+from mkoba.text import text_problem
 
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel
@@ -168,11 +169,20 @@ def router(console: ConsoleChannel) -> APIRouter:
         return Response(status_code=204, headers={"HX-Redirect": url})
 
     async def form(http: Request) -> dict[str, str]:
-        body = (await http.body()).decode("utf-8", errors="strict")
-        if len(body) > form_chars_max:
+        raw = await http.body()
+        if len(raw) > form_chars_max:
             raise Refusal(413, "The form is too large.")
+        try:
+            body = raw.decode("utf-8", errors="strict")
+        except UnicodeDecodeError:
+            raise Refusal(422, "The form is not UTF-8 text.") from None
         fields = parse_qs(body, keep_blank_values=True, strict_parsing=False)
-        return {name: values[-1] for name, values in fields.items()}
+        found = {name: values[-1] for name, values in fields.items()}
+        for name, value in found.items():
+            problem = text_problem(name) or text_problem(value)
+            if problem is not None:
+                raise Refusal(422, f"{name[:40]!r} {problem}")
+        return found
 
     @pages.get("/")
     async def start(http: Request) -> Response:
