@@ -51,6 +51,7 @@ from mkoba.parties import (
     open_pin,
     seal_pin,
 )
+from mkoba.parties.emails import InvalidEmail, normalize_email
 from mkoba.processor.request import Channel, Request, Response
 
 ROLE_OF = {
@@ -65,6 +66,8 @@ _NUMBER = re.compile(r"^[0-9]{1,12}$")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 # An M-Pesa transaction code (receipt): ten letters and digits.
 _RECEIPT = re.compile(r"^[A-Za-z0-9]{10}$")
+# A one-time code someone was sent (the product checks its exact length and value).
+_CODE = re.compile(r"^[0-9]{4,8}$")
 
 Requester = Callable[[Request], Awaitable[Response]]
 
@@ -253,6 +256,15 @@ class Engine:
             if not _RECEIPT.match(text):
                 return problem
             values[field] = values[f"{field}_text"] = text.upper()
+        elif check == "email":
+            try:
+                values[field] = values[f"{field}_text"] = normalize_email(text)
+            except InvalidEmail:
+                return problem
+        elif check == "code":
+            if not _CODE.match(text):
+                return problem
+            values[field] = text
         else:
             return self._take_pin(session, screen, text)
         return None
