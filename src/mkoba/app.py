@@ -42,7 +42,6 @@ from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_s
 from mkoba.channels.ussd import UssdChannel
 from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, books, open_store, queries
 from mkoba.ledger.loop_writer import LoopWriter
-from mkoba.mail import EmailGateway, mailer_for
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
@@ -58,7 +57,7 @@ from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
-from mkoba.statements.delivery import StatementGateway
+from mkoba.statements.delivery import mail_gateways
 
 if TYPE_CHECKING:
     import typer
@@ -211,7 +210,7 @@ class Platform:
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()
-        gateways: dict[str, Gateway] = {"sms": self.smsc, **self._mail_gateways(store)}
+        gateways: dict[str, Gateway] = {"sms": self.smsc, **mail_gateways(settings, self.services)}
         if self.daraja.gateway is not None:
             gateways["callback"] = self.daraja.gateway
         self.outbox = OutboxSender(store, self.writer, gateways, self.clock, key=self.transport_key)
@@ -232,22 +231,6 @@ class Platform:
             self.admission.update(front_rows())
             await self.bus.serve_rows(self.rows, self.admission)
         self.started = time.time()
-
-    def _mail_gateways(self, store: Store) -> dict[str, Gateway]:
-        """Email codes and customers' statements: SMTP, or the mail folder without one."""
-        settings = self.settings
-        mailer = mailer_for(settings)
-        if not settings.smtp_host:
-            log.info("no SMTP host set: mails are written to %s", settings.mail_dir)
-        statements = StatementGateway(
-            mailer,
-            settings.mail_from,
-            store,
-            lambda: self.services.directory,
-            self.services.profile,
-            self.clock,
-        )
-        return {"email": EmailGateway(mailer, settings.mail_from), "statement": statements}
 
     async def _handle(self, request: Request) -> Response:
         response = await self.processor.handle(request)

@@ -26,9 +26,10 @@ MIGRATION = "parties-0002-emails"
 # RFC 5321's limits: the whole path, and the part before the @.
 address_chars_max = 254
 local_chars_max = 64
-_LOCAL = re.compile(r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*$")
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_TOP = re.compile(r"^[A-Za-z]{2,63}$")
+# Matched whole (``fullmatch``: ``$`` would let a trailing newline through).
+_LOCAL = re.compile(r"[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*")
+_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_TOP = re.compile(r"[A-Za-z]{2,63}")
 
 
 class InvalidEmail(ValueError):
@@ -45,12 +46,12 @@ def normalize_email(text: str) -> str:
     if address.count("@") != 1:
         raise InvalidEmail("an email address is name@domain")
     local, domain = address.split("@")
-    if not local or len(local) > local_chars_max or not _LOCAL.match(local):
+    if not local or len(local) > local_chars_max or not _LOCAL.fullmatch(local):
         raise InvalidEmail("the part before @ may hold letters, digits and . _ % + -")
     labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         raise InvalidEmail("the part after @ is a domain such as example.com")
-    if not _TOP.match(labels[-1]):
+    if not _TOP.fullmatch(labels[-1]):
         raise InvalidEmail("the part after @ ends in a domain such as .com")
     return f"{local}@{domain.lower()}"
 

@@ -16,23 +16,27 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mkoba.catalog import Profile
-from mkoba.mail import Mailer, compose
+from mkoba.mail import EmailGateway, Mailer, compose, mailer_for
 from mkoba.mail.gateway import deliver
 from mkoba.messages import render
-from mkoba.outbox import Delivery, Message
+from mkoba.outbox import Delivery, Gateway, Message
 from mkoba.parties import Directory
 from mkoba.processor import history
 from mkoba.statements.render import Statement, as_pdf, days_ns, lines_max
 
+if TYPE_CHECKING:
+    from mkoba.processor.services import Services
+    from mkoba.settings import Settings
+
 log = logging.getLogger("mkoba.statements")
 
 _ORDER = re.compile(
-    r"^statement/1 (?P<language>[a-z]{2}) (?P<party>[0-9]{1,18})"
+    r"statement/1 (?P<language>[a-z]{2}) (?P<party>[0-9]{1,18})"
     r" (?P<start>[0-9]{4}-[0-9]{2}-[0-9]{2}) (?P<end>[0-9]{4}-[0-9]{2}-[0-9]{2})"
-    r" (?P<password>[A-Za-z0-9]{6,64})$"
+    r" (?P<password>[A-Za-z0-9]{6,64})"
 )
 
 
@@ -51,7 +55,7 @@ class Order(NamedTuple):
 
 def read_order(body: str) -> Order | None:
     """The order a body holds, or None when it is not one."""
-    found = _ORDER.match(body)
+    found = _ORDER.fullmatch(body)
     if found is None:
         return None
     try:
@@ -113,3 +117,22 @@ class StatementGateway:
             filename=f"statement_{dates['start']}_{dates['end']}.pdf",
         )
         return await deliver(self.mailer, mail, "statement", message.id)
+
+
+def mail_gateways(settings: Settings, services: Services) -> dict[str, Gateway]:
+    """The outbox's mail gateways: codes (``email``) and statements, through one mailer.
+
+    SMTP when the settings name a host; else (the embedded default) the mail folder.
+    """
+    mailer = mailer_for(settings)
+    if not settings.smtp_host:
+        log.info("no SMTP host set: mails are written to %s", settings.mail_dir)
+    statements = StatementGateway(
+        mailer,
+        settings.mail_from,
+        services.store,
+        lambda: services.directory,
+        services.profile,
+        services.clock,
+    )
+    return {"email": EmailGateway(mailer, settings.mail_from), "statement": statements}

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from mkoba.catalog import Profile
 from mkoba.channels.ussd import screens
+from mkoba.channels.ussd.checks import typed
 from mkoba.channels.ussd.definition import (
     MONEY_KEYS,
     Lookup,
@@ -51,7 +52,6 @@ from mkoba.parties import (
     open_pin,
     seal_pin,
 )
-from mkoba.parties.emails import InvalidEmail, normalize_email
 from mkoba.processor.request import Channel, Request, Response
 
 ROLE_OF = {
@@ -66,8 +66,6 @@ _NUMBER = re.compile(r"^[0-9]{1,12}$")
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 # An M-Pesa transaction code (receipt): ten letters and digits.
 _RECEIPT = re.compile(r"^[A-Za-z0-9]{10}$")
-# A one-time code someone was sent (the product checks its exact length and value).
-_CODE = re.compile(r"^[0-9]{4,8}$")
 
 Requester = Callable[[Request], Awaitable[Response]]
 
@@ -256,15 +254,11 @@ class Engine:
             if not _RECEIPT.match(text):
                 return problem
             values[field] = values[f"{field}_text"] = text.upper()
-        elif check == "email":
-            try:
-                values[field] = values[f"{field}_text"] = normalize_email(text)
-            except InvalidEmail:
+        elif check in ("email", "code"):
+            kept = typed(check, text)
+            if kept is None:
                 return problem
-        elif check == "code":
-            if not _CODE.match(text):
-                return problem
-            values[field] = text
+            values[field] = values[f"{field}_text"] = kept
         else:
             return self._take_pin(session, screen, text)
         return None
