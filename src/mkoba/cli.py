@@ -157,6 +157,8 @@ def print_banner(out: Console, settings: Settings, console_url: str | None = Non
     if console_url is not None:
         lines.append(f"  console     {console_url}/staff/        (back office in the browser)")
         lines.append(f"  staff API   {console_url}/staff/v1/...   docs {console_url}/staff/docs")
+    if not settings.smtp_host and settings.role != "front":
+        lines.append(f"  mail        {settings.mail_dir}/   (no SMTP host: codes, statements)")
     for line in lines:
         # soft_wrap: Rich inserts no line breaks (a narrow terminal folds the line itself);
         # no markup or highlighting, as a path or URL may hold "[" or look like a number.

@@ -218,6 +218,30 @@ class SetLanguage(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class EmailCode(Command):
+    """A customer asks for a code at an email address, to register it for statements."""
+
+    products: ClassVar[tuple[str, ...]] = ("email_code",)
+    address: Text
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfirm(Command):
+    """A customer types the code they were emailed, to register that address."""
+
+    products: ClassVar[tuple[str, ...]] = ("register_email",)
+    code: Text
+
+
+@dataclass(frozen=True, slots=True)
+class FullStatement(Command):
+    """A customer asks for the full statement of their last ``months``, by email."""
+
+    products: ClassVar[tuple[str, ...]] = ("full_statement",)
+    months: Text
+
+
+@dataclass(frozen=True, slots=True)
 class Emoney(Command):
     """Issue or redeem e-money against the trust account (``to`` names the holder)."""
 
@@ -335,6 +359,9 @@ ALL: tuple[type[Command], ...] = (
     OperatorUnlock,
     PinUnlockSelf,
     SetLanguage,
+    EmailCode,
+    EmailConfirm,
+    FullStatement,
     Emoney,
     BusinessToBusiness,
     BusinessToCustomer,

@@ -1,6 +1,7 @@
 """Full statements: a party's lines for any date range, as CSV and as PDF.
 
-The console serves them to staff (``customers.py``); the rows come from TranProc's
+The console serves them to staff (``channels/console/customers.py``) and the statement
+deliverer emails them to customers (``delivery.py``); the rows come from TranProc's
 statement lines (``history.statement_between``), each with the balance after it, so
 the opening balance is the one before the first line. Dates are the profile's local
 days: ``start`` from its midnight, ``end`` to the end of that day. A range is at most
@@ -12,9 +13,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import secrets
 from typing import NamedTuple
 
 from fpdf import FPDF
+from fpdf.enums import AccessPermission, EncryptionMethod
 
 from mkoba.money import Currency, format_amount
 from mkoba.processor.history import StatementLine
@@ -84,9 +87,21 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def as_pdf(statement: Statement, unit: Currency, zone: dt.tzinfo, operator: str) -> bytes:
-    """The statement as a PDF: a header, the opening balance, the lines, the closing one."""
+def as_pdf(
+    statement: Statement, unit: Currency, zone: dt.tzinfo, operator: str, password: str = ""
+) -> bytes:
+    """The statement as a PDF: a header, the opening balance, the lines, the closing one.
+
+    With ``password``, the file opens only with it (AES-256, as a customer's emailed copy).
+    """
     pdf = FPDF(orientation="P", unit="mm", format="A4")
+    if password:
+        pdf.set_encryption(
+            owner_password=secrets.token_urlsafe(24),
+            user_password=password,
+            encryption_method=EncryptionMethod.AES_256,
+            permissions=AccessPermission.PRINT_LOW_RES | AccessPermission.PRINT_HIGH_RES,
+        )
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
