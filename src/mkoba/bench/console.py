@@ -42,7 +42,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from mkoba.bench.console_world import Built, build, msisdn_of
+from mkoba.bench.console_world import Built, build
+from mkoba.bench.console_year import msisdn_of
 from mkoba.bench.errors import BenchError
 from mkoba.bench.measure import phase_percentile
 from mkoba.bench.servers import free_port
