@@ -144,7 +144,7 @@ async def make_platform(
                     keys_dir=folder / "keys",
                     profile=profile,
                     demo=demo,
-                    **overrides,
+                    **{"mail_dir": folder / "mail", **overrides},
                 )
             platform = Platform(settings)
             await platform.start()

@@ -57,6 +57,7 @@ from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
+from mkoba.statements.delivery import mail_gateways
 
 if TYPE_CHECKING:
     import typer
@@ -210,7 +211,7 @@ class Platform:
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()
-        gateways: dict[str, Gateway] = {"sms": self.smsc}
+        gateways: dict[str, Gateway] = {"sms": self.smsc, **mail_gateways(settings, self.services)}
         if self.daraja.gateway is not None:
             gateways["callback"] = self.daraja.gateway
         self.outbox = OutboxSender(store, self.writer, gateways, self.clock, key=self.transport_key)

@@ -157,6 +157,8 @@ def print_banner(out: Console, settings: Settings, console_url: str | None = Non
     if console_url is not None:
         lines.append(f"  console     {console_url}/staff/        (back office in the browser)")
         lines.append(f"  staff API   {console_url}/staff/v1/...   docs {console_url}/staff/docs")
+    if not settings.smtp_host and settings.role != "front":
+        lines.append(f"  mail        {settings.mail_dir}/   (no SMTP host: codes, statements)")
     for line in lines:
         # soft_wrap: Rich inserts no line breaks (a narrow terminal folds the line itself);
         # no markup or highlighting, as a path or URL may hold "[" or look like a number.
@@ -329,6 +331,38 @@ def bench_sms(
     from mkoba.bench.sms import run as run_sms
 
     run_sms(messages, window, smsc, console, json_lines)
+
+
+@bench_app.command("console")
+def bench_console(
+    customers: int = typer.Option(1_000_000, max=10_000_000, help="Customers in the store"),
+    transactions: int = typer.Option(
+        None, help="Transactions over the past year [10 per customer]"
+    ),
+    lookups: int = typer.Option(
+        2_000, min=1, max=100_000, help="Searches and customer 360 views of each kind"
+    ),
+    store: str = typer.Option(
+        None, help="Keep the built store in this folder (reused by a run of the same size)"
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """Console searches, customer 360, a year's statement and the finance pack on a big store."""
+    from mkoba.bench.console import Config as ConsoleConfig
+    from mkoba.bench.console import run as run_console
+    from mkoba.bench.errors import BenchError
+
+    config = ConsoleConfig(
+        customers=customers,
+        transactions=transactions if transactions is not None else customers * 10,
+        lookups=lookups,
+        store=Path(store) if store is not None else None,
+    )
+    try:
+        run_console(config, console=error_console if json_lines else console, json_lines=json_lines)
+    except BenchError as problem:
+        error_console.print(f"[red]bench console:[/red] {problem}")
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -116,6 +116,20 @@ class Settings(BaseSettings):
         30.0, gt=0, le=3600, description="QueueTimeOutURL when a result takes longer"
     )
     daraja_token_ttl_s: int = Field(3600, ge=60, le=86400, description="OAuth token life")
+    # Email (mkoba/mail): one-time codes and customers' full statements. No SMTP host (the
+    # embedded default): every mail is written as an .eml file to ``mail_dir`` instead.
+    smtp_host: str | None = Field(None, description="SMTP server; unset: mails go to mail_dir")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls", description="STARTTLS, TLS from the start (465), or none (a local relay)"
+    )
+    smtp_user: str | None = Field(None, description="SMTP login (unset: none)")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
+    smtp_timeout_s: float = Field(30.0, gt=0, le=600, description="SMTP connection timeout")
+    mail_from: str = Field(
+        "M-PESA <statements@mkoba.invalid>", max_length=254, description="the mails' sender"
+    )
+    mail_dir: Path = Field(Path("var/mail"), description="mails as .eml files, with no SMTP")
 
     @field_validator("db")
     @classmethod
@@ -151,6 +165,16 @@ class Settings(BaseSettings):
         if len(secret) < gateway_secret_chars_min:
             raise ValueError(f"use at least {gateway_secret_chars_min} characters of secret")
         return text
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        _, address = parseaddr(value)
+        if "@" not in address or any(c in value for c in "\r\n"):
+            raise ValueError("use an address, or a name and an address: Name <name@example.com>")
+        return value
 
     @field_validator("bus")
     @classmethod

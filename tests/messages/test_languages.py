@@ -49,6 +49,12 @@ VALUES = {
     "receipt": "UKO1CZ2IBW",
     "reversal": "456",
     "voucher": "VC7Q2M",
+    "email": "w***@example.com",
+    "start": "2026-11-06",
+    "end": "2026-12-05",
+    "minutes": "10",
+    "password": "K7MXQ2PA",
+    "party_id": "1042",
 }
 # A refusal's reason arrives in the party's language (channels/sms/inbound.py).
 REASONS = {"en": "There is no such transaction.", "sw": "Muamala huo haupo."}

@@ -261,6 +261,7 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "pin_unlock_self",
         "operator_unlock",
         "open_ticket",
+        "email_code",
     }
     # What only staff do, asked for by the operator console (no PIN on any channel).
     assert {name for name, proof in declared.items() if proof is Proof.CONSOLE} == {
@@ -277,6 +278,8 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "assign_ticket",
         "resolve_ticket",
         "onboard_business",
+        "bulk_disbursement",
+        "bulk_payment",
     }
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email
+import email.policy
 import itertools
 import json
 import random
@@ -137,6 +139,9 @@ class Workload:
     reliable: bool = False
     # Completed payments to paybills: (paybill, receipt, amount as asked).
     payments: list[tuple[str, str, str]] = field(default_factory=list)
+    # Addresses customers asked a code for, and the customers who registered theirs.
+    emails: list[tuple[str, str]] = field(default_factory=list)
+    registered: list[str] = field(default_factory=list)
 
     def customer(self) -> str:
         return self.rng.choice(CUSTOMERS)
@@ -582,6 +587,43 @@ async def set_language(w: Workload) -> None:
     await w.ask("set_language", w.customer(), CUSTOMER_PIN, language=w.rng.choice(["en", "sw"]))
 
 
+async def email_code(w: Workload) -> None:
+    msisdn = w.customer()
+    address = f"load.{msisdn}@example.com"
+    sent = await w.ask("email_code", msisdn, None, channel=Channel.USSD, address=address)
+    if sent.response.ok:
+        w.emails.append((msisdn, address))
+
+
+async def _mailed_code(w: Workload, address: str) -> str:
+    """The code in the newest mail to ``address`` (the platform writes mail to a folder)."""
+    for _ in range(100):
+        for path in sorted(w.platform.settings.mail_dir.glob("*.eml"), reverse=True):
+            mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            body = mail.get_body(("plain",))
+            if mail["To"] != address or body is None:
+                continue
+            found = re.search(r"(?:Your code is|Nambari yako ni) ([0-9]{6})\.", body.get_content())
+            if found:
+                return found[1]
+        await asyncio.sleep(0.02)
+    return "000000"
+
+
+async def register_email(w: Workload) -> None:
+    msisdn, address = w.rng.choice(w.emails) if w.emails else (w.customer(), "")
+    code = await _mailed_code(w, address) if address else "000000"
+    sent = await w.ask("register_email", msisdn, CUSTOMER_PIN, code=code)
+    if sent.response.ok:
+        w.registered.append(msisdn)
+
+
+async def full_statement(w: Workload) -> None:
+    msisdn = w.rng.choice(w.registered) if w.registered else w.customer()
+    months = w.rng.choice(["1", "3", "6", "12"])
+    await w.ask("full_statement", msisdn, CUSTOMER_PIN, months=months)
+
+
 async def business(w: Workload, product: str, shortcode: str, **params: str) -> Sent:
     """A business product, as the Daraja channel asks for it (no PIN, no deadline)."""
     return await w.ask(
@@ -603,6 +645,29 @@ async def b2c(w: Workload) -> None:
         to=w.customer(),
         amount=w.amount(10, 300),
         remarks="load",
+    )
+
+
+async def bulk_disbursement(w: Workload) -> None:
+    await w.by_staff(
+        "bulk_disbursement",
+        OPERATIONS_DESK,
+        OPERATIONS,
+        batch=str(w.rng.randrange(10**6)),
+        shortcode=w.rng.choice(PAYBILLS),
+        amount=w.amount(10, 300),
+    )
+
+
+async def bulk_payment(w: Workload) -> None:
+    await w.by_staff(
+        "bulk_payment",
+        OPERATIONS_DESK,
+        OPERATIONS,
+        shortcode=w.rng.choice(PAYBILLS),
+        to=w.customer(),
+        amount=w.amount(10, 300),
+        reference=f"B{w.rng.randrange(10**6)}",
     )
 
 
@@ -689,8 +754,13 @@ GENERATORS: dict[str, Generator] = {
     "operator_unlock": operator_unlock,
     "commission_statement": commission_statement,
     "set_language": set_language,
+    "email_code": email_code,
+    "register_email": register_email,
+    "full_statement": full_statement,
     "account_balance": account_balance,
     "b2c": b2c,
+    "bulk_disbursement": bulk_disbursement,
+    "bulk_payment": bulk_payment,
     "b2b": b2b,
     "tax_remittance": tax_remittance,
     "business_reversal": business_reversal,
@@ -699,6 +769,8 @@ GENERATORS: dict[str, Generator] = {
 # Products whose requests build on what earlier rounds left (receipts, vouchers, reversals).
 LATER = {
     "b2c",
+    "bulk_disbursement",
+    "bulk_payment",
     "b2b",
     "tax_remittance",
     "business_reversal",
@@ -726,6 +798,8 @@ NEEDS = {
     "business_reversal": ["pay_bill"],
     "transaction_status": ["pay_bill"],
     "b2c": ["pay_bill", "pay_bill"],
+    "bulk_disbursement": ["pay_bill", "pay_bill"],
+    "bulk_payment": ["pay_bill", "pay_bill"],
     "b2b": ["pay_bill", "pay_bill"],
     "tax_remittance": ["pay_bill", "pay_bill", "b2b", "b2b"],
     "unlock_pin": ["register"],
@@ -737,6 +811,8 @@ NEEDS = {
     "note_ticket": ["open_ticket"],
     "assign_ticket": ["open_ticket"],
     "resolve_ticket": ["open_ticket"],
+    "register_email": ["email_code"],
+    "full_statement": ["email_code", "register_email"],
 }
 ROUNDS = 3
 REQUESTS_PER_ROUND = 160

@@ -83,8 +83,10 @@ def fast_profile(folder: Path, deadline_s: int = 2) -> Path:
 def settings_for(
     url: str, folder: Path, *, profile: str | Path = "kenya", demo: bool = False
 ) -> Settings:
-    """Settings for a test platform: its store, keys in ``folder``, no demo data by default."""
-    return Settings(db=url, keys_dir=folder / "keys", profile=str(profile), demo=demo)
+    """Settings for a test platform: its store, keys and mail in ``folder``, no demo data."""
+    return Settings(
+        db=url, keys_dir=folder / "keys", mail_dir=folder / "mail", profile=str(profile), demo=demo
+    )
 
 
 @asynccontextmanager

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email
+import email.policy
 import json
 import os
 import re
@@ -177,6 +179,7 @@ def serving(run: Run, gateway_secret: str) -> Iterator[int]:
         "MKOBA_USSD_GATEWAY_SECRET": gateway_secret,
         "MKOBA_DARAJA_CREDENTIALS": "strict",
         "MKOBA_PROFILE": str(kenya_with_vouchers(run.folder)),
+        "MKOBA_MAIL_DIR": str(run.folder / "mail"),
         faults.SWITCH: str(run.switch),
     }
     command = [sys.executable, "-c", SERVE, "serve", "--db", run.db, "--port", str(port)]
@@ -450,6 +453,45 @@ def ussd(run: Run, gateway_secret: str) -> None:
         assert "balance" in dial.walk("7", "2", pin_d)
 
 
+def _mailed(folder: Path, address: str, pattern: str, wait_s: float = 10) -> str:
+    """The first match of ``pattern`` in the newest mail to ``address`` (mail is a folder)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        for path in sorted(folder.glob("*.eml"), reverse=True):
+            mail = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            body = mail.get_body(("plain",))
+            if mail["To"] == address and body is not None:
+                found = re.search(pattern, str(body.get_content()))
+                if found:
+                    return found[1] if found.groups() else found[0]
+        assert time.monotonic() < deadline, f"no mail to {address} matching {pattern!r}"
+        time.sleep(0.2)
+
+
+def statements(run: Run, gateway_secret: str) -> None:
+    """A full statement by email: the mailed code typed on USSD, the PDF's password by SMS."""
+    pin_d = run.canaries.values["new PIN of D (USSD)"]
+    folder, address = run.folder / "mail", "d.statements@example.com"
+    run.carries(f"/api/v1/sms/{D}", "statement password")
+    with run.client(**{"X-Gateway-Secret": gateway_secret}) as gateway:
+        before = run.sinks()
+        sent = Dial(gateway, D).walk("7", "7", "2", address)
+        assert sent.startswith("END Code sent"), sent
+        code = _mailed(folder, address, r"Your code is ([0-9]{6})\.")
+        # Six digits could be in the sinks by chance (an amount, an id): then not a canary.
+        if not Canaries({"email code": code}).seen("email code", before):
+            run.canaries.add("email code", code)
+        wrong = run.fresh("wrong email code", 6)
+        assert "Wrong code" in Dial(gateway, D).walk("7", "7", "3", wrong, pin_d)
+        assert "will be sent to" in Dial(gateway, D).walk("7", "7", "3", code, pin_d)
+        asked = Dial(gateway, D).walk("7", "7", "1", "1", pin_d)
+        assert "will be emailed" in asked, asked
+    with run.client() as http:
+        password = _from_inbox(run, http, D, r"password ([A-Z0-9]{8})\.")
+    run.canaries.add("statement password", password)
+    _mailed(folder, address, r"Your M-PESA statement from")
+
+
 def sms(run: Run) -> None:
     """SMS from a handset: a PIN typed in an SMS is never read, stored or echoed."""
     pin_a = run.canaries.values["new PIN of A"]
@@ -703,6 +745,7 @@ def test_no_secret_reaches_a_log_an_answer_or_the_store(run: Run) -> None:
             configured = time.monotonic()
             native(run)
             ussd(run, gateway_secret)
+            statements(run, gateway_secret)
             sms(run)
             time.sleep(max(0.0, registry_refresh_s - (time.monotonic() - configured)))
             conversations = daraja(run, app, listener)

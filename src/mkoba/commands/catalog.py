@@ -218,6 +218,30 @@ class SetLanguage(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class EmailCode(Command):
+    """A customer asks for a code at an email address, to register it for statements."""
+
+    products: ClassVar[tuple[str, ...]] = ("email_code",)
+    address: Text
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfirm(Command):
+    """A customer types the code they were emailed, to register that address."""
+
+    products: ClassVar[tuple[str, ...]] = ("register_email",)
+    code: Text
+
+
+@dataclass(frozen=True, slots=True)
+class FullStatement(Command):
+    """A customer asks for the full statement of their last ``months``, by email."""
+
+    products: ClassVar[tuple[str, ...]] = ("full_statement",)
+    months: Text
+
+
+@dataclass(frozen=True, slots=True)
 class Emoney(Command):
     """Issue or redeem e-money against the trust account (``to`` names the holder)."""
 
@@ -251,6 +275,28 @@ class BusinessToCustomer(Command):
     to: Msisdn
     amount: Amount
     remarks: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkDisbursement(Command):
+    """Staff approve a bulk disbursement batch: an organisation pays ``amount`` in all."""
+
+    products: ClassVar[tuple[str, ...]] = ("bulk_disbursement",)
+    batch: Text
+    shortcode: Text
+    # What the batch takes from the organisation's account: the payments and their fees.
+    amount: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPayment(Command):
+    """One row of an approved bulk disbursement: B2C's payment, asked for by staff."""
+
+    products: ClassVar[tuple[str, ...]] = ("bulk_payment",)
+    shortcode: Text
+    to: Msisdn
+    amount: Amount
+    reference: Text = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,9 +359,14 @@ ALL: tuple[type[Command], ...] = (
     OperatorUnlock,
     PinUnlockSelf,
     SetLanguage,
+    EmailCode,
+    EmailConfirm,
+    FullStatement,
     Emoney,
     BusinessToBusiness,
     BusinessToCustomer,
+    BulkDisbursement,
+    BulkPayment,
     TaxRemittance,
     BusinessReversal,
     TransactionStatus,

@@ -93,6 +93,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "sw": "PIN ni tarakimu 4 hadi 6.",
     },
     "ussd.invalid.confirm_pin": {"en": "The PINs do not match.", "sw": "PIN hazilingani."},
+    "ussd.invalid.email": {
+        "en": "Enter an email address such as name@example.com.",
+        "sw": "Weka anwani ya barua pepe kama name@example.com.",
+    },
+    "ussd.invalid.code": {
+        "en": "Enter the digits of the code we emailed.",
+        "sw": "Weka tarakimu za nambari tuliyotuma kwa barua pepe.",
+    },
     "ussd.statement.title": {"en": "M-PESA statement:", "sw": "Taarifa ya M-PESA:"},
     "ussd.statement.empty": {"en": "No transactions yet.", "sw": "Bado hakuna miamala."},
     # -- SMS: replies to what customers send ------------------------------------------

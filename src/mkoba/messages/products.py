@@ -209,4 +209,40 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "sw": "{receipt} Imethibitishwa. {amount} za pesa za kielektroniki zimerudishwa kwa"
         " kumbukumbu ya benki {reference} tarehe {date} saa {time}. Salio jipya ni {balance}.",
     },
+    # Full statements by email (products/email_statements.py, statements/delivery.py).
+    # An email's first line is its subject.
+    "email.code": {
+        "en": "Your M-PESA email code\n\nYour code is {code}. To register this address for"
+        " M-PESA statements, dial *334#, My Account, Full Statement, Confirm email, and"
+        " enter it within {minutes} minutes. If you did not ask for it, ignore this email.",
+        "sw": "Nambari yako ya barua pepe ya M-PESA\n\nNambari yako ni {code}. Kusajili"
+        " anwani hii kwa taarifa za M-PESA, piga *334#, Akaunti Yangu, Taarifa Kamili,"
+        " Thibitisha barua pepe, na uiweke ndani ya dakika {minutes}. Kama hukuiomba,"
+        " puuza barua pepe hii.",
+    },
+    "email.registered": {
+        "en": "Your M-PESA statements will be sent to {email}, registered on {date} at {time}."
+        " If this was not you, call 100.",
+        "sw": "Taarifa zako za M-PESA zitatumwa kwa {email}, iliyosajiliwa tarehe {date} saa"
+        " {time}. Kama si wewe, piga 100.",
+    },
+    # Not a text for people: the statement deliverer's order (sealed: it holds the password).
+    "statement.delivery": {
+        "en": "statement/1 en {party_id} {start} {end} {password}",
+        "sw": "statement/1 sw {party_id} {start} {end} {password}",
+    },
+    "statement.requested": {
+        "en": "Your M-PESA statement from {start} to {end} is being emailed to {email}."
+        " Open it with the password {password}. Never share it.",
+        "sw": "Taarifa yako ya M-PESA kuanzia {start} hadi {end} inatumwa kwa {email}."
+        " Ifungue kwa nenosiri {password}. Usimpe mtu.",
+    },
+    "statement.email": {
+        "en": "Your M-PESA statement\n\nDear {name},\n\nYour M-PESA statement from {start} to"
+        " {end} is attached. Open it with the password we sent to your phone by SMS.\n\n"
+        "If you did not ask for it, call 100.",
+        "sw": "Taarifa yako ya M-PESA\n\nMpendwa {name},\n\nTaarifa yako ya M-PESA kuanzia"
+        " {start} hadi {end} imeambatishwa. Ifungue kwa nenosiri tulilotuma kwa simu yako"
+        " kwa SMS.\n\nKama hukuiomba, piga 100.",
+    },
 }

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from mkoba.ledger import WriteMode
 from mkoba.ledger.store import Store, Write
+from mkoba.parties import emails
 from mkoba.parties.model import Credential, Party, PartyKind, PartyState, Purpose, Role
 from mkoba.parties.schema import CREDENTIAL_COLUMNS, PARTY_COLUMNS, SCHEMA
 
@@ -31,6 +32,8 @@ class Change(NamedTuple):
     roles: tuple[tuple[int, Role, int], ...] = ()
     credentials: tuple[Credential, ...] = ()
     audit: tuple[tuple[int, int, str, int, dict[str, object]], ...] = ()
+    # Registered email addresses: (party id, address, when it was verified, ns).
+    emails: tuple[tuple[int, str, int], ...] = ()
 
     def then(self, other: Change | None) -> Change:
         """This change followed by ``other`` (what both write, ``other``'s wins)."""
@@ -42,6 +45,7 @@ class Change(NamedTuple):
             self.roles + other.roles,
             self.credentials + other.credentials,
             self.audit + other.audit,
+            self.emails + other.emails,
         )
 
     def writes(self) -> list[Write]:
@@ -88,6 +92,16 @@ class Change(NamedTuple):
             )
             for at, actor, action, subject, detail in self.audit
         ]
+        rows += [
+            Write(
+                "party_emails",
+                ("party_id", "address", "verified"),
+                email,
+                ("party_id",),
+                WriteMode.UPSERT,
+            )
+            for email in self.emails
+        ]
         return rows
 
 
@@ -102,6 +116,7 @@ class Directory:
         self._by_id_digest: dict[str, set[int]] = {}
         self._accounts: dict[tuple[int, Purpose], int] = {}
         self._roles: dict[int, set[tuple[Role, int]]] = {}
+        self._emails: dict[int, str] = {}
         self._next_id = first_party_id
 
     # -- loading ----------------------------------------------------------------------
@@ -110,6 +125,7 @@ class Directory:
     def migrate(store: Store) -> None:
         """Create the parties' tables if they are missing."""
         store.migrate_script("parties-0001", SCHEMA)
+        store.migrate_script(emails.MIGRATION, emails.SCHEMA)
 
     @classmethod
     def load(cls, store: Store) -> Directory:
@@ -122,12 +138,14 @@ class Directory:
             credentials = snapshot.query(
                 f"SELECT {', '.join(CREDENTIAL_COLUMNS)} FROM pin_credentials"
             )
+            addresses = snapshot.query("SELECT party_id, address, verified FROM party_emails")
         directory.apply(
             Change(
                 parties=tuple(_party(row) for row in parties),
                 accounts=tuple((int(p), Purpose(int(u)), int(a)) for p, u, a in accounts),
                 roles=tuple((int(p), Role(r), int(s)) for p, r, s in roles),
                 credentials=tuple(_credential(row) for row in credentials),
+                emails=tuple((int(p), str(a), int(v)) for p, a, v in addresses),
             )
         )
         return directory
@@ -145,6 +163,10 @@ class Directory:
     def credential(self, party_id: int) -> Credential | None:
         """A party's PIN credential (its verifier and lock state), or None: no PIN yet."""
         return self.credentials.get(party_id)
+
+    def email(self, party_id: int) -> str | None:
+        """The email address a party registered (for its full statements), or None."""
+        return self._emails.get(party_id)
 
     def by_msisdn(self, msisdn: str) -> Party | None:
         """The party registered on this canonical MSISDN."""
@@ -203,6 +225,8 @@ class Directory:
             self._roles.setdefault(party_id, set()).add((role, scope))
         for credential in change.credentials:
             self.credentials[credential.party_id] = credential
+        for party_id, address, _ in change.emails:
+            self._emails[party_id] = address
 
     def _put_party(self, party: Party) -> None:
         old = self.parties.get(party.id)

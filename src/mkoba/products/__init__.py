@@ -10,6 +10,7 @@ from mkoba.products.buy_airtime import BuyAirtime
 from mkoba.products.buy_goods import BuyGoods
 from mkoba.products.change_pin import ChangePin
 from mkoba.products.deposit import Deposit
+from mkoba.products.email_statements import EmailCode, FullStatement, RegisterEmail
 from mkoba.products.emoney import IssueEmoney, RedeemEmoney
 from mkoba.products.float_transfer import FloatTransfer
 from mkoba.products.kit import Kit
@@ -55,6 +56,9 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
         PinUnlockSelf(),
         CommissionStatement(),
         SetLanguage(),
+        EmailCode(kit),
+        RegisterEmail(kit),
+        FullStatement(),
         IssueEmoney(),
         RedeemEmoney(),
         FreezeWallet(),

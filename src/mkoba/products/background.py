@@ -25,7 +25,7 @@ from mkoba.processor.guarded import settle
 from mkoba.processor.plan import Line, Note, Posted, Record
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.processor.services import Services
-from mkoba.products import reversal_book, ticket_book, voucher_book
+from mkoba.products import email_codes, reversal_book, ticket_book, voucher_book
 from mkoba.products.common import display_name
 from mkoba.products.kit import Kit
 from mkoba.products.voucher_book import Voucher
@@ -53,6 +53,7 @@ def migrate(store: Store) -> None:
     store.migrate_script("vouchers-0001", voucher_book.SCHEMA)
     store.migrate_script("reversals-0001", reversal_book.SCHEMA)
     store.migrate_script(ticket_book.MIGRATION, ticket_book.SCHEMA)
+    store.migrate_script(email_codes.MIGRATION, email_codes.SCHEMA)
 
 
 class Background:
@@ -68,6 +69,8 @@ class Background:
         await asyncio.to_thread(migrate, services.store)
         key_path = self.keys_dir / "voucher.key"
         self.kit.voucher_key = await asyncio.to_thread(load_or_create_key, key_path)
+        email_path = self.keys_dir / "email-code.key"
+        self.kit.email_key = await asyncio.to_thread(load_or_create_key, email_path)
         self._task = asyncio.get_running_loop().create_task(_sweeps(services))
 
     async def stop(self) -> None:

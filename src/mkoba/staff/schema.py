@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mkoba.staff import accounts, audit, closes, commands
+from mkoba.staff import accounts, audit, batches, closes, commands
 
 SCRIPTS = (
     (accounts.MIGRATION, accounts.SCHEMA),
@@ -12,6 +12,7 @@ SCRIPTS = (
     (audit.MIGRATION, audit.SCHEMA),
     (audit.INDEXES_MIGRATION, audit.INDEXES),
     (commands.MIGRATION, commands.SCHEMA),
+    (batches.MIGRATION, batches.SCHEMA),
     (closes.MIGRATION, closes.SCHEMA),
 )
 

@@ -23,18 +23,19 @@ import itertools
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mkoba.app import Platform
 from mkoba.channels.console.actions import ACTIONS
 from mkoba.codes import Code
-from mkoba.parties import PartyState, local_msisdn
+from mkoba.parties import PartyKind, PartyState, Purpose, Role, account_id, local_msisdn
 from mkoba.processor.request import Channel
 from mkoba.staff.policy import Mode, Policy, shipped
 from tests.channels.console.staff import Member, sign_in
 from tests.conftest import MakePlatform
-from tests.world import CUSTOMER_PIN, World
+from tests.world import CUSTOMER_PIN, KSH, World
 
 pytestmark = pytest.mark.anyio
 DOCS = Path(__file__).parents[3] / "docs" / "console.md"
@@ -111,6 +112,21 @@ def fields_for(world: World) -> dict[str, Fields]:
         assert opened.code is Code.OK, opened
         return "note_ticket", {"ticket": str(opened.data["ticket"]), "text": "matrix"}
 
+    async def bulk_disbursement() -> tuple[str, dict[str, str]]:
+        # A file of one payee from a funded organisation: its batch waits for a checker.
+        organisation = await world.add_party(
+            PartyKind.ORGANISATION,
+            "Matrix SACCO",
+            number=world.number(),
+            purposes=(Purpose.UTILITY, Purpose.WORKING),
+            roles=(Role.BILLER,),
+            tariff="customer_bears",
+        )
+        await world.issue(account_id(organisation.id, Purpose.UTILITY), 1_000 * KSH)
+        assert organisation.number
+        csv = f"phone,amount,reference\n{await customer()},101,M{next(_references)}\n"
+        return "bulk_disbursement", {"shortcode": organisation.number, "csv": csv}
+
     async def agent_onboard() -> tuple[str, dict[str, str]]:
         fields = {"kind": "merchant", "name": "Matrix Till", "number": world.number()}
         return "onboard_business", {**fields, "phone": world.msisdn()}
@@ -124,7 +140,24 @@ def fields_for(world: World) -> dict[str, Fields]:
         "wallet_freeze": wallet_freeze,
         "wallet_unfreeze": wallet_unfreeze,
         "kyc_tier": kyc_tier,
+        "bulk_disbursement": bulk_disbursement,
     }
+
+
+async def start(member: Member, product: str, fields: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """Start a command as the console does: a bulk file by its upload, the rest by their form.
+
+    The status, and the command started (its JSON) when it was.
+    """
+    if product == "bulk_disbursement":
+        uploaded = await member.post("/bulk", fields)
+        if uploaded.status_code != 201:
+            return uploaded.status_code, {}
+        command = await member.get(f"/commands/{uploaded.json()['command']}")
+        assert command.status_code == 200, command.text
+        return 201, command.json()
+    answer = await member.make(product, **fields)
+    return answer.status_code, answer.json() if answer.status_code == 201 else {}
 
 
 def expected(policy: Policy, role: str, action: str) -> set[str]:
@@ -141,15 +174,15 @@ async def observe_command_action(
     done: list[int] = []
     for role, member in members.items():
         product, fields = await make()
-        answer = await member.make(product, **fields)
-        if answer.status_code == 201:
-            state = answer.json()["state"]
-            assert state in ("pending", "done"), answer.json()
+        status, answer = await start(member, product, fields)
+        if status == 201:
+            state = answer["state"]
+            assert state in ("pending", "done"), answer
             observed[role].add("make" if state == "pending" else "do")
             if state == "done":
-                done.append(answer.json()["id"])
+                done.append(answer["id"])
         else:
-            assert answer.status_code == 403, (role, action, answer.text)
+            assert status == 403, (role, action, status)
     makers = [r for r in members if Mode.MAKE in policy.actions[action].modes.get(r, ())]
     for role, member in members.items():
         if not makers:
@@ -161,9 +194,9 @@ async def observe_command_action(
             continue
         product, fields = await make()
         maker = members[next((r for r in makers if r != role), makers[0])]
-        made = await maker.make(product, **fields)
-        assert made.status_code == 201 and made.json()["state"] == "pending", made.text
-        command_id = made.json()["id"]
+        status, made = await start(maker, product, fields)
+        assert status == 201 and made["state"] == "pending", made
+        command_id = made["id"]
         seen = await member.get(f"/commands/{command_id}")
         assert seen.status_code in (200, 404), seen.text
         sees[role] = seen.status_code == 200

@@ -101,3 +101,32 @@ async def test_pages_need_a_session_and_refuse_without_the_csrf_token(
         },
     )
     assert made.status_code == 403 and "<" not in made.text  # care L1 may not, and says so
+    # Text that cannot be stored is refused at the edge, whichever field carries it, and
+    # nothing is made of it.
+    before = (await browser.get("/staff/home")).text.count("/staff/commands/")
+    for body in (
+        "product=reset_pin&customer=0712000001&note=hello%00there",
+        "product=reset_pin&customer=0712000001&note=%1B%5B31m",
+        "product=reset_pin&customer%07=0712000001",
+    ):
+        refused = await browser.post(
+            "/staff/ui/commands",
+            content=body,
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "HX-Request": "true",
+                "X-CSRF-Token": token.group(1),
+            },
+        )
+        assert refused.status_code == 422 and "control character" in refused.text, body
+    not_utf8 = await browser.post(
+        "/staff/ui/commands",
+        content=b"product=reset_pin&note=\xff\xfe",
+        headers={
+            "content-type": "application/x-www-form-urlencoded",
+            "HX-Request": "true",
+            "X-CSRF-Token": token.group(1),
+        },
+    )
+    assert not_utf8.status_code == 422 and "UTF-8" in not_utf8.text
+    assert (await browser.get("/staff/home")).text.count("/staff/commands/") == before

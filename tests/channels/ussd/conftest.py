@@ -81,9 +81,11 @@ def menus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, menus_dir: Path) -> Iterator[Served]:
-    """The USSD tests' server: sessions idle out after 4 s; extra menus from ``menus_dir``."""
+    """The USSD tests' server: sessions idle out after 4 s; extra menus from ``menus_dir``;
+    mail written to the folder's ``mail`` (no SMTP server)."""
     folder = tmp_path_factory.mktemp("ussd")
-    with serve(folder, ussd_idle_s="4", ussd_menus_dir=str(menus_dir)) as served:
+    mail = str(folder / "mail")
+    with serve(folder, ussd_idle_s="4", ussd_menus_dir=str(menus_dir), mail_dir=mail) as served:
         yield served
 
 

@@ -45,7 +45,7 @@ def test_every_shipped_menu_loads_for_each_role() -> None:
         menu = library.current(role)
         assert menu.role == role
         assert set(menu.languages) == {"en", "sw"}
-    assert len(MENUS) == 5
+    assert len(MENUS) == 6
 
 
 def test_menus_only_offer_products_that_exist() -> None:

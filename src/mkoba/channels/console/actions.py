@@ -4,15 +4,17 @@ Each product a member of staff may ask for belongs to one action of the policy
 (``staff/policy.yaml``): e-money issue and redemption to ``float_topup``, PIN unlock
 and reset to ``pin_reset``, reversal decisions to ``reversal``, freezing and
 unfreezing a wallet to ``wallet_freeze`` and ``wallet_unfreeze``, a KYC tier change
-to ``kyc_tier``, working a care ticket to ``tickets`` (``ACTIONS``). Before a command is
-recorded the console looks at what it acts on: the entity (one open command per
-entity), the amount (for the checkers' limits) and a readable before/after view.
+to ``kyc_tier``, working a care ticket to ``tickets``, approving a bulk disbursement
+batch to ``bulk_disbursement`` (``ACTIONS``). Before a command is recorded the
+console looks at what it acts on: the entity (one open command per entity), the
+amount (for the checkers' limits) and a readable before/after view.
 A command that cannot work as things stand (an unknown number, a reversal already
 decided) is refused here, with TranProc deciding again when it runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -32,6 +34,7 @@ from mkoba.parties import (
 )
 from mkoba.parties.holders import BUSINESSES, EMONEY_ACCOUNTS, EMONEY_HOLDERS, bank_reference
 from mkoba.ports import DirectoryView, Ports, Reversals, Tables, Tickets
+from mkoba.staff import batches
 from mkoba.staff.commands import Line
 
 TRUST = account_id(OPERATOR_ID, Purpose.TRUST)
@@ -319,6 +322,50 @@ async def _onboard(_product: str, command: Command, reads: Reads) -> Preview:
     return Preview(f"onboard:{command.kind}:{key}", 0, summary, view)
 
 
+async def _bulk(_product: str, command: Command, reads: Reads) -> Preview:
+    assert isinstance(command, commands.BulkDisbursement)
+    if not command.batch.isdigit() or len(command.batch) > 18:
+        raise Unfit("batch: the batch's number")
+    batch = await asyncio.to_thread(batches.get, reads.tables, int(command.batch))
+    if batch is None or batch.state != batches.WAITING or batch.command_id:
+        raise Unfit(f"Batch {command.batch} is not a new upload waiting for approval.")
+    payer = reads.directory.by_number(PartyKind.ORGANISATION, batch.shortcode)
+    if payer is None or batch.shortcode != command.shortcode:
+        raise Unfit(f"There is no organisation {command.shortcode}.")
+    account = reads.directory.account(payer.id, Purpose.UTILITY)
+    if account is None:
+        raise Unfit(f"{payer.name} holds no utility account.")
+    debit = batch.total + batch.fees
+    if debit != command.amount:
+        raise Unfit("amount: what the batch takes, payments and fees")
+    held = await reads.balance(account)
+    if held < debit:
+        raise Unfit(
+            f"{payer.name}'s utility account holds {reads.money(held)}: the batch needs"
+            f" {reads.money(debit)} (payments and fees)."
+        )
+    rows = await asyncio.to_thread(batches.rows_of, reads.tables, batch.id)
+    unknown = sum(1 for row in rows if not _registered(reads, row.phone))
+    summary = (
+        f"Pay {batch.row_count} payees {reads.money(batch.total)} in all from"
+        f" {payer.name} ({batch.shortcode}): batch {batch.id}, {batch.title}"
+    )
+    view = (
+        Line("Organisation", f"{payer.name} ({batch.shortcode})", payer.name),
+        Line("Payments", "", str(batch.row_count)),
+        Line("Total paid", "", reads.money(batch.total)),
+        Line("B2C fees", "", reads.money(batch.fees)),
+        Line("Utility account", reads.money(held), reads.money(held - debit)),
+        Line("Payees not registered now (will fail)", str(unknown), str(unknown)),
+    )
+    return Preview(batch.entity, debit, summary, view)
+
+
+def _registered(reads: Reads, msisdn: str) -> bool:
+    party = reads.directory.by_msisdn(msisdn)
+    return party is not None and party.kind == PartyKind.CUSTOMER and party.active
+
+
 # product -> (its policy action, its preview)
 ACTIONS: Mapping[str, tuple[str, Previewer]] = {
     "issue_emoney": ("float_topup", _emoney),
@@ -334,6 +381,7 @@ ACTIONS: Mapping[str, tuple[str, Previewer]] = {
     "assign_ticket": ("tickets", _ticket),
     "resolve_ticket": ("tickets", _ticket),
     "onboard_business": ("agent_onboard", _onboard),
+    "bulk_disbursement": ("bulk_disbursement", _bulk),
 }
 
 

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse, Response
 
 from mkoba.channels.console import (
     audit_routes,
+    bulk_pages,
+    bulk_routes,
     callback_routes,
     close,
     command_routes,
@@ -29,6 +31,7 @@ from mkoba.channels.console import (
 )
 from mkoba.channels.console.actions import Books, Reads
 from mkoba.channels.console.auth import Refusal
+from mkoba.channels.console.bulk import Bulk
 from mkoba.channels.console.desk import Desk
 from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
@@ -71,6 +74,7 @@ class ConsoleChannel:
         self.checks = asyncio.Semaphore(checks_at_once)
         self.waiting = 0
         self.desk = Desk(self)
+        self.bulk = Bulk(self)
         # Success rate and latency, sampled from the metrics once a minute (the dashboard).
         self.health = health.Sampler()
         # One day's close at a time (its order check and its insert).
@@ -117,10 +121,12 @@ class ConsoleChannel:
         app.include_router(customers.router(self))
         app.include_router(ticket_routes.router(self))
         app.include_router(finance.router(self))
+        app.include_router(bulk_routes.router(self))
         app.include_router(dashboard.router(self))
         app.include_router(callback_routes.router(self))
         app.include_router(close.router(self))
         app.include_router(pages.router(self))
+        app.include_router(bulk_pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
     async def start(self) -> None:
@@ -130,10 +136,14 @@ class ConsoleChannel:
         resumed = await self.desk.resume()
         if resumed:
             log.warning("sent %d staff command(s) again whose answer was lost", resumed)
+        paying = await self.bulk.resume()
+        if paying:
+            log.warning("paying on %d bulk batch(es) a stop interrupted", paying)
 
     async def stop(self) -> None:
-        """Every session ends with the server."""
+        """Every session ends with the server; batches being paid go on at the next start."""
         self.sessions = Sessions()
+        await self.bulk.stop()
         await self.health.stop()
 
     @staticmethod

@@ -23,7 +23,6 @@ import datetime as dt
 import json
 import time
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -32,11 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mkoba.channels.console import finance
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin, record
-from mkoba.channels.console.pages import form_chars_max, render_page, signed_in_page
-from mkoba.channels.console.statements import days_ns
+from mkoba.channels.console.pages import read_form, render_page, signed_in_page
 from mkoba.staff import accounts, audit, closes
 from mkoba.staff.policy import Mode
 from mkoba.staff.signin import step_up
+from mkoba.statements.render import days_ns
 from mkoba.text import text_problem
 
 if TYPE_CHECKING:
@@ -306,7 +305,7 @@ def router(console: ConsoleChannel) -> APIRouter:
     async def close_form(http: Request) -> Response:
         """Finance's sign-off form."""
         who = await caller(console, http, writes=True)
-        fields = await _form(http)
+        fields = await read_form(http)
         wanted = {name: fields.get(name, "") for name in ("day", "bank", "note", "code")}
         try:
             body = CloseIn.model_validate(wanted)
@@ -330,11 +329,3 @@ def router(console: ConsoleChannel) -> APIRouter:
         return HTMLResponse(escape(text))
 
     return api
-
-
-async def _form(http: Request) -> dict[str, str]:
-    body = (await http.body()).decode("utf-8", errors="strict")
-    if len(body) > form_chars_max:
-        raise Refusal(413, "The form is too large.")
-    fields = parse_qs(body, keep_blank_values=True, strict_parsing=False)
-    return {name: values[-1] for name, values in fields.items()}

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from mkoba.channels.console import statements
 from mkoba.channels.console.actions import pin_state
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin, record
 from mkoba.parties import (
@@ -33,6 +32,7 @@ from mkoba.parties import (
 from mkoba.processor import history
 from mkoba.staff import commands as book
 from mkoba.staff.policy import Mode
+from mkoba.statements import render as statements
 
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel

@@ -28,9 +28,9 @@ from pydantic import BaseModel
 from mkoba.channels.console import health
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin, record
 from mkoba.channels.console.pages import render_page, signed_in_page
-from mkoba.channels.console.statements import days_ns
 from mkoba.parties import PartyKind, Purpose
 from mkoba.processor import history
+from mkoba.statements.render import days_ns
 
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel

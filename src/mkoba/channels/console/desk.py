@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mkoba.channels.console.actions import ACTIONS, Unfit
@@ -50,6 +50,9 @@ class Desk:
     def __init__(self, console: ConsoleChannel) -> None:
         self.console = console
         self._lock = asyncio.Lock()
+        # product -> what to do once one of its commands is settled (done, failed,
+        # rejected or cancelled): a bulk batch starts paying, or closes.
+        self.settled: dict[str, Callable[[StaffCommand], Awaitable[None]]] = {}
 
     # -- making -----------------------------------------------------------------------
 
@@ -246,6 +249,7 @@ class Desk:
             entity=found.entity,
             detail={"command": found.id, "reason": reason},
         )
+        await self._settled(closed)
         return closed
 
     async def _run(
@@ -305,7 +309,13 @@ class Desk:
                 "receipt": response.receipt or "",
             },
         )
+        await self._settled(finished)
         return finished
+
+    async def _settled(self, command: StaffCommand) -> None:
+        then = self.settled.get(command.product)
+        if then is not None:
+            await then(command)
 
     async def _audit(
         self,

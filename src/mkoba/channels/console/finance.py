@@ -28,10 +28,10 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin, record
-from mkoba.channels.console.statements import days_ns
 from mkoba.ledger import AccountKind
 from mkoba.parties import Purpose
 from mkoba.processor import history
+from mkoba.statements.render import days_ns
 
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel

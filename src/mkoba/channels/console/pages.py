@@ -40,6 +40,7 @@ from mkoba.money import format_amount
 from mkoba.staff import audit
 from mkoba.staff import commands as book
 from mkoba.staff.policy import Mode
+from mkoba.text import text_problem
 
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel
@@ -64,7 +65,10 @@ TITLES = {
     "assign_ticket": "Give a ticket to someone",
     "resolve_ticket": "Resolve a ticket",
     "onboard_business": "Onboard a business",
+    "bulk_disbursement": "Bulk disbursement",
 }
+# Products started from a page of their own rather than the command form.
+STARTS = {"bulk_disbursement": "/staff/bulk"}
 HINTS = {
     "kind": "operator, super_agent, agent_store, organisation or merchant",
     "to": "the holder's agent, paybill or till number (not for the operator)",
@@ -116,6 +120,38 @@ def _clock(left_s: int) -> str:
 TEMPLATES = _templates()
 
 
+def render_page(
+    console: ConsoleChannel, name: str, who: Caller | None, status: int = 200, **values: Any
+) -> HTMLResponse:
+    """A page, with what every page needs: the caller, the CSRF token, the menu's links."""
+    role = who.account.role if who is not None else ""
+    policy = console.policy
+
+    def money(minor: int) -> str:
+        return format_amount(minor, console.ports.profile().currency)
+
+    html = TEMPLATES.get_template(name).render(
+        who=who.account if who is not None else None,
+        csrf=who.session.csrf if who is not None else "",
+        sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
+        sees_reversals=bool(who) and policy.sees(role, "reversal"),
+        sees_tickets=bool(who) and policy.sees(role, "tickets"),
+        sees_finance=bool(who) and policy.sees(role, "reconciliation"),
+        sees_bulk=bool(who) and policy.sees(role, "bulk_disbursement"),
+        sees_dashboards=bool(who) and policy.sees(role, "dashboards"),
+        sees_callbacks=bool(who) and policy.sees(role, "callbacks"),
+        clock=_clock,
+        sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
+        money=money,
+        titles=TITLES,
+        starts=STARTS,
+        **values,
+    )
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def router(console: ConsoleChannel) -> APIRouter:
     """The back office's pages over ``console``."""
     pages = APIRouter(prefix="/staff", include_in_schema=False)
@@ -130,11 +166,7 @@ def router(console: ConsoleChannel) -> APIRouter:
         return Response(status_code=204, headers={"HX-Redirect": url})
 
     async def form(http: Request) -> dict[str, str]:
-        body = (await http.body()).decode("utf-8", errors="strict")
-        if len(body) > form_chars_max:
-            raise Refusal(413, "The form is too large.")
-        fields = parse_qs(body, keep_blank_values=True, strict_parsing=False)
-        return {name: values[-1] for name, values in fields.items()}
+        return await read_form(http)
 
     @pages.get("/")
     async def start(http: Request) -> Response:
@@ -192,6 +224,8 @@ def router(console: ConsoleChannel) -> APIRouter:
         makes = _products_for(console, who)
         if product not in makes:
             raise Refusal(404, "Your role may not start that.")
+        if product in STARTS:
+            return RedirectResponse(STARTS[product], status_code=303)
         fields = [
             {
                 "name": f.name,
@@ -398,34 +432,22 @@ def router(console: ConsoleChannel) -> APIRouter:
     return pages
 
 
-def render_page(
-    console: ConsoleChannel, name: str, who: Caller | None, status: int = 200, **values: Any
-) -> HTMLResponse:
-    """A page for ``who``: the template with what the navigation needs to know."""
-    role = who.account.role if who is not None else ""
-    policy = console.policy
-
-    def money(minor: int) -> str:
-        return format_amount(minor, console.ports.profile().currency)
-
-    html = TEMPLATES.get_template(name).render(
-        who=who.account if who is not None else None,
-        csrf=who.session.csrf if who is not None else "",
-        sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
-        sees_reversals=bool(who) and policy.sees(role, "reversal"),
-        sees_tickets=bool(who) and policy.sees(role, "tickets"),
-        sees_finance=bool(who) and policy.sees(role, "reconciliation"),
-        sees_dashboards=bool(who) and policy.sees(role, "dashboards"),
-        sees_callbacks=bool(who) and policy.sees(role, "callbacks"),
-        clock=_clock,
-        sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
-        money=money,
-        titles=TITLES,
-        **values,
-    )
-    response = HTMLResponse(html, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+async def read_form(http: Request) -> dict[str, str]:
+    """A posted form's fields (the last value of each): bounded, UTF-8, storable text."""
+    raw = await http.body()
+    if len(raw) > form_chars_max:
+        raise Refusal(413, "The form is too large.")
+    try:
+        body = raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise Refusal(422, "The form is not UTF-8 text.") from None
+    fields = parse_qs(body, keep_blank_values=True, strict_parsing=False)
+    found = {name: values[-1] for name, values in fields.items()}
+    for name, value in found.items():
+        problem = text_problem(name) or text_problem(value)
+        if problem is not None:
+            raise Refusal(422, f"{name[:40]!r} {problem}")
+    return found
 
 
 async def signed_in_page(console: ConsoleChannel, http: Request) -> Caller | Response:

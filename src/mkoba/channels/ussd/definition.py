@@ -47,6 +47,8 @@ CHECKS = (
     "pin",
     "new_pin",
     "confirm_pin",
+    "email",
+    "code",
 )
 PIN_CHECKS = ("pin", "new_pin", "confirm_pin")
 # Keys the engine keeps for itself: back, home, next page.
@@ -107,7 +109,18 @@ class ScreenDef(_Strict):
     ask: Texts | None = None
     field: str | None = Field(None, pattern=r"^[a-z_]{1,30}$")
     check: (
-        Literal["msisdn", "amount", "number", "account", "receipt", "pin", "new_pin", "confirm_pin"]
+        Literal[
+            "msisdn",
+            "amount",
+            "number",
+            "account",
+            "receipt",
+            "pin",
+            "new_pin",
+            "confirm_pin",
+            "email",
+            "code",
+        ]
         | None
     ) = None
     # For confirm_pin: the field to match.
@@ -363,6 +376,10 @@ _DATA_VARS = frozenset(
         "agent",
         "ticket",
         "answer_by",
+        "email",
+        "start",
+        "end",
+        "minutes",
     }
 )
 

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 from mkoba.catalog import Profile
 from mkoba.channels.ussd import screens
+from mkoba.channels.ussd.checks import typed
 from mkoba.channels.ussd.definition import (
     MONEY_KEYS,
     Lookup,
@@ -253,6 +254,11 @@ class Engine:
             if not _RECEIPT.match(text):
                 return problem
             values[field] = values[f"{field}_text"] = text.upper()
+        elif check in ("email", "code"):
+            kept = typed(check, text)
+            if kept is None:
+                return problem
+            values[field] = values[f"{field}_text"] = kept
         else:
             return self._take_pin(session, screen, text)
         return None

@@ -2,7 +2,8 @@
 
 One module each: ``b2c`` (B2C and B2Pochi), ``b2b`` (paybill, buy goods, B2C
 top-up, moves between a business's own accounts), ``tax_remittance``,
-``account_balance``, ``transaction_status``, ``business_reversal``. See
+``account_balance``, ``transaction_status``, ``business_reversal``, and ``bulk``
+(the console's bulk disbursement, paid as B2C). See
 ``common`` for who may ask and which accounts they use.
 """
 
@@ -12,6 +13,7 @@ from mkoba.processor.processor import Product
 from mkoba.products.business.account_balance import AccountBalance
 from mkoba.products.business.b2b import B2B
 from mkoba.products.business.b2c import B2C
+from mkoba.products.business.bulk import BulkDisbursement, BulkPayment
 from mkoba.products.business.business_reversal import BusinessReversal
 from mkoba.products.business.tax_remittance import TaxRemittance
 from mkoba.products.business.transaction_status import TransactionStatus
@@ -20,6 +22,8 @@ __all__ = [
     "B2B",
     "B2C",
     "AccountBalance",
+    "BulkDisbursement",
+    "BulkPayment",
     "BusinessReversal",
     "TaxRemittance",
     "TransactionStatus",
@@ -36,4 +40,6 @@ def business_products() -> list[Product]:
         AccountBalance(),
         TransactionStatus(),
         BusinessReversal(),
+        BulkDisbursement(),
+        BulkPayment(),
     ]

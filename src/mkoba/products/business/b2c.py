@@ -8,7 +8,7 @@ account. The recipient must be a registered, active customer.
 from __future__ import annotations
 
 from mkoba.commands import catalog as commands
-from mkoba.parties import Purpose
+from mkoba.parties import Party, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Plan
 from mkoba.processor.proof import Proof
@@ -37,34 +37,62 @@ class B2C:
         command = asked.command
         payer = command_of(ctx, self.name, command, asked.shortcode, COMMANDS)
         recipient = customer(ctx, asked.to)
-        amount = asked.amount
-        ctx.check_amount(self.name, amount)
-        fee = ctx.profile.fee(self.name, amount).business
-        excise = ctx.profile.excise(fee)
-        source = ctx.account(payer, Purpose.UTILITY)
-        target = ctx.account(recipient, Purpose.WALLET)
-        remarks = asked.remarks
-        return two_party(
+        return pay_customer(
+            ctx,
             self.name,
-            Side(payer, source, f"{_REASONS[command]} to {recipient.msisdn}"),
-            Side(
-                recipient,
-                target,
-                f"Received from {display_name(payer)}",
-                "b2c.recipient",
-                {"amount": ctx.money(amount), "business": display_name(payer)},
-            ),
-            amount,
-            charges=Charges(business_fee=fee, excise=excise),
+            payer,
+            recipient,
+            asked.amount,
+            command=command,
+            reason=_REASONS[command],
+            remarks=asked.remarks,
             reference=recipient.msisdn or "",
-            message=f"{ctx.money(amount)} paid to {display_name(recipient)}.",
-            data={
-                "amount": amount,
-                "fee": fee,
-                "command": command,
-                "reason": _REASONS[command],
-                "remarks": remarks,
-                "recipient": public_name(recipient),
-                "registered": "Y",
-            },
         )
+
+
+def pay_customer(
+    ctx: Context,
+    product: str,
+    payer: Party,
+    recipient: Party,
+    amount: int,
+    *,
+    command: str,
+    reason: str,
+    remarks: str,
+    reference: str,
+) -> Plan:
+    """B2C's decision: ``amount`` from the payer's UTILITY to the customer, at the B2C tariff.
+
+    Daraja's B2C and the console's bulk disbursement (``bulk.py``) both pay this way, so
+    a bulk row's result is a B2C result: the same limits, charge, accounts and texts.
+    """
+    ctx.check_amount(B2C.name, amount)
+    fee = ctx.profile.fee(B2C.name, amount).business
+    excise = ctx.profile.excise(fee)
+    source = ctx.account(payer, Purpose.UTILITY)
+    target = ctx.account(recipient, Purpose.WALLET)
+    return two_party(
+        product,
+        Side(payer, source, f"{reason} to {recipient.msisdn}"),
+        Side(
+            recipient,
+            target,
+            f"Received from {display_name(payer)}",
+            "b2c.recipient",
+            {"amount": ctx.money(amount), "business": display_name(payer)},
+        ),
+        amount,
+        charges=Charges(business_fee=fee, excise=excise),
+        reference=reference,
+        message=f"{ctx.money(amount)} paid to {display_name(recipient)}.",
+        data={
+            "amount": amount,
+            "fee": fee,
+            "command": command,
+            "reason": reason,
+            "remarks": remarks,
+            "recipient": public_name(recipient),
+            "registered": "Y",
+        },
+    )

@@ -1,6 +1,7 @@
 """Full statements: a party's lines for any date range, as CSV and as PDF.
 
-The console serves them to staff (``customers.py``); the rows come from TranProc's
+The console serves them to staff (``channels/console/customers.py``) and the statement
+deliverer emails them to customers (``delivery.py``); the rows come from TranProc's
 statement lines (``history.statement_between``), each with the balance after it, so
 the opening balance is the one before the first line. Dates are the profile's local
 days: ``start`` from its midnight, ``end`` to the end of that day. A range is at most
@@ -12,9 +13,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import secrets
 from typing import NamedTuple
 
 from fpdf import FPDF
+from fpdf.enums import AccessPermission, EncryptionMethod
 
 from mkoba.money import Currency, format_amount
 from mkoba.processor.history import StatementLine
@@ -84,9 +87,30 @@ def _safe_cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def as_pdf(statement: Statement, unit: Currency, zone: dt.tzinfo, operator: str) -> bytes:
-    """The statement as a PDF: a header, the opening balance, the lines, the closing one."""
+# The lines' layout: Courier 8 pt is 1.69 mm a character, 112 to the width of A4.
+_FONT_PT = 8
+_ROW_MM = 4.2
+_PAGE_END_MM = 297 - 15
+_DETAILS = 40
+_ROW = "{:<16}  {:<10}  {:<40} {:>12} {:>12} {:>14}"
+_HEADINGS = ("Completed", "Receipt", "Details", "Paid in", "Withdrawn", "Balance")
+
+
+def as_pdf(
+    statement: Statement, unit: Currency, zone: dt.tzinfo, operator: str, password: str = ""
+) -> bytes:
+    """The statement as a PDF: a header, the opening balance, the lines, the closing one.
+
+    With ``password``, the file opens only with it (AES-256, as a customer's emailed copy).
+    """
     pdf = FPDF(orientation="P", unit="mm", format="A4")
+    if password:
+        pdf.set_encryption(
+            owner_password=secrets.token_urlsafe(24),
+            user_password=password,
+            encryption_method=EncryptionMethod.AES_256,
+            permissions=AccessPermission.PRINT_LOW_RES | AccessPermission.PRINT_HIGH_RES,
+        )
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
@@ -99,33 +123,44 @@ def as_pdf(statement: Statement, unit: Currency, zone: dt.tzinfo, operator: str)
         0, 6, f"Opening balance: {_major(statement.opening, unit)}", new_x="LMARGIN", new_y="NEXT"
     )
     pdf.ln(2)
-    widths = (32, 26, 68, 22, 22, 22)
-    pdf.set_font("Helvetica", "B", 8)
-    for width, title in zip(
-        widths, ("Completed", "Receipt", "Details", "Paid in", "Withdrawn", "Balance"), strict=True
-    ):
-        pdf.cell(width, 6, title, border="B")
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 8)
+    # One text run per line in a fixed-width font: a year of a busy wallet is thousands
+    # of lines, and laying out each cell on its own took most of a second.
+    y = pdf.get_y() + _ROW_MM
+    y = _columns(pdf, y)
+    pdf.set_font("Courier", "", _FONT_PT)
     for line in statement.lines:
+        if y > _PAGE_END_MM:
+            pdf.add_page()
+            y = _columns(pdf, pdf.t_margin + _ROW_MM)
+            pdf.set_font("Courier", "", _FONT_PT)
         when = dt.datetime.fromtimestamp(line.at / 1e9, zone).strftime("%Y-%m-%d %H:%M")
-        cells = (
+        paid_in = _major(line.amount, unit) if line.amount > 0 else ""
+        withdrawn = _major(-line.amount, unit) if line.amount < 0 else ""
+        text = _ROW.format(
             when,
             line.receipt,
-            line.description[:48],
-            _major(line.amount, unit) if line.amount > 0 else "",
-            _major(-line.amount, unit) if line.amount < 0 else "",
+            line.description[:_DETAILS],
+            paid_in,
+            withdrawn,
             _major(line.balance, unit),
         )
-        for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 5, _latin(text))
-        pdf.ln()
+        pdf.text(pdf.l_margin, y, _latin(text))
+        y += _ROW_MM
+    pdf.set_y(y)
     pdf.ln(2)
     pdf.set_font("Helvetica", "B", 10)
     pdf.cell(
         0, 6, f"Closing balance: {_major(statement.closing, unit)}", new_x="LMARGIN", new_y="NEXT"
     )
     return bytes(pdf.output())
+
+
+def _columns(pdf: FPDF, y: float) -> float:
+    """The column headings at ``y``, underlined; where the first line goes."""
+    pdf.set_font("Courier", "B", _FONT_PT)
+    pdf.text(pdf.l_margin, y, _ROW.format(*_HEADINGS))
+    pdf.line(pdf.l_margin, y + 1.2, pdf.w - pdf.r_margin, y + 1.2)
+    return y + _ROW_MM + 0.8
 
 
 def _latin(text: str) -> str:

@@ -1,0 +1,26 @@
+"""Checks of typed text that is neither money nor a number: an email address, a code.
+
+The engine keeps what these return (``None``: refused, the screen asks again with the
+reason). The products check again, fully: a screen's check only spares a request.
+"""
+
+from __future__ import annotations
+
+import re
+
+from mkoba.parties.emails import InvalidEmail, normalize_email
+
+# A one-time code someone was sent (the product checks its exact length and value).
+_CODE = re.compile(r"[0-9]{4,8}")
+
+
+def typed(check: str, text: str) -> str | None:
+    """``text`` as kept for ``check`` (``email`` or ``code``), or None when it is not one."""
+    if check == "email":
+        try:
+            return normalize_email(text)
+        except InvalidEmail:
+            return None
+    if check == "code":
+        return text if _CODE.fullmatch(text) else None
+    raise ValueError(f"no check {check!r}")
