@@ -4,7 +4,9 @@ The ``staff_accounts`` table is this package's. An account has one role of the
 policy, a password hash (argon2id), a TOTP seed sealed with the staff key (AES-GCM,
 bound to the account's id: a seed copied onto another row does not open) and the
 sign-in state (the last TOTP step taken, failures, a lock). The console writes the
-state after each attempt; the command line (``mkoba staff``) creates accounts.
+state after each attempt. The command line (``mkoba staff create``) makes an account
+with its credentials; the console makes one without (an empty hash and seed: it
+cannot sign in) and its member chooses them by enrolment (``enrolment.py``).
 """
 
 from __future__ import annotations
@@ -105,12 +107,17 @@ def create(
     """A new account and its TOTP seed (shown once, to enrol an authenticator app)."""
     if by_username(store, key, username) is not None:
         raise StaffError(f"{username.strip().lower()} already has an account")
-    found = store.query("SELECT COALESCE(MAX(id), 0) FROM staff_accounts")
     account, secret, write = prepare(
-        key, policy, int(found[0][0]) + 1, username, name, role, password, now, phone
+        key, policy, next_id(store), username, name, role, password, now, phone
     )
     queries.execute_write(store, write)
     return account, secret
+
+
+def next_id(store: Reader) -> int:
+    """The next account's id (the one console process allocates them, under its lock)."""
+    found = store.query("SELECT COALESCE(MAX(id), 0) FROM staff_accounts")
+    return int(found[0][0]) + 1
 
 
 def prepare(
@@ -125,6 +132,26 @@ def prepare(
     phone: str = "",
 ) -> tuple[StaffAccount, str, Write]:
     """A new account, its fresh TOTP seed and its row (which the caller commits)."""
+    username, name = checked(policy, username, name, role)
+    password_hash = hash_password(password)  # WeakPassword when the policy refuses it
+    secret = new_totp_secret()
+    sealed = _seal(key, staff_id, secret)
+    write = _row(staff_id, username, name, role, password_hash, sealed, now, phone)
+    state = SignInState(password_hash, secret)
+    return StaffAccount(staff_id, username, name, role, state, phone), secret, write
+
+
+def prepare_unenrolled(
+    policy: Policy, staff_id: int, username: str, name: str, role: str, now: int, phone: str = ""
+) -> tuple[StaffAccount, Write]:
+    """A new account with no credentials yet (its member enrols them) and its row."""
+    username, name = checked(policy, username, name, role)
+    write = _row(staff_id, username, name, role, "", "", now, phone)
+    return StaffAccount(staff_id, username, name, role, SignInState("", ""), phone), write
+
+
+def checked(policy: Policy, username: str, name: str, role: str) -> tuple[str, str]:
+    """The username and name in their normal forms; ``StaffError`` saying what is wrong."""
     username = username.strip().lower()
     name = " ".join(name.split())
     if not username or len(username) > username_chars_max or not _plain(username):
@@ -133,9 +160,20 @@ def prepare(
         raise StaffError(f"a name is 1 to {name_chars_max} printable characters")
     if role not in policy.roles:
         raise StaffError(f"role: one of {', '.join(policy.roles)}")
-    password_hash = hash_password(password)  # WeakPassword when the policy refuses it
-    secret = new_totp_secret()
-    write = Write(
+    return username, name
+
+
+def _row(
+    staff_id: int,
+    username: str,
+    name: str,
+    role: str,
+    password_hash: str,
+    sealed: str,
+    now: int,
+    phone: str,
+) -> Write:
+    return Write(
         "staff_accounts",
         (
             "id",
@@ -158,7 +196,7 @@ def prepare(
             name,
             role,
             password_hash,
-            _seal(key, staff_id, secret),
+            sealed,
             0,
             0,
             0.0,
@@ -168,8 +206,6 @@ def prepare(
             phone,
         ),
     )
-    state = SignInState(password_hash, secret)
-    return StaffAccount(staff_id, username, name, role, state, phone), secret, write
 
 
 def by_username(store: Reader, key: SecretKey, username: str) -> StaffAccount | None:
@@ -209,11 +245,121 @@ def state_write(staff_id: int, state: SignInState, now: int) -> Write:
     )
 
 
+class Member(NamedTuple):
+    """An account as the staff list shows it: no hash, no seed."""
+
+    id: int
+    username: str
+    name: str
+    role: str
+    phone: str
+    enabled: bool
+    enrolled: bool
+    locked_until: float
+
+
+_ROSTER = (
+    "SELECT id, username, name, role, phone, enabled,"
+    " password_hash <> '' AND totp_sealed <> '', locked_until FROM staff_accounts"
+)
+
+
+def roster(store: Reader) -> list[Member]:
+    """Every account, by id, without its secrets."""
+    return [_member(row) for row in store.query(f"{_ROSTER} ORDER BY id")]
+
+
+def member(store: Reader, username: str) -> Member | None:
+    """One account by username, without its secrets; None if there is none."""
+    rows = store.query(f"{_ROSTER} WHERE username = ?", (username.strip().lower(),))
+    return _member(rows[0]) if rows else None
+
+
+def active_with_role(store: Reader, role: str) -> int:
+    """How many enabled accounts hold ``role``."""
+    rows = store.query(
+        "SELECT COUNT(*) FROM staff_accounts WHERE role = ? AND enabled = ?", (role, True)
+    )
+    return int(rows[0][0])
+
+
+def _member(row: tuple[Any, ...]) -> Member:
+    staff_id, username, name, role, phone, enabled, enrolled, locked = row
+    return Member(
+        int(staff_id),
+        str(username),
+        str(name),
+        str(role),
+        str(phone),
+        bool(enabled),
+        bool(enrolled),
+        float(locked),
+    )
+
+
+def role_write(staff_id: int, role: str, now: int) -> Write:
+    """An account's new role, as a row."""
+    return _update(staff_id, {"role": role}, now)
+
+
+def enabled_write(staff_id: int, enabled: bool, now: int) -> Write:
+    """An account suspended (False) or reactivated (True), as a row."""
+    return _update(staff_id, {"enabled": enabled, "failures": 0, "locked_until": 0.0}, now)
+
+
+def credentials_write(
+    key: SecretKey, staff_id: int, password_hash: str, secret: str, last_step: int, now: int
+) -> Write:
+    """An account's enrolled credentials (its seed sealed to it), as a row."""
+    fields = {
+        "password_hash": password_hash,
+        "totp_sealed": _seal(key, staff_id, secret),
+        "last_step": last_step,
+        "failures": 0,
+        "locked_until": 0.0,
+    }
+    return _update(staff_id, fields, now)
+
+
+def cleared_write(staff_id: int, now: int) -> Write:
+    """An account's credentials ended (it cannot sign in until its member enrols again)."""
+    fields = {"password_hash": "", "totp_sealed": "", "failures": 0, "locked_until": 0.0}
+    return _update(staff_id, fields, now)
+
+
+def _update(staff_id: int, fields: dict[str, object], now: int) -> Write:
+    return Write(
+        "staff_accounts",
+        ("id", *fields, "updated"),
+        (staff_id, *fields.values(), now),
+        ("id",),
+        WriteMode.UPDATE,
+    )
+
+
+def seal(key: SecretKey, context: str, secret: str) -> str:
+    """``secret`` sealed with the staff key, bound to ``context`` (AES-GCM)."""
+    nonce = os.urandom(12)
+    blob = nonce + AESGCM(key.reveal()).encrypt(nonce, secret.encode(), context.encode())
+    return base64.b64encode(blob).decode()
+
+
+def unseal(key: SecretKey, context: str, sealed: str) -> str:
+    """What ``seal`` sealed under ``context``; ``StaffError`` if it does not open."""
+    try:
+        blob = base64.b64decode(sealed, validate=True)
+        clear = AESGCM(key.reveal()).decrypt(blob[:12], blob[12:], context.encode())
+    except (InvalidTag, ValueError):
+        raise StaffError("a sealed staff secret does not open with the staff key") from None
+    return clear.decode()
+
+
 def _account(key: SecretKey, row: tuple[object, ...]) -> StaffAccount:
     staff_id, username, name, role, password_hash, sealed, step, failures, locked, enabled = row[
         :10
     ]
-    secret = _open(key, int(str(staff_id)), str(sealed))
+    # An account not enrolled yet (or whose credentials were reset) has no seed.
+    secret = _open(key, int(str(staff_id)), str(sealed)) if sealed else ""
     state = SignInState(
         str(password_hash),
         secret,
@@ -228,22 +374,18 @@ def _account(key: SecretKey, row: tuple[object, ...]) -> StaffAccount:
 
 
 def _seal(key: SecretKey, staff_id: int, secret: str) -> str:
-    nonce = os.urandom(12)
-    blob = nonce + AESGCM(key.reveal()).encrypt(nonce, secret.encode(), _context(staff_id))
-    return base64.b64encode(blob).decode()
+    return seal(key, _context(staff_id), secret)
 
 
 def _open(key: SecretKey, staff_id: int, sealed: str) -> str:
     try:
-        blob = base64.b64decode(sealed, validate=True)
-        clear = AESGCM(key.reveal()).decrypt(blob[:12], blob[12:], _context(staff_id))
-    except (InvalidTag, ValueError):
+        return unseal(key, _context(staff_id), sealed)
+    except StaffError:
         raise StaffError("this account's TOTP seed does not open with the staff key") from None
-    return clear.decode()
 
 
-def _context(staff_id: int) -> bytes:
-    return f"mkoba staff totp {staff_id}".encode()
+def _context(staff_id: int) -> str:
+    return f"mkoba staff totp {staff_id}"
 
 
 def _plain(username: str) -> bool:

@@ -94,6 +94,8 @@ def accept_totp(secret: str, code: str, at_s: float, last_step: int) -> int | No
     """The step ``code`` belongs to, if it is valid now and later than ``last_step``."""
     if len(code) != totp_digits or not code.isascii() or not code.isdigit():
         return None
+    if not secret:  # no seed enrolled: an empty key would make codes anyone can compute
+        return None
     totp = pyotp.TOTP(secret, digits=totp_digits, interval=totp_step_s)
     now_step = int(at_s // totp_step_s)
     for step in range(now_step - totp_window_steps, now_step + totp_window_steps + 1):

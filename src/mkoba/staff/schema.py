@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mkoba.staff import accounts, audit, batches, closes, commands
+from mkoba.staff import accounts, audit, batches, closes, commands, enrolment
 
 SCRIPTS = (
     (accounts.MIGRATION, accounts.SCHEMA),
@@ -14,6 +14,7 @@ SCRIPTS = (
     (commands.MIGRATION, commands.SCHEMA),
     (batches.MIGRATION, batches.SCHEMA),
     (closes.MIGRATION, closes.SCHEMA),
+    (enrolment.MIGRATION, enrolment.SCHEMA),
 )
 
 

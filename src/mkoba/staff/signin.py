@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
-from mkoba.staff.credentials import accept_totp, password_matches
+from mkoba.staff.credentials import accept_totp, burn, password_matches
 
 failures_max = 10
 lockout_s = 30 * 60
@@ -31,6 +31,11 @@ class SignInState(NamedTuple):
     locked_until: float = 0.0
     # A disabled account never signs in (a leaver, a suspended account).
     enabled: bool = True
+
+    @property
+    def enrolled(self) -> bool:
+        """Whether its member has chosen a password and enrolled a TOTP (and not been reset)."""
+        return bool(self.password_hash) and bool(self.totp_secret)
 
 
 class Outcome(enum.Enum):
@@ -50,6 +55,9 @@ def sign_in(
         return Outcome.DISABLED, state
     if state.locked_until > at_s:
         return Outcome.LOCKED, state
+    if not state.enrolled:
+        burn(password)  # as long as a real check: the answer says nothing of enrolment
+        return Outcome.WRONG, state
     # Both factors are always checked: the time taken says nothing about which failed.
     password_ok = password_matches(state.password_hash, password)
     step = accept_totp(state.totp_secret, code, at_s, state.last_step)
@@ -63,7 +71,7 @@ def sign_in(
 
 def step_up(state: SignInState, code: str, at_s: float) -> tuple[bool, SignInState]:
     """A fresh TOTP before an approval: whether it is accepted, and the state to store."""
-    if not state.enabled or state.locked_until > at_s:
+    if not state.enabled or not state.enrolled or state.locked_until > at_s:
         return False, state
     step = accept_totp(state.totp_secret, code, at_s, state.last_step)
     if step is None:

@@ -26,7 +26,9 @@ from mkoba.channels.console import (
     finance,
     health,
     pages,
+    people_pages,
     routes,
+    staff_routes,
     ticket_routes,
 )
 from mkoba.channels.console.actions import Books, Reads
@@ -125,8 +127,10 @@ class ConsoleChannel:
         app.include_router(dashboard.router(self))
         app.include_router(callback_routes.router(self))
         app.include_router(close.router(self))
+        app.include_router(staff_routes.router(self))
         app.include_router(pages.router(self))
         app.include_router(bulk_pages.router(self))
+        app.include_router(people_pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
     async def start(self) -> None:

@@ -13,6 +13,10 @@ allocating ids and the one-open-command-per-entity check atomic, and the table's
 partial unique index backs it. A command whose answer TranProc did not give (a
 crash, a busy bus) stays ``approving`` and is sent again at start with the same
 request id: TranProc answers a replay as it answered the first, or decides it now.
+
+Staff accounts (``staff_users.py``) are commands of this same desk whose effect is
+on the console's own staff tables rather than a TranProc product's: the desk
+applies it under its lock, in the commit that marks the command done.
 """
 
 from __future__ import annotations
@@ -20,14 +24,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mkoba.channels.console.actions import ACTIONS, Unfit
+from mkoba.catalog import Profile
+from mkoba.channels.console import staff_users
+from mkoba.channels.console.actions import ACTIONS, Previewer, Unfit
 from mkoba.channels.console.auth import Caller, Refusal, record
 from mkoba.codes import Code
-from mkoba.commands import BadCommand, Command, parse, shape
+from mkoba.commands import BadCommand, Command, shape
 from mkoba.commands import command_class as command_class_of
+from mkoba.ledger import Write
 from mkoba.processor.request import Channel, Request, Response, Staff
 from mkoba.staff import accounts
 from mkoba.staff import commands as book
@@ -42,6 +49,19 @@ log = logging.getLogger(__name__)
 
 # Codes that say TranProc has not decided (yet): the command stays ``approving``.
 UNDECIDED = frozenset({Code.SYSTEM_BUSY})
+# Every product staff may ask for -> (its policy action, its preview): TranProc's and
+# the console's own (staff accounts).
+PRODUCTS: Mapping[str, tuple[str, Previewer]] = {**ACTIONS, **staff_users.ACTIONS}
+
+
+def command_class(product: str) -> type[Command]:
+    """The command a staff product takes (``BadCommand`` for none)."""
+    return staff_users.COMMANDS.get(product) or command_class_of(product)
+
+
+def parse_fields(product: str, fields: Mapping[str, str], profile: Profile) -> Command:
+    """A staff product's typed command from its text fields, or ``BadCommand``."""
+    return command_class(product).parse(fields, profile)
 
 
 class Desk:
@@ -62,15 +82,16 @@ class Desk:
         """Record a command (and run it at once where the caller's role may do it)."""
         console = self.console
         account = who.account
-        if product not in ACTIONS:
+        if product not in PRODUCTS:
             raise Refusal(404, f"There is no staff action {product!r}.")
-        action, preview = ACTIONS[product]
+        action, preview = PRODUCTS[product]
         policy = console.policy
         direct = policy.may(account.role, action, Mode.DO)
         if not direct and not policy.may(account.role, action, Mode.MAKE):
             await self._audit(who, "command.refused", "forbidden", product, origin)
             raise Refusal(403, f"Your role may not {policy.actions[action].what.lower()}.")
         command = self._parse(product, fields)
+        staff_users.check(policy, command, account)
         try:
             seen = await preview(product, command, console.reads)
         except Unfit as unfit:
@@ -128,6 +149,8 @@ class Desk:
         self._may_check(account, found)
         if found.state != book.PENDING:
             raise Refusal(409, f"Command {found.id} is {found.state}.")
+        if found.product in staff_users.COMMANDS:
+            staff_users.check(console.policy, self._parse(found.product, found.fields), account)
         accepted, state = await asyncio.to_thread(step_up, account.state, code, console.now())
         if state != account.state:
             await console.tables.submit([accounts.state_write(account.id, state, time.time_ns())])
@@ -196,12 +219,12 @@ class Desk:
     # -- parts ------------------------------------------------------------------------
 
     def _parse(self, product: str, fields: Mapping[str, str]) -> Command:
-        known = {field.name for field in shape(command_class_of(product))}
+        known = {field.name for field in shape(command_class(product))}
         unknown = sorted(set(fields) - known)
         if unknown:
             raise Refusal(422, f"{product} takes no {', '.join(unknown)[:200]}")
         try:
-            return parse(product, fields, self.console.ports.profile())
+            return parse_fields(product, fields, self.console.ports.profile())
         except BadCommand as bad:
             raise Refusal(422, bad.message) from None
 
@@ -268,9 +291,11 @@ class Desk:
         phones = tuple(p for p in (maker.phone, checker.phone if checker else "") if p)
         staff = Staff(maker.username, maker.role, checker.username if checker else "", phones)
         try:
-            typed = parse(command.product, command.fields, console.ports.profile())
+            typed = parse_fields(command.product, command.fields, console.ports.profile())
         except BadCommand as bad:
             return await self._finish(command, Response(command.request_id, bad.code, bad.message))
+        if command.product in staff_users.COMMANDS:
+            return await self._apply(command, typed)
         request = Request(
             command.request_id,
             Channel.STAFF,
@@ -290,13 +315,37 @@ class Desk:
             await console.ports.acknowledge(request.id)
         return await self._finish(command, response)
 
-    async def _finish(self, command: StaffCommand, response: Response) -> StaffCommand:
+    async def _apply(self, command: StaffCommand, typed: Command) -> StaffCommand:
+        """A staff-account command's effect, committed with the command's end."""
+        console = self.console
+        async with self._lock:
+            effect = await asyncio.to_thread(
+                staff_users.apply,
+                console.tables,
+                console.key,
+                console.policy,
+                command,
+                typed,
+                time.time_ns(),
+            )
+            response = Response(command.request_id, effect.code, effect.message)
+            finished = await self._finish(command, response, effect.writes)
+        if effect.end_sessions_of:
+            console.sessions.close_all(effect.end_sessions_of)
+        if not effect.token:
+            return finished
+        # The enrolment token goes back to the approver once; the stored outcome lacks it.
+        return finished._replace(outcome={**finished.outcome, "enrolment_token": effect.token})
+
+    async def _finish(
+        self, command: StaffCommand, response: Response, writes: Sequence[Write] = ()
+    ) -> StaffCommand:
         finished = command._replace(
             state=book.DONE if response.ok else book.FAILED,
             outcome=_outcome(response),
             updated=time.time_ns(),
         )
-        await self.console.tables.submit([book.update_row(finished)])
+        await self.console.tables.submit([*writes, book.update_row(finished)])
         await self.console.trail.append(
             time.time_ns(),
             "command.run",

@@ -23,7 +23,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import escape
 
 from mkoba.channels.console import audit_routes, customers, finance, ticket_routes
-from mkoba.channels.console.actions import ACTIONS
 from mkoba.channels.console.auth import (
     Caller,
     Refusal,
@@ -35,7 +34,9 @@ from mkoba.channels.console.auth import (
     set_session_cookie,
 )
 from mkoba.channels.console.command_routes import command_out, held_reversals
-from mkoba.commands import command_class, shape
+from mkoba.channels.console.desk import PRODUCTS, command_class
+from mkoba.channels.console.enrol import link_shown
+from mkoba.commands import shape
 from mkoba.money import format_amount
 from mkoba.staff import audit
 from mkoba.staff import commands as book
@@ -66,6 +67,11 @@ TITLES = {
     "resolve_ticket": "Resolve a ticket",
     "onboard_business": "Onboard a business",
     "bulk_disbursement": "Bulk disbursement",
+    "create_staff": "Make a staff account",
+    "set_staff_role": "Change a staff role",
+    "suspend_staff": "Suspend a member of staff",
+    "reactivate_staff": "Reactivate a member of staff",
+    "reset_staff_credentials": "Reset staff credentials",
 }
 # Products started from a page of their own rather than the command form.
 STARTS = {"bulk_disbursement": "/staff/bulk"}
@@ -84,6 +90,11 @@ HINTS = {
     "phone": "its phone number (paybills: optional)",
     "parent": "a store's head office number, or an assistant's store (e.g. 123456/2)",
     "tariff": "a paybill's: customer_bears, business_bears or shared",
+    "username": "what they sign in as: letters, digits, . - _ @",
+    "create_staff.name": "their full name",
+    "create_staff.phone": "optional: their own wallet's number (they never act on it)",
+    "create_staff.role": "one of the staff policy's roles",
+    "set_staff_role.role": "one of the staff policy's roles",
     "onboard_business.kind": (
         "super_agent, agent_head_office, agent_store, agent_assistant, merchant or organisation"
     ),
@@ -140,6 +151,7 @@ def render_page(
         sees_bulk=bool(who) and policy.sees(role, "bulk_disbursement"),
         sees_dashboards=bool(who) and policy.sees(role, "dashboards"),
         sees_callbacks=bool(who) and policy.sees(role, "callbacks"),
+        sees_staff=bool(who) and policy.sees(role, "staff_users"),
         clock=_clock,
         sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
         money=money,
@@ -245,7 +257,7 @@ def router(console: ConsoleChannel) -> APIRouter:
         product = fields.pop("product", "")
         note = fields.pop("note", "")[: book.note_chars_max]
         given = {name: value for name, value in fields.items() if value != ""}
-        if product not in ACTIONS:
+        if product not in PRODUCTS:
             raise Refusal(404, f"There is no staff action {product[:40]!r}.")
         made = await console.desk.make(who, product, given, note, origin(http))
         if made.action == "tickets" and made.state == "done":
@@ -274,7 +286,10 @@ def router(console: ConsoleChannel) -> APIRouter:
             code = fields.get("code", "")
             if len(code) != 6 or not code.isdigit():
                 raise Refusal(422, "Give your authenticator's current 6-digit code.")
-            await desk.approve(who, command_id, code, origin(http))
+            approved = await desk.approve(who, command_id, code, origin(http))
+            token = approved.outcome.get("enrolment_token")
+            if token:  # shown once, here: the page the approver is on keeps it
+                return link_shown(http, str(token), approved.fields.get("username", ""))
         elif verb == "reject":
             reason = fields.get("reason", "").strip()[: book.note_chars_max]
             if not reason:
@@ -476,7 +491,7 @@ def _products_for(console: ConsoleChannel, who: Caller) -> list[str]:
     policy = console.policy
     return [
         product
-        for product, (action, _) in ACTIONS.items()
+        for product, (action, _) in PRODUCTS.items()
         if policy.may(role, action, Mode.MAKE) or policy.may(role, action, Mode.DO)
     ]
 
