@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from mkoba.app import Platform
+from mkoba.catalog.loader import load_catalog
 from mkoba.channels.console import staff_users
 from mkoba.codes import Code
-from mkoba.catalog.loader import load_catalog
 from mkoba.ledger import Store, open_store
 from mkoba.staff import accounts, schema
 from mkoba.staff.commands import StaffCommand
