@@ -39,6 +39,18 @@ class Register(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class AgentRegister(Command):
+    """An agent registers a customer's number at the store, with the ID document seen."""
+
+    products: ClassVar[tuple[str, ...]] = ("register_customer",)
+    customer: Msisdn
+    name: Text
+    id_number: Text
+    language: Text = ""
+    tier: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PayPerson(Command):
     """Money to a phone number: a send, an agent's deposit, a voucher to the unregistered."""
 
@@ -341,6 +353,7 @@ class AccountBalance(Command):
 ALL: tuple[type[Command], ...] = (
     NoInput,
     Register,
+    AgentRegister,
     PayPerson,
     Withdraw,
     PayBill,

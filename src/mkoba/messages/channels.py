@@ -87,6 +87,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Enter the 10-character transaction code.",
         "sw": "Weka nambari ya muamala yenye herufi 10.",
     },
+    "ussd.invalid.name": {
+        "en": "Enter the name in letters.",
+        "sw": "Weka jina kwa herufi.",
+    },
     "ussd.invalid.pin": {"en": "A PIN is 4 to 6 digits.", "sw": "PIN ni tarakimu 4 hadi 6."},
     "ussd.invalid.new_pin": {
         "en": "A PIN is 4 to 6 digits.",

@@ -49,6 +49,19 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Welcome to M-PESA, {name}. Your account is ready. Dial *334# to use it.",
         "sw": "Karibu M-PESA, {name}. Akaunti yako iko tayari. Piga *334# kuitumia.",
     },
+    "registered.by_agent": {
+        "en": "Welcome to M-PESA, {name}. {agent} registered this number. Set your PIN now:"
+        " dial *334#, My Account, PIN Manager, with your ID number. Never tell anyone your PIN.",
+        "sw": "Karibu M-PESA, {name}. {agent} amesajili nambari hii. Weka PIN yako sasa:"
+        " piga *334#, Akaunti Yangu, Meneja wa PIN, na nambari ya kitambulisho."
+        " Usimwambie mtu PIN yako.",
+    },
+    "registered.agent": {
+        "en": "You registered {name} {msisdn} for M-PESA on {date} at {time}. They set their"
+        " own PIN from their phone.",
+        "sw": "Umemsajili {name} {msisdn} kwa M-PESA tarehe {date} saa {time}. Ataweka PIN"
+        " yake mwenyewe kwa simu yake.",
+    },
     "pin_changed": {
         "en": "Your M-PESA PIN was changed on {date} at {time}. If this was not you, call"
         " customer care on 100.",

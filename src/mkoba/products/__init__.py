@@ -20,6 +20,7 @@ from mkoba.products.pay_bill import PayBill
 from mkoba.products.pin_admin import OperatorUnlock, PinUnlockSelf, ResetPin, UnlockPin
 from mkoba.products.redeem_voucher import RedeemVoucher
 from mkoba.products.register import Register
+from mkoba.products.register_customer import RegisterCustomer
 from mkoba.products.reversals import DecideReversal, RequestReversal
 from mkoba.products.send_money import SendMoney
 from mkoba.products.statement import MiniStatement
@@ -34,6 +35,7 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
     kit = Kit() if kit is None else kit
     products: list[Product] = [
         Register(),
+        RegisterCustomer(),
         SendMoney(kit),
         Deposit(),
         Withdraw(),

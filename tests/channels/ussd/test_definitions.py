@@ -45,7 +45,14 @@ def test_every_shipped_menu_loads_for_each_role() -> None:
         menu = library.current(role)
         assert menu.role == role
         assert set(menu.languages) == {"en", "sw"}
-    assert len(MENUS) == 6
+    # Each role's current version and the versions before it, which live sessions keep.
+    assert len(MENUS) == 9
+    assert {role: library.current(role).version for role in definition.ROLES} == {
+        "customer": 4,
+        "agent": 2,
+        "agent_assistant": 2,
+        "merchant": 1,
+    }
 
 
 def test_menus_only_offer_products_that_exist() -> None:
@@ -157,7 +164,7 @@ def test_the_library_serves_the_highest_version_and_refuses_bad_files(tmp_path: 
     (tmp_path / "agent.v9.yaml").write_text("role: agent\nversion: 9\nscreens: {}\n")
     (tmp_path / "notes.txt").write_text("not a menu")
     library = Library([tmp_path])
-    assert library.versions("agent") == [1, 7]
+    assert library.versions("agent") == [1, 2, 7]
     assert library.current("agent").version == 7
     assert any("agent.v8.yaml: says agent v9 inside" in p for p in library.problems)
     assert any("agent.v9.yaml" in p for p in library.problems)

@@ -36,6 +36,11 @@ ROUTES: dict[str, tuple[str, type[models.Body], str]] = {
     "register": ("/api/v1/register", models.RegisterBody, "Register a customer"),
     "send_money": ("/api/v1/send-money", models.SendMoneyBody, "Send money"),
     "deposit": ("/api/v1/deposit", models.DepositBody, "Deposit cash at an agent"),
+    "register_customer": (
+        "/api/v1/agent/register-customer",
+        models.AgentRegisterBody,
+        "An agent registers a customer (who then sets their own PIN)",
+    ),
     "withdraw": ("/api/v1/withdraw", models.WithdrawBody, "Withdraw cash at an agent"),
     "balance": ("/api/v1/balance", models.PinOnlyBody, "Check balance"),
     "mini_statement": ("/api/v1/mini-statement", models.PinOnlyBody, "Last five transactions"),

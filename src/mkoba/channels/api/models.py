@@ -134,6 +134,19 @@ class RegisterBody(Body):
     tier: Text | None = None
 
 
+class AgentRegisterBody(Body):
+    """An agent store (or its assistant) registers a customer (msisdn and PIN: the agent's).
+
+    The customer's wallet opens with no PIN: they set it from their own phone.
+    """
+
+    customer: Number = Field(examples=["0712000009"])
+    name: Text = Field(examples=["Wanjiku Kamau"])
+    id_number: Number = Field(examples=["12345678"])
+    language: Text | None = Field(None, examples=["sw"])
+    tier: Text | None = None
+
+
 class SendMoneyBody(_Money):
     """Send money to a registered number."""
 

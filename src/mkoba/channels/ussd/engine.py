@@ -254,7 +254,7 @@ class Engine:
             if not _RECEIPT.match(text):
                 return problem
             values[field] = values[f"{field}_text"] = text.upper()
-        elif check in ("email", "code"):
+        elif check in ("email", "code", "name"):
             kept = typed(check, text)
             if kept is None:
                 return problem
