@@ -269,6 +269,27 @@ async def register(w: Workload) -> None:
         w.fresh[msisdn] = (pin, id_number)
 
 
+async def register_customer(w: Workload) -> None:
+    """An agent (store or assistant) registers a fresh number; the customer then sets a PIN."""
+    msisdn = str(next(w.numbers))
+    id_number = f"AG{msisdn[-6:]}"
+    agent = w.rng.choice(STORES + ASSISTANTS)
+    sent = await w.ask(
+        "register_customer",
+        agent,
+        AGENT_PIN,
+        customer=msisdn,
+        name="Counter Customer",
+        id_number=id_number,
+    )
+    if not sent.response.ok or sent.expected == "rolled_back":
+        return
+    pin = w.rng.choice(["4826", "5937", "6048", "7159"])
+    first = await w.ask("pin_unlock_self", msisdn, None, id_number=id_number, new_pin=pin)
+    if first.response.ok and first.expected != "rolled_back":
+        w.fresh[msisdn] = (pin, id_number)
+
+
 async def send_money(w: Workload) -> None:
     payer, payee = w.rng.sample(CUSTOMERS, 2)
     must = w.rng.random() < 0.3
@@ -722,6 +743,7 @@ async def transaction_status(w: Workload) -> None:
 
 GENERATORS: dict[str, Generator] = {
     "register": register,
+    "register_customer": register_customer,
     "send_money": send_money,
     "deposit": deposit,
     "withdraw": withdraw,

@@ -80,6 +80,7 @@ async def test_every_new_product_has_a_documented_route(app: FastAPI) -> None:
         "pin_unlock_self",
         "commission_statement",
         "set_language",
+        "register_customer",
     ):
         path = ROUTES[product][0]
         assert summaries.get(path), path
@@ -193,6 +194,37 @@ async def test_agent_routes(world: World, client: httpx.AsyncClient) -> None:
         client, "/api/v1/commission-statement", 200, msisdn=office.msisdn, pin=AGENT_PIN
     )
     assert statement["data"]["balance_minor"] == 0
+
+
+async def test_an_agent_registers_a_customer_on_the_api(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    _, (store,) = await world.agent()
+    assert store.msisdn
+    new = world.msisdn()
+    agent = {"msisdn": "0" + store.msisdn[3:], "pin": AGENT_PIN}
+    fields = {"customer": "0" + new[3:], "name": "Amani Juma", "id_number": "27182818"}
+    made = await post(client, "/api/v1/agent/register-customer", 200, **agent, **fields)
+    assert made["code"] == "ok" and made["data"]["store"] == store.id
+    assert world.party(new).name == "Amani Juma"
+    # The customer has no PIN yet: the API says so, and nothing moves.
+    unset = await post(client, "/api/v1/balance", 401, msisdn=new, pin="1357")
+    assert unset["code"] == "pin_not_set"
+    again = await post(client, "/api/v1/agent/register-customer", 409, **agent, **fields)
+    assert again["code"] == "already_registered"
+    wrong = {**agent, "pin": "0000"}
+    other = {**fields, "customer": world.msisdn()}
+    refused = await post(client, "/api/v1/agent/register-customer", 401, **wrong, **other)
+    assert refused["code"] == "wrong_pin"
+    bad_id = await post(
+        client, "/api/v1/agent/register-customer", 400, **agent, **{**other, "id_number": "1-2"}
+    )
+    assert bad_id["code"] == "invalid_input" and "id_number" in bad_id["message"]
+    # The customer sets the first PIN from their own phone, with the ID the agent saw.
+    phone = HandsetKey.load_or_create(world.platform.settings.keys_dir).credential(new)
+    body = {"msisdn": new, "id_number": "27182818", "new_pin": "5820"}
+    await post(client, "/api/v1/pin/unlock-self", 200, phone.header(), **body)
+    await post(client, "/api/v1/balance", 200, msisdn=new, pin="5820")
 
 
 async def test_pin_routes(world: World, client: httpx.AsyncClient) -> None:

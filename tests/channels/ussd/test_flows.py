@@ -205,7 +205,11 @@ def test_contact_us_opens_a_care_ticket_in_its_category(
     after = last_sms_id(client, phone)
     dial = Dial(client, phone)
     dial.start()
-    assert dial.send("7").splitlines()[-3:-1] == ["6 Contact Us", "7 Full Statement"]
+    assert dial.send("7").splitlines()[-4:-1] == [
+        "6 Contact Us",
+        "7 Full Statement",
+        "8 PIN Manager",
+    ]
     assert dial.send("6").startswith("CON Contact Us: what is it about?\n1 A transaction")
     final = dial.send("3")
     assert final.startswith("END Request ") and "Customer care will answer by" in final
