@@ -14,7 +14,7 @@ import re
 import pytest
 
 from mkoba.codes import Code
-from mkoba.parties import PartyKind, PartyState, Purpose, Role
+from mkoba.parties import Party, PartyKind, PartyState, Purpose, Role
 from mkoba.processor.request import Channel, Response
 from tests.products.world import AGENT_PIN, CUSTOMER_PIN, KSH, World, refused, wallet
 
@@ -66,6 +66,11 @@ async def test_an_agent_registers_a_customer_who_then_sets_their_own_pin(world: 
     assert balance.ok and balance.data["balance"] == 500 * KSH
     assert await world.available(wallet(party)) == 500 * KSH
     world.check_books()
+
+
+async def fresh_store(world: World) -> Party:
+    _, (store,) = await world.agent()
+    return store
 
 
 def tiers(world: World) -> tuple[str, ...]:
@@ -123,9 +128,17 @@ async def test_what_an_agent_may_not_register(world: World) -> None:
         ),
         Code.NOT_ALLOWED,
     )
+    helper = await world.assistant(store)
+    assert helper.msisdn
     suspended = await world.set_state(store, PartyState.FROZEN)
     assert suspended.msisdn
     refused(await register(world, suspended.msisdn, nobody), Code.ACCOUNT_INACTIVE)
+    refused(await register(world, helper.msisdn, nobody), Code.ACCOUNT_INACTIVE, "suspended")
+    frozen_helper = await world.set_state(
+        await world.assistant(await fresh_store(world)), PartyState.FROZEN
+    )
+    assert frozen_helper.msisdn
+    refused(await register(world, frozen_helper.msisdn, nobody), Code.ACCOUNT_INACTIVE)
     assert world.services.directory.by_msisdn(nobody) is None
 
 

@@ -47,9 +47,12 @@ class RegisterCustomer:
     async def run(self, ctx: Context) -> Record:
         """Check the agent and the customer's details, then open a wallet with no PIN yet."""
         operator = ctx.initiator(PartyKind.AGENT_STORE, PartyKind.AGENT_ASSISTANT)
+        if operator.kind == PartyKind.AGENT_ASSISTANT:
+            # An assistant of a suspended store is told so (``store_of`` only says "no").
+            parent = ctx.directory.get(operator.parent_id)
+            if parent is not None and parent.kind == PartyKind.AGENT_STORE and not parent.active:
+                raise Refused(Code.ACCOUNT_INACTIVE, "This agent store is suspended.")
         store = store_of(ctx, operator)
-        if not store.active:
-            raise Refused(Code.ACCOUNT_INACTIVE, "this agent store is suspended")
         command = ctx.command_as(commands.AgentRegister)
         msisdn = command.customer
         if msisdn in (operator.msisdn, store.msisdn):
