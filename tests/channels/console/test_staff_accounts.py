@@ -159,7 +159,16 @@ async def test_a_new_member_is_made_checked_and_enrols_without_anyone_seeing_the
         )
     ]
     assert actions[:3] == ["command.make", "command.approve", "command.run"]
-    assert "staff.enrol" in actions
+    enrolling = platform.services.store.query(
+        "SELECT outcome FROM staff_audit WHERE action = 'staff.enrol' AND entity = ? ORDER BY seq",
+        (f"staff:{username}",),
+    )
+    assert [row[0] for row in enrolling] == [
+        "opened",
+        "weak_password",
+        "wrong_code",
+        "enrolled",
+    ]
 
 
 async def test_a_role_change_and_a_suspension_end_the_members_sessions_at_once(

@@ -76,6 +76,8 @@ class ConsoleChannel:
         self.checks = asyncio.Semaphore(checks_at_once)
         self.waiting = 0
         self.desk = Desk(self)
+        # Enrolments complete one at a time: a token is spent once (``enrol.py``).
+        self.enrolling = asyncio.Lock()
         self.bulk = Bulk(self)
         # Success rate and latency, sampled from the metrics once a minute (the dashboard).
         self.health = health.Sampler()

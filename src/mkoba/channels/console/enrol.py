@@ -26,8 +26,6 @@ from mkoba.staff.credentials import WeakPassword, totp_uri
 if TYPE_CHECKING:
     from mkoba.channels.console.channel import ConsoleChannel
 
-# Completing runs one at a time: a token is spent once, however many browsers post it.
-_completing = asyncio.Lock()
 EXPIRED = "This enrolment link has expired, was used already, or was replaced by a newer one."
 
 
@@ -43,9 +41,22 @@ class Opened(NamedTuple):
     expires: int
 
 
-async def opened(console: ConsoleChannel, token: str) -> Opened:
-    """The account and the seed ``token`` enrols; ``Refusal`` 404 when it does not work."""
-    found, account = await _found(console, token)
+async def opened(console: ConsoleChannel, token: str, where: str) -> Opened:
+    """The account and the seed ``token`` enrols; ``Refusal`` 404 when it does not work.
+
+    Showing the seed is audited (the entry names the account, never the token or seed).
+    """
+    found, account = await _found(console, token, where)
+    await console.trail.append(
+        time.time_ns(),
+        "staff.enrol",
+        "opened",
+        actor_id=account.id,
+        actor=account.username,
+        role=account.role,
+        origin=where,
+        entity=f"staff:{account.username}",
+    )
     uri = totp_uri(found.seed, account.username)
     svg = segno.make(uri, error="m").svg_inline(scale=4, title="TOTP enrolment")
     return Opened(account.username, account.name, account.role, found.seed, uri, svg, found.expires)
@@ -55,7 +66,7 @@ async def complete(
     console: ConsoleChannel, token: str, password: str, code: str, where: str
 ) -> accounts.StaffAccount:
     """Enrol with the chosen password and the authenticator's first code."""
-    found, account = await _found(console, token)
+    found, account = await _found(console, token, where)
     entity = f"staff:{account.username}"
 
     async def audit(outcome: str) -> None:
@@ -87,15 +98,16 @@ async def complete(
         except WeakPassword as problem:
             await audit("weak_password")
             raise Refusal(422, f"Choose another password: {problem}.") from None
-    async with _completing:
-        await _found(console, token)  # still unspent: no other post took it meanwhile
+    # One at a time (``console.enrolling``): a token is spent once, however many post it.
+    async with console.enrolling:
+        await _found(console, token, where)  # still unspent: no other post took it meanwhile
         await console.tables.submit(writes)
     await audit("enrolled")
     return account
 
 
 async def _found(
-    console: ConsoleChannel, token: str
+    console: ConsoleChannel, token: str, where: str
 ) -> tuple[enrolment.Enrolment, accounts.StaffAccount]:
     found = await console.read(enrolment.find, console.key, token, time.time_ns())
     account = (
@@ -104,6 +116,8 @@ async def _found(
         else None
     )
     if found is None or account is None:
+        # Audited as a refused sign-in is: who tried, from where (the token is not kept).
+        await console.trail.append(time.time_ns(), "staff.enrol", "no_token", origin=where)
         raise Refusal(404, EXPIRED)
     return found, account
 

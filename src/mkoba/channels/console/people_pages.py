@@ -94,10 +94,10 @@ def router(console: ConsoleChannel) -> APIRouter:
         )
 
     @pages.get("/enrol/{token}")
-    async def enrolment(token: str) -> Response:
+    async def enrolment(token: str, http: Request) -> Response:
         """Enrol with a working token: the seed to add, the password to choose."""
         try:
-            opened = await enrol.opened(console, token[:100])
+            opened = await enrol.opened(console, token[:100], origin(http))
         except Refusal as refusal:
             response = render_page(
                 console, "error.html", None, refusal.status, message=refusal.message

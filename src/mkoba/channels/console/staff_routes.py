@@ -230,9 +230,9 @@ def router(console: ConsoleChannel) -> APIRouter:
         return await change("reset_staff_credentials", username, body, http)
 
     @api.get("/enrol/{token}", response_model=Enrolling, responses={404: {}})
-    async def enrolling(token: str, response: Response) -> Enrolling:
+    async def enrolling(token: str, http: Request, response: Response) -> Enrolling:
         """What a working enrolment token enrols (no session needed): the seed to add."""
-        found = await enrol.opened(console, token)
+        found = await enrol.opened(console, token, origin(http))
         response.headers["Cache-Control"] = "no-store"
         return Enrolling(
             username=found.username,
