@@ -41,8 +41,8 @@ def test_an_agent_registers_a_customer_who_sets_their_pin_with_their_id(
     phone = Dial(client, NEW_CUSTOMER)
     phone.start()
     account = phone.send("7")
-    assert "7 PIN Manager" in account
-    assert phone.send("7").startswith("CON Enter your ID number")
+    assert "8 PIN Manager" in account
+    assert phone.send("8").startswith("CON Enter your ID number")
     assert phone.send("27182818").startswith("CON Enter new PIN")
     assert phone.send("5820").startswith("CON Confirm new PIN")
     assert phone.send("5820").startswith("END Your M-PESA PIN is set.")
