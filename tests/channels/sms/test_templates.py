@@ -43,6 +43,12 @@ VALUES = {
     "sent": "23/11/26 18:05",
     "time": "09:15",
     "voucher": "VC7Q2M",
+    "minutes": "10",
+    "email": "wanjiku.kamau@example.co.ke",
+    "party_id": "1042",
+    "start": "01/11/26",
+    "end": "30/11/26",
+    "password": "K7mQ2xPa",
 }
 # SMS texts may take up to this many parts; a USSD text is one screen.
 sms_parts_max = 3
