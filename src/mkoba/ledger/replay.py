@@ -64,10 +64,6 @@ class Replay:
                 )
         return rows
 
-    def has_dirty_balances(self) -> bool:
-        """Whether any balance changed since the last ``take_dirty_balances``."""
-        return any(state.dirty for state in self.accounts.values())
-
     def replay_account(self, account: Account, flags: int) -> None:
         """Rebuild one account as the store holds it (balances come from replaying records)."""
         assert account.id not in self.accounts, account.id
