@@ -456,8 +456,7 @@ async def read_form(http: Request) -> dict[str, str]:
         body = raw.decode("utf-8", errors="strict")
     except UnicodeDecodeError:
         raise Refusal(422, "The form is not UTF-8 text.") from None
-    fields = parse_qs(body, keep_blank_values=True, strict_parsing=False)
-    found = {name: values[-1] for name, values in fields.items()}
+    found = {name: got[-1] for name, got in parse_qs(body, keep_blank_values=True).items()}
     for name, value in found.items():
         problem = text_problem(name) or text_problem(value)
         if problem is not None:
