@@ -34,6 +34,37 @@ def wallet_account(ctx: Context, party_id: int, tier: str) -> Account:
     )
 
 
+def language_and_tier(ctx: Context, language: str | None, tier: str | None) -> tuple[str, str]:
+    """A new customer's language and KYC tier (the profile's top tier by default), checked."""
+    language = language or "en"
+    if language not in LANGUAGES:
+        raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
+    tier = tier or ctx.profile.tiers[-1]
+    if tier not in ctx.profile.tiers:
+        raise Refused(Code.INVALID_INPUT, f"tier: one of {', '.join(ctx.profile.tiers)}")
+    return language, tier
+
+
+def new_customer(
+    ctx: Context, party_id: int, msisdn: str, name: str, tier: str, language: str, id_number: str
+) -> Party:
+    """An active customer on ``msisdn``, with only its ID number's keyed digest."""
+    return Party(
+        party_id,
+        PartyKind.CUSTOMER,
+        name,
+        msisdn,
+        None,
+        0,
+        PartyState.ACTIVE,
+        tier,
+        language,
+        None,
+        ctx.now,
+        ctx.services.vault.id_digest(id_number),
+    )
+
+
 class Register:
     """Self-registration with a name, an ID number and a first PIN (the request's PIN)."""
 
@@ -55,12 +86,7 @@ class Register:
         id_number = command.id_number
         if not id_number.isalnum() or len(id_number) > 20:
             raise Refused(Code.INVALID_INPUT, "id_number: letters and digits only")
-        language = command.language or "en"
-        if language not in LANGUAGES:
-            raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
-        tier = command.tier or ctx.profile.tiers[-1]
-        if tier not in ctx.profile.tiers:
-            raise Refused(Code.INVALID_INPUT, f"tier: one of {', '.join(ctx.profile.tiers)}")
+        language, tier = language_and_tier(ctx, command.language, command.tier)
         if ctx.request.pin is None:
             raise Refused(Code.INVALID_INPUT, "choose a PIN")
         try:
@@ -71,20 +97,7 @@ class Register:
             raise Refused(Code.WEAK_PIN)
         party_id = existing.id if existing is not None else ctx.directory.allocate_id()
         wallet = wallet_account(ctx, party_id, tier)
-        party = Party(
-            party_id,
-            PartyKind.CUSTOMER,
-            name,
-            msisdn,
-            None,
-            0,
-            PartyState.ACTIVE,
-            tier,
-            language,
-            None,
-            ctx.now,
-            ctx.services.vault.id_digest(id_number),
-        )
+        party = new_customer(ctx, party_id, msisdn, name, tier, language, id_number)
         credential = ctx.services.vault.new_credential(party_id, pin, ctx.now)
         change = Change(
             parties=(party,),

@@ -26,12 +26,17 @@ from __future__ import annotations
 
 from mkoba.codes import Code
 from mkoba.commands import catalog as commands
-from mkoba.parties import Change, Party, PartyKind, PartyState, Purpose, Role, local_msisdn
+from mkoba.parties import Change, PartyKind, PartyState, Purpose, Role, local_msisdn
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.request import Response
 from mkoba.products.common import display_name, store_of
-from mkoba.products.register import LANGUAGES, name_length_max, wallet_account
+from mkoba.products.register import (
+    language_and_tier,
+    name_length_max,
+    new_customer,
+    wallet_account,
+)
 
 # An ID document number: letters and digits, this long (a Kenyan ID has 7 or 8 digits,
 # a passport letters and digits).
@@ -81,29 +86,11 @@ class RegisterCustomer:
         for own in (operator, store):
             if own.id_digest is not None and vault.id_matches(own.id_digest, id_number):
                 raise Refused(Code.NOT_ALLOWED, "An agent cannot register themselves.")
-        language = command.language or "en"
-        if language not in LANGUAGES:
-            raise Refused(Code.INVALID_INPUT, f"language: one of {', '.join(LANGUAGES)}")
-        tier = command.tier or ctx.profile.tiers[-1]
-        if tier not in ctx.profile.tiers:
-            raise Refused(Code.INVALID_INPUT, f"tier: one of {', '.join(ctx.profile.tiers)}")
+        language, tier = language_and_tier(ctx, command.language, command.tier)
         await ctx.verify_pin(operator)
         party_id = existing.id if existing is not None else ctx.directory.allocate_id()
         wallet = wallet_account(ctx, party_id, tier)
-        party = Party(
-            party_id,
-            PartyKind.CUSTOMER,
-            name,
-            msisdn,
-            None,
-            0,
-            PartyState.ACTIVE,
-            tier,
-            language,
-            None,
-            ctx.now,
-            vault.id_digest(id_number),
-        )
+        party = new_customer(ctx, party_id, msisdn, name, tier, language, id_number)
         detail = {"tier": tier, "agent": operator.id, "store": store.id}
         change = Change(
             parties=(party,),
