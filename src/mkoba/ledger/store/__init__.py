@@ -29,9 +29,9 @@ __all__ = [
 def open_store(url: str | Path, *, commit_process: bool = True) -> Store:
     """A store for ``url``: ``postgresql://...`` or a SQLite path / ``sqlite:///path``.
 
-    ``commit_process``: a SQLite file's writer commits in a child process of its
-    own once it holds the lease (``sqlite_child.py``); False keeps the commits on
-    the writer's committer thread. PostgreSQL ignores it.
+    ``commit_process``: the writer commits in a child process of its own once it
+    holds the lease (``commit_child.py``; a SQLite file, or PostgreSQL); False
+    keeps the commits on the writer's committer thread.
 
     Raises ``ValueError`` for a URL of any other kind.
     """
@@ -39,7 +39,7 @@ def open_store(url: str | Path, *, commit_process: bool = True) -> Store:
     if text.startswith(("postgresql://", "postgres://")):
         from mkoba.ledger.store.postgres import PostgresStore
 
-        return PostgresStore(text)
+        return PostgresStore(text, commit_process=commit_process)
     if text.startswith("sqlite:///"):
         text = text.removeprefix("sqlite:///")
     elif "://" in text:

@@ -1,4 +1,10 @@
-"""The cluster store: PostgreSQL through psycopg 3, with COPY for the transfer log."""
+"""The cluster store: PostgreSQL through psycopg 3, with COPY for the transfer log.
+
+The writer's batches commit in a child process with a connection of its own
+(``postgres_child.py``, the default once the store holds the lease), so that no
+round trip to the server waits for the interpreter a busy event loop holds.
+Reads run on a small pool of kept connections.
+"""
 
 from __future__ import annotations
 
@@ -13,22 +19,23 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from mkoba.ledger.records import FailureRecord
-from mkoba.ledger.store import sql
+from mkoba.ledger.store import postgres_child, sql
 from mkoba.ledger.store.base import (
     FAULT_DATA,
-    FAULT_STORE,
     Commit,
+    CommitPipe,
     StoredAccount,
     StoreError,
     check_identifier,
 )
+from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
+from mkoba.ledger.store.postgres_child import COPY, MANY, ONE, Statement, describe, transaction
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
 # The transfer log goes in as binary COPY. psycopg packs each row in C and the server
-# parses no text, which halves the committer's CPU per transfer (a thread that shares
-# the GIL with the writer deciding the next batch). These are the columns' own types
-# in TRANSFER_COLUMNS order; migrate() checks them against the table.
+# parses no text, which halves the committer's CPU per transfer. These are the
+# columns' own types in TRANSFER_COLUMNS order; migrate() checks them against the table.
 _TRANSFER_TYPES = ("int8",) * 5 + ("int4",) * 3 + ("int8",) * 3
 _COPY_TRANSFERS = (
     f"COPY ledger_transfers ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
@@ -55,19 +62,9 @@ UPDATE ledger_accounts AS a SET debits_pending = s.debits_pending,
     credits_posted = s.credits_posted
 FROM ledger_balance_stage AS s WHERE a.id = s.id
 """
+_COPY_STAGE = "COPY ledger_balance_stage FROM STDIN"
 # How long a starting writer waits for a previous writer's lease to be released.
 lease_wait_s = 5.0
-# How long one statement may run before the server cancels it.
-statement_timeout_ms = 60_000
-# How long connecting may take: a writer rebuilding after a lost server must not hang.
-connect_timeout_s = 10
-# Errors about the rows of a batch, not the server: the same rows fail again, others do not.
-_DATA_ERRORS = (
-    psycopg.DataError,
-    psycopg.IntegrityError,
-    psycopg.ProgrammingError,
-    psycopg.NotSupportedError,
-)
 
 
 def split_url(url: str) -> tuple[str, str | None]:
@@ -81,19 +78,15 @@ def split_url(url: str) -> tuple[str, str | None]:
 
 def connect(url: str, schema: str | None) -> psycopg.Connection:
     """A connection with the search path on ``schema`` (created if missing)."""
-    connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s)
-    connection.execute(f"SET statement_timeout = {statement_timeout_ms}")
     if schema is not None:
         check_identifier(schema)
-        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        connection.execute(f"SET search_path TO {schema}")
-    return connection
+    return postgres_child.connect(url, schema)
 
 
 class PostgresStore:
     """The ledger's tables in PostgreSQL; one connection for the writer, readers on their own."""
 
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    def __init__(self, url: str, schema: str | None = None, *, commit_process: bool = True) -> None:
         self._dsn, url_schema = split_url(url)
         self.schema = schema or url_schema
         self.url = url
@@ -102,6 +95,8 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._created = 0
         self._leased = False
+        self._commit_process = commit_process
+        self._child: CommitChild | None = None
 
     def acquire_lease(self) -> None:
         """Hold a session advisory lock named after this schema while connected."""
@@ -138,6 +133,9 @@ class PostgresStore:
         stored = tuple(types.get(column) for column in TRANSFER_COLUMNS)
         if stored != _TRANSFER_TYPES:
             raise StoreError(f"ledger_transfers has column types {stored}, not {_TRANSFER_TYPES}")
+        if self._leased and self._commit_process and self._child is None:
+            # Started now, it connects while the writer loads the ledger.
+            self._child = postgres_child.start(self._dsn, self.schema)
 
     def migrate_script(self, name: str, script: str) -> None:
         """Run a named schema script once, recorded in ledger_migrations."""
@@ -151,31 +149,31 @@ class PostgresStore:
             self._connection.execute(script.encode())
             self._connection.execute("INSERT INTO ledger_migrations (name) VALUES (%s)", (name,))
 
-    def commit_pipe(self) -> None:
-        """None: psycopg's commits block, so a writer commits on its committer thread."""
-        return None
-
     def commit(self, batch: Commit) -> None:
         """Write one batch in one transaction; returns once PostgreSQL has committed it."""
+        statements = self._statements_of(batch)
+        if self._child is not None:
+            with _store_errors():
+                self._child.commit(statements)
+            return
         try:
-            with self._lock, self._connection.transaction():
-                self._write(batch)
+            with self._lock:
+                transaction(self._connection, statements)
         except Exception as error:  # whatever a row holds, the batch fails, not the writer
             # The server's text quotes values (DETAIL: Key (id)=(...)): never pass it on.
             message = f"postgresql commit failed: {describe(error)}"
-            raise StoreError(message, self._fault_of(error)) from None
+            raise StoreError(message, postgres_child.fault_of(self._connection, error)) from None
 
-    def _fault_of(self, error: Exception) -> str:
-        """Whether a failed commit was its rows' fault or the server's (or connection's)."""
-        connection = self._connection
-        if connection.broken or connection.closed:
-            return FAULT_STORE
-        if isinstance(error, _DATA_ERRORS):
-            return FAULT_DATA
-        if isinstance(error, psycopg.Error | OSError | MemoryError):
-            return FAULT_STORE
-        # Raised while adapting a row (a lone surrogate, a value of no SQL type).
-        return FAULT_DATA
+    def commit_pipe(self) -> CommitPipe | None:
+        """Commits without waiting, for a writer on an event loop: the commit process's pipe.
+
+        None without a commit process. Waits until the process has connected.
+        """
+        if self._child is None:
+            return None
+        with _store_errors():
+            self._child.ready()
+        return _Pipe(self, self._child)
 
     def recover(self) -> None:
         """After a failed commit: the same connection if it still works, else a new one.
@@ -201,43 +199,68 @@ class PostgresStore:
             self.migrate()
         except psycopg.Error as error:
             raise StoreError(f"postgresql recovery failed: {describe(error)}") from None
+        if self._child is None:
+            return
+        try:
+            with _store_errors():
+                self._child.reset()
+            return
+        except StoreError:
+            pass
+        # Gone, or its connection is: a new one (the lease is this store's, retaken above).
+        self._child.close()
+        self._child = postgres_child.start(self._dsn, self.schema)
+        with _store_errors():
+            self._child.ready()
 
     def health(self) -> dict[str, object]:
-        """Whether the writer's connection is open (no query: it is polled)."""
+        """Whether the writer's connection is open and its commit process runs (no query)."""
         connection = self._connection
-        return {"connection": "broken" if connection.broken or connection.closed else "open"}
+        health: dict[str, object] = {
+            "connection": "broken" if connection.broken or connection.closed else "open"
+        }
+        if self._commit_process and self._leased:
+            alive = self._child is not None and self._child.alive()
+            health["commit_process"] = "alive" if alive else "stopped"
+        return health
 
-    def _write(self, batch: Commit) -> None:
-        connection = self._connection
+    def _statements_of(self, batch: Commit) -> list[Statement]:
+        """``_statements``, with a row that cannot be sent as the batch's own fault."""
+        try:
+            return self._statements(batch)
+        except Exception as error:
+            raise StoreError(f"postgresql batch refused: {describe(error)}", FAULT_DATA) from None
+
+    def _statements(self, batch: Commit) -> list[Statement]:
+        """The batch as statements, the COPYs together (each COPY ends a pipeline)."""
         changes = batch.changes
-        with connection.cursor() as cursor:
-            if changes.accounts:
-                rows = []
-                for account in changes.accounts:
-                    self._created += 1
-                    rows.append(sql.account_row(account, self._created))
-                cursor.executemany(_INSERT_ACCOUNT, rows)
-            if changes.account_flags:
-                cursor.executemany(_UPDATE_FLAGS, [(f, id) for id, f in changes.account_flags])
-            if changes.records:
-                with cursor.copy(_COPY_TRANSFERS) as copy:
-                    copy.set_types(_TRANSFER_TYPES)
-                    for record in changes.records:
-                        copy.write_row(record)
-            if changes.failures:
-                with cursor.copy(_COPY_FAILURES) as copy:
-                    for failure in changes.failures:
-                        copy.write_row(failure)
-            for shape, rows in sql.grouped_writes(batch.writes):
-                cursor.executemany(sql.write_sql(*shape, "%s"), rows)
-            if batch.checkpoint is not None:
-                if batch.balances:
-                    cursor.execute(_STAGE)
-                    with cursor.copy("COPY ledger_balance_stage FROM STDIN") as copy:
-                        for row in batch.balances:
-                            copy.write_row(row)
-                    cursor.execute(_APPLY_STAGE)
-                cursor.execute(_SET_META, ("checkpoint", batch.checkpoint))
+        statements: list[Statement] = []
+        if changes.accounts:
+            rows = []
+            for account in changes.accounts:
+                self._created += 1
+                rows.append(sql.account_row(account, self._created))
+            statements.append((_INSERT_ACCOUNT, rows, MANY))
+        if changes.account_flags:
+            flags = [(flags, id) for id, flags in changes.account_flags]
+            statements.append((_UPDATE_FLAGS, flags, MANY))
+        for shape, rows in sql.grouped_writes(batch.writes):
+            statements.append((sql.write_sql(*shape, "%s"), rows, MANY))
+        if batch.balances:
+            statements.append((_STAGE, (), ONE))
+        # Plain tuples: a record's own class need not be imported to unpickle it.
+        if changes.records:
+            records = [tuple(record) for record in changes.records]
+            statements.append((_COPY_TRANSFERS, (_TRANSFER_TYPES, records), COPY))
+        if changes.failures:
+            failures = [tuple(failure) for failure in changes.failures]
+            statements.append((_COPY_FAILURES, (None, failures), COPY))
+        if batch.checkpoint is not None:
+            if batch.balances:
+                statements.append((_COPY_STAGE, (None, list(batch.balances)), COPY))
+                statements.append((_APPLY_STAGE, (), ONE))
+            statements.append((_SET_META, ("checkpoint", batch.checkpoint), ONE))
+        return statements
 
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
@@ -279,7 +302,13 @@ class PostgresStore:
             self._connection.execute(statement.replace("?", "%s").encode(), params)
 
     def close(self) -> None:
-        """Give up the lease (at once, not when the server notices) and close the connection."""
+        """Give up the lease (at once, not when the server notices) and close the connection.
+
+        The commit process goes first: it finishes the batch it holds, under the lease.
+        """
+        if self._child is not None:
+            self._child.close()
+            self._child = None
         if self._leased and not self._connection.closed:
             with contextlib.suppress(psycopg.Error):
                 self._connection.execute("SELECT pg_advisory_unlock_all()")
@@ -293,29 +322,33 @@ class PostgresStore:
         self.close()
 
 
-def describe(error: BaseException) -> str:
-    """An error's kind, SQLSTATE and the names it concerns, never a row's values.
+class _Pipe:
+    """``CommitPipe`` over the store's commit process."""
 
-    The server's own message and DETAIL quote values (a duplicate key, a failing row);
-    a client-side error's message is psycopg's own text, which does not.
-    """
-    if isinstance(error, psycopg.Error):
-        if error.sqlstate is None:
-            return f"{type(error).__name__}: {str(error).partition(chr(10))[0]}"
-        diag = error.diag
-        names = [
-            f"{kind} {name}"
-            for kind, name in (
-                ("table", diag.table_name),
-                ("column", diag.column_name),
-                ("constraint", diag.constraint_name),
-            )
-            if name
-        ]
-        return ", ".join([f"{type(error).__name__} ({error.sqlstate})", *names])
-    if isinstance(error, UnicodeError):
-        return f"{type(error).__name__}: {getattr(error, 'reason', 'cannot be encoded')}"
-    return type(error).__name__
+    def __init__(self, store: PostgresStore, child: CommitChild) -> None:
+        self._store = store
+        self._child = child
+
+    def fileno(self) -> int:
+        return self._child.fileno()
+
+    def send(self, batch: Commit) -> None:
+        statements = self._store._statements_of(batch)
+        with _store_errors():
+            self._child.send(statements)
+
+    def answer(self) -> None:
+        with _store_errors():
+            self._child.answer()
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """The commit process's failures as the store's (it imports nothing of mkoba)."""
+    try:
+        yield
+    except CommitFailed as error:
+        raise StoreError(str(error), error.fault) from None
 
 
 class PostgresSnapshot:

@@ -16,15 +16,9 @@ from typing import IO, Any, Self
 from mkoba.ledger.records import FailureRecord
 from mkoba.ledger.store import sql
 from mkoba.ledger.store.base import FAULT_DATA, Commit, CommitPipe, StoredAccount, StoreError
+from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, SQLITE, TRANSFER_COLUMNS
-from mkoba.ledger.store.sqlite_child import (
-    CommitChild,
-    CommitFailed,
-    Statement,
-    describe,
-    fault_of,
-    transaction,
-)
+from mkoba.ledger.store.sqlite_child import Statement, describe, fault_of, start, transaction
 from mkoba.ledger.transfer import TransferRecord
 
 _INSERT_TRANSFER = sql.insert_sql("ledger_transfers", TRANSFER_COLUMNS, "?")
@@ -122,7 +116,7 @@ class SqliteStore:
                 time.sleep(0.02)
         self._lease = handle
         if self._commit_process:
-            self._child = CommitChild(self.path, _SETUP, lease_fd=handle.fileno())
+            self._child = start(self.path, _SETUP, lease_fd=handle.fileno())
 
     def migrate(self) -> None:
         """Create the ledger's tables if they are missing."""
@@ -197,7 +191,7 @@ class SqliteStore:
             pass
         assert self._lease is not None, "a commit process exists only under the lease"
         self._child.close()
-        self._child = CommitChild(self.path, _SETUP, lease_fd=self._lease.fileno())
+        self._child = start(self.path, _SETUP, lease_fd=self._lease.fileno())
         with _store_errors():
             self._child.ready()
 
