@@ -30,6 +30,7 @@ from mkoba.ledger.store.base import (
 )
 from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
 from mkoba.ledger.store.postgres_child import COPY, MANY, ONE, Statement, describe, transaction
+from mkoba.ledger.store.postgres_readers import PostgresSnapshot, Readers
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
@@ -97,6 +98,7 @@ class PostgresStore:
         self._leased = False
         self._commit_process = commit_process
         self._child: CommitChild | None = None
+        self._readers = Readers(self._dsn, self.schema)
 
     def acquire_lease(self) -> None:
         """Hold a session advisory lock named after this schema while connected."""
@@ -288,13 +290,12 @@ class PostgresStore:
         return int(row[0]) if row else 0
 
     def query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Rows of one read-only query (``?`` placeholders)."""
-        with self.snapshot() as snapshot:
-            return snapshot.query(statement, params)
+        """Rows of one read-only query (``?`` placeholders), on a kept reader connection."""
+        return self._readers.query(statement, params)
 
     def snapshot(self) -> PostgresSnapshot:
-        """A REPEATABLE READ transaction on its own connection."""
-        return PostgresSnapshot(self._dsn, self.schema)
+        """A REPEATABLE READ transaction on a kept reader connection (or a new one)."""
+        return self._readers.snapshot()
 
     def execute(self, statement: str, params: Sequence[object] = ()) -> None:
         """One statement in its own transaction."""
@@ -309,6 +310,7 @@ class PostgresStore:
         if self._child is not None:
             self._child.close()
             self._child = None
+        self._readers.close()
         if self._leased and not self._connection.closed:
             with contextlib.suppress(psycopg.Error):
                 self._connection.execute("SELECT pg_advisory_unlock_all()")
@@ -349,22 +351,3 @@ def _store_errors() -> Iterator[None]:
         yield
     except CommitFailed as error:
         raise StoreError(str(error), error.fault) from None
-
-
-class PostgresSnapshot:
-    """A consistent read transaction on a connection of its own."""
-
-    def __init__(self, dsn: str, schema: str | None) -> None:
-        self._connection = connect(dsn, schema)
-
-    def __enter__(self) -> PostgresSnapshot:
-        self._connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._connection.execute("COMMIT")
-        self._connection.close()
-
-    def query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a query, all from this snapshot."""
-        return self._connection.execute(statement.replace("?", "%s").encode(), params).fetchall()

@@ -1,0 +1,157 @@
+"""PostgreSQL: commits in a process of their own, in a pipeline; reads on kept connections.
+
+The commit process must keep the writer's promises as SQLite's does: an
+acknowledged batch is durable and visible to another connection, a failing batch
+takes its money down with it, a dead commit process is replaced without losing an
+acknowledgement, and the loop writer commits through its pipe. Readers are kept
+between reads, never serve an old state, refuse writes, and a reader the server
+dropped costs no failed read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import psycopg
+import pytest
+
+from mkoba.ledger import LedgerWriter, Transfer, TransferResult, WriterError, open_store
+from mkoba.ledger.loop_writer import LoopWriter
+from mkoba.ledger.reconcile import reconcile
+from mkoba.ledger.store.postgres import PostgresStore, split_url
+from tests.ledger.helpers import credit_balances
+from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
+
+pytestmark = pytest.mark.postgres
+R = TransferResult
+
+
+def receipts(url: str) -> list[tuple[object, ...]]:
+    with open_store(url) as reader:
+        return reader.query("SELECT id, transfer_id FROM receipts ORDER BY id")
+
+
+@pytest.mark.parametrize("commit_process", [True, False], ids=["process", "thread"])
+def test_both_paths_commit_whole_batches_or_nothing(
+    postgres_url: str, commit_process: bool
+) -> None:
+    with LedgerWriter(open_store(postgres_url, commit_process=commit_process)) as writer:
+        store = writer.store
+        assert isinstance(store, PostgresStore)
+        assert (store._child is not None) == commit_process
+        if commit_process:
+            assert store._child is not None and store._child.pid != os.getpid()
+            assert store.health()["commit_process"] == "alive"
+        store.migrate_script("test_receipts", RECEIPTS)
+        writer.create_accounts(ACCOUNTS).result()
+        # Transfers (a COPY) and attached rows of two shapes (pipelined) in one batch.
+        first = writer.submit(
+            [Transfer(10, TRUST, ALICE, 100, 1), Transfer(11, ALICE, BOB, 30, 1)],
+            attach=[receipt(1, 10), receipt(2, 11)],
+        )
+        assert first.result() == [R.OK, R.OK]
+        # Acknowledged: another connection sees the money and its receipts.
+        assert receipts(postgres_url) == [(1, 10), (2, 11)]
+        # A duplicate receipt (in the pipeline, before the COPY): all of it rolls back.
+        doomed = writer.submit([Transfer(12, ALICE, BOB, 60, 1)], attach=[receipt(1, 12)])
+        with pytest.raises(WriterError) as failed:
+            doomed.result()
+        assert "UniqueViolation" in str(failed.value.__cause__)
+        # The writer goes on after it.
+        assert writer.submit([Transfer(13, ALICE, BOB, 1, 1)]).result() == [R.OK]
+
+    with open_store(postgres_url) as reader:
+        assert reader.query("SELECT id FROM ledger_transfers ORDER BY id") == [(10,), (11,), (13,)]
+        assert reconcile(reader).ok
+    # Stopped with a checkpoint of the balances (staged by COPY in the same transaction).
+    with LedgerWriter(open_store(postgres_url)) as writer:
+        assert credit_balances(writer.balances([ALICE, BOB]).result()) == [69, 31]
+    assert receipts(postgres_url) == [(1, 10), (2, 11)]
+
+
+def test_a_killed_commit_process_is_replaced_and_loses_no_acknowledged_batch(
+    postgres_url: str,
+) -> None:
+    writer = LedgerWriter(open_store(postgres_url)).start()
+    try:
+        writer.create_accounts(ACCOUNTS).result()
+        assert writer.submit([Transfer(10, TRUST, ALICE, 100, 1)]).result() == [R.OK]
+        store = writer.store
+        assert isinstance(store, PostgresStore) and store._child is not None
+        killed = store._child.pid
+        os.kill(killed, signal.SIGKILL)
+        os.waitpid(killed, 0)
+        assert writer.health()["commit_process"] == "stopped"
+
+        # The batch could not even be handed over: a new commit process takes it.
+        assert writer.submit([Transfer(11, ALICE, BOB, 60, 1)]).result(timeout=20) == [R.OK]
+        assert writer.submit([Transfer(12, ALICE, BOB, 1, 1)]).result(timeout=20) == [R.OK]
+        assert store._child is not None and store._child.pid != killed
+        health = writer.health()
+        assert (health["state"], health["commit_process"], health["recoveries"]) == (
+            "ok",
+            "alive",
+            1,
+        )
+    finally:
+        writer.stop()
+    with LedgerWriter(open_store(postgres_url)) as again:
+        assert credit_balances(again.balances([ALICE, BOB]).result()) == [39, 61]
+    with open_store(postgres_url) as reader:
+        assert reconcile(reader).ok
+
+
+def test_the_loop_writer_commits_through_the_commit_process(postgres_url: str) -> None:
+    async def scenario() -> None:
+        writer = LoopWriter(open_store(postgres_url), asyncio.get_running_loop())
+        await asyncio.to_thread(writer.start)
+        try:
+            assert writer._pipe is not None, "decided on the loop, committed by the child"
+            await asyncio.wrap_future(writer.create_accounts(ACCOUNTS))
+            fund = writer.submit_async([Transfer(1, TRUST, ALICE, 1_000, 1)])
+            pays = [writer.submit_async([Transfer(10 + n, ALICE, BOB, 10, 1)]) for n in range(40)]
+            assert await fund == [R.OK]
+            for pay in pays:
+                assert await pay == [R.OK]
+            # Every acknowledgement was durable: another connection sees all of them.
+            with open_store(postgres_url) as reader:
+                count = reader.query("SELECT COUNT(*) FROM ledger_transfers")
+            assert count == [(41,)]
+        finally:
+            await asyncio.to_thread(writer.stop)
+
+    asyncio.run(scenario())
+    with open_store(postgres_url) as reader:
+        assert reconcile(reader).ok
+
+
+def test_reads_reuse_their_connections_and_refuse_writes(postgres_url: str) -> None:
+    with open_store(postgres_url) as store:
+        pids = {store.query("SELECT pg_backend_pid()")[0][0] for _ in range(20)}
+        assert len(pids) == 1, "one reader, kept between reads"
+        with store.snapshot() as snapshot:
+            assert snapshot.query("SELECT pg_backend_pid()")[0][0] in pids
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            store.query("CREATE TABLE written_through_a_read (id INT)")
+        # The refused write left the reader usable.
+        assert store.query("SELECT 1") == [(1,)]
+
+
+def test_a_reader_the_server_dropped_costs_no_failed_read(postgres_url: str) -> None:
+    with open_store(postgres_url) as store:
+        dropped = store.query("SELECT pg_backend_pid()")[0][0]
+        with store.snapshot() as snapshot:
+            assert snapshot.query("SELECT pg_backend_pid()") == [(dropped,)]
+        dsn, _ = split_url(postgres_url)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (dropped,))
+        # The kept reader is gone: the read goes again on a new one.
+        again = store.query("SELECT pg_backend_pid()")[0][0]
+        assert again != dropped
+        dsn, _ = split_url(postgres_url)
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (again,))
+        with store.snapshot() as snapshot:
+            assert snapshot.query("SELECT pg_backend_pid()")[0][0] not in (dropped, again)
