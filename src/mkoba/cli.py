@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -249,18 +250,28 @@ def bench_processor(
     clients: int = typer.Option(256, help="Concurrent clients in the closed loop"),
     seconds: float = typer.Option(10.0, help="Duration of each loop"),
     channels: str = typer.Option("api,system", help="Comma-separated: api (two-phase), system"),
-    store: str = typer.Option("sqlite", help="sqlite (the embedded default) or postgresql"),
+    store: str = typer.Option(
+        "sqlite",
+        help="sqlite (the embedded default), postgresql, or both comma-separated: each in turn",
+    ),
     postgres_url: str = typer.Option(
         "postgresql://postgres@127.0.0.1:5432/test",
         envvar="MKOBA_BENCH_POSTGRES",
-        help="PostgreSQL server for --store postgresql",
+        help="PostgreSQL server for --store postgresql (a scratch schema, dropped after)",
     ),
     loop: str = typer.Option("uvloop", help="Event loop: uvloop (as mkoba serve) or asyncio"),
     reconcile: bool = typer.Option(True, "--reconcile/--no-reconcile", help="Check the books"),
     json_lines: bool = typer.Option(False, "--json", help="One JSON object per line"),
     bus: str = typer.Option(
-        "memory", help="memory, or nats://host:port[/prefix] (prefix mkoba-bench by default)"
+        "memory",
+        help="One process's bus: memory, or nats://host:port[/prefix] (prefix mkoba-bench)",
     ),
+    split: str = typer.Option(
+        None,
+        help="A NATS server (nats://host:port): each store is measured split too, a core"
+        " process and a front on it",
+    ),
+    rounds: int = typer.Option(1, help="Measure every form this many times, interleaved"),
 ) -> None:
     """Send-money requests through TranProc: tx/s closed-loop, then p50/p99 at half that rate."""
     from mkoba.bench.processor import Config as ProcessorConfig
@@ -271,11 +282,13 @@ def bench_processor(
         clients=clients,
         seconds=seconds,
         channels=_split(channels),
-        store=store,
+        stores=_split(store),
         postgres_url=postgres_url,
         loop=loop,
         reconcile=reconcile,
         bus=bus,
+        split=split,
+        rounds=rounds,
     )
     run_processor(config, console=console, json_lines=json_lines)
 
@@ -285,24 +298,47 @@ def bench_daraja(
     seconds: float = typer.Option(10.0, help="Duration of each phase"),
     clients: int = typer.Option(32, help="Concurrent customers pushing (closed loop)"),
     peer: bool = typer.Option(True, "--peer/--no-peer", help="Also measure daraja-mock 1.0.5"),
-    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object per form and round"),
+    store: str = typer.Option(
+        "sqlite", help="sqlite, postgresql, or both comma-separated: each in turn"
+    ),
+    postgres_url: str = typer.Option(
+        "postgresql://postgres@127.0.0.1:5432/test",
+        envvar="MKOBA_BENCH_POSTGRES",
+        help="PostgreSQL server for --store postgresql (a scratch schema, dropped after)",
+    ),
     split: str = typer.Option(
         None,
-        help="A NATS server (nats://host:port): run mkoba as a core and a front process on it",
+        help="A NATS server (nats://host:port): each store is measured split too, mkoba as"
+        " a core and a front process on it",
     ),
+    rounds: int = typer.Option(1, help="Measure every form this many times, interleaved"),
 ) -> None:
     """STK push to callback round trips through mkoba serve, beside the stateless daraja-mock."""
     from mkoba.bench.daraja import run as run_daraja
+    from mkoba.bench.processor_config import STORES
 
+    stores = _split(store)
+    problems = [f"unknown store {name!r}" for name in stores if name not in STORES]
+    if not stores or len(set(stores)) != len(stores):
+        problems.append(f"give each store once, of {', '.join(STORES)}")
+    if not 1 <= rounds <= 20:
+        problems.append("rounds must be 1..20")
     if split is not None:
         from mkoba.bus import parse_nats_url
 
         try:
             parse_nats_url(split)
         except ValueError as problem:
-            error_console.print(f"[red]--split:[/red] {problem}")
-            raise typer.Exit(2) from None
-    run_daraja(seconds, clients, peer, console, json_lines, split)
+            problems.append(f"--split: {problem}")
+    if problems:
+        error_console.print(f"[red]mkoba bench daraja:[/red] {escape('; '.join(problems))}")
+        raise typer.Exit(2)
+    if "postgresql" in stores:
+        from mkoba.bench.stores import check_postgres
+
+        check_postgres(postgres_url, error_console)
+    run_daraja(seconds, clients, peer, console, json_lines, split, stores, rounds, postgres_url)
 
 
 @bench_app.command("ussd")

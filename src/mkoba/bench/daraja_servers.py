@@ -12,61 +12,32 @@ from pathlib import Path
 import uvloop
 from rich.console import Console
 
-from mkoba.bench.servers import free_port, running
+from mkoba.bench.servers import bench_bus, drop_stream, free_port, mkoba_serve, running
 
 PEER = "daraja-mock==1.0.5"
 PEERS_DIR = Path("var/bench-peers/daraja-mock-1.0.5")
 
 
+# The sandbox answers every demo customer's prompt at once, with the PIN.
+_DARAJA_ENV = {"MKOBA_DARAJA_SANDBOX_MSISDNS": "2547120*", "MKOBA_DARAJA_AUTO_ANSWER_S": "0"}
+
+
 @contextlib.contextmanager
-def serve_mkoba(folder: Path, role: str = "all", bus: str = "memory") -> Iterator[str]:
-    """``mkoba serve`` answering the demo customers' prompts at once."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
-    env.update(
-        MKOBA_KEYS_DIR=str(folder / "keys"),
-        MKOBA_CONSOLE_PORT="0",
-        MKOBA_LOG_LEVEL="warning",
-        MKOBA_DARAJA_SANDBOX_MSISDNS="2547120*",
-        MKOBA_DARAJA_AUTO_ANSWER_S="0",
-        MKOBA_BUS=bus,
-        MKOBA_ROLE=role,
-    )
-    command = [
-        sys.executable,
-        "-c",
-        "from mkoba.cli import main; main()",
-        "serve",
-        "--db",
-        str(folder / "mkoba.db"),
-        "--port",
-        str(port),
-    ]
-    log = folder / f"serve-{role}.log"
-    with running(command, env, log, f"http://127.0.0.1:{port}", "/health") as url:
+def serve_mkoba(folder: Path, db: str, role: str = "all", bus: str = "memory") -> Iterator[str]:
+    """``mkoba serve`` on ``db`` answering the demo customers' prompts at once."""
+    with mkoba_serve(folder, db, role, bus, _DARAJA_ENV) as (url, _):
         yield url
 
 
 @contextlib.contextmanager
-def serve_split(folder: Path, server: str) -> Iterator[str]:
-    """A core and a front on a NATS bus of the run's own (its stream deleted after)."""
-    bus = f"{server.rstrip('/')}/mkoba-bench-{os.getpid()}"
+def serve_split(folder: Path, db: str, server: str) -> Iterator[str]:
+    """A core and a front on ``db`` and a NATS bus of their own (its stream deleted after)."""
+    bus = bench_bus(server)
     try:
-        with serve_mkoba(folder, "core", bus), serve_mkoba(folder, "front", bus) as url:
+        with serve_mkoba(folder, db, "core", bus), serve_mkoba(folder, db, "front", bus) as url:
             yield url
     finally:
-        uvloop.run(_drop_stream(bus))
-
-
-async def _drop_stream(url: str) -> None:
-    from mkoba.bus.jetstream import NatsBus
-
-    bus = NatsBus(url)
-    await bus.connect()
-    try:
-        await bus.client.jetstream().delete_stream(bus.stream)
-    finally:
-        await bus.close()
+        uvloop.run(drop_stream(bus))
 
 
 def peer_python(console: Console) -> Path:
@@ -90,5 +61,6 @@ def serve_peer(folder: Path, console: Console) -> Iterator[str]:
     port = free_port()
     command = [str(python), "-m", "daraja_mock", "--port", str(port)]
     env = dict(os.environ)
-    with running(command, env, folder / "peer.log", f"http://127.0.0.1:{port}", "/health") as url:
+    log = folder / "peer.log"
+    with running(command, env, log, f"http://127.0.0.1:{port}", "/health") as (url, _):
         yield url

@@ -38,6 +38,32 @@ def machine_busy_s() -> float | None:
     return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) of process ``pid`` and its children so far (None off Linux).
+
+    From ``/proc/<pid>/stat``: a split bench's core, with its commit process.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    found = False
+    try:
+        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
+    except OSError:
+        return None
+    for name in entries:
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii") as stat:
+                text = stat.read()
+        except OSError:  # it ended meanwhile
+            continue
+        # After the command's ")": state, ppid, ... utime (14th field), stime (15th).
+        fields = text.rpartition(")")[2].split()
+        if int(name) == pid or int(fields[1]) == pid:
+            found = found or int(name) == pid
+            total += int(fields[11]) + int(fields[12])
+    return total / tick if found else None
+
+
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """The nearest-rank percentile of already sorted values (0 when there are none)."""
     assert 0 <= fraction <= 1

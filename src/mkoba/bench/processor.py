@@ -2,11 +2,18 @@
 
 Method (bench/RESULTS.md records the figures):
 
-- A real ``Platform`` per channel on the embedded default: a temporary SQLite file
-  (WAL, synchronous=FULL), the in-process bus, the outbox sender and every extension,
-  no demo data. ``customers`` customers are created and funded before the
-  clock starts, as the operator's tooling would (directory rows, keyed PIN
-  verifiers, e-money issued against the trust account).
+- A real ``Platform`` per channel and form on a store of its own: by default the
+  embedded form, a temporary SQLite file (WAL, synchronous=FULL), the in-process
+  bus, the outbox sender and every extension, no demo data. ``--store`` names
+  the stores to measure (``sqlite``, ``postgresql``: a scratch schema, dropped
+  after); ``--split nats://...`` measures each store split too: a core
+  process and a front (``processor_forms.py``). ``customers`` customers are
+  created and funded before the clock starts, as the operator's tooling would
+  (directory rows, keyed PIN verifiers, e-money issued against the trust
+  account).
+- Forms are measured side by side, ``--rounds`` times over, interleaved; each row
+  names its form and round, and its closed-loop tx/s over the first form's in
+  the same round (``form_ratio``); the table adds the ratios of the sums.
 - Every measured request is a send-money between two random customers, for a
   random whole amount of 10 to 2,000 shillings: PIN check, tariff and excise,
   KYC limits, linked ledger transfers, receipt, statement lines, two SMS in the
@@ -21,17 +28,17 @@ Method (bench/RESULTS.md records the figures):
   request's scheduled arrival (no coordinated omission). ``p50_ms``/``p99_ms``
   are the response latency a customer waits for; ``settled_p99_ms`` includes
   the acknowledgement that posts the money.
-- Every request must succeed; at the end no delivery may be left waiting and
-  (unless ``--no-reconcile``) ``mkoba reconcile``'s checks must pass.
+- Every request must succeed; at the end no delivery may be left waiting (one
+  process) and (unless ``--no-reconcile``) ``mkoba reconcile``'s checks must pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import logging
 import os
-import random
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,13 +46,12 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from mkoba.bench.errors import BenchError
-from mkoba.bench.processor_config import Config, Row, seed, target_p99_ms, target_tx_per_s
-from mkoba.bench.processor_loops import closed_loop, open_loop
-from mkoba.bench.processor_world import populate
-from mkoba.bench.stores import scratch_store
+from mkoba.bench.processor_config import Config, Row, target_p99_ms, target_tx_per_s
+from mkoba.bench.processor_forms import measure_form
+from mkoba.bench.stores import check_postgres
 from mkoba.processor import gc_tuning
 
 __all__ = ["Config", "run"]
@@ -56,14 +62,16 @@ def run(config: Config, *, console: Console, json_lines: bool = False) -> list[R
     status = Console(stderr=True)
     problems = config.problems()
     if problems:
-        status.print(f"[red]mkoba bench processor:[/red] {'; '.join(problems)}")
+        status.print(f"[red]mkoba bench processor:[/red] {escape('; '.join(problems))}")
         raise SystemExit(2)
+    if "postgresql" in config.stores:
+        check_postgres(config.postgres_url, status)
     rows: list[Row] = []
 
     def emit(row: Row) -> None:
         rows.append(row)
         status.print(
-            f"{row.channel} {row.mode}: {row.tx_per_s:,.0f} tx/s,"
+            f"{row.form}, round {row.round}, {row.channel} {row.mode}: {row.tx_per_s:,.0f} tx/s,"
             f" p50 {row.p50_ms:.1f} ms, p99 {row.p99_ms:.1f} ms"
         )
         if json_lines:
@@ -94,110 +102,93 @@ def run(config: Config, *, console: Console, json_lines: bool = False) -> list[R
 
 
 async def _bench(config: Config, directory: Path, status: Console, emit: Any) -> None:
-    # Each channel on a platform and store of its own: a second channel measured on the
-    # store and heap the first one grew would read lower for that alone.
-    for channel in config.channels:
-        folder = directory / channel
-        folder.mkdir()
-        await _bench_channel(config, channel, folder, status, emit)
+    """Every form of every channel, round after round: forms side by side in time."""
+    forms = config.forms()
+    for round_number in range(1, config.rounds + 1):
+        for channel in config.channels:
+            # Each form on a platform and store of its own: a form measured on the store
+            # and heap another one grew would read lower for that alone.
+            first: dict[str, Row] = {}
+            for form in forms:
+                folder = directory / f"{round_number}-{channel}-{form.store}-{form.processes}"
+                folder.mkdir()
+                for row in await measure_form(config, form, channel, folder, status):
+                    base = first.setdefault(row.mode, row)
+                    # Throughput is compared in the closed loop; the open loop offers
+                    # each form half its own closed-loop rate (compare its p99).
+                    ratio = row.tx_per_s / base.tx_per_s if row.mode == "closed" else None
+                    emit(dataclasses.replace(row, round=round_number, form_ratio=ratio))
 
 
-def _bus_url(url: str) -> str:
-    """The bus for a bench platform: a prefix of its own, so no running mkoba takes its requests."""
-    if url == "memory":
-        return url
-    from urllib.parse import urlsplit
-
-    return url if urlsplit(url).path.strip("/") else url.rstrip("/") + "/mkoba-bench"
-
-
-async def _bench_channel(
-    config: Config, channel: str, directory: Path, status: Console, emit: Any
-) -> None:
-    from mkoba.app import Platform
-    from mkoba.settings import Settings
-
-    with scratch_store(config.store, config.postgres_url) as url:
-        settings = Settings.model_validate(
-            {
-                "db": url,
-                "keys_dir": directory / "keys",
-                "demo": False,
-                "workers": max(64, config.clients),
-                "bus": _bus_url(config.bus),
-            }
-        )
-        try:
-            await _measure_channel(Platform(settings), config, channel, status, emit)
-            if config.reconcile:
-                with status.status("reconciling the books"):
-                    await asyncio.to_thread(_reconcile, url)
-        finally:
-            # The next channel starts from a clean heap too.
-            gc.collect()
-
-
-async def _measure_channel(
-    platform: Any, config: Config, channel: str, status: Console, emit: Any
-) -> None:
-    """Both loops on a started platform; stopped afterwards, no delivery left waiting."""
-    await platform.start()
-    try:
-        with status.status(f"creating and funding {config.customers:,} customers"):
-            msisdns = await populate(platform, config.customers)
-        rng = random.Random(seed)
-        numbers = iter(range(1, 10**12))
-        closed = await closed_loop(platform, config, channel, msisdns, rng, numbers, status)
-        emit(closed)
-        emit(await open_loop(platform, config, channel, closed, msisdns, rng, numbers, status))
-        if len(platform.processor.deliveries):
-            raise BenchError(f"{len(platform.processor.deliveries)} deliveries still waiting")
-    finally:
-        await platform.stop()
-
-
-def _reconcile(url: str) -> None:
-    from mkoba.ledger import open_store
-    from mkoba.ledger.reconcile import reconcile
-
-    store = open_store(url)
-    try:
-        report = reconcile(store)
-    finally:
-        store.close()
-    if not report.ok:
-        wrong = [f"{check.name}: {check.problems[:3]}" for check in report.checks if not check.ok]
-        raise BenchError(f"the books do not balance after the run: {wrong}")
+def form_ratios(rows: Sequence[Row]) -> list[tuple[str, str, str, float, float]]:
+    """(channel, form, first form, summed closed-loop tx/s, ratio to the first form's sum)."""
+    sums: dict[tuple[str, str], float] = {}
+    for row in rows:
+        if row.mode == "closed":
+            key = (row.channel, row.form)
+            sums[key] = sums.get(key, 0.0) + row.tx_per_s
+    firsts: dict[str, str] = {}
+    for channel, form in sums:
+        firsts.setdefault(channel, form)
+    return [
+        (channel, form, firsts[channel], total, total / sums[(channel, firsts[channel])])
+        for (channel, form), total in sums.items()
+    ]
 
 
 def print_table(rows: Sequence[Row], config: Config, console: Console) -> None:
     table = Table(
         title=(
-            f"send money through TranProc: {config.store}, {config.customers:,} customers,"
-            f" {os.cpu_count()} cores"
+            f"send money through TranProc: {config.customers:,} customers, {os.cpu_count()} cores"
         ),
-        caption="closed: throughput with --clients clients; open: Poisson arrivals at half that.",
+        caption=(
+            "closed: throughput with --clients clients; open: Poisson arrivals at half that."
+            " x first: closed-loop tx/s over the first form's, same round."
+            " core CPU: the split form's core process (with its commit process)."
+        ),
         box=box.SIMPLE_HEAD,
     )
-    table.add_column("channel")
-    table.add_column("mode")
-    for name in ("clients", "tx/s", "p50 ms", "p99 ms", "settled p99 ms", "max ms", "CPU ms/tx"):
+    for name in ("round", "store", "processes", "channel", "mode"):
+        table.add_column(name)
+    for name in (
+        "clients",
+        "tx/s",
+        "x first",
+        "p50 ms",
+        "p99 ms",
+        "settled p99 ms",
+        "CPU ms/tx",
+        "core CPU ms/tx",
+    ):
         table.add_column(name, justify="right")
     for row in rows:
         table.add_row(
+            str(row.round),
+            row.store,
+            row.processes,
             row.channel,
             row.mode,
             str(row.clients or "-"),
             f"{row.tx_per_s:,.0f}",
+            "-" if row.form_ratio is None else f"{row.form_ratio:.2f}",
             f"{row.p50_ms:.1f}",
             f"{row.p99_ms:.1f}",
             f"{row.settled_p99_ms:.1f}",
-            f"{row.max_ms:.1f}",
             f"{row.cpu_ms_per_tx:.2f}",
+            "-" if row.core_cpu_ms_per_tx is None else f"{row.core_cpu_ms_per_tx:.2f}",
         )
     console.print(table)
+    forms = config.forms()
+    if len(forms) > 1:
+        rounds = f"the sums of {config.rounds} rounds" if config.rounds > 1 else "one round"
+        for channel, form, first, total, ratio in form_ratios(rows):
+            if form != first:
+                console.print(
+                    f"{channel} closed loop, {form} / {first}: [bold]{ratio:.2f}x[/]"
+                    f" ({total / config.rounds:,.0f} tx/s a round; {rounds})"
+                )
     for row in rows:
-        if row.channel != "api":
+        if row.channel != "api" or row.form != forms[0].name:
             continue
         if row.mode == "closed":
             met = row.tx_per_s >= target_tx_per_s

@@ -1,4 +1,4 @@
-"""What ``mkoba bench processor`` measures: its options (``Config``), its knobs and its ``Row``."""
+"""What ``mkoba bench processor`` measures: its options (``Config``), its forms and its ``Row``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,26 @@ target_p99_ms = 50.0
 
 
 @dataclass(frozen=True, slots=True)
+class Form:
+    """One way to run the platform: on a store, in one process or split over NATS."""
+
+    store: str
+    # False: everything in the bench's process. True: a core (``mkoba serve --role core``,
+    # a process of its own) decides; the bench's process is a front on the NATS bus.
+    split: bool
+
+    @property
+    def name(self) -> str:
+        """What a row says it measured: ``sqlite, one process`` or ``... core + front``."""
+        return f"{self.store}, {'core + front on NATS' if self.split else 'one process'}"
+
+    @property
+    def processes(self) -> str:
+        """``one`` or ``split``, as the JSON rows say it."""
+        return "split" if self.split else "one"
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """What to measure: built by the command line from its options."""
 
@@ -34,33 +54,50 @@ class Config:
     clients: int
     seconds: float
     channels: list[str]
-    store: str
+    # Each store is measured in turn (comma-separated on the command line).
+    stores: list[str]
     postgres_url: str
     loop: str
     reconcile: bool
-    # The bus: memory (in-process), or NATS JetStream (prefix mkoba-bench unless given).
+    # The one-process form's bus: memory, or NATS JetStream (prefix mkoba-bench unless given).
     bus: str = "memory"
+    # A NATS server: each store is measured split too (a core process and a front).
+    split: str | None = None
+    # Every form measured this many times, interleaved: ratios are of the sums.
+    rounds: int = 1
+
+    def forms(self) -> list[Form]:
+        """What to measure, in order: each store in one process, then each split."""
+        ones = [Form(store, split=False) for store in self.stores]
+        return ones + ([Form(store, split=True) for store in self.stores] if self.split else [])
 
     def problems(self) -> list[str]:
         """Why this configuration cannot run; empty when it can."""
         problems = [f"unknown channel {name!r}" for name in self.channels if name not in CHANNELS]
         if not self.channels:
             problems.append("give at least one channel")
-        if self.store not in STORES:
-            problems.append(f"store must be one of {', '.join(STORES)}")
+        problems += [f"unknown store {name!r}" for name in self.stores if name not in STORES]
+        if not self.stores:
+            problems.append(f"give at least one store of {', '.join(STORES)}")
+        if len(set(self.stores)) != len(self.stores):
+            problems.append("give each store once")
+        if not 1 <= self.rounds <= 20:
+            problems.append("rounds must be 1..20")
         if not 2 <= self.customers <= customers_max:
             problems.append(f"customers must be 2..{customers_max:,}")
         if not 1 <= self.clients <= 4096:
             problems.append("clients must be 1..4096")
         if not 0 < self.seconds <= 600:
             problems.append("seconds must be above 0 and at most 600")
-        if self.bus != "memory":
-            from mkoba.bus import parse_nats_url
+        from mkoba.bus import parse_nats_url
 
+        for option, url in (("bus", self.bus), ("split", self.split)):
+            if url is None or url == "memory":
+                continue
             try:
-                parse_nats_url(self.bus)
+                parse_nats_url(url)
             except ValueError as problem:
-                problems.append(f"bus: {problem}")
+                problems.append(f"{option}: {problem}")
         if self.loop not in ("uvloop", "asyncio"):
             problems.append("loop must be uvloop or asyncio")
         return problems
@@ -74,6 +111,11 @@ class Row:
     mode: str
     clients: int
     store: str
+    # ``one`` (one process) or ``split`` (a core process and a front on NATS); ``form``
+    # says both in words; ``round`` counts from 1.
+    processes: str
+    form: str
+    round: int
     customers: int
     transactions: int
     seconds: float
@@ -88,11 +130,15 @@ class Row:
     # GIL-bound process, and less disturbed by other load on the machine than tx/s.
     cpu_ms_per_tx: float
     rss_mb: float
+    # Split: the core process's CPU (with its commit process) per transaction.
+    core_cpu_ms_per_tx: float | None = None
+    # This row's tx/s over the first form's, same round, channel and mode.
+    form_ratio: float | None = None
 
     def as_json(self) -> str:
         """One line of JSON, figures rounded to what they mean."""
         fields = dataclasses.asdict(self)
         for name, value in fields.items():
             if isinstance(value, float):
-                fields[name] = round(value, 3 if "_ms" in name else 1)
+                fields[name] = round(value, 3 if "_ms" in name or name == "form_ratio" else 1)
         return json.dumps(fields)

@@ -7,7 +7,7 @@ import gc
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -16,6 +16,7 @@ from mkoba.bench.errors import BenchError
 from mkoba.bench.measure import cpu_s, peak_rss_mb, percentile
 from mkoba.bench.processor_config import (
     Config,
+    Form,
     Row,
     generate_margin,
     request_timeout_s,
@@ -34,6 +35,16 @@ class _Samples:
         self.settled: list[float] = []
         self.failures: list[str] = []
         self.cpu_started = 0.0
+        # The split form's core process: its CPU seconds now (None: one process).
+        self.core_cpu: Callable[[], float] | None = None
+        self.core_started = 0.0
+
+    def start_clock(self, core_cpu: Callable[[], float] | None) -> None:
+        """CPU counted from now: this process's, and the core's (split)."""
+        self.cpu_started = cpu_s()
+        self.core_cpu = core_cpu
+        if core_cpu is not None:
+            self.core_started = core_cpu()
 
 
 async def _transact(
@@ -55,18 +66,20 @@ async def _transact(
 async def closed_loop(
     platform: Any,
     config: Config,
+    form: Form,
     channel: str,
     msisdns: Sequence[str],
     rng: random.Random,
     numbers: Iterator[int],
     status: Console,
+    core_cpu: Callable[[], float] | None = None,
 ) -> Row:
     two_phase = channel == "api"
 
     async def loop(requests: list[Request], seconds: float) -> tuple[_Samples, float]:
         pending = iter(requests)
         samples = _Samples()
-        samples.cpu_started = cpu_s()
+        samples.start_clock(core_cpu)
         started = time.perf_counter()
         stop_at = started + seconds
 
@@ -90,7 +103,7 @@ async def closed_loop(
     gc.collect()
     with status.status(f"{channel}: closed loop, {config.clients} clients, {config.seconds:g} s"):
         samples, elapsed = await loop(requests, config.seconds)
-    return _row(config, channel, "closed", samples, elapsed, 0.0)
+    return _row(config, form, channel, "closed", samples, elapsed, 0.0)
 
 
 # -- open loop --------------------------------------------------------------------------------
@@ -99,12 +112,14 @@ async def closed_loop(
 async def open_loop(
     platform: Any,
     config: Config,
+    form: Form,
     channel: str,
     closed: Row,
     msisdns: Sequence[str],
     rng: random.Random,
     numbers: Iterator[int],
     status: Console,
+    core_cpu: Callable[[], float] | None = None,
 ) -> Row:
     rate = closed.tx_per_s / 2
     count = max(1, math.ceil(rate * config.seconds))
@@ -116,7 +131,7 @@ async def open_loop(
     tasks: set[asyncio.Task[None]] = set()
     two_phase = channel == "api"
     with status.status(f"{channel}: open loop at {rate:,.0f}/s, {config.seconds:g} s"):
-        samples.cpu_started = cpu_s()
+        samples.start_clock(core_cpu)
         started = time.perf_counter()
         due = started
         for request, gap in zip(requests, gaps, strict=True):
@@ -130,7 +145,7 @@ async def open_loop(
         await asyncio.wait_for(asyncio.gather(*tasks), request_timeout_s)
         elapsed = time.perf_counter() - started
     _check(samples)
-    return _row(config, channel, "open", samples, elapsed, rate)
+    return _row(config, form, channel, "open", samples, elapsed, rate)
 
 
 # -- reporting --------------------------------------------------------------------------------
@@ -142,15 +157,29 @@ def _check(samples: _Samples) -> None:
 
 
 def _row(
-    config: Config, channel: str, mode: str, samples: _Samples, elapsed: float, offered: float
+    config: Config,
+    form: Form,
+    channel: str,
+    mode: str,
+    samples: _Samples,
+    elapsed: float,
+    offered: float,
 ) -> Row:
+    """The loop's figures (``round``, the ratio and the core's CPU are the caller's to fill)."""
     answered = sorted(samples.answered)
     settled = sorted(samples.settled)
+    done = max(1, len(settled))
+    core_ms = None
+    if samples.core_cpu is not None:
+        core_ms = (samples.core_cpu() - samples.core_started) * 1000 / done
     return Row(
         channel=channel,
         mode=mode,
         clients=config.clients if mode == "closed" else 0,
-        store=config.store,
+        store=form.store,
+        processes=form.processes,
+        form=form.name,
+        round=0,
         customers=config.customers,
         transactions=len(settled),
         seconds=elapsed,
@@ -161,6 +190,7 @@ def _row(
         settled_p50_ms=percentile(settled, 0.50) * 1000,
         settled_p99_ms=percentile(settled, 0.99) * 1000,
         max_ms=(settled[-1] if settled else 0.0) * 1000,
-        cpu_ms_per_tx=(cpu_s() - samples.cpu_started) * 1000 / max(1, len(settled)),
+        cpu_ms_per_tx=(cpu_s() - samples.cpu_started) * 1000 / done,
         rss_mb=peak_rss_mb(),
+        core_cpu_ms_per_tx=core_ms,
     )
