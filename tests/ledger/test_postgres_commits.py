@@ -1,9 +1,11 @@
-"""PostgreSQL: commits in a process of their own, in a pipeline; reads on kept connections.
+"""PostgreSQL: commits in a process of their own, in few round trips; reads on kept connections.
 
 The commit process must keep the writer's promises as SQLite's does: an
 acknowledged batch is durable and visible to another connection, a failing batch
 takes its money down with it, a dead commit process is replaced without losing an
-acknowledgement, and the loop writer commits through its pipe. Readers are kept
+acknowledgement, and the loop writer commits through its pipe. A batch's rows
+land as written, table by table, whether many new rows go by COPY or the others
+row by row. Readers are kept
 between reads, never serve an old state, refuse writes, and a reader the server
 dropped costs no failed read.
 """
@@ -17,10 +19,18 @@ import signal
 import psycopg
 import pytest
 
-from mkoba.ledger import LedgerWriter, Transfer, TransferResult, WriterError, open_store
+from mkoba.ledger import (
+    LedgerWriter,
+    Transfer,
+    TransferResult,
+    Write,
+    WriteMode,
+    WriterError,
+    open_store,
+)
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.ledger.reconcile import reconcile
-from mkoba.ledger.store.postgres import PostgresStore, split_url
+from mkoba.ledger.store.postgres import PostgresStore, copy_rows_min, split_url
 from tests.ledger.helpers import credit_balances
 from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
 
@@ -155,3 +165,62 @@ def test_a_reader_the_server_dropped_costs_no_failed_read(postgres_url: str) -> 
             admin.execute("SELECT pg_terminate_backend(%s)", (again,))
         with store.snapshot() as snapshot:
             assert snapshot.query("SELECT pg_backend_pid()")[0][0] not in (dropped, again)
+
+
+NOTES = """
+CREATE TABLE IF NOT EXISTS notes (
+    id BIGINT PRIMARY KEY, body TEXT NOT NULL, raw BYTEA, state TEXT, n BIGINT
+);
+CREATE TABLE IF NOT EXISTS tallies (k TEXT PRIMARY KEY, n BIGINT NOT NULL);
+"""
+NOTE = ("id", "body", "raw", "state", "n")
+
+
+def note(id: int, body: str = "a note", raw: bytes | None = b"\x00\x01\xff") -> Write:
+    return Write("notes", NOTE, (id, body, raw, "new", id * 10))
+
+
+def test_a_batch_lands_each_tables_rows_in_order_whatever_the_statement(
+    postgres_url: str,
+) -> None:
+    """Rows interleaved by table, many of a shape (a COPY) and few (an executemany)."""
+    assert copy_rows_min <= 10
+    attach: list[Write] = []
+    for id in range(1, 11):
+        # New rows of two tables interleaved, an upsert of one key many times over.
+        attach.append(note(id, body=f"tab\tnew line\n back\\slash {id} ü"))
+        attach.append(Write("tallies", ("k", "n"), ("total", id), ("k",), WriteMode.UPSERT))
+    # Updates of rows inserted above (the same batch): they land after them.
+    attach += [
+        Write("notes", ("id", "state"), (id, "sent"), ("id",), WriteMode.UPDATE) for id in (2, 3)
+    ]
+    attach.append(note(11, raw=None))  # a lone new row after them
+    with LedgerWriter(open_store(postgres_url)) as writer:
+        writer.store.migrate_script("test_notes", NOTES)
+        writer.create_accounts(ACCOUNTS).result()
+        done = writer.submit([Transfer(1, TRUST, ALICE, 5, 1)], attach=attach)
+        assert done.result() == [R.OK]
+    with open_store(postgres_url) as reader:
+        notes = reader.query("SELECT id, body, raw, state, n FROM notes ORDER BY id")
+        tallies = reader.query("SELECT k, n FROM tallies")
+    assert [row[0] for row in notes] == list(range(1, 12))
+    assert notes[0] == (1, "tab\tnew line\n back\\slash 1 ü", b"\x00\x01\xff", "new", 10)
+    assert [row[3] for row in notes] == ["new", "sent", "sent", *["new"] * 8]
+    assert notes[-1][2] is None
+    assert tallies == [("total", 10)]  # the last of ten upserts
+
+
+def test_a_duplicate_among_many_new_rows_takes_the_whole_batch_down(postgres_url: str) -> None:
+    with LedgerWriter(open_store(postgres_url)) as writer:
+        writer.store.migrate_script("test_notes", NOTES)
+        writer.create_accounts(ACCOUNTS).result()
+        rows = [note(id) for id in (*range(1, 10), 5)]  # id 5 twice: the COPY fails
+        doomed = writer.submit([Transfer(1, TRUST, ALICE, 5, 1)], attach=rows)
+        with pytest.raises(WriterError) as failed:
+            doomed.result()
+        assert "UniqueViolation" in str(failed.value.__cause__)
+        assert "(5)" not in str(failed.value.__cause__)  # names, never values
+        assert writer.submit([Transfer(2, TRUST, ALICE, 7, 1)]).result() == [R.OK]
+    with open_store(postgres_url) as reader:
+        assert reader.query("SELECT COUNT(*) FROM notes") == [(0,)]
+        assert reader.query("SELECT id FROM ledger_transfers") == [(2,)]

@@ -26,6 +26,7 @@ from mkoba.ledger.store.base import (
     CommitPipe,
     StoredAccount,
     StoreError,
+    WriteMode,
     check_identifier,
 )
 from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
@@ -64,6 +65,10 @@ UPDATE ledger_accounts AS a SET debits_pending = s.debits_pending,
 FROM ledger_balance_stage AS s WHERE a.id = s.id
 """
 _COPY_STAGE = "COPY ledger_balance_stage FROM STDIN"
+# New rows of one table and shape go in by COPY from this many on (fewer: executemany).
+# A COPY is two round trips to the server, in the commit process; psycopg's executemany
+# costs the process about 14 us a row, a text COPY under 1 us.
+copy_rows_min = 8
 # How long a starting writer waits for a previous writer's lease to be released.
 lease_wait_s = 5.0
 
@@ -246,8 +251,16 @@ class PostgresStore:
         if changes.account_flags:
             flags = [(flags, id) for id, flags in changes.account_flags]
             statements.append((_UPDATE_FLAGS, flags, MANY))
-        for shape, rows in sql.grouped_writes(batch.writes):
-            statements.append((sql.write_sql(*shape, "%s"), rows, MANY))
+        # A table's rows of one shape together: one executemany, or (new rows, enough
+        # of them) one COPY, a twentieth of psycopg's CPU a row and less of the server's.
+        for shape, rows in sql.grouped_by_table(batch.writes):
+            statement = sql.write_sql(*shape, "%s")  # checks the names, too
+            table, columns, _, mode = shape
+            if mode == WriteMode.INSERT and len(rows) >= copy_rows_min:
+                copy = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                statements.append((copy, (None, rows), COPY))
+            else:
+                statements.append((statement, rows, MANY))
         if batch.balances:
             statements.append((_STAGE, (), ONE))
         # Plain tuples: a record's own class need not be imported to unpickle it.

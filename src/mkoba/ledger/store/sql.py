@@ -76,6 +76,24 @@ def grouped_writes(
         yield shape, [write_params(write) for write in group]
 
 
+def grouped_by_table(
+    writes: Sequence[Write],
+) -> Iterable[tuple[WriteShape, list[tuple[object, ...]]]]:
+    """``grouped_writes`` of the writes taken table by table, each table's in its own order.
+
+    A batch interleaves its commands' rows (a request, its receipt, its SMS, the next
+    request...): taken as written, about one statement per two rows. Rows of different
+    tables commute (no mkoba table has a trigger or a foreign key, and nothing reads
+    between the writes of one transaction), so only each table's own order is kept: a
+    row written after another of its table (an update after the insert) lands after it.
+    """
+    tables: dict[str, list[Write]] = {}
+    for write in writes:
+        tables.setdefault(write.table, []).append(write)
+    for rows in tables.values():
+        yield from grouped_writes(rows)
+
+
 def account_row(account: Account, created: int) -> tuple[object, ...]:
     """The stored columns of a newly created account."""
     flags = int(account.flags)
