@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,29 @@ def test_the_lease_is_held_until_the_commit_process_of_a_dead_writer_exits(
     with SqliteStore(url, commit_process=False) as successor:
         successor.acquire_lease()
     crashed.close()
+
+
+def test_a_batch_is_handed_over_while_the_child_is_busy(tmp_path: Path) -> None:
+    """Sending never waits for the child's commit: the writer's event loop must not block."""
+    store = SqliteStore(str(tmp_path / "ledger.db"))
+    try:
+        store.acquire_lease()
+        store.migrate()
+        store.migrate_script("test_receipts", RECEIPTS)
+        child = store._child
+        assert child is not None
+        child.ready()
+        rows = [(id, id, 0) for id in range(1, 20_001)]  # about 300 KB pickled
+        insert = "INSERT INTO receipts (id, transfer_id, result) VALUES (?, ?, ?)"
+        os.kill(child.pid, signal.SIGSTOP)  # busy, as if committing a batch
+        try:
+            sent = threading.Thread(target=child.send, args=([(insert, rows, True)],))
+            sent.start()
+            sent.join(timeout=5)
+            assert not sent.is_alive(), "the send waited for the child"
+        finally:
+            os.kill(child.pid, signal.SIGCONT)
+        child.answer()
+        assert store.query("SELECT COUNT(*) FROM receipts") == [(20_000,)]
+    finally:
+        store.close()

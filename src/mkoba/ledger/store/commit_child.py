@@ -28,6 +28,8 @@ nothing of mkoba but one another.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import importlib
 import os
 import pickle
@@ -43,6 +45,9 @@ from typing import Any, Protocol
 answer_chars_max = 1000
 # How long closing waits for the child to finish its batch and exit.
 exit_wait_s = 10.0
+# The batches' pipe holds this much (Linux; the default is 64 KiB): a batch sent while
+# the child commits the one before must not block the writer's event loop until then.
+pipe_bytes = 1 << 20
 # The parent's message that ends the refusals after a failure (a batch is a list).
 RESET = None
 
@@ -116,6 +121,7 @@ class CommitChild:
         # descriptor non-blocking, and a big batch must still be sent whole.
         batches_in, batches_out = os.pipe()
         answers_in, answers_out = os.pipe()
+        _widen(batches_out)
         theirs = [batches_in, answers_out]
         store = str(Path(__file__).parent)
         try:
@@ -209,6 +215,15 @@ class CommitChild:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe hold ``pipe_bytes`` where the system allows it (else keep its size)."""
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if setting is None:
+        return
+    with contextlib.suppress(OSError):  # above /proc/sys/fs/pipe-max-size: keep the default
+        fcntl.fcntl(fd, setting, pipe_bytes)
 
 
 def serve(batches_fd: int, answers_fd: int, driver: Driver) -> None:

@@ -49,6 +49,8 @@ _SELECT_TRANSFER_TYPES = (
 assert len(_TRANSFER_TYPES) == len(TRANSFER_COLUMNS)
 _COPY_FAILURES = f"COPY ledger_failures ({', '.join(FAILURE_COLUMNS)}) FROM STDIN"
 _INSERT_ACCOUNT = sql.insert_sql("ledger_accounts", ACCOUNT_COLUMNS, "%s")
+_INSERT_TRANSFER = sql.insert_sql("ledger_transfers", TRANSFER_COLUMNS, "%s")
+_INSERT_FAILURE = sql.insert_sql("ledger_failures", FAILURE_COLUMNS, "%s")
 _UPDATE_FLAGS = sql.with_marks(sql.UPDATE_FLAGS, "%s")
 _SET_META = sql.with_marks(sql.SET_META, "%s")
 _SELECT_RECORDS = sql.with_marks(sql.SELECT_RECORDS, "%s")
@@ -65,9 +67,10 @@ UPDATE ledger_accounts AS a SET debits_pending = s.debits_pending,
 FROM ledger_balance_stage AS s WHERE a.id = s.id
 """
 _COPY_STAGE = "COPY ledger_balance_stage FROM STDIN"
-# New rows of one table and shape go in by COPY from this many on (fewer: executemany).
-# A COPY is two round trips to the server, in the commit process; psycopg's executemany
-# costs the process about 14 us a row, a text COPY under 1 us.
+# New rows of one table and shape (transfer records too) go in by COPY from this many on,
+# fewer by executemany in the pipeline. A COPY is two round trips to the server, and
+# the pipeline after it a third; psycopg's executemany costs the commit process about
+# 14 us a row, a COPY under 1 us.
 copy_rows_min = 8
 # How long a starting writer waits for a previous writer's lease to be released.
 lease_wait_s = 5.0
@@ -263,13 +266,21 @@ class PostgresStore:
                 statements.append((statement, rows, MANY))
         if batch.balances:
             statements.append((_STAGE, (), ONE))
-        # Plain tuples: a record's own class need not be imported to unpickle it.
+        # Plain tuples: a record's own class need not be imported to unpickle it. A few
+        # go in the pipeline: a COPY would cost its two round trips and a third for the
+        # pipeline after it.
         if changes.records:
             records = [tuple(record) for record in changes.records]
-            statements.append((_COPY_TRANSFERS, (_TRANSFER_TYPES, records), COPY))
+            if len(records) >= copy_rows_min:
+                statements.append((_COPY_TRANSFERS, (_TRANSFER_TYPES, records), COPY))
+            else:
+                statements.append((_INSERT_TRANSFER, records, MANY))
         if changes.failures:
             failures = [tuple(failure) for failure in changes.failures]
-            statements.append((_COPY_FAILURES, (None, failures), COPY))
+            if len(failures) >= copy_rows_min:
+                statements.append((_COPY_FAILURES, (None, failures), COPY))
+            else:
+                statements.append((_INSERT_FAILURE, failures, MANY))
         if batch.checkpoint is not None:
             if batch.balances:
                 statements.append((_COPY_STAGE, (None, list(batch.balances)), COPY))
