@@ -89,6 +89,7 @@ def _token(url: str) -> str:
 
 def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, object]:
     cpu = saturated.cpu_ms_per_round_trip()
+    servers = saturated.servers_cpu_ms_per_round_trip()
     return {
         "tx_per_s": round(saturated.per_s, 1),
         "push_per_s": round((pushes or saturated).pushes_per_s, 1),
@@ -103,6 +104,9 @@ def _figures(saturated: Phase, half: Phase, pushes: Phase | None) -> dict[str, o
         # trip, and the load generator's; the machine's cores are shared between them.
         "server_cpu_ms_per_rt": round(cpu[0], 3) if cpu else None,
         "generator_cpu_ms_per_rt": round(cpu[1], 3) if cpu else None,
+        # The mkoba (or peer) processes' own CPU, commit processes included; not the
+        # database's or NATS's.
+        "servers_own_cpu_ms_per_rt": round(servers, 3) if servers is not None else None,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 import uvloop
 
 from mkoba.bench.daraja_wire import Connection, Listener, push_body, query_body
-from mkoba.bench.measure import cpu_s, machine_busy_s, phase_percentile
+from mkoba.bench.measure import cpu_s, machine_busy_s, phase_percentile, process_tree_cpu_s
 
 callback_timeout_s = 10.0
 
@@ -31,6 +32,15 @@ class Phase:
     # time (None where the machine does not say), so the server's is the difference.
     generator_cpu_s: float = 0.0
     machine_cpu_s: float | None = None
+    # The CPU seconds of the processes this bench started (the servers, their commit
+    # processes) over the phase: theirs alone, whatever else the machine runs.
+    servers_cpu_s: float | None = None
+
+    def servers_cpu_ms_per_round_trip(self) -> float | None:
+        """The servers' own CPU ms per round trip (None where /proc does not say)."""
+        if self.servers_cpu_s is None or not self.done:
+            return None
+        return self.servers_cpu_s * 1000 / self.done
 
     def cpu_ms_per_round_trip(self) -> tuple[float, float] | None:
         """(the rest of the machine's, the load generator's) CPU ms per round trip."""
@@ -130,6 +140,7 @@ async def _phase(
         await listener.start()
     interval_s = len(customers) / rate if rate else 0.0
     busy_before, cpu_before = machine_busy_s(), cpu_s()
+    servers_before = process_tree_cpu_s(os.getpid(), itself=False)
     started = time.perf_counter()
     try:
         await asyncio.gather(
@@ -155,6 +166,9 @@ async def _phase(
     phase.seconds = time.perf_counter() - started
     busy_after = machine_busy_s()
     phase.generator_cpu_s = cpu_s() - cpu_before
+    servers_after = process_tree_cpu_s(os.getpid(), itself=False)
+    if servers_before is not None and servers_after is not None:
+        phase.servers_cpu_s = servers_after - servers_before
     if busy_before is not None and busy_after is not None:
         phase.machine_cpu_s = busy_after - busy_before
     return phase

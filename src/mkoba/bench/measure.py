@@ -38,30 +38,45 @@ def machine_busy_s() -> float | None:
     return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def process_tree_cpu_s(pid: int) -> float | None:
-    """CPU seconds (user + system) of process ``pid`` and its children so far (None off Linux).
-
-    From ``/proc/<pid>/stat``: a split bench's core, with its commit process.
-    """
+def _processes() -> dict[int, tuple[int, float]] | None:
+    """Every process's parent and CPU seconds (user + system) so far, from ``/proc``."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    found = False
     try:
-        entries = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
+        names = [entry.name for entry in os.scandir("/proc") if entry.name.isdigit()]
     except OSError:
         return None
-    for name in entries:
+    found: dict[int, tuple[int, float]] = {}
+    for name in names:
         try:
-            with open(f"/proc/{name}/stat", encoding="ascii") as stat:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as stat:
                 text = stat.read()
         except OSError:  # it ended meanwhile
             continue
         # After the command's ")": state, ppid, ... utime (14th field), stime (15th).
         fields = text.rpartition(")")[2].split()
-        if int(name) == pid or int(fields[1]) == pid:
-            found = found or int(name) == pid
-            total += int(fields[11]) + int(fields[12])
-    return total / tick if found else None
+        found[int(name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def process_tree_cpu_s(pid: int, *, itself: bool = True) -> float | None:
+    """CPU seconds of process ``pid`` (unless not ``itself``) and its live descendants so far.
+
+    None off Linux, or when ``pid`` is gone. A split bench's core with its commit
+    process; a bench's own server processes (``itself=False`` on the bench's pid).
+    """
+    processes = _processes()
+    if processes is None or pid not in processes:
+        return None
+    tree, total = {pid}, processes[pid][1] if itself else 0.0
+    grown = True
+    while grown:
+        grown = False
+        for child, (parent, cpu) in processes.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                total += cpu
+                grown = True
+    return total
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
