@@ -144,7 +144,8 @@ def print_table(rows: Sequence[Row], config: Config, console: Console) -> None:
         caption=(
             "closed: throughput with --clients clients; open: Poisson arrivals at half that."
             " x first: closed-loop tx/s over the first form's, same round."
-            " core CPU: the split form's core process (with its commit process)."
+            " CPU: this process's (the load, and the platform or its front);"
+            " children: the commit process, or the core and its commit process."
         ),
         box=box.SIMPLE_HEAD,
     )
@@ -158,7 +159,7 @@ def print_table(rows: Sequence[Row], config: Config, console: Console) -> None:
         "p99 ms",
         "settled p99 ms",
         "CPU ms/tx",
-        "core CPU ms/tx",
+        "children CPU ms/tx",
     ):
         table.add_column(name, justify="right")
     for row in rows:
@@ -175,7 +176,7 @@ def print_table(rows: Sequence[Row], config: Config, console: Console) -> None:
             f"{row.p99_ms:.1f}",
             f"{row.settled_p99_ms:.1f}",
             f"{row.cpu_ms_per_tx:.2f}",
-            "-" if row.core_cpu_ms_per_tx is None else f"{row.core_cpu_ms_per_tx:.2f}",
+            "-" if row.children_cpu_ms_per_tx is None else f"{row.children_cpu_ms_per_tx:.2f}",
         )
     console.print(table)
     forms = config.forms()

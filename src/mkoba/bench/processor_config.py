@@ -130,8 +130,10 @@ class Row:
     # GIL-bound process, and less disturbed by other load on the machine than tx/s.
     cpu_ms_per_tx: float
     rss_mb: float
-    # Split: the core process's CPU (with its commit process) per transaction.
-    core_cpu_ms_per_tx: float | None = None
+    # The processes the bench started, per transaction: the commit process (one
+    # process), the core and its commit process (split). With ``cpu_ms_per_tx``, all of
+    # mkoba's CPU (not the database's or NATS's).
+    children_cpu_ms_per_tx: float | None = None
     # This row's tx/s over the first form's, same round, channel and mode.
     form_ratio: float | None = None
 

@@ -6,7 +6,8 @@ stopped before the clock starts; then a core (``mkoba serve --role core``, a rea
 process of its own, on the same store and a NATS prefix of the run's own)
 decides every request, and the bench's process drives a front ``Platform``
 (``role=front``), whose requests and acknowledgements cross the bus as a Daraja
-front's do. The core's CPU (with its commit process) is read from ``/proc``.
+front's do. The CPU of the processes the bench started (a commit process, the
+core) is read from ``/proc``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -85,7 +87,7 @@ async def _one(
     try:
         with status.status(f"creating and funding {config.customers:,} customers"):
             msisdns = await populate(platform, config.customers)
-        rows = await _loops(platform, config, form, channel, msisdns, status, None)
+        rows = await _loops(platform, config, form, channel, msisdns, status, _children_cpu)
         if len(platform.processor.deliveries):
             raise BenchError(f"{len(platform.processor.deliveries)} deliveries still waiting")
     finally:
@@ -113,13 +115,11 @@ async def _split(
         try:
             with status.status("starting the core process"):
                 core = mkoba_serve(folder, url, "core", bus, core_env)
-                _, pid = await asyncio.to_thread(stack.enter_context, core)
+                await asyncio.to_thread(stack.enter_context, core)
             front = Platform(_settings(url, folder, config, bus, "front"))
             await front.start()
             try:
-                return await _loops(
-                    front, config, form, channel, msisdns, status, lambda: _cpu_of(pid)
-                )
+                return await _loops(front, config, form, channel, msisdns, status, _children_cpu)
             finally:
                 await front.stop()
         finally:
@@ -128,10 +128,11 @@ async def _split(
             await drop_stream(bus)
 
 
-def _cpu_of(pid: int) -> float:
-    found = process_tree_cpu_s(pid)
+def _children_cpu() -> float:
+    """CPU seconds so far of the processes this one started (and theirs), from /proc."""
+    found = process_tree_cpu_s(os.getpid(), itself=False)
     if found is None:
-        raise BenchError(f"the core process {pid} is gone")
+        raise BenchError("/proc does not say what the processes started here spent")
     return found
 
 
@@ -142,15 +143,15 @@ async def _loops(
     channel: str,
     msisdns: list[str],
     status: Console,
-    core_cpu: Callable[[], float] | None,
+    children_cpu: Callable[[], float] | None,
 ) -> list[Row]:
     rng = random.Random(seed)
     numbers = iter(range(1, 10**12))
     closed = await closed_loop(
-        platform, config, form, channel, msisdns, rng, numbers, status, core_cpu
+        platform, config, form, channel, msisdns, rng, numbers, status, children_cpu
     )
     opened = await open_loop(
-        platform, config, form, channel, closed, msisdns, rng, numbers, status, core_cpu
+        platform, config, form, channel, closed, msisdns, rng, numbers, status, children_cpu
     )
     return [closed, opened]
 

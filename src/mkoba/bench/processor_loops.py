@@ -35,16 +35,16 @@ class _Samples:
         self.settled: list[float] = []
         self.failures: list[str] = []
         self.cpu_started = 0.0
-        # The split form's core process: its CPU seconds now (None: one process).
-        self.core_cpu: Callable[[], float] | None = None
-        self.core_started = 0.0
+        # The CPU seconds of the processes the bench started (None: not counted).
+        self.children_cpu: Callable[[], float] | None = None
+        self.children_started = 0.0
 
-    def start_clock(self, core_cpu: Callable[[], float] | None) -> None:
-        """CPU counted from now: this process's, and the core's (split)."""
+    def start_clock(self, children_cpu: Callable[[], float] | None) -> None:
+        """CPU counted from now: this process's, and the processes' it started."""
         self.cpu_started = cpu_s()
-        self.core_cpu = core_cpu
-        if core_cpu is not None:
-            self.core_started = core_cpu()
+        self.children_cpu = children_cpu
+        if children_cpu is not None:
+            self.children_started = children_cpu()
 
 
 async def _transact(
@@ -72,14 +72,14 @@ async def closed_loop(
     rng: random.Random,
     numbers: Iterator[int],
     status: Console,
-    core_cpu: Callable[[], float] | None = None,
+    children_cpu: Callable[[], float] | None = None,
 ) -> Row:
     two_phase = channel == "api"
 
     async def loop(requests: list[Request], seconds: float) -> tuple[_Samples, float]:
         pending = iter(requests)
         samples = _Samples()
-        samples.start_clock(core_cpu)
+        samples.start_clock(children_cpu)
         started = time.perf_counter()
         stop_at = started + seconds
 
@@ -119,7 +119,7 @@ async def open_loop(
     rng: random.Random,
     numbers: Iterator[int],
     status: Console,
-    core_cpu: Callable[[], float] | None = None,
+    children_cpu: Callable[[], float] | None = None,
 ) -> Row:
     rate = closed.tx_per_s / 2
     count = max(1, math.ceil(rate * config.seconds))
@@ -131,7 +131,7 @@ async def open_loop(
     tasks: set[asyncio.Task[None]] = set()
     two_phase = channel == "api"
     with status.status(f"{channel}: open loop at {rate:,.0f}/s, {config.seconds:g} s"):
-        samples.start_clock(core_cpu)
+        samples.start_clock(children_cpu)
         started = time.perf_counter()
         due = started
         for request, gap in zip(requests, gaps, strict=True):
@@ -169,9 +169,9 @@ def _row(
     answered = sorted(samples.answered)
     settled = sorted(samples.settled)
     done = max(1, len(settled))
-    core_ms = None
-    if samples.core_cpu is not None:
-        core_ms = (samples.core_cpu() - samples.core_started) * 1000 / done
+    children_ms = None
+    if samples.children_cpu is not None:
+        children_ms = (samples.children_cpu() - samples.children_started) * 1000 / done
     return Row(
         channel=channel,
         mode=mode,
@@ -192,5 +192,5 @@ def _row(
         max_ms=(settled[-1] if settled else 0.0) * 1000,
         cpu_ms_per_tx=(cpu_s() - samples.cpu_started) * 1000 / done,
         rss_mb=peak_rss_mb(),
-        core_cpu_ms_per_tx=core_ms,
+        children_cpu_ms_per_tx=children_ms,
     )
