@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     db: str = Field("var/mkoba.db", description="SQLite file path or postgresql://...")
     commit_process: bool = Field(
         True,
-        description="SQLite: the ledger writer commits in a child process (its own interpreter)",
+        description="the ledger writer commits in a child process (its own interpreter)",
     )
     bus: str = Field("memory", description="memory (in-process) or nats://host:port[/prefix]")
     role: Literal["all", "core", "front"] = Field(

@@ -8,9 +8,13 @@ process of a crashed writer could still commit.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +129,46 @@ def test_a_batch_is_handed_over_while_the_child_is_busy(tmp_path: Path) -> None:
         assert store.query("SELECT COUNT(*) FROM receipts") == [(20_000,)]
     finally:
         store.close()
+
+
+_ORPHANING_WRITER = """
+import os, signal, sys
+from mkoba.ledger.store.sqlite import SqliteStore
+from tests.ledger.test_store import RECEIPTS
+store = SqliteStore(sys.argv[1])
+store.acquire_lease()
+store.migrate()
+store.migrate_script("test_receipts", RECEIPTS)
+child = store._child
+child.ready()
+os.kill(child.pid, signal.SIGSTOP)  # the child has not read the batch when its writer dies
+child.send([("INSERT INTO receipts (id, transfer_id, result) VALUES (1, 1, 0)", (), False)])
+print(child.pid, flush=True)
+os._exit(0)
+"""
+
+
+def test_a_batch_left_in_the_pipe_by_a_dead_writer_is_not_committed(tmp_path: Path) -> None:
+    """Nobody would hear of it, and a successor may already be loading the store."""
+    path = str(tmp_path / "ledger.db")
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _ORPHANING_WRITER, path], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    # The line, not the end of the output: the stopped child holds the pipe open too.
+    child = int(writer.stdout.readline())
+    writer.stdout.close()
+    assert writer.wait(timeout=30) == 0
+    os.kill(child, signal.SIGCONT)
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # reparented: not ours to wait for; it exits by itself
+    assert not Path(f"/proc/{child}").exists() or _zombie(child)
+    with SqliteStore(path, commit_process=False) as store:
+        assert store.query("SELECT COUNT(*) FROM receipts") == [(0,)]
+
+
+def _zombie(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    return True

@@ -16,7 +16,8 @@ transaction rolls back and the error is the answer. After a failure the child
 refuses every batch behind it (they were decided on the writer's memory of the
 failed one) until the parent, having rebuilt that memory from the store, sends a
 reset. The child exits when the batches' pipe closes, after the batch it is
-committing.
+committing, and commits nothing it reads once its parent has died (batches still
+in the pipe: nobody would hear of them, and a successor may be loading the store).
 
 Each store's child is a module of this package with a ``DRIVER`` (``Driver``:
 how to open the database, run one batch's transaction, reset after a failure).
@@ -232,6 +233,7 @@ def serve(batches_fd: int, answers_fd: int, driver: Driver) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     batches = Connection(batches_fd, writable=False)
     answers = Connection(answers_fd, readable=False)
+    parent = os.getppid()
     connection: Any = None
     # Batches may already be queued behind one that failed, decided on the memory of
     # a writer that is now wrong: after a failure, nothing more commits until the
@@ -241,6 +243,10 @@ def serve(batches_fd: int, answers_fd: int, driver: Driver) -> None:
         try:
             message = pickle.loads(batches.recv_bytes())  # noqa: S301 (our parent, a private pipe)
         except (EOFError, OSError):
+            break
+        if os.getppid() != parent:
+            # The writer died: nobody will read this answer, and a successor may be
+            # loading the store already. What is still in the pipe is not committed.
             break
         if message is RESET:
             answers.send_bytes(_reset(driver, connection))
