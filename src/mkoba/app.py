@@ -22,10 +22,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mkoba import __version__, metrics
+from mkoba import health, metrics
 from mkoba.bus import Bus
-from mkoba.bus.jetstream import NatsBus, RemoteRows
+from mkoba.bus.jetstream import BusUnavailable, NatsBus
 from mkoba.bus.memory import MemoryBus
+from mkoba.bus.remote import RemoteRows, RowsServer
 from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.channels.api import ApiChannel, Service
@@ -36,11 +37,12 @@ from mkoba.channels.console.actions import Books
 # Re-exported: the command line serves the console through it, and ``mkoba bench sms``
 # reaches the SMS channel only through here.
 from mkoba.channels.console.listener import Listeners
-from mkoba.channels.daraja import DarajaChannel, front_rows
+from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
 from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, books, open_store, queries
+from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
@@ -183,13 +185,15 @@ class Platform:
         settings = self.settings
         self.catalog = load_catalog(settings.profile)
         # First, so that an unreachable bus fails the start before anything is open.
-        self.bus = await open_bus(settings.bus, settings.workers)
+        self.bus = await open_bus(settings)
         if self.front:
             await self._start_front()
             return
         store = open_store(settings.db, commit_process=settings.commit_process)
         self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
         await asyncio.to_thread(self._open_store)
+        if isinstance(self.bus, NatsBus):
+            await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         directory = await asyncio.to_thread(Directory.load, store)
         last = await asyncio.to_thread(_last_number, store)
@@ -228,9 +232,9 @@ class Platform:
         if settings.demo:
             await self.ensure_sandbox()
         if settings.role == "core":
-            assert isinstance(self.bus, NatsBus)
-            self.admission.update(front_rows())
-            await self.bus.serve_rows(self.rows, self.admission)
+            assert isinstance(self.bus, NatsBus) and isinstance(self.rows, LocalRows)
+            self.admission.update(self.daraja.front_rows())
+            await RowsServer(self.bus, self.rows, self.admission).serve()
         self.started = time.time()
 
     async def _handle(self, request: Request) -> Response:
@@ -249,9 +253,14 @@ class Platform:
         settings = self.settings
         assert isinstance(self.bus, NatsBus), "settings require a NATS bus for a front"
         store = open_store(settings.db)
+        ledger = await asyncio.to_thread(ledger_id, store)
+        if ledger is None:
+            raise BusUnavailable("no core has started on this store yet: start a core first")
+        await self.bus.bind(ledger)
+        self.bus.watch_core()
         # Never started: a front commits nothing itself (its rows go to the core).
         self.writer = LedgerWriter(store, clock=self.clock)
-        self.rows = RemoteRows(self.bus)
+        self.rows = RemoteRows(self.bus, settings.request_timeout_s)
         directory = await asyncio.to_thread(Directory.load, store)
         self.services = Services(
             writer=self.writer,
@@ -348,48 +357,13 @@ class Platform:
         await self.processor.stop()
         await asyncio.to_thread(self.writer.stop)
 
-    def health(self) -> dict[str, Any]:
-        """What /health reports: each part's state, and ``status`` "ok" only if all are.
-
-        The writer (and, on SQLite, its commit process), the bus and the outbox each
-        say whether they work; a failed part makes the platform "degraded", so a
-        load balancer or an operator sees it instead of an "ok" that is not true.
-        """
-        parts: dict[str, dict[str, object]] = {"bus": self.bus.health()}
-        if not self.front:
-            parts["writer"] = self.writer.health()
-            parts["outbox"] = self.outbox.health()
-        ok = all(part.get("state") == "ok" for part in parts.values())
-        return {"status": "ok" if ok else "degraded", "parts": parts}
-
     def health_report(self) -> tuple[dict[str, Any], bool]:
-        """What ``/health`` answers, and whether every part works."""
-        report = self.health()
-        profile = self.services.profile(self.clock())
-        found: dict[str, Any] = {
-            "status": report["status"],
-            "version": __version__,
-            "role": self.settings.role,
-            "uptime_s": round(time.time() - self.started, 3),
-            "profile": profile.version,
-            # The zone the SMS and receipts name their times in (mkoba phone shows its SMS so).
-            "timezone": profile.timezone.key,
-            "parts": report["parts"],
-        }
-        if not self.front:
-            found |= {
-                "requests_handled": self.processor.handled,
-                "deliveries_waiting": len(self.processor.deliveries),
-                "ledger_batches": self.writer.batches,
-                "outbox_sent": self.outbox.sent,
-            }
-        return found, report["status"] == "ok"
+        """What ``/health`` answers, and whether every part works (``mkoba.health``)."""
+        return health.report(self)
 
     def refresh_metrics(self) -> None:
         """Bring the gauges up to date before ``/metrics`` is read."""
-        if not self.front:
-            metrics.deliveries_waiting.set(len(self.processor.deliveries))
-            metrics.ledger_batches.set(self.writer.batches)
+        health.refresh_metrics(self)
 
     async def request(self, request: Request) -> Response:
         """Send a request through the bus, as a channel does."""
@@ -400,11 +374,11 @@ class Platform:
         return await self.bus.acknowledge(request_id, delivered)
 
 
-async def open_bus(url: str, workers: int) -> Bus:
-    """The bus ``url`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
-    if url == "memory":
-        return MemoryBus(workers)
-    bus = NatsBus(url, workers)
+async def open_bus(settings: Settings) -> Bus:
+    """The bus ``settings.bus`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
+    if settings.bus == "memory":
+        return MemoryBus(settings.workers)
+    bus = NatsBus(settings.bus, settings.workers, settings.bus_redelivery_s)
     await bus.connect()
     return bus
 

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
+class Unavailable(RuntimeError):
+    """What a channel needs from the core (a commit, a read) could not be had in time.
+
+    In the cluster form while no core serves (one restarting, a standby taking
+    over): a channel answers its own busy code, never an error.
+    """
+
+
 class Submit(Protocol):
     """Send a request to TranProc (through the bus) and await its response."""
 

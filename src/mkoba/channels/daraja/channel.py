@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mkoba.channels.daraja.callback_log import DarajaCallbackLog
-from mkoba.channels.daraja.callbacks import CallbackGateway, outbox_id_base
+from mkoba.channels.daraja.callbacks import CallbackGateway, OutboxRows, outbox_id_base
 from mkoba.channels.daraja.confirmation import DarajaPayments
 from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
@@ -67,6 +67,10 @@ class DarajaChannel:
         """The outbox's "callback" gateway, or None on a front (the core sends them)."""
         return self.daraja.gateway
 
+    def front_rows(self) -> Admission:
+        """What the core commits for fronts (after ``start``): see ``front_rows``."""
+        return front_rows(self.daraja.outbox)
+
     def mount(self, app: FastAPI) -> None:
         """The Daraja routes and the handset's STK routes (not on a core: fronts serve them)."""
         from mkoba.channels.daraja.routes import mount as mount_routes
@@ -108,22 +112,29 @@ class DarajaChannel:
             await self.validation.close()
 
 
-def front_rows() -> Admission:
-    """The rows a Daraja front may have the core commit: its own tables, its callbacks."""
+def front_rows(outbox: OutboxRows) -> Admission:
+    """The rows a Daraja front may have the core commit: its own tables, its callbacks.
 
-    def anything(_write: Write) -> bool:
-        return True
+    A front's callback gets its outbox id from the core's ``outbox`` (the one range
+    the core's own callbacks use), so fronts never hand out the same id.
+    """
 
-    def callback(write: Write) -> bool:
+    def anything(write: Write) -> Write:
+        return write
+
+    def callback(write: Write) -> Write | None:
         row = dict(zip(write.columns, write.values, strict=True))
         number = row.get("id")
-        return (
+        if not (
             write.mode == WriteMode.INSERT
+            and write.columns[0] == "id"
             and row.get("channel") == "callback"
             and row.get("state") == "queued"
             and isinstance(number, int)
             and number >= outbox_id_base
-        )
+        ):
+            return None
+        return outbox.renumbered(write)
 
     admission: Admission = {"outbox": callback}
     for table in OWN_TABLES:
