@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mkoba import health, metrics
 from mkoba.bus import Bus
 from mkoba.bus.jetstream import BusUnavailable, NatsBus
+from mkoba.bus.members import Members
 from mkoba.bus.memory import MemoryBus
 from mkoba.bus.remote import RemoteRows, RowsServer
 from mkoba.bus.rows import Admission, LocalRows, Rows
@@ -48,7 +49,7 @@ from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
 from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.parties.chart import operator_accounts, operator_change
-from mkoba.ports import Channel, Ports
+from mkoba.ports import Channel, Fronts, Ports, SoleFront
 from mkoba.processor import history, ids
 from mkoba.processor import schema as processor_schema
 from mkoba.processor.processor import Processor
@@ -123,6 +124,8 @@ class Platform:
     daraja: DarajaChannel = field(init=False)
     kit: Kit = field(init=False)
     background: Background = field(init=False)
+    # Who else serves the channels' state (the other fronts), or this process alone.
+    fronts: Fronts = field(default_factory=SoleFront)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -138,6 +141,8 @@ class Platform:
             directory=lambda: self.services.directory,
             clock=self.clock,
             transport_key=self.transport_key,
+            # Late bound: a front joins the other fronts at start.
+            fronts=lambda: self.fronts,
         )
         self.ports = ports
         front = self.front
@@ -258,6 +263,9 @@ class Platform:
             raise BusUnavailable("no core has started on this store yet: start a core first")
         await self.bus.bind(ledger)
         self.bus.watch_core()
+        members = Members(self.bus)
+        await members.start()
+        self.fronts = members
         # Never started: a front commits nothing itself (its rows go to the core).
         self.writer = LedgerWriter(store, clock=self.clock)
         self.rows = RemoteRows(self.bus, settings.request_timeout_s)
@@ -349,6 +357,8 @@ class Platform:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.front:
+            if isinstance(self.fronts, Members):
+                await self.fronts.stop()
             await self.bus.close()
             await asyncio.to_thread(self.services.store.close)
             return

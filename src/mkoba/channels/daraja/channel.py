@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from mkoba.channels.daraja.callback_log import DarajaCallbackLog
 from mkoba.channels.daraja.callbacks import CallbackGateway, OutboxRows, outbox_id_base
 from mkoba.channels.daraja.confirmation import DarajaPayments
+from mkoba.channels.daraja.owners import Takeover
 from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
 from mkoba.channels.daraja.validation import DarajaValidation
@@ -49,6 +50,7 @@ class DarajaChannel:
         self.settings = settings
         self.role = settings.role
         self.daraja = Daraja(ports, settings, tables, front=self.role == "front")
+        self.takeover = Takeover(self.daraja)
         # On a process that runs TranProc: payments to businesses ask their validation
         # URLs, and carry their callbacks as they commit.
         core = self.role != "front"
@@ -81,13 +83,16 @@ class DarajaChannel:
     async def start(self) -> None:
         """Open the tables and the registry, then settle what a stop left open.
 
-        The core settles nothing: the front owns prompts and conversations and
-        settles them when it starts.
+        The core settles nothing: fronts own prompts and conversations, settle what
+        a stop left when they start, and take over those of a front that is gone
+        (``owners.py``).
         """
         await self.daraja.open()
         self.daraja.running = True
         if self.role != "core":
             await self.daraja.recover()
+            await self.daraja.prompts.owners.serve()
+            self.takeover.start()
 
     async def ensure_sandbox(self) -> bool:
         """The sandbox's app, shortcodes and initiator on a store with no app yet."""
@@ -107,6 +112,7 @@ class DarajaChannel:
         it falls back to the registered default action.
         """
         self.daraja.running = False
+        await self.takeover.stop()
         await self.daraja.close()
         if self.validation is not None:
             await self.validation.close()

@@ -92,7 +92,9 @@ def mount_handset(app: FastAPI, daraja: Daraja) -> None:
             return _error(Code.NOT_ALLOWED, REFUSED, 401)
         if not daraja.running:
             return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
-        prompts = daraja.prompts.pending(number)
+        prompts = daraja.prompts.pending(number) or await daraja.prompts.owners.pending_elsewhere(
+            number
+        )
         if not prompts and wait > 0:
             await daraja.prompts.wait(number, min(wait, wait_s_max))
             prompts = daraja.prompts.pending(number)

@@ -17,7 +17,7 @@ from mkoba.channels.daraja.callbacks import CallbackGateway, OutboxRows, first_o
 from mkoba.channels.daraja.credential import Credentials
 from mkoba.channels.daraja.registry import App, Registry, read_tables, refresh_interval_s
 from mkoba.channels.daraja.sandbox import Sandbox, parse_rules
-from mkoba.channels.daraja.schema import SCHEMA
+from mkoba.channels.daraja.schema import OWNERS, OWNERS_MIGRATION, SCHEMA
 from mkoba.channels.daraja.vault import Vault
 from mkoba.ledger import Write
 from mkoba.outbox import Message
@@ -84,6 +84,7 @@ class Daraja:
         tables = self.tables
         if not self.front:
             await asyncio.to_thread(tables.migrate_script, "daraja-0001", SCHEMA)
+            await asyncio.to_thread(tables.migrate_script, OWNERS_MIGRATION, OWNERS)
         await self.refresh()
         rows = await asyncio.to_thread(
             tables.query,
