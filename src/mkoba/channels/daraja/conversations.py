@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mkoba.channels.daraja import ids, payloads, results
 from mkoba.channels.daraja.codes import Result, described
 from mkoba.channels.daraja.envelope import DUPLICATE_ORIGINATOR, DarajaError, json_text
-from mkoba.channels.daraja.owners import take
+from mkoba.channels.daraja.owners import give_back, take
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.schema import CONVERSATION_COLUMNS
 from mkoba.codes import Code
 from mkoba.commands import BadCommand, parse
 from mkoba.ledger import Write, WriteMode
 from mkoba.parties import PartyKind, Purpose
+from mkoba.ports import Unavailable
 from mkoba.processor.request import Channel, Request, Response
 
 if TYPE_CHECKING:
@@ -418,10 +419,14 @@ class Conversations:
             conversation = _conversation(tuple(row))
             if not await take(fronts, "conv", conversation.conversation_id, str(owner)):
                 continue
-            taken += 1
             conversation.owner = fronts.me
             if fronts.me:
-                await daraja.commit([conversation.owned(daraja.now())])
+                try:
+                    await daraja.commit([conversation.owned(daraja.now())])
+                except Unavailable:
+                    await give_back(fronts, "conv", conversation.conversation_id, str(owner))
+                    raise
+            taken += 1
             self.originators[(conversation.app_id, conversation.originator_id)] = (
                 conversation.conversation_id
             )

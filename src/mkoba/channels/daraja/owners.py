@@ -35,7 +35,7 @@ from mkoba.channels.daraja.stk_prompt import (
     prompt_of,
 )
 from mkoba.parties import Pin, SealedPin, seal_pin
-from mkoba.ports import Fronts
+from mkoba.ports import Fronts, Unavailable
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.prompts import Prompts
@@ -47,11 +47,20 @@ log = logging.getLogger("mkoba.daraja.owners")
 scan_s = 3.0
 
 
+def _take_key(kind: str, item: str, owner: str) -> str:
+    return f"{kind}-take.{item}.{owner or 'none'}"
+
+
 async def take(fronts: Fronts, kind: str, item: str, owner: str) -> bool:
     """Whether this front takes ``item`` over from ``owner`` (never from a live front)."""
     if await fronts.alive(owner):
         return False
-    return await fronts.claim(f"{kind}-take.{item}.{owner or 'none'}")
+    return await fronts.claim(_take_key(kind, item, owner))
+
+
+async def give_back(fronts: Fronts, kind: str, item: str, owner: str) -> None:
+    """Undo ``take`` (no core took the new owner's row): another look may take it again."""
+    await fronts.release(_take_key(kind, item, owner))
 
 
 class PromptOwners:
@@ -68,6 +77,10 @@ class PromptOwners:
     async def take(self, kind: str, item: str, owner: str) -> bool:
         """``take`` with this channel's fronts."""
         return await take(self.fronts, kind, item, owner)
+
+    async def give_back(self, kind: str, item: str, owner: str) -> None:
+        """``give_back`` with this channel's fronts."""
+        await give_back(self.fronts, kind, item, owner)
 
     async def serve(self) -> None:
         """Answer the STK answers other fronts forward to this one."""
@@ -139,7 +152,7 @@ class PromptOwners:
         if prompt.owner == fronts.me:
             return None
         if await self.take("stk", checkout_id, prompt.owner):
-            await self.prompts.settle_taken(prompt)
+            await self.prompts.settle_taken(prompt, prompt.owner)
             taken = self.prompts.open.get(checkout_id)
             return taken if taken is not None and taken.state == "pending" else None
         return prompt
@@ -208,6 +221,9 @@ class Takeover:
             try:
                 prompts = await self.daraja.prompts.recover()
                 conversations = await self.daraja.conversations.recover()
+            except Unavailable:
+                log.warning("no core took the rows of a gone front's prompts: later")
+                continue
             except Exception:  # a failed look must not stop the front; look again later
                 log.exception("taking over a gone front's prompts failed")
                 continue

@@ -45,6 +45,7 @@ from mkoba.commands import catalog as commands
 from mkoba.ledger import Write
 from mkoba.outbox import reads as outbox_reads
 from mkoba.parties import PartyKind, Pin, SealedPin, seal_pin
+from mkoba.ports import Unavailable
 from mkoba.processor import history
 from mkoba.processor.request import Callback, Channel, Request, Response
 from mkoba.processor.status import Status
@@ -56,6 +57,10 @@ log = logging.getLogger("mkoba.daraja.stk")
 
 # Finished prompts kept in memory for queries; older ones are read from the store.
 finished_kept_max = 200_000
+
+
+# A prompt whose outcome no core took is expired again after at least this long.
+reopen_retry_s = 1.0
 
 
 def lock_key(msisdn: str) -> str:
@@ -286,8 +291,23 @@ class Prompts:
         )
         row = daraja.outbox.row(prompt.request_id, prompt.callback_url, body, "stk.callback", now)
         self._release(prompt)
-        await daraja.commit([prompt.update(now), row], callbacks=True)
+        try:
+            await daraja.commit([prompt.update(now), row], callbacks=True)
+        except Unavailable:
+            # No core took the outcome in time (cluster form): the prompt stays open, to
+            # expire again later or be answered again, so no outcome is lost or made up.
+            self._reopen(prompt)
+            raise
         self._finish(prompt)
+
+    def _reopen(self, prompt: Prompt) -> None:
+        prompt.state, prompt.result = "pending", None
+        if prompt.msisdn not in self.by_msisdn:
+            self.by_msisdn[prompt.msisdn] = prompt.checkout_id
+            self._spawn(self.daraja.ports.fronts().claim(lock_key(prompt.msisdn)))
+        delay_s = max(reopen_retry_s, (prompt.expires - self.daraja.now()) / 1e9)
+        loop = asyncio.get_running_loop()
+        self._timers[prompt.checkout_id] = loop.call_later(delay_s, self._expire, prompt)
 
     def _success_row(self, prompt: Prompt, now: int) -> Write:
         body = json_text(
@@ -371,11 +391,22 @@ class Prompts:
             ):
                 continue
             taken += 1
-            await self.settle_taken(prompt)
+            await self.settle_taken(prompt, str(owner))
         return taken
 
-    async def settle_taken(self, prompt: Prompt) -> None:
-        """A prompt this front took over: settle it, or arm it again while it may be paid."""
+    async def settle_taken(self, prompt: Prompt, owner: str) -> None:
+        """A prompt this front took over: settle it, or arm it again while it may be paid.
+
+        ``Unavailable`` when no core took its rows: the prompt is given back as it was.
+        """
+        try:
+            await self._settle_taken(prompt)
+        except Unavailable:
+            self._forget(prompt)
+            await self.owners.give_back("stk", prompt.checkout_id, owner)
+            raise
+
+    async def _settle_taken(self, prompt: Prompt) -> None:
         daraja = self.daraja
         prompt.state = "pending"
         prompt.owner = daraja.ports.fronts().me

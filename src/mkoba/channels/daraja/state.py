@@ -21,7 +21,7 @@ from mkoba.channels.daraja.schema import OWNERS, OWNERS_MIGRATION, SCHEMA
 from mkoba.channels.daraja.vault import Vault
 from mkoba.ledger import Write
 from mkoba.outbox import Message
-from mkoba.ports import DirectoryView, Ports, Tables
+from mkoba.ports import DirectoryView, Ports, Tables, Unavailable
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
@@ -100,9 +100,16 @@ class Daraja:
         )
 
     async def recover(self) -> None:
-        """Finish what a stop left open: prompts and conversations."""
-        await self.prompts.recover()
-        await self.conversations.recover()
+        """Finish what a stop left open: prompts and conversations.
+
+        In the cluster form with no core serving yet, what is left waits for a later
+        look (``owners.Takeover``) rather than stopping the front's start.
+        """
+        try:
+            await self.prompts.recover()
+            await self.conversations.recover()
+        except Unavailable:
+            log.warning("no core took the rows of open prompts: they are settled later")
 
     async def close(self) -> None:
         """Stop timers and background work, then the gateway."""
