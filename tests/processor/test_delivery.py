@@ -302,6 +302,26 @@ async def test_acknowledgement_after_the_ledger_expired_it_rolls_back(world: Wor
     assert texts(platform, payee, "received") == []
 
 
+async def test_duplicated_acknowledgements_of_an_expired_send_all_say_rolled_back(
+    world: World,
+) -> None:
+    platform = world.platform
+    payer, payee = await pair(world)
+    request = await send(world, payer, payee)
+    platform.clock.fixed = after_the_ledger_timeout(platform)
+    try:
+        await asyncio.wrap_future(platform.writer.sweep())
+        # Fronts retrying at once while the first finds the legs expired: none may show
+        # the success, each waits for the first's outcome.
+        answers = await asyncio.gather(*(platform.acknowledge(request.id) for _ in range(4)))
+        assert answers == [False] * 4
+    finally:
+        platform.clock.fixed = None
+    assert (await request_state(platform, request.id))[1] == "rolled_back"
+    assert await available(platform, wallet(payer)) == 5_000 * KSH
+    assert await available(platform, wallet(payee)) == 0
+
+
 def test_the_profile_has_the_short_deadline(settings: Settings) -> None:
     from mkoba.catalog import load_catalog
 

@@ -54,6 +54,8 @@ class Deliveries:
         self._awaiting: dict[str, tuple[Awaiting, asyncio.TimerHandle]] = {}
         # Rollbacks under way after a deadline: an acknowledgement meanwhile waits for it.
         self._rolling: dict[str, asyncio.Task[None]] = {}
+        # Posts under way: a duplicated acknowledgement meanwhile waits for the outcome.
+        self._settling: dict[str, asyncio.Future[bool]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.posted = 0
         self.rolled_back = 0
@@ -85,6 +87,9 @@ class Deliveries:
         """
         entry = self._awaiting.pop(request_id, None)
         if entry is None:
+            settling = self._settling.get(request_id)
+            if settling is not None:
+                return await asyncio.shield(settling)
             rolling = self._rolling.get(request_id)
             if rolling is None:
                 return None
@@ -92,6 +97,22 @@ class Deliveries:
             return False
         awaiting, handle = entry
         handle.cancel()
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._settling[request_id] = outcome
+        try:
+            done = await self._settle(awaiting)
+        except BaseException as error:
+            outcome.set_exception(error)
+            outcome.exception()  # retrieved: duplicates see it, nobody is left unaware
+            raise
+        else:
+            outcome.set_result(done)
+        finally:
+            del self._settling[request_id]
+        return done
+
+    async def _settle(self, awaiting: Awaiting) -> bool:
+        request_id = awaiting.request_id
         async with self.locks.hold(awaiting.msisdn):
             now = self.services.clock()
             done = await settle(self.services, awaiting, now)
