@@ -17,7 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,7 +40,7 @@ from mkoba.channels.daraja import DarajaChannel, front_rows
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, books, open_store, queries
+from mkoba.ledger import LedgerWriter, Store, books, open_store, queries
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
@@ -58,6 +58,7 @@ from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
 from mkoba.statements.delivery import mail_gateways
+from mkoba.tables import Tables
 
 if TYPE_CHECKING:
     import typer
@@ -141,7 +142,7 @@ class Platform:
         front = self.front
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
-        tables = _Tables(self)
+        tables = Tables(lambda: self.services.store, lambda: self.rows)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             self.channels.append(
@@ -465,35 +466,3 @@ def create_apps(settings: Settings) -> tuple[Any, FastAPI | None]:
     platform = Platform(settings)
     console = platform.console.app() if platform.console is not None else None
     return build_app(platform, lifespan(platform)), console
-
-
-class _Tables:
-    """A channel's own tables, on this process's store and writer (``ports.Tables``)."""
-
-    def __init__(self, platform: Platform) -> None:
-        self._platform = platform
-
-    def migrate_script(self, name: str, sql: str) -> None:
-        """Run a named schema script once."""
-        self._platform.services.store.migrate_script(name, sql)
-
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query."""
-        return self._platform.services.store.query(sql, params)
-
-    def snapshot(self) -> Snapshot:
-        """A consistent read of several tables."""
-        return self._platform.services.store.snapshot()
-
-    @property
-    def ordered(self) -> bool:
-        """Whether rows reach the writer before a request sent after them (one process)."""
-        return self._platform.rows.ordered
-
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Commit through the ledger writer (in order with the money)."""
-        return self._platform.rows.submit(writes, poke=poke)
-
-    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
-        """Ledger balances, from the writer (this process's or the core's)."""
-        return await self._platform.rows.balances(account_ids)
