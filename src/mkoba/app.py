@@ -57,6 +57,7 @@ from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
+from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
 from mkoba.tables import Tables
 
@@ -122,6 +123,7 @@ class Platform:
     daraja: DarajaChannel = field(init=False)
     kit: Kit = field(init=False)
     background: Background = field(init=False)
+    standby: Standby = field(init=False)  # a core's hold on the ledger's lease
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -188,7 +190,16 @@ class Platform:
         if self.front:
             await self._start_front()
             return
-        store = open_store(settings.db, commit_process=settings.commit_process)
+        store = open_store(
+            settings.db, commit_process=settings.commit_process, lease_s=settings.lease_s
+        )
+        # A second core on a PostgreSQL ledger stands by for the lease (standby.py).
+        self.standby = Standby(store, stand_by=settings.role == "core")
+        await self.standby.start(lambda: self._start_core(store))
+
+    async def _start_core(self, store: Store) -> None:
+        """Load the ledger (this process holds its lease), start TranProc, then the bus."""
+        settings = self.settings
         self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
         await asyncio.to_thread(self._open_store)
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
@@ -329,6 +340,9 @@ class Platform:
         The outbox sender stops first: what is still queued goes out at the next
         start instead of being handed to a gateway its channel is closing.
         """
+        if not self.front and not await self.standby.settle():
+            await self.bus.close()  # a standby: nothing else was started
+            return
         if not self.front:
             await self.outbox.stop()
         for channel in reversed(self.channels):
@@ -365,6 +379,8 @@ class Platform:
 
     def health_report(self) -> tuple[dict[str, Any], bool]:
         """What ``/health`` answers, and whether every part works."""
+        if not self.front and not self.standby.ready:
+            return self.standby.report(self.settings.role), True
         report = self.health()
         profile = self.services.profile(self.clock())
         found: dict[str, Any] = {
@@ -388,7 +404,7 @@ class Platform:
 
     def refresh_metrics(self) -> None:
         """Bring the gauges up to date before ``/metrics`` is read."""
-        if not self.front:
+        if not self.front and self.standby.ready:
             metrics.deliveries_waiting.set(len(self.processor.deliveries))
             metrics.ledger_batches.set(self.writer.batches)
 

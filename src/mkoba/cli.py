@@ -74,7 +74,8 @@ def serve(
     """Run the whole platform in one process on one port (SQLite and in-process bus by default).
 
     On a NATS bus, ``--role core`` and ``--role front`` split it in two processes
-    sharing one store: start the core first. One front per ledger.
+    sharing one store: start the core first. One front per ledger. On PostgreSQL a second
+    core stands by and takes over when the active one stops renewing its lease.
     """
     import uvicorn
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
     request_timeout_s: float = Field(30.0, gt=0, le=600)
+    # PostgreSQL: the core's ledger writer holds a lease (ledger/store/lease.py) and a
+    # standby core takes it over once it has gone this long unrenewed (mkoba/standby.py).
+    lease_s: float = Field(
+        5.0, ge=1, le=60, description="the ledger writer's lease on PostgreSQL (standby takeover)"
+    )
     # USSD channel (channels/ussd): session life, idle time, the gateway's response timeout.
     ussd_session_s: float = Field(180.0, gt=0, le=3600, description="USSD session life")
     ussd_idle_s: float = Field(60.0, gt=0, le=600, description="USSD wait for the user's input")
