@@ -17,7 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, books, open_store, queries
+from mkoba.ledger import LedgerWriter, Store, books, open_store, queries
 from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
@@ -60,7 +60,9 @@ from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
+from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
+from mkoba.tables import Tables
 
 if TYPE_CHECKING:
     import typer
@@ -126,6 +128,7 @@ class Platform:
     background: Background = field(init=False)
     # Who else serves the channels' state (the other fronts), or this process alone.
     fronts: Fronts = field(default_factory=SoleFront)
+    standby: Standby = field(init=False)  # a core's hold on the ledger's lease
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -148,7 +151,7 @@ class Platform:
         front = self.front
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
-        tables = _Tables(self)
+        tables = Tables(lambda: self.services.store, lambda: self.rows)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             self.channels.append(
@@ -194,7 +197,16 @@ class Platform:
         if self.front:
             await self._start_front()
             return
-        store = open_store(settings.db, commit_process=settings.commit_process)
+        store = open_store(
+            settings.db, commit_process=settings.commit_process, lease_s=settings.lease_s
+        )
+        # A second core on a PostgreSQL ledger stands by for the lease (standby.py).
+        self.standby = Standby(store, stand_by=settings.role == "core")
+        await self.standby.start(lambda: self._start_core(store))
+
+    async def _start_core(self, store: Store) -> None:
+        """Load the ledger (this process holds its lease), start TranProc, then the bus."""
+        settings = self.settings
         self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
         await asyncio.to_thread(self._open_store)
         if isinstance(self.bus, NatsBus):
@@ -345,6 +357,9 @@ class Platform:
         The outbox sender stops first: what is still queued goes out at the next
         start instead of being handed to a gateway its channel is closing.
         """
+        if not self.front and not await self.standby.settle():
+            await self.bus.close()  # a standby: nothing else was started
+            return
         if not self.front:
             await self.outbox.stop()
         for channel in reversed(self.channels):
@@ -449,35 +464,3 @@ def create_apps(settings: Settings) -> tuple[Any, FastAPI | None]:
     platform = Platform(settings)
     console = platform.console.app() if platform.console is not None else None
     return build_app(platform, lifespan(platform)), console
-
-
-class _Tables:
-    """A channel's own tables, on this process's store and writer (``ports.Tables``)."""
-
-    def __init__(self, platform: Platform) -> None:
-        self._platform = platform
-
-    def migrate_script(self, name: str, sql: str) -> None:
-        """Run a named schema script once."""
-        self._platform.services.store.migrate_script(name, sql)
-
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query."""
-        return self._platform.services.store.query(sql, params)
-
-    def snapshot(self) -> Snapshot:
-        """A consistent read of several tables."""
-        return self._platform.services.store.snapshot()
-
-    @property
-    def ordered(self) -> bool:
-        """Whether rows reach the writer before a request sent after them (one process)."""
-        return self._platform.rows.ordered
-
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Commit through the ledger writer (in order with the money)."""
-        return self._platform.rows.submit(writes, poke=poke)
-
-    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
-        """Ledger balances, from the writer (this process's or the core's)."""
-        return await self._platform.rows.balances(account_ids)

@@ -4,7 +4,8 @@ Each part says whether it works: the bus (on a front: and whether a core serves
 its ledger), and where this process holds the writer, the writer (and, on
 SQLite, its commit process) and the outbox. A failed part makes the platform
 "degraded" (HTTP 503), so a load balancer or an operator sees it instead of an
-"ok" that is not true. A process that has not finished starting is not ready.
+"ok" that is not true. A process that has not finished starting is not ready, nor
+is a standby core.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ def parts(platform: Platform) -> dict[str, dict[str, object]]:
 
 
 def report(platform: Platform) -> tuple[dict[str, Any], bool]:
-    """What ``/health`` answers, and whether every part works."""
+    """What ``/health`` answers, and whether every part works.
+
+    A standby core (``standby.py``) is alive but not ready: it serves nothing until it
+    holds the ledger's lease, so a load balancer must not send it anything.
+    """
+    if not platform.front and not platform.standby.ready:
+        return platform.standby.report(platform.settings.role), False
     found_parts = parts(platform)
     ok = all(part.get("state") == "ok" for part in found_parts.values())
     profile = platform.services.profile(platform.clock())
@@ -56,6 +63,6 @@ def report(platform: Platform) -> tuple[dict[str, Any], bool]:
 
 def refresh_metrics(platform: Platform) -> None:
     """Bring the gauges up to date before ``/metrics`` is read."""
-    if not platform.front and platform.started:
+    if not platform.front and platform.standby.ready:
         metrics.deliveries_waiting.set(len(platform.processor.deliveries))
         metrics.ledger_batches.set(platform.writer.batches)

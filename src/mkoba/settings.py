@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     bus_redelivery_s: float = Field(
         3.0, ge=0.5, le=60, description="JetStream redelivers a dead TranProc's requests after"
     )
+    # PostgreSQL: the core's ledger writer holds a lease (ledger/store/lease.py) and a
+    # standby core takes it over once it has gone this long unrenewed (mkoba/standby.py).
+    lease_s: float = Field(
+        5.0, ge=1, le=60, description="the ledger writer's lease on PostgreSQL (standby takeover)"
+    )
     # USSD channel (channels/ussd): session life, idle time, the gateway's response timeout.
     ussd_session_s: float = Field(180.0, gt=0, le=3600, description="USSD session life")
     ussd_idle_s: float = Field(60.0, gt=0, le=600, description="USSD wait for the user's input")

@@ -5,9 +5,10 @@ ledgers on one NATS server need two prefixes). Subjects under the prefix:
 
 - ``<prefix>.requests``: a JetStream stream with work-queue retention, on disk.
   A request waits there until a TranProc takes it, across TranProc restarts.
-  TranProcs share one durable consumer (``tranproc``, a queue group): each
-  request goes to one of them, at most ``workers`` in hand per consumer, and is
-  acknowledged to JetStream once answered. While it works on one, a TranProc
+  The serving core's TranProc takes them through one durable consumer
+  (``tranproc``), made afresh each time a core starts serving (only the core that
+  holds the ledger serves), at most ``workers`` in hand, each acknowledged to
+  JetStream once answered. While it works on one, a TranProc
   tells JetStream so every third of ``redelivery_s``; one taken but never
   answered (its TranProc died or hung) comes back after ``redelivery_s``
   (``MKOBA_BUS_REDELIVERY_S``, 3 s), and TranProc's replay by request id makes
@@ -20,8 +21,9 @@ ledgers on one NATS server need two prefixes). Subjects under the prefix:
   publishes without waiting for JetStream's acknowledgement: it waits for the
   answer, and a request the stream lost is answered SYSTEM_BUSY at its deadline,
   as a failed publish would be.
-- ``<prefix>.acks``: delivery acknowledgements, request-reply to the TranProcs'
-  queue group; the answer says whether the money stands (``Bus.acknowledge``).
+- ``<prefix>.acks``: delivery acknowledgements, request-reply to the serving core
+  (no queue group: a hung core may still be subscribed, and the live one answers);
+  the answer says whether the money stands (``Bus.acknowledge``).
   A channel retries one that reaches no TranProc (a core restarting, a standby
   taking over) until the request's deadline.
 - ``<prefix>.status``: the active core answers with its ledger's identity; a
@@ -199,7 +201,7 @@ class NatsBus:
         assert self._taking is None, "already serving"
         assert self.ledger, "bind first"
         self._handler, self._acknowledger = handler, acknowledger
-        await self._consumer_timings()
+        await self._fresh_consumer()
         self._taking = await self._js.subscribe(
             self.subject,
             queue=CONSUMER,
@@ -213,23 +215,20 @@ class NatsBus:
                 max_ack_pending=self.workers,
             ),
         )
-        await self._nc.subscribe(f"{self.prefix}.acks", queue=CONSUMER, cb=self._on_ack)
-        await self._nc.subscribe(f"{self.prefix}.status", queue=CONSUMER, cb=self._on_status)
+        # No queue group: a hung core may still be subscribed; the live one answers.
+        await self._nc.subscribe(f"{self.prefix}.acks", cb=self._on_ack)
+        await self._nc.subscribe(f"{self.prefix}.status", cb=self._on_status)
 
-    async def _consumer_timings(self) -> None:
-        """Bring an existing consumer's redelivery and pending limit to this TranProc's."""
+    async def _fresh_consumer(self) -> None:
+        """Make the TranProcs' consumer afresh, with this TranProc's timings.
+
+        Only the core that holds the ledger serves (a standby waits for the lease), so
+        whatever another TranProc held is its past: a dead or hung core's requests in
+        hand come back at once, and a hung core that wakes is given nothing more.
+        """
         js = self.jetstream
-        try:
-            info = await js.consumer_info(self.stream, CONSUMER)
-        except NotFoundError:
-            return  # subscribing creates it with ours
-        config = info.config
-        if config.ack_wait == self.redelivery_s and config.max_ack_pending == self.workers:
-            return
-        config.ack_wait = self.redelivery_s
-        config.max_ack_pending = self.workers
-        await js.add_consumer(self.stream, config)
-        log.info("bus consumer now redelivers after %g s", self.redelivery_s)
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(self.stream, CONSUMER)
 
     async def _on_request(self, message: Msg) -> None:
         self._spawn(self._answer(message))

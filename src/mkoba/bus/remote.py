@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 
-from mkoba.bus.jetstream import CONSUMER, NatsBus, retry_pause_s
+from mkoba.bus.jetstream import NatsBus, retry_pause_s
 from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
 from mkoba.ledger import Balance, Write
 from mkoba.ports import Unavailable
@@ -98,10 +98,14 @@ class RowsServer:
         self._batches: OrderedDict[str, asyncio.Future[bytes]] = OrderedDict()
 
     async def serve(self) -> None:
-        """Listen on ``<prefix>.rows`` and ``<prefix>.balances`` (the core's queue group)."""
+        """Listen on ``<prefix>.rows`` and ``<prefix>.balances``.
+
+        No queue group: a hung core that lost the ledger may still be subscribed; the
+        live one answers (and the other commits nothing: its lease is gone).
+        """
         client, prefix = self.bus.client, self.bus.prefix
-        await client.subscribe(f"{prefix}.rows", queue=CONSUMER, cb=self._on_rows)
-        await client.subscribe(f"{prefix}.balances", queue=CONSUMER, cb=self._on_balances)
+        await client.subscribe(f"{prefix}.rows", cb=self._on_rows)
+        await client.subscribe(f"{prefix}.balances", cb=self._on_balances)
 
     async def _on_rows(self, message: Msg) -> None:
         self.bus.spawn(self._commit(message))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -18,10 +16,12 @@ from mkoba.ledger.store.base import (
     FAULT_DATA,
     FAULT_STORE,
     Commit,
+    LeaseLost,
     StoredAccount,
     StoreError,
     check_identifier,
 )
+from mkoba.ledger.store.lease import Lease, keepalives, lease_ttl_s_default
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
@@ -55,8 +55,8 @@ UPDATE ledger_accounts AS a SET debits_pending = s.debits_pending,
     credits_posted = s.credits_posted
 FROM ledger_balance_stage AS s WHERE a.id = s.id
 """
-# How long a starting writer waits for a previous writer's lease to be released.
-lease_wait_s = 5.0
+# How long a starting writer waits past the expiry of a silent writer's lease (lease.py).
+lease_wait_s = 1.0
 # How long one statement may run before the server cancels it.
 statement_timeout_ms = 60_000
 # How long connecting may take: a writer rebuilding after a lost server must not hang.
@@ -79,9 +79,9 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-def connect(url: str, schema: str | None) -> psycopg.Connection:
+def connect(url: str, schema: str | None, **options: Any) -> psycopg.Connection:
     """A connection with the search path on ``schema`` (created if missing)."""
-    connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s)
+    connection = psycopg.connect(url, autocommit=True, connect_timeout=connect_timeout_s, **options)
     connection.execute(f"SET statement_timeout = {statement_timeout_ms}")
     if schema is not None:
         check_identifier(schema)
@@ -93,7 +93,9 @@ def connect(url: str, schema: str | None) -> psycopg.Connection:
 class PostgresStore:
     """The ledger's tables in PostgreSQL; one connection for the writer, readers on their own."""
 
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    def __init__(
+        self, url: str, schema: str | None = None, lease_s: float = lease_ttl_s_default
+    ) -> None:
         self._dsn, url_schema = split_url(url)
         self.schema = schema or url_schema
         self.url = url
@@ -101,24 +103,13 @@ class PostgresStore:
         self._connection = connect(self._dsn, self.schema)
         self._lock = threading.Lock()
         self._created = 0
-        self._leased = False
+        # The writer's lease (lease.py): a row with a fencing token, checked at each commit.
+        where = f"schema {self.schema}" if self.schema else "this database"
+        self.lease = Lease(lambda: connect(self._dsn, self.schema, **keepalives), lease_s, where)
 
     def acquire_lease(self) -> None:
-        """Hold a session advisory lock named after this schema while connected."""
-        key = int.from_bytes(
-            hashlib.sha256(f"mkoba-ledger:{self.schema}".encode()).digest()[:8], "big", signed=True
-        )
-        deadline = time.monotonic() + lease_wait_s
-        while True:
-            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if (row and row[0]) or time.monotonic() > deadline:
-                break
-            # A killed writer's backend lets go of its lock only once the server notices.
-            time.sleep(0.1)
-        self._leased = bool(row and row[0])
-        if not self._leased:
-            where = f"schema {self.schema}" if self.schema else "this database"
-            raise StoreError(f"another ledger writer is running on {where}")
+        """Take the ledger's lease (waiting out a silent holder's), or ``StoreError``."""
+        self.lease.hold(self._connection, lease_wait_s)
 
     def migrate(self) -> None:
         """Create the ledger's tables if they are missing."""
@@ -160,6 +151,8 @@ class PostgresStore:
         try:
             with self._lock, self._connection.transaction():
                 self._write(batch)
+        except LeaseLost:  # fenced: not a fault of the batch or of the server
+            raise
         except Exception as error:  # whatever a row holds, the batch fails, not the writer
             # The server's text quotes values (DETAIL: Key (id)=(...)): never pass it on.
             message = f"postgresql commit failed: {describe(error)}"
@@ -180,9 +173,8 @@ class PostgresStore:
     def recover(self) -> None:
         """After a failed commit: the same connection if it still works, else a new one.
 
-        A new connection retakes the lease (the old session's advisory lock went with
-        it; ``StoreError`` if another writer took it meanwhile) and its session's
-        staging table.
+        A new connection is made the lease's writer session again (``LeaseLost`` if
+        the lease is gone) and gets its session's staging table.
         """
         try:
             self._connection.execute("SELECT 1")
@@ -196,21 +188,22 @@ class PostgresStore:
                     old, self._connection = self._connection, fresh
                 with contextlib.suppress(psycopg.Error):
                     old.close()
-                self._leased = False
                 self.acquire_lease()
             self.migrate()
         except psycopg.Error as error:
             raise StoreError(f"postgresql recovery failed: {describe(error)}") from None
 
     def health(self) -> dict[str, object]:
-        """Whether the writer's connection is open (no query: it is polled)."""
+        """Whether the writer's connection is open, and the lease (no query: it is polled)."""
         connection = self._connection
-        return {"connection": "broken" if connection.broken or connection.closed else "open"}
+        state = "broken" if connection.broken or connection.closed else "open"
+        return {"connection": state, "lease": self.lease.report()}
 
     def _write(self, batch: Commit) -> None:
         connection = self._connection
         changes = batch.changes
         with connection.cursor() as cursor:
+            self.lease.fence(cursor)  # first: a writer that lost its lease commits nothing
             if changes.accounts:
                 rows = []
                 for account in changes.accounts:
@@ -274,16 +267,14 @@ class PostgresStore:
         return PostgresSnapshot(self._dsn, self.schema)
 
     def execute(self, statement: str, params: Sequence[object] = ()) -> None:
-        """One statement in its own transaction."""
-        with self._lock, self._connection.transaction():
-            self._connection.execute(statement.replace("?", "%s").encode(), params)
+        """One statement in its own transaction (fenced, as a commit, if this is the writer)."""
+        with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
+            self.lease.fence(cursor)
+            cursor.execute(statement.replace("?", "%s").encode(), params)
 
     def close(self) -> None:
-        """Give up the lease (at once, not when the server notices) and close the connection."""
-        if self._leased and not self._connection.closed:
-            with contextlib.suppress(psycopg.Error):
-                self._connection.execute("SELECT pg_advisory_unlock_all()")
-        self._leased = False
+        """Release the lease (a standby takes it at once) and close the connection."""
+        self.lease.close()
         self._connection.close()
 
     def __enter__(self) -> Self:
