@@ -47,7 +47,14 @@ from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
-from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.parties import (
+    OPERATOR_ID,
+    Directory,
+    PinVault,
+    SecretKey,
+    keys_fingerprint,
+    load_or_create_key,
+)
 from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Fronts, Ports, SoleFront
 from mkoba.processor import history, ids
@@ -404,6 +411,7 @@ async def open_bus(settings: Settings) -> Bus:
     if settings.bus == "memory":
         return MemoryBus(settings.workers)
     bus = NatsBus(settings.bus, settings.workers, settings.bus_redelivery_s)
+    bus.keys = keys_fingerprint(load_or_create_key(settings.keys_dir / "transport.key"))
     await bus.connect()
     return bus
 

@@ -112,7 +112,7 @@ def serve(
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
     env.update({f"MKOBA_{key.upper()}": value for key, value in settings.items()})
-    env["MKOBA_KEYS_DIR"] = str(folder / "keys")
+    env.setdefault("MKOBA_KEYS_DIR", str(folder / "keys"))
     env.setdefault("MKOBA_CONSOLE_PORT", "0")  # any free port: servers may run side by side
     log = folder / log_name
     db = folder / "mkoba.db"

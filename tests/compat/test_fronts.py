@@ -141,3 +141,29 @@ def test_a_killed_fronts_prompt_is_taken_over_and_paid_once(
     assert len(listener.bodies("/fronts/taken")) == 1
     print(f"prompt taken over {taken_s:.1f} s after its front was killed")
     assert taken_s < 15.0
+
+
+def test_a_front_with_other_keys_is_not_ready(
+    fronts: Fronts, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keys are copied to every machine: a front that made its own says so and takes nothing."""
+    elsewhere = tmp_path_factory.mktemp("other-keys")
+    with serve(
+        fronts.core.db.parent,
+        "stranger.log",
+        until="/health/live",
+        bus=fronts.bus,
+        role="front",
+        keys_dir=str(elsewhere),
+        **FRONT_SETTINGS,
+    ) as stranger:
+        deadline = time.monotonic() + 10
+        while True:
+            answer = httpx.get(f"{stranger.url}/health/ready")
+            reasons = answer.json()["reasons"]
+            if any("keys differ" in reason for reason in reasons):
+                break
+            assert time.monotonic() < deadline, answer.text
+            time.sleep(0.2)
+        assert answer.status_code == 503
+    assert "copy the core's keys directory" in stranger.log.read_text()

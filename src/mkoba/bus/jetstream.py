@@ -108,6 +108,9 @@ class NatsBus:
         self.subject = f"{self.prefix}.requests"
         # The ledger this prefix belongs to (``bind``).
         self.ledger = ""
+        # A fingerprint of this process's keys: a front's must be its core's (``watch_core``).
+        self.keys = ""
+        self._keys_differ = False
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._inbox = ""
@@ -279,7 +282,7 @@ class NatsBus:
         await message.respond(b"1" if changed else b"0")
 
     async def _on_status(self, message: Msg) -> None:
-        await message.respond(json.dumps({"ledger": self.ledger}).encode())
+        await message.respond(json.dumps({"ledger": self.ledger, "keys": self.keys}).encode())
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` as one of the bus's tasks (finished at ``close``)."""
@@ -377,8 +380,16 @@ class NatsBus:
                 answer = await self.client.request(
                     f"{self.prefix}.status", b"", timeout=core_ping_s
                 )
-                if json.loads(answer.data).get("ledger") == self.ledger:
+                status = json.loads(answer.data)
+                if status.get("ledger") == self.ledger:
                     self._core_seen = time.monotonic()
+                    differ = status.get("keys") != self.keys
+                    if differ and not self._keys_differ:
+                        log.error(
+                            "this front's keys are not its core's: copy the core's keys"
+                            " directory (MKOBA_KEYS_DIR) here, or PINs cannot be read"
+                        )
+                    self._keys_differ = differ
             except (TimeoutError, NatsError, ValueError, AttributeError):
                 pass
             await asyncio.sleep(core_ping_s)
@@ -398,6 +409,8 @@ class NatsBus:
             found["core"] = "serving" if core else "none"
             if connected and not core:
                 found["state"] = "no core"
+            elif connected and self._keys_differ:
+                found["state"] = "keys differ from the core's"
         return found
 
     async def close(self) -> None:
