@@ -66,3 +66,6 @@ def refresh_metrics(platform: Platform) -> None:
     if not platform.front and platform.standby.ready:
         metrics.deliveries_waiting.set(len(platform.processor.deliveries))
         metrics.ledger_batches.set(platform.writer.batches)
+        writer = platform.writer.health()
+        metrics.ledger_writer_failures.set(platform.writer.recoveries)
+        metrics.ledger_writer_ok.set(1 if writer.get("state") == "ok" else 0)
