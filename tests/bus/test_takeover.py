@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,18 +17,9 @@ from mkoba.bus.jetstream import BusUnavailable, NatsBus
 from mkoba.codes import Code
 from mkoba.commands.catalog import NoInput
 from mkoba.processor.request import Channel, Request, Response
-from tests.conftest import NATS_URL, drop_stream, require_nats
 
 pytestmark = pytest.mark.anyio
 LEDGER = "00000000000000aa"
-
-
-@pytest.fixture
-def bus_url() -> Iterator[str]:
-    require_nats()
-    url = f"{NATS_URL}/test-{uuid.uuid4().hex[:10]}"
-    yield url
-    drop_stream(url)
 
 
 def request() -> Request:

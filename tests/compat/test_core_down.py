@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.channels.serving import Served, serve
 from tests.compat.listener import Listener
@@ -27,7 +25,6 @@ from tests.compat.support import (
     stk_push,
     token,
 )
-from tests.conftest import NATS_URL, drop_stream, require_nats
 
 WAITING = 77
 CORE_DOWN_SETTINGS = {
@@ -35,14 +32,6 @@ CORE_DOWN_SETTINGS = {
     "daraja_auto_rules": f"{WAITING}=ignore",
     "request_timeout_s": "6",
 }
-
-
-@pytest.fixture
-def bus() -> Iterator[str]:
-    require_nats()
-    url = f"{NATS_URL}/test-down-{uuid.uuid4().hex[:8]}"
-    yield url
-    drop_stream(url)
 
 
 @contextlib.contextmanager
@@ -63,11 +52,11 @@ def wait_ready(front: Served, timeout_s: float = 15.0) -> None:
 
 
 def test_without_a_core_a_front_is_not_ready_and_daraja_answers_busy(
-    tmp_path: Path, bus: str, listener: Listener
+    tmp_path: Path, bus_url: str, listener: Listener
 ) -> None:
     with (
-        core(tmp_path, bus),
-        serve(tmp_path, "front.log", bus=bus, role="front", **CORE_DOWN_SETTINGS) as front,
+        core(tmp_path, bus_url),
+        serve(tmp_path, "front.log", bus=bus_url, role="front", **CORE_DOWN_SETTINGS) as front,
     ):
         wait_ready(front)
         opened = stk_push(
@@ -77,7 +66,12 @@ def test_without_a_core_a_front_is_not_ready_and_daraja_answers_busy(
         checkout = opened.json()["CheckoutRequestID"]
     # (the front stopped with the core; start it again alone)
     with serve(
-        tmp_path, "front2.log", until="/health/live", bus=bus, role="front", **CORE_DOWN_SETTINGS
+        tmp_path,
+        "front2.log",
+        until="/health/live",
+        bus=bus_url,
+        role="front",
+        **CORE_DOWN_SETTINGS,
     ) as front:
         answer = ready(front)
         assert answer.status_code == 503
@@ -106,7 +100,7 @@ def test_without_a_core_a_front_is_not_ready_and_daraja_answers_busy(
             "SELECT state FROM daraja_prompts WHERE checkout_id = ?", (checkout,)
         )
         assert state == "pending"
-        with core(tmp_path, bus) as served:
+        with core(tmp_path, bus_url) as served:
             wait_ready(front)
             # The cancel again, with a core: the business hears 1032, not a made-up 1037.
             again = httpx.post(
