@@ -366,7 +366,9 @@ class NatsBus:
                 await asyncio.sleep(min(retry_pause_s, left_s))
                 continue
             except (TimeoutError, NatsError) as problem:
-                log.warning("acknowledgement of %s: %s; asking again", request_id, problem)
+                log.warning("acknowledgement of %s: %r; asking again", request_id, problem)
+                if not isinstance(problem, TimeoutError):  # not connected: no busy loop
+                    await asyncio.sleep(min(retry_pause_s, left_s))
                 continue
             return answer.data == b"1"
 

@@ -79,6 +79,8 @@ class RemoteRows:
                 continue
             except (TimeoutError, NatsError) as problem:
                 log.warning("%s: %s; asking again", subject, type(problem).__name__)
+                if not isinstance(problem, TimeoutError):  # not connected: no busy loop
+                    await asyncio.sleep(min(retry_pause_s, left_s))
                 continue
             return bytes(answer.data)
 

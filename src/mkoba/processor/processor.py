@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from mkoba.codes import Code
 from mkoba.commands.fields import text_length_max
-from mkoba.ledger import Account
+from mkoba.ledger import Account, WriterError
 from mkoba.parties import open_pin
 from mkoba.processor import history, schema
 from mkoba.processor import request as request_module
@@ -137,7 +137,16 @@ class Processor:
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``: new, replayed or joined to an identical one in flight."""
         started = time.perf_counter()
-        response = await self._handle(request)
+        try:
+            response = await self._handle(request)
+        except WriterError:
+            # The ledger cannot commit now (its store unreachable, the writer overloaded or
+            # stopping): busy, so the client asks again under the same id and a replay
+            # tells it what, if anything, was committed. A writer that failed is a bug.
+            if self.services.writer.health().get("state") == "failed":
+                raise
+            log.warning("request %s: the ledger cannot commit now; answered busy", request.id)
+            response = failure(request, Code.SYSTEM_BUSY)
         self.handled += 1
         if self.observer is not None:
             self.observer(request, response, time.perf_counter() - started)
