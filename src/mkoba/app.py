@@ -218,6 +218,7 @@ class Platform:
         await asyncio.to_thread(self._open_store)
         if isinstance(self.bus, NatsBus):
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
+            self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         directory = await asyncio.to_thread(Directory.load, store)
         last = await asyncio.to_thread(_last_number, store)

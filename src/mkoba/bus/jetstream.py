@@ -46,7 +46,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import nats
@@ -62,6 +62,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from mkoba.bus import Acknowledger, Handler, parse_nats_url
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
 from mkoba.codes import Code
+from mkoba.ports import Unavailable
 from mkoba.processor.request import Request, Response, failure
 
 log = logging.getLogger("mkoba.bus")
@@ -78,6 +79,8 @@ connect_timeout_s = 5.0
 core_ping_s = 1.0
 core_seen_s = 3.0
 _LEDGER = "mkoba ledger "
+# A core's answer to an acknowledgement it could not settle now (its store failed).
+ASK_AGAIN = b"?"
 
 
 class BusUnavailable(RuntimeError):
@@ -111,6 +114,9 @@ class NatsBus:
         # A fingerprint of this process's keys: a front's must be its core's (``watch_core``).
         self.keys = ""
         self._keys_differ = False
+        # On a core: whether it can move money now (its writer, its store); fronts ask.
+        self.readiness: Callable[[], bool] = lambda: True
+        self._core_ready = True
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._inbox = ""
@@ -278,11 +284,17 @@ class NatsBus:
         except (ValueError, KeyError, TypeError):
             log.error("dropped a malformed acknowledgement")
             return
-        changed = await self._acknowledger(request_id, delivered)
+        try:
+            changed = await self._acknowledger(request_id, delivered)
+        except Exception:  # the ledger could not say (its store failed): ask again
+            log.exception("acknowledgement of %s could not be settled now", request_id)
+            await message.respond(ASK_AGAIN)
+            return
         await message.respond(b"1" if changed else b"0")
 
     async def _on_status(self, message: Msg) -> None:
-        await message.respond(json.dumps({"ledger": self.ledger, "keys": self.keys}).encode())
+        status = {"ledger": self.ledger, "keys": self.keys, "ready": self.readiness()}
+        await message.respond(json.dumps(status).encode())
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` as one of the bus's tasks (finished at ``close``)."""
@@ -345,7 +357,10 @@ class NatsBus:
 
         A delivery is asked again until the request's deadline while no TranProc
         answers (a core restarting, a standby taking over): the core posts it once
-        however often it is told, and voids it only past that deadline. A missed
+        however often it is told, and voids it only past that deadline. If the
+        deadline passes after an ask that may have reached a core (no answer came
+        back), whether the money moved is not known here: ``Unavailable``, and the
+        channel answers busy (the client asks again; a replay says). A missed
         delivery is said once: the deadline rolls it back anyway.
         """
         assert self._nc is not None, "connect first"
@@ -354,12 +369,14 @@ class NatsBus:
         deadline = self._deadlines.pop(request_id, None)
         if deadline is None or not delivered:
             deadline = time.time_ns() + int(ack_timeout_s * 1e9)
+        maybe_heard = False
         while True:
             left_s = (deadline - time.time_ns()) / 1e9
             if left_s <= 0:
-                # The deadline decides: an unacknowledged response is rolled back.
-                log.warning("acknowledgement of %s reached no TranProc in time", request_id)
-                return False
+                log.warning("acknowledgement of %s: no answer in time", request_id)
+                if maybe_heard and delivered:
+                    raise Unavailable(f"whether {request_id} was posted is not known yet")
+                return False  # no TranProc heard it: the deadline rolls it back
             try:
                 answer = await self._nc.request(subject, body, timeout=min(ack_timeout_s, left_s))
             except NoRespondersError:
@@ -367,8 +384,13 @@ class NatsBus:
                 continue
             except (TimeoutError, NatsError) as problem:
                 log.warning("acknowledgement of %s: %r; asking again", request_id, problem)
+                maybe_heard = True
                 if not isinstance(problem, TimeoutError):  # not connected: no busy loop
                     await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            if answer.data == ASK_AGAIN:
+                maybe_heard = True
+                await asyncio.sleep(min(retry_pause_s, left_s))
                 continue
             return answer.data == b"1"
 
@@ -392,6 +414,7 @@ class NatsBus:
                             " directory (MKOBA_KEYS_DIR) here, or PINs cannot be read"
                         )
                     self._keys_differ = differ
+                    self._core_ready = status.get("ready") is not False
             except (TimeoutError, NatsError, ValueError, AttributeError):
                 pass
             await asyncio.sleep(core_ping_s)
@@ -413,6 +436,8 @@ class NatsBus:
                 found["state"] = "no core"
             elif connected and self._keys_differ:
                 found["state"] = "keys differ from the core's"
+            elif connected and not self._core_ready:
+                found["state"] = "the core cannot commit now"
         return found
 
     async def close(self) -> None:

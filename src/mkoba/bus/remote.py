@@ -26,13 +26,15 @@ from nats.errors import NoRespondersError
 
 from mkoba.bus.jetstream import NatsBus, retry_pause_s
 from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
-from mkoba.ledger import Balance, Write
+from mkoba.ledger import Balance, Write, WriterError
 from mkoba.ports import Unavailable
 
 log = logging.getLogger("mkoba.bus.rows")
 
 # How long one ask waits for the core's answer before asking again.
 ask_timeout_s = 5.0
+# The core's answer while its ledger cannot commit (the store away): ask again.
+BUSY = b"busy"
 # Batch ids the core remembers having committed (a front's retry of one commits nothing).
 committed_kept_max = 65_536
 
@@ -81,6 +83,9 @@ class RemoteRows:
                 log.warning("%s: %s; asking again", subject, type(problem).__name__)
                 if not isinstance(problem, TimeoutError):  # not connected: no busy loop
                     await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            if answer.data == BUSY:
+                await asyncio.sleep(min(retry_pause_s, left_s))
                 continue
             return bytes(answer.data)
 
@@ -140,6 +145,10 @@ class RowsServer:
             return f"refused: {refusal}".encode()
         try:
             await self.rows.submit(admitted_writes, poke=poke)
+        except WriterError:
+            # The store cannot commit now: the front asks again until its deadline.
+            log.warning("a front's rows wait: the ledger cannot commit now")
+            return BUSY
         except Exception as problem:
             log.exception("a front's rows did not commit")
             return f"failed: {type(problem).__name__}".encode()

@@ -250,7 +250,9 @@ async def settle(services: Services, awaiting: Awaiting, now: int) -> bool:
 
     transfers = resolutions_for(rollback.legs, number, post=True)
     results = await submit(services, transfers, attach)
-    return all(result is TransferResult.OK for result in results)
+    # EXISTS: this very post committed before (its store failed while answering): the
+    # rows went with it, and it is done.
+    return all(result in (TransferResult.OK, TransferResult.EXISTS) for result in results)
 
 
 async def roll_back(

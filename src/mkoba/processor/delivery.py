@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from mkoba.codes import Code
+from mkoba.ledger import WriterError
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.records import PendingStatus
 from mkoba.processor import ids
@@ -101,6 +102,14 @@ class Deliveries:
         self._settling[request_id] = outcome
         try:
             done = await self._settle(awaiting)
+        except WriterError as error:
+            # The store failed while posting: it may or may not have committed. Wait
+            # again until the deadline; the channel asks again, and a post repeated
+            # after one that did commit finds its transfers there (``commit.settle``).
+            self.expect(awaiting)
+            outcome.set_exception(error)
+            outcome.exception()
+            raise
         except BaseException as error:
             outcome.set_exception(error)
             outcome.exception()  # retrieved: duplicates see it, nobody is left unaware

@@ -61,6 +61,10 @@ finished_kept_max = 200_000
 
 # A prompt whose outcome no core took is expired again after at least this long.
 reopen_retry_s = 1.0
+# A payment whose acknowledgement went unanswered: its record is read this often, this
+# many times (the ledger's own timeout has undone an unposted one well before).
+known_check_s = 1.0
+known_checks_max = 900
 
 
 def lock_key(msisdn: str) -> str:
@@ -244,9 +248,17 @@ class Prompts:
         profile = daraja.profile(request.received)
         # With no STK deadline (the profiles' default) the payment committed once, posted,
         # with its callback; a deadline holds it pending until this acknowledgement.
-        posted = not profile.deadline_s(str(Channel.STK)) or await daraja.ports.acknowledge(
-            prompt.request_id
-        )
+        try:
+            posted = not profile.deadline_s(str(Channel.STK)) or await daraja.ports.acknowledge(
+                prompt.request_id
+            )
+        except Unavailable:
+            # Whether it posted is not known yet (a core lost meanwhile): the prompt is
+            # settled from TranProc's record once that says, callback and all.
+            prompt.state = "answering"
+            self._spawn(self._settle_when_known(prompt))
+            result = for_stk(Code.SYSTEM_BUSY)
+            return Answer(False, str(Code.SYSTEM_BUSY), Code.SYSTEM_BUSY.message, None, result)
         if not posted:
             # Too late: the STK deadline rolled it back and the payer was told by SMS.
             result = described("1019")
@@ -256,6 +268,17 @@ class Prompts:
         # The success callback and the prompt's row committed with the money (confirmation.py).
         self._finish(prompt)
         return Answer(True, str(Code.OK), response.message, prompt.receipt, prompt.result)
+
+    async def _settle_when_known(self, prompt: Prompt) -> None:
+        """Settle ``prompt`` from TranProc's record once the payment is posted or undone."""
+        tables = self.daraja.tables
+        for _ in range(known_checks_max):
+            await asyncio.sleep(known_check_s)
+            stored = await asyncio.to_thread(history.outcome, tables, prompt.request_id)
+            if stored is not None and stored[0] is not Status.PENDING:
+                await self._settle(prompt, *stored)
+                return
+        log.error("STK prompt %s: its payment's outcome never came", prompt.checkout_id)
 
     async def cancel(self, checkout_id: str) -> Answer:
         """The customer pressed Cancel (1032) (on the front that owns the prompt)."""
