@@ -62,6 +62,11 @@ class Node:
 
     def start(self) -> None:
         """Start the process and wait until it serves HTTP."""
+        self.launch()
+        self.wait_serving(start_timeout_s)
+
+    def launch(self) -> None:
+        """Start the process (``wait_serving`` waits for it to serve)."""
         assert not self.running, f"{self.name} is running"
         env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
         env.update({f"MKOBA_{key.upper()}": value for key, value in self.settings.items()})
@@ -74,7 +79,6 @@ class Node:
             command, env=env, stdout=self._output, stderr=subprocess.STDOUT
         )
         self.starts += 1
-        self.wait_serving(start_timeout_s)
 
     def wait_serving(self, timeout_s: float) -> None:
         """Wait until ``/health`` answers (whatever it says); RuntimeError if it does not."""
@@ -200,9 +204,12 @@ class Cluster:
         return [self.core, *self.fronts]
 
     def start(self) -> None:
-        """The core first (it makes the schema), then the fronts."""
-        for node in self.nodes:
-            node.start()
+        """The core first (it makes the schema), then the fronts side by side."""
+        self.core.start()
+        for node in self.fronts:
+            node.launch()
+        for node in self.fronts:
+            node.wait_serving(start_timeout_s)
 
     def stop(self) -> list[str]:
         """Stop the fronts, then the core; the names of those that did not stop cleanly."""

@@ -284,6 +284,9 @@ class PrivatePostgres(Server):
             connection.execute(statement.encode())
 
     def remove(self) -> None:
-        """Stop the server and delete its directory."""
+        """Stop the server and delete its directory (kept with ``MKOBA_FAULTS_KEEP=1``)."""
         self.stop()
+        if os.environ.get("MKOBA_FAULTS_KEEP") == "1":
+            print(f"PostgreSQL data kept in {self.data} (MKOBA_FAULTS_KEEP=1)")
+            return
         shutil.rmtree(self.home, ignore_errors=True)

@@ -37,7 +37,11 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(readiness=findings.NO_READINESS, callbacks=findings.FRONT_OUTBOX_IDS),
+    checks(
+        failures_kept=findings.ACK_GIVEN_UP_PAUSE,
+        callbacks=findings.FRONT_OUTBOX_IDS,
+        readiness=findings.NO_READINESS,
+    ),
 )
 def test_after_the_core_is_paused_and_continued(report: Report, check: str) -> None:
     report.check(check)

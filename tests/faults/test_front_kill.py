@@ -28,7 +28,7 @@ def _restart(rig: Rig) -> None:
     rig.cluster.fronts[0].restart()
 
 
-FAULT = Fault("front-kill", _kill, _restart, stops_money=False)
+FAULT = Fault("front-kill", _kill, _restart, stops_money=False, hits=KILLED)
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,7 @@ def _expected(answer: Answer) -> bool:
     return answer.outcome is Outcome.FAILURE and answer.code in _REFUSALS[answer.stream]
 
 
+@pytest.mark.xfail(strict=False, reason=findings.FRONT_TAKES_PROMPTS)
 def test_only_the_requests_the_killed_front_held_fail(report: Report) -> None:
     """The other front answered everything; the killed one failed only while it was down."""
     problems = []

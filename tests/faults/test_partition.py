@@ -39,7 +39,11 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(readiness=findings.NO_READINESS, callbacks=findings.FRONT_OUTBOX_IDS),
+    checks(
+        no_errors=findings.STORE_OUTAGE_500,
+        callbacks=findings.FRONT_ROWS_LOST,
+        readiness=findings.NO_READINESS,
+    ),
 )
 def test_after_the_core_is_cut_from_postgres_and_healed(report: Report, check: str) -> None:
     report.check(check)

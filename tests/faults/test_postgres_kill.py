@@ -36,7 +36,11 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(readiness=findings.NO_READINESS, callbacks=findings.FRONT_OUTBOX_IDS),
+    checks(
+        no_errors=findings.STORE_OUTAGE_500,
+        callbacks=findings.FRONT_ROWS_LOST,
+        readiness=findings.NO_READINESS,
+    ),
 )
 def test_after_postgres_is_killed_and_restarted(report: Report, check: str) -> None:
     report.check(check)
