@@ -84,3 +84,8 @@ ACK_GIVEN_UP_CORE = Racy(ACK_GIVEN_UP + " (hit in 3 of 8 runs)")
 ACK_GIVEN_UP_PAUSE = Racy(
     ACK_GIVEN_UP + " (the front waits 5 s, the core was paused 4 s: hit in 2 of 8 runs)"
 )
+# A paused front: the core's answer reaches it while it is stopped; when it continues,
+# its 5 s wait has passed and it tells the client rolled back.
+ACK_GIVEN_UP_FRONT_PAUSE = Racy(
+    ACK_GIVEN_UP + " (the answer came while the front was paused: hit in 1 of 2 runs)"
+)

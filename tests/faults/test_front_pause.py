@@ -36,7 +36,11 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(callbacks=findings.FRONT_OUTBOX_IDS, readiness=findings.NO_READINESS),
+    checks(
+        failures_kept=findings.ACK_GIVEN_UP_FRONT_PAUSE,
+        callbacks=findings.FRONT_OUTBOX_IDS,
+        readiness=findings.NO_READINESS,
+    ),
 )
 def test_after_a_front_is_paused_and_continued(report: Report, check: str) -> None:
     report.check(check)
