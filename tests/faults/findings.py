@@ -87,5 +87,5 @@ ACK_GIVEN_UP_PAUSE = Racy(
 # A paused front: the core's answer reaches it while it is stopped; when it continues,
 # its 5 s wait has passed and it tells the client rolled back.
 ACK_GIVEN_UP_FRONT_PAUSE = Racy(
-    ACK_GIVEN_UP + " (the answer came while the front was paused: hit in 1 of 2 runs)"
+    ACK_GIVEN_UP + " (the answer came while the front was paused: hit in 2 of 3 runs)"
 )
