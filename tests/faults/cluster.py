@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,10 @@ class Node:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    # Held while the process is started, killed or stopped (the supervisor's thread too).
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # Whether the test wants the process running (false once it kills or stops it).
+    wanted: bool = False
     _output: IO[bytes] | None = None
 
     @property
@@ -65,9 +70,20 @@ class Node:
         self.launch()
         self.wait_serving(start_timeout_s)
 
+    def exited_on_its_own(self) -> int | None:
+        """The exit status of a process that ended without the test's asking, else None."""
+        if not self.wanted or self.process is None:
+            return None
+        return self.process.poll()
+
     def launch(self) -> None:
         """Start the process (``wait_serving`` waits for it to serve)."""
+        with self.lock:
+            self._launch()
+
+    def _launch(self) -> None:
         assert not self.running, f"{self.name} is running"
+        self._close_output()
         env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
         env.update({f"MKOBA_{key.upper()}": value for key, value in self.settings.items()})
         env |= {"MKOBA_ROLE": self.role, "MKOBA_PORT": str(self.port)}
@@ -79,6 +95,7 @@ class Node:
             command, env=env, stdout=self._output, stderr=subprocess.STDOUT
         )
         self.starts += 1
+        self.wanted = True
 
     def wait_serving(self, timeout_s: float) -> None:
         """Wait until ``/health`` answers (whatever it says); RuntimeError if it does not."""
@@ -103,10 +120,12 @@ class Node:
 
     def kill(self) -> None:
         """kill -9."""
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(stop_timeout_s)
-        self._close_output()
+        with self.lock:
+            assert self.process is not None
+            self.wanted = False
+            self.process.kill()
+            self.process.wait(stop_timeout_s)
+            self._close_output()
 
     def pause(self) -> None:
         """SIGSTOP: the process holds its sockets and locks and does nothing."""
@@ -124,6 +143,8 @@ class Node:
         uvicorn finishes its shutdown, then raises the SIGTERM it caught again: a clean
         stop exits by SIGTERM (or 0), never by the SIGKILL sent after the timeout.
         """
+        with self.lock:
+            self.wanted = False
         if self.process is None or self.process.poll() is not None:
             self._close_output()
             return True

@@ -25,6 +25,7 @@ from tests.faults.load import Load, NativeSender
 from tests.faults.proxy import Proxy
 from tests.faults.services import PrivateNats, PrivatePostgres
 from tests.faults.stk import Front, StkPayer, token
+from tests.faults.supervisor import Supervisor
 
 TEMPLATE = "mkoba_template"
 SCHEMA = "mkoba"
@@ -83,6 +84,7 @@ class Rig:
     db: str
     cluster: Cluster
     proxy: Proxy | None
+    supervisor: Supervisor
     listener: Listener = field(default_factory=Listener)
     answers: Answers = field(default_factory=Answers)
     payers: list[StkPayer] = field(default_factory=list)
@@ -102,11 +104,16 @@ class Rig:
         self.load = Load([*natives, *self.payers])
         self.load.start()
 
+    def stop_cluster(self) -> list[str]:
+        """Stop the supervisor, then the nodes; the names of those that did not stop cleanly."""
+        self.supervisor.close()
+        return self.cluster.stop()
+
     def close(self) -> None:
         """Stop everything this rig started (the private servers stay)."""
         if self.load is not None:
             self.load.stop(0.0)
-        self.cluster.stop()
+        self.stop_cluster()
         if self.proxy is not None:
             self.proxy.close()
         self.listener.close()
@@ -123,9 +130,10 @@ def make_rig(services: Services, folder: Path, name: str, via_proxy: bool = Fals
     core_db = pg.url(database, SCHEMA, port=proxy.port) if proxy is not None else db
     bus = f"{services.nats.url}/{database.replace('_', '-')}"
     cluster = Cluster.make(folder, db, bus, fronts=2, core_db=core_db, **SETTINGS)
-    rig = Rig(name, folder, services, db, cluster, proxy)
+    rig = Rig(name, folder, services, db, cluster, proxy, Supervisor(cluster.nodes))
     try:
         cluster.start()
+        rig.supervisor.start()
     except BaseException:
         rig.close()
         raise

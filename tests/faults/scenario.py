@@ -153,7 +153,9 @@ def run(rig: Rig, fault: Fault, wait_resume_s: float) -> Report:
     _await_callbacks(rig)
     mark("called_back")
     stop_at = time.monotonic()
-    figures["unclean_stops"] = rig.cluster.stop()
+    figures["unclean_stops"] = rig.stop_cluster()
+    # Nodes that exited on their own, and were started again, as a supervisor does.
+    figures["exits"] = {name: found for name, found in rig.supervisor.exits.items() if found}
     mark("stopped")
     figures |= {
         "fault_held_s": round(healed_at - fault_at, 2),
