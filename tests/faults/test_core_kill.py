@@ -35,13 +35,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(
-        resume=findings.REDELIVERY,
-        failures_kept=findings.ACK_GIVEN_UP_CORE,
-        no_errors=findings.DARAJA_FAILS_AT_ONCE,
-        callbacks=findings.FRONT_OUTBOX_IDS,
-        readiness=findings.NO_READINESS,
-    ),
+    checks(failures_kept=findings.ACK_GIVEN_UP_CORE),
 )
 def test_after_the_core_is_killed_and_restarted(report: Report, check: str) -> None:
     report.check(check)

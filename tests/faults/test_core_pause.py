@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults import findings
 from tests.faults.conftest import run_scenario
 from tests.faults.rig import Rig, Services
 from tests.faults.scenario import Fault, Report, checks
@@ -37,11 +36,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(
-        failures_kept=findings.ACK_GIVEN_UP_PAUSE,
-        callbacks=findings.FRONT_OUTBOX_IDS,
-        readiness=findings.NO_READINESS,
-    ),
+    checks(),
 )
 def test_after_the_core_is_paused_and_continued(report: Report, check: str) -> None:
     report.check(check)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults import findings
 from tests.faults.answers import Answer, Outcome
 from tests.faults.conftest import run_scenario
 from tests.faults.rig import Rig, Services
@@ -38,7 +37,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(readiness=findings.NO_READINESS, callbacks=findings.FRONT_OUTBOX_IDS),
+    checks(),
 )
 def test_after_a_front_is_killed_and_restarted(report: Report, check: str) -> None:
     report.check(check)
@@ -56,7 +55,6 @@ def _expected(answer: Answer) -> bool:
     return answer.outcome is Outcome.FAILURE and answer.code in _REFUSALS[answer.stream]
 
 
-@pytest.mark.xfail(strict=False, reason=findings.FRONT_TAKES_PROMPTS)
 def test_only_the_requests_the_killed_front_held_fail(report: Report) -> None:
     """The other front answered everything; the killed one failed only while it was down."""
     problems = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults import findings
 from tests.faults.conftest import run_scenario
 from tests.faults.rig import Rig, Services
 from tests.faults.scenario import Fault, Report, checks
@@ -36,11 +35,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(
-        failures_kept=findings.ACK_GIVEN_UP_FRONT_PAUSE,
-        callbacks=findings.FRONT_OUTBOX_IDS,
-        readiness=findings.NO_READINESS,
-    ),
+    checks(),
 )
 def test_after_a_front_is_paused_and_continued(report: Report, check: str) -> None:
     report.check(check)

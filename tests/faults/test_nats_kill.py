@@ -35,13 +35,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(
-        resume=findings.REDELIVERY_RACY,
-        failures_kept=findings.ACK_GIVEN_UP_NATS,
-        no_errors=findings.DARAJA_FAILS_AT_ONCE_RACY,
-        callbacks=findings.FRONT_OUTBOX_IDS,
-        readiness=findings.NO_READINESS,
-    ),
+    checks(failures_kept=findings.ACK_GIVEN_UP_NATS, no_errors=findings.DARAJA_FAILS_WITHOUT_NATS),
 )
 def test_after_nats_is_killed_and_restarted(report: Report, check: str) -> None:
     report.check(check)

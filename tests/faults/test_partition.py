@@ -41,8 +41,9 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
     "check",
     checks(
         no_errors=findings.STORE_OUTAGE_500,
+        readiness=findings.READY_WITHOUT_STORE,
         callbacks=findings.FRONT_ROWS_LOST,
-        readiness=findings.NO_READINESS,
+        successes_kept=findings.POST_NOT_DURABLE,
     ),
 )
 def test_after_the_core_is_cut_from_postgres_and_healed(report: Report, check: str) -> None:

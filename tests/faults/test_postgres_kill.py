@@ -38,8 +38,8 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
     "check",
     checks(
         no_errors=findings.STORE_OUTAGE_500,
-        callbacks=findings.FRONT_ROWS_LOST,
-        readiness=findings.NO_READINESS,
+        readiness=findings.READY_WITHOUT_STORE,
+        failures_kept=findings.ACK_GIVEN_UP_STORE,
     ),
 )
 def test_after_postgres_is_killed_and_restarted(report: Report, check: str) -> None:
