@@ -8,6 +8,7 @@ that a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -198,11 +199,24 @@ def drop_stream(url: str) -> None:
 
     async def drop() -> None:
         client = await nats.connect(NATS_URL)
+        stream = NatsBus(url).stream
+        buckets = [stream.removesuffix("_REQUESTS") + kind for kind in ("_FRONTS", "_CLAIMS")]
         try:
-            await client.jetstream().delete_stream(NatsBus(url).stream)
-        except nats.js.errors.NotFoundError:
-            pass
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await client.jetstream().delete_stream(stream)
+            for bucket in buckets:  # the fronts' key-value buckets (bus/members.py)
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await client.jetstream().delete_key_value(bucket)
         finally:
             await client.close()
 
     asyncio.run(drop())
+
+
+@pytest.fixture
+def bus_url() -> Iterator[str]:
+    """A NATS bus URL with a prefix of its own; its stream and buckets are deleted afterwards."""
+    require_nats()
+    url = f"{NATS_URL}/test-{uuid.uuid4().hex[:10]}"
+    yield url
+    drop_stream(url)

@@ -21,6 +21,7 @@ OWNERS = {
     "receipts": "processor/",
     "statement_lines": "processor/",
     "daily_usage": "processor/",
+    "pending_settlements": "processor/",
     "outbox": "outbox/",
     "parties": "parties/",
     "party_accounts": "parties/",

@@ -17,15 +17,17 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mkoba import __version__, metrics
+from mkoba import health, metrics
 from mkoba.bus import Bus
-from mkoba.bus.jetstream import NatsBus, RemoteRows
+from mkoba.bus.jetstream import BusUnavailable, NatsBus
+from mkoba.bus.members import Members
 from mkoba.bus.memory import MemoryBus
+from mkoba.bus.remote import RemoteRows, RowsServer
 from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.channels.api import ApiChannel, Service
@@ -36,17 +38,25 @@ from mkoba.channels.console.actions import Books
 # Re-exported: the command line serves the console through it, and ``mkoba bench sms``
 # reaches the SMS channel only through here.
 from mkoba.channels.console.listener import Listeners
-from mkoba.channels.daraja import DarajaChannel, front_rows
+from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import Balance, LedgerWriter, Snapshot, Store, Write, books, open_store, queries
+from mkoba.ledger import LedgerWriter, Store, books, open_store, queries
+from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
-from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
+from mkoba.parties import (
+    OPERATOR_ID,
+    Directory,
+    PinVault,
+    SecretKey,
+    keys_fingerprint,
+    load_or_create_key,
+)
 from mkoba.parties.chart import operator_accounts, operator_change
-from mkoba.ports import Channel, Ports
+from mkoba.ports import Channel, Fronts, Ports, SoleFront
 from mkoba.processor import history, ids
 from mkoba.processor import schema as processor_schema
 from mkoba.processor.processor import Processor
@@ -57,7 +67,9 @@ from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.settings import Settings
+from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
+from mkoba.tables import Tables
 
 if TYPE_CHECKING:
     import typer
@@ -121,6 +133,9 @@ class Platform:
     daraja: DarajaChannel = field(init=False)
     kit: Kit = field(init=False)
     background: Background = field(init=False)
+    # Who else serves the channels' state (the other fronts), or this process alone.
+    fronts: Fronts = field(default_factory=SoleFront)
+    standby: Standby = field(init=False)  # a core's hold on the ledger's lease
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -136,12 +151,14 @@ class Platform:
             directory=lambda: self.services.directory,
             clock=self.clock,
             transport_key=self.transport_key,
+            # Late bound: a front joins the other fronts at start.
+            fronts=lambda: self.fronts,
         )
         self.ports = ports
         front = self.front
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
-        tables = _Tables(self)
+        tables = Tables(lambda: self.services.store, lambda: self.rows)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             self.channels.append(
@@ -183,13 +200,25 @@ class Platform:
         settings = self.settings
         self.catalog = load_catalog(settings.profile)
         # First, so that an unreachable bus fails the start before anything is open.
-        self.bus = await open_bus(settings.bus, settings.workers)
+        self.bus = await open_bus(settings)
         if self.front:
             await self._start_front()
             return
-        store = open_store(settings.db, commit_process=settings.commit_process)
+        store = open_store(
+            settings.db, commit_process=settings.commit_process, lease_s=settings.lease_s
+        )
+        # A second core on a PostgreSQL ledger stands by for the lease (standby.py).
+        self.standby = Standby(store, stand_by=settings.role == "core")
+        await self.standby.start(lambda: self._start_core(store))
+
+    async def _start_core(self, store: Store) -> None:
+        """Load the ledger (this process holds its lease), start TranProc, then the bus."""
+        settings = self.settings
         self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
         await asyncio.to_thread(self._open_store)
+        if isinstance(self.bus, NatsBus):
+            await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
+            self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         directory = await asyncio.to_thread(Directory.load, store)
         last = await asyncio.to_thread(_last_number, store)
@@ -228,9 +257,9 @@ class Platform:
         if settings.demo:
             await self.ensure_sandbox()
         if settings.role == "core":
-            assert isinstance(self.bus, NatsBus)
-            self.admission.update(front_rows())
-            await self.bus.serve_rows(self.rows, self.admission)
+            assert isinstance(self.bus, NatsBus) and isinstance(self.rows, LocalRows)
+            self.admission.update(self.daraja.front_rows())
+            await RowsServer(self.bus, self.rows, self.admission).serve()
         self.started = time.time()
 
     async def _handle(self, request: Request) -> Response:
@@ -249,9 +278,17 @@ class Platform:
         settings = self.settings
         assert isinstance(self.bus, NatsBus), "settings require a NATS bus for a front"
         store = open_store(settings.db)
+        ledger = await asyncio.to_thread(ledger_id, store)
+        if ledger is None:
+            raise BusUnavailable("no core has started on this store yet: start a core first")
+        await self.bus.bind(ledger)
+        self.bus.watch_core()
+        members = Members(self.bus)
+        await members.start()
+        self.fronts = members
         # Never started: a front commits nothing itself (its rows go to the core).
         self.writer = LedgerWriter(store, clock=self.clock)
-        self.rows = RemoteRows(self.bus)
+        self.rows = RemoteRows(self.bus, settings.request_timeout_s)
         directory = await asyncio.to_thread(Directory.load, store)
         self.services = Services(
             writer=self.writer,
@@ -328,6 +365,9 @@ class Platform:
         The outbox sender stops first: what is still queued goes out at the next
         start instead of being handed to a gateway its channel is closing.
         """
+        if not self.front and not await self.standby.settle():
+            await self.bus.close()  # a standby: nothing else was started
+            return
         if not self.front:
             await self.outbox.stop()
         for channel in reversed(self.channels):
@@ -340,6 +380,8 @@ class Platform:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.front:
+            if isinstance(self.fronts, Members):
+                await self.fronts.stop()
             await self.bus.close()
             await asyncio.to_thread(self.services.store.close)
             return
@@ -348,48 +390,13 @@ class Platform:
         await self.processor.stop()
         await asyncio.to_thread(self.writer.stop)
 
-    def health(self) -> dict[str, Any]:
-        """What /health reports: each part's state, and ``status`` "ok" only if all are.
-
-        The writer (and, on SQLite, its commit process), the bus and the outbox each
-        say whether they work; a failed part makes the platform "degraded", so a
-        load balancer or an operator sees it instead of an "ok" that is not true.
-        """
-        parts: dict[str, dict[str, object]] = {"bus": self.bus.health()}
-        if not self.front:
-            parts["writer"] = self.writer.health()
-            parts["outbox"] = self.outbox.health()
-        ok = all(part.get("state") == "ok" for part in parts.values())
-        return {"status": "ok" if ok else "degraded", "parts": parts}
-
     def health_report(self) -> tuple[dict[str, Any], bool]:
-        """What ``/health`` answers, and whether every part works."""
-        report = self.health()
-        profile = self.services.profile(self.clock())
-        found: dict[str, Any] = {
-            "status": report["status"],
-            "version": __version__,
-            "role": self.settings.role,
-            "uptime_s": round(time.time() - self.started, 3),
-            "profile": profile.version,
-            # The zone the SMS and receipts name their times in (mkoba phone shows its SMS so).
-            "timezone": profile.timezone.key,
-            "parts": report["parts"],
-        }
-        if not self.front:
-            found |= {
-                "requests_handled": self.processor.handled,
-                "deliveries_waiting": len(self.processor.deliveries),
-                "ledger_batches": self.writer.batches,
-                "outbox_sent": self.outbox.sent,
-            }
-        return found, report["status"] == "ok"
+        """What ``/health`` answers, and whether every part works (``mkoba.health``)."""
+        return health.report(self)
 
     def refresh_metrics(self) -> None:
         """Bring the gauges up to date before ``/metrics`` is read."""
-        if not self.front:
-            metrics.deliveries_waiting.set(len(self.processor.deliveries))
-            metrics.ledger_batches.set(self.writer.batches)
+        health.refresh_metrics(self)
 
     async def request(self, request: Request) -> Response:
         """Send a request through the bus, as a channel does."""
@@ -400,11 +407,12 @@ class Platform:
         return await self.bus.acknowledge(request_id, delivered)
 
 
-async def open_bus(url: str, workers: int) -> Bus:
-    """The bus ``url`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
-    if url == "memory":
-        return MemoryBus(workers)
-    bus = NatsBus(url, workers)
+async def open_bus(settings: Settings) -> Bus:
+    """The bus ``settings.bus`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
+    if settings.bus == "memory":
+        return MemoryBus(settings.workers)
+    bus = NatsBus(settings.bus, settings.workers, settings.bus_redelivery_s)
+    bus.keys = keys_fingerprint(load_or_create_key(settings.keys_dir / "transport.key"))
     await bus.connect()
     return bus
 
@@ -465,35 +473,3 @@ def create_apps(settings: Settings) -> tuple[Any, FastAPI | None]:
     platform = Platform(settings)
     console = platform.console.app() if platform.console is not None else None
     return build_app(platform, lifespan(platform)), console
-
-
-class _Tables:
-    """A channel's own tables, on this process's store and writer (``ports.Tables``)."""
-
-    def __init__(self, platform: Platform) -> None:
-        self._platform = platform
-
-    def migrate_script(self, name: str, sql: str) -> None:
-        """Run a named schema script once."""
-        self._platform.services.store.migrate_script(name, sql)
-
-    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query."""
-        return self._platform.services.store.query(sql, params)
-
-    def snapshot(self) -> Snapshot:
-        """A consistent read of several tables."""
-        return self._platform.services.store.snapshot()
-
-    @property
-    def ordered(self) -> bool:
-        """Whether rows reach the writer before a request sent after them (one process)."""
-        return self._platform.rows.ordered
-
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Commit through the ledger writer (in order with the money)."""
-        return self._platform.rows.submit(writes, poke=poke)
-
-    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
-        """Ledger balances, from the writer (this process's or the core's)."""
-        return await self._platform.rows.balances(account_ids)

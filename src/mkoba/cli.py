@@ -74,8 +74,10 @@ def serve(
 ) -> None:
     """Run the whole platform in one process on one port (SQLite and in-process bus by default).
 
-    On a NATS bus, ``--role core`` and ``--role front`` split it in two processes
-    sharing one store: start the core first. One front per ledger.
+    On a NATS bus, ``--role core`` and ``--role front`` split it into processes
+    sharing one store: start the core first, then any number of fronts. On PostgreSQL
+    a second core stands by and takes over when the active one stops renewing its
+    lease (docs/operations.md).
     """
     import uvicorn
 

@@ -33,3 +33,28 @@ outbox_sent_total = Counter(
 ledger_batches = Gauge(
     "mkoba_ledger_batches", "Batches the ledger writer has committed.", registry=registry
 )
+ledger_writer_failures = Gauge(
+    "mkoba_ledger_writer_failures",
+    "Commits the ledger writer could not make and recovered from (a store or data fault).",
+    registry=registry,
+)
+ledger_writer_ok = Gauge(
+    "mkoba_ledger_writer_ok",
+    "1 while the ledger writer commits, 0 while it recovers, has failed or stopped.",
+    registry=registry,
+)
+lease_takeovers_total = Counter(
+    "mkoba_lease_takeovers_total",
+    "Times this core took the ledger's lease over from an earlier holder (PostgreSQL).",
+    registry=registry,
+)
+lease_token = Gauge(
+    "mkoba_lease_token",
+    "The ledger lease's fencing token, as this core last saw it (PostgreSQL).",
+    registry=registry,
+)
+lease_fenced_commits_total = Counter(
+    "mkoba_lease_fenced_commits_total",
+    "Commits refused because this core had lost the ledger's lease to another.",
+    registry=registry,
+)

@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
+class Unavailable(RuntimeError):
+    """What a channel needs from the core (a commit, a read) could not be had in time.
+
+    In the cluster form while no core serves (one restarting, a standby taking
+    over): a channel answers its own busy code, never an error.
+    """
+
+
 class Submit(Protocol):
     """Send a request to TranProc (through the bus) and await its response."""
 
@@ -63,6 +71,62 @@ class DirectoryView(Protocol):
         """Every party of one kind."""
 
 
+class Fronts(Protocol):
+    """The fronts of the cluster form: who is alive, who owns a prompt, asking its owner.
+
+    ``bus.members.Members`` on a NATS bus; ``SoleFront`` in one process.
+    """
+
+    # This front's name ("" for the one process: nothing else is ever alive).
+    me: str
+
+    async def alive(self, name: str) -> bool:
+        """Whether the front ``name`` is alive (its prompts are not to be taken)."""
+
+    async def claim(self, key: str) -> bool:
+        """Claim ``key``: True for exactly one claimant until released."""
+
+    async def release(self, key: str) -> None:
+        """Give ``key`` up."""
+
+    async def ask(self, owner: str, what: str, body: bytes) -> bytes | None:
+        """Forward ``body`` to ``owner``'s ``what``; its answer, or None."""
+
+    async def answer(self, what: str, answerer: Callable[[bytes], Awaitable[bytes]]) -> None:
+        """Answer what other fronts forward on ``what``."""
+
+
+class SoleFront:
+    """The one process's ``Fronts``: it owns everything; its claims live in memory."""
+
+    me = ""
+
+    def __init__(self) -> None:
+        self._claims: set[str] = set()
+
+    async def alive(self, name: str) -> bool:
+        """Only this process lives: what a previous run owned is ours to finish."""
+        return False
+
+    async def claim(self, key: str) -> bool:
+        """Claimed unless claimed already."""
+        if key in self._claims:
+            return False
+        self._claims.add(key)
+        return True
+
+    async def release(self, key: str) -> None:
+        """Released."""
+        self._claims.discard(key)
+
+    async def ask(self, owner: str, what: str, body: bytes) -> bytes | None:
+        """Nobody else to ask."""
+        return None
+
+    async def answer(self, what: str, answerer: Callable[[bytes], Awaitable[bytes]]) -> None:
+        """Nobody forwards anything here."""
+
+
 @dataclass(frozen=True)
 class Ports:
     """What every channel may use of the platform, and nothing more."""
@@ -81,6 +145,8 @@ class Ports:
     clock: Callable[[], int]
     # Seals PINs between the channel adapter and TranProc.
     transport_key: SecretKey
+    # The fronts of the cluster form, or the one process (late bound: made at start).
+    fronts: Callable[[], Fronts]
 
 
 class HeldReversal(NamedTuple):

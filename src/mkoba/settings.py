@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
     request_timeout_s: float = Field(30.0, gt=0, le=600)
+    # On a NATS bus: a request a TranProc took and did not answer (it died or hung) is
+    # offered again after this long (docs/operations.md, "Bus timings").
+    bus_redelivery_s: float = Field(
+        3.0, ge=0.5, le=60, description="JetStream redelivers a dead TranProc's requests after"
+    )
+    # PostgreSQL: the core's ledger writer holds a lease (ledger/store/lease.py) and a
+    # standby core takes it over once it has gone this long unrenewed (mkoba/standby.py).
+    lease_s: float = Field(
+        5.0, ge=1, le=60, description="the ledger writer's lease on PostgreSQL (standby takeover)"
+    )
     # USSD channel (channels/ussd): session life, idle time, the gateway's response timeout.
     ussd_session_s: float = Field(180.0, gt=0, le=3600, description="USSD session life")
     ussd_idle_s: float = Field(60.0, gt=0, le=600, description="USSD wait for the user's input")
@@ -189,6 +199,11 @@ class Settings(BaseSettings):
     def _role(self) -> Settings:
         if self.role != "all" and self.bus == "memory":
             raise ValueError(f"role {self.role} needs a NATS bus: --bus nats://host:port[/prefix]")
+        if self.bus_redelivery_s * 2 > self.request_timeout_s:
+            raise ValueError(
+                "MKOBA_BUS_REDELIVERY_S must be at most half of MKOBA_REQUEST_TIMEOUT_S:"
+                " a request a dead core held must come back while its channel still waits"
+            )
         if self.console_port == self.port:
             raise ValueError(
                 "MKOBA_CONSOLE_PORT must differ from MKOBA_PORT: the console listens apart"

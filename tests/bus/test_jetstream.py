@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import nats
@@ -23,7 +22,6 @@ from mkoba.commands.catalog import NoInput, PayPerson
 from mkoba.parties import Pin, load_or_create_key, seal_pin
 from mkoba.processor.request import Channel, Request
 from mkoba.settings import Settings
-from tests.conftest import NATS_URL, drop_stream, require_nats
 from tests.processor.world import (
     CUSTOMER_PIN,
     KSH,
@@ -37,15 +35,6 @@ from tests.processor.world import (
 )
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def bus_url() -> Iterator[str]:
-    """A bus URL with a prefix of its own; its stream is deleted afterwards."""
-    require_nats()
-    url = f"{NATS_URL}/test-{uuid.uuid4().hex[:10]}"
-    yield url
-    drop_stream(url)
 
 
 def settings(folder: Path, bus_url: str, deadline_s: int = 2) -> Settings:

@@ -102,8 +102,8 @@ def test_rows_come_back_typed_and_an_unknown_mode_is_refused() -> None:
         ),
         Write("outbox", ("id",), (7,)),
     ]
-    again, poke = rows_from(rows_bytes(writes, True))
-    assert poke and again == writes
+    again, poke, batch = rows_from(rows_bytes(writes, True, "b1"))
+    assert poke and again == writes and batch == "b1"
     assert [write.mode for write in again] == [WriteMode.UPDATE, WriteMode.INSERT]
     assert all(isinstance(write.mode, WriteMode) for write in again)
     with pytest.raises(ValueError, match="mode"):

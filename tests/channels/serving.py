@@ -100,12 +100,19 @@ def profile_with(folder: Path, **deadlines: int) -> Path:
 
 
 @contextmanager
-def serve(folder: Path, log_name: str = "serve.log", **settings: str) -> Iterator[Served]:
-    """``mkoba serve`` on a free port until the block ends (its output in ``log_name``)."""
+def serve(
+    folder: Path, log_name: str = "serve.log", *, until: str = "/health", **settings: str
+) -> Iterator[Served]:
+    """``mkoba serve`` on a free port until the block ends (its output in ``log_name``).
+
+    It has started once ``until`` answers 200: ``/health`` (every part works) by
+    default, ``/health/live`` for a process that cannot be ready yet (a front with
+    no core).
+    """
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
     env.update({f"MKOBA_{key.upper()}": value for key, value in settings.items()})
-    env["MKOBA_KEYS_DIR"] = str(folder / "keys")
+    env.setdefault("MKOBA_KEYS_DIR", str(folder / "keys"))
     env.setdefault("MKOBA_CONSOLE_PORT", "0")  # any free port: servers may run side by side
     log = folder / log_name
     db = folder / "mkoba.db"
@@ -123,7 +130,7 @@ def serve(folder: Path, log_name: str = "serve.log", **settings: str) -> Iterato
         process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait(url, process, log)
+        _wait(url + until, process, log)
         yield Served(url, db, log, process.pid)
     finally:
         process.terminate()
@@ -140,7 +147,7 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"mkoba serve exited: {log.read_text(errors='replace')[-2000:]}")
         try:
-            if httpx.get(f"{url}/health", timeout=2.0).status_code == 200:
+            if httpx.get(url, timeout=2.0).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -30,8 +30,9 @@ from mkoba.ledger import (
 )
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.ledger.reconcile import reconcile
+from mkoba.ledger.store.base import LeaseLost
 from mkoba.ledger.store.postgres import PostgresStore, copy_rows_min, split_url
-from tests.ledger.helpers import credit_balances
+from tests.ledger.helpers import credit_balances, wait_until
 from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
 
 pytestmark = pytest.mark.postgres
@@ -224,3 +225,38 @@ def test_a_duplicate_among_many_new_rows_takes_the_whole_batch_down(postgres_url
     with open_store(postgres_url) as reader:
         assert reader.query("SELECT COUNT(*) FROM notes") == [(0,)]
         assert reader.query("SELECT id FROM ledger_transfers") == [(2,)]
+
+
+def test_the_commit_process_is_fenced_inside_its_transaction(postgres_url: str) -> None:
+    """A takeover under way holds the lease's row: the child's batch waits, then is refused."""
+    store = PostgresStore(postgres_url, lease_s=1.5)
+    writer = LedgerWriter(store).start()
+    try:
+        writer.create_accounts(ACCOUNTS).result(10)
+        assert writer.submit([Transfer(1, TRUST, ALICE, 50, 1)]).result(10) == [R.OK]
+        assert store._child is not None
+        store.lease.stop_renewing()
+        dsn, schema = split_url(postgres_url)
+        holder = f"mkoba ledger writer {store.lease.holder.rsplit(':', 1)[-1]}"
+        with psycopg.connect(dsn, autocommit=True) as racer:
+            racer.execute(f"SET search_path TO {schema}")
+            racer.execute("BEGIN")
+            racer.execute("UPDATE ledger_lease SET token = token + 1, holder = 'racer'")
+            pending = writer.submit([Transfer(2, ALICE, BOB, 5, 1)])
+            # The commit process's session (named as the holder's) waits for the row.
+            waiting = (
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE application_name = %s AND wait_event_type = 'Lock'"
+            )
+            wait_until(lambda: bool(racer.execute(waiting, (holder,)).fetchall()), timeout_s=10)
+            (pid,) = racer.execute(waiting, (holder,)).fetchone() or (0,)
+            assert pid != store._connection.info.backend_pid  # the child's, not the writer's
+            racer.execute("COMMIT")
+        with pytest.raises(WriterError, match="lost its lease") as refused:
+            pending.result(10)
+        assert isinstance(refused.value.__cause__, LeaseLost)
+        assert refused.value.__cause__.token == 2
+    finally:
+        writer.stop()
+    with open_store(postgres_url) as reader:
+        assert reader.query("SELECT id FROM ledger_transfers ORDER BY id") == [(1,)]

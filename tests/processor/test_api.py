@@ -252,6 +252,11 @@ async def test_service_routes(client: httpx.AsyncClient, world: World, settings:
     assert index["api"]["send_money"] == "/api/v1/send-money"
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200 and "mkoba" in metrics.text
+    assert "mkoba_ledger_writer_ok 1.0" in metrics.text
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "role": "all", "reasons": []}
+    assert (await client.get("/health/live")).json() == {"live": True}
     customer = await world.customer()
     assert customer.msisdn
 

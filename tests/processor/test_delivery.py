@@ -4,7 +4,7 @@ On the API channel (deadline 2 s in this module's profile) a send leaves its
 legs pending. The channel's acknowledgement posts them; no acknowledgement by
 the deadline, or a negative one, voids them, marks the receipt rolled back and
 tells the payer by SMS. A late acknowledgement never posts; a duplicated one
-posts once; a restart rolls back what nobody can acknowledge any more.
+posts once; a restart keeps each waiting request's deadline.
 """
 
 from __future__ import annotations
@@ -224,15 +224,25 @@ async def test_only_waiting_requests_can_be_acknowledged(world: World) -> None:
     assert await platform.acknowledge("never-seen", False) is False
 
 
-async def test_restart_while_pending_rolls_back(settings: Settings) -> None:
+async def test_restart_while_pending_keeps_the_deadline(settings: Settings) -> None:
     async with running(settings) as platform:
         world = await World(platform).setup()
         payer, payee = await pair(world)
         request = await send(world, payer, payee)
-    # Nobody can deliver a response from before the restart: it is rolled back at start.
+    # A restart neither voids it early nor lets it wait longer: it is rolled back at the
+    # deadline it had (``test_restart_pending.py`` posts one acknowledged after a crash).
     async with running(settings) as platform:
+
+        async def rolled_back() -> bool:
+            return await status_is(platform, request.id, "rolled_back")
+
+        await eventually(rolled_back, what="the rollback at the deadline")
         number, status, code, receipt = await request_state(platform, request.id)
         assert (status, code, receipt) == ("rolled_back", "rolled_back", "rolled_back")
+        ((created, updated),) = await rows(
+            platform, "SELECT created, updated FROM requests WHERE id = ?", (request.id,)
+        )
+        assert int(updated) >= int(created) + DEADLINE_S * 1_000_000_000
         assert await ledger_legs(platform, number) == {"pending": 3, "void": 3}
         assert await available(platform, wallet(payer)) == 5_000 * KSH
         assert await available(platform, wallet(payee)) == 0
@@ -290,6 +300,26 @@ async def test_acknowledgement_after_the_ledger_expired_it_rolls_back(world: Wor
     assert await available(platform, wallet(payer)) == 5_000 * KSH
     assert await available(platform, wallet(payee)) == 0
     assert texts(platform, payee, "received") == []
+
+
+async def test_duplicated_acknowledgements_of_an_expired_send_all_say_rolled_back(
+    world: World,
+) -> None:
+    platform = world.platform
+    payer, payee = await pair(world)
+    request = await send(world, payer, payee)
+    platform.clock.fixed = after_the_ledger_timeout(platform)
+    try:
+        await asyncio.wrap_future(platform.writer.sweep())
+        # Fronts retrying at once while the first finds the legs expired: none may show
+        # the success, each waits for the first's outcome.
+        answers = await asyncio.gather(*(platform.acknowledge(request.id) for _ in range(4)))
+        assert answers == [False] * 4
+    finally:
+        platform.clock.fixed = None
+    assert (await request_state(platform, request.id))[1] == "rolled_back"
+    assert await available(platform, wallet(payer)) == 5_000 * KSH
+    assert await available(platform, wallet(payee)) == 0
 
 
 def test_the_profile_has_the_short_deadline(settings: Settings) -> None:

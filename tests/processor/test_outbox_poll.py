@@ -92,13 +92,13 @@ async def test_a_failing_store_is_polled_less_often_logged_once_and_shown_in_hea
     assert 2 <= calls <= 6, calls
     failed = [r for r in caplog.records if r.getMessage() == "outbox poll failed"]
     assert len(failed) == 1
-    health = world.platform.health()
+    health = world.platform.health_report()[0]
     assert health["status"] == "degraded"
     assert health["parts"]["outbox"]["state"] == "failing"
     assert health["parts"]["outbox"]["last_failure"] == "OSError"
     monkeypatch.undo()
 
     async def recovered() -> bool:
-        return world.platform.health()["parts"]["outbox"]["state"] == "ok"
+        return world.platform.health_report()[0]["parts"]["outbox"]["state"] == "ok"
 
     await eventually(recovered, what="the outbox to poll again", timeout_s=10)

@@ -5,21 +5,32 @@ ledgers on one NATS server need two prefixes). Subjects under the prefix:
 
 - ``<prefix>.requests``: a JetStream stream with work-queue retention, on disk.
   A request waits there until a TranProc takes it, across TranProc restarts.
-  TranProcs share one durable consumer (``tranproc``, a queue group): each
-  request goes to one of them, at most ``workers`` in hand per consumer, and is
-  acknowledged to JetStream once answered. One taken but never answered (its
-  TranProc died) comes back after ``redelivery_s``; TranProc's replay by request
-  id makes the second pass answer what the first decided.
+  The serving core's TranProc takes them through one durable consumer
+  (``tranproc``), made afresh each time a core starts serving (only the core that
+  holds the ledger serves), at most ``workers`` in hand, each acknowledged to
+  JetStream once answered. While it works on one, a TranProc
+  tells JetStream so every third of ``redelivery_s``; one taken but never
+  answered (its TranProc died or hung) comes back after ``redelivery_s``
+  (``MKOBA_BUS_REDELIVERY_S``, 3 s), and TranProc's replay by request id makes
+  the second pass answer what the first decided. A crash so costs at most a few
+  seconds of backlog (docs/operations.md, "Bus timings").
+- The stream's description names the ledger it belongs to (``bind``): a core
+  or a front started on another ledger's database refuses to join the prefix.
 - answers: plain NATS, to the reply subject the channel put in the request
   (its own inbox). A channel that stopped waiting drops them. A channel
   publishes without waiting for JetStream's acknowledgement: it waits for the
   answer, and a request the stream lost is answered SYSTEM_BUSY at its deadline,
   as a failed publish would be.
-- ``<prefix>.acks``: delivery acknowledgements, request-reply to the TranProcs'
-  queue group; the answer says whether the money stands (``Bus.acknowledge``).
+- ``<prefix>.acks``: delivery acknowledgements, request-reply to the serving core
+  (no queue group: a hung core may still be subscribed, and the live one answers);
+  the answer says whether the money stands (``Bus.acknowledge``).
+  A channel retries one that reaches no TranProc (a core restarting, a standby
+  taking over) until the request's deadline.
+- ``<prefix>.status``: the active core answers with its ledger's identity; a
+  front's readiness is whether one answered lately.
 - ``<prefix>.rows`` and ``<prefix>.balances``: a front's channel rows for the
   core's ledger writer to commit (rows.py), and the ledger balances a front reads,
-  request-reply to the core.
+  request-reply to the core (``remote.py``).
 
 A request carries its deadline: past it the channel has told the user the
 system is busy, so a TranProc that takes it late answers SYSTEM_BUSY without
@@ -34,7 +45,8 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Coroutine, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import nats
@@ -42,29 +54,33 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from mkoba.bus import Acknowledger, Handler, parse_nats_url
-from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
 from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
 from mkoba.codes import Code
-from mkoba.ledger import Balance, Write
+from mkoba.ports import Unavailable
 from mkoba.processor.request import Request, Response, failure
 
 log = logging.getLogger("mkoba.bus")
 
 CONSUMER = "tranproc"
-# A request taken but not answered in this long is offered again (its TranProc died).
-redelivery_s = 60.0
 # Requests older than this leave the stream unread (their deadlines are long past).
 request_age_max_s = 3600.0
-# How long a channel waits for a TranProc to take its acknowledgement.
+# How long a channel waits for one answer to an acknowledgement before it asks again.
 ack_timeout_s = 5.0
-# How long a front waits for the core to commit its rows (or read balances).
-rows_timeout_s = 10.0
+# How long a channel waits before asking again when no TranProc listens at all.
+retry_pause_s = 0.25
 connect_timeout_s = 5.0
+# How often a front asks whether a core serves, and how long an answer counts.
+core_ping_s = 1.0
+core_seen_s = 3.0
+_LEDGER = "mkoba ledger "
+# A core's answer to an acknowledgement it could not settle now (its store failed).
+ASK_AGAIN = b"?"
 
 
 class BusUnavailable(RuntimeError):
@@ -86,23 +102,36 @@ async def _reconnected() -> None:
 class NatsBus:
     """Channels publish requests to JetStream; TranProcs consume them and answer."""
 
-    def __init__(self, url: str, workers: int = 64) -> None:
-        assert workers > 0
+    def __init__(self, url: str, workers: int = 64, redelivery_s: float = 3.0) -> None:
+        assert workers > 0 and redelivery_s > 0
         self.server, self.prefix = parse_nats_url(url)
         self.workers = workers
+        self.redelivery_s = redelivery_s
         self.stream = f"{self.prefix.upper().replace('-', '_')}_REQUESTS"
         self.subject = f"{self.prefix}.requests"
+        # The ledger this prefix belongs to (``bind``).
+        self.ledger = ""
+        # A fingerprint of this process's keys: a front's must be its core's (``watch_core``).
+        self.keys = ""
+        self._keys_differ = False
+        # On a core: whether it can move money now (its writer, its store); fronts ask.
+        self.readiness: Callable[[], bool] = lambda: True
+        self._core_ready = True
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._inbox = ""
         self._tokens = itertools.count()
         self._waiting: dict[str, asyncio.Future[Response]] = {}
+        # Deadlines (ns) of the requests this channel sent, by id, oldest first: an
+        # acknowledgement is retried until its request's deadline.
+        self._deadlines: OrderedDict[str, int] = OrderedDict()
         self._taking: Subscription | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._handler: Handler | None = None
         self._acknowledger: Acknowledger | None = None
-        self._rows: LocalRows | None = None
-        self._admission: Admission = {}
+        self._watching: asyncio.Task[None] | None = None
+        # When (monotonic s) a core last said it serves this prefix's ledger.
+        self._core_seen = -core_seen_s
 
     @property
     def client(self) -> Client:
@@ -110,8 +139,14 @@ class NatsBus:
         assert self._nc is not None, "connect first"
         return self._nc
 
+    @property
+    def jetstream(self) -> JetStreamContext:
+        """The JetStream context (after ``connect``)."""
+        assert self._js is not None, "connect first"
+        return self._js
+
     async def connect(self) -> None:
-        """Connect, make sure the request stream exists, listen for answers."""
+        """Connect and listen for answers (``bind`` then sets up the stream)."""
         host, port = self.server.removeprefix("nats://").rsplit(":", 1)
         try:
             # nats-py retries an unreachable server for ever when reconnects are unlimited,
@@ -132,23 +167,40 @@ class NatsBus:
         except (OSError, TimeoutError, NatsError) as problem:
             raise BusUnavailable(f"cannot reach NATS at {self.server}: {problem}") from None
         self._js = self._nc.jetstream()
+        self._inbox = self._nc.new_inbox()
+        await self._nc.subscribe(f"{self._inbox}.*", cb=self._on_answer)
+
+    async def bind(self, ledger: str) -> None:
+        """Make sure the request stream exists and belongs to ``ledger``; refuse another's.
+
+        The first process to bind a prefix names its ledger in the stream's description;
+        a process of another ledger is refused (``BusUnavailable``), saying why.
+        """
+        js = self.jetstream
         config = StreamConfig(
             name=self.stream,
             subjects=[self.subject],
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             max_age=request_age_max_s,
+            description=_LEDGER + ledger,
         )
         try:
             try:
-                await self._js.add_stream(config)
+                await js.add_stream(config)
             except BadRequestError:
-                await self._js.update_stream(config)
+                info = await js.stream_info(self.stream)
+                found = info.config.description or ""
+                if found.startswith(_LEDGER) and found != config.description:
+                    raise BusUnavailable(
+                        f"bus prefix {self.prefix!r} belongs to ledger"
+                        f" {found.removeprefix(_LEDGER)}, and this store holds ledger {ledger}:"
+                        " give each ledger a bus prefix of its own (nats://host:port/prefix)"
+                    ) from None
+                await js.update_stream(config)
         except NatsError as problem:
-            await self._nc.close()
             raise BusUnavailable(f"NATS at {self.server} has no JetStream: {problem}") from None
-        self._inbox = self._nc.new_inbox()
-        await self._nc.subscribe(f"{self._inbox}.*", cb=self._on_answer)
+        self.ledger = ledger
 
     # -- TranProc's side ------------------------------------------------------------------
 
@@ -156,12 +208,9 @@ class NatsBus:
         """Take requests from the stream (and acknowledgements) for this TranProc."""
         assert self._nc is not None and self._js is not None, "connect first"
         assert self._taking is None, "already serving"
+        assert self.ledger, "bind first"
         self._handler, self._acknowledger = handler, acknowledger
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=redelivery_s,
-            max_ack_pending=self.workers,
-        )
+        await self._fresh_consumer()
         self._taking = await self._js.subscribe(
             self.subject,
             queue=CONSUMER,
@@ -169,9 +218,26 @@ class NatsBus:
             stream=self.stream,
             cb=self._on_request,
             manual_ack=True,
-            config=config,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.redelivery_s,
+                max_ack_pending=self.workers,
+            ),
         )
-        await self._nc.subscribe(f"{self.prefix}.acks", queue=CONSUMER, cb=self._on_ack)
+        # No queue group: a hung core may still be subscribed; the live one answers.
+        await self._nc.subscribe(f"{self.prefix}.acks", cb=self._on_ack)
+        await self._nc.subscribe(f"{self.prefix}.status", cb=self._on_status)
+
+    async def _fresh_consumer(self) -> None:
+        """Make the TranProcs' consumer afresh, with this TranProc's timings.
+
+        Only the core that holds the ledger serves (a standby waits for the lease), so
+        whatever another TranProc held is its past: a dead or hung core's requests in
+        hand come back at once, and a hung core that wakes is given nothing more.
+        """
+        js = self.jetstream
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(self.stream, CONSUMER)
 
     async def _on_request(self, message: Msg) -> None:
         self._spawn(self._answer(message))
@@ -188,61 +254,24 @@ class NatsBus:
             # Its channel has answered SYSTEM_BUSY already: acting now would surprise the user.
             response = failure(request, Code.SYSTEM_BUSY)
         else:
+            working = asyncio.get_running_loop().create_task(self._working(message))
             try:
                 response = await self._handler(request)
             except Exception:
                 log.exception("request %s failed", request.id)
                 response = failure(request, Code.SYSTEM_ERROR)
+            finally:
+                working.cancel()
         if reply:
             await self._nc.publish(reply, response_bytes(response))
         await message.ack()
 
-    async def serve_rows(self, rows: LocalRows, admission: Admission) -> None:
-        """Commit fronts' channel rows that ``admission`` allows; answer balance reads."""
-        assert self._nc is not None, "connect first"
-        self._rows, self._admission = rows, admission
-        await self._nc.subscribe(f"{self.prefix}.rows", queue=CONSUMER, cb=self._on_rows)
-        await self._nc.subscribe(f"{self.prefix}.balances", queue=CONSUMER, cb=self._on_balances)
-
-    async def _on_rows(self, message: Msg) -> None:
-        self._spawn(self._commit_rows(message))
-
-    async def _commit_rows(self, message: Msg) -> None:
-        assert self._rows is not None
-        try:
-            writes, poke = rows_from(message.data)
-        except ValueError as problem:
-            await message.respond(f"refused: {problem}".encode())
-            return
-        refusal = admitted(writes, self._admission)
-        if refusal:
-            log.error("refused a front's rows: %s", refusal)
-            await message.respond(f"refused: {refusal}".encode())
-            return
-        try:
-            await self._rows.submit(writes, poke=poke)
-        except Exception as problem:
-            log.exception("a front's rows did not commit")
-            await message.respond(f"failed: {type(problem).__name__}".encode())
-            return
-        await message.respond(b"ok")
-
-    async def _on_balances(self, message: Msg) -> None:
-        self._spawn(self._read_balances(message))
-
-    async def _read_balances(self, message: Msg) -> None:
-        assert self._rows is not None
-        try:
-            wanted = json.loads(message.data)
-            if not isinstance(wanted, list) or not all(
-                isinstance(i, int) and not isinstance(i, bool) for i in wanted
-            ):
-                raise ValueError("a list of account ids")
-        except ValueError:
-            await message.respond(b"null")
-            return
-        found = await self._rows.balances(wanted)
-        await message.respond(json.dumps([None if b is None else list(b) for b in found]).encode())
+    async def _working(self, message: Msg) -> None:
+        """Tell JetStream this TranProc still works on ``message`` (no redelivery yet)."""
+        while True:
+            await asyncio.sleep(self.redelivery_s / 3)
+            with contextlib.suppress(NatsError):
+                await message.in_progress()
 
     async def _on_ack(self, message: Msg) -> None:
         self._spawn(self._acknowledged(message))
@@ -255,8 +284,21 @@ class NatsBus:
         except (ValueError, KeyError, TypeError):
             log.error("dropped a malformed acknowledgement")
             return
-        changed = await self._acknowledger(request_id, delivered)
+        try:
+            changed = await self._acknowledger(request_id, delivered)
+        except Exception:  # the ledger could not say (its store failed): ask again
+            log.exception("acknowledgement of %s could not be settled now", request_id)
+            await message.respond(ASK_AGAIN)
+            return
         await message.respond(b"1" if changed else b"0")
+
+    async def _on_status(self, message: Msg) -> None:
+        status = {"ledger": self.ledger, "keys": self.keys, "ready": self.readiness()}
+        await message.respond(json.dumps(status).encode())
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` as one of the bus's tasks (finished at ``close``)."""
+        self._spawn(work)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -277,7 +319,9 @@ class NatsBus:
         answer: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._waiting[token] = answer
         started = time.monotonic()
-        deadline = time.time_ns() + int(timeout_s * 1e9)
+        now = time.time_ns()
+        deadline = now + int(timeout_s * 1e9)
+        self._remember_deadline(request.id, deadline, now)
         try:
             await self._nc.publish(self.subject, request_bytes(request, deadline, token))
             left = timeout_s - (time.monotonic() - started)
@@ -289,6 +333,16 @@ class NatsBus:
         finally:
             self._waiting.pop(token, None)
 
+    def _remember_deadline(self, request_id: str, deadline: int, now: int) -> None:
+        deadlines = self._deadlines
+        deadlines[request_id] = deadline
+        deadlines.move_to_end(request_id)
+        while deadlines:
+            oldest = next(iter(deadlines))
+            if deadlines[oldest] >= now:
+                break
+            del deadlines[oldest]
+
     async def _on_answer(self, message: Msg) -> None:
         waiting = self._waiting.get(message.subject)
         if waiting is None or waiting.done():
@@ -299,29 +353,99 @@ class NatsBus:
             log.error("dropped an answer: %s", problem)
 
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
-        """Tell TranProc a response is going to (or missed) its user: ``Bus.acknowledge``."""
+        """Tell TranProc a response is going to (or missed) its user: ``Bus.acknowledge``.
+
+        A delivery is asked again until the request's deadline while no TranProc
+        answers (a core restarting, a standby taking over): the core posts it once
+        however often it is told, and voids it only past that deadline. If the
+        deadline passes after an ask that may have reached a core (no answer came
+        back), whether the money moved is not known here: ``Unavailable``, and the
+        channel answers busy (the client asks again; a replay says). A missed
+        delivery is said once: the deadline rolls it back anyway.
+        """
         assert self._nc is not None, "connect first"
         body = json.dumps({"id": request_id, "delivered": delivered}).encode()
-        try:
-            answer = await self._nc.request(f"{self.prefix}.acks", body, timeout=ack_timeout_s)
-        except (TimeoutError, NatsError) as problem:
-            # The deadline decides: an unacknowledged response is rolled back.
-            log.warning("acknowledgement of %s reached no TranProc: %s", request_id, problem)
-            return False
-        return answer.data == b"1"
+        subject = f"{self.prefix}.acks"
+        deadline = self._deadlines.pop(request_id, None)
+        if deadline is None or not delivered:
+            deadline = time.time_ns() + int(ack_timeout_s * 1e9)
+        maybe_heard = False
+        while True:
+            left_s = (deadline - time.time_ns()) / 1e9
+            if left_s <= 0:
+                log.warning("acknowledgement of %s: no answer in time", request_id)
+                if maybe_heard and delivered:
+                    raise Unavailable(f"whether {request_id} was posted is not known yet")
+                return False  # no TranProc heard it: the deadline rolls it back
+            try:
+                answer = await self._nc.request(subject, body, timeout=min(ack_timeout_s, left_s))
+            except NoRespondersError:
+                await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            except (TimeoutError, NatsError) as problem:
+                log.warning("acknowledgement of %s: %r; asking again", request_id, problem)
+                maybe_heard = True
+                if not isinstance(problem, TimeoutError):  # not connected: no busy loop
+                    await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            if answer.data == ASK_AGAIN:
+                maybe_heard = True
+                await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            return answer.data == b"1"
+
+    def watch_core(self) -> None:
+        """Ask, every second, whether a core serves this prefix's ledger (a front's readiness)."""
+        self._watching = asyncio.get_running_loop().create_task(self._watch(), name="core-watch")
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                answer = await self.client.request(
+                    f"{self.prefix}.status", b"", timeout=core_ping_s
+                )
+                status = json.loads(answer.data)
+                if status.get("ledger") == self.ledger:
+                    self._core_seen = time.monotonic()
+                    differ = status.get("keys") != self.keys
+                    if differ and not self._keys_differ:
+                        log.error(
+                            "this front's keys are not its core's: copy the core's keys"
+                            " directory (MKOBA_KEYS_DIR) here, or PINs cannot be read"
+                        )
+                    self._keys_differ = differ
+                    self._core_ready = status.get("ready") is not False
+            except (TimeoutError, NatsError, ValueError, AttributeError):
+                pass
+            await asyncio.sleep(core_ping_s)
 
     def health(self) -> dict[str, object]:
-        """For /health: whether the NATS connection is up (and where)."""
+        """For /health: whether the NATS connection is up (and, on a front, a core serves)."""
         connected = self._nc is not None and self._nc.is_connected
-        return {
+        found: dict[str, object] = {
             "state": "ok" if connected else "disconnected",
             "kind": "nats",
             "prefix": self.prefix,
+            "ledger": self.ledger,
             "in_hand": len(self._tasks),
         }
+        if self._watching is not None:
+            core = time.monotonic() - self._core_seen < core_seen_s
+            found["core"] = "serving" if core else "none"
+            if connected and not core:
+                found["state"] = "no core"
+            elif connected and self._keys_differ:
+                found["state"] = "keys differ from the core's"
+            elif connected and not self._core_ready:
+                found["state"] = "the core cannot commit now"
+        return found
 
     async def close(self) -> None:
         """Stop taking requests, finish those in hand, answer waiting channels SYSTEM_BUSY."""
+        if self._watching is not None:
+            self._watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watching
         if self._taking is not None:
             with contextlib.suppress(NatsError):
                 await self._taking.unsubscribe()
@@ -335,36 +459,3 @@ class NatsBus:
             with contextlib.suppress(NatsError):
                 await self._nc.drain()
             self._nc = None
-
-
-class RemoteRows:
-    """A front's rows, committed by the core's ledger writer across the bus."""
-
-    ordered = False
-
-    def __init__(self, bus: NatsBus) -> None:
-        self.bus = bus
-
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Send ``writes`` now; the awaitable resolves once the core has them durable."""
-        return asyncio.ensure_future(self._commit(rows_bytes(writes, poke)))
-
-    async def _commit(self, body: bytes) -> None:
-        answer = await self._ask("rows", body)
-        if answer != b"ok":
-            raise RowsError(f"the core did not commit the rows: {answer.decode(errors='replace')}")
-
-    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
-        """The core's ledger writer's balances of ``account_ids``."""
-        answer = json.loads(await self._ask("balances", json.dumps(list(account_ids)).encode()))
-        if not isinstance(answer, list):
-            raise RowsError("the core did not read the balances")
-        return [None if b is None else Balance(*b) for b in answer]
-
-    async def _ask(self, what: str, body: bytes) -> bytes:
-        try:
-            subject = f"{self.bus.prefix}.{what}"
-            answer = await self.bus.client.request(subject, body, timeout=rows_timeout_s)
-        except (TimeoutError, NatsError) as problem:
-            raise RowsError(f"no core answered on {self.bus.prefix}.{what}: {problem}") from None
-        return bytes(answer.data)

@@ -6,7 +6,7 @@ those rows, in order with the money, so there is one writer per ledger.
 ``Rows`` is how a channel hands them over:
 
 - ``LocalRows``: the channel runs in the writer's process (``mkoba serve``).
-- ``jetstream.RemoteRows``: the channel runs in a front process
+- ``remote.RemoteRows``: the channel runs in a front process
   (``mkoba serve --role front``) and the rows cross the bus to the core process,
   which commits those its channels allow (``Admission``) and refuses the rest:
   a front never writes money, requests or another channel's tables.
@@ -23,8 +23,9 @@ from typing import Any, Protocol
 
 from mkoba.ledger import Balance, LedgerWriter, Write, WriteMode
 
-# Whether a front may write one row: per table, a check of the row.
-Admission = dict[str, Callable[[Write], bool]]
+# Whether a front may write one row: per table, a check of the row that gives the row to
+# commit (the same, or renumbered by the core), or None when the front may not write it.
+Admission = dict[str, Callable[[Write], Write | None]]
 
 
 class RowsError(RuntimeError):
@@ -76,10 +77,11 @@ class LocalRows:
 # -- the wire ----------------------------------------------------------------------------
 
 
-def rows_bytes(writes: Sequence[Write], poke: bool) -> bytes:
-    """Rows as JSON; ``bytes`` values as ``{"b64": ...}``."""
+def rows_bytes(writes: Sequence[Write], poke: bool, batch: str = "") -> bytes:
+    """Rows as JSON; ``bytes`` values as ``{"b64": ...}``; ``batch`` names them once."""
     body = {
         "poke": poke,
+        "batch": batch,
         "rows": [
             [w.table, list(w.columns), [_value(v) for v in w.values], list(w.keys), w.mode]
             for w in writes
@@ -88,8 +90,8 @@ def rows_bytes(writes: Sequence[Write], poke: bool) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def rows_from(data: bytes) -> tuple[list[Write], bool]:
-    """Rows and the poke flag, or ``ValueError``."""
+def rows_from(data: bytes) -> tuple[list[Write], bool, str]:
+    """Rows, the poke flag and the batch's id, or ``ValueError``."""
     try:
         body: Any = json.loads(data)
         writes = []
@@ -109,20 +111,26 @@ def rows_from(data: bytes) -> tuple[list[Write], bool]:
                     WriteMode(mode),
                 )
             )
-        return writes, bool(body["poke"])
+        batch = body.get("batch", "")
+        if not isinstance(batch, str) or len(batch) > 64:
+            raise ValueError("a batch id is a short string")
+        return writes, bool(body["poke"]), batch
     except (KeyError, TypeError, binascii.Error) as problem:
         raise ValueError(f"not rows: {type(problem).__name__}") from None
 
 
-def admitted(writes: Sequence[Write], admission: Admission) -> str:
-    """Why ``writes`` may not be committed for a front ("" when they may)."""
+def admitted(writes: Sequence[Write], admission: Admission) -> tuple[list[Write], str]:
+    """The rows to commit for a front, and why they may not be ("" when they may)."""
+    found = []
     for write in writes:
         check = admission.get(write.table)
         if check is None:
-            return f"a front may not write {write.table!r}"
-        if not check(write):
-            return f"a front may not write this {write.table!r} row"
-    return ""
+            return [], f"a front may not write {write.table!r}"
+        allowed = check(write)
+        if allowed is None:
+            return [], f"a front may not write this {write.table!r} row"
+        found.append(allowed)
+    return found, ""
 
 
 def _value(value: object) -> object:

@@ -33,7 +33,7 @@ from typing import Any
 from mkoba.ledger import limits
 from mkoba.ledger.commands import _FAULT_DECIDE, _STOP, WriterError, _Command, _resolve, _Undecided
 from mkoba.ledger.recovery import fruitless_failures_max
-from mkoba.ledger.store.base import Commit, CommitPipe, Store, StoreError
+from mkoba.ledger.store.base import Commit, CommitPipe, LeaseLost, Store, StoreError
 from mkoba.ledger.writer import LedgerWriter
 
 # The oldest first: (commit or None, commands, outcomes, stop).
@@ -326,6 +326,8 @@ class LoopWriter(LedgerWriter):
     def _recover_steps(self, paused: bool) -> None:
         redo, failed, errors = self._triage()
         _resolve(failed, errors, failed=True, here=self._loop)
+        if self._failure is not None:  # fenced: stop for good
+            raise self._failure
         if self._done.is_set():  # stopped meanwhile: nothing more is decided
             stopped = [WriterError("the ledger writer stopped") for _ in redo]
             _resolve(redo, stopped, failed=True, here=self._loop)
@@ -339,6 +341,9 @@ class LoopWriter(LedgerWriter):
             self._rebuild()
             pipe = self.store.commit_pipe()
             assert pipe is not None, "a store that offered a pipe offers one again"
+        except LeaseLost:  # another writer may hold the ledger: stop for good
+            self._pending.extendleft(reversed(redo))  # failed with the writer
+            raise
         except Exception as error:  # the store is gone, or disagrees with itself
             self._went_down(error)
             self._pause(redo)

@@ -19,7 +19,15 @@ from typing import NamedTuple
 from mkoba.ledger.commands import _FAULT_DECIDE, _STOP, WriterError, _Command, _resolve
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.loading import load
-from mkoba.ledger.store.base import FAULT_DATA, FAULT_STORE, FAULT_UNTRIED, Store, StoreError
+from mkoba.ledger.store.base import (
+    FAULT_DATA,
+    FAULT_FENCED,
+    FAULT_STORE,
+    FAULT_UNTRIED,
+    LeaseLost,
+    Store,
+    StoreError,
+)
 
 # After a failure that freed no culprit (the store failed, or cannot be rebuilt), the
 # writer fails commands at once for this long before it tries again, doubling the
@@ -42,6 +50,7 @@ _BECAUSE = {
         "the ledger store failed while committing this command: it may or may not have committed"
     ),
     _FAULT_DECIDE: "deciding this command raised: none of it was committed",
+    FAULT_FENCED: "the ledger writer lost its lease to another writer: none of it was committed",
 }
 
 
@@ -107,6 +116,8 @@ class Recovery:
         """
         casualty, later = self._casualty, self._later
         self._casualty, self._later = None, []
+        if casualty is not None and casualty.fault == FAULT_FENCED:
+            return self._fenced(casualty, later)
         redo: list[_Command] = []
         failed: list[_Command] = []
         errors: list[WriterError] = []
@@ -141,6 +152,17 @@ class Recovery:
             self._suspects.intersection_update(redo)
         return redo, failed, errors
 
+    def _fenced(
+        self, casualty: _Casualty, later: list[_Command]
+    ) -> tuple[list[_Command], list[_Command], list[WriterError]]:
+        """Another writer holds the lease: this one never commits again (``_failure``)."""
+        self._failure = casualty.error
+        condemned = [*casualty.batch, *later]
+        errors = [WriterError(_BECAUSE[FAULT_FENCED]) for _ in condemned]
+        for failure in errors:
+            failure.__cause__ = casualty.error
+        return [], condemned, errors
+
     def _rebuild(self) -> None:
         """Make the store commit again and the engine equal to what it holds."""
         self.store.recover()
@@ -170,6 +192,8 @@ class Recovery:
         self._barrier()  # every batch handed over has committed or joined the casualties
         redo, failed, errors = self._triage()
         _resolve(failed, errors, failed=True)
+        if self._failure is not None:  # fenced: stop for good
+            raise self._failure
         must_pause = self._fruitless >= fruitless_failures_max
         self._broken = False
         while True:
@@ -179,6 +203,9 @@ class Recovery:
                 redo = []
             try:
                 self._rebuild()
+            except LeaseLost:  # another writer may hold the ledger: stop for good
+                self._redo.extendleft(reversed(redo))  # failed with the writer
+                raise
             except Exception as error:  # the store is gone, or disagrees with itself
                 self._went_down(error)
                 must_pause = True

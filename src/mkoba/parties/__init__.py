@@ -17,7 +17,15 @@ from mkoba.parties.model import (
 from mkoba.parties.msisdn import InvalidMsisdn, local_msisdn, mask_msisdn, normalize_msisdn
 from mkoba.parties.names import mask_name
 from mkoba.parties.pins import PinCheck, PinOutcome, PinVault, is_weak
-from mkoba.parties.secrets import Pin, SealedPin, SecretKey, load_or_create_key, open_pin, seal_pin
+from mkoba.parties.secrets import (
+    Pin,
+    SealedPin,
+    SecretKey,
+    keys_fingerprint,
+    load_or_create_key,
+    open_pin,
+    seal_pin,
+)
 
 __all__ = [
     "OPERATOR_ID",
@@ -40,6 +48,7 @@ __all__ = [
     "account_id",
     "emoney_account",
     "is_weak",
+    "keys_fingerprint",
     "load_or_create_key",
     "local_msisdn",
     "mask_msisdn",

@@ -22,6 +22,7 @@ from mkoba.processor.moments import moment
 from mkoba.processor.plan import Plan, Record
 from mkoba.processor.request import Request, Response
 from mkoba.processor.rows import Rows, Stamp
+from mkoba.processor.settlement import Settlement, encode
 from mkoba.processor.status import Status
 from mkoba.processor.transfers import (
     delivery_deadline_s,
@@ -49,20 +50,42 @@ class Outcome(NamedTuple):
     stored: str = ""
 
 
-class Awaiting(NamedTuple):
-    """A committed phase one whose response has not been delivered yet."""
+class Rollback(NamedTuple):
+    """What a rollback needs, whether the processor still remembers the plan or not."""
 
-    request: Request
+    request_id: str
     number: int
-    party_id: int
-    plan: Plan
     receipt: str
-    response: Response
+    legs: int
+    payer_id: int
+    usage: int
     created: int
+    # Whether phase one stored the settlement (``pending_settlements``): the commit
+    # that ends the request scrubs it.
+    kept: bool = False
+
+
+class Awaiting(NamedTuple):
+    """A committed phase one whose response has not been delivered yet.
+
+    Everything posting or voiding it needs, without the product's plan, so that a
+    processor started after a crash can rebuild it from the store (``recovery.py``).
+    """
+
+    rollback: Rollback
+    # The requester: phase two holds this number's lock, as phase one did.
+    msisdn: str
+    response: Response
     # When the processor voids it, if no delivery came (ns).
     deadline: int
+    settlement: Settlement
     # ``response`` as stored, for the settlement's update of the request's row.
     stored: str = ""
+
+    @property
+    def request_id(self) -> str:
+        """The request's id (its idempotency key)."""
+        return self.rollback.request_id
 
 
 async def submit(
@@ -95,6 +118,13 @@ async def first(
     two_phase = bool(deadline_s) or plan.effect is not None
     timeout_s = (deadline_s or effect_timeout_s) + ledger_grace_s if two_phase else 0
     transfers = transfers_for(plan, number, profile.ledger, timeout_s)
+    deadline = now + (deadline_s or effect_timeout_s) * 1_000_000_000
+    # What posting it commits is stored with phase one where a channel's delivery is
+    # awaited, so a processor started after a crash can still post it. An effect's
+    # outcome is decided here: a crash before it leaves it to be rolled back at start.
+    kept = bool(deadline_s) and plan.effect is None
+    settlement = Settlement.of(plan)
+    kept_body = encode(settlement, services.transport_key, number) if kept else ""
     stamp = Stamp.of(now, profile)
     names = moment(now, profile.timezone)
     receipt = ids.receipt_id(number, names.local)
@@ -142,8 +172,10 @@ async def first(
         out.extend(rows.filled(row, receipt, now) for row in plan.records)
         if plan.change is not None:
             out.extend(plan.change.writes())
+        if kept:
+            out.append(rows.pending_settlement(number, request.msisdn, deadline, kept_body))
         if not two_phase:
-            out.extend(rows.settled(plan, number, request, receipt, stamp, profile))
+            out.extend(rows.settled(settlement, number, request.id, receipt, stamp, profile))
         return out
 
     await submit(services, transfers, attach)
@@ -162,85 +194,65 @@ async def first(
         services.directory.apply(plan.change)
     if not two_phase:
         return Outcome(response, None, stored)
-    deadline = now + (deadline_s or effect_timeout_s) * 1_000_000_000
-    awaiting = Awaiting(request, number, party_id, plan, receipt, response, now, deadline, stored)
+    rollback = Rollback(
+        request.id, number, receipt, len(plan.legs), plan.payer_id, plan.usage, now, kept
+    )
+    awaiting = Awaiting(rollback, request.msisdn, response, deadline, settlement, stored)
     if plan.effect is None:
         return Outcome(response, awaiting, stored)
-    return await _effect(services, awaiting, deadline_s)
+    return await _effect(services, awaiting, plan)
 
 
-async def _effect(services: Services, awaiting: Awaiting, deadline_s: int) -> Outcome:
+async def _effect(services: Services, awaiting: Awaiting, plan: Plan) -> Outcome:
     """Run the plan's external effect on reserved money; post (whatever the channel) or void."""
-    plan = awaiting.plan
     assert plan.effect is not None
+    assert not awaiting.rollback.kept
     try:
         done = await asyncio.wait_for(plan.effect(), effect_timeout_s)
     except Exception:  # a failed or slow effect: the money goes back
         done = False
     if not done:
         code = plan.effect_failed
-        failed = Response(awaiting.request.id, code, code.message)
+        failed = Response(awaiting.request_id, code, code.message)
         await roll_back(
-            services, rollback_of(awaiting), services.clock(), notify=False, response=failed
+            services, awaiting.rollback, services.clock(), notify=False, response=failed
         )
         return Outcome(failed, None)
     # The effect happened outside and cannot be undone (the airtime is on the phone): the
     # money moves now, whatever becomes of the response's delivery, or the operator
     # would give airtime away whenever a response was lost.
-    del deadline_s
     await settle(services, awaiting, services.clock())
     return Outcome(awaiting.response, None, awaiting.stored)
 
 
-def rollback_of(awaiting: Awaiting) -> Rollback:
-    """What rolling back ``awaiting`` needs."""
-    plan = awaiting.plan
-    return Rollback(
-        awaiting.request.id,
-        awaiting.number,
-        awaiting.receipt,
-        len(plan.legs),
-        plan.payer_id,
-        plan.usage,
-        awaiting.created,
-    )
-
-
 async def settle(services: Services, awaiting: Awaiting, now: int) -> bool:
     """Phase two on delivery: post the pending legs, complete the receipt, send the messages."""
-    plan = awaiting.plan
-    profile = services.profile(awaiting.created)
+    rollback = awaiting.rollback
+    number, receipt = rollback.number, rollback.receipt
+    profile = services.profile(rollback.created)
     stamp = Stamp.of(now, profile)
     rows = Rows(services, services.writer.engine)
 
     def attach(results: list[TransferResult]) -> list[Write]:
         if not all(result is TransferResult.OK for result in results):
             return []
-        return [
-            rows.request_update(
-                awaiting.number, Status.COMPLETED, awaiting.response, now, awaiting.stored
-            ),
-            rows.receipt_update(awaiting.receipt, Status.COMPLETED, now),
-            *rows.settled(
-                plan, awaiting.number, awaiting.request, awaiting.receipt, stamp, profile
-            ),
+        out = [
+            rows.request_update(number, Status.COMPLETED, awaiting.response, now, awaiting.stored),
+            rows.receipt_update(receipt, Status.COMPLETED, now),
         ]
+        if rollback.kept:
+            out.append(rows.settlement_done(number))
+        settled = rows.settled(
+            awaiting.settlement, number, rollback.request_id, receipt, stamp, profile
+        )
+        out.extend(settled)
+        return out
 
-    transfers = resolutions_for(len(plan.legs), awaiting.number, post=True)
+    transfers = resolutions_for(rollback.legs, number, post=True)
     results = await submit(services, transfers, attach)
-    return all(result is TransferResult.OK for result in results)
-
-
-class Rollback(NamedTuple):
-    """What a rollback needs, whether the processor still remembers the plan or not."""
-
-    request_id: str
-    number: int
-    receipt: str
-    legs: int
-    payer_id: int
-    usage: int
-    created: int
+    # EXISTS: this very post committed before (its store failed while answering): the
+    # rows went with it, and it is done.
+    return all(result in (TransferResult.OK, TransferResult.EXISTS) for result in results)
 
 
 async def roll_back(
@@ -276,6 +288,8 @@ async def roll_back(
         ]
         if rollback.usage:
             out.append(rows.usage(rollback.payer_id, day, "value", used))
+        if rollback.kept:
+            out.append(rows.settlement_done(rollback.number))
         if notify and payer is not None and payer.msisdn is not None:
             params = {"date": created.date, "time": created.time}
             out.append(

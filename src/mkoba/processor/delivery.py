@@ -6,29 +6,44 @@ shows it only once the post is durable, so a success a user has seen is never
 undone. The deadline, ``undelivered`` or the ledger's own expiry rolls it back
 and the payer is told by SMS. Duplicated acknowledgements post once; a late one
 never posts a voided transfer (the ledger refuses it), and is told so.
+
+After a restart (``recover``), a request whose deadline has passed is rolled
+back at once. One whose deadline has not passed is waited for again, until the
+same deadline: phase one stored what posting it commits (``settlement.py``), so
+an acknowledgement that comes after the restart (a front still holds the
+response and retries it) posts it once, with its messages and statement lines.
+A request with nothing stored to post it with is rolled back at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from mkoba.codes import Code
+from mkoba.ledger import WriterError
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.records import PendingStatus
 from mkoba.processor import ids
-from mkoba.processor.commit import Awaiting, Rollback, roll_back, rollback_of, settle
+from mkoba.processor.commit import Awaiting, roll_back, settle
 from mkoba.processor.locks import PartyLocks
+from mkoba.processor.recovery import left_pending
 from mkoba.processor.request import Response
 
 if TYPE_CHECKING:
     from mkoba.processor.services import Services
 
 log = logging.getLogger("mkoba.processor.delivery")
+
+
+class Recovered(NamedTuple):
+    """What a start found pending: rolled back at once, and waiting again for delivery."""
+
+    rolled_back: int
+    waiting: int
 
 
 class Deliveries:
@@ -40,6 +55,8 @@ class Deliveries:
         self._awaiting: dict[str, tuple[Awaiting, asyncio.TimerHandle]] = {}
         # Rollbacks under way after a deadline: an acknowledgement meanwhile waits for it.
         self._rolling: dict[str, asyncio.Task[None]] = {}
+        # Posts under way: a duplicated acknowledgement meanwhile waits for the outcome.
+        self._settling: dict[str, asyncio.Future[bool]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.posted = 0
         self.rolled_back = 0
@@ -50,11 +67,11 @@ class Deliveries:
         """Wait for ``awaiting``'s delivery until its deadline."""
         loop = asyncio.get_running_loop()
         delay_s = max(0.0, (awaiting.deadline - self.services.clock()) / 1e9)
-        handle = loop.call_later(delay_s, self._deadline, awaiting.request.id)
-        old = self._awaiting.get(awaiting.request.id)
+        handle = loop.call_later(delay_s, self._deadline, awaiting.request_id)
+        old = self._awaiting.get(awaiting.request_id)
         if old is not None:
             old[1].cancel()
-        self._awaiting[awaiting.request.id] = (awaiting, handle)
+        self._awaiting[awaiting.request_id] = (awaiting, handle)
 
     def waiting(self, request_id: str) -> bool:
         """Whether ``request_id`` is waiting for delivery."""
@@ -71,6 +88,9 @@ class Deliveries:
         """
         entry = self._awaiting.pop(request_id, None)
         if entry is None:
+            settling = self._settling.get(request_id)
+            if settling is not None:
+                return await asyncio.shield(settling)
             rolling = self._rolling.get(request_id)
             if rolling is None:
                 return None
@@ -78,13 +98,37 @@ class Deliveries:
             return False
         awaiting, handle = entry
         handle.cancel()
-        async with self.locks.hold(awaiting.request.msisdn):
+        outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._settling[request_id] = outcome
+        try:
+            done = await self._settle(awaiting)
+        except WriterError as error:
+            # The store failed while posting: it may or may not have committed. Wait
+            # again until the deadline; the channel asks again, and a post repeated
+            # after one that did commit finds its transfers there (``commit.settle``).
+            self.expect(awaiting)
+            outcome.set_exception(error)
+            outcome.exception()
+            raise
+        except BaseException as error:
+            outcome.set_exception(error)
+            outcome.exception()  # retrieved: duplicates see it, nobody is left unaware
+            raise
+        else:
+            outcome.set_result(done)
+        finally:
+            del self._settling[request_id]
+        return done
+
+    async def _settle(self, awaiting: Awaiting) -> bool:
+        request_id = awaiting.request_id
+        async with self.locks.hold(awaiting.msisdn):
             now = self.services.clock()
             done = await settle(self.services, awaiting, now)
             if not done:
                 # The ledger's own timeout voided the legs before the post reached it:
                 # the request and receipt must still say so, and the payer be told.
-                await roll_back(self.services, rollback_of(awaiting), now, void=False)
+                await roll_back(self.services, awaiting.rollback, now, void=False)
         if done:
             self.posted += 1
         else:
@@ -114,11 +158,11 @@ class Deliveries:
         try:
             await self._roll_back(awaiting)
         except Exception:  # the ledger's own expiry still rolls the money back
-            log.exception("rollback of %s failed; the ledger will expire it", awaiting.request.id)
+            log.exception("rollback of %s failed; the ledger will expire it", awaiting.request_id)
 
     async def _roll_back(self, awaiting: Awaiting) -> bool:
-        rollback = rollback_of(awaiting)
-        async with self.locks.hold(awaiting.request.msisdn):
+        rollback = awaiting.rollback
+        async with self.locks.hold(awaiting.msisdn):
             done = await roll_back(self.services, rollback, self.services.clock())
         if done:
             self._rolled_back(rollback.request_id)
@@ -138,37 +182,33 @@ class Deliveries:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def recover(self) -> int:
-        """After a restart: roll back every request still waiting; how many.
+    async def recover(self) -> Recovered:
+        """After a restart: wait again for what may still be delivered, roll back the rest.
 
-        Nobody can deliver a response from before the restart, so each pending
-        request is voided now (or, if the ledger expired it while the processor
-        was down, its records are brought in line and the payer told).
+        A pending request whose deadline has not passed, and whose phase one stored
+        what posting it commits, waits for its acknowledgement until that deadline
+        (a front may still hold its response). The others are rolled back now (or,
+        if the ledger expired one while the processor was down, its records are
+        brought in line), and the payer told.
         """
-        rows = await asyncio.to_thread(
-            self.services.store.query,
-            "SELECT r.number, r.id, c.receipt, c.legs, c.payer_id, c.usage, r.created"
-            " FROM requests AS r JOIN receipts AS c ON c.number = r.number"
-            " WHERE r.status = 'pending' ORDER BY r.number",
-        )
-        for number, request_id, receipt, legs, payer_id, usage, created in rows:
-            rollback = Rollback(
-                request_id,
-                int(number),
-                receipt,
-                len(json.loads(legs)),
-                int(payer_id),
-                int(usage),
-                int(created),
-            )
+        services = self.services
+        left = await asyncio.to_thread(left_pending, services.store, services.transport_key)
+        now = services.clock()
+        waiting = 0
+        for rollback, awaiting in left:
             pending_id = ids.leg_id(rollback.number, 0, "pending")
             status = await asyncio.wrap_future(
-                self.services.writer.read(functools.partial(_status, pending_id=pending_id))
+                services.writer.read(functools.partial(_status, pending_id=pending_id))
             )
             still_pending = status == PendingStatus.PENDING
-            await roll_back(self.services, rollback, self.services.clock(), void=still_pending)
+            if awaiting is not None and still_pending and now < awaiting.deadline:
+                self.expect(awaiting)
+                waiting += 1
+                continue
+            await roll_back(services, rollback, now, void=still_pending)
             self._rolled_back(rollback.request_id)
-        return len(rows)
+        assert waiting <= len(left)
+        return Recovered(len(left) - waiting, waiting)
 
 
 def _status(engine: Engine, pending_id: int) -> int | None:

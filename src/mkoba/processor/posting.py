@@ -61,7 +61,7 @@ async def post(
                 )
             )
         out.extend(rows(number, receipt_id))
-        out.extend(builder.settled(plan, number, request, receipt_id, stamp, profile))
+        out.extend(builder.settled(plan, number, request.id, receipt_id, stamp, profile))
         return out
 
     results = await services.writer.submit_async(list(transfers), attach)

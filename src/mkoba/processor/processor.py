@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from mkoba.codes import Code
 from mkoba.commands.fields import text_length_max
-from mkoba.ledger import Account
+from mkoba.ledger import Account, WriterError
 from mkoba.parties import open_pin
-from mkoba.processor import history
+from mkoba.processor import history, schema
 from mkoba.processor import request as request_module
 from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
@@ -109,7 +109,8 @@ class Processor:
         self.observer: Callable[[Request, Response, float], None] | None = None
 
     async def start(self) -> None:
-        """Load replays of the last day and roll back what a restart left pending."""
+        """Load replays of the last day; settle what a restart left pending (``recover``)."""
+        await asyncio.to_thread(schema.migrate, self.services.store)
         since = self.services.clock() - replay_window_s * 1_000_000_000
         rows = await asyncio.to_thread(
             self.services.store.query,
@@ -122,17 +123,30 @@ class Processor:
         for request_id, fingerprint, stored, created in rows[-replay_entries_max:]:
             self._remember(request_id, fingerprint, Response.from_json(stored), int(created) / 1e9)
         recovered = await self.deliveries.recover()
-        if recovered:
-            log.warning("rolled back %d requests left pending by the last stop", recovered)
+        if recovered.rolled_back:
+            log.warning(
+                "rolled back %d requests left pending by the last stop", recovered.rolled_back
+            )
+        if recovered.waiting:
+            log.warning("waiting again for the delivery of %d requests", recovered.waiting)
 
     async def stop(self) -> None:
-        """Finish rollbacks in progress; pending requests are voided by the next start."""
+        """Finish rollbacks in progress; the next start settles what is still pending."""
         await self.deliveries.drain()
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``: new, replayed or joined to an identical one in flight."""
         started = time.perf_counter()
-        response = await self._handle(request)
+        try:
+            response = await self._handle(request)
+        except WriterError:
+            # The ledger cannot commit now (its store unreachable, the writer overloaded or
+            # stopping): busy, so the client asks again under the same id and a replay
+            # tells it what, if anything, was committed. A writer that failed is a bug.
+            if self.services.writer.health().get("state") == "failed":
+                raise
+            log.warning("request %s: the ledger cannot commit now; answered busy", request.id)
+            response = failure(request, Code.SYSTEM_BUSY)
         self.handled += 1
         if self.observer is not None:
             self.observer(request, response, time.perf_counter() - started)

@@ -23,8 +23,10 @@ from mkoba.processor.request import Request, Response
 from mkoba.processor.schema import (
     RECEIPT_COLUMNS,
     REQUEST_COLUMNS,
+    SETTLEMENT_COLUMNS,
     STATEMENT_COLUMNS,
 )
+from mkoba.processor.settlement import Settlement
 from mkoba.processor.status import Status
 
 if TYPE_CHECKING:
@@ -146,16 +148,16 @@ class Rows:
 
     def settled(
         self,
-        plan: Plan,
+        part: Plan | Settlement,
         number: int,
-        request: Request,
+        request_id: str,
         receipt: str,
         stamp: Stamp,
         profile: Profile,
     ) -> list[Write]:
         """Statement lines, messages and channels' rows for money that has now moved."""
         rows: list[Write] = []
-        for index, line in enumerate(plan.lines):
+        for index, line in enumerate(part.lines):
             values = (
                 line.party_id,
                 stamp.now,
@@ -166,10 +168,27 @@ class Rows:
                 self.available(line.account),
             )
             rows.append(Write("statement_lines", STATEMENT_COLUMNS, values))
-        for index, note in enumerate(plan.notes):
-            rows.append(self.note(number, index, request.id, note, receipt, stamp, profile))
-        rows.extend(_filled(row, receipt, stamp.now) for row in plan.rows)
+        for index, note in enumerate(part.notes):
+            rows.append(self.note(number, index, request_id, note, receipt, stamp, profile))
+        rows.extend(_filled(row, receipt, stamp.now) for row in part.rows)
         return rows
+
+    @staticmethod
+    def pending_settlement(number: int, msisdn: str, deadline: int, body: str) -> Write:
+        """What posting request ``number`` commits (``settlement.encode``), kept until it ends."""
+        assert body
+        return Write("pending_settlements", SETTLEMENT_COLUMNS, (number, msisdn, deadline, body))
+
+    @staticmethod
+    def settlement_done(number: int) -> Write:
+        """Request ``number`` is posted or rolled back: its kept settlement is scrubbed."""
+        return Write(
+            "pending_settlements",
+            ("number", "body"),
+            (number, ""),
+            ("number",),
+            WriteMode.UPDATE,
+        )
 
     @staticmethod
     def filled(row: Row, receipt: str, now: int) -> Write:

@@ -1,5 +1,9 @@
 """The processor's tables: requests (for replays), receipts, statements, daily usage.
 
+``pending_settlements`` keeps, per request waiting for its response's delivery,
+what posting it will commit (``settlement.py``): written with phase one, its
+``body`` scrubbed to '' by the commit that posts or rolls the request back.
+
 The messages TranProc commits with the money go in the outbox's table
 (``outbox/schema.py``), which the outbox package owns.
 """
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from mkoba.ledger import Store
 from mkoba.processor.status import Status
 
 SCHEMA = """
@@ -66,6 +71,24 @@ CREATE TABLE IF NOT EXISTS daily_usage (
     PRIMARY KEY (party_id, day, kind)
 );
 """
+
+# What a request waiting for delivery commits when it is posted, kept across a restart.
+SETTLEMENTS = """
+CREATE TABLE IF NOT EXISTS pending_settlements (
+    number BIGINT PRIMARY KEY,
+    msisdn TEXT NOT NULL,
+    deadline BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+"""
+SETTLEMENTS_MIGRATION = "processor-0003-pending-settlements"
+SETTLEMENT_COLUMNS = ("number", "msisdn", "deadline", "body")
+
+
+def migrate(store: Store) -> None:
+    """Create the tables the processor itself adds to a store (run by ``Processor.start``)."""
+    store.migrate_script(SETTLEMENTS_MIGRATION, SETTLEMENTS)
+
 
 # The daily finance pack reads a day's receipts by when they completed.
 INDEXES = "CREATE INDEX IF NOT EXISTS receipts_completed ON receipts (completed);"

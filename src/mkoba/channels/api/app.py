@@ -123,6 +123,28 @@ def _service_routes(app: FastAPI, service: Service) -> None:
         report, ok = service.health()
         return JSONResponse(report, status_code=200 if ok else 503)
 
+    @app.get(
+        "/health/ready",
+        summary="Can this process serve requests now (for a load balancer; 503 when not)",
+        responses={503: {"description": "not ready: see reasons"}},
+    )
+    async def ready() -> JSONResponse:
+        report, ok = service.health()
+        parts = report.get("parts", {})
+        reasons = [
+            f"{name}: {part.get('state')}"
+            for name, part in parts.items()
+            if isinstance(part, dict) and part.get("state") != "ok"
+        ]
+        return JSONResponse(
+            {"ready": ok, "role": report.get("role"), "reasons": reasons},
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/health/live", summary="Is the process alive (answers while it runs)")
+    async def live() -> JSONResponse:
+        return JSONResponse({"live": True})
+
     @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
         service.refresh_metrics()

@@ -27,7 +27,7 @@ from mkoba.commands import BadCommand, parse
 from mkoba.outbox import MemorySmsc
 from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
 from mkoba.parties.handsets import HandsetKey
-from mkoba.ports import Ports
+from mkoba.ports import Ports, Unavailable
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import Settings
 from mkoba.text import storable
@@ -217,6 +217,11 @@ async def _deliver(ports: Ports, http: HttpRequest, response: Response) -> Respo
     if await http.is_disconnected():
         await ports.acknowledge(response.request_id, False)
         return None
-    if await ports.acknowledge(response.request_id):
-        return response
+    try:
+        if await ports.acknowledge(response.request_id):
+            return response
+    except Unavailable:
+        # Whether the money moved is not known yet (the cluster form, a core lost
+        # meanwhile): busy, and the same Idempotency-Key again gets the outcome.
+        return Response(response.request_id, Code.SYSTEM_BUSY, Code.SYSTEM_BUSY.message)
     return Response(response.request_id, Code.ROLLED_BACK, Code.ROLLED_BACK.message)

@@ -50,6 +50,10 @@ class OutboxRows:
         assert first_id >= outbox_id_base
         self._ids = itertools.count(first_id)
 
+    def renumbered(self, write: Write) -> Write:
+        """A front's queued callback with an id of this range (the core's) instead of its own."""
+        return write._replace(values=(next(self._ids), *write.values[1:]))
+
     def row(self, request_id: str, url: str, body: str, kind: str, now: int) -> Write:
         """A queued callback: ``body`` to be POSTed to ``url``."""
         values = (

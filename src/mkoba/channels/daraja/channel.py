@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mkoba.channels.daraja.callback_log import DarajaCallbackLog
-from mkoba.channels.daraja.callbacks import CallbackGateway, outbox_id_base
+from mkoba.channels.daraja.callbacks import CallbackGateway, OutboxRows, outbox_id_base
 from mkoba.channels.daraja.confirmation import DarajaPayments
+from mkoba.channels.daraja.owners import Takeover
 from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
 from mkoba.channels.daraja.validation import DarajaValidation
@@ -49,6 +50,7 @@ class DarajaChannel:
         self.settings = settings
         self.role = settings.role
         self.daraja = Daraja(ports, settings, tables, front=self.role == "front")
+        self.takeover = Takeover(self.daraja)
         # On a process that runs TranProc: payments to businesses ask their validation
         # URLs, and carry their callbacks as they commit.
         core = self.role != "front"
@@ -67,6 +69,10 @@ class DarajaChannel:
         """The outbox's "callback" gateway, or None on a front (the core sends them)."""
         return self.daraja.gateway
 
+    def front_rows(self) -> Admission:
+        """What the core commits for fronts (after ``start``): see ``front_rows``."""
+        return front_rows(self.daraja.outbox)
+
     def mount(self, app: FastAPI) -> None:
         """The Daraja routes and the handset's STK routes (not on a core: fronts serve them)."""
         from mkoba.channels.daraja.routes import mount as mount_routes
@@ -77,13 +83,16 @@ class DarajaChannel:
     async def start(self) -> None:
         """Open the tables and the registry, then settle what a stop left open.
 
-        The core settles nothing: the front owns prompts and conversations and
-        settles them when it starts.
+        The core settles nothing: fronts own prompts and conversations, settle what
+        a stop left when they start, and take over those of a front that is gone
+        (``owners.py``).
         """
         await self.daraja.open()
         self.daraja.running = True
         if self.role != "core":
             await self.daraja.recover()
+            await self.daraja.prompts.owners.serve()
+            self.takeover.start()
 
     async def ensure_sandbox(self) -> bool:
         """The sandbox's app, shortcodes and initiator on a store with no app yet."""
@@ -103,27 +112,35 @@ class DarajaChannel:
         it falls back to the registered default action.
         """
         self.daraja.running = False
+        await self.takeover.stop()
         await self.daraja.close()
         if self.validation is not None:
             await self.validation.close()
 
 
-def front_rows() -> Admission:
-    """The rows a Daraja front may have the core commit: its own tables, its callbacks."""
+def front_rows(outbox: OutboxRows) -> Admission:
+    """The rows a Daraja front may have the core commit: its own tables, its callbacks.
 
-    def anything(_write: Write) -> bool:
-        return True
+    A front's callback gets its outbox id from the core's ``outbox`` (the one range
+    the core's own callbacks use), so fronts never hand out the same id.
+    """
 
-    def callback(write: Write) -> bool:
+    def anything(write: Write) -> Write:
+        return write
+
+    def callback(write: Write) -> Write | None:
         row = dict(zip(write.columns, write.values, strict=True))
         number = row.get("id")
-        return (
+        if not (
             write.mode == WriteMode.INSERT
+            and write.columns[0] == "id"
             and row.get("channel") == "callback"
             and row.get("state") == "queued"
             and isinstance(number, int)
             and number >= outbox_id_base
-        )
+        ):
+            return None
+        return outbox.renumbered(write)
 
     admission: Admission = {"outbox": callback}
     for table in OWN_TABLES:

@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from mkoba.channels.daraja.schema import OWNERS, OWNERS_MIGRATION
 from mkoba.channels.daraja.schema import SCHEMA as DARAJA_SCHEMA
 from mkoba.ledger import Store, open_store
 
@@ -36,6 +37,7 @@ def open_db(db: str) -> Store:
     store = open_store(db)
     store.migrate()
     store.migrate_script("daraja-0001", DARAJA_SCHEMA)
+    store.migrate_script(OWNERS_MIGRATION, OWNERS)
     return store
 
 

@@ -27,12 +27,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mkoba.channels.daraja import ids, payloads, results
 from mkoba.channels.daraja.codes import Result, described
 from mkoba.channels.daraja.envelope import DUPLICATE_ORIGINATOR, DarajaError, json_text
+from mkoba.channels.daraja.owners import give_back, take
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.schema import CONVERSATION_COLUMNS
 from mkoba.codes import Code
 from mkoba.commands import BadCommand, parse
 from mkoba.ledger import Write, WriteMode
 from mkoba.parties import PartyKind, Purpose
+from mkoba.ports import Unavailable
 from mkoba.processor.request import Channel, Request, Response
 
 if TYPE_CHECKING:
@@ -87,6 +89,8 @@ class Conversation:
     receipt: str = ""
     # The channel's own verdict on the initiator: "" (ok), or the result code to answer.
     refusal: str = ""
+    # The front that owns it while it runs ("" in one process).
+    owner: str = ""
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -119,8 +123,19 @@ class Conversation:
             "",
             self.created,
             self.created,
+            self.owner,
         )
-        return Write("daraja_conversations", CONVERSATION_COLUMNS, values)
+        return Write("daraja_conversations", (*CONVERSATION_COLUMNS, "owner"), values)
+
+    def owned(self, now: int) -> Write:
+        """The conversation's new owner (a front took it over from one that is gone)."""
+        return Write(
+            "daraja_conversations",
+            ("conversation_id", "owner", "updated"),
+            (self.conversation_id, self.owner, now),
+            ("conversation_id",),
+            WriteMode.UPDATE,
+        )
 
     def update(self, now: int) -> Write:
         """The conversation's outcome."""
@@ -182,6 +197,7 @@ class Conversations:
             timeout_url=urls[1],
             created=now,
             refusal=refusal,
+            owner=daraja.ports.fronts().me,
         )
         key = (app.id, conversation.originator_id)
         if key in self.originators:
@@ -386,20 +402,37 @@ class Conversations:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def recover(self) -> int:
-        """Ask again for every conversation a stop left accepted; how many."""
+        """Ask again for every accepted conversation whose front is gone; how many.
+
+        At start (what a stop left), and on a front every few seconds (``owners.py``):
+        each is taken by exactly one front, which writes itself in as the owner.
+        """
+        daraja = self.daraja
+        fronts = daraja.ports.fronts()
         rows = await asyncio.to_thread(
-            self.daraja.tables.query,
-            f"SELECT {', '.join(CONVERSATION_COLUMNS)} FROM daraja_conversations"
+            daraja.tables.query,
+            f"SELECT {', '.join(CONVERSATION_COLUMNS)}, owner FROM daraja_conversations"
             " WHERE state = 'accepted' ORDER BY created",
         )
-        for row in rows:
-            conversation = _conversation(row)
+        taken = 0
+        for *row, owner in rows:
+            conversation = _conversation(tuple(row))
+            if not await take(fronts, "conv", conversation.conversation_id, str(owner)):
+                continue
+            conversation.owner = fronts.me
+            if fronts.me:
+                try:
+                    await daraja.commit([conversation.owned(daraja.now())])
+                except Unavailable:
+                    await give_back(fronts, "conv", conversation.conversation_id, str(owner))
+                    raise
+            taken += 1
             self.originators[(conversation.app_id, conversation.originator_id)] = (
                 conversation.conversation_id
             )
             self._remember(conversation)
             self._spawn(self.run(conversation))
-        return len(rows)
+        return taken
 
 
 def _conversation(row: tuple[Any, ...]) -> Conversation:

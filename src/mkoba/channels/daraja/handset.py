@@ -31,6 +31,7 @@ from mkoba.codes import Code
 from mkoba.money import format_amount
 from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.parties.handsets import SCHEME, HandsetKey
+from mkoba.ports import Unavailable
 
 if TYPE_CHECKING:
     from mkoba.channels.daraja.state import Daraja
@@ -92,7 +93,9 @@ def mount_handset(app: FastAPI, daraja: Daraja) -> None:
             return _error(Code.NOT_ALLOWED, REFUSED, 401)
         if not daraja.running:
             return _error(Code.SYSTEM_BUSY, "the Daraja channel is not running")
-        prompts = daraja.prompts.pending(number)
+        prompts = daraja.prompts.pending(number) or await daraja.prompts.owners.pending_elsewhere(
+            number
+        )
         if not prompts and wait > 0:
             await daraja.prompts.wait(number, min(wait, wait_s_max))
             prompts = daraja.prompts.pending(number)
@@ -134,12 +137,17 @@ def mount_handset(app: FastAPI, daraja: Daraja) -> None:
         if prompt is None or prompt.msisdn != caller:
             # Checked before the PIN is: another phone's guesses never reach the PIN check.
             return JSONResponse(answer_json(_NO_SUCH_PROMPT, checkout_id), status_code=404)
-        if body.cancel:
-            outcome = await daraja.prompts.cancel(checkout_id)
-        elif body.pin:
-            outcome = await daraja.prompts.answer(checkout_id, body.pin)
-        else:
+        pin = body.pin
+        if not body.cancel and not pin:
             return _error(Code.INVALID_INPUT, "give the pin, or cancel: true")
+        try:
+            if body.cancel or not pin:
+                outcome = await daraja.prompts.cancel(checkout_id)
+            else:
+                outcome = await daraja.prompts.answer(checkout_id, pin)
+        except Unavailable:
+            # The cluster form with no core answering: the prompt is still open.
+            return _error(Code.SYSTEM_BUSY, "the system is busy: try again")
         status = 200 if outcome.ok else 404 if outcome.code == "unknown_prompt" else 409
         if not outcome.ok and outcome.code in {str(code) for code in Code}:
             status = Code(outcome.code).http_status

@@ -1,7 +1,9 @@
 """What every Daraja route does: find the channel, authenticate, answer errors in the envelope.
 
 ``endpoint`` wraps a route so that a ``DarajaError`` becomes its envelope and
-anything unexpected becomes ``500.003.1001`` (logged, never shown). Bearer
+anything unexpected becomes ``500.003.1001`` (logged, never shown). In the
+cluster form, a route that could not reach a core before its deadline answers
+Daraja's busy code, ``500.003.02``. Bearer
 tokens are checked per API family, because Daraja's codes for a bad token
 differ by API (daraja.md §3.1).
 """
@@ -22,6 +24,7 @@ from starlette.responses import Response
 
 from mkoba.channels.daraja.envelope import (
     AUTH_HEADER,
+    BUSY,
     INTERNAL,
     NO_PRODUCT,
     NOT_FOUND,
@@ -36,6 +39,7 @@ from mkoba.channels.daraja.envelope import (
 )
 from mkoba.channels.daraja.registry import App
 from mkoba.channels.daraja.state import Daraja
+from mkoba.ports import Unavailable
 
 log = logging.getLogger("mkoba.daraja.http")
 
@@ -74,6 +78,10 @@ def endpoint(route: Callable[[HttpRequest], Awaitable[Any]]) -> Route:
             found = await route(request)
         except DarajaError as error:
             return error.error.status, error_body(error.error, error.message, error.request_id)
+        except Unavailable:
+            # The cluster form, while no core serves: Daraja's own busy answer.
+            log.warning("Daraja route %s: no core answered in time", request.url.path)
+            return BUSY.status, error_body(BUSY, "System is busy")
         except Exception:
             log.exception("Daraja route %s failed", request.url.path)
             return INTERNAL.status, error_body(INTERNAL)

@@ -26,12 +26,15 @@ from typing import TYPE_CHECKING, Any
 from mkoba.channels.daraja import payloads
 from mkoba.channels.daraja.codes import Result, described, for_stk
 from mkoba.channels.daraja.envelope import json_text
+from mkoba.channels.daraja.owners import PromptOwners
 from mkoba.channels.daraja.sandbox import Action, wrong_pin
 from mkoba.channels.daraja.schema import PROMPT_COLUMNS
 from mkoba.channels.daraja.stk_prompt import (
+    BAD_PIN,
     SUCCESS,
     Answer,
     Prompt,
+    business_name,
     closed_answer,
     prompt_length_max,
     prompt_of,
@@ -41,7 +44,8 @@ from mkoba.codes import Code
 from mkoba.commands import catalog as commands
 from mkoba.ledger import Write
 from mkoba.outbox import reads as outbox_reads
-from mkoba.parties import PartyKind, Pin, seal_pin
+from mkoba.parties import PartyKind, Pin, SealedPin, seal_pin
+from mkoba.ports import Unavailable
 from mkoba.processor import history
 from mkoba.processor.request import Callback, Channel, Request, Response
 from mkoba.processor.status import Status
@@ -55,6 +59,19 @@ log = logging.getLogger("mkoba.daraja.stk")
 finished_kept_max = 200_000
 
 
+# A prompt whose outcome no core took is expired again after at least this long.
+reopen_retry_s = 1.0
+# A payment whose acknowledgement went unanswered: its record is read this often, this
+# many times (the ledger's own timeout has undone an unposted one well before).
+known_check_s = 1.0
+known_checks_max = 900
+
+
+def lock_key(msisdn: str) -> str:
+    """The claim that locks a subscriber while a prompt is open (on any front)."""
+    return f"stk-lock.{msisdn}"
+
+
 class Prompts:
     """Every STK prompt the channel knows, open ones first."""
 
@@ -66,12 +83,19 @@ class Prompts:
         self.arrivals: dict[str, asyncio.Event] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.owners = PromptOwners(self)
 
     # -- creating ---------------------------------------------------------------------
 
     def locked(self, msisdn: str) -> bool:
-        """Whether ``msisdn`` already has a prompt open (M-Pesa locks the subscriber)."""
+        """Whether ``msisdn`` has a prompt open on this front (``lock`` asks every front)."""
         return msisdn in self.by_msisdn
+
+    async def lock(self, msisdn: str) -> bool:
+        """Lock the subscriber for a new prompt: False when one is open on any front."""
+        if msisdn in self.by_msisdn:
+            return False
+        return await self.daraja.ports.fronts().claim(lock_key(msisdn))
 
     async def push(self, prompt: Prompt) -> None:
         """Store ``prompt``, show it on the handset and arm its timers; return once durable.
@@ -82,6 +106,7 @@ class Prompts:
         and requests reach the core by different roads, so a front waits for the row.
         """
         assert prompt.msisdn not in self.by_msisdn
+        prompt.owner = self.daraja.ports.fronts().me
         self.by_msisdn[prompt.msisdn] = prompt.checkout_id
         self.open[prompt.checkout_id] = prompt
         rows = self.daraja.tables
@@ -165,28 +190,33 @@ class Prompts:
     # -- answering ---------------------------------------------------------------------
 
     async def answer(self, checkout_id: str, pin: str) -> Answer:
-        """The customer entered ``pin``: pay, and report what happened."""
+        """The customer entered ``pin``: pay, and report what happened.
+
+        A prompt another front owns is answered there (``owners.py``).
+        """
         prompt = self.open.get(checkout_id)
+        if prompt is None:
+            elsewhere = await self.owners.answer_elsewhere(checkout_id, pin)
+            if elsewhere is not None:
+                return elsewhere
+            prompt = self.open.get(checkout_id)
         if prompt is None or prompt.state != "pending":
             return closed_answer(prompt or self.finished.get(checkout_id))
+        request_id = prompt.request_id.encode()
+        try:
+            sealed = seal_pin(Pin(pin), self.daraja.ports.transport_key, request_id)
+        except ValueError:
+            # Not 4 to 6 digits: M-Pesa's handset would not send it; the customer is told.
+            return BAD_PIN
+        return await self.answer_sealed(prompt, sealed)
+
+    async def answer_sealed(self, prompt: Prompt, sealed: SealedPin) -> Answer:
+        """Pay an open prompt with the PIN sealed for its request."""
+        if prompt.state != "pending":
+            return closed_answer(prompt)
         prompt.state = "answering"
         self._disarm(prompt)
         daraja = self.daraja
-        try:
-            sealed = seal_pin(Pin(pin), daraja.ports.transport_key, prompt.request_id.encode())
-        except ValueError:
-            sealed = None
-        if sealed is None:
-            # Not 4 to 6 digits: M-Pesa's handset would not send it; the customer is told.
-            prompt.state = "pending"
-            self._rearm(prompt)
-            return Answer(
-                False,
-                str(Code.INVALID_INPUT),
-                "Enter your 4-digit M-PESA PIN.",
-                None,
-                described("2001"),
-            )
         # The PIN is in: the handset no longer shows the prompt, and the payment's commit
         # may queue its callback, which a client answers by pushing again: free them now.
         self._release(prompt)
@@ -218,9 +248,17 @@ class Prompts:
         profile = daraja.profile(request.received)
         # With no STK deadline (the profiles' default) the payment committed once, posted,
         # with its callback; a deadline holds it pending until this acknowledgement.
-        posted = not profile.deadline_s(str(Channel.STK)) or await daraja.ports.acknowledge(
-            prompt.request_id
-        )
+        try:
+            posted = not profile.deadline_s(str(Channel.STK)) or await daraja.ports.acknowledge(
+                prompt.request_id
+            )
+        except Unavailable:
+            # Whether it posted is not known yet (a core lost meanwhile): the prompt is
+            # settled from TranProc's record once that says, callback and all.
+            prompt.state = "answering"
+            self._spawn(self._settle_when_known(prompt))
+            result = for_stk(Code.SYSTEM_BUSY)
+            return Answer(False, str(Code.SYSTEM_BUSY), Code.SYSTEM_BUSY.message, None, result)
         if not posted:
             # Too late: the STK deadline rolled it back and the payer was told by SMS.
             result = described("1019")
@@ -231,9 +269,25 @@ class Prompts:
         self._finish(prompt)
         return Answer(True, str(Code.OK), response.message, prompt.receipt, prompt.result)
 
+    async def _settle_when_known(self, prompt: Prompt) -> None:
+        """Settle ``prompt`` from TranProc's record once the payment is posted or undone."""
+        tables = self.daraja.tables
+        for _ in range(known_checks_max):
+            await asyncio.sleep(known_check_s)
+            stored = await asyncio.to_thread(history.outcome, tables, prompt.request_id)
+            if stored is not None and stored[0] is not Status.PENDING:
+                await self._settle(prompt, *stored)
+                return
+        log.error("STK prompt %s: its payment's outcome never came", prompt.checkout_id)
+
     async def cancel(self, checkout_id: str) -> Answer:
-        """The customer pressed Cancel (1032)."""
+        """The customer pressed Cancel (1032) (on the front that owns the prompt)."""
         prompt = self.open.get(checkout_id)
+        if prompt is None:
+            elsewhere = await self.owners.cancel_elsewhere(checkout_id)
+            if elsewhere is not None:
+                return elsewhere
+            prompt = self.open.get(checkout_id)
         if prompt is None or prompt.state != "pending":
             return closed_answer(prompt or self.finished.get(checkout_id))
         result = described("1032")
@@ -260,8 +314,23 @@ class Prompts:
         )
         row = daraja.outbox.row(prompt.request_id, prompt.callback_url, body, "stk.callback", now)
         self._release(prompt)
-        await daraja.commit([prompt.update(now), row], callbacks=True)
+        try:
+            await daraja.commit([prompt.update(now), row], callbacks=True)
+        except Unavailable:
+            # No core took the outcome in time (cluster form): the prompt stays open, to
+            # expire again later or be answered again, so no outcome is lost or made up.
+            self._reopen(prompt)
+            raise
         self._finish(prompt)
+
+    def _reopen(self, prompt: Prompt) -> None:
+        prompt.state, prompt.result = "pending", None
+        if prompt.msisdn not in self.by_msisdn:
+            self.by_msisdn[prompt.msisdn] = prompt.checkout_id
+            self._spawn(self.daraja.ports.fronts().claim(lock_key(prompt.msisdn)))
+        delay_s = max(reopen_retry_s, (prompt.expires - self.daraja.now()) / 1e9)
+        loop = asyncio.get_running_loop()
+        self._timers[prompt.checkout_id] = loop.call_later(delay_s, self._expire, prompt)
 
     def _success_row(self, prompt: Prompt, now: int) -> Write:
         body = json_text(
@@ -292,19 +361,15 @@ class Prompts:
         self._disarm(prompt)
 
     def _release(self, prompt: Prompt) -> None:
-        """The customer may take another prompt."""
+        """The customer may take another prompt (on any front)."""
         if self.by_msisdn.get(prompt.msisdn) == prompt.checkout_id:
             del self.by_msisdn[prompt.msisdn]
+            self._spawn(self.daraja.ports.fronts().release(lock_key(prompt.msisdn)))
 
     def _disarm(self, prompt: Prompt) -> None:
         timer = self._timers.pop(prompt.checkout_id, None)
         if timer is not None:
             timer.cancel()
-
-    def _rearm(self, prompt: Prompt) -> None:
-        delay_s = max(0.0, (prompt.expires - self.daraja.now()) / 1e9)
-        loop = asyncio.get_running_loop()
-        self._timers[prompt.checkout_id] = loop.call_later(delay_s, self._expire, prompt)
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)
@@ -329,27 +394,60 @@ class Prompts:
     # -- after a restart ---------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Settle the prompts a stop left open from the processor's record; how many."""
+        """Settle open prompts whose front is gone (or a stop left), from TranProc's record.
+
+        At start, and on a front every few seconds (``owners.py``): each is taken by
+        exactly one front, which settles it, or arms it again if it may still be paid.
+        How many were taken.
+        """
         daraja = self.daraja
         rows = await asyncio.to_thread(
             daraja.tables.query,
-            f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts"
+            f"SELECT {', '.join(PROMPT_COLUMNS)}, owner FROM daraja_prompts"
             " WHERE state IN ('pending', 'answering') ORDER BY created",
         )
-        for row in rows:
-            prompt = prompt_of(row)
-            prompt.state = "pending"
-            prompt.business = business_name(daraja, prompt.party_b)
-            stored = await asyncio.to_thread(history.outcome, daraja.tables, prompt.request_id)
-            self.open[prompt.checkout_id] = prompt
-            if stored is not None:
-                await self._settle(prompt, *stored)
-            elif prompt.expires > daraja.now() and prompt.msisdn not in self.by_msisdn:
-                self.by_msisdn[prompt.msisdn] = prompt.checkout_id
-                self._arm(prompt)
-            else:
-                await self.fail(prompt, described("1037"))
-        return len(rows)
+        taken = 0
+        for *row, owner in rows:
+            prompt = prompt_of(tuple(row))
+            if prompt.checkout_id in self.open or not await self.owners.take(
+                "stk", prompt.checkout_id, str(owner)
+            ):
+                continue
+            taken += 1
+            await self.settle_taken(prompt, str(owner))
+        return taken
+
+    async def settle_taken(self, prompt: Prompt, owner: str) -> None:
+        """A prompt this front took over: settle it, or arm it again while it may be paid.
+
+        ``Unavailable`` when no core took its rows: the prompt is given back as it was.
+        """
+        try:
+            await self._settle_taken(prompt)
+        except Unavailable:
+            self._forget(prompt)
+            await self.owners.give_back("stk", prompt.checkout_id, owner)
+            raise
+
+    async def _settle_taken(self, prompt: Prompt) -> None:
+        daraja = self.daraja
+        prompt.state = "pending"
+        prompt.owner = daraja.ports.fronts().me
+        prompt.business = business_name(daraja, prompt.party_b)
+        stored = await asyncio.to_thread(history.outcome, daraja.tables, prompt.request_id)
+        self.open[prompt.checkout_id] = prompt
+        if stored is not None:
+            await self._settle(prompt, *stored)
+        elif prompt.expires > daraja.now() and prompt.msisdn not in self.by_msisdn:
+            if prompt.owner:
+                await daraja.commit([prompt.owned(daraja.now())])
+            self.by_msisdn[prompt.msisdn] = prompt.checkout_id
+            self._arm(prompt)
+        else:
+            await self.fail(prompt, described("1037"))
+        if prompt.msisdn not in self.by_msisdn:
+            # Settled at once: the gone front's lock on the subscriber goes with it.
+            await daraja.ports.fronts().release(lock_key(prompt.msisdn))
 
     async def _settle(self, prompt: Prompt, status: Status, response: Response) -> None:
         daraja = self.daraja
@@ -369,13 +467,6 @@ class Prompts:
             writes.append(self._success_row(prompt, daraja.now()))
         await daraja.commit(writes, callbacks=not noted)
         self._finish(prompt)
-
-
-def business_name(daraja: Daraja, shortcode: str) -> str:
-    """The name of the business behind a shortcode, as the handset shows it."""
-    code = daraja.registry.shortcodes.get(shortcode)
-    party = None if code is None else daraja.directory.get(code.party_id)
-    return party.name if party is not None else shortcode
 
 
 def _command(prompt: Prompt) -> commands.BuyGoods | commands.PayBill:

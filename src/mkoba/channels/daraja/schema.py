@@ -144,6 +144,13 @@ URL_COLUMNS = (
     "validation_url",
     "updated",
 )
+# Which front owns an open prompt or conversation (its ``Fronts`` name; "" in one process):
+# another front finishes it only once the owner is gone (ownership.py).
+OWNERS_MIGRATION = "daraja-0002-owners"
+OWNERS = """
+ALTER TABLE daraja_prompts ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE daraja_conversations ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+"""
 PROMPT_COLUMNS = (
     "checkout_id",
     "merchant_request_id",

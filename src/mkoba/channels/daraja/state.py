@@ -17,11 +17,11 @@ from mkoba.channels.daraja.callbacks import CallbackGateway, OutboxRows, first_o
 from mkoba.channels.daraja.credential import Credentials
 from mkoba.channels.daraja.registry import App, Registry, read_tables, refresh_interval_s
 from mkoba.channels.daraja.sandbox import Sandbox, parse_rules
-from mkoba.channels.daraja.schema import SCHEMA
+from mkoba.channels.daraja.schema import OWNERS, OWNERS_MIGRATION, SCHEMA
 from mkoba.channels.daraja.vault import Vault
 from mkoba.ledger import Write
 from mkoba.outbox import Message
-from mkoba.ports import DirectoryView, Ports, Tables
+from mkoba.ports import DirectoryView, Ports, Tables, Unavailable
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class Daraja:
         tables = self.tables
         if not self.front:
             await asyncio.to_thread(tables.migrate_script, "daraja-0001", SCHEMA)
+            await asyncio.to_thread(tables.migrate_script, OWNERS_MIGRATION, OWNERS)
         await self.refresh()
         rows = await asyncio.to_thread(
             tables.query,
@@ -99,9 +100,16 @@ class Daraja:
         )
 
     async def recover(self) -> None:
-        """Finish what a stop left open: prompts and conversations."""
-        await self.prompts.recover()
-        await self.conversations.recover()
+        """Finish what a stop left open: prompts and conversations.
+
+        In the cluster form with no core serving yet, what is left waits for a later
+        look (``owners.Takeover``) rather than stopping the front's start.
+        """
+        try:
+            await self.prompts.recover()
+            await self.conversations.recover()
+        except Unavailable:
+            log.warning("no core took the rows of open prompts: they are settled later")
 
     async def close(self) -> None:
         """Stop timers and background work, then the gateway."""

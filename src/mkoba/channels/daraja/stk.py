@@ -25,10 +25,9 @@ from mkoba.channels.daraja.envelope import (
     DarajaError,
 )
 from mkoba.channels.daraja.http import authenticate, channel, endpoint, password_matches
-from mkoba.channels.daraja.prompts import business_name
 from mkoba.channels.daraja.registry import App, Shortcode
 from mkoba.channels.daraja.state import Daraja
-from mkoba.channels.daraja.stk_prompt import Prompt
+from mkoba.channels.daraja.stk_prompt import Prompt, business_name
 
 PAYBILL = "CustomerPayBillOnline"
 BUY_GOODS = "CustomerBuyGoodsOnline"
@@ -74,7 +73,7 @@ async def push(request: HttpRequest) -> dict[str, Any]:
     callback_url = body.url("CallBackURL")
     account = body.text("AccountReference", required=kind == PAYBILL)
     description = body.text("TransactionDesc", required=False)
-    if daraja.prompts.locked(phone):
+    if not await daraja.prompts.lock(phone):
         raise DarajaError(SUBSCRIBER_LOCKED)
     now = daraja.now()
     currency = daraja.profile(now).currency

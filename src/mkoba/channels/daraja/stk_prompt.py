@@ -8,13 +8,17 @@ the query see it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mkoba.channels.daraja.codes import Result, described
 from mkoba.channels.daraja.schema import PROMPT_COLUMNS
+from mkoba.codes import Code
 from mkoba.ledger import Write, WriteMode
 from mkoba.money import format_amount
 from mkoba.processor.plan import Row
+
+if TYPE_CHECKING:
+    from mkoba.channels.daraja.state import Daraja
 
 # A prompt longer than this cannot be pushed to a handset (ResultCode 1025).
 prompt_length_max = 182
@@ -44,6 +48,8 @@ class Prompt:
     state: str = "pending"
     result: Result | None = None
     receipt: str = ""
+    # The front that owns it while it is open ("" in one process).
+    owner: str = ""
 
     @property
     def request_id(self) -> str:
@@ -76,8 +82,19 @@ class Prompt:
             self.created,
             self.expires,
             now,
+            self.owner,
         )
-        return Write("daraja_prompts", PROMPT_COLUMNS, values)
+        return Write("daraja_prompts", (*PROMPT_COLUMNS, "owner"), values)
+
+    def owned(self, now: int) -> Write:
+        """The prompt's new owner (a front took it over from one that is gone)."""
+        return Write(
+            "daraja_prompts",
+            ("checkout_id", "owner", "updated"),
+            (self.checkout_id, self.owner, now),
+            ("checkout_id",),
+            WriteMode.UPDATE,
+        )
 
     def update(self, now: int) -> Write:
         """The prompt's outcome."""
@@ -112,6 +129,19 @@ class Answer(NamedTuple):
     message: str
     receipt: str | None
     result: Result
+
+
+# A PIN that is not 4 to 6 digits: M-Pesa's handset would not send it; the customer is told.
+BAD_PIN = Answer(
+    False, str(Code.INVALID_INPUT), "Enter your 4-digit M-PESA PIN.", None, described("2001")
+)
+
+
+def business_name(daraja: Daraja, shortcode: str) -> str:
+    """The name of the business behind a shortcode, as the handset shows it."""
+    code = daraja.registry.shortcodes.get(shortcode)
+    party = None if code is None else daraja.directory.get(code.party_id)
+    return party.name if party is not None else shortcode
 
 
 def prompt_text(prompt: Prompt, currency: Any) -> str:

@@ -39,6 +39,7 @@ from mkoba.channels.ussd.engine import Engine, Hop
 from mkoba.channels.ussd.gateway import BadRequest, Codec, Screen
 from mkoba.codes import Code
 from mkoba.messages import render
+from mkoba.ports import Unavailable
 
 if TYPE_CHECKING:
     from mkoba.channels.ussd.channel import UssdChannel
@@ -156,8 +157,14 @@ class _HopEndpoint:
                 return
             # The gateway is waiting: post the money before the screen says it moved, so
             # a success the user has read is never rolled back (docs/architecture.md).
-            if not await self.acknowledge(request_id):
-                text = render(f"ussd.code.{Code.ROLLED_BACK}", result.language, {})
+            try:
+                posted = await self.acknowledge(request_id)
+            except Unavailable:  # not known yet (a core lost meanwhile): the SMS will say
+                posted, code = False, Code.SYSTEM_BUSY
+            else:
+                code = Code.ROLLED_BACK
+            if not posted:
+                text = render(f"ussd.code.{code}", result.language, {})
                 result = Hop(Screen.end(text))
         await _reply(send, 200, codec.answer(result.screen), codec.media_type)
 

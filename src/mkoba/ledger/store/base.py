@@ -94,6 +94,9 @@ FAULT_DATA = "data"
 FAULT_STORE = "store"
 # The batch was never tried: one sent before it failed, or it could not be handed over.
 FAULT_UNTRIED = "untried"
+# The writer lost its lease to another (``LeaseLost``): the batch did not commit, and
+# this writer must never commit again.
+FAULT_FENCED = "fenced"
 
 
 class StoreError(Exception):
@@ -107,6 +110,23 @@ class StoreError(Exception):
     def __init__(self, message: str, fault: str = FAULT_STORE) -> None:
         super().__init__(message)
         self.fault = fault
+
+
+class LeaseLost(StoreError):
+    """Another writer holds the ledger's lease now (``token``, 0: unknown): stop for good.
+
+    Not a fault of the batch nor a passing one of the store: the batch was not
+    committed, and no batch of this writer will ever be (lease.py).
+    """
+
+    def __init__(self, token: int, ours: int) -> None:
+        if token:
+            message = f"lost the ledger lease to token {token}"
+        else:
+            message = f"lost the ledger lease: token {ours} was not renewed before it expired"
+        super().__init__(message, FAULT_FENCED)
+        self.token = token
+        self.ours = ours
 
 
 class Store(Protocol):

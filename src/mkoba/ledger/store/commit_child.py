@@ -53,12 +53,14 @@ pipe_bytes = 1 << 20
 RESET = None
 
 # What a failed batch means (the same words as ``StoreError.fault``; this file imports
-# nothing of mkoba): its own rows cannot be stored; the database failed; never tried.
+# nothing of mkoba): its own rows cannot be stored; the database failed; never tried;
+# refused by the writer's lease (another writer holds the ledger).
 FAULT_DATA = "data"
 FAULT_STORE = "store"
 FAULT_UNTRIED = "untried"
+FAULT_FENCED = "fenced"
 # An answer's first byte says which.
-_FAULT_BYTES = {FAULT_DATA: b"d", FAULT_STORE: b"s", FAULT_UNTRIED: b"u"}
+_FAULT_BYTES = {FAULT_DATA: b"d", FAULT_STORE: b"s", FAULT_UNTRIED: b"u", FAULT_FENCED: b"f"}
 _BYTE_FAULTS = {byte: fault for fault, byte in _FAULT_BYTES.items()}
 
 # The child's first lines: this package's directories as bare packages (their
@@ -100,7 +102,8 @@ class Driver(Protocol):
         """After a failure: be ready to commit again (end a transaction left open), or raise."""
 
     def fault_of(self, error: BaseException) -> str:
-        """``FAULT_DATA`` when the batch's own rows failed, else ``FAULT_STORE``."""
+        """``FAULT_DATA`` when the batch's own rows failed, ``FAULT_FENCED`` when the
+        lease refused it, else ``FAULT_STORE``."""
 
     def describe(self, error: BaseException) -> str:
         """An error's kind and cause without the values that caused it (they may be secrets)."""

@@ -2,16 +2,16 @@
 
 The writer's batches commit in a child process with a connection of its own
 (``postgres_child.py``, the default once the store holds the lease), so that no
-round trip to the server waits for the interpreter a busy event loop holds.
-Reads run on a small pool of kept connections.
+round trip to the server waits for the interpreter a busy event loop holds; the
+child's session is named as the lease holder's, and each of its transactions
+starts with the lease's fence (``lease.py``). Reads run on a small pool of kept
+connections.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -22,15 +22,25 @@ from mkoba.ledger.records import FailureRecord
 from mkoba.ledger.store import postgres_child, sql
 from mkoba.ledger.store.base import (
     FAULT_DATA,
+    FAULT_FENCED,
     Commit,
     CommitPipe,
+    LeaseLost,
     StoredAccount,
     StoreError,
     WriteMode,
     check_identifier,
 )
 from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
-from mkoba.ledger.store.postgres_child import COPY, MANY, ONE, Statement, describe, transaction
+from mkoba.ledger.store.lease import Lease, keepalives, lease_ttl_s_default
+from mkoba.ledger.store.postgres_child import (
+    COPY,
+    MANY,
+    ONE,
+    Statement,
+    describe,
+    transaction,
+)
 from mkoba.ledger.store.postgres_readers import PostgresSnapshot, Readers
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
@@ -72,8 +82,8 @@ _COPY_STAGE = "COPY ledger_balance_stage FROM STDIN"
 # the pipeline after it a third; psycopg's executemany costs the commit process about
 # 14 us a row, a COPY under 1 us.
 copy_rows_min = 8
-# How long a starting writer waits for a previous writer's lease to be released.
-lease_wait_s = 5.0
+# How long a starting writer waits past the expiry of a silent writer's lease (lease.py).
+lease_wait_s = 1.0
 
 
 def split_url(url: str) -> tuple[str, str | None]:
@@ -85,17 +95,24 @@ def split_url(url: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schema
 
 
-def connect(url: str, schema: str | None) -> psycopg.Connection:
+def connect(url: str, schema: str | None, **options: Any) -> psycopg.Connection:
     """A connection with the search path on ``schema`` (created if missing)."""
     if schema is not None:
         check_identifier(schema)
-    return postgres_child.connect(url, schema)
+    return postgres_child.connect(url, schema, **options)
 
 
 class PostgresStore:
     """The ledger's tables in PostgreSQL; one connection for the writer, readers on their own."""
 
-    def __init__(self, url: str, schema: str | None = None, *, commit_process: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str | None = None,
+        lease_s: float = lease_ttl_s_default,
+        *,
+        commit_process: bool = True,
+    ) -> None:
         self._dsn, url_schema = split_url(url)
         self.schema = schema or url_schema
         self.url = url
@@ -103,27 +120,20 @@ class PostgresStore:
         self._connection = connect(self._dsn, self.schema)
         self._lock = threading.Lock()
         self._created = 0
-        self._leased = False
+        # The writer's lease (lease.py): a row with a fencing token, checked at each commit.
+        where = f"schema {self.schema}" if self.schema else "this database"
+        self.lease = Lease(lambda: connect(self._dsn, self.schema, **keepalives), lease_s, where)
         self._commit_process = commit_process
         self._child: CommitChild | None = None
         self._readers = Readers(self._dsn, self.schema)
 
     def acquire_lease(self) -> None:
-        """Hold a session advisory lock named after this schema while connected."""
-        key = int.from_bytes(
-            hashlib.sha256(f"mkoba-ledger:{self.schema}".encode()).digest()[:8], "big", signed=True
-        )
-        deadline = time.monotonic() + lease_wait_s
-        while True:
-            row = self._connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if (row and row[0]) or time.monotonic() > deadline:
-                break
-            # A killed writer's backend lets go of its lock only once the server notices.
-            time.sleep(0.1)
-        self._leased = bool(row and row[0])
-        if not self._leased:
-            where = f"schema {self.schema}" if self.schema else "this database"
-            raise StoreError(f"another ledger writer is running on {where}")
+        """Take the ledger's lease (waiting out a silent holder's), or ``StoreError``."""
+        self.lease.hold(self._connection, lease_wait_s)
+
+    def _start_child(self) -> CommitChild:
+        """A commit process whose session is named as this lease holder's (lease.py)."""
+        return postgres_child.start(self._dsn, self.schema, [self.lease.session()])
 
     def migrate(self) -> None:
         """Create the ledger's tables if they are missing."""
@@ -143,9 +153,9 @@ class PostgresStore:
         stored = tuple(types.get(column) for column in TRANSFER_COLUMNS)
         if stored != _TRANSFER_TYPES:
             raise StoreError(f"ledger_transfers has column types {stored}, not {_TRANSFER_TYPES}")
-        if self._leased and self._commit_process and self._child is None:
+        if self.lease.token and self._commit_process and self._child is None:
             # Started now, it connects while the writer loads the ledger.
-            self._child = postgres_child.start(self._dsn, self.schema)
+            self._child = self._start_child()
 
     def migrate_script(self, name: str, script: str) -> None:
         """Run a named schema script once, recorded in ledger_migrations."""
@@ -163,16 +173,35 @@ class PostgresStore:
         """Write one batch in one transaction; returns once PostgreSQL has committed it."""
         statements = self._statements_of(batch)
         if self._child is not None:
-            with _store_errors():
+            with self._child_errors():
                 self._child.commit(statements)
             return
         try:
             with self._lock:
                 transaction(self._connection, statements)
         except Exception as error:  # whatever a row holds, the batch fails, not the writer
+            fault = postgres_child.fault_of(self._connection, error)
+            if fault == FAULT_FENCED:
+                raise self._fenced() from None
             # The server's text quotes values (DETAIL: Key (id)=(...)): never pass it on.
             message = f"postgresql commit failed: {describe(error)}"
-            raise StoreError(message, postgres_child.fault_of(self._connection, error)) from None
+            raise StoreError(message, fault) from None
+
+    def _fenced(self) -> LeaseLost:
+        """A batch its fence refused: the lease is lost for good (``Lease.fenced``)."""
+        with self._lock:
+            connection = None if self._connection.broken else self._connection
+            return self.lease.fenced(connection)
+
+    @contextlib.contextmanager
+    def _child_errors(self) -> Iterator[None]:
+        """The commit process's failures as the store's; a fenced batch as ``LeaseLost``."""
+        try:
+            yield
+        except CommitFailed as error:
+            if error.fault == FAULT_FENCED:
+                raise self._fenced() from None
+            raise StoreError(str(error), error.fault) from None
 
     def commit_pipe(self) -> CommitPipe | None:
         """Commits without waiting, for a writer on an event loop: the commit process's pipe.
@@ -181,16 +210,16 @@ class PostgresStore:
         """
         if self._child is None:
             return None
-        with _store_errors():
+        with self._child_errors():
             self._child.ready()
         return _Pipe(self, self._child)
 
     def recover(self) -> None:
         """After a failed commit: the same connection if it still works, else a new one.
 
-        A new connection retakes the lease (the old session's advisory lock went with
-        it; ``StoreError`` if another writer took it meanwhile) and its session's
-        staging table.
+        A new connection is made the lease's writer session again (``LeaseLost`` if
+        the lease is gone) and gets its session's staging table; the commit process is
+        reset, or replaced if it is gone.
         """
         try:
             self._connection.execute("SELECT 1")
@@ -204,7 +233,6 @@ class PostgresStore:
                     old, self._connection = self._connection, fresh
                 with contextlib.suppress(psycopg.Error):
                     old.close()
-                self._leased = False
                 self.acquire_lease()
             self.migrate()
         except psycopg.Error as error:
@@ -212,24 +240,25 @@ class PostgresStore:
         if self._child is None:
             return
         try:
-            with _store_errors():
+            with self._child_errors():
                 self._child.reset()
             return
+        except LeaseLost:
+            raise
         except StoreError:
             pass
-        # Gone, or its connection is: a new one (the lease is this store's, retaken above).
+        # Gone, or its connection is: a new one (the lease is this store's, held above).
         self._child.close()
-        self._child = postgres_child.start(self._dsn, self.schema)
-        with _store_errors():
+        self._child = self._start_child()
+        with self._child_errors():
             self._child.ready()
 
     def health(self) -> dict[str, object]:
-        """Whether the writer's connection is open and its commit process runs (no query)."""
+        """The writer's connection, the lease, and whether the commit process runs (no query)."""
         connection = self._connection
-        health: dict[str, object] = {
-            "connection": "broken" if connection.broken or connection.closed else "open"
-        }
-        if self._commit_process and self._leased:
+        state = "broken" if connection.broken or connection.closed else "open"
+        health: dict[str, object] = {"connection": state, "lease": self.lease.report()}
+        if self._commit_process and self.lease.token:
             alive = self._child is not None and self._child.alive()
             health["commit_process"] = "alive" if alive else "stopped"
         return health
@@ -238,6 +267,8 @@ class PostgresStore:
         """``_statements``, with a row that cannot be sent as the batch's own fault."""
         try:
             return self._statements(batch)
+        except LeaseLost:
+            raise
         except Exception as error:
             raise StoreError(f"postgresql batch refused: {describe(error)}", FAULT_DATA) from None
 
@@ -245,6 +276,10 @@ class PostgresStore:
         """The batch as statements, the COPYs together (each COPY ends a pipeline)."""
         changes = batch.changes
         statements: list[Statement] = []
+        # First: a writer that lost its lease commits nothing (``LeaseLost`` here if known).
+        fence = self.lease.fence_statement()
+        if fence is not None:
+            statements.append((*fence, ONE))
         if changes.accounts:
             rows = []
             for account in changes.accounts:
@@ -322,23 +357,21 @@ class PostgresStore:
         return self._readers.snapshot()
 
     def execute(self, statement: str, params: Sequence[object] = ()) -> None:
-        """One statement in its own transaction."""
-        with self._lock, self._connection.transaction():
-            self._connection.execute(statement.replace("?", "%s").encode(), params)
+        """One statement in its own transaction (fenced, as a commit, if this is the writer)."""
+        with self._lock, self._connection.transaction(), self._connection.cursor() as cursor:
+            self.lease.fence(cursor)
+            cursor.execute(statement.replace("?", "%s").encode(), params)
 
     def close(self) -> None:
-        """Give up the lease (at once, not when the server notices) and close the connection.
+        """Release the lease (a standby takes it at once) and close the connections.
 
         The commit process goes first: it finishes the batch it holds, under the lease.
         """
         if self._child is not None:
             self._child.close()
             self._child = None
+        self.lease.close()
         self._readers.close()
-        if self._leased and not self._connection.closed:
-            with contextlib.suppress(psycopg.Error):
-                self._connection.execute("SELECT pg_advisory_unlock_all()")
-        self._leased = False
         self._connection.close()
 
     def __enter__(self) -> Self:
@@ -360,18 +393,9 @@ class _Pipe:
 
     def send(self, batch: Commit) -> None:
         statements = self._store._statements_of(batch)
-        with _store_errors():
+        with self._store._child_errors():
             self._child.send(statements)
 
     def answer(self) -> None:
-        with _store_errors():
+        with self._store._child_errors():
             self._child.answer()
-
-
-@contextlib.contextmanager
-def _store_errors() -> Iterator[None]:
-    """The commit process's failures as the store's (it imports nothing of mkoba)."""
-    try:
-        yield
-    except CommitFailed as error:
-        raise StoreError(str(error), error.fault) from None

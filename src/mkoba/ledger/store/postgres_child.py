@@ -22,9 +22,19 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from mkoba.ledger.store.commit_child import FAULT_DATA, FAULT_STORE, CommitChild
+from mkoba.ledger.store.commit_child import FAULT_DATA, FAULT_FENCED, FAULT_STORE, CommitChild
 
-__all__ = ["COPY", "DRIVER", "MANY", "ONE", "Statement", "connect", "describe", "fault_of"]
+__all__ = [
+    "COPY",
+    "DRIVER",
+    "FENCED_SQLSTATE",
+    "MANY",
+    "ONE",
+    "Statement",
+    "connect",
+    "describe",
+    "fault_of",
+]
 
 # How a ``Statement`` runs: one execute; an executemany over rows; a COPY of rows
 # (its parameters: the columns' binary types, or None for text, and the rows).
@@ -34,6 +44,8 @@ Statement = tuple[str, Any, int]
 statement_timeout_ms = 60_000
 # How long connecting may take: a writer rebuilding after a lost server must not hang.
 connect_timeout_s = 10
+# The error the lease's fence raises (``lease.py``): another writer holds the ledger.
+FENCED_SQLSTATE = "ML001"
 # Errors about the rows of a batch, not the server: the same rows fail again, others do not.
 _DATA_ERRORS = (
     psycopg.DataError,
@@ -43,17 +55,24 @@ _DATA_ERRORS = (
 )
 
 
-def start(dsn: str, schema: str | None) -> CommitChild:
-    """A commit process with a connection of its own to ``dsn``, on ``schema``."""
-    return CommitChild(__name__, (dsn, schema))
+# A statement and its parameters, run once on the commit process's new connection.
+Setup = tuple[str, Sequence[object]]
 
 
-def connect(dsn: str, schema: str | None) -> psycopg.Connection:
+def start(dsn: str, schema: str | None, setup: Sequence[Setup] = ()) -> CommitChild:
+    """A commit process with a connection of its own to ``dsn``, on ``schema``.
+
+    ``setup``: statements for its session first (the lease's holder's settings).
+    """
+    return CommitChild(__name__, (dsn, schema, list(setup)))
+
+
+def connect(dsn: str, schema: str | None, **options: Any) -> psycopg.Connection:
     """A connection with the search path on ``schema`` (created if missing).
 
     ``schema`` must be a plain identifier (the store checks it before it gets here).
     """
-    connection = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout_s)
+    connection = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout_s, **options)
     connection.execute(f"SET statement_timeout = {statement_timeout_ms}")
     if schema is not None:
         connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
@@ -110,6 +129,8 @@ def fault_of(connection: psycopg.Connection, error: BaseException) -> str:
     """Whether a failed commit was its rows' fault or the server's (or connection's)."""
     if connection.broken or connection.closed:
         return FAULT_STORE
+    if isinstance(error, psycopg.Error) and error.sqlstate == FENCED_SQLSTATE:
+        return FAULT_FENCED
     if isinstance(error, _DATA_ERRORS):
         return FAULT_DATA
     if isinstance(error, psycopg.Error | OSError | MemoryError):
@@ -151,8 +172,11 @@ class _Postgres:
     def __init__(self) -> None:
         self._connection: psycopg.Connection | None = None
 
-    def open(self, opening: tuple[str, str | None]) -> psycopg.Connection:
-        self._connection = connect(*opening)
+    def open(self, opening: tuple[str, str | None, list[Setup]]) -> psycopg.Connection:
+        dsn, schema, setup = opening
+        self._connection = connect(dsn, schema)
+        for statement, params in setup:
+            self._connection.execute(statement.encode(), params)
         return self._connection
 
     def transaction(self, connection: psycopg.Connection, statements: list[Statement]) -> None:

@@ -1,0 +1,171 @@
+"""A front's channel rows and balance reads, served by the core across the bus.
+
+- ``RemoteRows`` (a front): rows go to ``<prefix>.rows`` and balance reads to
+  ``<prefix>.balances``, request-reply to the core. While no core listens (one
+  restarting, a standby taking over) a front asks again until its deadline, then
+  raises ``CoreUnavailable``; a channel answers its busy code, not an error.
+  Each batch carries an id of its own, so one asked twice commits once.
+- ``RowsServer`` (the core): commits what the channels' ``Admission`` allows
+  (a check that may also renumber a row: a front's callbacks get their outbox
+  ids from the core, so any number of fronts never collide) and refuses the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Sequence
+
+from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
+
+from mkoba.bus.jetstream import NatsBus, retry_pause_s
+from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
+from mkoba.ledger import Balance, Write, WriterError
+from mkoba.ports import Unavailable
+
+log = logging.getLogger("mkoba.bus.rows")
+
+# How long one ask waits for the core's answer before asking again.
+ask_timeout_s = 5.0
+# The core's answer while its ledger cannot commit (the store away): ask again.
+BUSY = b"busy"
+# Batch ids the core remembers having committed (a front's retry of one commits nothing).
+committed_kept_max = 65_536
+
+
+class RemoteRows:
+    """A front's rows, committed by the core's ledger writer across the bus."""
+
+    ordered = False
+
+    def __init__(self, bus: NatsBus, timeout_s: float) -> None:
+        self.bus = bus
+        self.timeout_s = timeout_s
+
+    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
+        """Send ``writes`` now; the awaitable resolves once the core has them durable."""
+        batch = secrets.token_hex(12)
+        return asyncio.ensure_future(self._commit(rows_bytes(writes, poke, batch)))
+
+    async def _commit(self, body: bytes) -> None:
+        answer = await self._ask("rows", body)
+        if answer != b"ok":
+            raise RowsError(f"the core did not commit the rows: {answer.decode(errors='replace')}")
+
+    async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
+        """The core's ledger writer's balances of ``account_ids``."""
+        answer = json.loads(await self._ask("balances", json.dumps(list(account_ids)).encode()))
+        if not isinstance(answer, list):
+            raise RowsError("the core did not read the balances")
+        return [None if b is None else Balance(*b) for b in answer]
+
+    async def _ask(self, what: str, body: bytes) -> bytes:
+        subject = f"{self.bus.prefix}.{what}"
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                raise CoreUnavailableError(f"no core answered on {subject} in {self.timeout_s:g} s")
+            try:
+                answer = await self.bus.client.request(
+                    subject, body, timeout=min(ask_timeout_s, left_s)
+                )
+            except NoRespondersError:
+                await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            except (TimeoutError, NatsError) as problem:
+                log.warning("%s: %s; asking again", subject, type(problem).__name__)
+                if not isinstance(problem, TimeoutError):  # not connected: no busy loop
+                    await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            if answer.data == BUSY:
+                await asyncio.sleep(min(retry_pause_s, left_s))
+                continue
+            return bytes(answer.data)
+
+
+class CoreUnavailableError(RowsError, Unavailable):
+    """No core answered before the deadline: the channel answers that it is busy."""
+
+
+class RowsServer:
+    """The core's side: commit fronts' rows that the admission allows; read balances."""
+
+    def __init__(self, bus: NatsBus, rows: LocalRows, admission: Admission) -> None:
+        self.bus = bus
+        self.rows = rows
+        self.admission = admission
+        # Batches committed or committing, by id: the answer a front's retry gets.
+        self._batches: OrderedDict[str, asyncio.Future[bytes]] = OrderedDict()
+
+    async def serve(self) -> None:
+        """Listen on ``<prefix>.rows`` and ``<prefix>.balances``.
+
+        No queue group: a hung core that lost the ledger may still be subscribed; the
+        live one answers (and the other commits nothing: its lease is gone).
+        """
+        client, prefix = self.bus.client, self.bus.prefix
+        await client.subscribe(f"{prefix}.rows", cb=self._on_rows)
+        await client.subscribe(f"{prefix}.balances", cb=self._on_balances)
+
+    async def _on_rows(self, message: Msg) -> None:
+        self.bus.spawn(self._commit(message))
+
+    async def _commit(self, message: Msg) -> None:
+        try:
+            writes, poke, batch = rows_from(message.data)
+        except ValueError as problem:
+            await message.respond(f"refused: {problem}".encode())
+            return
+        known = self._batches.get(batch) if batch else None
+        if known is not None:
+            # A front asked again (its first ask timed out): answer as the first commit does.
+            await message.respond(await asyncio.shield(known))
+            return
+        answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        if batch:
+            self._batches[batch] = answer
+            if len(self._batches) > committed_kept_max:
+                self._batches.popitem(last=False)
+        answer.set_result(await self._answer(writes, poke))
+        if answer.result() != b"ok":
+            self._batches.pop(batch, None)  # nothing committed: a retry may try again
+        await message.respond(answer.result())
+
+    async def _answer(self, writes: list[Write], poke: bool) -> bytes:
+        admitted_writes, refusal = admitted(writes, self.admission)
+        if refusal:
+            log.error("refused a front's rows: %s", refusal)
+            return f"refused: {refusal}".encode()
+        try:
+            await self.rows.submit(admitted_writes, poke=poke)
+        except WriterError:
+            # The store cannot commit now: the front asks again until its deadline.
+            log.warning("a front's rows wait: the ledger cannot commit now")
+            return BUSY
+        except Exception as problem:
+            log.exception("a front's rows did not commit")
+            return f"failed: {type(problem).__name__}".encode()
+        return b"ok"
+
+    async def _on_balances(self, message: Msg) -> None:
+        self.bus.spawn(self._read_balances(message))
+
+    async def _read_balances(self, message: Msg) -> None:
+        try:
+            wanted = json.loads(message.data)
+            if not isinstance(wanted, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in wanted
+            ):
+                raise ValueError("a list of account ids")
+        except ValueError:
+            await message.respond(b"null")
+            return
+        found = await self.rows.balances(wanted)
+        await message.respond(json.dumps([None if b is None else list(b) for b in found]).encode())
