@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults import findings
 from tests.faults.conftest import run_scenario
 from tests.faults.rig import Rig, Services
 from tests.faults.scenario import Fault, Report, checks
@@ -35,7 +34,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(failures_kept=findings.ACK_GIVEN_UP_CORE),
+    checks(),
 )
 def test_after_the_core_is_killed_and_restarted(report: Report, check: str) -> None:
     report.check(check)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults import findings
 from tests.faults.conftest import run_scenario
 from tests.faults.rig import Rig, Services
 from tests.faults.scenario import Fault, Report, checks
@@ -39,12 +38,7 @@ def report(fault_services: Services, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.mark.parametrize(
     "check",
-    checks(
-        no_errors=findings.STORE_OUTAGE_500,
-        readiness=findings.READY_WITHOUT_STORE,
-        callbacks=findings.FRONT_ROWS_LOST,
-        successes_kept=findings.POST_NOT_DURABLE,
-    ),
+    checks(),
 )
 def test_after_the_core_is_cut_from_postgres_and_healed(report: Report, check: str) -> None:
     report.check(check)

@@ -30,6 +30,7 @@ from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from mkoba.bus.jetstream import NatsBus
+from mkoba.ports import Unavailable
 
 log = logging.getLogger("mkoba.bus.members")
 
@@ -102,6 +103,8 @@ class Members:
             await self._claims.create(key, self.me.encode())
         except KeyWrongLastSequenceError:
             return False
+        except NatsError as problem:  # NATS away: the channel answers busy
+            raise Unavailable(f"claims cannot be made now: {type(problem).__name__}") from None
         return True
 
     async def release(self, key: str) -> None:
@@ -117,6 +120,8 @@ class Members:
             entry = await self._claims.get(key)
         except KeyNotFoundError:
             return ""
+        except NatsError as problem:
+            raise Unavailable(f"claims cannot be read now: {type(problem).__name__}") from None
         return (entry.value or b"").decode()
 
     async def answer(self, what: str, answerer: Answerer) -> None:
