@@ -259,7 +259,7 @@ class Platform:
         if settings.role == "core":
             assert isinstance(self.bus, NatsBus) and isinstance(self.rows, LocalRows)
             self.admission.update(self.daraja.front_rows())
-            await RowsServer(self.bus, self.rows, self.admission).serve()
+            await RowsServer(self.bus, self.rows, self.admission, store).serve()
         self.started = time.time()
 
     async def _handle(self, request: Request) -> Response:
