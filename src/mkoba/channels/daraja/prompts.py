@@ -83,6 +83,8 @@ class Prompts:
         self.arrivals: dict[str, asyncio.Event] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Open prompts whose outcome a core never answered (it may have committed it).
+        self._unsure: set[str] = set()
         self.owners = PromptOwners(self)
 
     # -- creating ---------------------------------------------------------------------
@@ -212,6 +214,9 @@ class Prompts:
 
     async def answer_sealed(self, prompt: Prompt, sealed: SealedPin) -> Answer:
         """Pay an open prompt with the PIN sealed for its request."""
+        # (Pending still once the store is read: another task may have settled it meanwhile.)
+        if prompt.state != "pending" or await self._decided_meanwhile(prompt):
+            return closed_answer(prompt)
         if prompt.state != "pending":
             return closed_answer(prompt)
         prompt.state = "answering"
@@ -301,7 +306,7 @@ class Prompts:
 
     async def fail(self, prompt: Prompt, result: Result) -> None:
         """End an open prompt without payment: its row and the failure callback, together."""
-        if not prompt.open:
+        if not prompt.open or await self._decided_meanwhile(prompt) or not prompt.open:
             return
         assert not result.ok
         self._disarm(prompt)
@@ -317,11 +322,29 @@ class Prompts:
         try:
             await daraja.commit([prompt.update(now), row], callbacks=True)
         except Unavailable:
-            # No core took the outcome in time (cluster form): the prompt stays open, to
-            # expire again later or be answered again, so no outcome is lost or made up.
+            # No core answered in time (cluster form): the prompt stays open, to expire
+            # again or be answered again, so no outcome is lost; as a core may have
+            # committed it and died unanswered, the store is read before deciding again.
+            self._unsure.add(prompt.checkout_id)
             self._reopen(prompt)
             raise
         self._finish(prompt)
+
+    async def _decided_meanwhile(self, prompt: Prompt) -> bool:
+        """Whether the outcome a core left unanswered did commit: then the prompt ends so."""
+        if prompt.checkout_id not in self._unsure:
+            return False
+        rows = await asyncio.to_thread(
+            self.daraja.tables.query,
+            f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts WHERE checkout_id = ?",
+            (prompt.checkout_id,),
+        )
+        stored = prompt_of(rows[0]) if rows else None
+        if stored is None or stored.open or not prompt.open:
+            return False
+        prompt.state, prompt.result, prompt.receipt = stored.state, stored.result, stored.receipt
+        self._finish(prompt)
+        return True
 
     def _reopen(self, prompt: Prompt) -> None:
         prompt.state, prompt.result = "pending", None
@@ -357,6 +380,7 @@ class Prompts:
 
     def _forget(self, prompt: Prompt) -> None:
         self.open.pop(prompt.checkout_id, None)
+        self._unsure.discard(prompt.checkout_id)
         self._release(prompt)
         self._disarm(prompt)
 
