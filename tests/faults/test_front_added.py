@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.answers import Outcome
+from tests.faults.answers import Outcome, expected
 from tests.faults.cluster import Node, start_timeout_s
 from tests.faults.conftest import run_scenario
 from tests.faults.load import NativeSender
 from tests.faults.rig import Rig, Services
 from tests.faults.scenario import Fault, Report, checks
-from tests.faults.test_front_kill import _expected
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +61,7 @@ def test_no_request_fails_for_the_added_front(report: Report) -> None:
     problems = [
         f"{a.front}: {a.stream} {a.key} {a.outcome} {a.code}"
         for a in report.seen
-        if not _expected(a)
+        if not expected(a)
     ]
     assert not problems, f"{len(problems)} unexpected answers: {problems[:10]}"
 
