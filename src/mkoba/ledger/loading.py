@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from mkoba.ledger import invariants
 from mkoba.ledger.engine import Engine
-from mkoba.ledger.store.base import Store, StoreError
+from mkoba.ledger.records import FailureRecord
+from mkoba.ledger.store.base import StoredAccount, StoreError
+from mkoba.ledger.transfer import TransferRecord
 
 
-def load(store: Store, engine: Engine) -> None:
+class Source(Protocol):
+    """What a load reads: a store, or a standby's snapshot of one (``warm.py``)."""
+
+    def load_accounts(self) -> Iterator[StoredAccount]:
+        """Every account, in creation order."""
+
+    def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
+        """Every transfer record after ``after``, in timestamp order."""
+
+    def load_failures(self) -> Iterator[FailureRecord]:
+        """Every failure pinned to its id."""
+
+    def checkpoint(self) -> int:
+        """The timestamp the stored balances are exact at (0: never checkpointed)."""
+
+
+def load(store: Source, engine: Engine) -> None:
     """Rebuild ``engine`` from ``store`` and check it against the stored checkpoint.
 
     Raises ``StoreError`` when the stored balances disagree with the transfers

@@ -42,6 +42,7 @@ from mkoba.ledger.store.postgres_child import (
     transaction,
 )
 from mkoba.ledger.store.postgres_readers import PostgresSnapshot, Readers
+from mkoba.ledger.store.postgres_tail import PostgresTail
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
@@ -322,6 +323,10 @@ class PostgresStore:
                 statements.append((_APPLY_STAGE, (), ONE))
             statements.append((_SET_META, ("checkpoint", batch.checkpoint), ONE))
         return statements
+
+    def tail(self) -> PostgresTail:
+        """Consistent reads on a connection of their own, for a warm standby (``warm.py``)."""
+        return PostgresTail(self._dsn, self.schema)
 
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
