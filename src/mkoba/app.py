@@ -42,7 +42,7 @@ from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import LedgerWriter, Store, books, open_store, queries
+from mkoba.ledger import LedgerWriter, Store, StoreError, books, open_store, queries
 from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
@@ -70,6 +70,7 @@ from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
 from mkoba.tables import Tables
+from mkoba.warmup import Warm
 
 if TYPE_CHECKING:
     import typer
@@ -207,20 +208,27 @@ class Platform:
         store = open_store(
             settings.db, commit_process=settings.commit_process, lease_s=settings.lease_s
         )
-        # A second core on a PostgreSQL ledger stands by for the lease (standby.py).
+        # A second core on a PostgreSQL ledger stands by for the lease, warm (standby.py).
         self.standby = Standby(store, stand_by=settings.role == "core")
-        await self.standby.start(lambda: self._start_core(store))
+        tail = getattr(store, "tail", None)
+        warm = Warm(tail()) if settings.standby_warm and tail is not None else None
+        await self.standby.start(lambda warm: self._start_core(store, warm), warm)
 
-    async def _start_core(self, store: Store) -> None:
-        """Load the ledger (this process holds its lease), start TranProc, then the bus."""
+    async def _start_core(self, store: Store, warm: Warm | None = None) -> None:
+        """Load the ledger (this process holds its lease), start TranProc, then the bus.
+
+        ``warm``: the ledger and directory a standby kept loaded, caught up instead.
+        """
         settings = self.settings
-        self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
+        loop = asyncio.get_running_loop()
+        ledger = None if warm is None else warm.ledger
+        self.writer = LoopWriter(store, loop, clock=self.clock, warm=ledger)
         await asyncio.to_thread(self._open_store)
         if isinstance(self.bus, NatsBus):
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
-        directory = await asyncio.to_thread(Directory.load, store)
+        directory = await asyncio.to_thread(_directory, store, warm)
         last = await asyncio.to_thread(_last_number, store)
         self.services = Services(
             writer=self.writer,
@@ -415,6 +423,17 @@ async def open_bus(settings: Settings) -> Bus:
     bus.keys = keys_fingerprint(load_or_create_key(settings.keys_dir / "transport.key"))
     await bus.connect()
     return bus
+
+
+def _directory(store: Store, warm: Warm | None) -> Directory:
+    """Under the lease: the directory a standby kept, caught up; else loaded."""
+    if warm is None:
+        return Directory.load(store)
+    try:
+        return warm.take_directory()
+    except StoreError:
+        log.warning("catching up the standby's directory failed: loading it")
+        return Directory.load(store)
 
 
 def _last_number(store: Store) -> int:

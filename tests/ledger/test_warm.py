@@ -36,6 +36,8 @@ pytestmark = pytest.mark.postgres
 
 R = TransferResult
 PENDING = TransferFlags.PENDING
+POST = TransferFlags.POST_PENDING
+VOID = TransferFlags.VOID_PENDING
 TRUST, ALICE, BOB, CAROL, DAVE, EVE = 1, 2, 3, 4, 5, 6
 TTL_S = 1.5
 
@@ -52,9 +54,7 @@ def full_state(engine: Engine) -> dict[str, Any]:
         },
         "transfer_ids": dict(engine.transfer_ids),
         "failed_ids": dict(engine.failed_ids),
-        "pendings": {
-            i: (p.record, p.status, p.expires_at) for i, p in engine.pendings.items()
-        },
+        "pendings": {i: (p.record, p.status, p.expires_at) for i, p in engine.pendings.items()},
         # Live ones: a writer drops an entry once its pending is resolved.
         "expiries": sorted(
             entry for entry in engine._expiries if engine.pendings[entry[1]].status == 0
@@ -79,9 +79,7 @@ def test_the_standby_takes_over_with_the_engine_a_cold_load_builds(postgres_url:
         ok(active, Transfer(10, TRUST, ALICE, 100_000, 1), Transfer(11, ALICE, BOB, 5_000, 1))
         ok(active, Transfer(12, ALICE, BOB, 700, 1, flags=PENDING, timeout_s=3600))
         ok(active, Transfer(13, ALICE, CAROL, 900, 1, flags=PENDING, timeout_s=3600))
-        assert active.submit([Transfer(14, BOB, ALICE, 10**9, 1)]).result(10) == [
-            R.EXCEEDS_CREDITS
-        ]
+        assert active.submit([Transfer(14, BOB, ALICE, 10**9, 1)]).result(10) == [R.EXCEEDS_CREDITS]
         assert active.set_closed(CAROL, True).result(10).ok
         active.checkpoint().result(10)
 
@@ -93,16 +91,20 @@ def test_the_standby_takes_over_with_the_engine_a_cold_load_builds(postgres_url:
         # a pending that expires, a reopen and a close, another pinned failure.
         assert all(r.ok for r in active.create_accounts([wallet(DAVE), wallet(EVE)]).result(10))
         ok(active, Transfer(20, TRUST, EVE, 30_000, 1))
-        ok(active, Transfer(21, ALICE, BOB, 700, 1, flags=TransferFlags.POST_PENDING, pending_id=12))
+        ok(
+            active,
+            Transfer(21, ALICE, BOB, 700, 1, flags=TransferFlags.POST_PENDING, pending_id=12),
+        )
         ok(active, Transfer(22, ALICE, BOB, 50, 1, flags=PENDING, timeout_s=1))
         assert warm.follow() > 0  # some of it while standing by
         assert warm.engine.timestamp > loaded
         assert active.set_closed(CAROL, False).result(10).ok
-        ok(active, Transfer(23, ALICE, CAROL, 900, 1, flags=TransferFlags.VOID_PENDING, pending_id=13))
+        ok(
+            active,
+            Transfer(23, ALICE, CAROL, 900, 1, flags=TransferFlags.VOID_PENDING, pending_id=13),
+        )
         assert active.set_closed(BOB, True).result(10).ok
-        assert active.submit([Transfer(24, EVE, ALICE, 10**8, 1)]).result(10) == [
-            R.EXCEEDS_CREDITS
-        ]
+        assert active.submit([Transfer(24, EVE, ALICE, 10**8, 1)]).result(10) == [R.EXCEEDS_CREDITS]
         wait_until(lambda: active.read(lambda e: e.pendings[22].status).result(10) != 0, 10)
         ok(active, Transfer(25, EVE, ALICE, 1_000, 1))
         active.checkpoint().result(10)
@@ -123,14 +125,13 @@ def test_the_standby_takes_over_with_the_engine_a_cold_load_builds(postgres_url:
 
         # Nothing applied twice; new money moves under the new token; A is fenced.
         assert taken.submit([Transfer(26, ALICE, EVE, 10, 1)]).result(10) == [R.EXISTS]
-        assert taken.submit([Transfer(24, EVE, ALICE, 10**8, 1)]).result(10) == [
-            R.EXCEEDS_CREDITS
-        ]
+        assert taken.submit([Transfer(24, EVE, ALICE, 10**8, 1)]).result(10) == [R.EXCEEDS_CREDITS]
         ok(taken, Transfer(30, EVE, DAVE, 500, 1))
         with pytest.raises(WriterError):
             active.submit([Transfer(31, ALICE, DAVE, 1, 1)]).result(10)
         assert taken.read(lambda e: 31 not in e.transfer_ids).result(10)
     finally:
+        warm.tail.close()
         if taken is not None:
             taken.stop()
         else:

@@ -183,4 +183,3 @@ class _Snapshot:
     def checkpoint(self) -> int:
         rows = self._read.query(_CHECKPOINT)
         return int(rows[0][0]) if rows else 0
-

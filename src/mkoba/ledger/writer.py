@@ -68,6 +68,8 @@ class LedgerWriter(Recovery):
         self.store = store
         # A standby's engine, loaded before the lease: caught up instead of loaded.
         self._warm = warm
+        # Whether the engine was caught up from the standby's (False: loaded here).
+        self.started_warm = False
         self.clock = clock
         self.batch_transfers_max = batch_transfers_max
         self.checkpoint_interval_s = checkpoint_interval_s
@@ -120,9 +122,13 @@ class LedgerWriter(Recovery):
                 load(self.store, self.engine)
             else:
                 # Under the lease: the old writer's commits are all visible, none to come.
-                assert self.engine is warm.engine
-                warm.catch_up()
-                warm.tail.close()
+                assert self.engine is warm.engine and warm.loaded
+                try:
+                    warm.catch_up()
+                    self.started_warm = True
+                except StoreError:  # a failed read leaves it half caught up: load afresh
+                    self.engine.clear()
+                    load(self.store, self.engine)
         except BaseException:
             # The writer owns the store: a refused start must not leak its connection.
             self.store.close()

@@ -25,6 +25,7 @@ What committed since an earlier read is found two ways:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -49,10 +50,19 @@ class PostgresTail:
         self._dsn = dsn
         self._schema = schema
         self._connection: psycopg.Connection | None = None
+        # ``close`` may come from another thread while a read runs: the read stops at
+        # its next batch of rows and closes the connection on its own thread.
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._reading = False
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[TailSnapshot]:
         """A REPEATABLE READ READ ONLY transaction; ``StoreError`` if the server fails."""
+        with self._lock:
+            if self._closed.is_set():
+                raise StoreError("the standby's reads are closed")
+            self._reading = True
         try:
             connection = self._open()
             connection.execute(_BEGIN)
@@ -60,14 +70,20 @@ class PostgresTail:
             assert row is not None
             mark = int(row[0])
             assert 0 < mark < 2**32, mark
-            yield TailSnapshot(connection, mark)
+            yield TailSnapshot(connection, mark, self._closed)
             connection.execute(b"COMMIT")
         except psycopg.Error as error:
-            self.close()
+            self._drop()
             raise StoreError(f"reading the ledger failed: {describe(error)}") from None
         except BaseException:
-            self.close()
+            self._drop()
             raise
+        finally:
+            with self._lock:
+                self._reading = False
+                closed = self._closed.is_set()
+            if closed:
+                self._drop()
 
     def _open(self) -> psycopg.Connection:
         connection = self._connection
@@ -78,7 +94,14 @@ class PostgresTail:
         return connection
 
     def close(self) -> None:
-        """Close the connection (a read in progress on another thread then fails)."""
+        """No more reads; one in progress on another thread stops at its next rows."""
+        with self._lock:
+            self._closed.set()
+            if self._reading:
+                return
+        self._drop()
+
+    def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(psycopg.Error):
@@ -88,8 +111,9 @@ class PostgresTail:
 class TailSnapshot:
     """One read transaction: queries, streamed queries, and the rows changed since a mark."""
 
-    def __init__(self, connection: psycopg.Connection, mark: int) -> None:
+    def __init__(self, connection: psycopg.Connection, mark: int, closed: threading.Event) -> None:
         self._connection = connection
+        self._closed = closed
         # The oldest transaction running when this snapshot was taken (32 bits).
         self.mark = mark
 
@@ -102,7 +126,10 @@ class TailSnapshot:
         with self._connection.cursor(name="ledger_tail") as cursor:
             cursor.itersize = stream_rows
             cursor.execute(statement.replace("?", "%s").encode(), params)
-            yield from cursor
+            while rows := cursor.fetchmany(stream_rows):
+                if self._closed.is_set():
+                    raise StoreError("the standby's reads were closed")
+                yield from rows
 
     @staticmethod
     def changed(mark: int) -> tuple[str, tuple[object, ...]]:
