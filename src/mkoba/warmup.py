@@ -52,6 +52,7 @@ class Warm:
         self.loads = 0
         self._followed = 0.0
         self._caught_up = 0.0
+        self.catch_up_s = 0.0  # how long the last catch-up took (the scans)
         self._stopped = False
 
     @property
@@ -102,12 +103,14 @@ class Warm:
     def _catch_up(self) -> None:
         directory = self.directory
         assert directory is not None and self._mark
+        started = time.monotonic()
         with self.tail.snapshot() as read:
             where, params = read.changed(self._mark)
             directory.apply(read_change(read, where, params))
             self._mark = read.mark
         self.ledger.catch_up()
         self._followed = self._caught_up = time.monotonic()
+        self.catch_up_s = self._caught_up - started
 
     def _drop(self) -> None:
         self.ledger = WarmLedger(self.tail)
@@ -139,4 +142,5 @@ class Warm:
             report["load_s"] = round(self.load_s, 1)
             report["followed_s_ago"] = round(time.monotonic() - self._followed, 1)
             report["records_followed"] = self.ledger.records_followed
+            report["catch_up_s"] = round(self.catch_up_s, 2)
         return report

@@ -336,6 +336,10 @@ class PostgresStore:
     def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
         """Every transfer record after ``after``, in timestamp order, streamed."""
         with self._connection.transaction(), self._connection.cursor(name="ledger_load") as cursor:
+            # The writer's session ends a transaction idle for 2 s (a hung holder's, lease.py);
+            # between fetches of a long load the replay (a GC pass over millions of objects,
+            # a busy machine) can take longer, which ended a 1M-customer load after a takeover.
+            self._connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             cursor.itersize = 8192
             cursor.execute(_SELECT_RECORDS, (after,))
             for row in cursor:
