@@ -42,7 +42,7 @@ from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import LedgerWriter, Store, StoreError, books, open_store, queries
+from mkoba.ledger import LedgerWriter, Store, books, open_store, queries
 from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
@@ -211,7 +211,7 @@ class Platform:
         # A second core on a PostgreSQL ledger stands by for the lease, warm (standby.py).
         self.standby = Standby(store, stand_by=settings.role == "core")
         tail = getattr(store, "tail", None)
-        warm = Warm(tail()) if settings.standby_warm and tail is not None else None
+        warm = Warm(tail(), tail()) if settings.standby_warm and tail is not None else None
         await self.standby.start(lambda warm: self._start_core(store, warm), warm)
 
     async def _start_core(self, store: Store, warm: Warm | None = None) -> None:
@@ -223,12 +223,21 @@ class Platform:
         loop = asyncio.get_running_loop()
         ledger = None if warm is None else warm.ledger
         self.writer = LoopWriter(store, loop, clock=self.clock, warm=ledger)
-        await asyncio.to_thread(self._open_store)
+        if warm is None:
+            await asyncio.to_thread(self._open_store)  # the directory's tables: migrated
+            directory = await asyncio.to_thread(Directory.load, store)
+        else:  # a standby holds the lease already: its directory catches up beside the ledger
+            reading = asyncio.ensure_future(asyncio.to_thread(warm.take_directory, store))
+            try:
+                await asyncio.to_thread(self._open_store)
+                directory = await reading
+            finally:
+                await asyncio.gather(reading, return_exceptions=True)
+                warm.stop()
         if isinstance(self.bus, NatsBus):
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
-        directory = await asyncio.to_thread(_directory, store, warm)
         last = await asyncio.to_thread(_last_number, store)
         self.services = Services(
             writer=self.writer,
@@ -423,17 +432,6 @@ async def open_bus(settings: Settings) -> Bus:
     bus.keys = keys_fingerprint(load_or_create_key(settings.keys_dir / "transport.key"))
     await bus.connect()
     return bus
-
-
-def _directory(store: Store, warm: Warm | None) -> Directory:
-    """Under the lease: the directory a standby kept, caught up; else loaded."""
-    if warm is None:
-        return Directory.load(store)
-    try:
-        return warm.take_directory()
-    except StoreError:
-        log.warning("catching up the standby's directory failed: loading it")
-        return Directory.load(store)
 
 
 def _last_number(store: Store) -> int:

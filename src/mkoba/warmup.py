@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 
+from mkoba.ledger import Store, StoreError
 from mkoba.ledger.warm import Tail, WarmLedger
 from mkoba.parties import Directory
 from mkoba.parties.directory import read_change
@@ -42,9 +43,11 @@ catch_up_s = 30.0
 class Warm:
     """A standby's ledger and directory, loaded and kept current; taken by the core."""
 
-    def __init__(self, tail: Tail) -> None:
+    def __init__(self, tail: Tail, ledger_tail: Tail) -> None:
+        # One connection each: under the lease the two catch up side by side.
         self.tail = tail
-        self.ledger = WarmLedger(tail)
+        self._ledger_tail = ledger_tail
+        self.ledger = WarmLedger(ledger_tail)
         self.directory: Directory | None = None
         self._mark = 0  # the directory's last read
         self.state = "cold"  # "loading", then "warm"; "taken" once the core has them
@@ -113,27 +116,36 @@ class Warm:
         self.catch_up_s = self._caught_up - started
 
     def _drop(self) -> None:
-        self.ledger = WarmLedger(self.tail)
+        self.ledger = WarmLedger(self._ledger_tail)
         self.directory = None
         self._mark = 0
         self.state = "cold"
 
-    def take_directory(self) -> Directory:
-        """Under the lease: the directory, caught up with everything committed before it."""
+    def take_directory(self, store: Store) -> Directory:
+        """Under the lease: the directory, caught up with everything committed before it.
+
+        On a thread of its own while the writer catches the ledger up (``app.py``). A
+        failed read leaves it half caught up: it is loaded from ``store`` instead.
+        """
+        lease = getattr(store, "lease", None)
+        assert lease is not None and lease.token, "caught up only under the lease"
         assert self.ready and self.directory is not None
-        directory = self.directory
-        with self.tail.snapshot() as read:
-            where, params = read.changed(self._mark)
-            directory.apply(read_change(read, where, params))
+        directory, self.directory = self.directory, None
         self.state = "taken"
-        self.directory = None
-        self.tail.close()
+        try:
+            with self.tail.snapshot() as read:
+                where, params = read.changed(self._mark)
+                directory.apply(read_change(read, where, params))
+        except StoreError as error:
+            log.warning("catching up the standby's directory failed (%s): loading it", error)
+            return Directory.load(store)
         return directory
 
     def stop(self) -> None:
-        """Stop standing by: no more reads (one in progress stops and is dropped)."""
+        """No more reads (one in progress stops and is dropped): the connections close."""
         self._stopped = True
         self.tail.close()
+        self._ledger_tail.close()
 
     def report(self) -> dict[str, object]:
         """For ``/health`` while standing by."""
