@@ -128,3 +128,26 @@ def _true(check: Any) -> Any:
         return bool(check())
 
     return holds
+
+
+async def test_a_warm_standby_stopped_while_standing_by_closes_its_reads(
+    postgres_url: str, bus_url: str, tmp_path: Path
+) -> None:
+    active = Platform(settings(postgres_url, bus_url, tmp_path))
+    standby = Platform(settings(postgres_url, bus_url, tmp_path))
+    await active.start()
+    try:
+        await standby.start()
+        warm = standby.standby.warm
+        assert warm is not None
+        await eventually(_true(lambda: warm.ready), 60, "the standby to load")
+        health, ready = standby.health_report()
+        assert not ready and health["parts"]["lease"]["warm"]["state"] == "warm"
+        await standby.stop()
+        assert not standby.standby.ready
+        assert warm.tail._connection is None  # type: ignore[attr-defined]
+        assert warm.ledger.tail._connection is None  # type: ignore[attr-defined]
+        # The active core never noticed: it still holds the lease and serves.
+        assert active.writer.health()["lease"]["state"] == "held"  # type: ignore[index]
+    finally:
+        await active.stop()
