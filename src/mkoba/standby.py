@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -128,6 +129,7 @@ class Standby:
         if warm is not None and not ready:
             warm.stop()
         self.starting = True
+        started = time.monotonic()
         try:
             await core(warm if ready else None)
         except Exception:
@@ -136,6 +138,7 @@ class Standby:
             self._exit(exit_start_failed)
             return
         self.ready = True
+        log.warning("serving as the core %.1f s after taking the lease", time.monotonic() - started)
 
     async def settle(self) -> bool:
         """Before the platform stops: whether the core started (and must be stopped).
