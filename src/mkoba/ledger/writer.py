@@ -16,7 +16,8 @@ only after their own batch has committed, so nobody sees an effect that could
 still be lost.
 
 A failed commit costs its own commands, not the writer: ``recovery.py``.
-Commands and their futures: ``commands.py``; loading from the store: ``loading.py``.
+Commands and their futures: ``commands.py``; loading from the store: ``loading.py``;
+a standby's engine, caught up instead of loaded (``warm=``): ``warm.py``.
 """
 
 from __future__ import annotations
