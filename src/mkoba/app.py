@@ -70,6 +70,7 @@ from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
 from mkoba.tables import Tables
+from mkoba.warmup import Warm
 
 if TYPE_CHECKING:
     import typer
@@ -207,20 +208,36 @@ class Platform:
         store = open_store(
             settings.db, commit_process=settings.commit_process, lease_s=settings.lease_s
         )
-        # A second core on a PostgreSQL ledger stands by for the lease (standby.py).
+        # A second core on a PostgreSQL ledger stands by for the lease, warm (standby.py).
         self.standby = Standby(store, stand_by=settings.role == "core")
-        await self.standby.start(lambda: self._start_core(store))
+        tail = getattr(store, "tail", None)
+        warm = Warm(tail(), tail()) if settings.standby_warm and tail is not None else None
+        await self.standby.start(lambda warm: self._start_core(store, warm), warm)
 
-    async def _start_core(self, store: Store) -> None:
-        """Load the ledger (this process holds its lease), start TranProc, then the bus."""
+    async def _start_core(self, store: Store, warm: Warm | None = None) -> None:
+        """Load the ledger (this process holds its lease), start TranProc, then the bus.
+
+        ``warm``: the ledger and directory a standby kept loaded, caught up instead.
+        """
         settings = self.settings
-        self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
-        await asyncio.to_thread(self._open_store)
+        loop = asyncio.get_running_loop()
+        ledger = None if warm is None else warm.ledger
+        self.writer = LoopWriter(store, loop, clock=self.clock, warm=ledger)
+        if warm is None:
+            await asyncio.to_thread(self._open_store)  # the directory's tables: migrated
+            directory = await asyncio.to_thread(Directory.load, store)
+        else:  # a standby holds the lease already: its directory catches up beside the ledger
+            reading = asyncio.ensure_future(asyncio.to_thread(warm.take_directory, store))
+            try:
+                await asyncio.to_thread(self._open_store)
+                directory = await reading
+            finally:
+                await asyncio.gather(reading, return_exceptions=True)
+                warm.stop()
         if isinstance(self.bus, NatsBus):
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
-        directory = await asyncio.to_thread(Directory.load, store)
         last = await asyncio.to_thread(_last_number, store)
         self.services = Services(
             writer=self.writer,

@@ -34,6 +34,7 @@ from mkoba.ledger.store.commit_child import ChildPipe, CommitChild, CommitFailed
 from mkoba.ledger.store.lease import Lease, keepalives, lease_ttl_s_default
 from mkoba.ledger.store.postgres_child import ONE, ROWS, Statement, describe, transaction
 from mkoba.ledger.store.postgres_readers import PostgresSnapshot, Readers
+from mkoba.ledger.store.postgres_tail import PostgresTail
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
@@ -263,6 +264,10 @@ class PostgresStore:
             statements.append((_SET_META, ("checkpoint", batch.checkpoint), ONE))
         return statements
 
+    def tail(self) -> PostgresTail:
+        """Consistent reads on a connection of their own, for a warm standby (``warm.py``)."""
+        return PostgresTail(self._dsn, self.schema)
+
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
         for row in self._connection.execute(sql.SELECT_ACCOUNTS).fetchall():
@@ -271,6 +276,10 @@ class PostgresStore:
     def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
         """Every transfer record after ``after``, in timestamp order, streamed."""
         with self._connection.transaction(), self._connection.cursor(name="ledger_load") as cursor:
+            # The writer's session ends a transaction idle for 2 s (a hung holder's, lease.py);
+            # between fetches of a long load the replay (a GC pass over millions of objects,
+            # a busy machine) can take longer, which ended a 1M-customer load after a takeover.
+            self._connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             cursor.itersize = 8192
             cursor.execute(_SELECT_RECORDS, (after,))
             for row in cursor:
