@@ -56,7 +56,7 @@ from mkoba.parties import (
     load_or_create_key,
 )
 from mkoba.parties.chart import operator_accounts, operator_change
-from mkoba.ports import Channel, Fronts, Ports, SoleFront
+from mkoba.ports import Channel, Fronts, Ports, SoleFront, Unavailable
 from mkoba.processor import history, ids
 from mkoba.processor import schema as processor_schema
 from mkoba.processor.processor import Processor
@@ -146,10 +146,10 @@ class Platform:
             request=self.request,
             acknowledge=self.acknowledge,
             # Late bound: the directory exists once started, and a front replaces it.
-            party=lambda msisdn: self.services.directory.by_msisdn(msisdn),  # noqa: PLW0108
-            profile=lambda: self.services.profile(self.clock()),
-            profile_at=lambda at: self.services.profile(at),  # noqa: PLW0108
-            directory=lambda: self.services.directory,
+            party=lambda msisdn: self._live().directory.by_msisdn(msisdn),  # noqa: PLW0108
+            profile=lambda: self._live().profile(self.clock()),
+            profile_at=lambda at: self._live().profile(at),
+            directory=lambda: self._live().directory,
             clock=self.clock,
             transport_key=self.transport_key,
             # Late bound: a front joins the other fronts at start.
@@ -159,7 +159,7 @@ class Platform:
         front = self.front
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
-        tables = Tables(lambda: self.services.store, lambda: self.rows)
+        tables = Tables(lambda: self._live().store, lambda: self.rows)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             self.channels.append(
@@ -179,10 +179,10 @@ class Platform:
                 tables,
                 settings.keys_dir,
                 Books(
-                    reversal_book.Queue(lambda: self.services.store),
-                    ticket_book.Desk(lambda: self.services.store),
+                    reversal_book.Queue(lambda: self._live().store),
+                    ticket_book.Desk(lambda: self._live().store),
                     # Late bound: the vault exists once started.
-                    lambda number: self.services.vault.id_digest(number),  # noqa: PLW0108
+                    lambda number: self._live().vault.id_digest(number),  # noqa: PLW0108
                     lambda: books.now(self.writer),
                 ),
                 callbacks=self.daraja.callback_log,
@@ -190,6 +190,17 @@ class Platform:
         )
         self.kit = Kit()
         self.background = Background(settings.keys_dir, self.kit)
+
+    def _live(self) -> Services:
+        """What the channels use once this process serves; ``Unavailable`` before.
+
+        A standby core (or one still starting) has no ledger or directory to serve from:
+        a request that reaches it anyway is answered busy by its channel, not failed.
+        """
+        services: Services | None = getattr(self, "services", None)
+        if services is None:
+            raise Unavailable("this core is not serving yet (standing by or starting)")
+        return services
 
     @property
     def front(self) -> bool:
