@@ -178,9 +178,9 @@ class Standby:
     def _lost(self, lost: LeaseLost) -> None:
         """On the thread that found it: say why, and end the process before anything more."""
         assert self.lease is not None
-        if self.lease.fenced_commits:
-            metrics.lease_fenced_commits_total.inc(self.lease.fenced_commits)
-        log.critical("%s; stopping", lost)
+        # In the log, not a metric: the process ends before any scrape could read one.
+        fenced = self.lease.fenced_commits
+        log.critical("%s; %d commit(s) refused by the fence; stopping", lost, fenced)
         _flush()
         self._exit(exit_lease_lost)
 
