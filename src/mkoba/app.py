@@ -42,7 +42,7 @@ from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
-from mkoba.ledger import LedgerWriter, Store, books, open_store, queries
+from mkoba.ledger import LedgerWriter, Store, books, open_store
 from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
@@ -249,7 +249,7 @@ class Platform:
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
-        last = await asyncio.to_thread(_last_number, store)
+        last = await asyncio.to_thread(history.last_number, store)
         self.services = Services(
             writer=self.writer,
             store=store,
@@ -443,13 +443,6 @@ async def open_bus(settings: Settings) -> Bus:
     bus.keys = keys_fingerprint(load_or_create_key(settings.keys_dir / "transport.key"))
     await bus.connect()
     return bus
-
-
-def _last_number(store: Store) -> int:
-    with store.snapshot() as snapshot:
-        requests = history.last_request_number(snapshot)
-        transfers = queries.highest_transfer_id(snapshot, ids.unnumbered_id_base)
-    return ids.last_number(requests, transfers)
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:

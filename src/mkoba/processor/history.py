@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
+from mkoba.ledger import Store, queries
+from mkoba.processor import ids
 from mkoba.processor.request import Response
 from mkoba.processor.schema import Receipt
 from mkoba.processor.status import Status
@@ -289,6 +291,14 @@ def outcome(store: Readable, request_id: str) -> tuple[Status, Response] | None:
     """A stored request's status and response."""
     rows = store.query("SELECT status, response FROM requests WHERE id = ?", (request_id,))
     return (Status(rows[0][0]), Response.from_json(str(rows[0][1]))) if rows else None
+
+
+def last_number(store: Store) -> int:
+    """The last number TranProc handed out: requests' and unnumbered transfers' (blocking)."""
+    with store.snapshot() as snapshot:
+        requests = last_request_number(snapshot)
+        transfers = queries.highest_transfer_id(snapshot, ids.unnumbered_id_base)
+    return ids.last_number(requests, transfers)
 
 
 def last_request_number(store: Readable) -> int:
