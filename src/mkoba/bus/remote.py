@@ -4,7 +4,9 @@
   ``<prefix>.balances``, request-reply to the core. While no core listens (one
   restarting, a standby taking over) a front asks again until its deadline, then
   raises ``CoreUnavailable``; a channel answers its busy code, not an error.
-  Each batch carries an id of its own, so one asked twice commits once.
+  Each batch carries an id of its own, so one asked twice commits once. The
+  front's requests sent meanwhile name the batch, and the core decides them only
+  after it (``order.py``): so a front need not wait for its rows before a request.
 - ``RowsServer`` (the core): commits what the channels' ``Admission`` allows
   (a check that may also renumber a row: a front's callbacks get their outbox
   ids from the core, so any number of fronts never collide) and refuses the rest.
@@ -42,7 +44,8 @@ committed_kept_max = 65_536
 class RemoteRows:
     """A front's rows, committed by the core's ledger writer across the bus."""
 
-    ordered = False
+    # Requests sent after rows are decided after them (``order.py``).
+    ordered = True
 
     def __init__(self, bus: NatsBus, timeout_s: float) -> None:
         self.bus = bus
@@ -51,10 +54,14 @@ class RemoteRows:
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
         """Send ``writes`` now; the awaitable resolves once the core has them durable."""
         batch = secrets.token_hex(12)
-        return asyncio.ensure_future(self._commit(rows_bytes(writes, poke, batch)))
+        self.bus.order.sending(batch)
+        return asyncio.ensure_future(self._commit(rows_bytes(writes, poke, batch), batch))
 
-    async def _commit(self, body: bytes) -> None:
-        answer = await self._ask("rows", body)
+    async def _commit(self, body: bytes, batch: str) -> None:
+        try:
+            answer = await self._ask("rows", body)
+        finally:
+            self.bus.order.settled(batch)
         if answer != b"ok":
             raise RowsError(f"the core did not commit the rows: {answer.decode(errors='replace')}")
 
@@ -133,18 +140,22 @@ class RowsServer:
             self._batches[batch] = answer
             if len(self._batches) > committed_kept_max:
                 self._batches.popitem(last=False)
-        answer.set_result(await self._answer(writes, poke))
+        answer.set_result(await self._answer(writes, poke, batch))
         if answer.result() != b"ok":
             self._batches.pop(batch, None)  # nothing committed: a retry may try again
+            self.bus.order.dropped(batch)
         await message.respond(answer.result())
 
-    async def _answer(self, writes: list[Write], poke: bool) -> bytes:
+    async def _answer(self, writes: list[Write], poke: bool, batch: str) -> bytes:
         admitted_writes, refusal = admitted(writes, self.admission)
         if refusal:
             log.error("refused a front's rows: %s", refusal)
             return f"refused: {refusal}".encode()
         try:
-            await self.rows.submit(admitted_writes, poke=poke)
+            stored = self.rows.submit(admitted_writes, poke=poke)
+            if batch:  # queued now, in order: the front's requests after it may go on
+                self.bus.order.queued(batch)
+            await stored
         except WriterError:
             # The store cannot commit now: the front asks again until its deadline.
             log.warning("a front's rows wait: the ledger cannot commit now")

@@ -100,10 +100,11 @@ class Prompts:
     async def push(self, prompt: Prompt) -> None:
         """Store ``prompt``, show it on the handset and arm its timers; return once durable.
 
-        In one process the handset may answer before the row is durable: the ledger
-        writer commits in submission order, so the prompt's row is in the same database
-        transaction as its payment or an earlier one, never a later one. A front's rows
-        and requests reach the core by different roads, so a front waits for the row.
+        The handset may answer before the row is durable: the ledger writer commits in
+        submission order, so the prompt's row is in the same database transaction as its
+        payment or an earlier one, never a later one. From a front too: its requests
+        name the rows it sent before them, and the core decides them after those
+        (``bus/order.py``).
         """
         assert prompt.msisdn not in self.by_msisdn
         prompt.owner = self.daraja.ports.fronts().me
@@ -119,7 +120,15 @@ class Prompts:
             raise
         self._arm(prompt)
         if rows.ordered:
-            await stored
+            try:
+                await stored
+            except BaseException:
+                # Not stored: the push fails, and an answer already on its way sends no
+                # failure callback for a push its client was told failed.
+                self._forget(prompt)
+                if prompt.open:
+                    prompt.state = "failed"
+                raise
 
     def _arm(self, prompt: Prompt) -> None:
         daraja = self.daraja
