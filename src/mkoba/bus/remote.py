@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -50,10 +51,13 @@ class RemoteRows:
     def __init__(self, bus: NatsBus, timeout_s: float) -> None:
         self.bus = bus
         self.timeout_s = timeout_s
+        # Batch ids: this front's random part, then a count (no system call per batch).
+        self._batch_prefix = secrets.token_hex(8)
+        self._batches = itertools.count()
 
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
         """Send ``writes`` now; the awaitable resolves once the core has them durable."""
-        batch = secrets.token_hex(12)
+        batch = f"{self._batch_prefix}{next(self._batches):x}"
         self.bus.order.sending(batch)
         return asyncio.ensure_future(self._commit(rows_bytes(writes, poke, batch), batch))
 
