@@ -34,6 +34,7 @@ OWNERS = {
     "reversals": "products/",
     "sms_parts": "channels/sms/",
     "staff_": "staff/",
+    "bus_": "bus/",
 }
 # The benchmarks measure the stores themselves and keep their own naive baselines.
 EXEMPT = ("bench/",)

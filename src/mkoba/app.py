@@ -56,7 +56,7 @@ from mkoba.parties import (
     load_or_create_key,
 )
 from mkoba.parties.chart import operator_accounts, operator_change
-from mkoba.ports import Channel, Fronts, Ports, SoleFront
+from mkoba.ports import Channel, Fronts, Ports, SoleFront, Unavailable
 from mkoba.processor import history, ids
 from mkoba.processor import schema as processor_schema
 from mkoba.processor.processor import Processor
@@ -70,6 +70,7 @@ from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
 from mkoba.tables import Tables
+from mkoba.warmup import Warm
 
 if TYPE_CHECKING:
     import typer
@@ -145,10 +146,10 @@ class Platform:
             request=self.request,
             acknowledge=self.acknowledge,
             # Late bound: the directory exists once started, and a front replaces it.
-            party=lambda msisdn: self.services.directory.by_msisdn(msisdn),  # noqa: PLW0108
-            profile=lambda: self.services.profile(self.clock()),
-            profile_at=lambda at: self.services.profile(at),  # noqa: PLW0108
-            directory=lambda: self.services.directory,
+            party=lambda msisdn: self._live().directory.by_msisdn(msisdn),  # noqa: PLW0108
+            profile=lambda: self._live().profile(self.clock()),
+            profile_at=lambda at: self._live().profile(at),
+            directory=lambda: self._live().directory,
             clock=self.clock,
             transport_key=self.transport_key,
             # Late bound: a front joins the other fronts at start.
@@ -158,7 +159,7 @@ class Platform:
         front = self.front
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
-        tables = Tables(lambda: self.services.store, lambda: self.rows)
+        tables = Tables(lambda: self._live().store, lambda: self.rows)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             self.channels.append(
@@ -178,10 +179,10 @@ class Platform:
                 tables,
                 settings.keys_dir,
                 Books(
-                    reversal_book.Queue(lambda: self.services.store),
-                    ticket_book.Desk(lambda: self.services.store),
+                    reversal_book.Queue(lambda: self._live().store),
+                    ticket_book.Desk(lambda: self._live().store),
                     # Late bound: the vault exists once started.
-                    lambda number: self.services.vault.id_digest(number),  # noqa: PLW0108
+                    lambda number: self._live().vault.id_digest(number),  # noqa: PLW0108
                     lambda: books.now(self.writer),
                 ),
                 callbacks=self.daraja.callback_log,
@@ -189,6 +190,17 @@ class Platform:
         )
         self.kit = Kit()
         self.background = Background(settings.keys_dir, self.kit)
+
+    def _live(self) -> Services:
+        """What the channels use once this process serves; ``Unavailable`` before.
+
+        A standby core (or one still starting) has no ledger or directory to serve from:
+        a request that reaches it anyway is answered busy by its channel, not failed.
+        """
+        services: Services | None = getattr(self, "services", None)
+        if services is None:
+            raise Unavailable("this core is not serving yet (standing by or starting)")
+        return services
 
     @property
     def front(self) -> bool:
@@ -207,20 +219,36 @@ class Platform:
         store = open_store(
             settings.db, commit_process=settings.commit_process, lease_s=settings.lease_s
         )
-        # A second core on a PostgreSQL ledger stands by for the lease (standby.py).
+        # A second core on a PostgreSQL ledger stands by for the lease, warm (standby.py).
         self.standby = Standby(store, stand_by=settings.role == "core")
-        await self.standby.start(lambda: self._start_core(store))
+        tail = getattr(store, "tail", None)
+        warm = Warm(tail(), tail()) if settings.standby_warm and tail is not None else None
+        await self.standby.start(lambda warm: self._start_core(store, warm), warm)
 
-    async def _start_core(self, store: Store) -> None:
-        """Load the ledger (this process holds its lease), start TranProc, then the bus."""
+    async def _start_core(self, store: Store, warm: Warm | None = None) -> None:
+        """Load the ledger (this process holds its lease), start TranProc, then the bus.
+
+        ``warm``: the ledger and directory a standby kept loaded, caught up instead.
+        """
         settings = self.settings
-        self.writer = LoopWriter(store, asyncio.get_running_loop(), clock=self.clock)
-        await asyncio.to_thread(self._open_store)
+        loop = asyncio.get_running_loop()
+        ledger = None if warm is None else warm.ledger
+        self.writer = LoopWriter(store, loop, clock=self.clock, warm=ledger)
+        if warm is None:
+            await asyncio.to_thread(self._open_store)  # the directory's tables: migrated
+            directory = await asyncio.to_thread(Directory.load, store)
+        else:  # a standby holds the lease already: its directory catches up beside the ledger
+            reading = asyncio.ensure_future(asyncio.to_thread(warm.take_directory, store))
+            try:
+                await asyncio.to_thread(self._open_store)
+                directory = await reading
+            finally:
+                await asyncio.gather(reading, return_exceptions=True)
+                warm.stop()
         if isinstance(self.bus, NatsBus):
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
-        directory = await asyncio.to_thread(Directory.load, store)
         last = await asyncio.to_thread(_last_number, store)
         self.services = Services(
             writer=self.writer,
@@ -259,7 +287,7 @@ class Platform:
         if settings.role == "core":
             assert isinstance(self.bus, NatsBus) and isinstance(self.rows, LocalRows)
             self.admission.update(self.daraja.front_rows())
-            await RowsServer(self.bus, self.rows, self.admission).serve()
+            await RowsServer(self.bus, self.rows, self.admission, store).serve()
         self.started = time.time()
 
     async def _handle(self, request: Request) -> Response:

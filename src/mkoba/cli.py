@@ -371,6 +371,42 @@ def bench_sms(
     run_sms(messages, window, smsc, console, json_lines)
 
 
+@bench_app.command("standby")
+def bench_standby(
+    customers: int = typer.Option(100_000, min=2, max=10_000_000, help="Customers in the ledger"),
+    transactions: int = typer.Option(None, help="Transactions over the past year [1 per customer]"),
+    db: str = typer.Option("postgresql://127.0.0.1:5432/test", help="PostgreSQL server"),
+    nats: str = typer.Option("nats://127.0.0.1:4222", help="NATS server (a prefix of the bench's)"),
+    rounds: int = typer.Option(2, min=1, max=20, help="Takeovers of each form, interleaved"),
+    sends: int = typer.Option(
+        20, min=1, max=10_000, help="Send-money requests the active commits before it dies"
+    ),
+    store: str = typer.Option(
+        None, help="Keep keys and the schema's name here (a run of the same size reuses it)"
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """A standby core taking over a large ledger: cold (loads after the lease) and warm."""
+    from mkoba.bench.errors import BenchError
+    from mkoba.bench.standby import Config as StandbyConfig
+    from mkoba.bench.standby import run as run_standby
+
+    config = StandbyConfig(
+        customers=customers,
+        transactions=transactions if transactions is not None else customers,
+        db=db,
+        nats=nats,
+        rounds=rounds,
+        sends=sends,
+        store=Path(store) if store is not None else None,
+    )
+    try:
+        run_standby(config, console=error_console if json_lines else console, json_lines=json_lines)
+    except BenchError as problem:
+        error_console.print(f"[red]bench standby:[/red] {problem}")
+        raise typer.Exit(1) from None
+
+
 @bench_app.command("console")
 def bench_console(
     customers: int = typer.Option(1_000_000, max=10_000_000, help="Customers in the store"),

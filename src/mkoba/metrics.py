@@ -53,8 +53,3 @@ lease_token = Gauge(
     "The ledger lease's fencing token, as this core last saw it (PostgreSQL).",
     registry=registry,
 )
-lease_fenced_commits_total = Counter(
-    "mkoba_lease_fenced_commits_total",
-    "Commits refused because this core had lost the ledger's lease to another.",
-    registry=registry,
-)

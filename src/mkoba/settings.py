@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     lease_s: float = Field(
         5.0, ge=1, le=60, description="the ledger writer's lease on PostgreSQL (standby takeover)"
     )
+    # A standby core loads the ledger and the directory while it waits and follows the
+    # active core's commits (mkoba/warmup.py); off: it loads them only once it holds the
+    # lease (minutes on a large ledger; kept to measure the difference).
+    standby_warm: bool = Field(True, description="a standby core keeps the ledger loaded")
     # USSD channel (channels/ussd): session life, idle time, the gateway's response timeout.
     ussd_session_s: float = Field(180.0, gt=0, le=3600, description="USSD session life")
     ussd_idle_s: float = Field(60.0, gt=0, le=600, description="USSD wait for the user's input")

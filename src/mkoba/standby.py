@@ -4,8 +4,12 @@ On PostgreSQL the core's ledger writer holds the ledger's lease
 (``ledger/store/lease.py``). A second ``--role core`` on the same ledger does not
 fail: it connects to the bus and the store, says that it is the standby (a log
 line, and ``/health`` status "standby" naming the holder) and tries for the lease
-every ``poll_s``. Once it holds it, it starts as any core does: it loads the
-ledger, starts TranProc, and only then takes requests from the bus.
+every ``poll_s``. Meanwhile it keeps warm (``warmup.py``): it loads the ledger and
+the directory and follows what the active core commits. Once it holds the lease it
+starts as any core does, except that it only catches those two up with what
+committed since its last read instead of loading them: it starts TranProc, and
+only then takes requests from the bus. Without ``standby_warm`` it loads them
+only then (minutes on a large ledger).
 
 A core that loses the lease (another took it over, or it could not renew it
 before it expired) must do nothing more: it logs why and the process exits at
@@ -20,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +34,10 @@ from mkoba.ledger.store.base import LeaseLost
 
 if TYPE_CHECKING:
     from mkoba.ledger.store.lease import Lease, LeaseState
+    from mkoba.warmup import Warm
+
+# Starts the core; given what the standby kept warm, if it is ready.
+Core = Callable[["Warm | None"], Awaitable[None]]
 
 log = logging.getLogger("mkoba")
 
@@ -56,15 +65,22 @@ class Standby:
         self.seen: LeaseState | None = None
         self._exit = exit
         self._task: asyncio.Task[None] | None = None
+        self.warm: Warm | None = None
         if self.lease is not None:
             self.lease.on_lost = self._lost
 
-    async def start(self, core: Callable[[], Awaitable[None]]) -> None:
-        """Start the core now if this process holds (or takes) the lease; else stand by."""
+    async def start(self, core: Core, warm: Warm | None = None) -> None:
+        """Start the core now if this process holds (or takes) the lease; else stand by.
+
+        ``warm``: what to keep loaded while standing by (dropped if the lease is free).
+        """
         if self.stand_by and not await self._try():
+            self.warm = warm
             self._task = asyncio.create_task(self._wait_then(core), name="standby")
             return
-        await core()
+        if warm is not None:
+            warm.stop()
+        await core(None)
         self.ready = True
         if self.lease is not None:
             metrics.lease_token.set(self.lease.token)
@@ -94,20 +110,35 @@ class Standby:
             )
         return False
 
-    async def _wait_then(self, core: Callable[[], Awaitable[None]]) -> None:
+    async def _wait_then(self, core: Core) -> None:
+        warm = self.warm
         while not await self._try():
+            if warm is not None:
+                # The first step loads (minutes on a large ledger): the lease waits. A
+                # takeover then would have to load all the same, and a ready standby
+                # elsewhere may take it meanwhile.
+                await asyncio.to_thread(warm.step)
             await asyncio.sleep(poll_s)
         assert self.seen is not None
-        log.warning("took over the ledger lease (token %d); starting as the core", self.seen.token)
+        ready = warm is not None and warm.ready
+        log.warning(
+            "took over the ledger lease (token %d); starting as the core (%s)",
+            self.seen.token,
+            "catching up what it kept warm" if ready else "loading the ledger",
+        )
+        if warm is not None and not ready:
+            warm.stop()
         self.starting = True
+        started = time.monotonic()
         try:
-            await core()
+            await core(warm if ready else None)
         except Exception:
             log.exception("the core did not start after taking over the ledger lease")
             _flush()
             self._exit(exit_start_failed)
             return
         self.ready = True
+        log.warning("serving as the core %.1f s after taking the lease", time.monotonic() - started)
 
     async def settle(self) -> bool:
         """Before the platform stops: whether the core started (and must be stopped).
@@ -121,6 +152,8 @@ class Standby:
         if self.starting:
             await asyncio.gather(task, return_exceptions=True)
             return self.ready
+        if self.warm is not None:
+            self.warm.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -131,6 +164,8 @@ class Standby:
         """What ``/health`` answers while this core stands by (or is taking over)."""
         seen = self.seen
         lease: dict[str, object] = {"state": "starting" if self.starting else "standby"}
+        if self.warm is not None and not self.starting:
+            lease["warm"] = self.warm.report()
         if seen is not None:
             lease |= {
                 "holder": seen.holder,
@@ -143,9 +178,9 @@ class Standby:
     def _lost(self, lost: LeaseLost) -> None:
         """On the thread that found it: say why, and end the process before anything more."""
         assert self.lease is not None
-        if self.lease.fenced_commits:
-            metrics.lease_fenced_commits_total.inc(self.lease.fenced_commits)
-        log.critical("%s; stopping", lost)
+        # In the log, not a metric: the process ends before any scrape could read one.
+        fenced = self.lease.fenced_commits
+        log.critical("%s; %d commit(s) refused by the fence; stopping", lost, fenced)
         _flush()
         self._exit(exit_lease_lost)
 

@@ -102,9 +102,10 @@ def test_rows_come_back_typed_and_an_unknown_mode_is_refused() -> None:
         ),
         Write("outbox", ("id",), (7,)),
     ]
-    again, poke, batch = rows_from(rows_bytes(writes, True, "b1"))
-    assert poke and again == writes and batch == "b1"
-    assert [write.mode for write in again] == [WriteMode.UPDATE, WriteMode.INSERT]
-    assert all(isinstance(write.mode, WriteMode) for write in again)
+    back, poke, batch, asked_again = rows_from(rows_bytes(writes, True, "b1"))
+    assert poke and back == writes and batch == "b1" and not asked_again
+    assert [write.mode for write in back] == [WriteMode.UPDATE, WriteMode.INSERT]
+    assert all(isinstance(write.mode, WriteMode) for write in back)
+    assert rows_from(rows_bytes(writes, True, "b1", again=True))[3]
     with pytest.raises(ValueError, match="mode"):
         rows_from(rows_bytes(writes, False).replace(b'"update"', b'"drop"'))

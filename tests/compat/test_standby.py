@@ -16,6 +16,7 @@ client's would.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -293,9 +294,45 @@ def test_a_hung_core_is_taken_over_and_exits_without_committing_when_it_wakes(
     a.process.send_signal(signal.SIGCONT)
     assert a.process.wait(15) == exit_lease_lost
     print(f"the hung core, continued, exited after {time.monotonic() - continued:.2f} s")
-    assert "lost the ledger lease to token 2; stopping" in a.log_text()
+    assert re.search(
+        r"lost the ledger lease to token 2; \d+ commit\(s\) refused by the fence; stopping",
+        a.log_text(),
+    ), a.log_text()[-2000:]
     # Nothing of A's landed after it woke: no row anywhere, and the lease is B's still.
     assert counts(cluster.db) == before
     assert lease_row(cluster.db) == (holder_b, 2)
     assert balance(front, late) == 404  # the wallet A was asked to open does not exist
+    assert balance(front, customer) == 200
+
+
+def test_a_standby_answers_its_own_routes_busy_never_an_error(cluster: Cluster) -> None:
+    """A load balancer that sends traffic to the standby anyway gets busy answers.
+
+    The standby has no ledger or directory to serve from yet: its native API says
+    ``system_busy`` (503), never a crash (a core serves no Daraja routes: fronts do).
+    """
+    _, b, front = start_pair(cluster)
+    customer = "254711000103"
+    assert register(cluster, front, customer).status_code == 200
+    phone = HandsetKey.load_or_create(cluster.folder / "keys").credential("254711000104")
+    native = [
+        httpx.post(f"{b.url}/api/v1/balance", json={"msisdn": customer, "pin": PIN}, timeout=10),
+        httpx.post(
+            f"{b.url}/api/v1/send-money",
+            json={"msisdn": customer, "pin": PIN, "to": "254711000104", "amount_minor": 100},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+            timeout=10,
+        ),
+        httpx.post(
+            f"{b.url}/api/v1/register",
+            json={"msisdn": "254711000104", "pin": PIN, "name": "Baraka", "id_number": "11000104"},
+            headers=phone.header(),
+            timeout=10,
+        ),
+    ]
+    for answer in native:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "system_busy", answer.text
+    assert "Traceback" not in b.log_text()
+    # Nothing it was asked moved money or opened a wallet.
     assert balance(front, customer) == 200

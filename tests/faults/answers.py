@@ -57,6 +57,18 @@ class Answer(NamedTuple):
     receipt: str | None
 
 
+# Refusals the load itself causes: a cancelled prompt (1032), a push while the customer's
+# last prompt is still open (500.001.1001), a pool out of money.
+REFUSALS = {"stk": ("1032", "500.001.1001"), "native": ("insufficient_funds",)}
+
+
+def expected(answer: Answer) -> bool:
+    """A success, an accepted push, or a refusal the load itself causes (no fault's trace)."""
+    if answer.outcome in (Outcome.SUCCESS, Outcome.ACCEPTED):
+        return True
+    return answer.outcome is Outcome.FAILURE and answer.code in REFUSALS[answer.stream]
+
+
 class Answers:
     """Every answer, from every client thread, in the order they came."""
 

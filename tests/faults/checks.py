@@ -33,7 +33,7 @@ _FRONT_OUTBOX_BASE = 1 << 60
 shown_max = 10
 
 
-def _connect(url: str) -> psycopg.Connection:
+def connect(url: str) -> psycopg.Connection:
     base, _, schema = url.partition("?schema=")
     connection = psycopg.connect(base, connect_timeout=10)
     if schema:
@@ -55,7 +55,7 @@ def conservation(url: str) -> list[str]:
     below its overdraft limit.
     """
     problems = []
-    with _connect(url) as connection:
+    with connect(url) as connection:
         sums = connection.execute(
             "SELECT ledger, currency, SUM(debits_posted) - SUM(credits_posted),"
             " SUM(debits_pending) - SUM(credits_pending),"
@@ -88,7 +88,7 @@ def conservation(url: str) -> list[str]:
 
 def keys_with_two_receipts(url: str, answers: Iterable[Answer]) -> list[str]:
     """No request id with two receipts in the store, and no client told two receipts for one key."""
-    with _connect(url) as connection:
+    with connect(url) as connection:
         doubled = connection.execute(
             "SELECT request_id, COUNT(*), STRING_AGG(receipt, ',') FROM receipts"
             " GROUP BY request_id HAVING COUNT(*) > 1"
@@ -119,7 +119,7 @@ WHERE c.receipt = ANY(%(receipts)s)
 def successes_undone(url: str, answers: Iterable[Answer]) -> list[str]:
     """Every success a client saw is completed: request, receipt, and money moved, not voided."""
     seen = {a.receipt: a for a in answers if a.outcome is Outcome.SUCCESS and a.receipt}
-    with _connect(url) as connection:
+    with connect(url) as connection:
         rows = connection.execute(_SEEN, {"undoing": _UNDOING, "receipts": list(seen)}).fetchall()
     problems = []
     found = set()
@@ -161,7 +161,7 @@ def failures_done(url: str, answers: Iterable[Answer]) -> list[str]:
     ]
     native = [a.request_id for a in failed.values() if a.stream == "native"]
     stk = [f"stk:%:{a.key}" for a in failed.values() if a.stream == "stk"]
-    with _connect(url) as connection:
+    with connect(url) as connection:
         done = connection.execute(
             "SELECT id, status, (updated - created) / 1000000 FROM requests"
             " WHERE status = 'completed' AND (id = ANY(%s) OR id LIKE ANY(%s))",
@@ -204,7 +204,7 @@ def callbacks(url: str, payers: Iterable[StkPayer]) -> list[str]:
                 wrong[push.checkout] = f"via {push.front}: callbacks {said}"
     if not wrong:
         return []
-    with _connect(url) as connection:
+    with connect(url) as connection:
         prompts: dict[str, str] = {
             str(checkout): str(state)
             for checkout, state in connection.execute(

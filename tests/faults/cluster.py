@@ -1,8 +1,9 @@
 """``mkoba serve`` processes in roles, as an operator runs the cluster form, and their faults.
 
-A ``Cluster`` is one core and any number of fronts on one PostgreSQL schema and
-one NATS bus prefix, sharing a keys directory (the fronts seal PINs with the
-core's transport key). Each ``Node`` is a real subprocess on a port of its own
+A ``Cluster`` is one core (and, if asked, a second core that stands by for the
+ledger's lease) and any number of fronts on one PostgreSQL schema and one NATS
+bus prefix, sharing a keys directory (the fronts seal PINs with the core's
+transport key). Each ``Node`` is a real subprocess on a port of its own
 that it keeps across restarts, so clients and load balancers keep its address.
 The faults: kill -9, SIGSTOP/SIGCONT, a clean stop, a restart on the same port.
 
@@ -118,6 +119,22 @@ class Node:
             return None
         return answer.status_code, answer.json()
 
+    def says(self) -> object:
+        """The ``status`` ``/health`` names ("ok", "standby", ...), or None without an answer."""
+        found = self.health()
+        return None if found is None else found[1].get("status")
+
+    def wait_standing_by(self, timeout_s: float) -> None:
+        """Wait until ``/health`` says "standby"; RuntimeError if it does not."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise RuntimeError(f"{self.name} exited: {self.tail()}")
+            if self.says() == "standby":
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not stand by in {timeout_s}s: {self.tail()}")
+
     def kill(self) -> None:
         """kill -9."""
         with self.lock:
@@ -182,12 +199,15 @@ class Node:
 
 @dataclass
 class Cluster:
-    """A core and its fronts on one store (``db``) and one bus (``bus``)."""
+    """Cores and their fronts on one store (``db``) and one bus (``bus``).
+
+    The first core is started first and holds the ledger's lease; any other stands by.
+    """
 
     folder: Path
     db: str
     bus: str
-    core: Node
+    cores: list[Node]
     fronts: list[Node]
 
     @classmethod
@@ -198,10 +218,12 @@ class Cluster:
         bus: str,
         fronts: int = 2,
         core_db: str | None = None,
+        standby: bool = False,
         **settings: str,
     ) -> Cluster:
-        """Nodes (not started): the core reaches the store at ``core_db`` (e.g. a proxy).
+        """Nodes (not started): the cores reach the store at ``core_db`` (e.g. a proxy).
 
+        ``standby``: a second core, "core-b", that stands by behind the first.
         ``settings`` are more ``MKOBA_*`` settings for every node (``request_timeout_s="10"``).
         """
         shared = {
@@ -215,23 +237,43 @@ class Cluster:
             "daraja_callback_timeout_s": "1",
             **settings,
         }
-        core = Node("core", "core", folder, shared | {"db": core_db or db})
+        names = ["core", "core-b"] if standby else ["core"]
+        cores = [Node(name, "core", folder, shared | {"db": core_db or db}) for name in names]
         nodes = [Node(f"front{i + 1}", "front", folder, shared | {"db": db}) for i in range(fronts)]
-        return cls(folder, db, bus, core, nodes)
+        return cls(folder, db, bus, cores, nodes)
+
+    @property
+    def core(self) -> Node:
+        """The core started first: the active one until a fault."""
+        return self.cores[0]
 
     @property
     def nodes(self) -> list[Node]:
-        """Every node, the core first."""
-        return [self.core, *self.fronts]
+        """Every node, the cores first."""
+        return [*self.cores, *self.fronts]
 
     def start(self) -> None:
-        """The core first (it makes the schema), then the fronts side by side."""
+        """The core first (it makes the schema), then the standby and the fronts side by side.
+
+        The standby is started only once it says that it stands by.
+        """
         self.core.start()
-        for node in self.fronts:
+        later = [*self.cores[1:], *self.fronts]
+        for node in later:
             node.launch()
-        for node in self.fronts:
+        for node in later:
             node.wait_serving(start_timeout_s)
+        for node in self.cores[1:]:
+            node.wait_standing_by(start_timeout_s)
 
     def stop(self) -> list[str]:
-        """Stop the fronts, then the core; the names of those that did not stop cleanly."""
-        return [node.name for node in reversed(self.nodes) if not node.stop()]
+        """Stop the fronts, the cores standing by, then the active core; those not stopped cleanly.
+
+        Stopped first, the active core would release its lease to a standby, which would
+        take over only to be stopped.
+        """
+        spare = len(self.cores) > 1
+        waiting = [n for n in self.cores if spare and n.running and n.says() == "standby"]
+        active = [node for node in reversed(self.cores) if node not in waiting]
+        order = [*reversed(self.fronts), *waiting, *active]
+        return [node.name for node in order if not node.stop()]

@@ -47,12 +47,16 @@ def fault_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service
 
 
 def run_scenario(
-    services: Services, factory: pytest.TempPathFactory, fault: Fault, via_proxy: bool = False
+    services: Services,
+    factory: pytest.TempPathFactory,
+    fault: Fault,
+    via_proxy: bool = False,
+    standby: bool = False,
 ) -> Report:
-    """One scenario on a fresh cluster; the private servers are left running afterwards."""
+    """One scenario on a fresh cluster (with a standby core if asked); the servers stay up."""
     services.ensure_running()
     folder = factory.mktemp(fault.name)
-    rig = make_rig(services, folder, fault.name.replace("-", "_"), via_proxy)
+    rig = make_rig(services, folder, fault.name.replace("-", "_"), via_proxy, standby)
     try:
         report = run(rig, fault, wait_resume_s)
         REPORTS.append((report, folder / "faults.json"))
@@ -70,8 +74,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for report, path in REPORTS:
         figures = report.figures
         failing = [f"{name} ({len(found)})" for name, found in report.problems.items() if found]
+        notes = figures.get("notes", {})
+        takeover = f" (the standby served {notes['takeover_s']})" if "takeover_s" in notes else ""
         terminalreporter.write_line(
-            f"{report.scenario}: resume {figures['resume_s']} after the fault,"
+            f"{report.scenario}: resume {figures['resume_s']} after the fault{takeover},"
             f" {figures['resume_after_heal_s']} after the heal;"
             f" failing: {', '.join(failing) or 'none'}; {path}"
         )

@@ -14,6 +14,7 @@ import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -89,6 +90,9 @@ class Rig:
     answers: Answers = field(default_factory=Answers)
     payers: list[StkPayer] = field(default_factory=list)
     load: Load | None = None
+    # When the fault began (time.monotonic), and what its inject and heal measured.
+    fault_at: float = 0.0
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def start_load(self, native_clients: int) -> None:
         """Start native clients and STK payers through every front."""
@@ -119,8 +123,13 @@ class Rig:
         self.listener.close()
 
 
-def make_rig(services: Services, folder: Path, name: str, via_proxy: bool = False) -> Rig:
-    """A started cluster on a fresh copy of the template; the core through a proxy if asked."""
+def make_rig(
+    services: Services, folder: Path, name: str, via_proxy: bool = False, standby: bool = False
+) -> Rig:
+    """A started cluster on a fresh copy of the template; the core through a proxy if asked.
+
+    ``standby``: a second core that stands by for the ledger's lease (``Cluster.make``).
+    """
     pg = services.pg
     database = f"faults_{name}_{uuid.uuid4().hex[:6]}"
     pg.execute(f"CREATE DATABASE {database} TEMPLATE {TEMPLATE}")
@@ -129,7 +138,7 @@ def make_rig(services: Services, folder: Path, name: str, via_proxy: bool = Fals
     db = pg.url(database, SCHEMA)
     core_db = pg.url(database, SCHEMA, port=proxy.port) if proxy is not None else db
     bus = f"{services.nats.url}/{database.replace('_', '-')}"
-    cluster = Cluster.make(folder, db, bus, fronts=2, core_db=core_db, **SETTINGS)
+    cluster = Cluster.make(folder, db, bus, fronts=2, core_db=core_db, standby=standby, **SETTINGS)
     rig = Rig(name, folder, services, db, cluster, proxy, Supervisor(cluster.nodes))
     try:
         cluster.start()

@@ -4,7 +4,10 @@
 2. The fault, held for ``hold_s`` while the load goes on; meanwhile every node
    still alive is asked ``/health/ready`` (is it fit to take traffic?).
 3. The heal (a restart, SIGCONT, the partition mended), then the wait for the
-   first success of a request sent after the fault: the time to resume.
+   first success of a request sent after the fault: the time to resume. Where a
+   standby core heals the fault by taking over (``takeover``), the test's heal
+   waits for that, then brings the old core back, and the time to resume is held
+   to the issue's 10 s from the fault itself.
 4. More load, readiness asked again, the load stopped (requests in hand finish),
    STK callbacks given time to arrive, the cluster stopped cleanly.
 5. The checks (``checks.py``) from the database, each with its own problems.
@@ -26,6 +29,7 @@ import httpx
 import pytest
 
 from tests.faults import checks as db_checks
+from tests.faults import standby
 from tests.faults.answers import Answer, Outcome
 from tests.faults.findings import Racy
 from tests.faults.load import client_timeout_s
@@ -92,10 +96,15 @@ class Fault:
     # While the fault holds, no front can move money (the core, its store or the bus is out).
     stops_money: bool = True
     # The node the fault hits, when money still moves: its readiness is not judged meanwhile.
+    # (On a takeover: the core whose lease the standby takes over.)
     hits: str | None = None
     # Native clients, each with one request in hand: more than a core's requests in hand
     # (rig.SETTINGS ``workers``), as a busy operator's platform has.
     native_clients: int = 24
+    # A standby core heals the fault (the test's heal waits for it): resume from the fault.
+    takeover: bool = False
+    # The scenario's own check (``standby``), asked once the cluster has stopped.
+    verify: Callable[[Rig, Report], list[str]] | None = None
 
 
 @dataclass
@@ -135,9 +144,9 @@ def run(rig: Rig, fault: Fault, wait_resume_s: float) -> Report:
     if not answers.wait(lambda a: _warm(a, fronts, rig), warm_timeout_s):
         raise RuntimeError(f"no warm-up in {warm_timeout_s}s: {answers.counts()}")
     mark("warm")
-    fault_at = time.monotonic()
+    fault_at = rig.fault_at = time.monotonic()
     fault.inject(rig)
-    figures["readiness_during"] = _ready_during(rig, fault_at + fault.hold_s)
+    figures["readiness_during"] = _ready_during(rig, fault, fault_at + fault.hold_s)
     time.sleep(max(0.0, fault_at + fault.hold_s - time.monotonic()))  # the fault's length
     heal_from = time.monotonic()
     fault.heal(rig)
@@ -148,6 +157,8 @@ def run(rig: Rig, fault: Fault, wait_resume_s: float) -> Report:
     mark("resumed")
     time.sleep(after_s)  # load goes on after the resume: it must keep succeeding
     figures["readiness_after"] = _ready_after(rig)
+    if len(rig.cluster.cores) > 1:
+        figures["cores_after"] = standby.after(rig)
     figures["stuck_clients"] = rig.load.stop(client_timeout_s + 5.0)
     mark("load_stopped")
     _await_callbacks(rig)
@@ -167,12 +178,15 @@ def run(rig: Rig, fault: Fault, wait_resume_s: float) -> Report:
         "answers_after_heal": answers.counts(healed_at, stop_at),
         "logs": {n.name: _evidence(n.lines("[warning", "[error")) for n in rig.cluster.nodes},
         "log_counts": {n.name: _counts(n.lines(*EVIDENCE)) for n in rig.cluster.nodes},
+        "notes": rig.notes,
     }
     report.seen, report.fault_at, report.healed_at = answers.all(), fault_at, healed_at
     problems = report.problems
-    problems["resume"] = _resume_problems(figures, wait_resume_s)
+    problems["resume"] = _resume_problems(figures, wait_resume_s, fault)
     problems["readiness"] = _readiness_problems(figures, fault)
     _money_checks(rig, problems)
+    if fault.verify is not None:
+        problems["standby"] = fault.verify(rig, report)
     mark("checked")
     _write(rig, report)
     return report
@@ -207,10 +221,24 @@ def _ready(url: str) -> int | None:
         return None
 
 
-def _ready_during(rig: Rig, until: float) -> dict[str, list[int | None]]:
-    """Each live node's ``/health/ready`` statuses, polled while the fault holds."""
+def _ready_during(rig: Rig, fault: Fault, until: float) -> dict[str, list[int | None]]:
+    """Each live node's ``/health/ready`` statuses, polled while the fault holds.
+
+    A takeover is polled until another core than the one the fault hit says 200 (within
+    ``standby.takeover_wait_s``): the whole outage, however long the takeover takes.
+    """
     seen: dict[str, list[int | None]] = {n.name: [] for n in rig.cluster.nodes if n.running}
-    while time.monotonic() < until - 0.5:
+    others = [n.name for n in rig.cluster.cores if n.name != fault.hits and n.name in seen]
+    latest = rig.fault_at + standby.takeover_wait_s
+
+    def holding() -> bool:
+        now = time.monotonic()
+        if now < until - 0.5:
+            return True
+        taken = any(200 in seen[name] for name in others)
+        return fault.takeover and not taken and now < latest
+
+    while holding():
         for node in rig.cluster.nodes:
             if node.name in seen and node.running:
                 seen[node.name].append(_ready(node.url))
@@ -219,10 +247,16 @@ def _ready_during(rig: Rig, until: float) -> dict[str, list[int | None]]:
 
 
 def _ready_after(rig: Rig) -> dict[str, int | None]:
-    """Each node's ``/health/ready`` once it has had ``ready_again_s`` to say 200."""
+    """Each node's ``/health/ready`` once it has had ``ready_again_s`` to say 200.
+
+    With a standby, the cores are asked which of them serves instead (``standby.after``).
+    """
     deadline = time.monotonic() + ready_again_s
     found: dict[str, int | None] = {}
+    cores = rig.cluster.cores if len(rig.cluster.cores) > 1 else []
     for node in rig.cluster.nodes:
+        if node in cores:
+            continue
         found[node.name] = _ready(node.url)
         # Polled while it says "not yet" (503, or nothing); other answers are final.
         while found[node.name] in (503, None) and time.monotonic() < deadline:
@@ -245,11 +279,14 @@ def _await_callbacks(rig: Rig) -> None:
         time.sleep(0.2)
 
 
-def _resume_problems(figures: dict[str, Any], wait_resume_s: float) -> list[str]:
+def _resume_problems(figures: dict[str, Any], wait_resume_s: float, fault: Fault) -> list[str]:
     after = figures["resume_after_heal_s"]
     if after is None:
         return [f"no request sent after the fault succeeded within {wait_resume_s}s of the heal"]
-    if after > resume_after_heal_s_max:
+    if fault.takeover and figures["resume_s"] > standby.takeover_resume_s_max:
+        most = standby.takeover_resume_s_max
+        return [f"first success {figures['resume_s']}s after the fault (at most {most}s)"]
+    if not fault.takeover and after > resume_after_heal_s_max:
         return [f"first success {after}s after the heal (at most {resume_after_heal_s_max}s)"]
     return []
 
@@ -265,6 +302,8 @@ def _readiness_problems(figures: dict[str, Any], fault: Fault) -> list[str]:
     for name, status in figures["readiness_after"].items():
         if status != 200:
             problems.append(f"{name} /health/ready {status} after the resume")
+    if "cores_after" in figures:
+        problems += standby.role_problems(figures["cores_after"])
     return problems
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.answers import Answer, Outcome
+from tests.faults.answers import Outcome, expected
 from tests.faults.conftest import run_scenario
 from tests.faults.rig import Rig, Services
 from tests.faults.scenario import Fault, Report, checks
@@ -43,23 +43,11 @@ def test_after_a_front_is_killed_and_restarted(report: Report, check: str) -> No
     report.check(check)
 
 
-# Refusals the load itself causes: a cancelled prompt (1032), a push while the customer's
-# last prompt is still open (500.001.1001), a pool out of money.
-_REFUSALS = {"stk": ("1032", "500.001.1001"), "native": ("insufficient_funds",)}
-
-
-def _expected(answer: Answer) -> bool:
-    """A success, an accepted push, or a refusal the load itself causes."""
-    if answer.outcome in (Outcome.SUCCESS, Outcome.ACCEPTED):
-        return True
-    return answer.outcome is Outcome.FAILURE and answer.code in _REFUSALS[answer.stream]
-
-
 def test_only_the_requests_the_killed_front_held_fail(report: Report) -> None:
     """The other front answered everything; the killed one failed only while it was down."""
     problems = []
     for answer in report.seen:
-        if _expected(answer):
+        if expected(answer):
             continue
         down = report.fault_at <= answer.answered <= report.healed_at
         if answer.front != KILLED or not (down and answer.outcome is Outcome.UNREACHABLE):

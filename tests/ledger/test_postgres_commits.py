@@ -31,7 +31,8 @@ from mkoba.ledger import (
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.ledger.reconcile import reconcile
 from mkoba.ledger.store.base import LeaseLost
-from mkoba.ledger.store.postgres import PostgresStore, copy_rows_min, split_url
+from mkoba.ledger.store.postgres import PostgresStore, split_url
+from mkoba.ledger.store.postgres_batch import rows_per_statement_max
 from tests.ledger.helpers import credit_balances, wait_until
 from tests.ledger.test_store import ACCOUNTS, ALICE, BOB, RECEIPTS, TRUST, receipt
 
@@ -184,16 +185,17 @@ def note(id: int, body: str = "a note", raw: bytes | None = b"\x00\x01\xff") -> 
 def test_a_batch_lands_each_tables_rows_in_order_whatever_the_statement(
     postgres_url: str,
 ) -> None:
-    """Rows interleaved by table, many of a shape (a COPY) and few (an executemany)."""
-    assert copy_rows_min <= 10
+    """Rows interleaved by table, runs of a shape of many rows and of one."""
     attach: list[Write] = []
     for id in range(1, 11):
         # New rows of two tables interleaved, an upsert of one key many times over.
         attach.append(note(id, body=f"tab\tnew line\n back\\slash {id} ü"))
         attach.append(Write("tallies", ("k", "n"), ("total", id), ("k",), WriteMode.UPSERT))
-    # Updates of rows inserted above (the same batch): they land after them.
+    # Updates of rows inserted above (the same batch): they land after them, the last
+    # of a row's updates last.
     attach += [
-        Write("notes", ("id", "state"), (id, "sent"), ("id",), WriteMode.UPDATE) for id in (2, 3)
+        Write("notes", ("id", "state"), (id, state), ("id",), WriteMode.UPDATE)
+        for id, state in ((2, "sent"), (3, "sent"), (3, "read"))
     ]
     attach.append(note(11, raw=None))  # a lone new row after them
     with LedgerWriter(open_store(postgres_url)) as writer:
@@ -206,9 +208,37 @@ def test_a_batch_lands_each_tables_rows_in_order_whatever_the_statement(
         tallies = reader.query("SELECT k, n FROM tallies")
     assert [row[0] for row in notes] == list(range(1, 12))
     assert notes[0] == (1, "tab\tnew line\n back\\slash 1 ü", b"\x00\x01\xff", "new", 10)
-    assert [row[3] for row in notes] == ["new", "sent", "sent", *["new"] * 8]
+    assert [row[3] for row in notes] == ["new", "sent", "read", *["new"] * 8]
     assert notes[-1][2] is None
     assert tallies == [("total", 10)]  # the last of ten upserts
+
+
+def test_long_runs_of_new_updated_and_upserted_rows_all_land(postgres_url: str) -> None:
+    """Runs longer than one statement takes (they go as several), of every mode."""
+    count = 3 * rows_per_statement_max + 5
+    attach = [note(id, body=f"note {id}") for id in range(1, count + 1)]
+    attach += [
+        Write("notes", ("id", "state", "n"), (id, "sent", -id), ("id",), WriteMode.UPDATE)
+        for id in range(1, count + 1, 2)
+    ]
+    attach += [
+        Write("tallies", ("k", "n"), (f"k{id % 70}", id), ("k",), WriteMode.UPSERT)
+        for id in range(count)
+    ]
+    with LedgerWriter(open_store(postgres_url)) as writer:
+        writer.store.migrate_script("test_notes", NOTES)
+        writer.create_accounts(ACCOUNTS).result()
+        done = writer.submit([Transfer(1, TRUST, ALICE, 5, 1)], attach=attach)
+        assert done.result() == [R.OK]
+    with open_store(postgres_url) as reader:
+        notes = reader.query("SELECT id, body, state, n FROM notes ORDER BY id")
+        tallies = dict(reader.query("SELECT k, n FROM tallies"))
+    assert len(notes) == count
+    for id, body, state, n in notes:
+        expected = ("sent", -id) if id % 2 == 1 else ("new", id * 10)
+        assert (body, state, n) == (f"note {id}", *expected)
+    # Each key's last upsert: the largest of its ids below count.
+    assert tallies == {f"k{k}": max(i for i in range(count) if i % 70 == k) for k in range(70)}
 
 
 def test_a_duplicate_among_many_new_rows_takes_the_whole_batch_down(postgres_url: str) -> None:

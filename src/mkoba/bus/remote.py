@@ -4,9 +4,11 @@
   ``<prefix>.balances``, request-reply to the core. While no core listens (one
   restarting, a standby taking over) a front asks again until its deadline, then
   raises ``CoreUnavailable``; a channel answers its busy code, not an error.
-  Each batch carries an id of its own, so one asked twice commits once. The
-  front's requests sent meanwhile name the batch, and the core decides them only
-  after it (``order.py``): so a front need not wait for its rows before a request.
+  Each batch carries an id of its own, so one asked twice commits once: the
+  core remembers it, and a batch asked again after a core restart or a takeover
+  is looked up among the committed ones (``batches``). The front's requests sent
+  meanwhile name the batch, and the core decides them only after it (``order.py``):
+  so a front need not wait for its rows before a request.
 - ``RowsServer`` (the core): commits what the channels' ``Admission`` allows
   (a check that may also renumber a row: a front's callbacks get their outbox
   ids from the core, so any number of fronts never collide) and refuses the rest.
@@ -27,9 +29,10 @@ from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.errors import NoRespondersError
 
+from mkoba.bus import batches
 from mkoba.bus.jetstream import NatsBus, retry_pause_s
 from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
-from mkoba.ledger import Balance, Write, WriterError
+from mkoba.ledger import Balance, Store, Write, WriterError
 from mkoba.ports import Unavailable
 
 log = logging.getLogger("mkoba.bus.rows")
@@ -58,12 +61,13 @@ class RemoteRows:
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
         """Send ``writes`` now; the awaitable resolves once the core has them durable."""
         batch = f"{self._batch_prefix}{next(self._batches):x}"
+        first, again = rows_bytes(writes, poke, batch), rows_bytes(writes, poke, batch, again=True)
         self.bus.order.sending(batch)
-        return asyncio.ensure_future(self._commit(rows_bytes(writes, poke, batch), batch))
+        return asyncio.ensure_future(self._commit(first, again, batch))
 
-    async def _commit(self, body: bytes, batch: str) -> None:
+    async def _commit(self, first: bytes, again: bytes, batch: str) -> None:
         try:
-            answer = await self._ask("rows", body)
+            answer = await self._ask("rows", first, again)
         finally:
             self.bus.order.settled(batch)
         if answer != b"ok":
@@ -76,10 +80,15 @@ class RemoteRows:
             raise RowsError("the core did not read the balances")
         return [None if b is None else Balance(*b) for b in answer]
 
-    async def _ask(self, what: str, body: bytes) -> bytes:
+    async def _ask(self, what: str, body: bytes, again: bytes | None = None) -> bytes:
+        """The core's answer to ``body``; asked again (as ``again``, if given) until one comes."""
         subject = f"{self.bus.prefix}.{what}"
         deadline = time.monotonic() + self.timeout_s
+        asked = False
         while True:
+            if asked and again is not None:
+                body = again
+            asked = True
             left_s = deadline - time.monotonic()
             if left_s <= 0:
                 raise CoreUnavailableError(f"no core answered on {subject} in {self.timeout_s:g} s")
@@ -108,12 +117,14 @@ class CoreUnavailableError(RowsError, Unavailable):
 class RowsServer:
     """The core's side: commit fronts' rows that the admission allows; read balances."""
 
-    def __init__(self, bus: NatsBus, rows: LocalRows, admission: Admission) -> None:
+    def __init__(self, bus: NatsBus, rows: LocalRows, admission: Admission, store: Store) -> None:
         self.bus = bus
         self.rows = rows
         self.admission = admission
+        self.store = store
         # Batches committed or committing, by id: the answer a front's retry gets.
         self._batches: OrderedDict[str, asyncio.Future[bytes]] = OrderedDict()
+        self._pruned = 0.0  # when the committed batches' marks were last pruned (monotonic)
 
     async def serve(self) -> None:
         """Listen on ``<prefix>.rows`` and ``<prefix>.balances``.
@@ -121,6 +132,8 @@ class RowsServer:
         No queue group: a hung core that lost the ledger may still be subscribed; the
         live one answers (and the other commits nothing: its lease is gone).
         """
+        await asyncio.to_thread(batches.migrate, self.store)
+        self._prune()
         client, prefix = self.bus.client, self.bus.prefix
         await client.subscribe(f"{prefix}.rows", cb=self._on_rows)
         await client.subscribe(f"{prefix}.balances", cb=self._on_balances)
@@ -130,7 +143,7 @@ class RowsServer:
 
     async def _commit(self, message: Msg) -> None:
         try:
-            writes, poke, batch = rows_from(message.data)
+            writes, poke, batch, again = rows_from(message.data)
         except ValueError as problem:
             await message.respond(f"refused: {problem}".encode())
             return
@@ -144,17 +157,48 @@ class RowsServer:
             self._batches[batch] = answer
             if len(self._batches) > committed_kept_max:
                 self._batches.popitem(last=False)
-        answer.set_result(await self._answer(writes, poke, batch))
+        found = b""
+        if batch and again:
+            # Asked again and not by this process: perhaps committed before a restart.
+            found = await self._looked_up(batch)
+            if found == b"ok":  # committed: the front's requests after it may go on
+                self.bus.order.queued(batch)
+        answer.set_result(found or await self._answer(writes, poke, batch))
         if answer.result() != b"ok":
             self._batches.pop(batch, None)  # nothing committed: a retry may try again
             self.bus.order.dropped(batch)
         await message.respond(answer.result())
+        if time.monotonic() - self._pruned >= batches.prune_every_s:
+            self._prune()
+
+    async def _looked_up(self, batch: str) -> bytes:
+        """b"ok" if ``batch`` has committed, BUSY if the store cannot say, else b""."""
+        try:
+            found = await asyncio.to_thread(batches.committed, self.store, batch)
+        except Exception as problem:  # the store away: the front asks again
+            log.warning(
+                "a front's rows wait: cannot look up its batch (%s)", type(problem).__name__
+            )
+            return BUSY
+        return b"ok" if found else b""
+
+    def _prune(self) -> None:
+        self._pruned = time.monotonic()
+        self.bus.spawn(self._pruning())
+
+    async def _pruning(self) -> None:
+        try:
+            await asyncio.to_thread(batches.prune, self.store, int(time.time() * 1000))
+        except Exception as problem:  # the next prune tries again
+            log.warning("could not prune the fronts' batch marks: %s", type(problem).__name__)
 
     async def _answer(self, writes: list[Write], poke: bool, batch: str) -> bytes:
         admitted_writes, refusal = admitted(writes, self.admission)
         if refusal:
             log.error("refused a front's rows: %s", refusal)
             return f"refused: {refusal}".encode()
+        if batch:
+            admitted_writes.append(batches.mark(batch, int(time.time() * 1000)))
         try:
             stored = self.rows.submit(admitted_writes, poke=poke)
             if batch:  # queued now, in order: the front's requests after it may go on

@@ -78,11 +78,15 @@ class LocalRows:
 # -- the wire ----------------------------------------------------------------------------
 
 
-def rows_bytes(writes: Sequence[Write], poke: bool, batch: str = "") -> bytes:
-    """Rows as JSON; ``bytes`` values as ``{"b64": ...}``; ``batch`` names them once."""
+def rows_bytes(writes: Sequence[Write], poke: bool, batch: str = "", again: bool = False) -> bytes:
+    """Rows as JSON; ``bytes`` values as ``{"b64": ...}``; ``batch`` names them once.
+
+    ``again``: the batch was sent before, and its answer not heard.
+    """
     body = {
         "poke": poke,
         "batch": batch,
+        "again": again,
         "rows": [
             [w.table, list(w.columns), [_value(v) for v in w.values], list(w.keys), w.mode]
             for w in writes
@@ -91,8 +95,8 @@ def rows_bytes(writes: Sequence[Write], poke: bool, batch: str = "") -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def rows_from(data: bytes) -> tuple[list[Write], bool, str]:
-    """Rows, the poke flag and the batch's id, or ``ValueError``."""
+def rows_from(data: bytes) -> tuple[list[Write], bool, str, bool]:
+    """Rows, the poke flag, the batch's id and whether it is asked again, or ``ValueError``."""
     try:
         body: Any = json.loads(data)
         writes = []
@@ -115,7 +119,7 @@ def rows_from(data: bytes) -> tuple[list[Write], bool, str]:
         batch = body.get("batch", "")
         if not isinstance(batch, str) or len(batch) > 64:
             raise ValueError("a batch id is a short string")
-        return writes, bool(body["poke"]), batch
+        return writes, bool(body["poke"]), batch, body.get("again") is True
     except (KeyError, TypeError, binascii.Error) as problem:
         raise ValueError(f"not rows: {type(problem).__name__}") from None
 

@@ -163,7 +163,7 @@ class Engine(Replay):
                 and type(amount) is int
                 and 0 < amount <= _AMOUNT_MAX
                 # Every field is stored as given, so each must be exactly an int: a float
-                # or a bool would find an account here and then break the store's COPY.
+                # or a bool would find an account here and then fail the store's commit.
                 and type(debit_id) is int
                 and type(credit_id) is int
                 and debit_id != credit_id

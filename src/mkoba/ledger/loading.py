@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from mkoba.ledger import invariants
 from mkoba.ledger.engine import Engine
-from mkoba.ledger.store.base import Store, StoreError
+from mkoba.ledger.records import FailureRecord
+from mkoba.ledger.store.base import StoredAccount, StoreError
+from mkoba.ledger.transfer import TransferRecord
 
 
-def load(store: Store, engine: Engine) -> None:
+class Source(Protocol):
+    """What a load reads: a store, or a standby's snapshot of one (``warm.py``)."""
+
+    def load_accounts(self) -> Iterator[StoredAccount]:
+        """Every account, in creation order."""
+
+    def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
+        """Every transfer record after ``after``, in timestamp order."""
+
+    def load_failures(self) -> Iterator[FailureRecord]:
+        """Every failure pinned to its id."""
+
+    def checkpoint(self) -> int:
+        """The timestamp the stored balances are exact at (0: never checkpointed)."""
+
+
+def load(store: Source, engine: Engine) -> None:
     """Rebuild ``engine`` from ``store`` and check it against the stored checkpoint.
 
     Raises ``StoreError`` when the stored balances disagree with the transfers
@@ -36,11 +55,19 @@ def load(store: Store, engine: Engine) -> None:
 
 
 def _check_checkpoint(engine: Engine, stored: list[Any], checkpoint: int) -> None:
-    """Every checkpointed balance must equal the sum of the transfers up to it."""
+    """Every checkpointed balance must equal the sum of the transfers up to it.
+
+    Equal, it need not be written again: only the records after the checkpoint make
+    an account dirty. Else the first checkpoint after a load rewrote every account
+    (a million rows, one transaction of over 10 s holding the lease's row, which a
+    standby took for a hung holder and ended).
+    """
     for entry in stored:
-        replayed = engine.accounts[entry.account.id].balance()
+        state = engine.accounts[entry.account.id]
+        replayed = state.balance()
         if replayed != entry.balance:
             raise StoreError(
                 f"account {entry.account.id}: stored balance {tuple(entry.balance)} at checkpoint"
                 f" {checkpoint} != {tuple(replayed)} from its transfers"
             )
+        state.dirty = False

@@ -16,7 +16,8 @@ only after their own batch has committed, so nobody sees an effect that could
 still be lost.
 
 A failed commit costs its own commands, not the writer: ``recovery.py``.
-Commands and their futures: ``commands.py``; loading from the store: ``loading.py``.
+Commands and their futures: ``commands.py``; loading from the store: ``loading.py``;
+a standby's engine, caught up instead of loaded (``warm=``): ``warm.py``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from mkoba.ledger.recovery import Recovery, recovery_pause_first_s
 from mkoba.ledger.results import AccountResult, TransferResult
 from mkoba.ledger.store.base import Commit, Store, StoreError, Write
 from mkoba.ledger.transfer import Transfer
+from mkoba.ledger.warm import WarmLedger
 
 
 class LedgerWriter(Recovery):
@@ -61,13 +63,18 @@ class LedgerWriter(Recovery):
         clock: Clock = time.time_ns,
         batch_transfers_max: int = limits.batch_transfers_max,
         checkpoint_interval_s: float = limits.checkpoint_interval_s,
+        warm: WarmLedger | None = None,
     ) -> None:
         assert 0 < batch_transfers_max <= limits.batch_transfers_max
         self.store = store
+        # A standby's engine, loaded before the lease: caught up instead of loaded.
+        self._warm = warm
+        # Whether the engine was caught up from the standby's (False: loaded here).
+        self.started_warm = False
         self.clock = clock
         self.batch_transfers_max = batch_transfers_max
         self.checkpoint_interval_s = checkpoint_interval_s
-        self.engine = Engine()
+        self.engine = Engine() if warm is None else warm.engine
         self._queue: queue.Queue[_Command] = queue.Queue(maxsize=limits.queue_commands_max)
         self._carry: _Command | None = None
         # Decided batches waiting to be made durable (two in flight at most), or a
@@ -111,7 +118,18 @@ class LedgerWriter(Recovery):
         try:
             self.store.acquire_lease()
             self.store.migrate()
-            load(self.store, self.engine)
+            warm, self._warm = self._warm, None
+            if warm is None:
+                load(self.store, self.engine)
+            else:
+                # Under the lease: the old writer's commits are all visible, none to come.
+                assert self.engine is warm.engine and warm.loaded
+                try:
+                    warm.catch_up()
+                    self.started_warm = True
+                except StoreError:  # a failed read leaves it half caught up: load afresh
+                    self.engine.clear()
+                    load(self.store, self.engine)
         except BaseException:
             # The writer owns the store: a refused start must not leak its connection.
             self.store.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from mkoba.ledger import WriteMode
 from mkoba.ledger.store import Store, Write
@@ -132,22 +132,7 @@ class Directory:
         """Every party, account, role and credential in the store."""
         directory = cls()
         with store.snapshot() as snapshot:
-            parties = snapshot.query(f"SELECT {', '.join(PARTY_COLUMNS)} FROM parties")
-            accounts = snapshot.query("SELECT party_id, purpose, account_id FROM party_accounts")
-            roles = snapshot.query("SELECT party_id, role, scope_id FROM party_roles")
-            credentials = snapshot.query(
-                f"SELECT {', '.join(CREDENTIAL_COLUMNS)} FROM pin_credentials"
-            )
-            addresses = snapshot.query("SELECT party_id, address, verified FROM party_emails")
-        directory.apply(
-            Change(
-                parties=tuple(_party(row) for row in parties),
-                accounts=tuple((int(p), Purpose(int(u)), int(a)) for p, u, a in accounts),
-                roles=tuple((int(p), Role(r), int(s)) for p, r, s in roles),
-                credentials=tuple(_credential(row) for row in credentials),
-                emails=tuple((int(p), str(a), int(v)) for p, a, v in addresses),
-            )
-        )
+            directory.apply(read_change(snapshot))
         return directory
 
     # -- lookups ----------------------------------------------------------------------
@@ -245,6 +230,41 @@ class Directory:
         if party.number is not None:
             self._by_number[(party.kind, party.number)] = party.id
         self._next_id = max(self._next_id, party.id + 1)
+
+
+class Reader(Protocol):
+    """A consistent read: a store's snapshot, or a standby's (``ledger/warm.TailRead``)."""
+
+    def query(self, statement: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a query written with ``?`` placeholders."""
+
+
+def read_change(snapshot: Reader, where: str = "", params: Sequence[object] = ()) -> Change:
+    """The directory's rows in one read, as a change: all of them, or those ``where`` selects.
+
+    A warm standby (``mkoba.warmup``) reads them all once, then only the rows written
+    since its last read (``where``, from its store): ``apply`` takes in a party's new
+    row over its old one, and the directory's tables lose no rows, so the directory
+    equals one loaded afresh.
+    """
+    condition = f" WHERE {where}" if where else ""
+    select = snapshot.query
+    parties = select(f"SELECT {', '.join(PARTY_COLUMNS)} FROM parties{condition}", params)
+    accounts = select(
+        f"SELECT party_id, purpose, account_id FROM party_accounts{condition}", params
+    )
+    roles = select(f"SELECT party_id, role, scope_id FROM party_roles{condition}", params)
+    credentials = select(
+        f"SELECT {', '.join(CREDENTIAL_COLUMNS)} FROM pin_credentials{condition}", params
+    )
+    addresses = select(f"SELECT party_id, address, verified FROM party_emails{condition}", params)
+    return Change(
+        parties=tuple(_party(row) for row in parties),
+        accounts=tuple((int(p), Purpose(int(u)), int(a)) for p, u, a in accounts),
+        roles=tuple((int(p), Role(r), int(s)) for p, r, s in roles),
+        credentials=tuple(_credential(row) for row in credentials),
+        emails=tuple((int(p), str(a), int(v)) for p, a, v in addresses),
+    )
 
 
 def party_id_by_number(store: Store, kind: PartyKind, number: str) -> int | None:

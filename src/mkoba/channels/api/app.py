@@ -28,6 +28,7 @@ from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit, body_bytes_max
 from mkoba.edge.validation import validation_message
 from mkoba.money import Currency
+from mkoba.ports import Unavailable
 from mkoba.processor.request import Response
 
 
@@ -106,6 +107,11 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: HttpRequest, exc: RequestValidationError) -> JSONResponse:
         return error(Code.INVALID_INPUT, validation_message(exc.errors()))
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(_request: HttpRequest, _exc: Unavailable) -> JSONResponse:
+        # What a route needs from the core cannot be had now (a standby, a core away).
+        return error(Code.SYSTEM_BUSY, Code.SYSTEM_BUSY.message)
 
     @app.exception_handler(HTTPException)
     async def http(_request: HttpRequest, exc: HTTPException) -> JSONResponse:

@@ -83,6 +83,8 @@ class Prompts:
         self.arrivals: dict[str, asyncio.Event] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Open prompts whose outcome a core never answered (it may have committed it).
+        self._unsure: set[str] = set()
         self.owners = PromptOwners(self)
 
     # -- creating ---------------------------------------------------------------------
@@ -100,35 +102,26 @@ class Prompts:
     async def push(self, prompt: Prompt) -> None:
         """Store ``prompt``, show it on the handset and arm its timers; return once durable.
 
-        The handset may answer before the row is durable: the ledger writer commits in
-        submission order, so the prompt's row is in the same database transaction as its
-        payment or an earlier one, never a later one. From a front too: its requests
-        name the rows it sent before them, and the core decides them after those
-        (``bus/order.py``).
-        """
+        The handset may answer before the row is durable: the writer commits in order
+        (a front's requests follow its rows: ``bus/order.py``), so the prompt's row
+        commits with its payment or before it."""
         assert prompt.msisdn not in self.by_msisdn
         prompt.owner = self.daraja.ports.fronts().me
         self.by_msisdn[prompt.msisdn] = prompt.checkout_id
         self.open[prompt.checkout_id] = prompt
         rows = self.daraja.tables
+        assert rows.ordered, "a prompt's payment must follow its row to the writer"
         try:
             stored = rows.submit([prompt.row(self.daraja.now())])
-            if not rows.ordered:
-                await stored
+            self._arm(prompt)
+            await stored
         except BaseException:
+            # Not stored: the push fails, and an answer already on its way sends no
+            # failure callback for a push its client was told failed.
             self._forget(prompt)
+            if prompt.open:
+                prompt.state = "failed"
             raise
-        self._arm(prompt)
-        if rows.ordered:
-            try:
-                await stored
-            except BaseException:
-                # Not stored: the push fails, and an answer already on its way sends no
-                # failure callback for a push its client was told failed.
-                self._forget(prompt)
-                if prompt.open:
-                    prompt.state = "failed"
-                raise
 
     def _arm(self, prompt: Prompt) -> None:
         daraja = self.daraja
@@ -221,6 +214,9 @@ class Prompts:
 
     async def answer_sealed(self, prompt: Prompt, sealed: SealedPin) -> Answer:
         """Pay an open prompt with the PIN sealed for its request."""
+        # (Pending still once the store is read: another task may have settled it meanwhile.)
+        if prompt.state != "pending" or await self._decided_meanwhile(prompt):
+            return closed_answer(prompt)
         if prompt.state != "pending":
             return closed_answer(prompt)
         prompt.state = "answering"
@@ -310,7 +306,7 @@ class Prompts:
 
     async def fail(self, prompt: Prompt, result: Result) -> None:
         """End an open prompt without payment: its row and the failure callback, together."""
-        if not prompt.open:
+        if not prompt.open or await self._decided_meanwhile(prompt) or not prompt.open:
             return
         assert not result.ok
         self._disarm(prompt)
@@ -326,11 +322,29 @@ class Prompts:
         try:
             await daraja.commit([prompt.update(now), row], callbacks=True)
         except Unavailable:
-            # No core took the outcome in time (cluster form): the prompt stays open, to
-            # expire again later or be answered again, so no outcome is lost or made up.
+            # No core answered in time (cluster form): the prompt stays open, to expire
+            # again or be answered again, so no outcome is lost; as a core may have
+            # committed it and died unanswered, the store is read before deciding again.
+            self._unsure.add(prompt.checkout_id)
             self._reopen(prompt)
             raise
         self._finish(prompt)
+
+    async def _decided_meanwhile(self, prompt: Prompt) -> bool:
+        """Whether the outcome a core left unanswered did commit: then the prompt ends so."""
+        if prompt.checkout_id not in self._unsure:
+            return False
+        rows = await asyncio.to_thread(
+            self.daraja.tables.query,
+            f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts WHERE checkout_id = ?",
+            (prompt.checkout_id,),
+        )
+        stored = prompt_of(rows[0]) if rows else None
+        if stored is None or stored.open or not prompt.open:
+            return False
+        prompt.state, prompt.result, prompt.receipt = stored.state, stored.result, stored.receipt
+        self._finish(prompt)
+        return True
 
     def _reopen(self, prompt: Prompt) -> None:
         prompt.state, prompt.result = "pending", None
@@ -366,6 +380,7 @@ class Prompts:
 
     def _forget(self, prompt: Prompt) -> None:
         self.open.pop(prompt.checkout_id, None)
+        self._unsure.discard(prompt.checkout_id)
         self._release(prompt)
         self._disarm(prompt)
 

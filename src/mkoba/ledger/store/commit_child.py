@@ -37,7 +37,8 @@ import pickle
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
@@ -219,6 +220,36 @@ class CommitChild:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+class ChildPipe:
+    """A store's ``CommitPipe`` over its commit process (SQLite's and PostgreSQL's).
+
+    ``statements``: the store's statements of a batch (they go down the pipe);
+    ``errors``: a context that turns ``CommitFailed`` into the store's own errors.
+    """
+
+    def __init__(
+        self,
+        child: CommitChild,
+        statements: Callable[[Any], object],
+        errors: Callable[[], AbstractContextManager[object]],
+    ) -> None:
+        self._child = child
+        self._statements = statements
+        self._errors = errors
+
+    def fileno(self) -> int:
+        return self._child.fileno()
+
+    def send(self, batch: Any) -> None:
+        statements = self._statements(batch)
+        with self._errors():
+            self._child.send(statements)
+
+    def answer(self) -> None:
+        with self._errors():
+            self._child.answer()
 
 
 def _widen(fd: int) -> None:

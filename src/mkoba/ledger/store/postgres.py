@@ -1,4 +1,4 @@
-"""The cluster store: PostgreSQL through psycopg 3, with COPY for the transfer log.
+"""The cluster store: PostgreSQL through psycopg 3, a batch in one pipelined transaction.
 
 The writer's batches commit in a child process with a connection of its own
 (``postgres_child.py``, the default once the store holds the lease), so that no
@@ -28,60 +28,20 @@ from mkoba.ledger.store.base import (
     LeaseLost,
     StoredAccount,
     StoreError,
-    WriteMode,
     check_identifier,
 )
-from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
+from mkoba.ledger.store.commit_child import ChildPipe, CommitChild, CommitFailed
 from mkoba.ledger.store.lease import Lease, keepalives, lease_ttl_s_default
-from mkoba.ledger.store.postgres_child import (
-    COPY,
-    MANY,
-    ONE,
-    Statement,
-    describe,
-    transaction,
-)
+from mkoba.ledger.store.postgres_child import ONE, ROWS, Statement, describe, transaction
 from mkoba.ledger.store.postgres_readers import PostgresSnapshot, Readers
+from mkoba.ledger.store.postgres_tail import PostgresTail
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, POSTGRES, TRANSFER_COLUMNS
 from mkoba.ledger.transfer import TransferRecord
 
-# The transfer log goes in as binary COPY. psycopg packs each row in C and the server
-# parses no text, which halves the committer's CPU per transfer. These are the
-# columns' own types in TRANSFER_COLUMNS order; migrate() checks them against the table.
-_TRANSFER_TYPES = ("int8",) * 5 + ("int4",) * 3 + ("int8",) * 3
-_COPY_TRANSFERS = (
-    f"COPY ledger_transfers ({', '.join(TRANSFER_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-)
-_SELECT_TRANSFER_TYPES = (
-    "SELECT column_name, udt_name FROM information_schema.columns"
-    " WHERE table_schema = current_schema() AND table_name = 'ledger_transfers'"
-)
-assert len(_TRANSFER_TYPES) == len(TRANSFER_COLUMNS)
-_COPY_FAILURES = f"COPY ledger_failures ({', '.join(FAILURE_COLUMNS)}) FROM STDIN"
-_INSERT_ACCOUNT = sql.insert_sql("ledger_accounts", ACCOUNT_COLUMNS, "%s")
-_INSERT_TRANSFER = sql.insert_sql("ledger_transfers", TRANSFER_COLUMNS, "%s")
-_INSERT_FAILURE = sql.insert_sql("ledger_failures", FAILURE_COLUMNS, "%s")
-_UPDATE_FLAGS = sql.with_marks(sql.UPDATE_FLAGS, "%s")
 _SET_META = sql.with_marks(sql.SET_META, "%s")
 _SELECT_RECORDS = sql.with_marks(sql.SELECT_RECORDS, "%s")
-_STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS ledger_balance_stage (
-    id BIGINT PRIMARY KEY, debits_pending BIGINT, debits_posted BIGINT,
-    credits_pending BIGINT, credits_posted BIGINT
-) ON COMMIT DELETE ROWS
-"""
-_APPLY_STAGE = """
-UPDATE ledger_accounts AS a SET debits_pending = s.debits_pending,
-    debits_posted = s.debits_posted, credits_pending = s.credits_pending,
-    credits_posted = s.credits_posted
-FROM ledger_balance_stage AS s WHERE a.id = s.id
-"""
-_COPY_STAGE = "COPY ledger_balance_stage FROM STDIN"
-# New rows of one table and shape (transfer records too) go in by COPY from this many on,
-# fewer by executemany in the pipeline. A COPY is two round trips to the server, and
-# the pipeline after it a third; psycopg's executemany costs the commit process about
-# 14 us a row, a COPY under 1 us.
-copy_rows_min = 8
+_FLAG_COLUMNS = ("flags", "id")
+_BALANCE_COLUMNS = ("debits_pending", "debits_posted", "credits_pending", "credits_posted", "id")
 # How long a starting writer waits past the expiry of a silent writer's lease (lease.py).
 lease_wait_s = 1.0
 
@@ -141,18 +101,11 @@ class PostgresStore:
             # Two processes migrating at once would race on CREATE ... IF NOT EXISTS.
             self._connection.execute("SELECT pg_advisory_xact_lock(7243)")
             self._connection.execute(POSTGRES)
-            self._connection.execute(_STAGE)
             row = self._connection.execute(
                 "SELECT COALESCE(MAX(created), 0) FROM ledger_accounts"
             ).fetchone()
-            types: dict[str, str] = dict(
-                self._connection.execute(_SELECT_TRANSFER_TYPES).fetchall()
-            )
         assert row is not None
         self._created = int(row[0])
-        stored = tuple(types.get(column) for column in TRANSFER_COLUMNS)
-        if stored != _TRANSFER_TYPES:
-            raise StoreError(f"ledger_transfers has column types {stored}, not {_TRANSFER_TYPES}")
         if self.lease.token and self._commit_process and self._child is None:
             # Started now, it connects while the writer loads the ledger.
             self._child = self._start_child()
@@ -212,7 +165,7 @@ class PostgresStore:
             return None
         with self._child_errors():
             self._child.ready()
-        return _Pipe(self, self._child)
+        return ChildPipe(self._child, self._statements_of, self._child_errors)
 
     def recover(self) -> None:
         """After a failed commit: the same connection if it still works, else a new one.
@@ -273,7 +226,7 @@ class PostgresStore:
             raise StoreError(f"postgresql batch refused: {describe(error)}", FAULT_DATA) from None
 
     def _statements(self, batch: Commit) -> list[Statement]:
-        """The batch as statements, the COPYs together (each COPY ends a pipeline)."""
+        """The batch as statements: each table's rows of one shape a run (``ROWS``)."""
         changes = batch.changes
         statements: list[Statement] = []
         # First: a writer that lost its lease commits nothing (``LeaseLost`` here if known).
@@ -285,43 +238,35 @@ class PostgresStore:
             for account in changes.accounts:
                 self._created += 1
                 rows.append(sql.account_row(account, self._created))
-            statements.append((_INSERT_ACCOUNT, rows, MANY))
+            statements.append(("ledger_accounts", (ACCOUNT_COLUMNS, (), "insert", rows), ROWS))
         if changes.account_flags:
             flags = [(flags, id) for id, flags in changes.account_flags]
-            statements.append((_UPDATE_FLAGS, flags, MANY))
-        # A table's rows of one shape together: one executemany, or (new rows, enough
-        # of them) one COPY, a twentieth of psycopg's CPU a row and less of the server's.
+            statements.append(("ledger_accounts", (_FLAG_COLUMNS, ("id",), "update", flags), ROWS))
+        # A table's rows of one shape together: a few multi-row statements for the run.
         for shape, rows in sql.grouped_by_table(batch.writes):
-            statement = sql.write_sql(*shape, "%s")  # checks the names, too
-            table, columns, _, mode = shape
-            if mode == WriteMode.INSERT and len(rows) >= copy_rows_min:
-                copy = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-                statements.append((copy, (None, rows), COPY))
-            else:
-                statements.append((statement, rows, MANY))
-        if batch.balances:
-            statements.append((_STAGE, (), ONE))
-        # Plain tuples: a record's own class need not be imported to unpickle it. A few
-        # go in the pipeline: a COPY would cost its two round trips and a third for the
-        # pipeline after it.
+            sql.write_sql(*shape, "%s")  # checks the names
+            table, columns, keys, mode = shape
+            # The mode as a plain str: the commit process imports nothing of mkoba.
+            statements.append((table, (columns, keys, str(mode), rows), ROWS))
+        # Plain tuples: a record's own class need not be imported to unpickle it.
         if changes.records:
             records = [tuple(record) for record in changes.records]
-            if len(records) >= copy_rows_min:
-                statements.append((_COPY_TRANSFERS, (_TRANSFER_TYPES, records), COPY))
-            else:
-                statements.append((_INSERT_TRANSFER, records, MANY))
+            statements.append(("ledger_transfers", (TRANSFER_COLUMNS, (), "insert", records), ROWS))
         if changes.failures:
             failures = [tuple(failure) for failure in changes.failures]
-            if len(failures) >= copy_rows_min:
-                statements.append((_COPY_FAILURES, (None, failures), COPY))
-            else:
-                statements.append((_INSERT_FAILURE, failures, MANY))
+            statements.append(("ledger_failures", (FAILURE_COLUMNS, (), "insert", failures), ROWS))
         if batch.checkpoint is not None:
             if batch.balances:
-                statements.append((_COPY_STAGE, (None, list(batch.balances)), COPY))
-                statements.append((_APPLY_STAGE, (), ONE))
+                # (id, four balances) as an update's rows: the set columns, then the key.
+                balances = [(*balance[1:], balance[0]) for balance in batch.balances]
+                update = (_BALANCE_COLUMNS, ("id",), "update", balances)
+                statements.append(("ledger_accounts", update, ROWS))
             statements.append((_SET_META, ("checkpoint", batch.checkpoint), ONE))
         return statements
+
+    def tail(self) -> PostgresTail:
+        """Consistent reads on a connection of their own, for a warm standby (``warm.py``)."""
+        return PostgresTail(self._dsn, self.schema)
 
     def load_accounts(self) -> Iterator[StoredAccount]:
         """Every account, in creation order."""
@@ -331,6 +276,10 @@ class PostgresStore:
     def load_records(self, after: int = 0) -> Iterator[TransferRecord]:
         """Every transfer record after ``after``, in timestamp order, streamed."""
         with self._connection.transaction(), self._connection.cursor(name="ledger_load") as cursor:
+            # The writer's session ends a transaction idle for 2 s (a hung holder's, lease.py);
+            # between fetches of a long load the replay (a GC pass over millions of objects,
+            # a busy machine) can take longer, which ended a 1M-customer load after a takeover.
+            self._connection.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             cursor.itersize = 8192
             cursor.execute(_SELECT_RECORDS, (after,))
             for row in cursor:
@@ -379,23 +328,3 @@ class PostgresStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Pipe:
-    """``CommitPipe`` over the store's commit process."""
-
-    def __init__(self, store: PostgresStore, child: CommitChild) -> None:
-        self._store = store
-        self._child = child
-
-    def fileno(self) -> int:
-        return self._child.fileno()
-
-    def send(self, batch: Commit) -> None:
-        statements = self._store._statements_of(batch)
-        with self._store._child_errors():
-            self._child.send(statements)
-
-    def answer(self) -> None:
-        with self._store._child_errors():
-            self._child.answer()

@@ -1,16 +1,11 @@
 """PostgreSQL commits in a process of their own (``commit_child.py``): the psycopg driver.
 
 The parent sends each batch as its statements (``Statement``); the child and the
-in-process path run the same ``transaction``, in as few round trips to the
-server as the batch allows. Every statement goes in a pipeline (psycopg queues
-BEGIN, each executemany's rows as a prepared statement, COMMIT, and syncs
-once), except the COPYs, which cannot run in one: a batch with transfer records
-(nearly every batch) commits in four round trips (the pipeline, the COPY's two,
-the COMMIT) where a statement per shape of row took one each (about thirty for a
-batch of TranProc's requests). Binary COPY stays: it packs the records in C, a
-third of the CPU of inserting them as rows.
+in-process path run the same ``transaction``: BEGIN, the batch's statements and
+COMMIT in one pipeline, one round trip (``postgres_batch.py``).
 
-Only psycopg and ``commit_child``: the child imports nothing else of mkoba.
+Only psycopg, ``commit_child`` and ``postgres_batch``: the child imports nothing else
+of mkoba.
 """
 
 from __future__ import annotations
@@ -23,23 +18,20 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from mkoba.ledger.store.commit_child import FAULT_DATA, FAULT_FENCED, FAULT_STORE, CommitChild
+from mkoba.ledger.store.postgres_batch import MANY, ONE, ROWS, Statement, run
 
 __all__ = [
-    "COPY",
     "DRIVER",
     "FENCED_SQLSTATE",
     "MANY",
     "ONE",
+    "ROWS",
     "Statement",
     "connect",
     "describe",
     "fault_of",
 ]
 
-# How a ``Statement`` runs: one execute; an executemany over rows; a COPY of rows
-# (its parameters: the columns' binary types, or None for text, and the rows).
-ONE, MANY, COPY = 0, 1, 2
-Statement = tuple[str, Any, int]
 # How long one statement may run before the server cancels it.
 statement_timeout_ms = 60_000
 # How long connecting may take: a writer rebuilding after a lost server must not hang.
@@ -83,7 +75,7 @@ def connect(dsn: str, schema: str | None, **options: Any) -> psycopg.Connection:
 def transaction(connection: psycopg.Connection, statements: Sequence[Statement]) -> None:
     """Run ``statements`` in one transaction, committed durably; roll back and re-raise."""
     try:
-        _run(connection, statements)
+        run(connection, statements)
     except BaseException:
         # Left open, the failed transaction would swallow the next batch.
         usable = not (connection.closed or connection.broken)
@@ -91,38 +83,6 @@ def transaction(connection: psycopg.Connection, statements: Sequence[Statement])
             with contextlib.suppress(psycopg.Error):
                 connection.execute(b"ROLLBACK", prepare=False)
         raise
-
-
-def _run(connection: psycopg.Connection, statements: Sequence[Statement]) -> None:
-    """Pipelines of statements between the COPYs: BEGIN opens the first, COMMIT ends the last."""
-    count = len(statements)
-    index = 0
-    with connection.cursor() as cursor:
-        while True:
-            end = index
-            while end < count and statements[end][2] != COPY:
-                end += 1
-            with connection.pipeline():
-                if index == 0:
-                    cursor.execute(b"BEGIN", prepare=False)
-                for sql, params, kind in statements[index:end]:
-                    if kind == MANY:
-                        cursor.executemany(sql, params)
-                    else:
-                        cursor.execute(sql, params)
-                if end == count:
-                    cursor.execute(b"COMMIT", prepare=False)
-            if end == count:
-                return
-            index = end
-            while index < count and statements[index][2] == COPY:
-                sql, (types, rows), _ = statements[index]
-                with cursor.copy(sql) as copy:
-                    if types is not None:
-                        copy.set_types(types)
-                    for row in rows:
-                        copy.write_row(row)
-                index += 1
 
 
 def fault_of(connection: psycopg.Connection, error: BaseException) -> str:

@@ -16,7 +16,7 @@ from typing import IO, Any, Self
 from mkoba.ledger.records import FailureRecord
 from mkoba.ledger.store import sql
 from mkoba.ledger.store.base import FAULT_DATA, Commit, CommitPipe, StoredAccount, StoreError
-from mkoba.ledger.store.commit_child import CommitChild, CommitFailed
+from mkoba.ledger.store.commit_child import ChildPipe, CommitChild, CommitFailed
 from mkoba.ledger.store.schema import ACCOUNT_COLUMNS, FAILURE_COLUMNS, SQLITE, TRANSFER_COLUMNS
 from mkoba.ledger.store.sqlite_child import Statement, describe, fault_of, start, transaction
 from mkoba.ledger.transfer import TransferRecord
@@ -164,7 +164,7 @@ class SqliteStore:
             return None
         with _store_errors():
             self._child.ready()
-        return _Pipe(self, self._child)
+        return ChildPipe(self._child, self._statements_of, _store_errors)
 
     def recover(self) -> None:
         """After a failed commit: end a transaction left open; reset or replace the child.
@@ -307,26 +307,6 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Pipe:
-    """``CommitPipe`` over the store's commit process."""
-
-    def __init__(self, store: SqliteStore, child: CommitChild) -> None:
-        self._store = store
-        self._child = child
-
-    def fileno(self) -> int:
-        return self._child.fileno()
-
-    def send(self, batch: Commit) -> None:
-        statements = self._store._statements_of(batch)
-        with _store_errors():
-            self._child.send(statements)
-
-    def answer(self) -> None:
-        with _store_errors():
-            self._child.answer()
 
 
 @contextlib.contextmanager
