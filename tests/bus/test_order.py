@@ -78,6 +78,30 @@ async def test_a_request_whose_rows_never_come_is_busy_and_never_decided(
             await each.close()
 
 
+async def test_a_request_after_rows_an_earlier_core_committed_is_decided(bus_url: str) -> None:
+    """The core that took the rows died; this one finds them committed and decides it."""
+    decided: list[str] = []
+
+    async def handler(found: Request) -> Response:
+        decided.append(found.id)
+        return Response(found.id, Code.OK, "decided")
+
+    async def committed(batch: str) -> bool:  # the store's marks (bus/batches.py)
+        return batch == "committed-before"
+
+    core = await bus(bus_url)
+    core.order.lookup = committed
+    await core.serve(handler, _acknowledge)
+    front = await bus(bus_url)
+    try:
+        front.order.sending("committed-before")
+        response = await asyncio.wait_for(front.request(request(), 10.0), 5)
+        assert response.code is Code.OK and len(decided) == 1
+    finally:
+        for each in (front, core):
+            await each.close()
+
+
 async def test_a_released_lock_is_claimed_by_exactly_one_front(bus_url: str) -> None:
     first, second = await bus(bus_url), await bus(bus_url)
     one, other = Members(first, "front-one"), Members(second, "front-two")

@@ -10,10 +10,12 @@ writer commits in order, so those rows commit in the same transaction as the
 request's effects or an earlier one (``rows.Rows.ordered``), and the front need not
 wait for its rows' commit before it sends the request.
 
-A batch the core never queues (its front gave up on it, or a core that took it died
-after committing it) holds the request until its deadline, which the bus answers
-SYSTEM_BUSY without acting, as it answers any request that comes too late: a
-request is never decided ahead of rows sent before it.
+A batch this core has not queued after a second may have been committed by a core
+before it (which died before deciding the request): the core looks it up among the
+committed batches (``batches``, through ``lookup``). One never found (its front gave
+up on it) holds the request until its deadline, which the bus answers SYSTEM_BUSY
+without acting, as it answers any request that comes too late: a request is never
+decided ahead of rows sent before it.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 # Batch ids the core remembers having queued (a request names only recent ones).
 queued_kept_max = 65_536
+# How long a request waits for a batch before the core looks it up among the committed.
+look_after_s = 1.0
 
 
 class Order:
@@ -35,6 +39,8 @@ class Order:
         self._unsettled: dict[str, None] = {}
         self._queued: OrderedDict[str, None] = OrderedDict()
         self._waiting: dict[str, list[asyncio.Future[None]]] = {}
+        # The core: whether a batch has committed (an earlier core's work too), if it can say.
+        self.lookup: Callable[[str], Awaitable[bool]] | None = None
 
     # -- a front ----------------------------------------------------------------------
 
@@ -77,12 +83,21 @@ class Order:
                 waiters = self._waiting.setdefault(batch, [])
                 waiters.append(waiter)
                 try:
-                    await asyncio.wait_for(waiter, left_s)
+                    await asyncio.wait_for(waiter, min(left_s, look_after_s))
                 except TimeoutError:
-                    return False
+                    if await self._committed(batch):
+                        self.queued(batch)
                 finally:
                     with contextlib.suppress(ValueError):
                         waiters.remove(waiter)
                     if not waiters and self._waiting.get(batch) is waiters:
                         del self._waiting[batch]
         return True
+
+    async def _committed(self, batch: str) -> bool:
+        if self.lookup is None:
+            return False
+        try:
+            return await self.lookup(batch)
+        except Exception:  # the store cannot say now: look again later
+            return False

@@ -134,6 +134,7 @@ class RowsServer:
         """
         await asyncio.to_thread(batches.migrate, self.store)
         self._prune()
+        self.bus.order.lookup = self._committed
         client, prefix = self.bus.client, self.bus.prefix
         await client.subscribe(f"{prefix}.rows", cb=self._on_rows)
         await client.subscribe(f"{prefix}.balances", cb=self._on_balances)
@@ -170,6 +171,9 @@ class RowsServer:
         await message.respond(answer.result())
         if time.monotonic() - self._pruned >= batches.prune_every_s:
             self._prune()
+
+    async def _committed(self, batch: str) -> bool:
+        return await asyncio.to_thread(batches.committed, self.store, batch)
 
     async def _looked_up(self, batch: str) -> bytes:
         """b"ok" if ``batch`` has committed, BUSY if the store cannot say, else b""."""
