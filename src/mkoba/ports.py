@@ -266,7 +266,8 @@ class Tables(Protocol):
     def ordered(self) -> bool:
         """True when rows submitted before a request reach the writer before its payment.
 
-        So in one process; not from a front, where the caller must wait for them.
+        So in one process, and from a front (the core decides a front's request after
+        the rows it sent first); where False, the caller must wait for them.
         """
 
     def migrate_script(self, name: str, sql: str) -> None:

@@ -34,7 +34,9 @@ ledgers on one NATS server need two prefixes). Subjects under the prefix:
 
 A request carries its deadline: past it the channel has told the user the
 system is busy, so a TranProc that takes it late answers SYSTEM_BUSY without
-acting on it.
+acting on it. A front's request also names the rows it sent before it and not yet
+saw committed; TranProc takes it once those are queued for the ledger writer
+(``order.py``).
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType,
 from nats.js.errors import BadRequestError, NotFoundError
 
 from mkoba.bus import Acknowledger, Handler, parse_nats_url
-from mkoba.bus.wire import WireError, request_bytes, request_from, response_bytes, response_from
+from mkoba.bus.order import Order
+from mkoba.bus.wire import WireError, request_after, request_bytes, response_bytes, response_from
 from mkoba.codes import Code
 from mkoba.ports import Unavailable
 from mkoba.processor.request import Request, Response, failure
@@ -132,6 +135,8 @@ class NatsBus:
         self._watching: asyncio.Task[None] | None = None
         # When (monotonic s) a core last said it serves this prefix's ledger.
         self._core_seen = -core_seen_s
+        # A front's rows before its requests (``order.py``).
+        self.order = Order()
 
     @property
     def client(self) -> Client:
@@ -245,7 +250,7 @@ class NatsBus:
     async def _answer(self, message: Msg) -> None:
         assert self._nc is not None and self._handler is not None
         try:
-            request, deadline, reply = request_from(message.data)
+            request, deadline, reply, after = request_after(message.data)
         except WireError as problem:
             log.error("dropped a message on %s: %s", self.subject, problem)
             await message.term()
@@ -256,7 +261,11 @@ class NatsBus:
         else:
             working = asyncio.get_running_loop().create_task(self._working(message))
             try:
-                response = await self._handler(request)
+                if after and not await self.order.wait(after, deadline):
+                    # Rows its front sent first never reached the writer: never ahead of them.
+                    response = failure(request, Code.SYSTEM_BUSY)
+                else:
+                    response = await self._handler(request)
             except Exception:
                 log.exception("request %s failed", request.id)
                 response = failure(request, Code.SYSTEM_ERROR)
@@ -323,7 +332,8 @@ class NatsBus:
         deadline = now + int(timeout_s * 1e9)
         self._remember_deadline(request.id, deadline, now)
         try:
-            await self._nc.publish(self.subject, request_bytes(request, deadline, token))
+            body = request_bytes(request, deadline, token, self.order.after())
+            await self._nc.publish(self.subject, body)
             left = timeout_s - (time.monotonic() - started)
             return await asyncio.wait_for(answer, max(left, 0.0))
         except (TimeoutError, NatsError) as problem:

@@ -8,7 +8,11 @@ a restarted front is a new member). Two NATS key-value buckets hold the state:
   from it within seconds and its prompts and conversations are taken over.
 - ``<PREFIX>_CLAIMS``: claims made with an atomic create (a customer's STK lock,
   "I take over this prompt"): exactly one front wins each. They expire after
-  ``claim_ttl_s`` at the latest, whoever made them.
+  ``claim_ttl_s`` at the latest, whoever made them. A released claim leaves a
+  delete marker, which a plain create must first read (three round trips to
+  NATS): a front remembers the markers it left and claims such a key again with
+  one conditional write (it succeeds only while that marker is the key's last
+  revision, so exactly as a create would).
 
 A front asks another directly on ``<prefix>.front.<name>.<what>`` (an STK answer
 that reached the front that does not own the prompt).
@@ -22,6 +26,7 @@ import logging
 import os
 import secrets
 import socket
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
@@ -41,6 +46,8 @@ beat_s = member_ttl_s / 4
 claim_ttl_s = 900.0
 # How long a front waits for another to answer what it forwarded.
 ask_timeout_s = 10.0
+# Delete markers a front remembers leaving (a customer's next STK lock is one write).
+released_kept_max = 65_536
 
 Answerer = Callable[[bytes], Awaitable[bytes]]
 
@@ -62,6 +69,8 @@ class Members:
         self._fronts: KeyValue | None = None
         self._claims: KeyValue | None = None
         self._beating: asyncio.Task[None] | None = None
+        # The revision of the delete marker this front's release left, by claim key.
+        self._released: OrderedDict[str, int] = OrderedDict()
 
     async def start(self) -> None:
         """Join: make the buckets if missing, say this front is alive, keep saying it."""
@@ -99,7 +108,13 @@ class Members:
     async def claim(self, key: str) -> bool:
         """Claim ``key`` for this front: True for exactly one claimant until it is released."""
         assert self._claims is not None
+        released = self._released.pop(key, None)
         try:
+            if released is not None:
+                # Free exactly while the marker this front left is still the key's last word.
+                with contextlib.suppress(KeyWrongLastSequenceError):
+                    await self._claims.update(key, self.me.encode(), last=released)
+                    return True
             await self._claims.create(key, self.me.encode())
         except KeyWrongLastSequenceError:
             return False
@@ -110,8 +125,14 @@ class Members:
     async def release(self, key: str) -> None:
         """Give ``key`` up (a prompt finished); nothing if it is not claimed."""
         assert self._claims is not None
+        # KeyValue.delete's own write (a delete marker), kept to learn the marker's revision.
+        subject = f"$KV.{self._names[1]}.{key}"
         with contextlib.suppress(KeyNotFoundError, NatsError):
-            await self._claims.delete(key)
+            ack = await self.bus.jetstream.publish(subject, headers={"KV-Operation": "DEL"})
+            self._released[key] = ack.seq
+            self._released.move_to_end(key)
+            if len(self._released) > released_kept_max:
+                self._released.popitem(last=False)
 
     async def holder(self, key: str) -> str:
         """Who holds the claim ``key`` ("" when nobody does)."""

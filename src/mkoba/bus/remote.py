@@ -6,7 +6,9 @@
   raises ``CoreUnavailable``; a channel answers its busy code, not an error.
   Each batch carries an id of its own, so one asked twice commits once: the
   core remembers it, and a batch asked again after a core restart or a takeover
-  is looked up among the committed ones (``batches``).
+  is looked up among the committed ones (``batches``). The front's requests sent
+  meanwhile name the batch, and the core decides them only after it (``order.py``):
+  so a front need not wait for its rows before a request.
 - ``RowsServer`` (the core): commits what the channels' ``Admission`` allows
   (a check that may also renumber a row: a front's callbacks get their outbox
   ids from the core, so any number of fronts never collide) and refuses the rest.
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import secrets
@@ -45,20 +48,28 @@ committed_kept_max = 65_536
 class RemoteRows:
     """A front's rows, committed by the core's ledger writer across the bus."""
 
-    ordered = False
+    # Requests sent after rows are decided after them (``order.py``).
+    ordered = True
 
     def __init__(self, bus: NatsBus, timeout_s: float) -> None:
         self.bus = bus
         self.timeout_s = timeout_s
+        # Batch ids: this front's random part, then a count (no system call per batch).
+        self._batch_prefix = secrets.token_hex(8)
+        self._batches = itertools.count()
 
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
         """Send ``writes`` now; the awaitable resolves once the core has them durable."""
-        batch = secrets.token_hex(12)
+        batch = f"{self._batch_prefix}{next(self._batches):x}"
         first, again = rows_bytes(writes, poke, batch), rows_bytes(writes, poke, batch, again=True)
-        return asyncio.ensure_future(self._commit(first, again))
+        self.bus.order.sending(batch)
+        return asyncio.ensure_future(self._commit(first, again, batch))
 
-    async def _commit(self, first: bytes, again: bytes) -> None:
-        answer = await self._ask("rows", first, again)
+    async def _commit(self, first: bytes, again: bytes, batch: str) -> None:
+        try:
+            answer = await self._ask("rows", first, again)
+        finally:
+            self.bus.order.settled(batch)
         if answer != b"ok":
             raise RowsError(f"the core did not commit the rows: {answer.decode(errors='replace')}")
 
@@ -123,6 +134,7 @@ class RowsServer:
         """
         await asyncio.to_thread(batches.migrate, self.store)
         self._prune()
+        self.bus.order.lookup = self._committed
         client, prefix = self.bus.client, self.bus.prefix
         await client.subscribe(f"{prefix}.rows", cb=self._on_rows)
         await client.subscribe(f"{prefix}.balances", cb=self._on_balances)
@@ -146,18 +158,22 @@ class RowsServer:
             self._batches[batch] = answer
             if len(self._batches) > committed_kept_max:
                 self._batches.popitem(last=False)
+        found = b""
         if batch and again:
             # Asked again and not by this process: perhaps committed before a restart.
-            answer.set_result(
-                await self._looked_up(batch) or await self._answer(writes, poke, batch)
-            )
-        else:
-            answer.set_result(await self._answer(writes, poke, batch))
+            found = await self._looked_up(batch)
+            if found == b"ok":  # committed: the front's requests after it may go on
+                self.bus.order.queued(batch)
+        answer.set_result(found or await self._answer(writes, poke, batch))
         if answer.result() != b"ok":
             self._batches.pop(batch, None)  # nothing committed: a retry may try again
+            self.bus.order.dropped(batch)
         await message.respond(answer.result())
         if time.monotonic() - self._pruned >= batches.prune_every_s:
             self._prune()
+
+    async def _committed(self, batch: str) -> bool:
+        return await asyncio.to_thread(batches.committed, self.store, batch)
 
     async def _looked_up(self, batch: str) -> bytes:
         """b"ok" if ``batch`` has committed, BUSY if the store cannot say, else b""."""
@@ -188,7 +204,10 @@ class RowsServer:
         if batch:
             admitted_writes.append(batches.mark(batch, int(time.time() * 1000)))
         try:
-            await self.rows.submit(admitted_writes, poke=poke)
+            stored = self.rows.submit(admitted_writes, poke=poke)
+            if batch:  # queued now, in order: the front's requests after it may go on
+                self.bus.order.queued(batch)
+            await stored
         except WriterError:
             # The store cannot commit now: the front asks again until its deadline.
             log.warning("a front's rows wait: the ledger cannot commit now")

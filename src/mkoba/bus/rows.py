@@ -36,7 +36,8 @@ class Rows(Protocol):
     """Where a channel's rows go."""
 
     # True when rows submitted before a request reach the writer before that request's
-    # payment does (one process); False across processes, where the caller must wait.
+    # payment does (in one process, and from a front: ``order.py``); False where the
+    # caller must wait for them.
     ordered: bool
 
     def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:

@@ -3,7 +3,8 @@
 A request travels as JSON with its deadline (wall clock, ns): past it, the
 channel has already told the user the system was busy, so TranProc must not
 act on it. A sealed PIN travels as its encrypted blob (base64); the clear PIN
-never exists outside the channel that took it and TranProc.
+never exists outside the channel that took it and TranProc. A request from a
+front also names the row batches it must follow (``order.py``).
 """
 
 from __future__ import annotations
@@ -11,19 +12,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mkoba.commands import BadCommand, from_wire
 from mkoba.parties.secrets import SealedPin
 from mkoba.processor.request import Callback, Channel, Request, Response, Staff
 
+# The most row batches one request may follow (a front has a few in flight at a time).
+after_max = 4096
+
 
 class WireError(ValueError):
     """Bytes that are not a request (or a response) of this format."""
 
 
-def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
-    """``request``, the moment after which nobody waits for its answer, and where it goes."""
+def request_bytes(
+    request: Request, deadline_ns: int, reply: str = "", after: Sequence[str] = ()
+) -> bytes:
+    """``request``, the moment after which nobody waits for its answer, and where it goes.
+
+    ``after``: the row batches TranProc must have queued before it decides this one.
+    """
     pin = _sealed(request.pin)
     body: dict[str, object] = {
         "id": request.id,
@@ -44,11 +54,19 @@ def request_bytes(request: Request, deadline_ns: int, reply: str = "") -> bytes:
     if request.staff is not None:
         staff = request.staff
         body["staff"] = [staff.maker, staff.role, staff.checker, list(staff.phones)]
+    if after:
+        body["after"] = list(after)
     return json.dumps(body, separators=(",", ":")).encode()
 
 
 def request_from(data: bytes) -> tuple[Request, int, str]:
     """A request, its deadline (ns) and its answer's subject ("": none), or ``WireError``."""
+    request, deadline, reply, _ = request_after(data)
+    return request, deadline, reply
+
+
+def request_after(data: bytes) -> tuple[Request, int, str, list[str]]:
+    """``request_from``, and the row batches the request must follow, or ``WireError``."""
     try:
         body: Any = json.loads(data)
         product = _text(body["product"])
@@ -69,7 +87,11 @@ def request_from(data: bytes) -> tuple[Request, int, str]:
             _unseal(body.get("new_pin")),
             _staff(body.get("staff")),
         )
-        return request, _number(body["deadline"]), _text(body.get("reply", ""))
+        after = body.get("after", [])
+        if not isinstance(after, list) or len(after) > after_max:
+            raise WireError("after must be a short list of batch ids")
+        batches = [_text(batch) for batch in after]
+        return request, _number(body["deadline"]), _text(body.get("reply", "")), batches
     except WireError:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error) as problem:

@@ -102,26 +102,26 @@ class Prompts:
     async def push(self, prompt: Prompt) -> None:
         """Store ``prompt``, show it on the handset and arm its timers; return once durable.
 
-        In one process the handset may answer before the row is durable: the ledger
-        writer commits in submission order, so the prompt's row is in the same database
-        transaction as its payment or an earlier one, never a later one. A front's rows
-        and requests reach the core by different roads, so a front waits for the row.
-        """
+        The handset may answer before the row is durable: the writer commits in order
+        (a front's requests follow its rows: ``bus/order.py``), so the prompt's row
+        commits with its payment or before it."""
         assert prompt.msisdn not in self.by_msisdn
         prompt.owner = self.daraja.ports.fronts().me
         self.by_msisdn[prompt.msisdn] = prompt.checkout_id
         self.open[prompt.checkout_id] = prompt
         rows = self.daraja.tables
+        assert rows.ordered, "a prompt's payment must follow its row to the writer"
         try:
             stored = rows.submit([prompt.row(self.daraja.now())])
-            if not rows.ordered:
-                await stored
-        except BaseException:
-            self._forget(prompt)
-            raise
-        self._arm(prompt)
-        if rows.ordered:
+            self._arm(prompt)
             await stored
+        except BaseException:
+            # Not stored: the push fails, and an answer already on its way sends no
+            # failure callback for a push its client was told failed.
+            self._forget(prompt)
+            if prompt.open:
+                prompt.state = "failed"
+            raise
 
     def _arm(self, prompt: Prompt) -> None:
         daraja = self.daraja
