@@ -138,7 +138,9 @@ def _check_text(object_id: str, value: str, *, ascii_only: bool) -> None:
     # isprintable() refuses control and format characters, lone surrogates (which
     # UTF-8 cannot carry) and unassigned code points; a NUL never reaches PostgreSQL.
     if not value.isprintable():
-        raise QrRefused(Refusal.MALFORMED, f"field {object_id} holds a control character")
+        raise QrRefused(
+            Refusal.MALFORMED, f"field {object_id} holds a control or invisible character"
+        )
     if ascii_only and not value.isascii():
         raise QrRefused(
             Refusal.MALFORMED, f"field {object_id} holds characters other than plain ASCII"
@@ -228,7 +230,7 @@ def parse_objects(text: str) -> tuple[DataObject, ...]:
     if len(text) > payload_chars_max:
         raise QrRefused(Refusal.MALFORMED, f"the code has more than {payload_chars_max} characters")
     if not text.isprintable():
-        raise QrRefused(Refusal.MALFORMED, "the code holds a control character")
+        raise QrRefused(Refusal.MALFORMED, "the code holds a control or invisible character")
     _check_crc(text)
     pairs = _split(text, "the code")
     if pairs[0][0] != format_indicator_id:
