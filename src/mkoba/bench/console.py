@@ -29,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -47,6 +46,7 @@ from mkoba.bench.console_year import msisdn_of
 from mkoba.bench.errors import BenchError
 from mkoba.bench.measure import phase_percentile
 from mkoba.bench.servers import free_port
+from mkoba.bench.stores import kept_or_scratch
 from mkoba.staff.credentials import totp_now, totp_step_s
 
 PASSWORD = "mkoba demo 2026"  # noqa: S105 (the demo world's staff password, in the README)
@@ -72,7 +72,7 @@ class Config:
 
 def run(config: Config, *, console: Console, json_lines: bool = False) -> dict[str, Any]:
     """Build (or reuse) the store, serve it, measure; print a table or one JSON object."""
-    with _folder(config.store) as folder:
+    with kept_or_scratch(config.store, "mkoba-bench-console-") as folder:
         built = _built(folder, config, console)
         figures = _measure(folder, built, config, console)
     if json_lines:
@@ -80,16 +80,6 @@ def run(config: Config, *, console: Console, json_lines: bool = False) -> dict[s
     else:
         _print(figures, console)
     return figures
-
-
-@contextlib.contextmanager
-def _folder(store: Path | None) -> Iterator[Path]:
-    if store is not None:
-        store.mkdir(parents=True, exist_ok=True)
-        yield store
-        return
-    with tempfile.TemporaryDirectory(prefix="mkoba-bench-console-") as folder:
-        yield Path(folder)
 
 
 def _built(folder: Path, config: Config, console: Console) -> Built:

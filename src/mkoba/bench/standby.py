@@ -29,10 +29,8 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ from mkoba.bench.console_world import PIN, build
 from mkoba.bench.console_year import msisdn_of
 from mkoba.bench.errors import BenchError
 from mkoba.bench.servers import bench_bus, drop_stream, free_port
+from mkoba.bench.stores import kept_or_scratch
 from mkoba.parties.handsets import HandsetKey
 
 MARKER = "standby.json"
@@ -82,7 +81,7 @@ class Takeover:
 
 def run(config: Config, *, console: Console, json_lines: bool = False) -> dict[str, Any]:
     """Build (or reuse) the schema, run the takeovers; print a table or one JSON object."""
-    with _folder(config.store) as folder:
+    with kept_or_scratch(config.store, "mkoba-bench-standby-") as folder:
         schema = _built(folder, config, console)
         url = f"{config.db}{'&' if '?' in config.db else '?'}schema={schema}"
         figures = _measure(folder, url, config, console)
@@ -91,16 +90,6 @@ def run(config: Config, *, console: Console, json_lines: bool = False) -> dict[s
     else:
         _print(figures, console)
     return figures
-
-
-@contextlib.contextmanager
-def _folder(store: Path | None) -> Iterator[Path]:
-    if store is not None:
-        store.mkdir(parents=True, exist_ok=True)
-        yield store
-        return
-    with tempfile.TemporaryDirectory(prefix="mkoba-bench-standby-") as folder:
-        yield Path(folder)
 
 
 def _built(folder: Path, config: Config, console: Console) -> str:

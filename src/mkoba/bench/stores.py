@@ -17,6 +17,17 @@ from mkoba.ledger.store.postgres import split_url
 
 
 @contextmanager
+def kept_or_scratch(store: Path | None, prefix: str) -> Iterator[Path]:
+    """``store`` (made if missing, kept afterwards for the next run), or a temporary folder."""
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
+        yield store
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        yield Path(folder)
+
+
+@contextmanager
 def scratch_store(store: str, postgres_url: str) -> Iterator[str]:
     """A URL for an empty store of this kind, removed afterwards."""
     if store == "sqlite":
