@@ -155,6 +155,10 @@ def _not_http(request: Any) -> bool:
             return True
         if value != value.strip(" \t"):
             return True
+        if name.lower() == "transfer-encoding" and value.lower() != "chunked":
+            return True  # an empty or unknown coding: the body's length cannot be known
+        if name.lower() == "content-length" and not value.isdigit():
+            return True
     target = str(request.url)
     return any(ord(c) <= 0x20 or ord(c) >= 0x7F for c in target)
 
