@@ -1,0 +1,96 @@
+"""The smartphone web app in real browsers: one phone shows a QR, another scans it and pays.
+
+Method: a real ``mkoba serve`` (demo world) and Debian's Chromium. Each phone is a
+browser context on ``/app``, enrolled as a person does it (number, the SMS code from
+the handset's inbox, the PIN). The paying phone is its own Chromium process, whose
+fake camera plays a video of the payee's QR code (written by the test from the code's
+payload with segno): it scans, sees the payee's name and the amount, pays with the
+PIN. Both phones see the payment complete without a reload. The books are then read
+from the store: the payer's wallet moved by the amount and the tariff's fee, the
+payee's by the amount, and every ledger still balances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from mkoba.catalog import load_catalog
+from tests.channels.serving import Served, serve
+from tests.e2e.camera import qr_video
+from tests.e2e.conftest import ARGS
+from tests.e2e.phones import Phone, balance, books_unbalanced
+
+TUTOR, STUDENT = "254712000011", "254712000012"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("app")) as server:
+        yield server
+
+
+def camera_browser(browser: Browser, video: Path) -> Browser:
+    """Another Chromium whose camera sees ``video`` (the fake camera is per process)."""
+    return browser.browser_type.launch(
+        executable_path=browser.browser_type.executable_path,
+        args=[
+            *ARGS,
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={video}",
+        ],
+    )
+
+
+def test_a_student_scans_the_tutors_code_and_pays_and_both_phones_see_it(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    before = {number: balance(served, number) for number in (TUTOR, STUDENT)}
+    tutor = Phone.open(browser, served, TUTOR)
+    tutor.enrol()
+    payload = tutor.receive("150", "LESSON 7")
+    expect(tutor.page.locator("#receive-countdown")).to_contain_text("Expires in 4:")
+    video = qr_video(payload, tmp_path / "tutor-qr.y4m")
+
+    with_camera = camera_browser(browser, video)
+    try:
+        student = Phone.open(with_camera, served, STUDENT, permissions=["camera"])
+        student.enrol()
+        student.tab("Pay").click()
+        student.page.get_by_role("button", name="Scan a code").click()
+        confirm = student.page.locator("#pay-confirm")
+        expect(confirm).to_be_visible(timeout=20_000)
+        # What the student sees before the PIN: who is paid, how much, for what.
+        expect(student.page.locator("#pay-payee")).to_have_text(tutor.name)
+        expect(student.page.locator("#pay-amount-fixed")).to_have_text("Ksh150.00")
+        expect(student.page.locator("#pay-reference")).to_have_text("Reference: LESSON 7")
+        # A dynamic code's amount is the payee's: there is no field to change it.
+        expect(student.page.locator("#pay-amount")).to_be_hidden()
+        student.confirm("1357")
+        receipt_box = student.page.locator("#pay-receipt")
+        expect(receipt_box).to_contain_text(f"You paid Ksh150.00 to {tutor.name}.")
+        receipt = student.page.locator("#pay-receipt-id").inner_text().removeprefix("Receipt: ")
+        # The tutor's phone turns to "paid" by itself, from the live notices.
+        paid = tutor.page.locator("#receive-paid")
+        expect(paid).to_have_text(f"Paid by {student.name}: Ksh150.00. Receipt {receipt}.")
+        expect(tutor.page.locator("#receive-qr")).to_be_hidden()
+        expect(student.page.locator(".toast").first).to_contain_text(receipt)
+        tutor.tab("Notices").click()
+        expect(tutor.page.locator("#notices-list li").first).to_have_text(
+            f"You received Ksh150.00 from {student.name}. Receipt {receipt}."
+        )
+    finally:
+        with_camera.close()
+
+    rows = served.rows("SELECT product, amount, fee FROM receipts WHERE receipt = ?", (receipt,))
+    assert len(rows) == 1, rows
+    product, amount, fee = rows[0]
+    assert amount == 15_000
+    assert fee == load_catalog("kenya").current().fee(str(product), 15_000).customer
+    assert balance(served, STUDENT) == before[STUDENT] - 15_000 - fee
+    assert balance(served, TUTOR) == before[TUTOR] + 15_000
+    assert books_unbalanced(served) == []

@@ -1,0 +1,105 @@
+"""The web app's refusals in a real browser: each shown with its reason, and no money moved.
+
+Method: as ``test_app.py`` (a real ``mkoba serve``, phones as Chromium contexts,
+enrolled through the page); here the payer pastes the code's text, the app's
+fallback when there is no camera. Balances are asked over the native API before and
+after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.channels.serving import Served, serve
+from tests.e2e.phones import Phone, balance, books_unbalanced
+
+SELLER, BUYER = "254712000021", "254712000022"
+OWNER = "254712000023"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("app-refusals")) as server:
+        yield server
+
+
+def test_a_wrong_pin_pays_nothing_and_a_code_pays_only_once(
+    browser: Browser, served: Served
+) -> None:
+    seller = Phone.open(browser, served, SELLER)
+    seller.enrol()
+    buyer = Phone.open(browser, served, BUYER)
+    buyer.enrol()
+    before = {number: balance(served, number) for number in (SELLER, BUYER)}
+    payload = seller.receive("42.50", "CHAI")
+
+    buyer.read_pasted(payload)
+    expect(buyer.page.locator("#pay-amount-fixed")).to_have_text("Ksh42.50")
+    buyer.confirm("9999")
+    refusal = buyer.refusal("pay")
+    expect(refusal).to_have_text("Wrong PIN.")
+    expect(refusal).to_have_attribute("data-code", "wrong_pin")
+    assert {number: balance(served, number) for number in (SELLER, BUYER)} == before
+
+    # The same code, the right PIN: paid once.
+    buyer.confirm("1357")
+    expect(buyer.page.locator("#pay-receipt")).to_be_visible()
+    expect(seller.page.locator("#receive-paid")).to_contain_text("Ksh42.50")
+    after = {number: balance(served, number) for number in (SELLER, BUYER)}
+    assert after[SELLER] == before[SELLER] + 4_250
+
+    # Again, in Swahili: refused with its reason in Swahili, and nothing moves.
+    buyer.page.get_by_role("button", name="Pay someone else").click()
+    buyer.page.get_by_role("button", name="Change language").click()
+    expect(buyer.tab("Lipa")).to_be_visible()
+    buyer.page.get_by_label("Au bandika maandishi ya msimbo").fill(payload)
+    buyer.page.get_by_role("button", name="Soma").click()
+    if buyer.page.locator("#pay-confirm").is_visible():
+        # The code reads (who and how much) but is refused at payment.
+        buyer.confirm("1357")
+    expect(buyer.refusal("pay")).to_have_attribute("data-code", "qr_paid")
+    expect(buyer.refusal("pay")).to_have_text("Msimbo huu umeshalipwa.")
+    assert {number: balance(served, number) for number in (SELLER, BUYER)} == after
+    assert books_unbalanced(served) == []
+
+
+def test_a_phone_set_up_again_elsewhere_ends_the_old_binding(
+    browser: Browser, served: Served
+) -> None:
+    old = Phone.open(browser, served, OWNER)
+    old.enrol()
+    new = Phone.open(browser, served, OWNER)
+    new.enrol()
+    # The old phone hears it by itself (its notices stream ends) and asks to be set up again.
+    expect(old.page.locator("#screen-enrol")).to_be_visible(timeout=15_000)
+    expect(old.refusal("enrol")).to_have_attribute("data-code", "binding_ended")
+    expect(old.refusal("enrol")).to_contain_text("Set it up again")
+    # The new one works.
+    new.tab("Receive").click()
+    expect(new.page.get_by_role("button", name="Show my code")).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("typed", "cents"),
+    [
+        ("150", 15_000),
+        ("1,500.5", 150_050),
+        ("Ksh 99.99", 9_999),
+        ("0.01", 1),
+        ("0", None),
+        ("1.234", None),
+        ("-5", None),
+        ("1e3", None),
+        ("12,34", None),
+        ("", None),
+    ],
+)
+def test_a_typed_amount_becomes_cents_or_is_refused(
+    browser: Browser, served: Served, typed: str, cents: int | None
+) -> None:
+    page = Phone.open(browser, served, OWNER).page
+    parsed = page.evaluate("async typed => (await import('./js/money.js')).parse(typed)", typed)
+    assert parsed == cents
