@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.channels.serving import Served, serve
-from tests.e2e.phones import Phone, balance, books_unbalanced
+from tests.e2e.phones import Phone, balance, books_unbalanced, inbox_last, local, sms_code
 
 SELLER, BUYER = "254712000021", "254712000022"
-OWNER = "254712000023"
+OWNER, FORGETFUL = "254712000023", "254712000024"
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,25 @@ def test_a_typed_amount_becomes_cents_or_is_refused(
     page = Phone.open(browser, served, OWNER).page
     parsed = page.evaluate("async typed => (await import('./js/money.js')).parse(typed)", typed)
     assert parsed == cents
+
+
+def test_five_wrong_sms_codes_end_the_enrolment(browser: Browser, served: Served) -> None:
+    phone = Phone.open(browser, served, FORGETFUL)
+    page = phone.page
+    before = inbox_last(served, FORGETFUL)
+    page.get_by_label("Your phone number").fill(local(FORGETFUL))
+    page.get_by_role("button", name="Send me a code").click()
+    right = sms_code(served, FORGETFUL, before)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    for tries_left in (4, 3, 2, 1):
+        page.get_by_label("Code from the SMS").fill(wrong)
+        page.locator("#enrol-pin").fill("1357")
+        page.get_by_role("button", name="Confirm").click()
+        expect(phone.refusal("enrol")).to_have_text(f"Wrong code. Tries left: {tries_left}.")
+    page.get_by_label("Code from the SMS").fill(wrong)
+    page.locator("#enrol-pin").fill("1357")
+    page.get_by_role("button", name="Confirm").click()
+    expect(phone.refusal("enrol")).to_have_attribute("data-code", "otp_attempts")
+    # The enrolment is dead: the phone is back at its number, not bound.
+    expect(page.get_by_label("Your phone number")).to_be_visible()
+    expect(page.locator("#tabs")).to_be_hidden()

@@ -22,8 +22,18 @@ export class Refused extends Error {
 
 let queue = Promise.resolve();
 
+// Two tabs of the app share one device (one IndexedDB): a Web Lock keeps their
+// requests in one line too, where the browser has Web Locks.
+function exclusively(work) {
+  if (navigator.locks && navigator.locks.request) {
+    return navigator.locks.request("mkoba-signed-requests", work);
+  }
+  return work();
+}
+
 function serially(work) {
-  const turn = queue.then(work, work);
+  const run = () => exclusively(work);
+  const turn = queue.then(run, run);
   queue = turn.then(
     () => undefined,
     () => undefined,
