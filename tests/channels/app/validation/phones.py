@@ -144,7 +144,7 @@ class Phones:
         return Phone(party.msisdn)
 
     async def bound(self, phone: Phone | None = None) -> Phone:
-        """A phone enrolled as the app does it: the SMS code, then the key (the PIN is TranProc's)."""
+        """A phone enrolled as the app does: the SMS code, then the key (the PIN is TranProc's)."""
         phone = phone or await self.customer()
         count = self.codes_now(phone.msisdn) + 1
         enrolment, _ = await self.validator.enrol(phone.msisdn)

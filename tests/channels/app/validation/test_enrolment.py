@@ -67,9 +67,7 @@ async def test_an_unknown_number_gets_the_same_answer_and_no_sms(phones: Phones)
     enrolment, expires_in = await phones.validator.enrol(stranger)
     assert (len(enrolment), expires_in) == (24, 300)
     assert phones.platform.smsc.inbox(stranger) == []
-    assert await phones.world.rows(
-        "SELECT id FROM outbox WHERE recipient = ?", (stranger,)
-    ) == []
+    assert await phones.world.rows("SELECT id FROM outbox WHERE recipient = ?", (stranger,)) == []
     error = await refusal(phones.validator.check_code(enrolment, "123456"))
     assert (error.code, error.extra) == ("otp_wrong", {"tries_left": 4})
 
@@ -199,9 +197,7 @@ def p384_key() -> bytes:
 
 def compressed_p256() -> bytes:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    return key.public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
-    )
+    return key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint)
 
 
 def ed25519_key() -> bytes:
