@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -131,6 +131,8 @@ async def test_a_changed_amount_with_a_fresh_crc_is_tampered(phones: Phones) -> 
         {"reference": "INV002"},
         {"payee": dataclasses.replace(read.payee, name="THIEF")},
         {"payee": dataclasses.replace(read.payee, number="254700000001")},
+        {"payee": dataclasses.replace(read.payee, city="MOMBASA")},
+        {"expires_at": read.expires_at + timedelta(hours=1)},
         {"signature": None},
         {"signature": "A" * 22},
     ):

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from mkoba.channels.app.validation import AppRefused
+from mkoba.channels.app.validation import AppRefused, enrolments
 from mkoba.codes import Code
 from mkoba.commands.catalog import AppCode
 from mkoba.parties import Pin, seal_pin
@@ -66,6 +66,7 @@ async def test_an_unknown_number_gets_the_same_answer_and_no_sms(phones: Phones)
     stranger = phones.world.msisdn()
     enrolment, expires_in = await phones.validator.enrol(stranger)
     assert (len(enrolment), expires_in) == (24, 300)
+    await phones.validator.drain()
     assert phones.platform.smsc.inbox(stranger) == []
     assert await phones.world.rows("SELECT id FROM outbox WHERE recipient = ?", (stranger,)) == []
     error = await refusal(phones.validator.check_code(enrolment, "123456"))
@@ -131,6 +132,16 @@ async def test_three_enrolments_per_number_in_ten_minutes(phones: Phones) -> Non
     assert (await refusal(again.enrol(phone.msisdn))).code == "enrol_too_often"
     phones.clock.advance(601)
     await phones.validator.enrol(phone.msisdn)
+
+
+async def test_enrolments_of_all_numbers_together_are_bounded(
+    phones: Phones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await phones.validator.enrol(phones.world.msisdn())
+    live = len(phones.validator._enrolments._rows)
+    monkeypatch.setattr(enrolments, "live_enrolments_max", live)
+    error = await refusal(phones.validator.enrol(phones.world.msisdn()))
+    assert error.code == "enrol_too_often"
 
 
 async def test_a_right_code_confirms_and_can_be_typed_again_after_a_wrong_pin(
@@ -286,6 +297,7 @@ async def test_the_code_never_reaches_a_log(
     wrong = await refusal(phones.validator.check_code(enrolment, other(code)))
     await phones.validator.check_code(enrolment, code)
     await phones.validator.bind(enrolment, spki(phone.key), "Pixel 8")
+    await phones.validator.drain()
     request = phones.validator._sender.request_for(phone.msisdn, code)
     assert code not in repr(request)
     assert code not in str(request.fingerprint())

@@ -39,6 +39,9 @@ code_tries_max = 5
 bind_window_s = 120
 enrolments_max = 3
 enrolment_window_s = 600
+# Enrolments of the last window for all numbers together: past it, someone is enrolling
+# numbers by the thousand, and new enrolments wait (memory stays bounded).
+live_enrolments_max = 200_000
 # Longer than anything typed: the code's length is not a secret, the bound keeps HMACs cheap.
 code_chars_max = 16
 enrolment_id_chars_max = 64
@@ -62,11 +65,23 @@ class Enrolments:
         self._submit = submit
         self._clock = clock
         self._lock = asyncio.Lock()
+        # In creation order (a dict keeps the order of first insertion): pruning stops
+        # at the first young one.
         self._rows: dict[str, EnrolmentRow] = {}
+        # Per number, how many enrolments of the window it has (the rate limit).
+        self._per_number: dict[str, int] = {}
 
     def load(self, rows: list[EnrolmentRow]) -> None:
         """The enrolments read at start (those of the last window)."""
-        self._rows = {row.id: row for row in rows}
+        self._rows = {}
+        self._per_number = {}
+        for row in sorted(rows, key=lambda one: one.created):
+            self._add(row)
+
+    def _add(self, row: EnrolmentRow) -> None:
+        assert row.id not in self._rows
+        self._rows[row.id] = row
+        self._per_number[row.msisdn] = self._per_number.get(row.msisdn, 0) + 1
 
     def since(self) -> int:
         """The oldest creation time still of use (rate limit and life)."""
@@ -74,11 +89,22 @@ class Enrolments:
 
     def _prune(self, now: int) -> None:
         oldest = now - enrolment_window_s * _NS
-        for row in [row for row in self._rows.values() if row.created <= oldest]:
+        old = []
+        for row in self._rows.values():
+            if row.created > oldest:
+                break
+            old.append(row)
+        for row in old:
             del self._rows[row.id]
+            left = self._per_number[row.msisdn] - 1
+            if left:
+                self._per_number[row.msisdn] = left
+            else:
+                del self._per_number[row.msisdn]
 
     async def _write(self, row: EnrolmentRow) -> None:
         # Memory changes only once the row is durable: a failed write changes nothing.
+        assert row.id in self._rows
         await self._submit([schema.enrolment_write(row)])
         self._rows[row.id] = row
 
@@ -90,8 +116,8 @@ class Enrolments:
         async with self._lock:
             now = self._clock()
             self._prune(now)
-            recent = [row for row in self._rows.values() if row.msisdn == msisdn]
-            if len(recent) >= enrolments_max:
+            recent = self._per_number.get(msisdn, 0)
+            if recent >= enrolments_max or len(self._rows) >= live_enrolments_max:
                 minutes = enrolment_window_s // 60
                 raise AppRefused(
                     ENROL_TOO_OFTEN,
@@ -110,7 +136,8 @@ class Enrolments:
                 now + code_life_s * _NS,
                 now,
             )
-            await self._write(row)
+            await self._submit([schema.enrolment_write(row)])
+            self._add(row)
             return enrolment, code
 
     def _live(self, enrolment: str, now: int) -> EnrolmentRow:
@@ -170,4 +197,5 @@ class Enrolments:
 
     def applied(self, row: EnrolmentRow) -> None:
         """Remember a row committed by the validator (a binding's)."""
+        assert row.id in self._rows
         self._rows[row.id] = row

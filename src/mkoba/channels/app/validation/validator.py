@@ -58,6 +58,8 @@ class Validator:
         self._enrolments = Enrolments(keys.otp, self._submit, clock)
         self._devices = Devices(tables.query, self._submit, clock)
         self._tokens = Tokens(keys.codes, self._submit, clock, self._devices)
+        # Codes on their way to TranProc (``enrol`` answers without waiting for them).
+        self._sending: set[asyncio.Task[bool]] = set()
 
     async def _submit(self, writes: list[Write]) -> None:
         await self._tables.submit(writes)
@@ -74,6 +76,15 @@ class Validator:
         )
         self._tokens.load([schema.token_of(values) for values in found])
 
+    async def drain(self) -> None:
+        """Wait until every code asked for has been answered by TranProc (sent or not)."""
+        while self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Let the codes on their way reach TranProc."""
+        await self.drain()
+
     def _msisdn(self, text: str) -> str:
         try:
             return normalize_msisdn(text, self._region)
@@ -86,11 +97,15 @@ class Validator:
         """A new enrolment (its id, seconds to live); its code goes by SMS to a customer.
 
         The answer is the same whether or not the number is a customer's (TranProc
-        sends the SMS only to one): nobody learns the directory from it.
+        sends the SMS only to one), and comes as soon as the enrolment is stored,
+        before TranProc looks the number up: nobody learns the directory from it,
+        not even from the time it takes.
         """
         number = self._msisdn(msisdn)
         enrolment, code = await self._enrolments.open(number)
-        await self._sender.send(number, code)
+        task = asyncio.create_task(self._sender.send(number, code))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
         return enrolment, enrolments.code_life_s
 
     async def check_code(self, enrolment: str, code: str) -> str:
