@@ -49,7 +49,7 @@ STATUS: dict[str, int] = {
     QR_UNKNOWN: 404,
     QR_TAMPERED: 400,
     QR_PAID: 409,
-    QR_OWN: 400,
+    QR_OWN: 403,  # a well-formed code this payer may not pay
 }
 # A reading's refusals (``qr_malformed``...): the payload itself is wrong, or expired.
 _READING_STATUS = 400
