@@ -274,7 +274,8 @@ def run(users: int, seconds: float, rounds: int, console: Console, json_lines: b
                 ],
             }
         )
-    ratio = results[1]["tx_per_s"] / results[0]["tx_per_s"] if results[0]["tx_per_s"] else 0.0
+    app, native = float(str(results[1]["tx_per_s"])), float(str(results[0]["tx_per_s"]))
+    ratio = app / native if native else 0.0
     if json_lines:
         for result in results:
             print(json.dumps(result))
