@@ -30,6 +30,7 @@ OWNERS = {
     "audit_log": "parties/",
     "ledger_": "ledger/",
     "daraja_": "channels/daraja/",
+    "app_": "channels/app/",
     "vouchers": "products/",
     "reversals": "products/",
     "sms_parts": "channels/sms/",

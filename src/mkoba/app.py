@@ -32,6 +32,7 @@ from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
 from mkoba.channels.api import ApiChannel, Service
 from mkoba.channels.api import build_app as build_shell
+from mkoba.channels.app import AppChannel
 from mkoba.channels.console import ConsoleChannel
 from mkoba.channels.console.actions import Books
 
@@ -42,6 +43,7 @@ from mkoba.channels.daraja import DarajaChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
+from mkoba.clock import Clock
 from mkoba.ledger import LedgerWriter, Store, books, open_store
 from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
@@ -95,17 +97,6 @@ __all__ = [
 
 # How often a front reads the directory again (parties the core registered since).
 directory_refresh_s = 5.0
-
-
-class Clock:
-    """The platform's one clock (ns). Demo history runs it in the past, then lets it go."""
-
-    def __init__(self) -> None:
-        self.fixed: int | None = None
-
-    def __call__(self) -> int:
-        fixed = self.fixed
-        return time.time_ns() if fixed is None else fixed
 
 
 @dataclass
@@ -167,6 +158,8 @@ class Platform:
             )
             self.sms = SmsChannel(ports, settings, tables)
             self.channels.append(self.sms)
+            # The smartphone app: its validation server holds its state in this process.
+            self.channels.append(AppChannel(ports, settings, tables))
         self.daraja = DarajaChannel(ports, settings, tables)
         self.channels.append(self.daraja)
         # The staff API, on a listener of its own (``console_app``), in the process that
@@ -465,14 +458,15 @@ def lifespan(platform: Platform) -> Callable[[Any], Any]:
 
 
 def channel_commands() -> list[tuple[str, typer.Typer]]:
-    """The channels' own commands for ``mkoba``: ``daraja`` (apps, shortcodes...), ``staff``."""
+    """The channels' own commands for ``mkoba``: ``daraja``, ``staff``, ``app``."""
     from mkoba.channels.api.staff_cli import staff_app
+    from mkoba.channels.app.cli import app_app
     from mkoba.channels.daraja.cli import daraja_app
     from mkoba.staff.cli import add_commands
 
     if not any(command.name == "create" for command in staff_app.registered_commands):
         add_commands(staff_app)  # staff accounts: create, list, totp
-    return [("daraja", daraja_app), ("staff", staff_app)]
+    return [("daraja", daraja_app), ("staff", staff_app), ("app", app_app)]
 
 
 def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:

@@ -262,6 +262,8 @@ def test_every_pinless_product_declares_its_proof() -> None:
         "operator_unlock",
         "open_ticket",
         "email_code",
+        # The app's validation server texts an enrolment code (only Channel.APP may ask).
+        "app_code",
     }
     # What only staff do, asked for by the operator console (no PIN on any channel).
     assert {name for name, proof in declared.items() if proof is Proof.CONSOLE} == {

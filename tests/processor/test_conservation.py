@@ -19,6 +19,7 @@ built from the registry, and nothing is skipped silently.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import email
 import email.policy
@@ -38,9 +39,11 @@ import yaml
 from mkoba.app import Platform
 from mkoba.catalog import CHANNELS
 from mkoba.codes import Code
+from mkoba.commands.catalog import AppCode
 from mkoba.ledger import AccountKind, Balance, TransferFlags
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.reconcile import reconcile
+from mkoba.parties import Pin, seal_pin
 from mkoba.processor.proof import Proof, proof_of
 from mkoba.processor.request import Channel, Request, Response, Staff
 from mkoba.products import all_products
@@ -616,6 +619,16 @@ async def email_code(w: Workload) -> None:
         w.emails.append((msisdn, address))
 
 
+async def app_code(w: Workload) -> None:
+    """The app's validation server has an enrolment code texted (sealed for its request)."""
+    request_id = f"load:{next(w.ids)}"
+    code = f"{w.rng.randrange(10**6):06d}"
+    sealed = seal_pin(Pin(code), w.platform.transport_key, AppCode.context(request_id))
+    command = AppCode(base64.urlsafe_b64encode(sealed.blob).decode().rstrip("="))
+    request = Request(request_id, Channel.APP, "app_code", w.customer(), command, None, 0)
+    await w.send(request)
+
+
 async def _mailed_code(w: Workload, address: str) -> str:
     """The code in the newest mail to ``address`` (the platform writes mail to a folder)."""
     for _ in range(100):
@@ -777,6 +790,7 @@ GENERATORS: dict[str, Generator] = {
     "commission_statement": commission_statement,
     "set_language": set_language,
     "email_code": email_code,
+    "app_code": app_code,
     "register_email": register_email,
     "full_statement": full_statement,
     "account_balance": account_balance,

@@ -64,10 +64,16 @@ class Connection:
 
     async def post_form(self, path: str, body: bytes) -> tuple[int, bytes]:
         """POST ``body`` as a form; the status and the answer's body."""
+        return await self.post(path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    async def post(
+        self, path: str, body: bytes, headers: dict[str, str], method: str = "POST"
+    ) -> tuple[int, bytes]:
+        """Send ``body`` with ``headers``; the status and the answer's body."""
         assert self._reader is not None and self._writer is not None, "open first"
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{lines}"
             f"Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         self._writer.write(head + body)

@@ -238,6 +238,23 @@ class EmailCode(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class AppCode(Command):
+    """The app's validation server asks TranProc to text an enrolment code to a phone.
+
+    ``sealed`` is the code sealed under the transport key for this request
+    (``products/app_code.py``): the command's wire form never holds it in clear.
+    """
+
+    products: ClassVar[tuple[str, ...]] = ("app_code",)
+    sealed: Text
+
+    @staticmethod
+    def context(request_id: str) -> bytes:
+        """What the code is sealed for: this request only (as a PIN is)."""
+        return request_id.encode() + b":app-code"
+
+
+@dataclass(frozen=True, slots=True)
 class EmailConfirm(Command):
     """A customer types the code they were emailed, to register that address."""
 
@@ -373,6 +390,7 @@ ALL: tuple[type[Command], ...] = (
     PinUnlockSelf,
     SetLanguage,
     EmailCode,
+    AppCode,
     EmailConfirm,
     FullStatement,
     Emoney,

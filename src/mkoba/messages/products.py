@@ -209,6 +209,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "sw": "{receipt} Imethibitishwa. {amount} za pesa za kielektroniki zimerudishwa kwa"
         " kumbukumbu ya benki {reference} tarehe {date} saa {time}. Salio jipya ni {balance}.",
     },
+    # The smartphone app's enrolment code (products/app_code.py): sealed in the outbox.
+    "app.code": {
+        "en": "Your M-PESA app code is {code}. Enter it in the app within {minutes} minutes."
+        " Never share it: M-PESA staff never ask for it. If you did not ask, call 100.",
+        "sw": "Nambari yako ya programu ya M-PESA ni {code}. Iweke kwenye programu ndani ya"
+        " dakika {minutes}. Usimpe mtu yeyote: wafanyakazi wa M-PESA hawaiombi kamwe. Kama"
+        " hukuiomba, piga 100.",
+    },
     # Full statements by email (products/email_statements.py, statements/delivery.py).
     # An email's first line is its subject.
     "email.code": {

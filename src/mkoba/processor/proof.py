@@ -33,6 +33,10 @@ class Proof(enum.StrEnum):
     CONSOLE = "console"
     # The operator's own command line (``mkoba staff unlock``): the system channel only.
     OPERATOR = "operator"
+    # The smartphone app's validation server, and nothing else: texting an enrolment
+    # code to a number proves nothing and needs nothing (the SMS reaches only the
+    # number's own phone); no other channel may make mkoba text one.
+    APP = "app"
 
 
 # Channels that authenticate a business themselves.
@@ -61,6 +65,8 @@ def refusal(proof: Proof, request: Request) -> str | None:
     """Why ``request`` cannot be served at all for a product needing ``proof``, or None."""
     if proof is Proof.CONSOLE and (request.channel != Channel.STAFF or request.staff is None):
         return "only staff, in the operator console, can do that"
+    if proof is Proof.APP and request.channel != Channel.APP:
+        return "only the smartphone app can ask for that"
     if request.channel == Channel.SYSTEM:
         return None
     if proof is Proof.NETWORK and not request.phone_verified:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mkoba.processor.processor import Product
 from mkoba.products.agent_queries import CommissionStatement, SetLanguage
+from mkoba.products.app_code import AppCode
 from mkoba.products.balance import Balance
 from mkoba.products.business import business_products
 from mkoba.products.buy_airtime import BuyAirtime
@@ -59,6 +60,7 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
         CommissionStatement(),
         SetLanguage(),
         EmailCode(kit),
+        AppCode(),
         RegisterEmail(kit),
         FullStatement(),
         IssueEmoney(),

@@ -1,3 +1,8 @@
-"""The smartphone channel: payment codes (EMVCo QR) today; the web app, device binding and
-the validation server in later steps (issue 17). Nothing here is wired into the platform yet.
+"""The smartphone channel: the web app at ``/app``, device binding, payment codes (EMVCo QR)
+and the validation server between the app and TranProc (``docs/app.md``,
+``docs/app-protocol.md``).
 """
+
+from mkoba.channels.app.channel import AppChannel
+
+__all__ = ["AppChannel"]

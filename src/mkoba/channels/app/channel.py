@@ -1,0 +1,146 @@
+"""The smartphone channel, wired: the validation server, the app's routes and live notices.
+
+The composition root gives it the ports and its tables; the validation server
+(``validation``) owns device bindings, one-time codes and payment-code tokens,
+and this channel translates the app's HTTP into calls on it and requests to
+TranProc. It decides nothing: TranProc decides the payments.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from fastapi.responses import JSONResponse
+from starlette.responses import Response as HttpResponse
+
+from mkoba.channels.app import answers, bodies, payments, routes
+from mkoba.channels.app.asking import ask
+from mkoba.channels.app.notices import Notices
+from mkoba.channels.app.validation import Validator
+from mkoba.ports import Ports, Tables
+from mkoba.processor.request import Response
+from mkoba.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+# The city a person's payment code names (EMVCo field 60 is mandatory), by country.
+_CITIES = {"KE": "NAIROBI"}
+
+
+class AppChannel:
+    """Everything the smartphone channel runs."""
+
+    def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
+        self.ports = ports
+        self.notices = Notices()
+        self.validator = Validator(
+            tables, ports.request, settings.keys_dir, ports.clock, ports.transport_key
+        )
+
+    def mount(self, app: FastAPI) -> None:
+        """Add the app's routes and its web files (``/app``)."""
+        routes.mount(app, self)
+
+    async def start(self) -> None:
+        """Start the validation server (its tables, its state)."""
+        await self.validator.start()
+
+    async def stop(self) -> None:
+        """End every notices stream; let the codes on their way reach TranProc."""
+        await self.validator.stop()
+        for msisdn in self.notices.phones():
+            self.notices.end(msisdn, "the platform is stopping")
+
+    def city(self) -> str:
+        """The city a person's payment code names."""
+        country = self.ports.profile().country
+        return _CITIES.get(country, country)
+
+    async def ask(
+        self, call: routes.Call, product: str, params: dict[str, str], pin: str | None
+    ) -> Response:
+        """TranProc's delivered answer to what a signed call asks."""
+        return await ask(
+            self.ports,
+            call.request_id,
+            call.device.msisdn,
+            product,
+            params,
+            pin,
+            _still_there(call.http.is_disconnected),
+        )
+
+    async def confirm(
+        self, body: bodies.ConfirmBody, disconnected: Callable[[], Awaitable[bool]]
+    ) -> HttpResponse:
+        """Finish an enrolment: the code, then the PIN (by TranProc), then the binding."""
+        validator = self.validator
+        msisdn = await validator.check_code(body.enrolment, body.code)
+        # Each try its own request: a retry after a wrong PIN is a new question, not a replay.
+        request_id = f"app:enrol:{body.enrolment}:{uuid.uuid4().hex[:12]}"
+        response = await ask(
+            self.ports, request_id, msisdn, "balance", {}, body.pin, _still_there(disconnected)
+        )
+        if not response.ok:
+            return answers.from_tranproc(response)
+        device = await validator.bind(body.enrolment, body.public_key, body.device_name or "phone")
+        self.notices.end(msisdn, "new_device")
+        party = self.ports.party(msisdn)
+        return JSONResponse(
+            {
+                "device": device.id,
+                "counter": device.counter,
+                "name": "" if party is None else party.name.upper(),
+                "msisdn": msisdn,
+            },
+            status_code=201,
+        )
+
+    async def pay(self, call: routes.Call, body: bodies.PayBody) -> HttpResponse:
+        """Pay a payment code: take its token, ask TranProc, give the token back or spend it."""
+        code = await self.validator.reserve(body.payload, call.device, call.request_id)
+        paid = False
+        try:
+            payee = payments.payee_of(self.ports, code)
+            amount = payments.amount_of(code, body.amount)
+            product, params = payments.product_of(code, amount)
+            response = await self.ask(call, product, params, body.pin)
+            paid = response.ok
+        finally:
+            if code.token is not None:
+                await self.validator.settle(code.token, call.request_id, paid)
+        if not response.ok:
+            return answers.from_tranproc(response)
+        payer = self.ports.party(call.device.msisdn)
+        payer_name = "" if payer is None else payer.name.upper()
+        payments.told(self.notices, call.device, payee, code, response, amount, payer_name)
+        return JSONResponse(
+            {
+                "code": "ok",
+                "receipt": response.receipt,
+                "message": response.message,
+                "amount": amount,
+                "payee": payee.name.upper(),
+            }
+        )
+
+    async def bound(self, device_id: str) -> bool:
+        """Whether a device's binding still stands."""
+        device = await self.validator.device(device_id)
+        return device is not None and device.state == "active"
+
+    async def end_bindings(self, msisdn: str, reason: str) -> int:
+        """End a phone's bindings and its notices streams (``reason``: the validator's)."""
+        ended = await self.validator.end_bindings(msisdn, reason)
+        self.notices.end(msisdn, reason)
+        return ended
+
+
+def _still_there(disconnected: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:
+    async def still_there() -> bool:
+        return not await disconnected()
+
+    return still_there
