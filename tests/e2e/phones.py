@@ -89,9 +89,10 @@ class Phone:
         """Ask for a dynamic code and show it; answers its payload (the text in the QR)."""
         page = self.page
         self.tab("Receive").click()
-        page.get_by_label("Amount (Ksh)").fill(amount)
-        page.get_by_label("Reference").fill(reference)
-        page.get_by_role("button", name="Show my code").click()
+        screen = page.locator("#screen-receive")
+        screen.get_by_label("Amount (Ksh)").fill(amount)
+        screen.get_by_label("Reference").fill(reference)
+        screen.get_by_role("button", name="Show my code").click()
         expect(page.locator("#receive-qr")).to_be_visible()
         payload = page.locator("#receive-payload").text_content()
         assert payload, "the code shows no payload"
@@ -108,6 +109,10 @@ class Phone:
         """Type the PIN on the payment screen and pay."""
         self.page.locator("#pay-pin").fill(pin)
         self.page.locator("#pay-confirm").get_by_role("button", name="Pay").click()
+
+    def close(self) -> None:
+        """Put the phone away (its notices stream ends with its context)."""
+        self.page.context.close()
 
     def tab(self, name: str) -> Locator:
         """The tab ``name`` of the bar under the title (Home, Receive, Pay, Notices)."""
@@ -135,3 +140,29 @@ def books_unbalanced(served: Served) -> list[tuple[object, ...]]:
         " GROUP BY ledger, currency HAVING SUM(debits_posted) <> SUM(credits_posted)"
         " OR SUM(debits_pending) <> SUM(credits_pending)"
     )
+
+
+class Phones:
+    """The phones a test holds on one server; ``close`` puts them all away."""
+
+    def __init__(self, served: Served) -> None:
+        self.served = served
+        self.held: list[Phone] = []
+
+    def open(self, browser: Browser, msisdn: str, **options: object) -> Phone:
+        """A new phone with the app open."""
+        phone = Phone.open(browser, self.served, msisdn, **options)
+        self.held.append(phone)
+        return phone
+
+    def enrolled(self, browser: Browser, msisdn: str, **options: object) -> Phone:
+        """A new phone, set up."""
+        phone = self.open(browser, msisdn, **options)
+        phone.enrol()
+        return phone
+
+    def close(self) -> None:
+        """Close every phone's context: no notices stream is left open on the server."""
+        for phone in self.held:
+            phone.close()
+        self.held.clear()

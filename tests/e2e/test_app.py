@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, expect
 from mkoba.catalog import load_catalog
 from tests.channels.serving import Served, serve
 from tests.e2e.camera import qr_video
-from tests.e2e.conftest import ARGS
-from tests.e2e.phones import Phone, balance, books_unbalanced
+from tests.e2e.conftest import ARGS, CHROMIUM
+from tests.e2e.phones import Phones, balance, books_unbalanced
 
 TUTOR, STUDENT = "254712000011", "254712000012"
 
@@ -33,10 +33,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield server
 
 
+@pytest.fixture
+def phones(served: Served) -> Iterator[Phones]:
+    held = Phones(served)
+    yield held
+    held.close()
+
+
 def camera_browser(browser: Browser, video: Path) -> Browser:
     """Another Chromium whose camera sees ``video`` (the fake camera is per process)."""
     return browser.browser_type.launch(
-        executable_path=browser.browser_type.executable_path,
+        executable_path=str(CHROMIUM),
         args=[
             *ARGS,
             "--use-fake-device-for-media-stream",
@@ -47,19 +54,17 @@ def camera_browser(browser: Browser, video: Path) -> Browser:
 
 
 def test_a_student_scans_the_tutors_code_and_pays_and_both_phones_see_it(
-    browser: Browser, served: Served, tmp_path: Path
+    browser: Browser, served: Served, phones: Phones, tmp_path: Path
 ) -> None:
     before = {number: balance(served, number) for number in (TUTOR, STUDENT)}
-    tutor = Phone.open(browser, served, TUTOR)
-    tutor.enrol()
+    tutor = phones.enrolled(browser, TUTOR)
     payload = tutor.receive("150", "LESSON 7")
     expect(tutor.page.locator("#receive-countdown")).to_contain_text("Expires in 4:")
     video = qr_video(payload, tmp_path / "tutor-qr.y4m")
 
     with_camera = camera_browser(browser, video)
     try:
-        student = Phone.open(with_camera, served, STUDENT, permissions=["camera"])
-        student.enrol()
+        student = phones.enrolled(with_camera, STUDENT, permissions=["camera"])
         student.tab("Pay").click()
         student.page.get_by_role("button", name="Scan a code").click()
         confirm = student.page.locator("#pay-confirm")
@@ -84,6 +89,7 @@ def test_a_student_scans_the_tutors_code_and_pays_and_both_phones_see_it(
             f"You received Ksh150.00 from {student.name}. Receipt {receipt}."
         )
     finally:
+        phones.close()
         with_camera.close()
 
     rows = served.rows("SELECT product, amount, fee FROM receipts WHERE receipt = ?", (receipt,))

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.channels.serving import Served, serve
-from tests.e2e.phones import Phone, balance, books_unbalanced, inbox_last, local, sms_code
+from tests.e2e.phones import Phones, balance, books_unbalanced, inbox_last, local, sms_code
 
 SELLER, BUYER = "254712000021", "254712000022"
 OWNER, FORGETFUL = "254712000023", "254712000024"
@@ -26,13 +26,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield server
 
 
+@pytest.fixture
+def phones(served: Served) -> Iterator[Phones]:
+    held = Phones(served)
+    yield held
+    held.close()
+
+
 def test_a_wrong_pin_pays_nothing_and_a_code_pays_only_once(
-    browser: Browser, served: Served
+    browser: Browser, served: Served, phones: Phones
 ) -> None:
-    seller = Phone.open(browser, served, SELLER)
-    seller.enrol()
-    buyer = Phone.open(browser, served, BUYER)
-    buyer.enrol()
+    seller = phones.enrolled(browser, SELLER)
+    buyer = phones.enrolled(browser, BUYER)
     before = {number: balance(served, number) for number in (SELLER, BUYER)}
     payload = seller.receive("42.50", "CHAI")
 
@@ -67,12 +72,10 @@ def test_a_wrong_pin_pays_nothing_and_a_code_pays_only_once(
 
 
 def test_a_phone_set_up_again_elsewhere_ends_the_old_binding(
-    browser: Browser, served: Served
+    browser: Browser, served: Served, phones: Phones
 ) -> None:
-    old = Phone.open(browser, served, OWNER)
-    old.enrol()
-    new = Phone.open(browser, served, OWNER)
-    new.enrol()
+    old = phones.enrolled(browser, OWNER)
+    new = phones.enrolled(browser, OWNER)
     # The old phone hears it by itself (its notices stream ends) and asks to be set up again.
     expect(old.page.locator("#screen-enrol")).to_be_visible(timeout=15_000)
     expect(old.refusal("enrol")).to_have_attribute("data-code", "binding_ended")
@@ -98,15 +101,17 @@ def test_a_phone_set_up_again_elsewhere_ends_the_old_binding(
     ],
 )
 def test_a_typed_amount_becomes_cents_or_is_refused(
-    browser: Browser, served: Served, typed: str, cents: int | None
+    browser: Browser, served: Served, phones: Phones, typed: str, cents: int | None
 ) -> None:
-    page = Phone.open(browser, served, OWNER).page
+    page = phones.open(browser, OWNER).page
     parsed = page.evaluate("async typed => (await import('./js/money.js')).parse(typed)", typed)
     assert parsed == cents
 
 
-def test_five_wrong_sms_codes_end_the_enrolment(browser: Browser, served: Served) -> None:
-    phone = Phone.open(browser, served, FORGETFUL)
+def test_five_wrong_sms_codes_end_the_enrolment(
+    browser: Browser, served: Served, phones: Phones
+) -> None:
+    phone = phones.open(browser, FORGETFUL)
     page = phone.page
     before = inbox_last(served, FORGETFUL)
     page.get_by_label("Your phone number").fill(local(FORGETFUL))
