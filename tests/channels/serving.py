@@ -101,13 +101,19 @@ def profile_with(folder: Path, **deadlines: int) -> Path:
 
 @contextmanager
 def serve(
-    folder: Path, log_name: str = "serve.log", *, until: str = "/health", **settings: str
+    folder: Path,
+    log_name: str = "serve.log",
+    *,
+    until: str = "/health",
+    prelude: str = "",
+    **settings: str,
 ) -> Iterator[Served]:
     """``mkoba serve`` on a free port until the block ends (its output in ``log_name``).
 
     It has started once ``until`` answers 200: ``/health`` (every part works) by
     default, ``/health/live`` for a process that cannot be ready yet (a front with
-    no core).
+    no core). ``prelude``: Python statements the server process runs first (to
+    shorten a limit that has no setting, e.g. a code's life).
     """
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
@@ -119,7 +125,7 @@ def serve(
     command = [
         sys.executable,
         "-c",
-        "from mkoba.cli import main; main()",
+        f"{prelude}\nfrom mkoba.cli import main; main()",
         "serve",
         "--db",
         str(db),

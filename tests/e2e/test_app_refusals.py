@@ -17,12 +17,23 @@ from tests.channels.serving import Served, serve
 from tests.e2e.phones import Phones, balance, books_unbalanced, inbox_last, local, sms_code
 
 SELLER, BUYER = "254712000021", "254712000022"
+LATE_SELLER, LATE_BUYER = "254712000025", "254712000026"
+# A dynamic code's life on the short-lived server (it has no setting; 300 s otherwise).
+code_life_s = 4
 OWNER, FORGETFUL = "254712000023", "254712000024"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(tmp_path_factory.mktemp("app-refusals")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A server whose dynamic codes live seconds, not minutes (the same code otherwise)."""
+    prelude = f"import mkoba.channels.app.validation.tokens as t; t.code_life_s = {code_life_s}"
+    with serve(tmp_path_factory.mktemp("app-short"), prelude=prelude) as server:
         yield server
 
 
@@ -62,11 +73,10 @@ def test_a_wrong_pin_pays_nothing_and_a_code_pays_only_once(
     expect(buyer.tab("Lipa")).to_be_visible()
     buyer.page.get_by_label("Au bandika maandishi ya msimbo").fill(payload)
     buyer.page.get_by_role("button", name="Soma").click()
-    if buyer.page.locator("#pay-confirm").is_visible():
-        # The code reads (who and how much) but is refused at payment.
-        buyer.confirm("1357")
     expect(buyer.refusal("pay")).to_have_attribute("data-code", "qr_paid")
     expect(buyer.refusal("pay")).to_have_text("Msimbo huu umeshalipwa.")
+    # Refused on reading: the PIN is never asked for a code that cannot be paid.
+    expect(buyer.page.locator("#pay-confirm")).to_be_hidden()
     assert {number: balance(served, number) for number in (SELLER, BUYER)} == after
     assert books_unbalanced(served) == []
 
@@ -85,27 +95,28 @@ def test_a_phone_set_up_again_elsewhere_ends_the_old_binding(
     expect(new.page.get_by_role("button", name="Show my code")).to_be_visible()
 
 
-@pytest.mark.parametrize(
-    ("typed", "cents"),
-    [
-        ("150", 15_000),
-        ("1,500.5", 150_050),
-        ("Ksh 99.99", 9_999),
-        ("0.01", 1),
-        ("0", None),
-        ("1.234", None),
-        ("-5", None),
-        ("1e3", None),
-        ("12,34", None),
-        ("", None),
-    ],
-)
 def test_a_typed_amount_becomes_cents_or_is_refused(
-    browser: Browser, served: Served, phones: Phones, typed: str, cents: int | None
+    browser: Browser, served: Served, phones: Phones
 ) -> None:
+    typed = {
+        "150": 15_000,
+        "1,500.5": 150_050,
+        "Ksh 99.99": 9_999,
+        "0.01": 1,
+        "0": None,
+        "1.234": None,
+        "-5": None,
+        "1e3": None,
+        "12,34": None,
+        "": None,
+    }
     page = phones.open(browser, OWNER).page
-    parsed = page.evaluate("async typed => (await import('./js/money.js')).parse(typed)", typed)
-    assert parsed == cents
+    parsed = page.evaluate(
+        """async texts => { const money = await import('./js/money.js');
+                            return Object.fromEntries(texts.map(t => [t, money.parse(t)])); }""",
+        list(typed),
+    )
+    assert parsed == typed
 
 
 def test_five_wrong_sms_codes_end_the_enrolment(
@@ -130,3 +141,25 @@ def test_five_wrong_sms_codes_end_the_enrolment(
     # The enrolment is dead: the phone is back at its number, not bound.
     expect(page.get_by_label("Your phone number")).to_be_visible()
     expect(page.locator("#tabs")).to_be_hidden()
+
+
+def test_an_expired_code_is_refused_and_pays_nothing(browser: Browser, short_lived: Served) -> None:
+    held = Phones(short_lived)
+    try:
+        seller = held.enrolled(browser, LATE_SELLER)
+        buyer = held.enrolled(browser, LATE_BUYER)
+        before = {n: balance(short_lived, n) for n in (LATE_SELLER, LATE_BUYER)}
+        payload = seller.receive("20", "LATE")
+        # The payee's phone counts down, then stops showing the code.
+        countdown = seller.page.locator("#receive-countdown")
+        expect(countdown).to_have_text("This code has expired.", timeout=(code_life_s + 3) * 1000)
+        expect(seller.page.locator("#receive-qr")).to_be_hidden()
+        buyer.read_pasted(payload)
+        expect(buyer.refusal("pay")).to_have_attribute("data-code", "qr_expired")
+        expect(buyer.refusal("pay")).to_have_text(
+            "This code has expired. Ask the payee for a new one."
+        )
+        expect(buyer.page.locator("#pay-confirm")).to_be_hidden()
+        assert {n: balance(short_lived, n) for n in (LATE_SELLER, LATE_BUYER)} == before
+    finally:
+        held.close()
