@@ -40,6 +40,11 @@ def phones(served: Served) -> Iterator[Phones]:
     held.close()
 
 
+def shillings(cents: int) -> str:
+    """As the app writes money: Ksh1,234.50."""
+    return f"Ksh{cents // 100:,}.{cents % 100:02d}"
+
+
 def camera_browser(browser: Browser, video: Path) -> Browser:
     """Another Chromium whose camera sees ``video`` (the fake camera is per process)."""
     return browser.browser_type.launch(
@@ -88,6 +93,17 @@ def test_a_student_scans_the_tutors_code_and_pays_and_both_phones_see_it(
         expect(tutor.page.locator("#notices-list li").first).to_have_text(
             f"You received Ksh150.00 from {student.name}. Receipt {receipt}."
         )
+        # The tutor's own app shows the new balance and the payment on the mini statement.
+        tutor.tab("Home").click()
+        tutor.page.get_by_role("button", name="Balance and statement").click()
+        tutor.page.locator("#pin-dialog").get_by_label("PIN").fill("1357")
+        tutor.page.locator("#pin-dialog").get_by_role("button", name="OK").click()
+        expect(tutor.page.locator("#home-balance-text")).to_have_text(
+            f"Your balance is {shillings(before[TUTOR] + 15_000)}"
+        )
+        newest = tutor.page.locator("#home-statement tbody tr").first
+        expect(newest).to_have_attribute("title", receipt)
+        expect(newest.locator("td.amount")).to_have_text("Ksh150.00")
     finally:
         phones.close()
         with_camera.close()

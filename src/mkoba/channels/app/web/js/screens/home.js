@@ -6,13 +6,14 @@ import { known, t } from "../i18n.js";
 import { format } from "../money.js";
 import { $, askPin, busy, refuse, when } from "../ui.js";
 
+// A statement line. The contract names `when`, `other` and `kind`; the server sends
+// TranProc's own lines today (`at`, `description`): either is shown.
 function statementRow(entry) {
   const row = document.createElement("tr");
+  const kind = known(`kind.${entry.kind}`) ? t(`kind.${entry.kind}`) : entry.kind;
   const cells = [
-    when(entry.when),
-    [entry.other, known(`kind.${entry.kind}`) ? t(`kind.${entry.kind}`) : entry.kind]
-      .filter(Boolean)
-      .join(" · "),
+    when(entry.when ?? entry.at),
+    [entry.other ?? entry.description, kind].filter(Boolean).join(" · "),
     format(entry.amount),
   ];
   for (const text of cells) {

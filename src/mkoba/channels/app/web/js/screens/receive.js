@@ -38,7 +38,7 @@ function display(code, amount, reference) {
   // The server's SVG as a picture (an <img>), never as markup in this page.
   const picture = URL.createObjectURL(new Blob([code.svg], { type: "image/svg+xml" }));
   const expires = toDate(code.expires) ?? new Date(Date.now() + 300000);
-  shown = { token: token(code.payload), amount, reference, expires, picture, timer: 0 };
+  shown = { token: code.token ?? token(code.payload), amount, reference, expires, picture, timer: 0 };
   $("receive-qr").src = picture;
   $("receive-qr").alt = t("receive.qr_alt", { amount: format(amount) });
   $("receive-qr").hidden = false;
