@@ -24,7 +24,7 @@ from tests.e2e.camera import qr_video
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.e2e.phones import Phones, balance, books_unbalanced
 
-TUTOR, STUDENT = "254712000011", "254712000012"
+TUTOR, STUDENT, OFFLINE = "254712000011", "254712000012", "254712000013"
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +116,31 @@ def test_a_student_scans_the_tutors_code_and_pays_and_both_phones_see_it(
     assert balance(served, STUDENT) == before[STUDENT] - 15_000 - fee
     assert balance(served, TUTOR) == before[TUTOR] + 15_000
     assert books_unbalanced(served) == []
+
+
+def test_the_app_opens_offline_and_keeps_no_api_answer(
+    browser: Browser, served: Served, phones: Phones
+) -> None:
+    phone = phones.enrolled(browser, OFFLINE)
+    page = phone.page
+    name = phone.name
+    assert name
+    page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+    phone.tab("Receive").click()
+    phone.receive("10", "OFFLINE")
+    kept = page.evaluate(
+        """async () => { const urls = [];
+             for (const name of await caches.keys())
+               for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+             return urls; }"""
+    )
+    assert f"{served.url}/app/js/main.js" in kept
+    assert f"{served.url}/app/vendor/jsQR.js" in kept
+    assert [url for url in kept if "/api/" in url] == []
+    assert [url for url in kept if not url.startswith(f"{served.url}/app/")] == []
+    # No network at all: the app still opens (on its home screen, from what it keeps).
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("body[data-ready='1']")).to_have_count(1)
+    expect(page.locator("#home-name")).to_have_text(name)
+    expect(phone.refusal("home")).to_have_attribute("data-code", "network")
