@@ -126,7 +126,6 @@ def test_the_app_opens_offline_and_keeps_no_api_answer(
     name = phone.name
     assert name
     page.evaluate("async () => { await navigator.serviceWorker.ready; }")
-    phone.tab("Receive").click()
     phone.receive("10", "OFFLINE")
     kept = page.evaluate(
         """async () => { const urls = [];

@@ -20,7 +20,7 @@ SELLER, BUYER = "254712000021", "254712000022"
 LATE_SELLER, LATE_BUYER = "254712000025", "254712000026"
 # A dynamic code's life on the short-lived server (it has no setting; 300 s otherwise).
 code_life_s = 4
-OWNER, FORGETFUL = "254712000023", "254712000024"
+OWNER, FORGETFUL, LEAVER = "254712000023", "254712000024", "254712000027"
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +163,31 @@ def test_an_expired_code_is_refused_and_pays_nothing(browser: Browser, short_liv
         assert {n: balance(short_lived, n) for n in (LATE_SELLER, LATE_BUYER)} == before
     finally:
         held.close()
+
+
+def test_forgetting_the_phone_ends_its_binding_on_the_server(
+    browser: Browser, served: Served, phones: Phones
+) -> None:
+    phone = phones.enrolled(browser, LEAVER)
+    page = phone.page
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_text("This phone", exact=True).click()
+    page.get_by_role("button", name="Forget this phone").click()
+    expect(page.locator("#screen-enrol")).to_be_visible()
+    expect(page.locator("#tabs")).to_be_hidden()
+    rows = served.rows("SELECT state, reason FROM app_devices WHERE msisdn = ?", (LEAVER,))
+    assert rows == [("ended", "unbind")]
+    # Nothing of the binding is left in the browser: opening the app again asks to enrol.
+    page.reload()
+    expect(page.locator("#screen-enrol")).to_be_visible()
+    kept = page.evaluate(
+        """() => new Promise(done => {
+             const open = indexedDB.open("mkoba");
+             open.onsuccess = () => {
+               const store = open.result.transaction("device").objectStore("device");
+               const keys = store.getAllKeys();
+               keys.onsuccess = () => done(keys.result);
+             };
+           })"""
+    )
+    assert kept == []
