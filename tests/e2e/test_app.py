@@ -19,12 +19,15 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from mkoba.catalog import load_catalog
+from mkoba.channels.app import keqr
 from tests.channels.serving import Served, serve
 from tests.e2e.camera import qr_video
 from tests.e2e.conftest import ARGS, CHROMIUM
 from tests.e2e.phones import Phones, balance, books_unbalanced
 
-TUTOR, STUDENT, OFFLINE = "254712000011", "254712000012", "254712000013"
+TUTOR, STUDENT, OFFLINE, SHOPPER = "254712000011", "254712000012", "254712000013", "254712000014"
+# A demo till (mkoba/demo/seed.py), and the static code on its counter, printed once.
+JAVA_HOUSE = keqr.Payee(keqr.PayeeKind.BUY_GOODS, "300200", "JAVA HOUSE", "NAIROBI", "5814")
 
 
 @pytest.fixture(scope="module")
@@ -143,3 +146,34 @@ def test_the_app_opens_offline_and_keeps_no_api_answer(
     expect(page.locator("body[data-ready='1']")).to_have_count(1)
     expect(page.locator("#home-name")).to_have_text(name)
     expect(phone.refusal("home")).to_have_attribute("data-code", "network")
+
+
+def test_a_till_sticker_is_scanned_and_the_shopper_types_the_amount(
+    browser: Browser, served: Served, phones: Phones, tmp_path: Path
+) -> None:
+    before = balance(served, SHOPPER)
+    video = qr_video(keqr.static_code(JAVA_HOUSE), tmp_path / "till-sticker.y4m")
+    with_camera = camera_browser(browser, video)
+    try:
+        shopper = phones.enrolled(with_camera, SHOPPER, permissions=["camera"])
+        page = shopper.page
+        shopper.tab("Pay").click()
+        page.get_by_role("button", name="Scan a code").click()
+        expect(page.locator("#pay-confirm")).to_be_visible(timeout=20_000)
+        expect(page.locator("#pay-payee")).to_have_text("JAVA HOUSE")
+        expect(page.locator("#pay-number")).to_have_text("Till 300200")
+        # A static code fixes no amount: the shopper types it.
+        expect(page.locator("#pay-amount-fixed")).to_be_hidden()
+        page.locator("#pay-confirm").get_by_label("Amount (Ksh)").fill("80")
+        shopper.confirm("1357")
+        expect(page.locator("#pay-receipt")).to_contain_text("You paid Ksh80.00 to JAVA HOUSE.")
+        receipt = page.locator("#pay-receipt-id").inner_text().removeprefix("Receipt: ")
+    finally:
+        phones.close()
+        with_camera.close()
+    rows = served.rows("SELECT product, amount, fee FROM receipts WHERE receipt = ?", (receipt,))
+    assert len(rows) == 1, rows
+    product, amount, fee = rows[0]
+    assert (product, amount) == ("buy_goods", 8_000)
+    assert balance(served, SHOPPER) == before - 8_000 - fee
+    assert books_unbalanced(served) == []
