@@ -8,6 +8,12 @@ const KEPT = "mkoba.language";
 
 let language = "en";
 let strings = {};
+const changed = [];
+
+/** Run `hook` after each change of language (to redo texts made from data). */
+export function onChange(hook) {
+  changed.push(hook);
+}
 
 function lookup(key) {
   return key.split(".").reduce((node, part) => (node == null ? undefined : node[part]), strings);
@@ -58,6 +64,7 @@ export async function use(code, remember = false) {
   language = chosen;
   if (remember) localStorage.setItem(KEPT, chosen);
   apply();
+  for (const hook of changed) hook();
 }
 
 /** The language to start in: the one chosen before, else the phone's. */

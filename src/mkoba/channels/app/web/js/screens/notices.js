@@ -1,6 +1,6 @@
 // Notices: every payment this phone hears of while the app is open, newest first.
 
-import { t } from "../i18n.js";
+import { onChange, t } from "../i18n.js";
 import { format } from "../money.js";
 import { $ } from "../ui.js";
 
@@ -22,8 +22,12 @@ export function add(notice) {
   $("notices-empty").hidden = true;
 }
 
+let last = null;
+onChange(() => last && state(...last));
+
 /** Say whether the stream is live or waiting to reconnect. */
 export function state(now, seconds = 0) {
+  last = [now, seconds];
   $("notices-state").textContent =
     now === "live" ? t("notices.live") : t("notices.waiting", { seconds });
   $("notices-state").dataset.state = now;
