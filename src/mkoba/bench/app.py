@@ -6,8 +6,8 @@ Method (bench/RESULTS.md records the figures):
   free port. Demo customers with money are the payers; each is paired with another
   demo customer, the payee. Every phone is bound as a person binds it (SMS code,
   PIN, device key), untimed.
-- ``native``: each virtual user sends Ksh10 with ``POST /api/v1/send-money`` (PIN).
-- ``app``: each virtual user pays Ksh10 codes its payee issued just before the phase
+- ``native``: each virtual user sends Ksh1 with ``POST /api/v1/send-money`` (PIN).
+- ``app``: each virtual user pays Ksh1 codes its payee issued just before the phase
   (``POST /app/api/v1/codes``, untimed): one signed ``POST /app/api/v1/pay`` with the
   PIN, through the validation server (signature, counter, code, one-time token) and
   TranProc. This is the payment; showing a code happens before the payer arrives.
@@ -25,9 +25,10 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,8 +44,9 @@ from mkoba.bench.servers import free_port, running
 CUSTOMERS = 1000
 FIRST_CUSTOMER = 254712000001
 PIN = "1357"
-AMOUNT_MINOR = 1000
-# Payers hold at least this (minor units): a few hundred payments of Ksh10 and fees.
+# Ksh1: free to send, so a payer's money lasts thousands of payments.
+AMOUNT_MINOR = 100
+# Payers hold at least this (minor units): thousands of payments of Ksh1.
 FUNDS_MIN = 500_000
 MODES = ("native", "app", "app_flow")
 
@@ -59,6 +61,8 @@ class Phase:
     done: int
     failed: int
     latencies_ms: list[float] = field(repr=False)
+    # Why the failed payments failed: "status code", counted.
+    failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def tx_per_s(self) -> float:
@@ -134,10 +138,10 @@ async def _issue(pair: Pair, connection: Connection) -> str:
     return str(body["payload"])
 
 
-Step = Callable[[Pair, Connection, list[float]], Awaitable[bool]]
+Step = Callable[[Pair, Connection, list[float]], Awaitable[str]]
 
 
-async def _native(pair: Pair, connection: Connection, latencies: list[float]) -> bool:
+async def _native(pair: Pair, connection: Connection, latencies: list[float]) -> str:
     body = json.dumps(
         {
             "msisdn": pair.payer.msisdn,
@@ -147,31 +151,44 @@ async def _native(pair: Pair, connection: Connection, latencies: list[float]) ->
         }
     ).encode()
     started = time.perf_counter()
-    status, _ = await connection.post(
+    status, answer = await connection.post(
         "/api/v1/send-money", body, {"Content-Type": "application/json"}
     )
     latencies.append((time.perf_counter() - started) * 1000)
-    return status == 200
+    return _outcome(status, answer)
 
 
-async def _app(pair: Pair, connection: Connection, latencies: list[float]) -> bool:
+async def _app(pair: Pair, connection: Connection, latencies: list[float]) -> str:
     if not pair.codes:
         raise RuntimeError("the payer ran out of codes: issue more before the phase")
     payload = pair.codes.pop()
     started = time.perf_counter()
-    status, _ = await pair.payer.call(connection, "/pay", {"payload": payload, "pin": PIN})
+    status, answer = await pair.payer.call(connection, "/pay", {"payload": payload, "pin": PIN})
     latencies.append((time.perf_counter() - started) * 1000)
-    return status == 200
+    return _outcome(status, answer)
 
 
-async def _app_flow(pair: Pair, connection: Connection, latencies: list[float]) -> bool:
+async def _app_flow(pair: Pair, connection: Connection, latencies: list[float]) -> str:
     started = time.perf_counter()
     payload = await _issue(pair, connection)
-    status, _ = await pair.payer.call(connection, "/codes/read", {"payload": payload})
+    status, answer = await pair.payer.call(connection, "/codes/read", {"payload": payload})
     if status == 200:
-        status, _ = await pair.payer.call(connection, "/pay", {"payload": payload, "pin": PIN})
+        status, answer = await pair.payer.call(connection, "/pay", {"payload": payload, "pin": PIN})
     latencies.append((time.perf_counter() - started) * 1000)
-    return status == 200
+    return _outcome(status, answer)
+
+
+def _outcome(status: int, answer: Any) -> str:
+    """'' for a success, else why it failed: the status and the answer's code."""
+    if status == 200:
+        return ""
+    if isinstance(answer, bytes):
+        with contextlib.suppress(ValueError):
+            answer = json.loads(answer)
+    code = ""
+    if isinstance(answer, dict):
+        code = str(answer.get("code") or answer.get("error", {}).get("code", ""))
+    return f"{status} {code}".strip()
 
 
 STEPS: dict[str, Step] = {"native": _native, "app": _app, "app_flow": _app_flow}
@@ -184,6 +201,7 @@ async def _phase(
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     latencies: list[float] = []
     counts = [0, 0]
+    failures: dict[str, int] = {}
     interval_s = len(pairs) / rate if rate else 0.0
     step = STEPS[mode]
 
@@ -198,15 +216,18 @@ async def _phase(
                     if delay > 0:
                         await asyncio.sleep(delay)
                     next_at = max(next_at + interval_s, time.perf_counter() - interval_s)
-                ok = await step(pair, connection, latencies)
-                counts[0 if ok else 1] += 1
+                why = await step(pair, connection, latencies)
+                counts[1 if why else 0] += 1
+                if why:
+                    failures[why] = failures.get(why, 0) + 1
         finally:
             await connection.close()
 
     started = time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(*(user(pair) for pair in pairs))
-    return Phase(mode, load, time.perf_counter() - started, counts[0], counts[1], latencies)
+    elapsed = time.perf_counter() - started
+    return Phase(mode, load, elapsed, counts[0], counts[1], latencies, failures)
 
 
 async def _stock(url: str, pairs: list[Pair], each: int) -> None:
@@ -250,6 +271,14 @@ def _best(phases: list[Phase], mode: str) -> tuple[Phase, Phase]:
     return ordered[index], ordered[index + 1]
 
 
+def _merged(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for one in counts:
+        for why, count in one.items():
+            merged[why] = merged.get(why, 0) + count
+    return merged
+
+
 def run(users: int, seconds: float, rounds: int, console: Console, json_lines: bool) -> None:
     """Every mode, alternating; the figures as a table or JSON lines."""
     with serve(console) as (url, keys):
@@ -265,6 +294,7 @@ def run(users: int, seconds: float, rounds: int, console: Console, json_lines: b
                 "p50_ms": round(half.percentile(0.50), 2),
                 "saturated_p99_ms": round(saturated.percentile(0.99), 2),
                 "failed": sum(p.failed for p in phases if p.mode == mode),
+                "failures": _merged(p.failures for p in phases if p.mode == mode),
                 "users": users,
                 "seconds": seconds,
                 "rounds": [
@@ -281,7 +311,7 @@ def run(users: int, seconds: float, rounds: int, console: Console, json_lines: b
             print(json.dumps(result))
         print(json.dumps({"app_vs_native": round(float(ratio), 3)}))
         return
-    table = Table(title="QR payments through the validation server vs native sends (Ksh10 each)")
+    table = Table(title="QR payments through the validation server vs native sends (Ksh1 each)")
     for column in ("mode", "tx/s (best round)", "rounds", "p50 ms ½", "p99 ms ½", "failed"):
         table.add_column(column, justify="right")
     for result in results:
@@ -294,4 +324,7 @@ def run(users: int, seconds: float, rounds: int, console: Console, json_lines: b
             str(result["failed"]),
         )
     console.print(table)
+    for result in results:
+        if result["failures"]:
+            console.print(f"{result['mode']} failures: {result['failures']}")
     console.print(f"app / native: {ratio:.2f}x (target at least 0.80x; p99 at most 50 ms)")

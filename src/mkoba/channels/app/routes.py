@@ -113,7 +113,11 @@ def _signed(app: FastAPI, channel: AppChannel, method: str, path: str, handler: 
             device = await channel.validator.verify(
                 device_id, counter, signature, http.method, http.url.path, raw
             )
-            return await handler(channel, Call(device, raw, http))
+            answer = await handler(channel, Call(device, raw, http))
+            # Its counter is committed before the answer leaves (after TranProc's commit it
+            # already is: the writer keeps the order rows were handed to it in).
+            await channel.validator.durable(device)
+            return answer
         except bodies.BadBody as bad:
             return answers.refused("invalid_input", str(bad))
         except AppRefused as no:
@@ -171,7 +175,7 @@ async def _issue(channel: AppChannel, call: Call) -> HttpResponse:
     return JSONResponse(
         {
             "payload": issued.payload,
-            "svg": render.svg(issued.payload),
+            "svg": render.svg(issued.payload, on_screen=True),
             "expires": issued.expires_ns // 1_000_000_000,
             "token": issued.token,
         },

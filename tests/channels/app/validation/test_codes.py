@@ -79,6 +79,7 @@ async def test_a_dynamic_code_reads_back_as_issued_and_is_paid_once(phones: Phon
     await phones.validator.settle(code.token, "pay-1", paid=True)
     error = await refusal(phones.validator.reserve(code.payload, device(payer), "pay-3"))
     assert error.code == "qr_paid"
+    await phones.validator.drain()  # rows the validator did not wait for
     stored = await phones.world.rows(
         "SELECT state, request_id, amount, msisdn FROM app_tokens WHERE device_id = ?",
         (payee.device_id,),
@@ -244,6 +245,7 @@ async def test_tokens_are_kept_across_a_restart(phones: Phones) -> None:
     assert paid.token is not None
     await phones.validator.reserve(paid.payload, device(payer), "before-restart")
     await phones.validator.settle(paid.token, "before-restart", paid=True)
+    await phones.validator.stop()  # a restart: the old one stops first
     again = await Phones.validator_on(phones.platform, phones.clock)
     assert (await refusal(again.reserve(paid.payload, device(payer), "after"))).code == "qr_paid"
     assert (await again.reserve(open_, device(payer), "after")).amount_minor == 15_000

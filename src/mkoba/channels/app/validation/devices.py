@@ -18,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mkoba.channels.app.validation import schema, signature
-from mkoba.channels.app.validation.enrolments import Submit
+from mkoba.channels.app.validation.enrolments import Enqueue, Submit
 from mkoba.channels.app.validation.refusals import (
     BINDING_ENDED,
     COUNTER_REPLAYED,
@@ -61,20 +61,25 @@ def device_of(row: DeviceRow) -> Device:
 class Held:
     """A device in memory: its row, its parsed key, the lock its counter moves under."""
 
-    __slots__ = ("key", "lock", "row")
+    __slots__ = ("key", "lock", "row", "written")
 
     def __init__(self, row: DeviceRow) -> None:
         self.row = row
         self.key: ec.EllipticCurvePublicKey = signature.public_key(row.public_key)[0]
         self.lock = asyncio.Lock()
+        # The last counter's write, on its way to the ledger writer (None: none pending).
+        self.written: Awaitable[None] | None = None
 
 
 class Devices:
     """The bindings this server has seen, and the checks of a signed request."""
 
-    def __init__(self, query: Query, submit: Submit, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, query: Query, submit: Submit, enqueue: Enqueue, clock: Callable[[], int]
+    ) -> None:
         self._query = query
         self._submit = submit
+        self._enqueue = enqueue
         self._clock = clock
         self._held: dict[str, Held] = {}
         # Held while bindings of a number change (binding a device, ending bindings).
@@ -96,7 +101,12 @@ class Devices:
     async def verify(
         self, device_id: str, counter: str, signed: str, method: str, path: str, body: bytes
     ) -> Device:
-        """The device that signed this request, its counter advanced durably; or ``AppRefused``."""
+        """The device that signed this request, its counter advanced; or ``AppRefused``.
+
+        The counter moves in memory at once (a second use of it is refused from now on)
+        and its write goes to the ledger writer, which commits in order: before anything
+        the request then asks. ``durable`` waits for it before the request is answered.
+        """
         held = await self.get(device_id)
         if held is None:
             raise AppRefused(DEVICE_UNKNOWN, "This device is not known: enrol it again.")
@@ -112,10 +122,17 @@ class Devices:
             _active(row)
             _above(row, value)
             new = row._replace(counter=value, updated=self._clock())
-            await self._submit([schema.device_write(new)])
+            held.written = self._enqueue([schema.device_write(new)])
             held.row = new
         assert held.row.counter == value
         return device_of(new)
+
+    async def durable(self, device_id: str) -> None:
+        """Once the device's last counter is committed."""
+        held = self._held.get(device_id)
+        written = None if held is None else held.written
+        if written is not None:
+            await written
 
     async def active_of(self, msisdn: str) -> list[Held]:
         """The devices bound to ``msisdn`` now (normally one)."""

@@ -50,6 +50,8 @@ _NS = 1_000_000_000
 
 # Commits rows, resolving once durable (``ports.Tables.submit``).
 Submit = Callable[[list[Write]], Awaitable[None]]
+# Hands rows to the ledger writer now (it commits in order); the awaitable, once durable.
+Enqueue = Callable[[list[Write]], Awaitable[None]]
 
 
 def new_code() -> str:

@@ -26,7 +26,7 @@ from mkoba.channels.app.keqr import Payee, PayeeKind, PaymentCode
 from mkoba.channels.app.refusal import QrRefused
 from mkoba.channels.app.validation import schema
 from mkoba.channels.app.validation.devices import Device, Devices
-from mkoba.channels.app.validation.enrolments import Submit
+from mkoba.channels.app.validation.enrolments import Enqueue, Submit
 from mkoba.channels.app.validation.keys import code_mac, mac_matches, token_digest
 from mkoba.channels.app.validation.refusals import (
     BINDING_ENDED,
@@ -80,10 +80,17 @@ class Tokens:
     """Every token issued in the last ``code_life_s + token_margin_s``, written through."""
 
     def __init__(
-        self, key: SecretKey, submit: Submit, clock: Callable[[], int], devices: Devices
+        self,
+        key: SecretKey,
+        submit: Submit,
+        enqueue: Enqueue,
+        clock: Callable[[], int],
+        devices: Devices,
     ) -> None:
         self._key = key
         self._submit = submit
+        # Taking and settling a token: in memory at once, committed in order behind.
+        self._enqueue = enqueue
         self._clock = clock
         self._devices = devices
         self._held: dict[str, HeldToken] = {}
@@ -219,7 +226,8 @@ class Tokens:
             if self._payable(held.row, payer, request_id):
                 return code
             taken = held.row._replace(state=schema.PENDING, request_id=request_id, updated=now)
-            await self._submit([schema.token_write(taken)])
+            # Committed before the payment TranProc is asked next (the writer keeps order).
+            self._enqueue([schema.token_write(taken)])
             held.row = taken
         return code
 
@@ -238,5 +246,5 @@ class Tokens:
             new = row._replace(
                 state=state, request_id=request_id if paid else "", updated=self._clock()
             )
-            await self._submit([schema.token_write(new)])
+            self._enqueue([schema.token_write(new)])
             held.row = new

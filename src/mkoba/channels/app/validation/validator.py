@@ -56,13 +56,23 @@ class Validator:
         self._region = region
         self._sender = CodeSender(request, transport_key)
         self._enrolments = Enrolments(keys.otp, self._submit, clock)
-        self._devices = Devices(tables.query, self._submit, clock)
-        self._tokens = Tokens(keys.codes, self._submit, clock, self._devices)
+        self._devices = Devices(tables.query, self._submit, self._enqueue, clock)
+        self._tokens = Tokens(keys.codes, self._submit, self._enqueue, clock, self._devices)
+        # Rows handed to the writer and not yet known durable (``drain`` waits for them).
+        self._writing: set[asyncio.Future[None]] = set()
         # Codes on their way to TranProc (``enrol`` answers without waiting for them).
         self._sending: set[asyncio.Task[bool]] = set()
 
     async def _submit(self, writes: list[Write]) -> None:
         await self._tables.submit(writes)
+
+    def _enqueue(self, writes: list[Write]) -> asyncio.Future[None]:
+        """Hand ``writes`` to the writer now; a future that resolves once they are durable."""
+        written = asyncio.ensure_future(self._tables.submit(writes))
+        self._writing.add(written)
+        written.add_done_callback(_written)
+        written.add_done_callback(self._writing.discard)
+        return written
 
     async def start(self) -> None:
         """Make the tables ("app-0001") and load the live enrolments and tokens."""
@@ -77,9 +87,9 @@ class Validator:
         self._tokens.load([schema.token_of(values) for values in found])
 
     async def drain(self) -> None:
-        """Wait until every code asked for has been answered by TranProc (sent or not)."""
-        while self._sending:
-            await asyncio.gather(*self._sending, return_exceptions=True)
+        """Wait until every code asked for was answered by TranProc, every row committed."""
+        while self._sending or self._writing:
+            await asyncio.gather(*self._sending, *self._writing, return_exceptions=True)
 
     async def stop(self) -> None:
         """Let the codes on their way reach TranProc."""
@@ -162,6 +172,10 @@ class Validator:
         """The device that signed this request; its counter advanced durably first."""
         return await self._devices.verify(device_id, counter, signature, method, path, body)
 
+    async def durable(self, device: Device) -> None:
+        """Once the counter ``verify`` moved for ``device`` is committed (before answering)."""
+        await self._devices.durable(device.id)
+
     # -- payment codes --------------------------------------------------------------------
 
     async def issue(
@@ -181,6 +195,12 @@ class Validator:
     async def settle(self, token: str, request_id: str, paid: bool) -> None:
         """The payment ``request_id`` took the token for was paid, or refused (open again)."""
         await self._tokens.settle(token, request_id, paid)
+
+
+def _written(done: asyncio.Future[None]) -> None:
+    """A row the validator did not wait for could not be committed: say so (never silently)."""
+    if not done.cancelled() and done.exception() is not None:
+        log.error("a validation row could not be committed: %s", type(done.exception()).__name__)
 
 
 def _text_key(spki: bytes | str) -> str:
