@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.channels.app.payloads import with_crc
 from tests.channels.serving import Served, serve
 from tests.e2e.phones import Phones, balance, books_unbalanced, inbox_last, local, sms_code
 
@@ -21,6 +22,7 @@ LATE_SELLER, LATE_BUYER = "254712000025", "254712000026"
 # A dynamic code's life on the short-lived server (it has no setting; 300 s otherwise).
 code_life_s = 4
 OWNER, FORGETFUL, LEAVER = "254712000023", "254712000024", "254712000027"
+HONEST, CHEAT = "254712000028", "254712000029"
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +193,27 @@ def test_forgetting_the_phone_ends_its_binding_on_the_server(
            })"""
     )
     assert kept == []
+
+
+def test_an_altered_code_is_refused_before_the_pin(
+    browser: Browser, served: Served, phones: Phones
+) -> None:
+    honest = phones.enrolled(browser, HONEST)
+    cheat = phones.enrolled(browser, CHEAT)
+    before = {n: balance(served, n) for n in (HONEST, CHEAT)}
+    payload = honest.receive("500", "TV")
+    # The amount lowered and the CRC recomputed, as someone altering a shown code would.
+    cheaper = with_crc(payload.replace("5406500.00", "540510.00"))
+    assert "540510.00" in cheaper
+    cheat.read_pasted(cheaper)
+    expect(cheat.refusal("pay")).to_have_attribute("data-code", "qr_tampered")
+    expect(cheat.refusal("pay")).to_have_text(
+        "This code was altered (amount, payee or reference). Do not pay it."
+    )
+    expect(cheat.page.locator("#pay-confirm")).to_be_hidden()
+    # A misread character (the CRC not recomputed) says to scan again.
+    cheat.page.get_by_label("Or paste the code's text").fill(payload.replace("NAIROBI", "NAIROBX"))
+    cheat.page.get_by_role("button", name="Read").click()
+    expect(cheat.refusal("pay")).to_have_attribute("data-code", "qr_checksum")
+    expect(cheat.refusal("pay")).to_have_text("The code was misread or altered. Scan it again.")
+    assert {n: balance(served, n) for n in (HONEST, CHEAT)} == before
