@@ -89,6 +89,8 @@ async function main() {
       show(tab.dataset.go);
     });
   }
+  // The camera never runs unseen: switching away from the app turns it off.
+  document.addEventListener("visibilitychange", () => document.hidden && pay.leave());
   enrol.init(bound);
   home.init(unbound);
   receive.init();
