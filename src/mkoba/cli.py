@@ -154,6 +154,8 @@ def print_banner(out: Console, settings: Settings, console_url: str | None = Non
         f"  native API  {base}/api/v1/...   docs {base}/docs",
         f"  health      {base}/health        metrics {base}/metrics",
     ]
+    if settings.role != "front":
+        lines.append(f"  phone app   {base}/app/          (QR payments; open it on two phones)")
     if console_url is not None:
         lines.append(f"  console     {console_url}/staff/        (back office in the browser)")
         lines.append(f"  staff API   {console_url}/staff/v1/...   docs {console_url}/staff/docs")

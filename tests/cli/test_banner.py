@@ -24,5 +24,6 @@ def test_every_line_is_whole(tmp_path: Path, width: int) -> None:
         f"mkoba on {base}  (store: {settings.db}, bus: memory, profile: kenya)",
         f"  native API  {base}/api/v1/...   docs {base}/docs",
         f"  health      {base}/health        metrics {base}/metrics",
+        f"  phone app   {base}/app/          (QR payments; open it on two phones)",
         "  mail        var/mail/   (no SMTP host: codes, statements)",
     ]

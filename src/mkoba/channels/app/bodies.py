@@ -117,3 +117,61 @@ def _describe(problem: _ValidationError) -> str:
     if where in {"pin", "code"}:
         message = "four to six digits" if where == "pin" else "six digits"
     return f"{where}: {message}"
+
+
+Phone = Annotated[Text, Field(min_length=1, max_length=40)]
+Number = Annotated[Text, Field(min_length=1, max_length=40)]
+Note = Annotated[Text, Field(max_length=60)]
+# A voucher code as its SMS prints it.
+VoucherCode = Annotated[StrictStr, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")]
+# Friends one bill may be split among (TranProc's cap per profile is lower).
+bill_friends_max = 30
+
+
+class RequestBody(AppBody):
+    """Ask a phone for an amount, with a note."""
+
+    payer: Phone
+    amount: Minor
+    note: Note = ""
+    pin: PinText
+
+
+class RequestNumberBody(AppBody):
+    """Pay or decline a request by its number."""
+
+    number: Number
+    pin: PinText
+
+
+class BillBody(AppBody):
+    """Split a total among friends: equally, or in the shares given (one per friend)."""
+
+    friends: Annotated[list[Phone], Field(min_length=1, max_length=bill_friends_max)]
+    total: Minor
+    shares: Annotated[list[Minor], Field(max_length=bill_friends_max)] = []
+    note: Note = ""
+    pin: PinText
+
+
+class BillNumberBody(AppBody):
+    """Who has paid a bill."""
+
+    bill: Number
+    pin: PinText
+
+
+class GiftBody(AppBody):
+    """Buy a gift voucher for any phone."""
+
+    to: Phone
+    amount: Minor
+    pin: PinText
+
+
+class GiftCodeBody(AppBody):
+    """Put a gift into one's wallet (no till), or pay a till with it."""
+
+    code: VoucherCode
+    till: Annotated[Text, Field(max_length=20)] = ""
+    pin: PinText

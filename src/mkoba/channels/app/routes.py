@@ -17,7 +17,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import Response as HttpResponse
 from starlette.staticfiles import StaticFiles
 
-from mkoba.channels.app import answers, bodies, payments, render
+from mkoba.channels.app import answers, bodies, payments, render, social
 from mkoba.channels.app.keqr import Payee, PayeeKind
 from mkoba.channels.app.notices import END
 from mkoba.channels.app.validation import AppRefused, Device
@@ -236,4 +236,12 @@ SIGNED: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/pay", _pay),
     ("POST", "/events", _events),
     ("POST", "/unbind", _unbind),
+    ("POST", "/requests", social.request_money),
+    ("POST", "/requests/pay", social.pay_request),
+    ("POST", "/requests/decline", social.decline_request),
+    ("POST", "/requests/mine", social.my_requests),
+    ("POST", "/bills", social.split_bill),
+    ("POST", "/bills/status", social.bill_status),
+    ("POST", "/gifts", social.buy_gift),
+    ("POST", "/gifts/use", social.use_gift),
 )
