@@ -25,7 +25,13 @@ WEB = Path(mkoba.channels.app.__file__).parent / "web"
 SERVER_CODES = {
     value for name, value in vars(refusals).items() if name.isupper() and isinstance(value, str)
 } | {f"qr_{kind.value}" for kind in Refusal}
-SERVER_CODES |= {validator.MSISDN_INVALID, "qr_expired", "qr_unknown_payee", "amount_missing"}
+SERVER_CODES |= {
+    validator.MSISDN_INVALID,
+    "qr_unknown_payee",
+    "qr_amount_fixed",
+    "amount_missing",
+    "invalid_input",
+}
 # The app's own refusals (no server involved): no connection, a typed amount, the camera.
 APP_CODES = {"network", "not_bound", "amount_invalid", "camera", "insecure", "unknown"}
 
