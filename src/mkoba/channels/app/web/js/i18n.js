@@ -73,8 +73,3 @@ export function initial() {
   if (LANGUAGES.includes(kept)) return kept;
   return (navigator.language || "en").toLowerCase().startsWith("sw") ? "sw" : "en";
 }
-
-/** Whether the person chose a language on this phone (then the server's does not apply). */
-export function chosen() {
-  return LANGUAGES.includes(localStorage.getItem(KEPT));
-}

@@ -58,7 +58,6 @@ async function resume() {
     const me = await api.signed("GET", "/me");
     await store.put("profile", { name: me.name, msisdn: me.msisdn });
     home.profile(me);
-    if (!i18n.chosen() && i18n.LANGUAGES.includes(me.language)) await i18n.use(me.language);
   } catch (error) {
     if (["binding_ended", "device_unknown", "not_bound"].includes(error.code)) {
       await unbound();
