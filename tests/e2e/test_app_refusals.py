@@ -23,6 +23,7 @@ LATE_SELLER, LATE_BUYER = "254712000025", "254712000026"
 code_life_s = 4
 OWNER, FORGETFUL, LEAVER = "254712000023", "254712000024", "254712000027"
 HONEST, CHEAT, TWO_TABS = "254712000028", "254712000029", "254712000030"
+SWAHILI = "254712000031"
 
 
 @pytest.fixture(scope="module")
@@ -238,3 +239,25 @@ def test_two_tabs_of_one_phone_never_refuse_each_others_counters(
         page.evaluate(start)
     answers = [page.evaluate("() => window.asked") for page in (first.page, second)]
     assert answers == [["ok"] * 150, ["ok"] * 150]
+
+
+def test_a_swahili_phone_opens_the_app_in_swahili(
+    browser: Browser, served: Served, phones: Phones
+) -> None:
+    phone = phones.open(browser, SWAHILI, locale="sw-KE")
+    page = phone.page
+    expect(page.get_by_role("heading", name="Sajili simu hii")).to_be_visible()
+    before = inbox_last(served, SWAHILI)
+    page.get_by_label("Nambari yako ya simu").fill(local(SWAHILI))
+    page.get_by_role("button", name="Nitumie msimbo").click()
+    code = sms_code(served, SWAHILI, before)
+    page.get_by_label("Msimbo kutoka kwenye SMS").fill(code)
+    page.locator("#enrol-pin").fill("0000")
+    page.get_by_role("button", name="Thibitisha").click()
+    expect(phone.refusal("enrol")).to_have_attribute("data-code", "wrong_pin")
+    expect(phone.refusal("enrol")).to_have_text("PIN si sahihi.")
+    # The code stays good for a moment after a wrong PIN: the right PIN binds the phone.
+    page.locator("#enrol-pin").fill("1357")
+    page.get_by_role("button", name="Thibitisha").click()
+    expect(phone.tab("Mwanzo")).to_be_visible()
+    expect(page.get_by_role("button", name="Salio na taarifa fupi")).to_be_visible()

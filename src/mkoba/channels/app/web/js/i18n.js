@@ -34,7 +34,11 @@ export function known(key) {
 /** What to show for a refusal (an api.Refused, or any error). */
 export function refusalText(error) {
   const own = error && typeof error.code === "string" ? lookup(`errors.${error.code}`) : undefined;
-  if (typeof own === "string") return t(`errors.${error.code}`, error.details ?? {});
+  if (typeof own === "string") {
+    const text = t(`errors.${error.code}`, error.details ?? {});
+    // "Not valid" alone does not say what: the server's message names the field.
+    return error.code === "invalid_input" && error.message ? `${text} (${error.message})` : text;
+  }
   if (error && error.message) return error.message;
   return t("errors.unknown");
 }
