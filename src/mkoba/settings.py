@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
     request_timeout_s: float = Field(30.0, gt=0, le=600)
+    # How long a dynamic payment code the app shows can be paid (docs/app.md).
+    app_code_life_s: int = Field(300, ge=1, le=86_400)
     # On a NATS bus: a request a TranProc took and did not answer (it died or hung) is
     # offered again after this long (docs/operations.md, "Bus timings").
     bus_redelivery_s: float = Field(

@@ -105,15 +105,13 @@ def serve(
     log_name: str = "serve.log",
     *,
     until: str = "/health",
-    prelude: str = "",
     **settings: str,
 ) -> Iterator[Served]:
     """``mkoba serve`` on a free port until the block ends (its output in ``log_name``).
 
     It has started once ``until`` answers 200: ``/health`` (every part works) by
     default, ``/health/live`` for a process that cannot be ready yet (a front with
-    no core). ``prelude``: Python statements the server process runs first (to
-    shorten a limit that has no setting, e.g. a code's life).
+    no core).
     """
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MKOBA_")}
@@ -125,7 +123,7 @@ def serve(
     command = [
         sys.executable,
         "-c",
-        f"{prelude}\nfrom mkoba.cli import main; main()",
+        "from mkoba.cli import main; main()",
         "serve",
         "--db",
         str(db),

@@ -35,8 +35,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """A server whose dynamic codes live seconds, not minutes (the same code otherwise)."""
-    prelude = f"import mkoba.channels.app.validation.tokens as t; t.code_life_s = {code_life_s}"
-    with serve(tmp_path_factory.mktemp("app-short"), prelude=prelude) as server:
+    folder = tmp_path_factory.mktemp("app-short")
+    with serve(folder, app_code_life_s=str(code_life_s)) as server:
         yield server
 
 

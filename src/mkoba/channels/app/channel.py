@@ -37,7 +37,12 @@ class AppChannel:
         self.ports = ports
         self.notices = Notices()
         self.validator = Validator(
-            tables, ports.request, settings.keys_dir, ports.clock, ports.transport_key
+            tables,
+            ports.request,
+            settings.keys_dir,
+            ports.clock,
+            ports.transport_key,
+            code_life_s=settings.app_code_life_s,
         )
 
     def mount(self, app: FastAPI) -> None:

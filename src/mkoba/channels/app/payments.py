@@ -42,7 +42,8 @@ class Shown(NamedTuple):
             },
             "amount": code.amount_minor,
             "reference": code.reference or "",
-            "expires": None if code.expires_at is None else code.expires_at.isoformat(),
+            # Unix seconds, as ``POST /codes`` gives it.
+            "expires": None if code.expires_at is None else int(code.expires_at.timestamp()),
             "dynamic": code.dynamic,
         }
 

@@ -21,7 +21,6 @@ from mkoba.channels.app import answers, bodies, payments, render, social
 from mkoba.channels.app.keqr import Payee, PayeeKind
 from mkoba.channels.app.notices import END
 from mkoba.channels.app.validation import AppRefused, Device
-from mkoba.parties import InvalidMsisdn, normalize_msisdn
 from mkoba.ports import Unavailable
 
 if TYPE_CHECKING:
@@ -63,9 +62,8 @@ def mount(app: FastAPI, channel: AppChannel) -> None:
     async def enrol(http: HttpRequest) -> HttpResponse:
         try:
             body = bodies.read(bodies.EnrolBody, await http.body())
-            msisdn = normalize_msisdn(body.msisdn)
-            enrolment, expires_in = await validator.enrol(msisdn)
-        except (bodies.BadBody, InvalidMsisdn) as bad:
+            enrolment, expires_in = await validator.enrol(body.msisdn)
+        except bodies.BadBody as bad:
             return answers.refused("invalid_input", str(bad))
         except AppRefused as no:
             return answers.of(no)

@@ -86,8 +86,10 @@ class Tokens:
         enqueue: Enqueue,
         clock: Callable[[], int],
         devices: Devices,
+        life_s: int = code_life_s,
     ) -> None:
         self._key = key
+        self._life_s = life_s
         self._submit = submit
         # Taking and settling a token: in memory at once, committed in order behind.
         self._enqueue = enqueue
@@ -133,7 +135,7 @@ class Tokens:
             raise AppRefused("qr_invalid", "A person's code pays the phone that shows it.")
         now = self._clock()
         self._prune(now)
-        expires_at = moment(now + code_life_s * _NS).replace(microsecond=0)
+        expires_at = moment(now + self._life_s * _NS).replace(microsecond=0)
         expires = int((expires_at - _EPOCH).total_seconds()) * _NS
         token = secrets.token_urlsafe(token_bytes)
         mac = code_mac(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from mkoba.channels.app.keqr import Payee, PaymentCode
 from mkoba.channels.app.validation import devices as bindings
-from mkoba.channels.app.validation import enrolments, schema
+from mkoba.channels.app.validation import enrolments, schema, tokens
 from mkoba.channels.app.validation.devices import Device, Devices, device_of
 from mkoba.channels.app.validation.enrolments import Enrolments
 from mkoba.channels.app.validation.keys import b64url, load_keys
@@ -49,6 +49,7 @@ class Validator:
         transport_key: SecretKey,
         *,
         region: str = "KE",
+        code_life_s: int = tokens.code_life_s,
     ) -> None:
         keys = load_keys(keys_dir)
         self._tables = tables
@@ -57,7 +58,9 @@ class Validator:
         self._sender = CodeSender(request, transport_key)
         self._enrolments = Enrolments(keys.otp, self._submit, clock)
         self._devices = Devices(tables.query, self._submit, self._enqueue, clock)
-        self._tokens = Tokens(keys.codes, self._submit, self._enqueue, clock, self._devices)
+        self._tokens = Tokens(
+            keys.codes, self._submit, self._enqueue, clock, self._devices, code_life_s
+        )
         # Rows handed to the writer and not yet known durable (``drain`` waits for them).
         self._writing: set[asyncio.Future[None]] = set()
         # Codes on their way to TranProc (``enrol`` answers without waiting for them).
