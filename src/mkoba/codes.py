@@ -37,6 +37,7 @@ class Code(enum.StrEnum):
     DUPLICATE_REQUEST = "duplicate_request"
     REVERSAL_NOT_POSSIBLE = "reversal_not_possible"
     VOUCHER_NOT_FOUND = "voucher_not_found"
+    REQUEST_NOT_FOUND = "request_not_found"
     AIRTIME_FAILED = "airtime_failed"
     ROLLED_BACK = "rolled_back"
     OPERATOR_UNFUNDED = "operator_unfunded"
@@ -89,6 +90,7 @@ _HTTP = {
     Code.DUPLICATE_REQUEST: 409,
     Code.REVERSAL_NOT_POSSIBLE: 409,
     Code.VOUCHER_NOT_FOUND: 404,
+    Code.REQUEST_NOT_FOUND: 404,
     Code.AIRTIME_FAILED: 502,
     Code.ROLLED_BACK: 409,
     Code.OPERATOR_UNFUNDED: 503,
@@ -127,6 +129,7 @@ _MESSAGES = {
     Code.DUPLICATE_REQUEST: "This request id was already used for a different request.",
     Code.REVERSAL_NOT_POSSIBLE: "This transaction cannot be reversed.",
     Code.VOUCHER_NOT_FOUND: "There is no such voucher, or it has lapsed.",
+    Code.REQUEST_NOT_FOUND: "There is no such request, or it is no longer open.",
     Code.AIRTIME_FAILED: "The airtime could not be delivered; no money moved.",
     Code.ROLLED_BACK: "Your request could not be completed and no money moved. You may try again.",
     Code.OPERATOR_UNFUNDED: "The service cannot pay its part (a commission) yet; no money moved."

@@ -20,6 +20,7 @@ def check_version(version: VersionSchema, unit: Currency) -> Found:
     found: Found = []
     found += check_tiers(version.tiers, unit)
     found += check_voucher(version, unit)
+    found += check_app_payments(version)
     for name, product in version.products.offered().items():
         found += check_product(("products", name), product, unit)
     return found
@@ -54,6 +55,19 @@ def check_tiers(tiers: dict[str, TierSchema], unit: Currency) -> Found:
                         )
                     )
         previous = (name, tier)
+    return found
+
+
+def check_app_payments(version: VersionSchema) -> Found:
+    """Requests that are on live a day or more and allow a request; gifts live a day or more."""
+    found: Found = []
+    requests = version.requests
+    if requests.enabled and requests.validity_days == 0:
+        found.append((("requests", "validity_days"), "requests that are on need at least 1 day"))
+    if requests.enabled and requests.open_max == 0:
+        found.append((("requests", "open_max"), "requests that are on need open_max of 1 or more"))
+    if version.products.buy_gift is not None and version.gifts.validity_days == 0:
+        found.append((("gifts", "validity_days"), "gift vouchers need at least 1 day"))
     return found
 
 

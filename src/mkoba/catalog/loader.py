@@ -19,7 +19,14 @@ from pydantic import BaseModel, ValidationError
 from mkoba.catalog import errors
 from mkoba.catalog.checks import check_version
 from mkoba.catalog.errors import CatalogError, Problem
-from mkoba.catalog.profile import Catalog, Profile, TierLimits, VoucherRules
+from mkoba.catalog.profile import (
+    Catalog,
+    GiftRules,
+    Profile,
+    RequestRules,
+    TierLimits,
+    VoucherRules,
+)
 from mkoba.catalog.schema import (
     CHANNELS,
     ChargeSchema,
@@ -261,6 +268,7 @@ def _profile(
         for name, tier in version.tiers.items()
     }
     voucher = version.voucher
+    requests = version.requests
     tariffs = {name: _tariff(name, spec) for name, spec in version.products.offered().items()}
     return Profile(
         name=header.name,
@@ -281,6 +289,15 @@ def _profile(
         deadlines=MappingProxyType({c: getattr(version.deadlines_s, c) for c in CHANNELS}),
         reversal_window=timedelta(hours=version.reversal_window_hours),
         tariffs=MappingProxyType(tariffs),
+        requests=RequestRules(
+            requests.enabled,
+            timedelta(days=requests.validity_days),
+            requests.open_max,
+            requests.friends_max,
+            timedelta(hours=requests.reminder_interval_hours),
+            requests.reminders_max,
+        ),
+        gifts=GiftRules(timedelta(days=version.gifts.validity_days)),
     )
 
 

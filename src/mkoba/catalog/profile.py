@@ -37,6 +37,25 @@ class VoucherRules(NamedTuple):
     transaction_max: int
 
 
+class RequestRules(NamedTuple):
+    """Money requests and split bills: on or off, lifetime, open cap, reminders."""
+
+    enabled: bool
+    validity: timedelta
+    # Open (unpaid, unlapsed) requests one requester may have; friends in one bill.
+    open_max: int
+    friends_max: int
+    # Reminders to a friend who has not paid a bill: how often, how many at most.
+    reminder_interval: timedelta
+    reminders_max: int
+
+
+class GiftRules(NamedTuple):
+    """Gift vouchers: how long one can be redeemed or cashed before it goes back."""
+
+    validity: timedelta
+
+
 @dataclass(frozen=True, slots=True, repr=False, eq=False)
 class Profile:
     """One version of a profile: everything in force from ``effective_from`` on.
@@ -52,6 +71,7 @@ class Profile:
       pin_attempts_max, name_lookups_per_day: security limits.
       voucher: rules for money sent to unregistered numbers.
       reversal_window: how long after a transfer a customer may ask for a reversal.
+      requests, gifts: money requests, split bills and gift vouchers (the app).
 
     Profiles compare and hash by identity: one loaded file gives one object per
     version; compare ``version`` ids across loads.
@@ -73,6 +93,8 @@ class Profile:
     deadlines: Mapping[str, int]
     reversal_window: timedelta
     tariffs: Mapping[str, ProductTariff]
+    requests: RequestRules
+    gifts: GiftRules
 
     def __post_init__(self) -> None:
         assert self.effective_from.tzinfo is UTC, "effective_from is UTC"

@@ -40,6 +40,7 @@ PRODUCTS = (
     "b2b",
     "float_transfer",
     "reversal",
+    "buy_gift",
 )
 """Every product a profile may offer; a profile offers those it lists."""
 
@@ -180,6 +181,7 @@ class ProductsSchema(Strict):
     b2b: ProductSchema | None = None
     float_transfer: ProductSchema | None = None
     reversal: ProductSchema | None = None
+    buy_gift: ProductSchema | None = None
 
     def offered(self) -> dict[str, ProductSchema]:
         """The products listed, in the fixed order of ``PRODUCTS``."""
@@ -204,6 +206,23 @@ class VoucherSchema(Strict):
     enabled: StrictBool
     validity_days: Count
     transaction_max: Amount
+
+
+class RequestsSchema(Strict):
+    """Money requests and split bills (the app): on or off, lifetime, spam cap, reminders."""
+
+    enabled: StrictBool = False
+    validity_days: Count = 7
+    open_max: Count = 20
+    friends_max: Count = 10
+    reminder_interval_hours: Count = 24
+    reminders_max: Count = 3
+
+
+class GiftsSchema(Strict):
+    """Gift vouchers (the app): how long one lives before it goes back to its buyer."""
+
+    validity_days: Count = 30
 
 
 class DeadlinesSchema(Strict):
@@ -232,6 +251,8 @@ class VersionSchema(Strict):
     voucher: VoucherSchema
     deadlines_s: DeadlinesSchema
     reversal_window_hours: Count
+    requests: RequestsSchema = RequestsSchema()
+    gifts: GiftsSchema = GiftsSchema()
     products: ProductsSchema
 
 

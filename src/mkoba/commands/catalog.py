@@ -13,6 +13,7 @@ from typing import ClassVar
 from mkoba.catalog import Profile
 from mkoba.commands.base import Amount, Command, Msisdn, Text
 from mkoba.commands.fields import msisdn
+from mkoba.commands.requests import APP_PAYMENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,4 +403,5 @@ ALL: tuple[type[Command], ...] = (
     BusinessReversal,
     TransactionStatus,
     AccountBalance,
+    *APP_PAYMENTS,
 )

@@ -1,10 +1,11 @@
 """What mkoba says to people, in English and Swahili, in M-Pesa's style.
 
 Every template exists in both languages with the same placeholders (checked at
-import). Texts live in three modules by owner: ``templates`` (the core
-products), ``products`` (the other products) and ``channels`` (USSD and SMS
-channel replies). Amounts and dates arrive already formatted, times in a neutral
-24-hour form that each language words its own way (``clock``); rendering is
+import). Texts live in modules by owner: ``templates`` (the core products),
+``products`` (the other products), ``requests`` (money requests, split bills,
+gift vouchers), ``business`` and ``channels`` (USSD and SMS channel replies).
+Amounts and dates arrive already formatted, times in a neutral 24-hour form that
+each language words its own way (``clock``); rendering is
 substitution, cheap enough to do inside the commit that moves the money. A text
 is wholly in its language: Swahili ones name times in Swahili time, never AM/PM.
 """
@@ -14,10 +15,10 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from mkoba.messages import business, channels, clock, products, templates
+from mkoba.messages import business, channels, clock, products, requests, templates
 
 TEMPLATES: dict[str, dict[str, str]] = {}
-for _module in (templates, products, channels, business):
+for _module in (templates, products, channels, business, requests):
     for _name, _texts in _module.TEMPLATES.items():
         assert _name not in TEMPLATES, f"template {_name} is defined twice"
         TEMPLATES[_name] = _texts

@@ -43,6 +43,7 @@ _OUTCOMES_SW: dict[Code, str] = {
     Code.DUPLICATE_REQUEST: "Nambari ya ombi hili imeshatumika kwa ombi lingine.",
     Code.REVERSAL_NOT_POSSIBLE: "Muamala huu hauwezi kurudishwa.",
     Code.VOUCHER_NOT_FOUND: "Vocha hiyo haipo, au muda wake umekwisha.",
+    Code.REQUEST_NOT_FOUND: "Ombi hilo halipo, au halijafunguliwa tena.",
     Code.AIRTIME_FAILED: "Airtime haikuweza kutumwa; hakuna pesa iliyotumwa.",
     Code.ROLLED_BACK: "Ombi lako halikukamilika na hakuna pesa iliyotumwa. Unaweza kujaribu tena.",
     Code.OPERATOR_UNFUNDED: "Huduma haiwezi kulipa sehemu yake sasa; hakuna pesa iliyotumwa.",

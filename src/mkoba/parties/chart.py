@@ -17,6 +17,7 @@ OPERATOR_PURPOSES = (
     Purpose.VOUCHERS,
     Purpose.AIRTIME,
     Purpose.REVERSALS,
+    Purpose.GIFTS,
 )
 
 

@@ -78,6 +78,8 @@ class Purpose(enum.IntEnum):
     VOUCHERS = 13
     AIRTIME = 14
     REVERSALS = 15
+    # Gift vouchers bought in the app and not yet redeemed, cashed or refunded.
+    GIFTS = 16
 
 
 def account_id(party_id: int, purpose: Purpose) -> int:

@@ -191,13 +191,15 @@ class Context:
         third_party = await self.services.validation.validate(payment, self.now)
         return payment._replace(third_party=third_party) if third_party else payment
 
-    def count(self, party: Party, kind: str) -> int:
-        """Use one more of ``party``'s daily allowance of ``kind``; the new count.
+    def count(self, party: Party, kind: str, by: int = 1) -> int:
+        """Use ``by`` more of ``party``'s daily allowance of ``kind``; the new count.
 
-        Committed by the processor with the request's outcome (``pending``).
+        Committed by the processor with the request's outcome (``pending``). A guarded
+        payment counts the ``value`` it sent this way once the ledger has taken it.
         """
+        assert by > 0
         key = (party.id, self.day(), kind)
-        used = self._counts.get(key, self.services.usage.get(key, 0)) + 1
+        used = self._counts.get(key, self.services.usage.get(key, 0)) + by
         self._counts[key] = used
         return used
 

@@ -14,16 +14,21 @@ from mkoba.products.deposit import Deposit
 from mkoba.products.email_statements import EmailCode, FullStatement, RegisterEmail
 from mkoba.products.emoney import IssueEmoney, RedeemEmoney
 from mkoba.products.float_transfer import FloatTransfer
+from mkoba.products.gifts import BuyGift
 from mkoba.products.kit import Kit
 from mkoba.products.name_lookup import NameLookup
 from mkoba.products.onboarding import OnboardBusiness
 from mkoba.products.pay_bill import PayBill
+from mkoba.products.pay_request import PayRequest
 from mkoba.products.pin_admin import OperatorUnlock, PinUnlockSelf, ResetPin, UnlockPin
+from mkoba.products.redeem_gift import CashGift, RedeemGift
 from mkoba.products.redeem_voucher import RedeemVoucher
 from mkoba.products.register import Register
 from mkoba.products.register_customer import RegisterCustomer
+from mkoba.products.requests import DeclineRequest, MyRequests, RequestMoney
 from mkoba.products.reversals import DecideReversal, RequestReversal
 from mkoba.products.send_money import SendMoney
+from mkoba.products.split_bill import BillStatus, SplitBill
 from mkoba.products.statement import MiniStatement
 from mkoba.products.tickets import AssignTicket, NoteTicket, OpenTicket, ResolveTicket
 from mkoba.products.vouchers import SendUnregistered
@@ -73,6 +78,15 @@ def all_products(kit: Kit | None = None) -> dict[str, Product]:
         AssignTicket(),
         ResolveTicket(),
         OnboardBusiness(),
+        RequestMoney(),
+        PayRequest(),
+        DeclineRequest(),
+        SplitBill(),
+        BillStatus(),
+        MyRequests(),
+        BuyGift(kit),
+        RedeemGift(kit),
+        CashGift(kit),
         *business_products(),
     ]
     return {product.name: product for product in products}

@@ -5,7 +5,8 @@ key (a file beside the PIN key, never in the database), and the in-process
 airtime operator unless the platform wired a real gateway. Then, every
 ``sweep_interval_s``, the voucher sweep: a voucher not collected within the
 profile's validity goes back to its sender (the fee is kept), and one whose
-recipient has registered since is credited to their new wallet.
+recipient has registered since is credited to their new wallet; then the app's
+products' sweep (``app_sweep``): bill reminders and lapsed gift vouchers.
 """
 
 from __future__ import annotations
@@ -25,7 +26,15 @@ from mkoba.processor.guarded import settle
 from mkoba.processor.plan import Line, Note, Posted, Record
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.processor.services import Services
-from mkoba.products import email_codes, reversal_book, ticket_book, voucher_book
+from mkoba.products import (
+    app_sweep,
+    email_codes,
+    gift_book,
+    request_book,
+    reversal_book,
+    ticket_book,
+    voucher_book,
+)
 from mkoba.products.common import display_name
 from mkoba.products.kit import Kit
 from mkoba.products.voucher_book import Voucher
@@ -54,6 +63,8 @@ def migrate(store: Store) -> None:
     store.migrate_script("reversals-0001", reversal_book.SCHEMA)
     store.migrate_script(ticket_book.MIGRATION, ticket_book.SCHEMA)
     store.migrate_script(email_codes.MIGRATION, email_codes.SCHEMA)
+    store.migrate_script(request_book.MIGRATION, request_book.SCHEMA)
+    store.migrate_script("gifts-0001", gift_book.SCHEMA)
 
 
 class Background:
@@ -93,6 +104,13 @@ async def _sweeps(services: Services) -> None:
             continue
         if any(swept):
             log.info("voucher sweep: %s", swept._asdict())
+        try:
+            app = await app_sweep.sweep(services)
+        except Exception:  # likewise: reminders and gifts are tried again next time
+            log.exception("request and gift sweep failed")
+            continue
+        if any(app):
+            log.info("request and gift sweep: %s", app._asdict())
 
 
 async def sweep(services: Services, now: int | None = None) -> Swept:
