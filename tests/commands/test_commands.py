@@ -15,6 +15,7 @@ from mkoba.channels.api.channel import ROUTES
 from mkoba.codes import Code
 from mkoba.commands import COMMANDS, BadCommand, Kind, from_wire, parse, shape
 from mkoba.commands.catalog import ALL, NameLookup, PayPerson
+from mkoba.commands.requests import SplitBill
 from mkoba.processor.request import Channel, Request
 from mkoba.products import all_products
 
@@ -86,11 +87,30 @@ def test_every_command_crosses_the_bus_unchanged(product: str) -> None:
     fields = {field.name: _example(field.kind) for field in shape(COMMANDS[product])}
     if product == "name_lookup":
         fields["kind"] = "till"
+    if product == "split_bill":
+        fields.update(friends="0712345678, 0722000111", shares="10, 2.50")
     command = parse(product, fields, PROFILE)
     request = Request(f"r:{product}", Channel.API, product, "254712345678", command)
     again, _, _ = request_from(request_bytes(request, 1))
     assert again == request
     assert again.fingerprint() == request.fingerprint()
+
+
+def test_a_split_bill_is_read_into_numbers_and_minor_units() -> None:
+    fields = {"friends": "0712345678, 0722000111,0733000222", "total": "100"}
+    bill = parse("split_bill", fields, PROFILE)
+    assert bill == SplitBill("254712345678,254722000111,254733000222", 10_000, "", "")
+    assert bill.split() == [
+        ("254712345678", 3_334),
+        ("254722000111", 3_333),
+        ("254733000222", 3_333),
+    ]
+    shares = parse("split_bill", {**fields, "shares": "50, 30.50, 19.50"}, PROFILE)
+    assert shares.split() == [
+        ("254712345678", 5_000),
+        ("254722000111", 3_050),
+        ("254733000222", 1_950),
+    ]
 
 
 def test_the_bus_refuses_a_command_of_the_wrong_shape() -> None:

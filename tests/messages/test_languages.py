@@ -55,6 +55,9 @@ VALUES = {
     "minutes": "10",
     "password": "K7MXQ2PA",
     "party_id": "1042",
+    "total": "Ksh3,000.00",
+    "gift": "UKO1CZ2IBW",
+    "note": '"Chakula cha mchana" ',
 }
 # A refusal's reason arrives in the party's language (channels/sms/inbound.py).
 REASONS = {"en": "There is no such transaction.", "sw": "Muamala huo haupo."}

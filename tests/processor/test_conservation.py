@@ -56,7 +56,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 DEADLINE_S = 2
 SEED = 4_2024
-CUSTOMER_PIN, AGENT_PIN, STAFF_PIN = "1357", "2468", "9753"
+CUSTOMER_PIN, AGENT_PIN, STAFF_PIN, BUSINESS_PIN = "1357", "2468", "9753", "8642"
 CUSTOMERS = [str(254712000001 + index) for index in range(200)]
 STORES = ["254711100001", "254711100002", "254711110001", "254711110002"]
 ASSISTANTS = ["254711200001", "254711200002", "254711210001", "254711210002"]
@@ -73,18 +73,26 @@ OPERATIONS_DESK = Staff("operations", "operations", "finance")
 # Locked by wrong tries and unlocked from the operator's command line.
 COMPLIANCE = "254711900003"
 TILLS = ["300100", "300200", "300300"]
+# The tills' own phones (a till takes gift vouchers with its PIN).
+MERCHANTS = ["254711300100", "254711300200", "254711300300"]
 PAYBILLS = ["888880", "444400", "555500"]
 # Never a product's answer in a healthy system.
 BROKEN = {Code.SYSTEM_ERROR, Code.SYSTEM_BUSY, Code.UNKNOWN_PRODUCT}
 
 
 def conservation_profile(folder: Path) -> Path:
-    """Kenya with 2 s deadlines and without its 2024 version (so vouchers are offered)."""
+    """Kenya with 2 s deadlines and without its 2024 version (so vouchers are offered).
+
+    The app's requests and gifts, which came with that version, are kept.
+    """
     text = resources.files("mkoba.catalog").joinpath("profiles", "kenya.yaml").read_text("utf-8")
     document = yaml.safe_load(text)
     last = document["versions"][-1]
     assert last["voucher"] == {"enabled": False}, "the 2024 version is the one without vouchers"
     document["versions"] = document["versions"][:-1]
+    first = document["versions"][0]
+    first.update(requests=last["requests"], gifts=last["gifts"])
+    first["products"]["buy_gift"] = last["products"]["buy_gift"]
     document["versions"][0]["deadlines_s"] = {
         channel: 0 if channel == "daraja" else DEADLINE_S for channel in CHANNELS
     }
@@ -145,6 +153,12 @@ class Workload:
     # Addresses customers asked a code for, and the customers who registered theirs.
     emails: list[tuple[str, str]] = field(default_factory=list)
     registered: list[str] = field(default_factory=list)
+    # Money requests (payer, number) and bills (organiser, number) still open; gifts
+    # bought for unregistered numbers (for tills) and for customers (to cash).
+    money_requests: list[tuple[str, str]] = field(default_factory=list)
+    bills: list[tuple[str, str]] = field(default_factory=list)
+    gifts: list[str] = field(default_factory=list)
+    customer_gifts: list[str] = field(default_factory=list)
 
     def customer(self) -> str:
         return self.rng.choice(CUSTOMERS)
@@ -423,6 +437,104 @@ async def redeem_voucher(w: Workload) -> None:
         recipient=recipient,
         code=codes[-1],
     )
+
+
+def _two_customers(w: Workload) -> tuple[str, str]:
+    one, other = w.rng.sample(CUSTOMERS, 2)
+    return one, other
+
+
+async def request_money(w: Workload) -> None:
+    requester, payer = _two_customers(w)
+    sent = await w.ask(
+        "request_money", requester, CUSTOMER_PIN, payer=payer, amount=w.amount(10, 500)
+    )
+    if sent.response.ok:
+        w.money_requests.append((payer, sent.response.data["number"]))
+
+
+async def _answer_request(w: Workload, product: str) -> None:
+    if not w.money_requests:
+        await w.ask(product, w.customer(), CUSTOMER_PIN, number="12345678")
+        return
+    payer, number = w.money_requests.pop(w.rng.randrange(len(w.money_requests)))
+    await w.ask(product, payer, CUSTOMER_PIN, number=number)
+
+
+async def pay_request(w: Workload) -> None:
+    await _answer_request(w, "pay_request")
+
+
+async def decline_request(w: Workload) -> None:
+    await _answer_request(w, "decline_request")
+
+
+async def split_bill(w: Workload) -> None:
+    organiser, *friends = w.rng.sample(CUSTOMERS, w.rng.randint(2, 4))
+    sent = await w.ask(
+        "split_bill",
+        organiser,
+        CUSTOMER_PIN,
+        friends=",".join(friends),
+        total=w.amount(30, 900),
+        note="chakula",
+    )
+    if sent.response.ok:
+        w.bills.append((organiser, sent.response.data["bill"]))
+
+
+async def bill_status(w: Workload) -> None:
+    organiser, bill = w.rng.choice(w.bills) if w.bills else (w.customer(), "12345678")
+    await w.ask("bill_status", organiser, CUSTOMER_PIN, bill=bill)
+
+
+async def my_requests(w: Workload) -> None:
+    await w.ask("my_requests", w.customer(), CUSTOMER_PIN)
+
+
+async def buy_gift(w: Workload) -> None:
+    buyer, friend = _two_customers(w)
+    to = str(next(w.numbers)) if w.rng.random() < 0.5 else friend
+    sent = await w.ask(
+        "buy_gift", buyer, CUSTOMER_PIN, must_ack=True, to=to, amount=w.amount(10, 1_500)
+    )
+    if sent.response.ok:
+        (w.customer_gifts if to == friend else w.gifts).append(to)
+
+
+async def _gift_code(w: Workload, recipient: str) -> str:
+    codes: list[str] = []
+
+    async def arrived() -> bool:
+        codes[:] = [
+            found.group(1)
+            for sms in w.platform.smsc.inbox(recipient)
+            if (found := re.search(r"(?:code|nambari hii), ([0-9]{8}),", sms.body))
+        ]
+        return bool(codes)
+
+    await eventually(arrived, what=f"the gift SMS to {recipient}")
+    return codes[-1]
+
+
+async def redeem_gift(w: Workload) -> None:
+    till = w.rng.choice(MERCHANTS)
+    if not w.gifts:
+        # A code of the wrong shape: refused without counting a wrong guess at the till.
+        await w.ask("redeem_gift", till, BUSINESS_PIN, recipient=w.customer(), code="1234")
+        return
+    recipient = w.gifts.pop(w.rng.randrange(len(w.gifts)))
+    code = await _gift_code(w, recipient)
+    await w.ask("redeem_gift", till, BUSINESS_PIN, must_ack=True, recipient=recipient, code=code)
+
+
+async def cash_gift(w: Workload) -> None:
+    if not w.customer_gifts:
+        await w.ask("cash_gift", w.customer(), CUSTOMER_PIN, code="1234")
+        return
+    recipient = w.customer_gifts.pop(w.rng.randrange(len(w.customer_gifts)))
+    code = await _gift_code(w, recipient)
+    await w.ask("cash_gift", recipient, CUSTOMER_PIN, must_ack=True, code=code)
 
 
 async def request_reversal(w: Workload) -> None:
@@ -801,6 +913,15 @@ GENERATORS: dict[str, Generator] = {
     "tax_remittance": tax_remittance,
     "business_reversal": business_reversal,
     "transaction_status": transaction_status,
+    "request_money": request_money,
+    "pay_request": pay_request,
+    "decline_request": decline_request,
+    "split_bill": split_bill,
+    "bill_status": bill_status,
+    "my_requests": my_requests,
+    "buy_gift": buy_gift,
+    "redeem_gift": redeem_gift,
+    "cash_gift": cash_gift,
 }
 # Products whose requests build on what earlier rounds left (receipts, vouchers, reversals).
 LATER = {
@@ -824,6 +945,11 @@ LATER = {
     "note_ticket",
     "assign_ticket",
     "resolve_ticket",
+    "pay_request",
+    "decline_request",
+    "bill_status",
+    "redeem_gift",
+    "cash_gift",
 }
 # What a product's request needs done first, for the final pass to make it succeed.
 NEEDS = {
@@ -849,6 +975,11 @@ NEEDS = {
     "resolve_ticket": ["open_ticket"],
     "register_email": ["email_code"],
     "full_statement": ["email_code", "register_email"],
+    "pay_request": ["request_money"],
+    "decline_request": ["request_money"],
+    "bill_status": ["split_bill"],
+    "redeem_gift": ["buy_gift", "buy_gift", "buy_gift"],
+    "cash_gift": ["buy_gift", "buy_gift", "buy_gift"],
 }
 ROUNDS = 3
 REQUESTS_PER_ROUND = 160
