@@ -117,7 +117,7 @@ async def test_paying_a_request_is_a_send_and_marks_it_paid(ready: World) -> Non
     )
     assert (receipt["payer_id"], receipt["payee_id"]) == (parent.id, tutor.id)
     texts = {sms.recipient: sms.body for sms in await world.sms(paid.request_id)}
-    assert f"Ksh500.00 paid to BARAKA MWANGI" in texts[parent.msisdn]
+    assert "Ksh500.00 paid to BARAKA MWANGI" in texts[parent.msisdn]
     assert "New M-PESA balance is Ksh1,493.00. Transaction cost, Ksh7.00." in texts[parent.msisdn]
     assert (
         f"ZAWADI ACHIENG 0{parent.msisdn[3:]} has paid your request {number}"

@@ -82,7 +82,9 @@ async def test_an_equal_split_gives_the_remainder_cents_to_the_first_friends(
         " ORDER BY request_id",
         (response.request_id,),
     )
-    assert rows == [(f.id, a, response.request_id, "open") for f, a in zip(friends, shares)]
+    assert rows == [
+        (f.id, a, response.request_id, "open") for f, a in zip(friends, shares, strict=True)
+    ]
     assert await world.balances(*(wallet(f) for f in [organiser, *friends])) == [0, 0, 0, 0]
 
 

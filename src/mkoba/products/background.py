@@ -78,6 +78,8 @@ class Background:
     async def start(self, services: Services) -> None:
         """Tables, keys and the airtime operator; then the voucher sweep in the background."""
         await asyncio.to_thread(migrate, services.store)
+        if await gift_book.ensure_account(services):
+            log.info("opened the operator's gift voucher account")
         key_path = self.keys_dir / "voucher.key"
         self.kit.voucher_key = await asyncio.to_thread(load_or_create_key, key_path)
         email_path = self.keys_dir / "email-code.key"

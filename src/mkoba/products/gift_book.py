@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from mkoba.codes import Code
 from mkoba.ledger import Store, Write, WriteMode
-from mkoba.parties import OPERATOR_ID, Purpose, SecretKey
+from mkoba.parties import OPERATOR_ID, Change, Purpose, SecretKey, emoney_account
 from mkoba.processor import history
 from mkoba.processor.guarded import Guarded, Posting
 from mkoba.processor.plan import Leg, Line, Note, Plan, Posted, Record, Row
@@ -292,3 +292,24 @@ async def void(services: Services, gift: Gift, now: int) -> bool:
         write = state_row(gift.request_id, VOID, "", "", now)
         await services.writer.submit_async([], attach=[write])
         return True
+
+
+async def ensure_account(services: Services) -> bool:
+    """Open the operator's gift account on a store made before gifts existed; True if opened.
+
+    A new store has it from the start (``parties.chart``); nothing happens before the
+    operator exists (the composition root creates it first).
+    """
+    directory = services.directory
+    if directory.get(OPERATOR_ID) is None or directory.account(OPERATOR_ID, Purpose.GIFTS):
+        return False
+    profile = services.profile(services.clock())
+    account = emoney_account(OPERATOR_ID, Purpose.GIFTS, profile.ledger, profile.currency.code)
+    assert account.id == GIFTS
+    results = await asyncio.wrap_future(services.writer.create_accounts([account]))
+    if not all(result.ok for result in results):
+        return False
+    change = Change(accounts=((OPERATOR_ID, Purpose.GIFTS, account.id),))
+    await services.writer.submit_async([], attach=change.writes())
+    directory.apply(change)
+    return True
