@@ -171,6 +171,43 @@ async def test_a_registered_recipient_cashes_a_gift_into_the_wallet(ready: World
     )
 
 
+async def test_the_recipient_pays_a_till_with_the_gift(ready: World) -> None:
+    world = ready
+    buyer = await world.customer(1_000, name="Neema Atieno")
+    friend = await world.customer(0)
+    stranger = await world.customer(0)
+    shop = await merchant(world)
+    assert friend.msisdn and stranger.msisdn and shop.number
+    await buy(world, buyer, friend.msisdn, "350")
+    code = await code_sent_to(world, friend.msisdn)
+
+    async def at_till(who: Party, till: str, **extra: str) -> Response:
+        assert who.msisdn
+        return await world.ask(
+            "redeem_gift", who.msisdn, CUSTOMER_PIN, till=till, code=code, **extra
+        )
+
+    refused(await at_till(stranger, shop.number), Code.VOUCHER_NOT_FOUND)
+    refused(
+        await at_till(stranger, shop.number, recipient=friend.msisdn),
+        Code.NOT_ALLOWED,
+        "from the phone it was sent to",
+    )
+    refused(await at_till(friend, "999999"), Code.UNKNOWN_TILL)
+    gifts = await world.available(GIFTS)
+    paid = await at_till(friend, shop.number)
+    assert paid.code is Code.OK, paid
+    assert await world.balances(GIFTS, till(shop), wallet(friend)) == [
+        gifts - 350 * KSH,
+        350 * KSH,
+        0,
+    ]
+    texts = {sms.recipient: sms.body for sms in await world.sms(paid.request_id)}
+    assert "Your gift of Ksh350.00 was used at JAVA HOUSE" in texts[friend.msisdn]
+    assert f"Gift of Ksh350.00 from 0{friend.msisdn[3:]} taken on" in texts[shop.msisdn]
+    refused(await at_till(friend, shop.number), Code.VOUCHER_NOT_FOUND, "already been used")
+
+
 async def test_a_till_and_the_recipient_at_once_use_it_once(ready: World) -> None:
     world = ready
     buyer = await world.customer(1_000)
@@ -223,7 +260,7 @@ async def test_wrong_codes_are_counted_and_the_till_is_stopped(ready: World) -> 
     not_till = await world.ask(
         "redeem_gift", customer.msisdn, CUSTOMER_PIN, recipient=to, code=code
     )
-    refused(not_till, Code.NOT_ALLOWED)
+    refused(not_till, Code.INVALID_INPUT, "till")
     assert (await redeem(world, fresh, to, code)).ok
 
 

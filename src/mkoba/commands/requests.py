@@ -132,11 +132,19 @@ class BuyGift(Command):
 
 @dataclass(frozen=True, slots=True)
 class RedeemGift(Command):
-    """A till takes a gift voucher: the recipient's number and the code they were sent."""
+    """A gift voucher pays a till: the till types the recipient's number and the code, or
+    the recipient, on their own phone, names the ``till`` and types the code."""
 
     products: ClassVar[tuple[str, ...]] = ("redeem_gift",)
-    recipient: Msisdn
     code: Text
+    recipient: Msisdn = ""
+    till: Text = ""
+
+    def refined(self, profile: Profile) -> RedeemGift:
+        """One of the two ways: a recipient's number (a till asks) or a till (a recipient asks)."""
+        if not self.recipient and not self.till:
+            raise invalid("recipient: the number the gift was sent to (or till: the till to pay)")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
 """Use a gift voucher: a till takes it (``redeem_gift``), or its recipient cashes it.
 
-The whole gift moves at once, from the operator's gift account to the till or to
-the recipient's wallet (``cash_gift``), under the gift's lock (``gift_book.settling``): a code
-used twice at once pays once. Wrong codes are counted per till (or customer)
-and day, so nobody can guess codes; past the cap they cannot try again that day.
-No fee is charged on either side: the buyer paid the gift's.
+A till types the recipient's number and the code, or the recipient, on their own
+phone, names the till and types the code; ``cash_gift`` puts it in the recipient's
+wallet instead. The whole gift moves at once, out of the operator's gift account,
+under the gift's lock (``gift_book.settling``): a code used twice at once pays
+once. Wrong codes are counted per till (or customer) and day, so nobody can guess
+codes; past the cap they cannot try again that day. No fee is charged on either
+side: the buyer paid the gift's.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from mkoba.products import gift_book
 from mkoba.products.common import display_name
 from mkoba.products.gift_book import Gift
 from mkoba.products.kit import Kit
+from mkoba.products.transfer import collector
 
 # Wrong gift codes one till (or one customer) may enter in one day.
 misses_per_day_max = 5
@@ -107,7 +110,12 @@ def used_note(ctx: Context, gift: Gift) -> tuple[Note, ...]:
 
 
 class RedeemGift:
-    """A merchant's till takes a gift: the recipient's number and code, the till's PIN."""
+    """A gift pays a merchant's till: the till types number and code, or the recipient pays.
+
+    A merchant asks with the recipient's number and the code (and the till's PIN); a
+    registered recipient asks from their own phone with the till's number and the code
+    (and their PIN). Either way the whole gift goes to the till.
+    """
 
     name = "redeem_gift"
 
@@ -116,40 +124,29 @@ class RedeemGift:
 
     async def run(self, ctx: Context) -> Record | Guarded[Gift | None]:
         """Find the gift by number and code, then settle it into the till."""
-        merchant = ctx.initiator(PartyKind.MERCHANT)
+        party = ctx.initiator(PartyKind.MERCHANT, PartyKind.CUSTOMER)
         command = ctx.command_as(commands.RedeemGift)
+        merchant, recipient = self._sides(ctx, party, command)
         till = ctx.account(merchant, Purpose.TILL)
-        found = await find_gift(ctx, self.kit, merchant, command.recipient, command.code)
+        found = await find_gift(ctx, self.kit, party, recipient, command.code)
         if isinstance(found, Record):
             return found
         gift = found
         local = local_msisdn(gift.recipient, ctx.profile.country)
         amount = ctx.money(gift.amount)
         buyer = ctx.directory.get(gift.buyer_id)
-        recipient = ctx.directory.by_msisdn(gift.recipient)
-        language = recipient.language if recipient is not None else "en"
-        if recipient is None and buyer is not None:
+        owner = ctx.directory.by_msisdn(gift.recipient)
+        language = owner.language if owner is not None else "en"
+        if owner is None and buyer is not None:
             language = buyer.language
+        params = {"amount": amount, "name": display_name(merchant)}
         notes = [
-            Note(
-                gift.recipient,
-                language,
-                "gift.redeemed",
-                {"amount": amount, "name": display_name(merchant)},
-            ),
+            Note(gift.recipient, language, "gift.redeemed", params),
             *used_note(ctx, gift),
         ]
         if merchant.msisdn:
-            notes.insert(
-                0,
-                Note(
-                    merchant.msisdn,
-                    merchant.language,
-                    "gift.till",
-                    {"amount": amount, "msisdn": local},
-                    till,
-                ),
-            )
+            params = {"amount": amount, "msisdn": local}
+            notes.insert(0, Note(merchant.msisdn, merchant.language, "gift.till", params, till))
         settlement = gift_book.Settlement(
             product=self.name,
             state=gift_book.REDEEMED,
@@ -158,7 +155,22 @@ class RedeemGift:
             notes=tuple(notes),
             lines=(Line(merchant.id, till, f"Gift {gift.receipt} from {local}", gift.amount),),
         )
-        return _settle(ctx, merchant, gift, settlement)
+        return _settle(ctx, party, gift, settlement)
+
+    @staticmethod
+    def _sides(ctx: Context, party: Party, command: commands.RedeemGift) -> tuple[Party, str]:
+        """The till paid and the number the gift was sent to, as the asker's kind says."""
+        if party.kind == PartyKind.MERCHANT:
+            if not command.recipient:
+                raise Refused(Code.INVALID_INPUT, "recipient: the number the gift was sent to")
+            return party, command.recipient
+        assert party.msisdn
+        if not command.till:
+            raise Refused(Code.INVALID_INPUT, "till: the till to pay")
+        if command.recipient and command.recipient != party.msisdn:
+            raise Refused(Code.NOT_ALLOWED, "A gift is used from the phone it was sent to.")
+        merchant = collector(ctx, PartyKind.MERCHANT, command.till, Code.UNKNOWN_TILL, "this till")
+        return merchant, party.msisdn
 
 
 class CashGift:
