@@ -11,7 +11,7 @@ from __future__ import annotations
 from mkoba.codes import Code
 from mkoba.commands import requests as commands
 from mkoba.ledger import Write
-from mkoba.parties import PartyKind, Purpose
+from mkoba.parties import Party, PartyKind, Purpose
 from mkoba.processor.context import Context
 from mkoba.processor.guarded import Guarded, Posting
 from mkoba.processor.plan import Plan, Posted, Record, Refused
@@ -32,10 +32,13 @@ class PayRequest:
 
     name = "pay_request"
 
-    async def run(self, ctx: Context) -> Guarded[MoneyRequest | None]:
+    async def run(self, ctx: Context) -> Record | Guarded[MoneyRequest | None]:
         """Find the open request, check the send, then pay it under the request's lock."""
         payer = ctx.initiator(PartyKind.CUSTOMER)
         command = ctx.command_as(commands.RequestNumber)
+        replayed = await self._paid_by_this(ctx, payer, command.number)
+        if replayed is not None:
+            return replayed
         request = await find_open(ctx, payer, command.number)
         requester = ctx.directory.get(request.requester_id)
         if requester is None or requester.kind != PartyKind.CUSTOMER or not requester.active:
@@ -98,6 +101,23 @@ class PayRequest:
             return Posting(plan, rows, lambda posted: self._answer(ctx, plan, posted))
 
         return request_book.guarded(ctx.services.store, request.request_id, decide)
+
+    async def _paid_by_this(self, ctx: Context, payer: Party, number: str) -> Record | None:
+        """The answer again when this very request paid it (a replay after a crash)."""
+        found = await request_book.to_payer(ctx.services.store, payer.id, number)
+        mine = [r for r in found if r.state == request_book.PAID and r.settled_by == ctx.request.id]
+        if not mine:
+            return None
+        await ctx.verify_pin(payer)
+        paid = mine[0]
+        response = Response(
+            ctx.request.id,
+            Code.OK,
+            f"{ctx.money(paid.amount)} paid for request {paid.number}.",
+            paid.settled_receipt,
+            {"amount": paid.amount, "number": paid.number},
+        )
+        return Record(response, payer.id)
 
     def _answer(self, ctx: Context, plan: Plan, posted: Posted) -> Record:
         """The payer's answer once the ledger has spoken; the send counts against the day."""
