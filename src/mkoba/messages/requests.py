@@ -78,9 +78,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         " M-PESA yako tangu tarehe {date} saa {time}. Salio jipya la M-PESA ni {balance}.",
     },
     "gift.used": {
-        "en": "{receipt} Your gift of {amount} to {msisdn} ({gift}) was used on {date} at {time}.",
-        "sw": "{receipt} Zawadi yako ya {amount} kwa {msisdn} ({gift}) imetumika tarehe {date}"
-        " saa {time}.",
+        "en": "{receipt} Confirmed. Your gift of {amount} to {msisdn} ({gift}) was used on"
+        " {date} at {time}.",
+        "sw": "{receipt} Imethibitishwa. Zawadi yako ya {amount} kwa {msisdn} ({gift}) imetumika"
+        " tarehe {date} saa {time}.",
     },
     "gift.refunded": {
         "en": "{receipt} Confirmed. Your gift of {amount} to {msisdn} ({gift}) was not used"

@@ -1,6 +1,6 @@
 """Every message text, rendered in English and Swahili with realistic values, in M-Pesa's style.
 
-Texts come from three owners (messages/templates.py, products.py, channels.py);
+Texts come from their owners (messages/templates.py, products.py, requests.py, ...);
 this checks them all: both languages render with the same values, stay in
 GSM-7 (so an SMS holds 160 characters, not 70), fit a few SMS (a USSD text one
 screen), and confirmations read like M-Pesa's: the transaction code first,
@@ -49,6 +49,9 @@ VALUES = {
     "start": "01/11/26",
     "end": "30/11/26",
     "password": "K7mQ2xPa",
+    "total": "Ksh3,000.00",
+    "gift": "UKO1CZ2IBW",
+    "note": '"Lunch at the cafeteria" ',
 }
 # SMS texts may take up to this many parts; a USSD text is one screen.
 sms_parts_max = 3
