@@ -113,6 +113,17 @@ def test_a_split_bill_is_read_into_numbers_and_minor_units() -> None:
     ]
 
 
+@given(st.integers(1, 10**12), st.integers(1, 30))
+def test_an_equal_split_adds_up_and_differs_by_a_cent_at_most(total: int, friends: int) -> None:
+    numbers = ",".join(str(254712000000 + index) for index in range(friends))
+    shares = [share for _, share in SplitBill(numbers, total).split()]
+    assert sum(shares) == total
+    assert len(shares) == friends
+    assert max(shares) - min(shares) <= 1
+    # The cents left over go to the first friends listed.
+    assert shares == sorted(shares, reverse=True)
+
+
 def test_the_bus_refuses_a_command_of_the_wrong_shape() -> None:
     request = Request("r", Channel.API, "send_money", "254712345678", PayPerson("254712345678", 5))
     good = request_bytes(request, 1).decode()
