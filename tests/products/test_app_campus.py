@@ -73,5 +73,28 @@ async def test_a_campus_request_lapses_after_3_days_and_is_reminded_twice(world:
     assert await world.balances(wallet(friend), wallet(organiser)) == [200 * KSH, 0]
 
 
+async def test_paid_requests_count_against_the_payers_daily_limit(world: World) -> None:
+    # A student sends at most 5,000 at a time and 10,000 a day (campus tiers).
+    payer = await world.customer(0, tier="student")
+    await world.issue(wallet(payer), 15_000 * KSH)
+    requester = await world.customer(0, tier="staff")
+    assert payer.msisdn and requester.msisdn
+    numbers = []
+    for amount in ("5,000", "5,000", "1"):
+        asked = await world.ask(
+            "request_money", requester.msisdn, CUSTOMER_PIN, payer=payer.msisdn, amount=amount
+        )
+        assert asked.code is Code.OK, asked
+        numbers.append(asked.data["number"])
+    for number in numbers[:2]:
+        paid = await world.ask("pay_request", payer.msisdn, CUSTOMER_PIN, number=number)
+        assert paid.code is Code.OK, paid
+    over = await world.ask("pay_request", payer.msisdn, CUSTOMER_PIN, number=numbers[2])
+    refused(over, Code.DAILY_LIMIT_EXCEEDED, "Ksh0.00 more today")
+    # Campus send money over 500 costs a flat 5.
+    assert await world.balances(wallet(requester)) == [10_000 * KSH]
+    assert await world.balances(wallet(payer)) == [(15_000 - 10_010) * KSH]
+
+
 async def test_the_books_balance(world: World) -> None:
     world.check_books()
