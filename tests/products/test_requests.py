@@ -18,7 +18,7 @@ from contextlib import contextmanager
 import pytest
 
 from mkoba.codes import Code
-from mkoba.parties import Party
+from mkoba.parties import Party, PartyState
 from mkoba.processor.request import Response
 from tests.products.world import CUSTOMER_PIN, EXCISE, FEES, KSH, World, refused, wallet
 
@@ -157,6 +157,8 @@ async def test_asking_refusals(ready: World) -> None:
     refused(await ask_for(world, tutor, parent, pin="0000"), Code.WRONG_PIN)
     refused(await ask_for(world, tutor, parent, note="x" * 61), Code.INVALID_INPUT, "note")
     refused(await ask_for(world, tutor, "0800"), Code.INVALID_INPUT, "payer")
+    frozen = await world.set_state(await world.customer(0), PartyState.FROZEN)
+    refused(await ask_for(world, tutor, frozen), Code.ACCOUNT_INACTIVE, "cannot pay requests")
     assert not any("asks you" in text for text in await world.sms_to(parent.msisdn or ""))
     assert await world.rows(
         "SELECT COUNT(*) FROM money_requests WHERE requester_id = ?", (tutor.id,)
