@@ -34,6 +34,7 @@ SERVER_CODES |= {
 }
 # The app's own refusals (no server involved): no connection, a typed amount, the camera.
 APP_CODES = {"network", "not_bound", "amount_invalid", "camera", "insecure", "unknown"}
+APP_CODES |= {"friends_missing", "shares_sum"}  # split a bill: checked before it is sent
 
 
 def strings(language: str) -> dict[str, Any]:

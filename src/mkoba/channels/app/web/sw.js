@@ -26,6 +26,10 @@ const FILES = [
   "js/screens/notices.js",
   "js/screens/pay.js",
   "js/screens/receive.js",
+  "js/screens/request.js",
+  "js/screens/bill.js",
+  "js/screens/gift.js",
+  "js/visit.js",
   "vendor/jsQR.js",
 ];
 

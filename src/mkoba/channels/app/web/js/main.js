@@ -4,11 +4,14 @@ import * as api from "./api.js";
 import * as device from "./device.js";
 import * as events from "./events.js";
 import * as i18n from "./i18n.js";
+import * as bill from "./screens/bill.js";
 import * as enrol from "./screens/enrol.js";
+import * as gift from "./screens/gift.js";
 import * as home from "./screens/home.js";
 import * as notices from "./screens/notices.js";
 import * as pay from "./screens/pay.js";
 import * as receive from "./screens/receive.js";
+import * as request from "./screens/request.js";
 import * as store from "./store.js";
 import { $, onShow, refuse, show, toast } from "./ui.js";
 
@@ -94,6 +97,9 @@ async function main() {
   home.init(unbound);
   receive.init();
   pay.init();
+  request.init();
+  bill.init();
+  gift.init();
   onShow("enrol", () => $("enrol-msisdn").focus());
   if ((await device.deviceId()) === undefined) show("enrol");
   else await resume();

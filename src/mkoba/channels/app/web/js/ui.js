@@ -2,7 +2,6 @@
 
 import { refusalText, t } from "./i18n.js";
 
-const SCREENS = ["enrol", "home", "receive", "pay", "notices"];
 const shownHooks = new Map();
 
 /** The element with this id. */
@@ -17,7 +16,10 @@ export function onShow(name, hook) {
 
 /** Show screen `name` (and the tabs, once the phone is set up). */
 export function show(name) {
-  for (const screen of SCREENS) $(`screen-${screen}`).hidden = screen !== name;
+  // Every <section class="screen"> of the page: a new screen needs no list kept here.
+  for (const screen of document.querySelectorAll("main > .screen")) {
+    screen.hidden = screen.id !== `screen-${name}`;
+  }
   $("tabs").hidden = name === "enrol";
   for (const tab of document.querySelectorAll("#tabs [data-go]")) {
     if (tab.dataset.go === name) tab.setAttribute("aria-current", "page");
