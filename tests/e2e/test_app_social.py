@@ -158,6 +158,10 @@ def test_a_bill_split_between_two_friends_shows_who_has_paid(
     expect(rows.and_(page.locator(f"[data-msisdn='{LATE_FRIEND}']"))).to_have_attribute(
         "data-state", "open"
     )
+    # In Swahili, the status shown is said again in Swahili.
+    page.get_by_role("button", name="Change language").click()
+    expect(status).to_contain_text("Ksh600.00 kati ya Ksh1,000.50 imelipwa, Ksh400.50 bado.")
+    expect(rows.first).to_contain_text("limelipwa")
     assert books_unbalanced(served) == []
 
 

@@ -3,7 +3,7 @@
 // must add up, a note and the PIN; then who has paid, from /bills/status.
 
 import * as api from "../api.js";
-import { t } from "../i18n.js";
+import { onChange, t } from "../i18n.js";
 import { format, parse } from "../money.js";
 import { $, busy, refuse } from "../ui.js";
 import { visitPin } from "../visit.js";
@@ -11,6 +11,7 @@ import { number, state } from "./request.js";
 
 let pin = null; // visitPin("bill"), once init has run
 let shown = null; // the number of the bill whose status is shown
+let last = null; // its data, redrawn in a new language
 
 /** Equal shares of `total` cents among `count`: the remainder cents to the first ones. */
 export function equalShares(total, count) {
@@ -35,14 +36,25 @@ function shares() {
   return equalShares(total, rows.length);
 }
 
+// The words on each friend's row, in the current language.
+function label(row) {
+  const number = row.dataset.msisdn;
+  row.querySelector("input").setAttribute("aria-label", t("bill.share_of", { number }));
+  const remove = row.querySelector("button");
+  remove.textContent = t("bill.remove");
+  remove.setAttribute("aria-label", t("bill.remove_of", { number }));
+}
+
 function redraw() {
   const amounts = shares();
   friends().forEach((row, index) => {
+    label(row);
     row.querySelector("input").hidden = !custom();
     row.querySelector(".share").textContent = custom() ? "" : format(amounts[index] ?? NaN);
   });
   const total = parse($("bill-total").value);
-  const sum = amounts.every((amount) => amount !== null) ? amounts.reduce((a, b) => a + b, 0) : null;
+  const complete = amounts.every((amount) => amount !== null);
+  const sum = complete ? amounts.reduce((a, b) => a + b, 0) : null;
   const summary = $("bill-sum");
   summary.hidden = !custom() || friends().length === 0;
   summary.textContent = t("bill.sum", { sum: format(sum ?? 0), total: format(total ?? 0) });
@@ -65,13 +77,10 @@ function addFriend() {
   const amount = document.createElement("input");
   amount.inputMode = "decimal";
   amount.autocomplete = "off";
-  amount.setAttribute("aria-label", t("bill.share_of", { number: typed }));
   amount.addEventListener("input", redraw);
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "plain";
-  remove.textContent = t("bill.remove");
-  remove.setAttribute("aria-label", t("bill.remove_of", { number: typed }));
   remove.addEventListener("click", () => {
     row.remove();
     redraw();
@@ -86,6 +95,7 @@ function addFriend() {
 /** Who has paid: a bill's data as /bills/status (and /requests/mine) answer it. */
 function status(bill) {
   shown = bill.number;
+  last = bill;
   $("bill-status-text").textContent = t("bill.status", {
     number: bill.number,
     paid: format(bill.paid),
@@ -97,7 +107,8 @@ function status(bill) {
       const row = document.createElement("li");
       row.dataset.state = friend.state;
       row.dataset.msisdn = friend.other_msisdn;
-      row.textContent = `${friend.other} (${friend.other_msisdn}): ${format(friend.amount)} · ${state(friend.state)}`;
+      const who = `${friend.other} (${friend.other_msisdn})`;
+      row.textContent = `${who}: ${format(friend.amount)} · ${state(friend.state)}`;
       return row;
     }),
   );
@@ -162,7 +173,12 @@ async function split() {
 export function init() {
   pin = visitPin("bill", () => {
     shown = null;
+    last = null;
     $("bill-status").hidden = true;
+  });
+  onChange(() => {
+    redraw();
+    if (last) status(last);
   });
   $("bill-add").addEventListener("click", addFriend);
   $("bill-friend").addEventListener("keydown", (event) => {

@@ -3,12 +3,13 @@
 // behind the PIN: asked once per visit and kept only in memory (visit.js).
 
 import * as api from "../api.js";
-import { known, t } from "../i18n.js";
+import { known, onChange, t } from "../i18n.js";
 import { format, parse } from "../money.js";
 import { $, askPin, busy, onShow, refuse, when } from "../ui.js";
 import { visitPin } from "../visit.js";
 
 let pin = null; // visitPin("request"), once init has run
+let shown = null; // the lists last shown (/requests/mine's data), redrawn in a new language
 
 /** A phone number as typed, without its spaces and dashes. */
 export function number(text) {
@@ -21,6 +22,7 @@ export function state(name) {
 }
 
 function hideLists() {
+  shown = null;
   $("request-lists").hidden = true;
   $("request-to-me").replaceChildren();
   $("request-from-me").replaceChildren();
@@ -82,17 +84,21 @@ function payable(item) {
   return row;
 }
 
+function draw(mine) {
+  shown = mine;
+  $("request-to-me").replaceChildren(...mine.to_me.map(payable));
+  $("request-from-me").replaceChildren(...mine.from_me.map(line));
+  $("request-to-me-empty").hidden = mine.to_me.length > 0;
+  $("request-from-me-empty").hidden = mine.from_me.length > 0;
+  $("request-lists").hidden = false;
+}
+
 async function list(clear = true) {
   if (clear) refuse("request", null);
   const typed = await pin.get();
   if (typed === null) return;
   try {
-    const mine = (await api.signed("POST", "/requests/mine", { pin: typed })).data;
-    $("request-to-me").replaceChildren(...mine.to_me.map(payable));
-    $("request-from-me").replaceChildren(...mine.from_me.map(line));
-    $("request-to-me-empty").hidden = mine.to_me.length > 0;
-    $("request-from-me-empty").hidden = mine.from_me.length > 0;
-    $("request-lists").hidden = false;
+    draw((await api.signed("POST", "/requests/mine", { pin: typed })).data);
   } catch (error) {
     if (error.code === "wrong_pin" || error.code === "pin_locked") pin.forget();
     refuse("request", error);
@@ -139,6 +145,7 @@ export function init() {
     busy(event.submitter || $("request-form").querySelector("button"), ask);
   });
   $("request-show").addEventListener("click", () => busy($("request-show"), () => list()));
+  onChange(() => shown && draw(shown));
   onShow("request", () => {
     refuse("request", null);
     $("request-sent").hidden = true;
