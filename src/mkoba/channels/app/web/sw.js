@@ -21,10 +21,12 @@ const FILES = [
   "js/scan-worker.js",
   "js/store.js",
   "js/ui.js",
+  "js/screens/charge.js",
   "js/screens/enrol.js",
   "js/screens/home.js",
   "js/screens/notices.js",
   "js/screens/pay.js",
+  "js/screens/paycode.js",
   "js/screens/receive.js",
   "vendor/jsQR.js",
 ];

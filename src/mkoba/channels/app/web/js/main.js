@@ -4,10 +4,12 @@ import * as api from "./api.js";
 import * as device from "./device.js";
 import * as events from "./events.js";
 import * as i18n from "./i18n.js";
+import * as charge from "./screens/charge.js";
 import * as enrol from "./screens/enrol.js";
 import * as home from "./screens/home.js";
 import * as notices from "./screens/notices.js";
 import * as pay from "./screens/pay.js";
+import * as paycode from "./screens/paycode.js";
 import * as receive from "./screens/receive.js";
 import * as store from "./store.js";
 import { $, onShow, refuse, show, toast } from "./ui.js";
@@ -28,6 +30,7 @@ function payment(notice) {
 function listen() {
   events.start({
     payment,
+    charge: paycode.charge,
     state: notices.state,
     ended: async (error) => {
       await unbound();
@@ -85,15 +88,19 @@ async function main() {
   for (const tab of document.querySelectorAll("#tabs [data-go]")) {
     tab.addEventListener("click", () => {
       if (tab.dataset.go !== "pay") pay.leave();
+      if (tab.dataset.go !== "charge") charge.leave();
       show(tab.dataset.go);
     });
   }
   // The camera never runs unseen: switching away from the app turns it off.
   document.addEventListener("visibilitychange", () => document.hidden && pay.leave());
+  document.addEventListener("visibilitychange", () => document.hidden && charge.leave());
   enrol.init(bound);
   home.init(unbound);
   receive.init();
   pay.init();
+  paycode.init();
+  charge.init();
   onShow("enrol", () => $("enrol-msisdn").focus());
   if ((await device.deviceId()) === undefined) show("enrol");
   else await resume();

@@ -2,7 +2,7 @@
 
 import { refusalText, t } from "./i18n.js";
 
-const SCREENS = ["enrol", "home", "receive", "pay", "notices"];
+const SCREENS = ["enrol", "home", "receive", "pay", "notices", "paycode", "charge"];
 const shownHooks = new Map();
 
 /** The element with this id. */
