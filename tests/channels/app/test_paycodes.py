@@ -111,6 +111,18 @@ async def test_a_pay_code_is_charged_once(world: World, client: httpx.AsyncClien
     assert refusal(answer, 409, "paycode_used")["tries_left"] == charges.tries_max - 1
 
 
+async def test_a_new_pay_code_withdraws_the_one_shown_before(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    _, payer_app = await bound_phone(world, client, 1_000)
+    _, payee_app = await bound_phone(world, client)
+    first = await shown(payer_app)
+    second = await shown(payer_app)
+    answer = await payee_app.call("POST", "/paycodes/charge", {"code": first, "amount": AMOUNT})
+    refusal(answer, 409, "paycode_used")
+    await charged(payee_app, second)
+
+
 async def test_an_expired_pay_code_is_refused(
     world: World, client: httpx.AsyncClient, platform: Platform
 ) -> None:

@@ -71,6 +71,9 @@ class Charges:
         self._codes: dict[str, PayCodeRow] = {}
         self._charges: dict[str, ChargeRow] = {}
         self._tries: dict[str, TriesRow] = {}
+        # Each payer device's newest code: showing a new one withdraws it, so a device has
+        # one live code at most (and guessers as few targets as there are phones showing).
+        self._newest: dict[str, str] = {}
         self._pruned = 0
 
     def since(self) -> int:
@@ -86,6 +89,7 @@ class Charges:
     ) -> None:
         """The rows read at start."""
         self._codes = {row.digest: row for row in codes}
+        self._newest = {row.device_id: row.digest for row in sorted(codes, key=_created)}
         self._charges = {row.id: row for row in charges}
         self._tries = {row.device_id: row for row in tries}
 
@@ -95,6 +99,9 @@ class Charges:
         self._pruned = now
         oldest = now - margin_s * _NS
         self._codes = {key: row for key, row in self._codes.items() if row.expires > oldest}
+        self._newest = {
+            device: digest for device, digest in self._newest.items() if digest in self._codes
+        }
         self._charges = {
             key: row
             for key, row in self._charges.items()
@@ -120,8 +127,16 @@ class Charges:
                     break
             expires = now + paycode_life_s * _NS
             row = PayCodeRow(digest, payer.id, payer.msisdn, rows.OPEN, expires, now, now)
-            await self._write(rows.paycode_write(row))
+            writes = [rows.paycode_write(row)]
+            earlier = self._codes.get(self._newest.get(payer.id, ""))
+            if earlier is not None and earlier.state == rows.OPEN:
+                earlier = earlier._replace(state=rows.USED, updated=now)
+                writes.append(rows.paycode_write(earlier))
+            await self._write(*writes)
+            if earlier is not None:
+                self._codes[earlier.digest] = earlier
             self._codes[digest] = row
+            self._newest[payer.id] = digest
         return digits, expires
 
     async def _wrong(self, payee: Device, now: int, code: str, message: str) -> AppRefused:
@@ -244,3 +259,7 @@ class Charges:
         if row.state == rows.PENDING and self._clock() >= row.expires:
             return row, rows.LAPSED
         return row, row.state
+
+
+def _created(row: PayCodeRow) -> int:
+    return row.created
