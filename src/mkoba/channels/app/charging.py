@@ -117,8 +117,12 @@ async def confirm(channel: AppChannel, call: Call) -> HttpResponse:
     if not response.ok:
         return answers.from_tranproc(response)
     payee = _name(channel, done.payee_msisdn)
-    base = {"amount": done.amount, "receipt": done.receipt, "reference": done.reference}
-    base["charge"] = done.id
+    base = {
+        "amount": done.amount,
+        "receipt": done.receipt,
+        "reference": done.reference,
+        "charge": done.id,
+    }
     channel.notices.publish(
         done.payer_msisdn, "payment", {**base, "direction": "out", "other": payee}
     )

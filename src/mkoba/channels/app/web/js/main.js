@@ -93,8 +93,12 @@ async function main() {
     });
   }
   // The camera never runs unseen: switching away from the app turns it off.
-  document.addEventListener("visibilitychange", () => document.hidden && pay.leave());
-  document.addEventListener("visibilitychange", () => document.hidden && charge.leave());
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      pay.leave();
+      charge.leave();
+    }
+  });
   enrol.init(bound);
   home.init(unbound);
   receive.init();
