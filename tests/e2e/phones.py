@@ -116,7 +116,7 @@ class Phone:
 
     def tab(self, name: str) -> Locator:
         """The tab ``name`` of the bar under the title (Home, Receive, Pay, Notices)."""
-        return self.page.locator("#tabs").get_by_role("button", name=name)
+        return self.page.locator("#tabs").get_by_role("button", name=name, exact=True)
 
     def refusal(self, screen: str) -> Locator:
         """The refusal box of ``screen`` (enrol, home, receive, pay)."""

@@ -17,7 +17,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import Response as HttpResponse
 from starlette.staticfiles import StaticFiles
 
-from mkoba.channels.app import answers, bodies, payments, render, social
+from mkoba.channels.app import answers, bodies, charging, payments, render, social
 from mkoba.channels.app.keqr import Payee, PayeeKind
 from mkoba.channels.app.notices import END
 from mkoba.channels.app.validation import AppRefused, Device
@@ -234,6 +234,11 @@ SIGNED: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/pay", _pay),
     ("POST", "/events", _events),
     ("POST", "/unbind", _unbind),
+    ("POST", "/paycodes", charging.show_paycode),
+    ("POST", "/paycodes/charge", charging.charge),
+    ("POST", "/charges/confirm", charging.confirm),
+    ("POST", "/charges/decline", charging.decline),
+    ("POST", "/charges/status", charging.status),
     ("POST", "/requests", social.request_money),
     ("POST", "/requests/pay", social.pay_request),
     ("POST", "/requests/decline", social.decline_request),

@@ -60,6 +60,11 @@ def token_digest(key: SecretKey, token: str) -> str:
     return _mac(key, "mkoba-app-token-v1", token).hex()
 
 
+def paycode_digest(key: SecretKey, digits: str) -> str:
+    """The stored (and looked-up) form of a payer's pay code (its digits)."""
+    return _mac(key, "mkoba-app-paycode-v1", digits).hex()
+
+
 def b64url(data: bytes) -> str:
     """Base64url without padding, as the app writes it."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

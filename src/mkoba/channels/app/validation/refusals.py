@@ -32,6 +32,15 @@ QR_UNKNOWN = "qr_unknown"
 QR_TAMPERED = "qr_tampered"
 QR_PAID = "qr_paid"
 QR_OWN = "qr_own"
+# Pay by code (customer-presented): the payee's charge, the payer's confirmation.
+PAYCODE_UNKNOWN = "paycode_unknown"
+PAYCODE_EXPIRED = "paycode_expired"
+PAYCODE_USED = "paycode_used"
+PAYCODE_OWN = "paycode_own"
+PAYCODE_ATTEMPTS = "paycode_attempts"
+CHARGE_UNKNOWN = "charge_unknown"
+CHARGE_LAPSED = "charge_lapsed"
+CHARGE_DONE = "charge_done"
 
 # The HTTP status the contract gives each code (the channel answers with it).
 STATUS: dict[str, int] = {
@@ -50,6 +59,14 @@ STATUS: dict[str, int] = {
     QR_TAMPERED: 400,
     QR_PAID: 409,
     QR_OWN: 403,  # a well-formed code this payer may not pay
+    PAYCODE_UNKNOWN: 404,
+    PAYCODE_EXPIRED: 410,
+    PAYCODE_USED: 409,
+    PAYCODE_OWN: 403,
+    PAYCODE_ATTEMPTS: 429,
+    CHARGE_UNKNOWN: 404,
+    CHARGE_LAPSED: 410,
+    CHARGE_DONE: 409,
 }
 # A reading's refusals (``qr_malformed``...): the payload itself is wrong, or expired.
 _READING_STATUS = 400

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from mkoba.channels.app.validation import charge_rows
 from mkoba.ledger import Write, WriteMode
 
 MIGRATION = "app-0001"
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS app_tokens (
 CREATE INDEX IF NOT EXISTS app_tokens_expires ON app_tokens (expires);
 """
 # The tables, for the composition root (rows a front may have the core commit).
-OWN_TABLES = ("app_enrolments", "app_devices", "app_tokens")
+OWN_TABLES = ("app_enrolments", "app_devices", "app_tokens", *charge_rows.OWN_TABLES)
 
 # Enrolment states: waiting for its code; code right (waiting for the PIN and the key);
 # bound (used up); dead after too many wrong codes.

@@ -17,8 +17,9 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from mkoba.channels.app.keqr import Payee, PaymentCode
+from mkoba.channels.app.validation import charge_rows, enrolments, schema, tokens
 from mkoba.channels.app.validation import devices as bindings
-from mkoba.channels.app.validation import enrolments, schema, tokens
+from mkoba.channels.app.validation.charges import Charges
 from mkoba.channels.app.validation.devices import Device, Devices, device_of
 from mkoba.channels.app.validation.enrolments import Enrolments
 from mkoba.channels.app.validation.keys import b64url, load_keys
@@ -61,6 +62,8 @@ class Validator:
         self._tokens = Tokens(
             keys.codes, self._submit, self._enqueue, clock, self._devices, code_life_s
         )
+        # Pay by code (customer-presented): the channel calls it directly.
+        self.charges = Charges(keys.codes, self._submit, clock, self._devices)
         # Rows handed to the writer and not yet known durable (``drain`` waits for them).
         self._writing: set[asyncio.Future[None]] = set()
         # Codes on their way to TranProc (``enrol`` answers without waiting for them).
@@ -78,7 +81,7 @@ class Validator:
         return written
 
     async def start(self) -> None:
-        """Make the tables ("app-0001") and load the live enrolments and tokens."""
+        """Make the tables ("app-0001", "app-0002") and load the live rows."""
         await asyncio.to_thread(self._tables.migrate_script, schema.MIGRATION, schema.SCHEMA)
         found = await asyncio.to_thread(
             self._tables.query, schema.ENROLMENTS_SINCE, (self._enrolments.since(),)
@@ -88,6 +91,23 @@ class Validator:
             self._tables.query, schema.TOKENS_SINCE, (self._tokens.since(),)
         )
         self._tokens.load([schema.token_of(values) for values in found])
+        await self._load_charges()
+
+    async def _load_charges(self) -> None:
+        """Make the pay-by-code tables ("app-0002") and load their live rows."""
+        tables, charges = self._tables, self.charges
+        await asyncio.to_thread(tables.migrate_script, charge_rows.MIGRATION, charge_rows.SCHEMA)
+        since = charges.since()
+        codes = await asyncio.to_thread(tables.query, charge_rows.PAYCODES_SINCE, (since,))
+        made = await asyncio.to_thread(tables.query, charge_rows.CHARGES_SINCE, (since,))
+        tries = await asyncio.to_thread(
+            tables.query, charge_rows.TRIES_SINCE, (charges.tries_since(),)
+        )
+        charges.load(
+            [charge_rows.paycode_of(values) for values in codes],
+            [charge_rows.charge_of(values) for values in made],
+            [charge_rows.tries_of(values) for values in tries],
+        )
 
     async def drain(self) -> None:
         """Wait until every code asked for was answered by TranProc, every row committed."""

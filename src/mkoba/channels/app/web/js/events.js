@@ -46,6 +46,7 @@ async function listen(signal, handlers) {
       buffer = buffer.slice(end).replace(/^\r?\n\r?\n/, "");
       const found = parseEvent(block);
       if (found !== null && found.event === "payment") handlers.payment(found.data);
+      if (found !== null && found.event === "charge" && handlers.charge) handlers.charge(found.data);
     }
   }
 }

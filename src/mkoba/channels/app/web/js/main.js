@@ -5,11 +5,13 @@ import * as device from "./device.js";
 import * as events from "./events.js";
 import * as i18n from "./i18n.js";
 import * as bill from "./screens/bill.js";
+import * as charge from "./screens/charge.js";
 import * as enrol from "./screens/enrol.js";
 import * as gift from "./screens/gift.js";
 import * as home from "./screens/home.js";
 import * as notices from "./screens/notices.js";
 import * as pay from "./screens/pay.js";
+import * as paycode from "./screens/paycode.js";
 import * as receive from "./screens/receive.js";
 import * as request from "./screens/request.js";
 import * as store from "./store.js";
@@ -31,6 +33,7 @@ function payment(notice) {
 function listen() {
   events.start({
     payment,
+    charge: paycode.charge,
     state: notices.state,
     ended: async (error) => {
       await unbound();
@@ -88,11 +91,17 @@ async function main() {
   for (const tab of document.querySelectorAll("#tabs [data-go]")) {
     tab.addEventListener("click", () => {
       if (tab.dataset.go !== "pay") pay.leave();
+      if (tab.dataset.go !== "charge") charge.leave();
       show(tab.dataset.go);
     });
   }
   // The camera never runs unseen: switching away from the app turns it off.
-  document.addEventListener("visibilitychange", () => document.hidden && pay.leave());
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) {
+      pay.leave();
+      charge.leave();
+    }
+  });
   enrol.init(bound);
   home.init(unbound);
   receive.init();
@@ -100,6 +109,8 @@ async function main() {
   request.init();
   bill.init();
   gift.init();
+  paycode.init();
+  charge.init();
   onShow("enrol", () => $("enrol-msisdn").focus());
   if ((await device.deviceId()) === undefined) show("enrol");
   else await resume();

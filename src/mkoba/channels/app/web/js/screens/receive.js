@@ -53,7 +53,8 @@ function display(code, amount, reference) {
 
 /** A payment notice: if it pays the code on show, say who paid. */
 export function paid(notice) {
-  if (shown === null || notice.direction !== "in") return;
+  // A charged pay code is not the code on show, whatever its amount and reference.
+  if (shown === null || notice.direction !== "in" || notice.charge) return;
   const ours = notice.token
     ? notice.token === shown.token
     : notice.amount === shown.amount && notice.reference === shown.reference;
