@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.channels.app.bound import bound_phone
-from tests.channels.app.test_binding import refusal
+from tests.channels.app.test_binding import app_channel, refusal
 from tests.products.world import CUSTOMER_PIN, KSH, World, wallet
 
 pytestmark = pytest.mark.anyio
@@ -44,6 +44,30 @@ async def test_a_tutor_asks_and_the_parent_pays_from_the_app(
     again = await parent_app.call("POST", "/requests/pay", {"number": number, "pin": CUSTOMER_PIN})
     refusal(again, 404, "request_not_found")
     world.check_books()
+
+
+async def test_the_payer_s_app_hears_of_a_request_live(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    _, tutor_app = await bound_phone(world, client, name="Grace Tutor")
+    parent, _ = await bound_phone(world, client, name="Brian Parent")
+    assert parent.msisdn
+    with app_channel(world).notices.listen(parent.msisdn) as heard:
+        asked = await tutor_app.call(
+            "POST",
+            "/requests",
+            {"payer": parent.msisdn, "amount": 150 * KSH, "note": "Lesson", "pin": CUSTOMER_PIN},
+        )
+        assert asked.status_code == 200, asked.text
+        notice = heard.get_nowait()
+    assert notice.event == "request"
+    assert notice.data == {
+        "kind": "request",
+        "number": asked.json()["data"]["number"],
+        "amount": 150 * KSH,
+        "note": "Lesson",
+        "other": "GRACE TUTOR",
+    }
 
 
 async def test_a_bill_split_from_the_app_with_shares(

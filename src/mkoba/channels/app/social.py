@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response as HttpResponse
 
 from mkoba.channels.app import answers, bodies
+from mkoba.processor.request import Response
 
 if TYPE_CHECKING:
     from mkoba.channels.app.channel import AppChannel
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
 async def _answer(
     channel: AppChannel, call: Call, product: str, params: dict[str, str], pin: str
 ) -> HttpResponse:
-    response = await channel.ask(call, product, params, pin)
+    return _reply(await channel.ask(call, product, params, pin))
+
+
+def _reply(response: Response) -> HttpResponse:
     if not response.ok:
         return answers.from_tranproc(response)
     body = {"code": "ok", "message": response.message, "receipt": response.receipt}
@@ -30,10 +34,22 @@ async def _answer(
 
 
 async def request_money(channel: AppChannel, call: Call) -> HttpResponse:
-    """Ask a phone for money (the tutor after a lesson)."""
+    """Ask a phone for money (the tutor after a lesson); the payer's app hears of it live."""
     body = bodies.read(bodies.RequestBody, call.raw)
     params = {"payer": body.payer, "amount_minor": str(body.amount), "note": body.note}
-    return await _answer(channel, call, "request_money", params, body.pin)
+    response = await channel.ask(call, "request_money", params, body.pin)
+    payer = response.data.get("payer") if response.ok else None
+    if payer:
+        requester = channel.ports.party(call.device.msisdn)
+        notice = {
+            "kind": "request",
+            "number": str(response.data.get("number", "")),
+            "amount": body.amount,
+            "note": body.note,
+            "other": "" if requester is None else requester.name.upper(),
+        }
+        channel.notices.publish(str(payer), "request", notice)
+    return _reply(response)
 
 
 async def pay_request(channel: AppChannel, call: Call) -> HttpResponse:

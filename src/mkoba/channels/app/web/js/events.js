@@ -47,6 +47,7 @@ async function listen(signal, handlers) {
       const found = parseEvent(block);
       if (found !== null && found.event === "payment") handlers.payment(found.data);
       if (found !== null && found.event === "charge" && handlers.charge) handlers.charge(found.data);
+      if (found !== null && found.event === "request" && handlers.request) handlers.request(found.data);
     }
   }
 }

@@ -30,10 +30,17 @@ function payment(notice) {
   home.stale();
 }
 
+// Someone asks this phone for money: said at once (the list on the Request screen has it).
+function asked(notice) {
+  notices.add(notice);
+  toast(notices.describe(notice));
+}
+
 function listen() {
   events.start({
     payment,
     charge: paycode.charge,
+    request: asked,
     state: notices.state,
     ended: async (error) => {
       await unbound();

@@ -9,6 +9,10 @@ const KEPT_MAX = 50;
 /** The sentence for a payment notice. */
 export function describe(notice) {
   const values = { amount: format(notice.amount), name: notice.other, receipt: notice.receipt };
+  if (notice.kind === "request") {
+    const key = notice.note ? "notices.request" : "notices.request_plain";
+    return t(key, { ...values, number: notice.number, note: notice.note });
+  }
   return t(notice.direction === "in" ? "notices.in" : "notices.out", values);
 }
 
