@@ -20,8 +20,10 @@ function clear() {
   $("paycode-digits").textContent = "";
 }
 
+// Seconds left, rounded up: a code is said expired only once the server holds it so
+// (rounding to the nearest said so half a second early, and a quick payer was let through).
 function tick() {
-  const left = Math.max(0, Math.round((shown.expires.getTime() - Date.now()) / 1000));
+  const left = Math.max(0, Math.ceil((shown.expires.getTime() - Date.now()) / 1000));
   $("paycode-countdown").dataset.left = String(left);
   if (left > 0) {
     $("paycode-countdown").textContent = t("paycode.expires_in", { seconds: left });
