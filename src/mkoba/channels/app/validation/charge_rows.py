@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from mkoba.ledger import Write, WriteMode
+from mkoba.channels.app.validation.rows import select, upsert
+from mkoba.ledger import Write
 
 MIGRATION = "app-0002"
 SCHEMA = """
@@ -98,32 +99,24 @@ class TriesRow(NamedTuple):
     tries: int
 
 
-def _upsert(table: str, row: NamedTuple, key: str) -> Write:
-    return Write(table, tuple(row._fields), tuple(row), (key,), WriteMode.UPSERT)
-
-
 def paycode_write(row: PayCodeRow) -> Write:
     """The pay code as it stands now."""
-    return _upsert("app_paycodes", row, "digest")
+    return upsert("app_paycodes", row, "digest")
 
 
 def charge_write(row: ChargeRow) -> Write:
     """The charge as it stands now."""
-    return _upsert("app_charges", row, "id")
+    return upsert("app_charges", row, "id")
 
 
 def tries_write(row: TriesRow) -> Write:
     """A payee device's wrong tries as they stand now."""
-    return _upsert("app_paycode_tries", row, "device_id")
+    return upsert("app_paycode_tries", row, "device_id")
 
 
-def _select(table: str, fields: tuple[str, ...], where: str) -> str:
-    return f"SELECT {', '.join(fields)} FROM {table} WHERE {where}"
-
-
-PAYCODES_SINCE = _select("app_paycodes", PayCodeRow._fields, "expires > ?")
-CHARGES_SINCE = _select("app_charges", ChargeRow._fields, "expires > ?")
-TRIES_SINCE = _select("app_paycode_tries", TriesRow._fields, "since > ?")
+PAYCODES_SINCE = select("app_paycodes", PayCodeRow._fields, "expires > ?")
+CHARGES_SINCE = select("app_charges", ChargeRow._fields, "expires > ?")
+TRIES_SINCE = select("app_paycode_tries", TriesRow._fields, "since > ?")
 
 
 def paycode_of(values: tuple[object, ...]) -> PayCodeRow:

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from mkoba.channels.app.validation import charge_rows
-from mkoba.ledger import Write, WriteMode
+from mkoba.channels.app.validation.rows import select, upsert
+from mkoba.ledger import Write
 
 MIGRATION = "app-0001"
 SCHEMA = """
@@ -122,33 +123,25 @@ class TokenRow(NamedTuple):
     updated: int
 
 
-def _upsert(table: str, row: NamedTuple, key: str) -> Write:
-    return Write(table, tuple(row._fields), tuple(row), (key,), WriteMode.UPSERT)
-
-
 def enrolment_write(row: EnrolmentRow) -> Write:
     """The enrolment as it stands now."""
-    return _upsert("app_enrolments", row, "id")
+    return upsert("app_enrolments", row, "id")
 
 
 def device_write(row: DeviceRow) -> Write:
     """The binding as it stands now."""
-    return _upsert("app_devices", row, "id")
+    return upsert("app_devices", row, "id")
 
 
 def token_write(row: TokenRow) -> Write:
     """The token as it stands now."""
-    return _upsert("app_tokens", row, "digest")
+    return upsert("app_tokens", row, "digest")
 
 
-def _select(table: str, fields: tuple[str, ...], where: str) -> str:
-    return f"SELECT {', '.join(fields)} FROM {table} WHERE {where}"
-
-
-ENROLMENTS_SINCE = _select("app_enrolments", EnrolmentRow._fields, "created > ?")
-DEVICE_BY_ID = _select("app_devices", DeviceRow._fields, "id = ?")
-DEVICES_OF = _select("app_devices", DeviceRow._fields, "msisdn = ? AND state = 'active'")
-TOKENS_SINCE = _select("app_tokens", TokenRow._fields, "expires > ?")
+ENROLMENTS_SINCE = select("app_enrolments", EnrolmentRow._fields, "created > ?")
+DEVICE_BY_ID = select("app_devices", DeviceRow._fields, "id = ?")
+DEVICES_OF = select("app_devices", DeviceRow._fields, "msisdn = ? AND state = 'active'")
+TOKENS_SINCE = select("app_tokens", TokenRow._fields, "expires > ?")
 
 
 def enrolment_of(values: tuple[object, ...]) -> EnrolmentRow:
