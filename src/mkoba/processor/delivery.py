@@ -30,7 +30,7 @@ from mkoba.ledger.records import PendingStatus
 from mkoba.processor import ids
 from mkoba.processor.commit import Awaiting, roll_back, settle
 from mkoba.processor.locks import PartyLocks
-from mkoba.processor.recovery import left_pending
+from mkoba.processor.recovery import Left, left_pending
 from mkoba.processor.request import Response
 
 if TYPE_CHECKING:
@@ -182,6 +182,20 @@ class Deliveries:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def adopt(self, request_id: str) -> None:
+        """A request found pending after its commit's outcome was unknown (``doubt.py``):
+        wait for its delivery again until its deadline, as after a restart, or roll it
+        back now. Nothing if it is already waited for, posted or rolled back here."""
+        if request_id in self._awaiting or request_id in self._settling:
+            return
+        if request_id in self._rolling:
+            return
+        services = self.services
+        left = await asyncio.to_thread(
+            left_pending, services.store, services.transport_key, request_id
+        )
+        await self._take_over(left)
+
     async def recover(self) -> Recovered:
         """After a restart: wait again for what may still be delivered, roll back the rest.
 
@@ -193,6 +207,14 @@ class Deliveries:
         """
         services = self.services
         left = await asyncio.to_thread(left_pending, services.store, services.transport_key)
+        waiting = await self._take_over(left)
+        assert waiting <= len(left)
+        return Recovered(len(left) - waiting, waiting)
+
+    async def _take_over(self, left: list[Left]) -> int:
+        """Wait again for each of ``left`` that may still be delivered, roll back the rest;
+        how many wait."""
+        services = self.services
         now = services.clock()
         waiting = 0
         for rollback, awaiting in left:
@@ -205,10 +227,13 @@ class Deliveries:
                 self.expect(awaiting)
                 waiting += 1
                 continue
-            await roll_back(services, rollback, now, void=still_pending)
+            if awaiting is None:
+                await roll_back(services, rollback, now, void=still_pending)
+            else:
+                async with self.locks.hold(awaiting.msisdn):
+                    await roll_back(services, rollback, now, void=still_pending)
             self._rolled_back(rollback.request_id)
-        assert waiting <= len(left)
-        return Recovered(len(left) - waiting, waiting)
+        return waiting
 
 
 def _status(engine: Engine, pending_id: int) -> int | None:

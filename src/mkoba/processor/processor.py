@@ -26,6 +26,7 @@ from mkoba.processor import request as request_module
 from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
 from mkoba.processor.delivery import Deliveries
+from mkoba.processor.doubt import Doubts, Stored
 from mkoba.processor.events import reactions
 from mkoba.processor.guarded import Guarded, settle
 from mkoba.processor.locks import PartyLocks
@@ -100,6 +101,7 @@ class Processor:
         self.locks = PartyLocks()
         self.deliveries = Deliveries(services, self.locks)
         self.deliveries.on_rolled_back = self.forget_rollback
+        self.doubts = Doubts(services, self.deliveries.adopt, self._found)
         self._replays: OrderedDict[str, _Replay] = OrderedDict()
         # When (s) the newest request was made that memory forgot only for lack of room:
         # replays of ids since then are looked up in the store, so none executes twice.
@@ -132,6 +134,7 @@ class Processor:
 
     async def stop(self) -> None:
         """Finish rollbacks in progress; the next start settles what is still pending."""
+        await self.doubts.stop()
         await self.deliveries.drain()
 
     async def handle(self, request: Request) -> Response:
@@ -142,9 +145,11 @@ class Processor:
         except WriterError:
             # The ledger cannot commit now (its store unreachable, the writer overloaded or
             # stopping): busy, so the client asks again under the same id and a replay
-            # tells it what, if anything, was committed. A writer that failed is a bug.
+            # tells it what, if anything, was committed (``doubt.py``). A writer that
+            # failed is a bug.
             if self.services.writer.health().get("state") == "failed":
                 raise
+            self.doubts.add(request.id)
             log.warning("request %s: the ledger cannot commit now; answered busy", request.id)
             response = failure(request, Code.SYSTEM_BUSY)
         self.handled += 1
@@ -245,7 +250,16 @@ class Processor:
         return response
 
     async def _recall(self, request: Request, fingerprint: str) -> Response | None:
-        """The stored answer to a request memory had to forget (only after memory filled up)."""
+        """The stored answer to a request memory had to forget (after memory filled up),
+        or to one in doubt (an earlier attempt's commit failed with its outcome unknown)."""
+        if self.doubts.doubted(request.id):
+            found = await self.doubts.settled_of(request.id)
+            if found is None:
+                return None
+            if found.fingerprint != fingerprint:
+                return failure(request, Code.DUPLICATE_REQUEST)
+            known = self._replays.get(request.id)
+            return known.response if known is not None else found.response
         if self._forgotten_until < time.time() - replay_window_s:
             return None
         since = self.services.clock() - replay_window_s * 1_000_000_000
@@ -365,6 +379,10 @@ class Processor:
             elif oldest.created >= horizon:
                 break
             replays.popitem(last=False)
+
+    def _found(self, request_id: str, stored: Stored) -> None:
+        """A request in doubt that the store holds: its replays answer as stored."""
+        self._remember(request_id, stored.fingerprint, stored.response, stored.created / 1e9)
 
     def forget_rollback(self, request_id: str, response: Response) -> None:
         """Replace a remembered response (a rolled-back request answers ROLLED_BACK)."""

@@ -27,7 +27,7 @@ _PENDING = (
     " s.msisdn, s.deadline, s.body"
     " FROM requests AS r JOIN receipts AS c ON c.number = r.number"
     " LEFT JOIN pending_settlements AS s ON s.number = r.number"
-    " WHERE r.status = 'pending' ORDER BY r.number"
+    " WHERE r.status = 'pending'"
 )
 
 
@@ -39,10 +39,15 @@ class Left(NamedTuple):
     awaiting: Awaiting | None
 
 
-def left_pending(store: Store, key: SecretKey) -> list[Left]:
-    """Every pending request, oldest first (``key`` opens secret notes' values)."""
+def left_pending(store: Store, key: SecretKey, request_id: str | None = None) -> list[Left]:
+    """Every pending request, oldest first, or only ``request_id`` if it is pending
+    (``key`` opens secret notes' values)."""
     found = []
-    for row in store.query(_PENDING):
+    if request_id is None:
+        rows = store.query(_PENDING + " ORDER BY r.number")
+    else:
+        rows = store.query(_PENDING + " AND r.id = ?", (request_id,))
+    for row in rows:
         number, request_id, stored, receipt, legs, payer_id, usage = row[:7]
         created, msisdn, deadline, body = row[7:]
         rollback = Rollback(
