@@ -279,8 +279,14 @@ class Tables(Protocol):
     def snapshot(self) -> Snapshot:
         """A read-only view in which every query sees the same committed state."""
 
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Commit ``writes``; resolves once durable (``poke``: wake the outbox after)."""
+    def submit(
+        self, writes: Sequence[Write], *, poke: bool = False, batch: str = ""
+    ) -> Awaitable[None]:
+        """Commit ``writes``; resolves once durable (``poke``: wake the outbox after).
+
+        ``batch``: the id of a batch sent before whose answer never came (a front's
+        ``Unavailable`` names it as ``batch``): the same rows, committed at most once.
+        """
 
     async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
         """Ledger balances, as the writer knows them now (for a balance query's answer)."""

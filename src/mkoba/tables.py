@@ -39,9 +39,11 @@ class Tables:
         """Whether rows reach the writer before a request sent after them (one process)."""
         return self._rows().ordered
 
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
+    def submit(
+        self, writes: Sequence[Write], *, poke: bool = False, batch: str = ""
+    ) -> Awaitable[None]:
         """Commit through the ledger writer (in order with the money)."""
-        return self._rows().submit(writes, poke=poke)
+        return self._rows().submit(writes, poke=poke, batch=batch)
 
     async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
         """Ledger balances, from the writer (this process's or the core's)."""

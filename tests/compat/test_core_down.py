@@ -88,7 +88,8 @@ def test_without_a_core_a_front_is_not_ready_and_daraja_answers_busy(
         waited_s = time.monotonic() - started
         assert (busy.status_code, busy.json()["errorCode"]) == (500, "500.003.02"), busy.text
         assert 5.5 < waited_s < 15, waited_s
-        # The customer cancels while no core runs: told it is busy; the prompt stays open.
+        # The customer cancels while no core runs: told it is busy. The cancel stands (a
+        # core may still hold the ask): the front sends it again until a core answers.
         cancel = httpx.post(
             f"{front.url}/api/v1/stk/{checkout}/answer",
             json={"cancel": True},
@@ -102,16 +103,23 @@ def test_without_a_core_a_front_is_not_ready_and_daraja_answers_busy(
         assert state == "pending"
         with core(tmp_path, bus_url) as served:
             wait_ready(front)
-            # The cancel again, with a core: the business hears 1032, not a made-up 1037.
+            # With a core, the business hears 1032, once, not a made-up 1037.
+            (callback,) = listener.wait("/down/p")
+            assert callback["Body"]["stkCallback"]["ResultCode"] == 1032
+            # The customer cancels again: told it is cancelled already.
             again = httpx.post(
                 f"{front.url}/api/v1/stk/{checkout}/answer",
                 json={"cancel": True},
                 headers=front.handset(TEST_MSISDN),
                 timeout=30,
             )
-            assert again.status_code == 200, again.text
-            (callback,) = listener.wait("/down/p")
-            assert callback["Body"]["stkCallback"]["ResultCode"] == 1032
+            assert again.status_code == 409, again.text
+            assert again.json()["data"]["ResultCode"] == "1032", again.text
+            ((state, code),) = front.rows(
+                "SELECT state, result_code FROM daraja_prompts WHERE checkout_id = ?", (checkout,)
+            )
+            assert (state, code) == ("failed", "1032")
+            assert len(listener.bodies("/down/p")) == 1
             db = served.db
     checked = reconcile(db)
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -58,16 +58,28 @@ class RemoteRows:
         self._batch_prefix = secrets.token_hex(8)
         self._batches = itertools.count()
 
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Send ``writes`` now; the awaitable resolves once the core has them durable."""
-        batch = f"{self._batch_prefix}{next(self._batches):x}"
-        first, again = rows_bytes(writes, poke, batch), rows_bytes(writes, poke, batch, again=True)
+    def submit(
+        self, writes: Sequence[Write], *, poke: bool = False, batch: str = ""
+    ) -> Awaitable[None]:
+        """Send ``writes`` now; the awaitable resolves once the core has them durable.
+
+        ``batch``: sent before under this id, its answer never heard: asked again, so
+        a core that committed it (before a restart too) commits nothing more.
+        """
+        sent_before = bool(batch)
+        if not sent_before:
+            batch = f"{self._batch_prefix}{next(self._batches):x}"
+        again = rows_bytes(writes, poke, batch, again=True)
+        first = again if sent_before else rows_bytes(writes, poke, batch)
         self.bus.order.sending(batch)
         return asyncio.ensure_future(self._commit(first, again, batch))
 
     async def _commit(self, first: bytes, again: bytes, batch: str) -> None:
         try:
             answer = await self._ask("rows", first, again)
+        except CoreUnavailableError as error:
+            error.batch = batch
+            raise
         finally:
             self.bus.order.settled(batch)
         if answer != b"ok":
@@ -111,7 +123,14 @@ class RemoteRows:
 
 
 class CoreUnavailableError(RowsError, Unavailable):
-    """No core answered before the deadline: the channel answers that it is busy."""
+    """No core answered before the deadline: the channel answers that it is busy.
+
+    ``batch``: the rows' batch id, when rows went unanswered. A core may still commit
+    them (an ask in flight): what a channel commits next about the same thing sends
+    this batch again (``submit(batch=...)``), never different rows.
+    """
+
+    batch = ""
 
 
 class RowsServer:

@@ -40,10 +40,14 @@ class Rows(Protocol):
     # caller must wait for them.
     ordered: bool
 
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
+    def submit(
+        self, writes: Sequence[Write], *, poke: bool = False, batch: str = ""
+    ) -> Awaitable[None]:
         """Submit ``writes`` now; the awaitable resolves once they are durable.
 
         ``poke``: they hold queued messages, so wake the outbox sender after the commit.
+        ``batch``: these rows were sent before as this batch and its answer never came
+        (``CoreUnavailableError.batch``): committed once, whether or not that one was.
         """
 
     async def balances(self, account_ids: Sequence[int]) -> list[Balance | None]:
@@ -59,8 +63,13 @@ class LocalRows:
         self.writer = writer
         self._poke = poke
 
-    def submit(self, writes: Sequence[Write], *, poke: bool = False) -> Awaitable[None]:
-        """Hand ``writes`` to the writer at once (it commits in submission order)."""
+    def submit(
+        self, writes: Sequence[Write], *, poke: bool = False, batch: str = ""
+    ) -> Awaitable[None]:
+        """Hand ``writes`` to the writer at once (it commits in submission order).
+
+        One process never loses a batch's answer to a bus: ``batch`` is not needed.
+        """
         stored = self.writer.submit_async([], attach=list(writes))
         return self._stored(stored, poke)
 

@@ -59,8 +59,8 @@ log = logging.getLogger("mkoba.daraja.stk")
 finished_kept_max = 200_000
 
 
-# A prompt whose outcome no core took is expired again after at least this long.
-reopen_retry_s = 1.0
+# An ending of a prompt that no core answered is sent again this often.
+end_again_s = 1.0
 # A payment whose acknowledgement went unanswered: its record is read this often, this
 # many times (the ledger's own timeout has undone an unposted one well before).
 known_check_s = 1.0
@@ -83,8 +83,6 @@ class Prompts:
         self.arrivals: dict[str, asyncio.Event] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        # Open prompts whose outcome a core never answered (it may have committed it).
-        self._unsure: set[str] = set()
         self.owners = PromptOwners(self)
 
     # -- creating ---------------------------------------------------------------------
@@ -214,9 +212,6 @@ class Prompts:
 
     async def answer_sealed(self, prompt: Prompt, sealed: SealedPin) -> Answer:
         """Pay an open prompt with the PIN sealed for its request."""
-        # (Pending still once the store is read: another task may have settled it meanwhile.)
-        if prompt.state != "pending" or await self._decided_meanwhile(prompt):
-            return closed_answer(prompt)
         if prompt.state != "pending":
             return closed_answer(prompt)
         prompt.state = "answering"
@@ -305,8 +300,14 @@ class Prompts:
             self._spawn(self.fail(prompt, described("1037")))
 
     async def fail(self, prompt: Prompt, result: Result) -> None:
-        """End an open prompt without payment: its row and the failure callback, together."""
-        if not prompt.open or await self._decided_meanwhile(prompt) or not prompt.open:
+        """End an open prompt without payment: its row and the failure callback, together.
+
+        Once decided, an ending stands. Where no core answered in time (cluster form),
+        one may still commit it (an ask in flight when the front gave up): the same
+        rows go again as the same batch until a core answers (``_end_again``), so the
+        business is told one outcome, never a cancel and then a timeout.
+        """
+        if not prompt.open:
             return
         assert not result.ok
         self._disarm(prompt)
@@ -319,41 +320,27 @@ class Prompts:
         )
         row = daraja.outbox.row(prompt.request_id, prompt.callback_url, body, "stk.callback", now)
         self._release(prompt)
+        writes = [prompt.update(now), row]
         try:
-            await daraja.commit([prompt.update(now), row], callbacks=True)
-        except Unavailable:
-            # No core answered in time (cluster form): the prompt stays open, to expire
-            # again or be answered again, so no outcome is lost; as a core may have
-            # committed it and died unanswered, the store is read before deciding again.
-            self._unsure.add(prompt.checkout_id)
-            self._reopen(prompt)
+            await daraja.commit(writes, callbacks=True)
+        except Unavailable as error:
+            self._spawn(self._end_again(prompt, writes, getattr(error, "batch", "")))
             raise
         self._finish(prompt)
 
-    async def _decided_meanwhile(self, prompt: Prompt) -> bool:
-        """Whether the outcome a core left unanswered did commit: then the prompt ends so."""
-        if prompt.checkout_id not in self._unsure:
-            return False
-        rows = await asyncio.to_thread(
-            self.daraja.tables.query,
-            f"SELECT {', '.join(PROMPT_COLUMNS)} FROM daraja_prompts WHERE checkout_id = ?",
-            (prompt.checkout_id,),
-        )
-        stored = prompt_of(rows[0]) if rows else None
-        if stored is None or stored.open or not prompt.open:
-            return False
-        prompt.state, prompt.result, prompt.receipt = stored.state, stored.result, stored.receipt
-        self._finish(prompt)
-        return True
-
-    def _reopen(self, prompt: Prompt) -> None:
-        prompt.state, prompt.result = "pending", None
-        if prompt.msisdn not in self.by_msisdn:
-            self.by_msisdn[prompt.msisdn] = prompt.checkout_id
-            self._spawn(self.daraja.ports.fronts().claim(lock_key(prompt.msisdn)))
-        delay_s = max(reopen_retry_s, (prompt.expires - self.daraja.now()) / 1e9)
-        loop = asyncio.get_running_loop()
-        self._timers[prompt.checkout_id] = loop.call_later(delay_s, self._expire, prompt)
+    async def _end_again(self, prompt: Prompt, writes: list[Write], batch: str) -> None:
+        """Send an ending no core answered again, as the same batch, until one does."""
+        while True:
+            await asyncio.sleep(end_again_s)
+            try:
+                await self.daraja.commit(writes, callbacks=True, batch=batch)
+            except Unavailable as error:
+                batch = getattr(error, "batch", "") or batch
+                continue
+            except Exception:  # refused: sending it again would not help
+                log.exception("STK prompt %s: its ending did not commit", prompt.checkout_id)
+            self._finish(prompt)
+            return
 
     def _success_row(self, prompt: Prompt, now: int) -> Write:
         body = json_text(
@@ -380,7 +367,6 @@ class Prompts:
 
     def _forget(self, prompt: Prompt) -> None:
         self.open.pop(prompt.checkout_id, None)
-        self._unsure.discard(prompt.checkout_id)
         self._release(prompt)
         self._disarm(prompt)
 

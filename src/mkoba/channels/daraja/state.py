@@ -191,9 +191,14 @@ class Daraja:
 
     # -- writing ----------------------------------------------------------------------
 
-    async def commit(self, writes: list[Write], *, callbacks: bool = False) -> None:
-        """Commit rows through the ledger writer; wake the outbox when they hold callbacks."""
-        await self.tables.submit(writes, poke=callbacks)
+    async def commit(
+        self, writes: list[Write], *, callbacks: bool = False, batch: str = ""
+    ) -> None:
+        """Commit rows through the ledger writer; wake the outbox when they hold callbacks.
+
+        ``batch``: the same rows again, as the batch an ``Unavailable`` named.
+        """
+        await self.tables.submit(writes, poke=callbacks, batch=batch)
 
     def now(self) -> int:
         """The platform's clock (ns)."""
