@@ -145,7 +145,7 @@ async def decline(channel: AppChannel, call: Call) -> HttpResponse:
 async def status(channel: AppChannel, call: Call) -> HttpResponse:
     """Where a charge stands (for the payee, or the payer)."""
     body = _read(ChargeIdBody, call.raw)
-    row, state = channel.validator.charges.status(call.device, body.charge)
+    row, state = await channel.validator.charges.status(call.device, body.charge)
     return JSONResponse(_state(row, state))
 
 

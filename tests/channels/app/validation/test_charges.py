@@ -72,7 +72,7 @@ async def test_codes_charges_and_wrong_tries_are_kept_across_a_restart(phones: P
             await charges.charge(device(guesser), wrong(later), 100, "")
     await phones.validator.stop()
     again = (await Phones.validator_on(phones.platform, phones.clock)).charges
-    assert again.status(device(payee), made.id)[1] == "pending"
+    assert (await again.status(device(payee), made.id))[1] == "pending"
     with pytest.raises(AppRefused) as used:
         await again.charge(device(payee), digits, 100, "")
     assert used.value.code == "paycode_used"

@@ -251,8 +251,11 @@ class Charges:
             self._charges[row.id] = new
         return new
 
-    def status(self, device: Device, charge_id: str) -> tuple[ChargeRow, str]:
-        """A charge this device made or was asked to pay, and where it stands now."""
+    async def status(self, device: Device, charge_id: str) -> tuple[ChargeRow, str]:
+        """A charge this device made or was asked to pay, and where it stands now.
+
+        Async as every call of the validation server: across the bus it is one.
+        """
         row = self._charges.get(charge_id) if len(charge_id) <= charge_id_chars_max else None
         if row is None or device.id not in (row.payer_device, row.payee_device):
             raise AppRefused(CHARGE_UNKNOWN, "No such charge for this phone.")
