@@ -158,8 +158,10 @@ class Platform:
             )
             self.sms = SmsChannel(ports, settings, tables)
             self.channels.append(self.sms)
-            # The smartphone app: its validation server holds its state in this process.
-            self.channels.append(AppChannel(ports, settings, tables))
+        # The smartphone app: its validation server holds its state in this process, or on
+        # a front, in the core's (``AppChannel.join``).
+        self.app_channel = AppChannel(ports, settings, tables)
+        self.channels.append(self.app_channel)
         self.daraja = DarajaChannel(ports, settings, tables)
         self.channels.append(self.daraja)
         # The staff API, on a listener of its own (``console_app``), in the process that
@@ -241,6 +243,8 @@ class Platform:
         if isinstance(self.bus, NatsBus):
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
+            if settings.role == "core":  # the fronts' app channels call its validator
+                self.app_channel.join(self.bus)
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         last = await asyncio.to_thread(history.last_number, store)
         self.services = Services(
@@ -322,6 +326,7 @@ class Platform:
             clock=self.clock,
         )
         self._tasks.append(asyncio.create_task(self._refresh_directory(), name="directory"))
+        self.app_channel.join(self.bus)
         await self._start_channels()
         self.started = time.time()
 

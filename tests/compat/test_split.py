@@ -21,14 +21,17 @@ import pytest
 from mkoba.bus.rows import rows_bytes
 from mkoba.ledger import Write
 from mkoba.settings import SettingsError, load_settings
+from tests.channels.app.phone import AppPhone, code_in
 from tests.channels.serving import Served, serve
 from tests.compat.listener import Listener
 from tests.compat.support import (
+    PIN,
     SETTINGS,
     STK_SHORTCODE,
     TEST_MSISDN,
     business_balances,
     customer_balance,
+    funded_customer,
     reconcile,
     stk_password,
     stk_push,
@@ -162,3 +165,54 @@ def test_a_front_or_core_needs_a_nats_bus() -> None:
     for role in ("front", "core"):
         with pytest.raises(SettingsError, match="needs a NATS bus"):
             load_settings(role=role, bus="memory")
+
+
+def test_a_phone_on_the_front_enrols_and_pays_through_the_cores_validation_server(
+    split: Split,
+) -> None:
+    """The app on the front; its enrolment code, bindings and payment codes are the core's."""
+    taken = {TEST_MSISDN}
+    payer = funded_customer(split.front.url, 1_000_00, taken)
+    payee = funded_customer(split.front.url, 0, taken)
+    handsets = httpx.Client(base_url=split.core.url, auth=split.core.handsets)
+
+    async def enrolled(client: httpx.AsyncClient, msisdn: str) -> AppPhone:
+        phone = AppPhone(client, msisdn)
+        before = len(handsets.get(f"/api/v1/sms/{msisdn}").json()["messages"])
+        enrolment = await phone.start()
+        for _ in range(200):  # the code goes by SMS from the core's outbox
+            messages = handsets.get(f"/api/v1/sms/{msisdn}").json()["messages"]
+            if len(messages) > before:
+                break
+            await asyncio.sleep(0.05)
+        code = code_in(messages[-1]["text"])
+        confirmed = await phone.confirm(enrolment, code, PIN)
+        assert confirmed.status_code == 201, confirmed.text
+        return phone
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(base_url=split.front.url, timeout=30) as client:
+            payee_app = await enrolled(client, payee)
+            payer_app = await enrolled(client, payer)
+            shown = await payee_app.call("POST", "/codes", {"amount": 150_00, "reference": "S1"})
+            assert shown.status_code == 201, shown.text
+            payload = shown.json()["payload"]
+            paid = await payer_app.call("POST", "/pay", {"payload": payload, "pin": PIN})
+            again = await payer_app.call("POST", "/pay", {"payload": payload, "pin": PIN})
+            # A replayed signed request is refused by the one validation server too.
+            replayed = await payer_app.call("POST", "/balance", {}, counter=payer_app.counter)
+            assert replayed.status_code == 401, replayed.text
+            assert replayed.json()["error"]["code"] == "counter_replayed", replayed.text
+            return paid, again
+
+    before = customer_balance(split.front.url, payee)
+    try:
+        paid, again = asyncio.run(run())
+    finally:
+        handsets.close()
+    assert paid.status_code == 200, paid.text
+    assert again.status_code == 409 and again.json()["error"]["code"] == "qr_paid", again.text
+    assert customer_balance(split.front.url, payee) == before + 150_00
+    # The bindings are rows of the one store, written by the core.
+    devices = split.core.rows("SELECT msisdn FROM app_devices WHERE state = 'active'")
+    assert {payer, payee} <= {str(msisdn) for (msisdn,) in devices}

@@ -18,7 +18,8 @@ from starlette.responses import Response as HttpResponse
 from mkoba.channels.app import answers, bodies, payments, routes
 from mkoba.channels.app.asking import ask
 from mkoba.channels.app.notices import Notices
-from mkoba.channels.app.validation import Validator
+from mkoba.channels.app.validation import ValidationServer, Validator
+from mkoba.channels.app.validation.remote import RemoteValidator, ValidatorServer
 from mkoba.ports import Ports, Tables
 from mkoba.processor.request import Response
 from mkoba.settings import Settings
@@ -26,35 +27,59 @@ from mkoba.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from mkoba.bus.jetstream import NatsBus
+
 # The city a person's payment code names (EMVCo field 60 is mandatory), by country.
 _CITIES = {"KE": "NAIROBI"}
 
 
 class AppChannel:
-    """Everything the smartphone channel runs."""
+    """Everything the smartphone channel runs.
+
+    One validation server per platform: in one process and on a core it is this
+    process's ``Validator``; a core in the split form also serves it on the bus
+    (``ValidatorServer``), and a front calls that one (``RemoteValidator``): ``join``.
+    """
+
+    validator: ValidationServer
 
     def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
         self.ports = ports
+        self.settings = settings
         self.notices = Notices()
-        self.validator = Validator(
-            tables,
-            ports.request,
-            settings.keys_dir,
-            ports.clock,
-            ports.transport_key,
-            code_life_s=settings.app_code_life_s,
-        )
+        self._local: Validator | None = None
+        self._server: ValidatorServer | None = None
+        if settings.role != "front":
+            self._local = self.validator = Validator(
+                tables,
+                ports.request,
+                settings.keys_dir,
+                ports.clock,
+                ports.transport_key,
+                code_life_s=settings.app_code_life_s,
+            )
+
+    def join(self, bus: NatsBus) -> None:
+        """The split form (before ``start``): a front's validation server is the core's."""
+        if self._local is None:
+            self.validator = RemoteValidator(bus, self.settings.request_timeout_s)
+        else:
+            self._server = ValidatorServer(bus, self._local)
 
     def mount(self, app: FastAPI) -> None:
         """Add the app's routes and its web files (``/app``)."""
         routes.mount(app, self)
 
     async def start(self) -> None:
-        """Start the validation server (its tables, its state)."""
+        """Start the validation server (its tables, its state), then serve it on the bus."""
         await self.validator.start()
+        if self._server is not None:
+            await self._server.serve()
 
     async def stop(self) -> None:
         """End every notices stream; let the codes on their way reach TranProc."""
+        if self._server is not None:
+            await self._server.stop()
         await self.validator.stop()
         for msisdn in self.notices.phones():
             self.notices.end(msisdn, "the platform is stopping")

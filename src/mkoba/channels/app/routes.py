@@ -56,13 +56,12 @@ Handler = Callable[["AppChannel", Call], Awaitable[HttpResponse]]
 
 def mount(app: FastAPI, channel: AppChannel) -> None:
     """Add the app's routes and its web files at ``/app``."""
-    validator = channel.validator
 
     @app.post(PREFIX + "/enrol", tags=["app"], summary="Send a code to bind this device")
     async def enrol(http: HttpRequest) -> HttpResponse:
         try:
             body = bodies.read(bodies.EnrolBody, await http.body())
-            enrolment, expires_in = await validator.enrol(body.msisdn)
+            enrolment, expires_in = await channel.validator.enrol(body.msisdn)
         except bodies.BadBody as bad:
             return answers.refused("invalid_input", str(bad))
         except AppRefused as no:
