@@ -46,6 +46,8 @@ log = logging.getLogger("mkoba.channels.app.notices")
 _MSISDN = re.compile(r"[0-9]{1,15}")
 # The largest message carried. A notice is a few hundred bytes; a bigger one is a bug.
 notice_bytes_max = 16_384
+# How long ``start`` waits for the server to have its subscription.
+subscribe_timeout_s = 5
 # A stream is ended here with this reason when its process stops.
 STOPPING = "the platform is stopping"
 
@@ -65,12 +67,15 @@ class BusNotices:
         self._dropped = 0
 
     async def start(self) -> None:
-        """Hear every notice of the prefix (the bus is connected)."""
+        """Hear every notice of the prefix from now on (the bus is connected)."""
         assert self._subscription is None, "started already"
         self._client = self._bus.client
         self._subscription = await self._client.subscribe(
             f"{self._subjects}.*", cb=self._on_message
         )
+        # The server has the subscription once it answers a ping: from here on, a notice
+        # another process tells reaches this one (a notice told before would be lost).
+        await self._client.flush(timeout=subscribe_timeout_s)
 
     async def stop(self, reason: str = STOPPING) -> None:
         """Hear no more notices; end this process's streams (the apps reconnect elsewhere).
