@@ -4,6 +4,10 @@ Each open notices stream (``POST /app/api/v1/events``) listens on its phone's
 number; the channel publishes what its payments did to both phones. A stream's
 queue is bounded: a phone that does not read loses its oldest notices (the app
 refreshes its balance and statement on reconnect), never the platform's memory.
+
+``Notices`` holds the streams of one process; ``bus_notices.BusNotices`` carries
+notices between the processes of a split platform (fronts and a core on a bus).
+The channel speaks to either through ``Board``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 # Notices kept for one stream that is not being read; past this the oldest go.
 queue_notices_max = 64
@@ -35,6 +39,30 @@ class Notice:
     def frame(self) -> bytes:
         """The notice as a server-sent event."""
         return f"event: {self.event}\ndata: {json.dumps(self.data)}\n\n".encode()
+
+
+class Board(Protocol):
+    """What the channel asks of its notices, whether one process holds them or a bus."""
+
+    def listen(self, msisdn: str) -> AbstractContextManager[asyncio.Queue[Notice]]:
+        """A queue of notices for ``msisdn`` while the block runs."""
+        ...
+
+    def publish(self, msisdn: str, event: str, data: dict[str, Any]) -> None:
+        """Tell every stream of ``msisdn``."""
+        ...
+
+    def end(self, msisdn: str, reason: str) -> None:
+        """End every stream of ``msisdn`` (its binding ended)."""
+        ...
+
+    def phones(self) -> list[str]:
+        """The numbers with a stream open here."""
+        ...
+
+    def listening(self) -> int:
+        """Streams open here (a gauge for health)."""
+        ...
 
 
 class Notices:
@@ -72,6 +100,10 @@ class Notices:
     def phones(self) -> list[str]:
         """The numbers with a stream open."""
         return list(self._streams)
+
+    def listens(self, msisdn: str) -> bool:
+        """Whether ``msisdn`` has a stream open (one look-up: a bus asks it of every notice)."""
+        return msisdn in self._streams
 
     def listening(self) -> int:
         """Open streams (a gauge for health)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from mkoba.channels.app.keqr import PayeeKind, PaymentCode
-from mkoba.channels.app.notices import Notices
+from mkoba.channels.app.notices import Board
 from mkoba.channels.app.validation import AppRefused, Device, Validator
 from mkoba.parties import Party, PartyKind
 from mkoba.ports import Ports
@@ -86,7 +86,7 @@ def amount_of(code: PaymentCode, typed: int | None) -> int:
 
 
 def told(
-    notices: Notices,
+    notices: Board,
     payer: Device,
     payee: Party,
     code: PaymentCode,
