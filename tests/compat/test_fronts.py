@@ -8,6 +8,8 @@ which waits for the handset, as a customer who has not answered yet.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import time
@@ -18,9 +20,19 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
+from tests.channels.app.phone import PREFIX
 from tests.channels.serving import Served, serve
+from tests.compat.app_phones import enrolled
 from tests.compat.listener import Listener
-from tests.compat.support import SETTINGS, TEST_MSISDN, reconcile, stk_push, token
+from tests.compat.support import (
+    PIN,
+    SETTINGS,
+    TEST_MSISDN,
+    funded_customer,
+    reconcile,
+    stk_push,
+    token,
+)
 from tests.conftest import NATS_URL, drop_stream, require_nats
 
 WAITING = 77
@@ -167,3 +179,37 @@ def test_a_front_with_other_keys_is_not_ready(
             time.sleep(0.2)
         assert answer.status_code == 503
     assert "copy the core's keys directory" in stranger.log.read_text()
+
+
+def test_a_payment_on_one_front_reaches_the_payees_stream_on_the_other(fronts: Fronts) -> None:
+    """Live notices cross the bus: the payee's app listens on front b, the payer pays on a."""
+    taken = {TEST_MSISDN}
+    payer = funded_customer(fronts.a.url, 1_000_00, taken)
+    payee = funded_customer(fronts.a.url, 0, taken)
+
+    async def run() -> dict[str, Any]:
+        async with (
+            httpx.AsyncClient(base_url=fronts.a.url, timeout=30) as on_a,
+            httpx.AsyncClient(base_url=fronts.b.url, timeout=30) as on_b,
+        ):
+            payee_app = await enrolled(on_b, fronts.core, payee)
+            payer_app = await enrolled(on_a, fronts.core, payer)
+            shown = await payee_app.call("POST", "/codes", {"amount": 40_00, "reference": "T1"})
+            assert shown.status_code == 201, shown.text
+            payee_app.counter += 1
+            headers = payee_app.signed("POST", PREFIX + "/events", b"", payee_app.counter)
+            async with on_b.stream("POST", PREFIX + "/events", headers=headers) as stream:
+                lines = stream.aiter_lines()
+                assert await anext(lines) == ": connected"
+                payload = shown.json()["payload"]
+                paid = await payer_app.call("POST", "/pay", {"payload": payload, "pin": PIN})
+                assert paid.status_code == 200, paid.text
+                async with asyncio.timeout(10):
+                    async for line in lines:
+                        if line.startswith("data: "):
+                            return dict(json.loads(line.removeprefix("data: ")))
+        raise AssertionError("the stream ended without a notice")
+
+    notice = asyncio.run(run())
+    assert (notice["direction"], notice["amount"], notice["reference"]) == ("in", 40_00, "T1")
+    assert notice["receipt"]

@@ -21,8 +21,8 @@ import pytest
 from mkoba.bus.rows import rows_bytes
 from mkoba.ledger import Write
 from mkoba.settings import SettingsError, load_settings
-from tests.channels.app.phone import AppPhone, code_in
 from tests.channels.serving import Served, serve
+from tests.compat.app_phones import enrolled
 from tests.compat.listener import Listener
 from tests.compat.support import (
     PIN,
@@ -174,26 +174,11 @@ def test_a_phone_on_the_front_enrols_and_pays_through_the_cores_validation_serve
     taken = {TEST_MSISDN}
     payer = funded_customer(split.front.url, 1_000_00, taken)
     payee = funded_customer(split.front.url, 0, taken)
-    handsets = httpx.Client(base_url=split.core.url, auth=split.core.handsets)
-
-    async def enrolled(client: httpx.AsyncClient, msisdn: str) -> AppPhone:
-        phone = AppPhone(client, msisdn)
-        before = len(handsets.get(f"/api/v1/sms/{msisdn}").json()["messages"])
-        enrolment = await phone.start()
-        for _ in range(200):  # the code goes by SMS from the core's outbox
-            messages = handsets.get(f"/api/v1/sms/{msisdn}").json()["messages"]
-            if len(messages) > before:
-                break
-            await asyncio.sleep(0.05)
-        code = code_in(messages[-1]["text"])
-        confirmed = await phone.confirm(enrolment, code, PIN)
-        assert confirmed.status_code == 201, confirmed.text
-        return phone
 
     async def run() -> tuple[httpx.Response, httpx.Response]:
         async with httpx.AsyncClient(base_url=split.front.url, timeout=30) as client:
-            payee_app = await enrolled(client, payee)
-            payer_app = await enrolled(client, payer)
+            payee_app = await enrolled(client, split.core, payee)
+            payer_app = await enrolled(client, split.core, payer)
             shown = await payee_app.call("POST", "/codes", {"amount": 150_00, "reference": "S1"})
             assert shown.status_code == 201, shown.text
             payload = shown.json()["payload"]
@@ -206,10 +191,7 @@ def test_a_phone_on_the_front_enrols_and_pays_through_the_cores_validation_serve
             return paid, again
 
     before = customer_balance(split.front.url, payee)
-    try:
-        paid, again = asyncio.run(run())
-    finally:
-        handsets.close()
+    paid, again = asyncio.run(run())
     assert paid.status_code == 200, paid.text
     assert again.status_code == 409 and again.json()["error"]["code"] == "qr_paid", again.text
     assert customer_balance(split.front.url, payee) == before + 150_00

@@ -17,7 +17,8 @@ from starlette.responses import Response as HttpResponse
 
 from mkoba.channels.app import answers, bodies, payments, routes
 from mkoba.channels.app.asking import ask
-from mkoba.channels.app.notices import Notices
+from mkoba.channels.app.bus_notices import BusNotices
+from mkoba.channels.app.notices import Board, Notices
 from mkoba.channels.app.validation import ValidationServer, Validator
 from mkoba.channels.app.validation.remote import RemoteValidator, ValidatorServer
 from mkoba.ports import Ports, Tables
@@ -46,7 +47,8 @@ class AppChannel:
     def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
         self.ports = ports
         self.settings = settings
-        self.notices = Notices()
+        self.notices: Board = Notices()
+        self._bus_notices: BusNotices | None = None
         self._local: Validator | None = None
         self._server: ValidatorServer | None = None
         if settings.role != "front":
@@ -60,7 +62,9 @@ class AppChannel:
             )
 
     def join(self, bus: NatsBus) -> None:
-        """The split form (before ``start``): a front's validation server is the core's."""
+        """The split form (before ``start``): a front's validation server is the core's,
+        and notices reach a phone's stream on whichever process holds it."""
+        self.notices = self._bus_notices = BusNotices(bus)
         if self._local is None:
             self.validator = RemoteValidator(bus, self.settings.request_timeout_s)
         else:
@@ -75,12 +79,16 @@ class AppChannel:
         await self.validator.start()
         if self._server is not None:
             await self._server.serve()
+        if self._bus_notices is not None:
+            await self._bus_notices.start()
 
     async def stop(self) -> None:
         """End every notices stream; let the codes on their way reach TranProc."""
         if self._server is not None:
             await self._server.stop()
         await self.validator.stop()
+        if self._bus_notices is not None:
+            await self._bus_notices.stop()  # this process's streams only, not the others'
         for msisdn in self.notices.phones():
             self.notices.end(msisdn, "the platform is stopping")
 
