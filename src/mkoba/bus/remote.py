@@ -26,19 +26,16 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Sequence
 
 from nats.aio.msg import Msg
-from nats.errors import Error as NatsError
-from nats.errors import NoRespondersError
 
 from mkoba.bus import batches
-from mkoba.bus.jetstream import NatsBus, retry_pause_s
+from mkoba.bus.asking import NoAnswer, ask_until
+from mkoba.bus.jetstream import NatsBus
 from mkoba.bus.rows import Admission, LocalRows, RowsError, admitted, rows_bytes, rows_from
 from mkoba.ledger import Balance, Store, Write, WriterError
 from mkoba.ports import Unavailable
 
 log = logging.getLogger("mkoba.bus.rows")
 
-# How long one ask waits for the core's answer before asking again.
-ask_timeout_s = 5.0
 # The core's answer while its ledger cannot commit (the store away): ask again.
 BUSY = b"busy"
 # Batch ids the core remembers having committed (a front's retry of one commits nothing).
@@ -95,31 +92,14 @@ class RemoteRows:
     async def _ask(self, what: str, body: bytes, again: bytes | None = None) -> bytes:
         """The core's answer to ``body``; asked again (as ``again``, if given) until one comes."""
         subject = f"{self.bus.prefix}.{what}"
-        deadline = time.monotonic() + self.timeout_s
-        asked = False
-        while True:
-            if asked and again is not None:
-                body = again
-            asked = True
-            left_s = deadline - time.monotonic()
-            if left_s <= 0:
-                raise CoreUnavailableError(f"no core answered on {subject} in {self.timeout_s:g} s")
-            try:
-                answer = await self.bus.client.request(
-                    subject, body, timeout=min(ask_timeout_s, left_s)
-                )
-            except NoRespondersError:
-                await asyncio.sleep(min(retry_pause_s, left_s))
-                continue
-            except (TimeoutError, NatsError) as problem:
-                log.warning("%s: %s; asking again", subject, type(problem).__name__)
-                if not isinstance(problem, TimeoutError):  # not connected: no busy loop
-                    await asyncio.sleep(min(retry_pause_s, left_s))
-                continue
-            if answer.data == BUSY:
-                await asyncio.sleep(min(retry_pause_s, left_s))
-                continue
-            return bytes(answer.data)
+        try:
+            return await ask_until(
+                self.bus.client, subject, self.timeout_s, body, again, wait_on=BUSY
+            )
+        except NoAnswer:
+            raise CoreUnavailableError(
+                f"no core answered on {subject} in {self.timeout_s:g} s"
+            ) from None
 
 
 class CoreUnavailableError(RowsError, Unavailable):

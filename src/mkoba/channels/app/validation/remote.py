@@ -23,16 +23,15 @@ import asyncio
 import itertools
 import logging
 import secrets
-import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
-from nats.errors import NoRespondersError
 
-from mkoba.bus.jetstream import NatsBus, retry_pause_s
+from mkoba.bus.asking import NoAnswer, ask_until
+from mkoba.bus.jetstream import NatsBus
 from mkoba.channels.app.keqr import Payee, PaymentCode
 from mkoba.channels.app.validation import wire
 from mkoba.channels.app.validation.charge_rows import ChargeRow
@@ -48,8 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mkoba.app.validation")
 
-# How long one ask waits for the server's answer before asking again (same id).
-ask_timeout_s = 5.0
 # Answers the server keeps by call id (a retry of one of them is answered, not run again).
 answers_kept_max = 16_384
 
@@ -178,26 +175,12 @@ class RemoteValidator:
     async def _ask(self, body: bytes) -> bytes:
         """The server's answer to ``body``; asked again until one comes or the deadline."""
         subject = f"{self.bus.prefix}.validation"
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            left_s = deadline - time.monotonic()
-            if left_s <= 0:
-                raise ValidatorUnavailableError(
-                    f"no validation server answered on {subject} in {self.timeout_s:g} s"
-                )
-            try:
-                answer = await self.bus.client.request(
-                    subject, body, timeout=min(ask_timeout_s, left_s)
-                )
-            except NoRespondersError:
-                await asyncio.sleep(min(retry_pause_s, left_s))
-                continue
-            except (TimeoutError, NatsError) as problem:
-                log.warning("%s: %s; asking again", subject, type(problem).__name__)
-                if not isinstance(problem, TimeoutError):  # not connected: no busy loop
-                    await asyncio.sleep(min(retry_pause_s, left_s))
-                continue
-            return bytes(answer.data)
+        try:
+            return await ask_until(self.bus.client, subject, self.timeout_s, body)
+        except NoAnswer:
+            raise ValidatorUnavailableError(
+                f"no validation server answered on {subject} in {self.timeout_s:g} s"
+            ) from None
 
     async def enrol(self, msisdn: str) -> tuple[str, int]:
         """``Validator.enrol``."""
