@@ -57,9 +57,7 @@ def refusal(packet: bytes, last_counter: int = 0) -> PacketRefused:
 
 
 def test_a_command_round_trips_from_the_sim() -> None:
-    packet = seal_command(
-        MO_KEY, 1, tar=TAR_MENU, counter=7, data=REQUEST, por=PorRequest.ON_ERROR
-    )
+    packet = seal_command(MO_KEY, 1, tar=TAR_MENU, counter=7, data=REQUEST, por=PorRequest.ON_ERROR)
     command = open_command(packet, keys=KEYS, last_counter=6)
     assert (command.tar, command.counter, command.key_version) == (TAR_MENU, 7, 1)
     assert command.por is PorRequest.ON_ERROR
