@@ -127,3 +127,12 @@ def test_any_packet_splits_and_joins_in_any_order(packet: bytes, order: object) 
     results = [joiner.add(SIM, part, now=0.0) for part in parts]
     assert results[:-1] == [None] * (len(parts) - 1)
     assert results[-1] == Joined(COMMAND_PACKET, packet)
+
+
+def test_a_first_part_may_carry_its_identifier_before_the_concatenation() -> None:
+    first, second, third = split_packet(long_packet(), identifier=COMMAND_PACKET, reference=5)
+    reordered = bytes.fromhex("07 70 00 00 03 05 03 01") + first[8:]
+    joiner = Joiner()
+    for part in (reordered, second):
+        assert joiner.add(SIM, part, now=0.0) is None
+    assert joiner.add(SIM, third, now=0.0) == Joined(COMMAND_PACKET, long_packet())

@@ -222,3 +222,11 @@ def test_the_pin_is_never_in_a_repr_or_an_error() -> None:
             assert CANARY_PIN.decode() not in text
             assert "SEND" not in text
     assert ICCID not in repr(MO_KEY)
+
+
+def test_a_refusal_survives_pickling_with_its_status() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(refusal(sealed(), last_counter=5)))
+    assert isinstance(error, CounterLow)
+    assert error.status == 0x02

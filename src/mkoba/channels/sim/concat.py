@@ -5,7 +5,8 @@ header holding the command packet identifier (IEI 0x70, no data; 0x71 for a
 response packet). When the packet does not fit 140 octets it is split: every
 part has the concatenation element (IEI 0x00: 8-bit reference, parts, this
 part's number), and the first part alone also has the packet identifier, as
-TS 31.115 §6.2 lays out concatenated command packets.
+TS 31.115 §6.2 (ex TS 23.048 §6.2) lays out concatenated command packets. The
+reader takes the two elements of a first part in either order.
 
 Joining takes parts in any order, ignores an exact duplicate, refuses a part
 that contradicts the others (another count, another identifier, the same number

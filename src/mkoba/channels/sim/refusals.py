@@ -39,6 +39,10 @@ class PacketRefused(Exception):
     def __init__(self) -> None:
         super().__init__(f"{self.reason} (status {self.status:#04x})")
 
+    def __reduce__(self) -> tuple[type[PacketRefused], tuple[()]]:
+        # Rebuilt from its type alone: it crosses processes as it was raised.
+        return (type(self), ())
+
 
 class ChecksumFailed(PacketRefused):
     """The tag does not match: tampered, truncated inside, or another key."""
