@@ -6,6 +6,8 @@ the front; the validator's rows land in the store through the core's writer. A
 second validator stands by while the first holds the lease; the first is killed
 (SIGKILL, as a crash), and the second takes over within seconds with the state
 loaded from the store: a replayed signed request is still refused, a new payment works.
+Then that one is paused (SIGSTOP) until a third takes over: resumed, it answers
+nothing and exits.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import nats
 import pytest
 
 from mkoba.settings import SettingsError, load_settings
+from mkoba.validator_role import exit_lease_lost
 from tests.channels.app.phone import AppPhone
 from tests.channels.serving import Served, serve
 from tests.compat.app_phones import enrolled
@@ -109,6 +112,34 @@ async def _run(folder: Path, bus: str, core: Served, first: Served, front: Serve
             again = await pay(payee, payer, 20_00, "V2")
             assert again.status_code == 200, again.text
             assert customer_balance(front.url, payee_number) == before + 170_00
+            await _a_paused_holder_resumes_to_nothing(folder, bus, second)
+
+
+async def _a_paused_holder_resumes_to_nothing(folder: Path, bus: str, holder: Served) -> None:
+    """A holder paused past its lease (SIGSTOP) answers nothing once resumed, and exits."""
+    with serve(
+        folder, "third.log", until="/health/live", bus=bus, role="validator", **APART
+    ) as third:
+        os.kill(holder.pid, signal.SIGSTOP)
+        started = time.monotonic()
+        while health(third).status_code != 200:
+            assert time.monotonic() - started < takeover_s_max, third.log.read_text()
+            await asyncio.sleep(0.2)
+        os.kill(holder.pid, signal.SIGCONT)
+        assert await responders(bus) == 1  # the third only: the resumed one knows it is stale
+        status = _exit_status(holder.pid, within_s=10.0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == exit_lease_lost
+        assert "this process stops" in holder.log.read_text()
+
+
+def _exit_status(pid: int, within_s: float) -> int:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.1)
+    raise AssertionError("the stale holder did not exit")
 
 
 def test_the_validator_role_and_the_setting_go_together() -> None:
