@@ -119,7 +119,7 @@ class ValidatorRole:
         log.info("validation server: serving on %s.validation", self.bus.prefix)
 
     async def _stand_by(self) -> None:
-        while not await self.lease.take():
+        while not await self._try():
             await asyncio.sleep(poll_s)
             holder = await _or_empty(self.lease.holder())
             if holder and holder != self._holder:
@@ -132,6 +132,14 @@ class ValidatorRole:
         except Exception:
             log.exception("validation server: could not start after taking the lease")
             self._exit(1)
+
+    async def _try(self) -> bool:
+        """One attempt at the lease (NATS away: not this time)."""
+        try:
+            return await self.lease.take()
+        except NatsError as problem:
+            log.warning("validation server: the lease cannot be read: %s", type(problem).__name__)
+            return False
 
     async def _renew(self) -> None:
         while True:
@@ -148,13 +156,16 @@ class ValidatorRole:
                 log.warning("validation server: lease renewal failed: %s", type(problem).__name__)
 
     async def stop(self) -> None:
-        """Stop answering, let the rows and codes on their way land, give the lease up."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Stop answering, let the calls, rows and codes in hand land, give the lease up.
+
+        The lease is renewed meanwhile: no successor serves before this one is done.
+        """
         if self.state == "serving":
             await self.server.stop()
             await self.validator.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(AttributeError):  # started only partly
             await self.lease.release()
         with contextlib.suppress(AttributeError):

@@ -86,13 +86,16 @@ class ValidatorServer:
         self._subscription = await self.bus.client.subscribe(subject, cb=self._on_call)
 
     async def stop(self) -> None:
-        """Stop listening (calls in hand are answered: the bus's tasks finish at its close)."""
+        """Stop listening, then finish the calls in hand (before a successor may serve)."""
         if self._subscription is not None:
             try:
                 await self._subscription.unsubscribe()
             except NatsError as problem:  # the connection already gone: nothing to undo
                 log.warning("validation server: %s at stop", type(problem).__name__)
             self._subscription = None
+        in_hand = [answer for answer in self._answers.values() if not answer.done()]
+        if in_hand:
+            await asyncio.wait(in_hand)
 
     async def _on_call(self, message: Msg) -> None:
         if not self.serving():
