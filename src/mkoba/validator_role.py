@@ -69,7 +69,7 @@ class ValidatorRole:
 
     async def start(self) -> None:
         """Read the store, join the bus, then serve (holding the lease) or stand by."""
-        from mkoba.app import open_bus  # the composition root's; it imports this lazily
+        from mkoba.app import open_bus  # here: mkoba.app imports this module
 
         settings = self.settings
         bus = await open_bus(settings)
