@@ -200,7 +200,9 @@ def drop_stream(url: str) -> None:
     async def drop() -> None:
         client = await nats.connect(NATS_URL)
         stream = NatsBus(url).stream
-        buckets = [stream.removesuffix("_REQUESTS") + kind for kind in ("_FRONTS", "_CLAIMS")]
+        buckets = [
+            stream.removesuffix("_REQUESTS") + kind for kind in ("_FRONTS", "_CLAIMS", "_VALIDATOR")
+        ]
         try:
             with contextlib.suppress(nats.js.errors.NotFoundError):
                 await client.jetstream().delete_stream(stream)

@@ -5,10 +5,11 @@ directory, starts TranProc behind the bus, the outbox sender, and (on an empty
 store) the operator's chart of accounts and the demo data. ``create_app``
 serves it all on one port.
 
-On a NATS bus the work can be split in two processes (``settings.role``): the
+On a NATS bus the work can be split in processes (``settings.role``): the
 ``core`` runs all of the above; a ``front`` runs only the Daraja and native
 APIs, sends its requests over the bus, reads the store, and has the core's
-ledger writer commit its channel rows (``bus/rows.py``).
+ledger writer commit its channel rows (``bus/rows.py``); a ``validator`` only
+the app's validation server (``validator_role.py``).
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
 from mkoba.tables import Tables
+from mkoba.validator_role import validator_app
 from mkoba.warmup import Warm
 
 if TYPE_CHECKING:
@@ -158,8 +160,7 @@ class Platform:
             )
             self.sms = SmsChannel(ports, settings, tables)
             self.channels.append(self.sms)
-        # The smartphone app: its validation server holds its state in this process, or on
-        # a front, in the core's (``AppChannel.join``).
+        # The smartphone app (where its validation server runs: ``AppChannel``'s docstring).
         self.app_channel = AppChannel(ports, settings, tables)
         self.channels.append(self.app_channel)
         self.daraja = DarajaChannel(ports, settings, tables)
@@ -284,6 +285,7 @@ class Platform:
         if settings.role == "core":
             assert isinstance(self.bus, NatsBus) and isinstance(self.rows, LocalRows)
             self.admission.update(self.daraja.front_rows())
+            self.admission.update(self.app_channel.front_rows())  # app_validator "apart"
             await RowsServer(self.bus, self.rows, self.admission, store).serve()
         self.started = time.time()
 
@@ -490,6 +492,8 @@ def create_app(settings: Settings, platform: Platform | None = None) -> Any:
 
 def create_apps(settings: Settings) -> tuple[Any, FastAPI | None]:
     """The public app (which starts the platform) and the staff console's app (or None)."""
+    if settings.role == "validator":  # the app's validation server alone
+        return validator_app(settings), None
     platform = Platform(settings)
     console = platform.console.app() if platform.console is not None else None
     return build_app(platform, lifespan(platform)), console

@@ -65,14 +65,16 @@ def serve(
     ),
     role: str = typer.Option(
         None,
-        help="all; or, on a NATS bus, core (TranProc, ledger writer, outbox) or front"
-        " (the Daraja and native APIs, on the core's bus and store) [MKOBA_ROLE, all]",
+        help="all; or, on a NATS bus, core (TranProc, ledger writer, outbox), front"
+        " (the Daraja and native APIs, on the core's bus and store) or validator (the app's"
+        " validation server, with MKOBA_APP_VALIDATOR=apart) [MKOBA_ROLE, all]",
     ),
 ) -> None:
     """Run the whole platform in one process on one port (SQLite and in-process bus by default).
 
     On a NATS bus, ``--role core`` and ``--role front`` split it into processes
-    sharing one store: start the core first, then any number of fronts. On PostgreSQL
+    sharing one store: start the core first, then any number of fronts (and, with
+    MKOBA_APP_VALIDATOR=apart, a ``--role validator``; a second one stands by). On PostgreSQL
     a second core stands by and takes over when the active one stops renewing its
     lease (docs/operations.md).
     """
@@ -147,6 +149,12 @@ def _bind(host: str, port: int, setting: str) -> socket.socket:
 def print_banner(out: Console, settings: Settings, console_url: str | None = None) -> None:
     """Where each thing is, one whole line each: a URL broken over two lines cannot be copied."""
     base = f"http://{settings.host}:{settings.port}"
+    if settings.role == "validator":  # the app's validation server on the bus: health only
+        lines = [f"mkoba validator (bus: {settings.bus}, store: {settings.db})"]
+        lines.append(f"  health      {base}/health")
+        for line in lines:
+            out.print(line, soft_wrap=True, markup=False, highlight=False)
+        return
     lines = [
         f"mkoba on {base}  (store: {settings.db}, bus: {settings.bus}, profile: {settings.profile}"
         + ("" if settings.role == "all" else f", role: {settings.role}")

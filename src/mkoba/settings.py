@@ -38,10 +38,16 @@ class Settings(BaseSettings):
         description="the ledger writer commits in a child process (its own interpreter)",
     )
     bus: str = Field("memory", description="memory (in-process) or nats://host:port[/prefix]")
-    role: Literal["all", "core", "front"] = Field(
+    role: Literal["all", "core", "front", "validator"] = Field(
         "all",
         description="all (one process), or on a NATS bus: core (TranProc, ledger writer,"
-        " outbox) or front (the Daraja and native APIs, nothing else)",
+        " outbox), front (the Daraja and native APIs, nothing else) or validator (the"
+        " app's validation server, with app_validator=apart)",
+    )
+    # Where the smartphone app's validation server runs in the split form: in the core,
+    # or apart, in its own ``--role validator`` process (docs/app.md, "Across the bus").
+    app_validator: Literal["core", "apart"] = Field(
+        "core", description="the app's validation server: in the core, or apart (its own role)"
     )
     host: str = "127.0.0.1"
     port: int = Field(8334, ge=1, le=65535)
@@ -205,6 +211,12 @@ class Settings(BaseSettings):
     def _role(self) -> Settings:
         if self.role != "all" and self.bus == "memory":
             raise ValueError(f"role {self.role} needs a NATS bus: --bus nats://host:port[/prefix]")
+        if self.app_validator == "apart" and self.role == "all":
+            raise ValueError("MKOBA_APP_VALIDATOR=apart is for the split form (role core/front)")
+        if self.role == "validator" and self.app_validator != "apart":
+            raise ValueError(
+                "role validator needs MKOBA_APP_VALIDATOR=apart (on the core and fronts too)"
+            )
         if self.bus_redelivery_s * 2 > self.request_timeout_s:
             raise ValueError(
                 "MKOBA_BUS_REDELIVERY_S must be at most half of MKOBA_REQUEST_TIMEOUT_S:"

@@ -217,6 +217,19 @@ async def test_without_a_server_a_call_is_busy_by_its_deadline(bus_url: str) -> 
         await front.close()
 
 
+async def test_a_server_whose_lease_is_stale_answers_nothing(split: Split) -> None:
+    """A validator apart answers only while its lease is fresh (``validator_role``)."""
+    phone = await split.bound()
+    fresh = False
+    split.server.serving = lambda: fresh
+    remote = RemoteValidator(split.front, timeout_s=0.6)
+    signed = phone.sign()
+    with pytest.raises(ValidatorUnavailableError):
+        await remote.verify(*signed)
+    fresh = True  # renewed in time: it answers again, and the unanswered call moved nothing
+    assert (await remote.verify(*signed)).counter == 1
+
+
 def test_the_wire_refuses_what_it_does_not_expect() -> None:
     good = Device("d1", "254712345678", "Pixel", 3, "active", 10)
     body = wire.request_bytes("id1", "device", [good.id])

@@ -8,6 +8,7 @@ TranProc. It decides nothing: TranProc decides the payments.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -20,8 +21,10 @@ from mkoba.channels.app.asking import ask
 from mkoba.channels.app.bus_notices import BusNotices
 from mkoba.channels.app.notices import Board, Notices
 from mkoba.channels.app.validation import ValidationServer, Validator
+from mkoba.channels.app.validation.admission import validator_rows
 from mkoba.channels.app.validation.remote import RemoteValidator, ValidatorServer
-from mkoba.ports import Ports, Tables
+from mkoba.channels.app.validation.schema import migrate
+from mkoba.ports import Ports, Tables, Unavailable
 from mkoba.processor.request import Response
 from mkoba.settings import Settings
 
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from mkoba.bus.jetstream import NatsBus
+    from mkoba.bus.rows import Admission
 
 # The city a person's payment code names (EMVCo field 60 is mandatory), by country.
 _CITIES = {"KE": "NAIROBI"}
@@ -40,9 +44,10 @@ class AppChannel:
     One validation server per platform: in one process and on a core it is this
     process's ``Validator``; a core in the split form also serves it on the bus
     (``ValidatorServer``), and a front calls that one (``RemoteValidator``): ``join``.
+    With ``app_validator = "apart"`` it runs in a process of its own
+    (``--role validator``): the core calls it as a front does, makes its tables and
+    has its writer commit its rows (``front_rows``).
     """
-
-    validator: ValidationServer
 
     def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
         self.ports = ports
@@ -50,9 +55,12 @@ class AppChannel:
         self.notices: Board = Notices()
         self._bus_notices: BusNotices | None = None
         self._local: Validator | None = None
+        self._validator: ValidationServer | None = None  # ``validator``
         self._server: ValidatorServer | None = None
-        if settings.role != "front":
-            self._local = self.validator = Validator(
+        self._apart = settings.app_validator == "apart"
+        self.tables = tables
+        if settings.role != "front" and not self._apart:
+            self._local = self._validator = Validator(
                 tables,
                 ports.request,
                 settings.keys_dir,
@@ -66,16 +74,33 @@ class AppChannel:
         and notices reach a phone's stream on whichever process holds it."""
         self.notices = self._bus_notices = BusNotices(bus)
         if self._local is None:
-            self.validator = RemoteValidator(bus, self.settings.request_timeout_s)
+            self._validator = RemoteValidator(bus, self.settings.request_timeout_s)
         else:
             self._server = ValidatorServer(bus, self._local)
+
+    @property
+    def validator(self) -> ValidationServer:
+        """This process's validation server, or the one it calls; ``Unavailable`` before
+        ``join`` where it calls another (a standby core): the channel answers busy."""
+        if self._validator is None:
+            raise Unavailable("the app's validation server is not reachable from here yet")
+        return self._validator
+
+    def front_rows(self) -> Admission:
+        """The rows a core commits for the validator process (none where it hosts it)."""
+        return validator_rows() if self._apart and self.settings.role == "core" else {}
 
     def mount(self, app: FastAPI) -> None:
         """Add the app's routes and its web files (``/app``)."""
         routes.mount(app, self)
 
     async def start(self) -> None:
-        """Start the validation server (its tables, its state), then serve it on the bus."""
+        """Start the validation server (its tables, its state), then serve it on the bus.
+
+        A core whose validation server runs apart makes its tables for it.
+        """
+        if self._apart and self.settings.role == "core":
+            await asyncio.to_thread(migrate, self.tables)
         await self.validator.start()
         if self._server is not None:
             await self._server.serve()

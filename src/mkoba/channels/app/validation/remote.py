@@ -1,5 +1,7 @@
 """The validation server across the bus: the core hosts it, fronts' app channels call it.
 
+(Or a process of its own hosts it, ``--role validator``, and the core calls it too.)
+
 - ``ValidatorServer`` (the core): answers calls on ``<prefix>.validation`` (one
   subject; the method is named in the body, ``wire.py``), each in a task of its own.
 - ``RemoteValidator`` (a front): the ``ValidationServer`` the channel calls. While
@@ -24,6 +26,7 @@ import itertools
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nats.aio.msg import Msg
@@ -62,9 +65,14 @@ class ValidationFailedError(RuntimeError):
 class ValidatorServer:
     """The core's side: one ``Validator`` answering every front's app channel."""
 
-    def __init__(self, bus: NatsBus, validator: Validator) -> None:
+    def __init__(
+        self, bus: NatsBus, validator: Validator, serving: Callable[[], bool] = lambda: True
+    ) -> None:
         self.bus = bus
         self.validator = validator
+        # Whether to answer now: apart, only while this process's lease is fresh
+        # (``validator_role``). A call left unanswered is asked again, of the holder.
+        self.serving = serving
         # Answers by call id, first one included while it is being worked out.
         self._answers: OrderedDict[str, asyncio.Future[bytes]] = OrderedDict()
         self._subscription: Subscription | None = None
@@ -75,15 +83,21 @@ class ValidatorServer:
         self._subscription = await self.bus.client.subscribe(subject, cb=self._on_call)
 
     async def stop(self) -> None:
-        """Stop listening (calls in hand are answered: the bus's tasks finish at its close)."""
+        """Stop listening, then finish the calls in hand (before a successor may serve)."""
         if self._subscription is not None:
             try:
                 await self._subscription.unsubscribe()
             except NatsError as problem:  # the connection already gone: nothing to undo
                 log.warning("validation server: %s at stop", type(problem).__name__)
             self._subscription = None
+        in_hand = [answer for answer in self._answers.values() if not answer.done()]
+        if in_hand:
+            await asyncio.wait(in_hand)
 
     async def _on_call(self, message: Msg) -> None:
+        if not self.serving():
+            log.warning("validation server: a call left unanswered (this lease is stale)")
+            return
         self.bus.spawn(self._answer(message))
 
     async def _answer(self, message: Msg) -> None:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from mkoba.channels.app.validation import charge_rows
 from mkoba.channels.app.validation.rows import select, upsert
 from mkoba.ledger import Write
+from mkoba.ports import Tables
 
 MIGRATION = "app-0001"
 SCHEMA = """
@@ -60,6 +61,13 @@ CREATE INDEX IF NOT EXISTS app_tokens_expires ON app_tokens (expires);
 """
 # The tables, for the composition root (rows a front may have the core commit).
 OWN_TABLES = ("app_enrolments", "app_devices", "app_tokens", *charge_rows.OWN_TABLES)
+
+
+def migrate(tables: Tables) -> None:
+    """Make the validation server's tables ("app-0001", "app-0002") where they are missing."""
+    tables.migrate_script(MIGRATION, SCHEMA)
+    tables.migrate_script(charge_rows.MIGRATION, charge_rows.SCHEMA)
+
 
 # Enrolment states: waiting for its code; code right (waiting for the PIN and the key);
 # bound (used up); dead after too many wrong codes.
