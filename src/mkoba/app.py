@@ -27,7 +27,7 @@ from mkoba import health, metrics
 from mkoba.bus import Bus
 from mkoba.bus.jetstream import BusUnavailable, NatsBus
 from mkoba.bus.members import Members
-from mkoba.bus.memory import MemoryBus
+from mkoba.bus.opening import open_bus
 from mkoba.bus.remote import RemoteRows, RowsServer
 from mkoba.bus.rows import Admission, LocalRows, Rows
 from mkoba.catalog import Catalog, load_catalog
@@ -55,7 +55,6 @@ from mkoba.parties import (
     Directory,
     PinVault,
     SecretKey,
-    keys_fingerprint,
     load_or_create_key,
 )
 from mkoba.parties.chart import operator_accounts, operator_change
@@ -91,7 +90,6 @@ __all__ = [
     "create_app",
     "create_apps",
     "lifespan",
-    "open_bus",
     "smpp_client",
     "smpp_message_id",
     "smpp_single_part",
@@ -433,16 +431,6 @@ class Platform:
     async def acknowledge(self, request_id: str, delivered: bool = True) -> bool:
         """Report a response's delivery, as a channel does."""
         return await self.bus.acknowledge(request_id, delivered)
-
-
-async def open_bus(settings: Settings) -> Bus:
-    """The bus ``settings.bus`` names: ``memory`` (in-process) or ``nats://host:port[/prefix]``."""
-    if settings.bus == "memory":
-        return MemoryBus(settings.workers)
-    bus = NatsBus(settings.bus, settings.workers, settings.bus_redelivery_s)
-    bus.keys = keys_fingerprint(load_or_create_key(settings.keys_dir / "transport.key"))
-    await bus.connect()
-    return bus
 
 
 def _observe(request: Request, response: Response, seconds: float) -> None:

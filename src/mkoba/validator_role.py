@@ -32,6 +32,7 @@ from nats.errors import Error as NatsError
 from mkoba import __version__
 from mkoba.bus.jetstream import BusUnavailable, NatsBus
 from mkoba.bus.lease import KvLease, LeaseLostError
+from mkoba.bus.opening import open_bus
 from mkoba.bus.remote import RemoteRows
 from mkoba.channels.api import Service
 from mkoba.channels.api import build_app as build_shell
@@ -69,8 +70,6 @@ class ValidatorRole:
 
     async def start(self) -> None:
         """Read the store, join the bus, then serve (holding the lease) or stand by."""
-        from mkoba.app import open_bus  # here: mkoba.app imports this module
-
         settings = self.settings
         bus = await open_bus(settings)
         assert isinstance(bus, NatsBus), "settings require a NATS bus for a validator"
