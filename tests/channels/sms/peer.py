@@ -77,13 +77,34 @@ class Peer:
         return dict(self.control.get("/stats").json())
 
     def messages(self, dest: str | None = None) -> list[dict[str, Any]]:
-        """Messages the SMSC accepted (to ``dest``)."""
+        """Messages the SMSC accepted (to ``dest``): ``hex`` is each one's short_message."""
         params = {"dest": dest} if dest else {}
         return list(self.control.get("/messages", params=params).json())
 
     def mo(self, sender: str, to: str, text: str) -> None:
         """A phone sends an SMS: deliver_sm to every bound ESME."""
         self.control.post("/mo", json={"from": sender, "to": to, "text": text})
+
+    def mo_binary(
+        self,
+        sender: str,
+        to: str,
+        user_data: bytes,
+        *,
+        protocol_id: int = 0x7F,
+        data_coding: int = 0xF6,
+        esm_class: int = 0x40,
+    ) -> None:
+        """A phone sends 8-bit user data (UDH included), by default as SIM data download."""
+        body = {
+            "from": sender,
+            "to": to,
+            "hex": user_data.hex(),
+            "protocol_id": protocol_id,
+            "data_coding": data_coding,
+            "esm_class": esm_class,
+        }
+        self.control.post("/mo", json=body)
 
     def drop(self) -> None:
         """Cut every SMPP connection at once."""

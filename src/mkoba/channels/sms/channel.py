@@ -15,12 +15,13 @@ import logging
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from mkoba.channels.sms import encoding, receipts
+from mkoba.channels.sms import encoding, receipts, simdata
 from mkoba.channels.sms.esme import Esme, Inbound
 from mkoba.channels.sms.gateway import SmppGateway
 from mkoba.channels.sms.inbound import Inbox
 from mkoba.channels.sms.replies import Replies
 from mkoba.channels.sms.schema import SCHEMA
+from mkoba.channels.sms.simdata import SimDataHandler
 from mkoba.channels.sms.tracker import Tracker, is_reply
 from mkoba.outbox import Delivery, Message
 from mkoba.ports import Ports, Tables
@@ -57,8 +58,12 @@ class SmsChannel:
 
     The composition root gives it the ports and its tables (``sms_parts``, and
     reply rows for the outbox); it hands the outbox ``gateway`` (when SMPP is
-    configured) and subscribes ``sent`` to the outbox's delivery records.
+    configured) and subscribes ``sent`` to the outbox's delivery records. It
+    sets ``sim_data`` to the SIM server's handler: SIM data messages (binary,
+    ``simdata.py``) go there, never to the text inbox.
     """
+
+    sim_data: SimDataHandler | None = None
 
     def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
         self.ports = ports
@@ -156,6 +161,9 @@ class SmsChannel:
                 log.warning("a delivery receipt without a message id")
                 return
             await self.tracker.receipt(receipt)
+            return
+        if simdata.is_sim_data(inbound):
+            await simdata.route(inbound, self.sim_data, self.esme)
             return
         text = encoding.decode(inbound.short_message, inbound.data_coding, inbound.esm_class)
         await self.inbox.handle(inbound.source, inbound.destination, text)

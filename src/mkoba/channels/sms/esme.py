@@ -42,6 +42,17 @@ backoff_s = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 throttle_pause_s = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 # Retries of one submit_sm that the SMSC throttled, before the caller is told.
 throttle_retries_max = 6
+# SIM data download (3GPP TS 23.040 §9.2.3.9, TS 31.115 §4): TP-PID, and the data
+# coding 0xF6 (TS 23.038 group 1111: 8-bit data, message class 2, SIM specific).
+PID_SIM_DATA_DOWNLOAD = 0x7F
+DATA_CODING_SIM_DATA = 0xF6
+ESM_CLASS_UDHI = 0x40
+TON_INTERNATIONAL, TON_NETWORK, TON_ALPHANUMERIC = 1, 3, 5
+NPI_UNKNOWN, NPI_E164 = 0, 1
+# A numeric address this short is a short code (network specific), longer an MSISDN.
+short_code_digits_max = 8
+# One SMS carries 140 octets of user data (its UDH included).
+sms_octets = 140
 
 
 class SubmitResult(NamedTuple):
@@ -66,11 +77,22 @@ class Inbound(NamedTuple):
     short_message: bytes
     receipted_message_id: str
     message_state: int
+    # TP-PID: 0x7F is SIM data download (3GPP TS 23.040 §9.2.3.9), 0 a plain SMS.
+    protocol_id: int = 0
 
     @property
     def is_receipt(self) -> bool:
         """Whether this is an SMSC delivery receipt."""
         return bool(self.esm_class & 0x04)
+
+
+def address_type(address: str) -> tuple[int, int]:
+    """TON and NPI for an address: alphanumeric (MPESA), short code or MSISDN."""
+    if not address.isdigit():
+        return TON_ALPHANUMERIC, NPI_UNKNOWN
+    if len(address) <= short_code_digits_max:
+        return TON_NETWORK, NPI_UNKNOWN
+    return TON_INTERNATIONAL, NPI_E164
 
 
 class BindRefused(ConnectionError):
@@ -278,6 +300,7 @@ class Esme:
             bytes(pdu.short_message or b""),
             _text(getattr(pdu, "receipted_message_id", None)),
             int(getattr(pdu, "message_state", None) or 0),
+            int(pdu.protocol_id or 0),
         )
         status = ROK
         try:
@@ -332,6 +355,46 @@ class Esme:
             self._throttles_in_row += 1
             self._paused_until = max(self._paused_until, time.monotonic() + pause)
         return result
+
+    async def submit_binary(
+        self,
+        source: str,
+        destination: str,
+        user_data: bytes,
+        *,
+        udh: bool = True,
+        registered_delivery: int = 0,
+    ) -> SubmitResult:
+        """Send 8-bit user data as a SIM data download SMS (TS 31.115 §4).
+
+        TP-PID 0x7F and data coding 0xF6 (8-bit, class 2) make the handset hand
+        the message to the SIM instead of showing it; ``user_data`` goes as it is,
+        its UDH included, with UDHI (esm_class 0x40) when ``udh`` says it begins
+        with one.
+        """
+        if len(user_data) > sms_octets:
+            raise ValueError(f"an SMS carries at most {sms_octets} octets")
+        source_ton, source_npi = address_type(source)
+        dest_ton, dest_npi = address_type(destination)
+        return await self.submit(
+            service_type="",
+            source_addr_ton=source_ton,
+            source_addr_npi=source_npi,
+            source_addr=source,
+            dest_addr_ton=dest_ton,
+            dest_addr_npi=dest_npi,
+            destination_addr=destination,
+            esm_class=ESM_CLASS_UDHI if udh else 0,
+            protocol_id=PID_SIM_DATA_DOWNLOAD,
+            priority_flag=0,
+            schedule_delivery_time="",
+            validity_period="",
+            registered_delivery=registered_delivery,
+            replace_if_present_flag=0,
+            data_coding=DATA_CODING_SIM_DATA,
+            sm_default_msg_id=0,
+            short_message=bytes(user_data),
+        )
 
     async def _submit_once(self, fields: dict[str, Any]) -> SubmitResult:
         async with self._slots:

@@ -14,25 +14,18 @@ import asyncio
 import logging
 
 from mkoba.channels.sms import encoding
-from mkoba.channels.sms.esme import TRANSIENT, Esme, SubmitResult
+from mkoba.channels.sms.esme import (
+    NPI_E164,
+    TON_INTERNATIONAL,
+    TRANSIENT,
+    Esme,
+    SubmitResult,
+    address_type,
+)
 from mkoba.channels.sms.tracker import Tracker
 from mkoba.outbox import Delivery, Message
 
 log = logging.getLogger("mkoba.sms")
-
-TON_INTERNATIONAL, TON_NETWORK, TON_ALPHANUMERIC = 1, 3, 5
-NPI_UNKNOWN, NPI_E164 = 0, 1
-# A numeric sender this short is a short code (network specific), longer an MSISDN.
-short_code_digits_max = 8
-
-
-def source_address(sender: str) -> tuple[int, int]:
-    """TON and NPI for a sender id: alphanumeric (MPESA), short code or MSISDN."""
-    if not sender.isdigit():
-        return TON_ALPHANUMERIC, NPI_UNKNOWN
-    if len(sender) <= short_code_digits_max:
-        return TON_NETWORK, NPI_UNKNOWN
-    return TON_INTERNATIONAL, NPI_E164
 
 
 class SmppGateway:
@@ -42,7 +35,7 @@ class SmppGateway:
         self.esme = esme
         self.tracker = tracker
         self.sender = sender
-        self.source_ton, self.source_npi = source_address(sender)
+        self.source_ton, self.source_npi = address_type(sender)
 
     async def send(self, message: Message) -> Delivery:
         """Submit every part; SENT once the SMSC took them all."""

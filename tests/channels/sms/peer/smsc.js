@@ -15,8 +15,12 @@
 //   resp_delay_ms: n               hold each submit_sm_resp this long (to see the ESME's window)
 //   receipt_delay_ms: n            default 200
 //   keep: bool                     keep every submitted message for GET /messages (default true)
-// Control: GET /stats, GET /messages?dest=, POST /mo {from,to,text}, POST /drop (cut every
-// connection), POST /reset (counters and messages).
+// Control: GET /stats, GET /messages?dest=, POST /mo, POST /drop (cut every connection),
+// POST /reset (counters and messages).
+//   POST /mo {from, to, text} a phone's text; {from, to, hex, protocol_id, data_coding,
+//     esm_class} a binary one (short_message = the hex's bytes, UDH included), e.g. SIM data.
+//   GET /messages: each submitted message with its protocol_id, data_coding, esm_class, the
+//     short_message as it came (hex, UDH included), its udh and, for texts, its text.
 'use strict';
 const http = require('http');
 const smpp = require('smpp');
@@ -24,6 +28,14 @@ const smpp = require('smpp');
 const USER = process.env.SMSC_USER || 'esme1';
 const PASS = process.env.SMSC_PASS || 'secret';
 const sessions = new Set();
+
+// node-smpp decodes short_message into {udh, message} (text for text codings): keep the
+// octets as they came too, so tests can check binary messages byte for byte.
+const decodeMessage = smpp.filters.message.decode;
+smpp.filters.message.decode = function (value, skipUdh) {
+  if (arguments.length === 1 && Buffer.isBuffer(value)) this.raw_short_message = value;
+  return decodeMessage.call(this, value, skipUdh);
+};
 let nextId = 1;
 let config = {};
 let stats = {};
@@ -86,9 +98,10 @@ function onSubmit(session, pdu) {
     if (config.keep) {
       const sm = pdu.short_message || {};
       messages.push({ id, source: pdu.source_addr, dest: pdu.destination_addr, data_coding: pdu.data_coding,
-        esm_class: pdu.esm_class, registered_delivery: pdu.registered_delivery,
+        esm_class: pdu.esm_class, protocol_id: pdu.protocol_id, registered_delivery: pdu.registered_delivery,
         udh: sm.udh && sm.udh.length ? sm.udh[0].toString('hex') : '',
-        text: typeof sm === 'string' ? sm : (sm.message || '') });
+        hex: (pdu.raw_short_message || Buffer.alloc(0)).toString('hex'),
+        text: typeof sm === 'string' ? sm : (typeof sm.message === 'string' ? sm.message : '') });
     }
     if (pdu.registered_delivery & 1) receipt(session, pdu, id);
   };
@@ -122,6 +135,13 @@ function body(req) {
   });
 }
 
+function moFields(mo) {
+  const fields = { source_addr: mo.from, destination_addr: mo.to };
+  fields.short_message = typeof mo.hex === 'string' ? Buffer.from(mo.hex, 'hex') : mo.text;
+  ['protocol_id', 'data_coding', 'esm_class'].forEach(key => { if (key in mo) fields[key] = mo[key]; });
+  return fields;
+}
+
 const control = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   const reply = (status, value) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
@@ -143,7 +163,7 @@ const control = http.createServer(async (req, res) => {
     const delivered = [];
     sessions.forEach(s => {
       stats.mo += 1;
-      s.deliver_sm({ source_addr: mo.from, destination_addr: mo.to, short_message: mo.text },
+      s.deliver_sm(moFields(mo),
         pdu => { stats.mo_acks += 1; delivered.push(pdu.command_status); });
     });
     return reply(200, { sessions: sessions.size });
