@@ -7,6 +7,7 @@ books, and what is refused with which proof-of-receipt status.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -120,6 +121,22 @@ async def test_a_replayed_packet_is_refused_and_pays_nothing_twice(
     world.check_books()
 
 
+async def test_the_same_packet_twice_at_once_pays_once(
+    platform: Platform, world: World, served: Served
+) -> None:
+    _, server = served
+    payer, friend = await world.customer(500), await world.customer()
+    assert payer.msisdn and friend.msisdn
+    sim = await sim_for(platform, served, payer)
+    packet = sim.request("send_money", CUSTOMER_PIN, to=friend.msisdn, amount="100")
+    both = await asyncio.gather(*(server.handle(payer.msisdn, packet) for _ in range(2)))
+    assert None not in both
+    in_order = sorted(both, key=lambda answer: answer[6:11] if answer else b"")  # by CNTR
+    statuses = sorted(sim.open(answer).status for answer in in_order)
+    assert statuses == [PorStatus.OK, PorStatus.COUNTER_LOW]
+    assert await world.balances(wallet(friend)) == [100 * KSH]
+
+
 async def test_a_tampered_packet_is_refused_and_nothing_moves(
     platform: Platform, world: World, served: Served
 ) -> None:
@@ -165,9 +182,7 @@ async def test_a_sim_swap_ends_the_old_sims_packets(
         old.open(answer)  # sealed for the new SIM: the old one cannot even read it
     assert new.open(answer).status is PorStatus.CHECKSUM_FAILED
     assert await world.balances(wallet(friend)) == [0]
-    ended = await world.rows(
-        "SELECT state, reason FROM sim_cards WHERE iccid = ?", (old.iccid,)
-    )
+    ended = await world.rows("SELECT state, reason FROM sim_cards WHERE iccid = ?", (old.iccid,))
     assert ended == [("ended", "sim_swap")]
     with pytest.raises(CardError, match="already provisioned"):
         await cards.provision(old.iccid, payer.msisdn)
@@ -209,4 +224,3 @@ async def test_a_canary_pin_is_never_in_rows_logs_or_reprs(
     )
     seen += repr(cards.by_msisdn(payer.msisdn)) + repr(replayed)
     assert canary not in seen
-
