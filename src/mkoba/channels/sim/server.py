@@ -98,7 +98,11 @@ class SimServer:
             except MalformedRequest as error:
                 asked, malformed = None, error
             menu = None if asked is None else asked.menu_version
-            await self._cards.receive(card.iccid, command.counter, menu)
+            try:
+                await self._cards.receive(card.iccid, command.counter, menu)
+            except Unavailable:  # not committed, so not taken: the SIM may send it again
+                log.warning("sim: card %s: no store to commit to; nothing taken", _tail(card.iccid))
+                return None
             if malformed is not None:
                 raise malformed
         except PacketRefused as refused:
