@@ -44,7 +44,7 @@ PRODUCTS = (
 )
 """Every product a profile may offer; a profile offers those it lists."""
 
-CHANNELS = ("ussd", "sms", "api", "daraja", "app", "stk")
+CHANNELS = ("ussd", "sms", "api", "daraja", "app", "stk", "sim")
 """Every channel a profile gives a response-delivery deadline for."""
 
 _INTEGER = re.compile(r"^[0-9]+$")
@@ -234,6 +234,8 @@ class DeadlinesSchema(Strict):
     daraja: Count
     app: Count
     stk: Count
+    # The SIM channel came later: a profile that names no deadline for it keeps none.
+    sim: Count = 0
 
 
 assert tuple(DeadlinesSchema.model_fields) == CHANNELS

@@ -30,6 +30,8 @@ class Channel(enum.StrEnum):
     SMS = "sms"
     APP = "app"
     STK = "stk"
+    # The SIM-toolkit applet's secured SMS (channels/sim): not Daraja's STK push.
+    SIM = "sim"
     DARAJA = "daraja"
     STAFF = "staff"
     SYSTEM = "system"

@@ -92,3 +92,30 @@ def _luhn_ok(digits: str) -> bool:
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
     return total % 10 == 0
+
+
+class KeyRing:
+    """The per-SIM keys of one master key, each derived once and then kept.
+
+    HKDF per packet would be cheap but not free; a server keeps the keys of the
+    SIMs it serves (at most ``kept_max``, then it starts over). Never in a repr.
+    """
+
+    kept_max = 100_000
+
+    def __init__(self, master: SecretKey) -> None:
+        self._master = master
+        self._kept: dict[tuple[str, int, Direction], SecretKey] = {}
+
+    def key(self, iccid: str, key_version: int, direction: Direction) -> SecretKey:
+        """The key of one SIM, key version and direction."""
+        found = self._kept.get((iccid, key_version, direction))
+        if found is None:
+            if len(self._kept) >= self.kept_max:
+                self._kept.clear()
+            found = derive_sim_key(self._master, iccid, key_version, direction)
+            self._kept[iccid, key_version, direction] = found
+        return found
+
+    def __repr__(self) -> str:
+        return "KeyRing([secure])"

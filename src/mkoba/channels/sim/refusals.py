@@ -116,3 +116,19 @@ class InsufficientSecurity(PacketRefused):
 
     status = PorStatus.INSUFFICIENT_SECURITY_LEVEL
     reason = "the packet asks for an insufficient security level"
+
+
+class MalformedRequest(PacketRefused):
+    """Authentic and deciphered, yet the applet's request in it does not decode.
+
+    The same code as a malformed deciphered packet ('05'): the SIM's own content is
+    what is wrong. ``detail`` is a fixed sentence of ``applet.py``: never a byte,
+    a value or a PIN of the request.
+    """
+
+    status = PorStatus.CIPHERING_ERROR
+    reason = "the request in the packet is malformed"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__()
+        self.detail = detail
