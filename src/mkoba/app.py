@@ -41,6 +41,7 @@ from mkoba.channels.console.actions import Books
 # reaches the SMS channel only through here.
 from mkoba.channels.console.listener import Listeners
 from mkoba.channels.daraja import DarajaChannel
+from mkoba.channels.sim.channel import SimChannel
 from mkoba.channels.sms import SmsChannel
 from mkoba.channels.sms.bench_access import smpp_client, smpp_message_id, smpp_single_part
 from mkoba.channels.ussd import UssdChannel
@@ -121,6 +122,7 @@ class Platform:
     # Every channel, in the order they start (and stop in reverse); the native API first.
     channels: list[Channel] = field(init=False)
     sms: SmsChannel | None = field(init=False, default=None)
+    sim: SimChannel | None = field(init=False, default=None)
     console: ConsoleChannel | None = field(init=False, default=None)
     daraja: DarajaChannel = field(init=False)
     kit: Kit = field(init=False)
@@ -157,7 +159,10 @@ class Platform:
                 UssdChannel(ports, settings, lambda: tuple(self.processor.products))
             )
             self.sms = SmsChannel(ports, settings, tables)
-            self.channels.append(self.sms)
+            # The SIM toolkit's secured packets reach it as binary SMS through the SMSC.
+            self.sim = SimChannel(ports, settings, tables)
+            self.sms.sim_data = self.sim.sim_data
+            self.channels += [self.sms, self.sim]
         # The smartphone app (where its validation server runs: ``AppChannel``'s docstring).
         self.app_channel = AppChannel(ports, settings, tables)
         self.channels.append(self.app_channel)
@@ -453,15 +458,16 @@ def lifespan(platform: Platform) -> Callable[[Any], Any]:
 
 
 def channel_commands() -> list[tuple[str, typer.Typer]]:
-    """The channels' own commands for ``mkoba``: ``daraja``, ``staff``, ``app``."""
+    """The channels' own commands for ``mkoba``: ``daraja``, ``staff``, ``app``, ``sims``."""
     from mkoba.channels.api.staff_cli import staff_app
     from mkoba.channels.app.cli import app_app
     from mkoba.channels.daraja.cli import daraja_app
+    from mkoba.channels.sim.cli import sims_app
     from mkoba.staff.cli import add_commands
 
     if not any(command.name == "create" for command in staff_app.registered_commands):
         add_commands(staff_app)  # staff accounts: create, list, totp
-    return [("daraja", daraja_app), ("staff", staff_app), ("app", app_app)]
+    return [("daraja", daraja_app), ("staff", staff_app), ("app", app_app), ("sims", sims_app)]
 
 
 def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:

@@ -14,10 +14,9 @@ from pathlib import Path
 from mkoba.app import Platform
 from mkoba.channels.sim import applet
 from mkoba.channels.sim.cards import Cards
-from mkoba.channels.sim.keys import Direction, KeyRing, derive_sim_key, load_master_key
+from mkoba.channels.sim.keys import Direction, derive_sim_key, load_master_key
 from mkoba.channels.sim.packet import TAR_MONEY, Response, open_response, seal_command
 from mkoba.channels.sim.server import SimServer
-from mkoba.tables import Tables
 
 MENU_VERSION = 4
 _serials = itertools.count(1)
@@ -75,17 +74,6 @@ class Sim:
 
 
 async def platform_server(platform: Platform) -> tuple[Cards, SimServer]:
-    """Cards (started) and a server on ``platform``, as the composition root will wire them."""
-    tables = Tables(lambda: platform.services.store, lambda: platform.rows)
-    cards = Cards(tables, platform.clock)
-    await cards.start()
-    keys = KeyRing(load_master_key(platform.settings.keys_dir))
-    server = SimServer(
-        cards,
-        keys,
-        platform.request,
-        platform.transport_key,
-        platform.clock,
-        lambda: platform.services.profile(platform.clock()),
-    )
-    return cards, server
+    """The platform's own SIM cards and server, as the composition root wired them."""
+    assert platform.sim is not None, "the SIM channel runs where the SMS channel does"
+    return platform.sim.cards, platform.sim.server

@@ -5,14 +5,16 @@ as a secured packet in 8-bit binary SMS; TranProc's side opens it, acts, and
 answers with a secured response (a proof of receipt). Menus are pushed over the
 air the same way.
 
-This first part is pure code, wired into nothing yet: the per-SIM keys
-(``keys.py``), the secured command and response packets, which mirror the fields
-of ETSI TS 102 225 with AES-GCM for the cryptography (``packet.py``, refusals
-and their proof-of-receipt status codes in ``refusals.py``), and the split of a
-packet into concatenated SMS and the join back (``concat.py``). The second part,
-still transport-free: the cards and their durable counters (``schema.py``,
-``cards.py``, ``mkoba sims`` in ``cli.py``), the applet's request and answer
-(``applet.py``) and the server from packet to TranProc and back (``server.py``).
+The per-SIM keys (``keys.py``); the secured command and response packets,
+which mirror the fields of ETSI TS 102 225 with AES-GCM for the cryptography
+(``packet.py``, refusals and their proof-of-receipt status codes in
+``refusals.py``); the split of a packet into concatenated SMS and the join back
+(``concat.py``); the cards and their durable counters (``schema.py``,
+``cards.py``, ``mkoba sims`` in ``cli.py``); the applet's request and answer
+(``applet.py``); the server from packet to TranProc and back (``server.py``);
+and the channel the composition root wires to the SMS channel's binary SMS
+(``channel.py``). Still to come: the terminal SIM applet, menus over the air,
+STK push over the SIM, ``mkoba bench sim``.
 See docs/sim.md.
 """
 

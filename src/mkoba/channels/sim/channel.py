@@ -1,0 +1,81 @@
+"""The SIM-toolkit channel, wired: its cards, the secured-packet server, and binary SMS.
+
+The composition root builds it with the ports and its tables and hands the SMS
+channel ``sim_data``: every SIM data message the SMSC delivers (8-bit, TP-PID
+0x7F) comes here with its sender. Parts of a concatenated packet are joined per
+sender (``concat.Joiner``); a whole command packet goes to ``SimServer``, and its
+response packet goes back as the user data of one or more SMS to the SIM.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from mkoba.channels.sim.cards import Cards
+from mkoba.channels.sim.concat import COMMAND_PACKET, RESPONSE_PACKET, BadPart, Joiner, split_packet
+from mkoba.channels.sim.keys import KeyRing, load_master_key
+from mkoba.channels.sim.schema import OWN_TABLES
+from mkoba.channels.sim.server import SimServer
+from mkoba.ports import Ports, Tables
+from mkoba.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+log = logging.getLogger("mkoba.sim")
+
+__all__ = ["OWN_TABLES", "SimChannel"]
+
+
+class SimChannel:
+    """Everything the SIM-toolkit channel runs (one process: it holds the cards' counters)."""
+
+    def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
+        self.cards = Cards(tables, ports.clock)
+        self.server = SimServer(
+            self.cards,
+            KeyRing(load_master_key(settings.keys_dir)),
+            ports.request,
+            ports.transport_key,
+            ports.clock,
+            ports.profile,
+        )
+        self._joiner = Joiner()
+        self._expired_at = 0.0
+        self._references = itertools.cycle(range(256))
+
+    def mount(self, app: FastAPI) -> None:
+        """No HTTP routes: the SIM speaks through the SMSC."""
+
+    async def start(self) -> None:
+        """Make the cards' table and load the live cards."""
+        await self.cards.start()
+
+    async def stop(self) -> None:
+        """Nothing runs in the background."""
+
+    async def sim_data(self, source: str, destination: str, user_data: bytes) -> list[bytes]:
+        """The SMS user data that answer one SMS of SIM data from ``source`` (none yet
+        while a concatenated packet waits for its other parts)."""
+        del destination  # the short code the SIM wrote to: the answer comes from it
+        now = time.monotonic()
+        if now - self._expired_at >= 1.0:  # a scan of the waiting parts, once a second
+            self._expired_at = now
+            self._joiner.expire(now)
+        try:
+            joined = self._joiner.add(source, user_data, now)
+        except BadPart as bad:
+            log.warning("SIM data from a phone dropped: %s", bad)
+            return []
+        if joined is None:
+            return []
+        if joined.identifier != COMMAND_PACKET:
+            log.warning("SIM data from a phone dropped: not a command packet")
+            return []
+        answer = await self.server.handle(source, joined.packet)
+        if answer is None:
+            return []
+        return split_packet(answer, identifier=RESPONSE_PACKET, reference=next(self._references))
