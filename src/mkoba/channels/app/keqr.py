@@ -234,6 +234,10 @@ def _expiry(text: str) -> datetime:
         raise QrRefused(Refusal.INVALID, "the expiry is not a real date and time") from None
 
 
+# What a reader says of a dynamic code past its expiry.
+EXPIRED_TEXT = "the code has expired: ask the payee for a new one"
+
+
 def read_code(text: str, now: datetime) -> PaymentCode:
     """The payment code in ``text``, checked against the clock ``now`` (aware).
 
@@ -267,5 +271,5 @@ def read_code(text: str, now: datetime) -> PaymentCode:
     if signature is not None:
         _check_signature(signature)
     if now >= expires_at:
-        raise QrRefused(Refusal.EXPIRED, "the code has expired: ask the payee for a new one")
+        raise QrRefused(Refusal.EXPIRED, EXPIRED_TEXT)
     return PaymentCode(payee, payload.amount_minor, reference, expires_at, token, signature)

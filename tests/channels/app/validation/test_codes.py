@@ -181,6 +181,20 @@ async def test_a_code_expires_after_five_minutes(phones: Phones) -> None:
     assert error.code == "qr_expired"
 
 
+async def test_a_code_read_before_it_expired_is_refused_once_it_has(phones: Phones) -> None:
+    """The payer's app read it in time (its reading is kept), then paid too late."""
+    payee, payer = await two_phones(phones)
+    payload = await issued(phones, payee)
+    shown = await phones.validator.check(payload, device(payer))
+    assert shown.amount_minor is not None
+    phones.clock.advance(299)
+    assert await phones.validator.check(payload, device(payer)) == shown
+    phones.clock.advance(2)
+    error = await refusal(phones.validator.reserve(payload, device(payer), "late"))
+    assert (error.code, error.status) == ("qr_expired", 410)
+    assert "expired" in error.message
+
+
 async def test_ones_own_code_is_not_paid(phones: Phones) -> None:
     payee = await phones.bound()
     payload = await issued(phones, payee)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from mkoba.channels.app import keqr
 from mkoba.channels.app.keqr import Payee, PayeeKind, PaymentCode
-from mkoba.channels.app.refusal import QrRefused
+from mkoba.channels.app.refusal import QrRefused, Refusal
 from mkoba.channels.app.validation import schema
 from mkoba.channels.app.validation.devices import Device, Devices
 from mkoba.channels.app.validation.enrolments import Enqueue, Submit
@@ -67,13 +67,19 @@ def moment(ns: int) -> datetime:
 
 
 class HeldToken:
-    """A token in memory: its row and the lock its state changes under."""
+    """A token in memory: its row and the lock its state changes under.
 
-    __slots__ = ("lock", "row")
+    ``payload``: the code this server issued with it (this process's issues only), and
+    ``code``: that payload once read, so that the same bytes are not parsed again.
+    """
 
-    def __init__(self, row: TokenRow) -> None:
+    __slots__ = ("code", "lock", "payload", "row")
+
+    def __init__(self, row: TokenRow, payload: str = "") -> None:
         self.row = row
         self.lock = asyncio.Lock()
+        self.payload = payload
+        self.code: PaymentCode | None = None
 
 
 class Tokens:
@@ -96,6 +102,9 @@ class Tokens:
         self._clock = clock
         self._devices = devices
         self._held: dict[str, HeldToken] = {}
+        # The codes issued here, by their exact text: a payer's read and pay of the same
+        # bytes need no second parse (the MAC, the record and the clock are still checked).
+        self._issued_here: dict[str, HeldToken] = {}
         self._pruned = 0
 
     def since(self) -> int:
@@ -114,6 +123,7 @@ class Tokens:
         for digest, held in list(self._held.items()):
             if held.row.expires <= oldest and not held.lock.locked():
                 del self._held[digest]
+                self._issued_here.pop(held.payload, None)
 
     async def issue(
         self, payee: Device, amount: int | None, reference: str, view: Payee
@@ -158,14 +168,23 @@ class Tokens:
             now,
         )
         await self._submit([schema.token_write(row)])
-        self._held[row.digest] = HeldToken(row)
+        held = self._held[row.digest] = HeldToken(row, payload)
+        self._issued_here[payload] = held
         return IssuedCode(payload, expires, token)
 
     def _read(self, payload: str, now: int) -> PaymentCode:
+        held = self._issued_here.get(payload)
         try:
-            return keqr.read_code(payload, moment(now))
+            if held is not None and held.code is not None:
+                if now >= held.row.expires:  # as ``read_code`` says it of these bytes
+                    raise QrRefused(Refusal.EXPIRED, keqr.EXPIRED_TEXT)
+                return held.code
+            code = keqr.read_code(payload, moment(now))
         except QrRefused as error:
             raise from_reading(error) from None
+        if held is not None:
+            held.code = code
+        return code
 
     async def _issued(self, code: PaymentCode, now: int) -> HeldToken:
         """The token's record once the code is ours, untouched, and its payee still bound."""
