@@ -248,7 +248,8 @@ class Platform:
             await self.bus.bind(await asyncio.to_thread(ensure_ledger_id, store))
             self.bus.readiness = lambda: self.health_report()[1]
             if settings.role == "core":  # the fronts' app channels call its validator
-                self.app_channel.join(self.bus)
+                lease = getattr(store, "lease", None)  # PostgreSQL's: answer while it is ours
+                self.app_channel.join(self.bus, lease.fresh if lease else lambda: True)
         pin_key = load_or_create_key(settings.keys_dir / "pin.key")
         last = await asyncio.to_thread(history.last_number, store)
         self.services = Services(

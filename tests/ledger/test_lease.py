@@ -248,6 +248,7 @@ def test_a_writer_that_cannot_renew_past_the_expiry_fences_itself() -> None:
     try:
         writer.create_accounts(ACCOUNTS).result(10)
         assert writer.submit([Transfer(10, TRUST, ALICE, 1_000, 1)]).result(10) == [R.OK]
+        assert store.lease.fresh()
         cut_off(allow=False)
         started = time.monotonic()
         wait_until(lambda: told, timeout_s=3 * TTL_S)
@@ -256,6 +257,7 @@ def test_a_writer_that_cannot_renew_past_the_expiry_fences_itself() -> None:
         assert lost_s <= TTL_S + 1.0
         (lost,) = told
         assert "not renewed before it expired" in str(lost)
+        assert not store.lease.fresh()  # what a validation server hosted here asks
         assert store.health()["lease"] == {"state": "lost", "token": 1, "lost_to": 0}
         cut_off(allow=True)
         with pytest.raises(WriterError):

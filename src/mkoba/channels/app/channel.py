@@ -69,14 +69,19 @@ class AppChannel:
                 code_life_s=settings.app_code_life_s,
             )
 
-    def join(self, bus: NatsBus) -> None:
+    def join(self, bus: NatsBus, serving: Callable[[], bool] = lambda: True) -> None:
         """The split form (before ``start``): a front's validation server is the core's,
-        and notices reach a phone's stream on whichever process holds it."""
+        and notices reach a phone's stream on whichever process holds it.
+
+        ``serving``: on a core, whether it surely still holds the ledger (its lease is
+        fresh): a core paused past its lease answers no validation call once resumed, so
+        none is answered from memory the live core has moved past.
+        """
         self.notices = self._bus_notices = BusNotices(bus)
         if self._local is None:
             self._validator = RemoteValidator(bus, self.settings.request_timeout_s)
         else:
-            self._server = ValidatorServer(bus, self._local)
+            self._server = ValidatorServer(bus, self._local, serving)
 
     @property
     def validator(self) -> ValidationServer:

@@ -374,6 +374,14 @@ class Lease:
 
     # -- reporting and letting go ----------------------------------------------------------
 
+    def fresh(self) -> bool:
+        """Whether the lease is surely still ours: held, not lost, and renewed less than
+        three quarters of its time ago by this process's own clock. A process that was
+        paused past its lease says False at once, before its heartbeat finds out."""
+        if self.lost is not None or not self.token:
+            return False
+        return time.monotonic() < self._valid_until - self.ttl_s / 4
+
     def report(self) -> dict[str, object]:
         """For /health: held (with the token) or lost (to which token)."""
         if self.lost is not None:
