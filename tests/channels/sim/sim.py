@@ -34,7 +34,7 @@ from mkoba.channels.sim.packet import (
 )
 from mkoba.channels.sim.refusals import PacketRefused, PorStatus
 from mkoba.channels.sim.server import SimServer
-from mkoba.channels.ussd.library import Library
+from mkoba.channels.ussd.library import SHIPPED, Library
 
 MENU_VERSION = 4
 
@@ -45,6 +45,16 @@ def shipped_menu(role: str = "customer", version: int = MENU_VERSION) -> menus.S
     found = Library([]).get(role, version)
     assert found is not None
     return menus.from_document(found.document)
+
+
+def customer_v5() -> str:
+    """A new customer menu: v4 and one item more on its first screen (6: Check Balance)."""
+    v4 = (SHIPPED / "customer.v4.yaml").read_text(encoding="utf-8")
+    anchor = '      - {key: "7", label: {en: My Account'
+    item = '      - {key: "6", label: {en: Check Balance, sw: Angalia Salio}, next: balance.pin}\n'
+    v5 = v4.replace("version: 4\n", "version: 5\n").replace(anchor, item + anchor)
+    assert v5.count("version: 5") == 1 and item in v5
+    return v5
 
 
 _serials = itertools.count(1)

@@ -30,9 +30,8 @@ from mkoba.channels.sim.concat import COMMAND_PACKET, RESPONSE_PACKET, Joiner, s
 from mkoba.channels.sim.packet import Response
 from mkoba.channels.sim.refusals import PorStatus
 from mkoba.channels.ussd import UssdChannel
-from mkoba.channels.ussd.library import SHIPPED
 from mkoba.codes import Code
-from tests.channels.sim.sim import Sim, new_iccid
+from tests.channels.sim.sim import Sim, customer_v5, new_iccid
 from tests.channels.sms.peer import Peer
 from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, World
@@ -40,7 +39,6 @@ from tests.products.world import CUSTOMER_PIN, World
 pytestmark = pytest.mark.anyio
 
 SHORT_CODE = "334"
-NEW_ITEM = '      - {key: "6", label: {en: Check Balance, sw: Angalia Salio}, next: balance.pin}\n'
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +58,10 @@ def peer() -> Iterator[Peer]:
 
 
 @pytest.fixture(scope="module")
-def menus_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The operator's USSD menus folder (``MKOBA_USSD_MENUS_DIR``): empty at first."""
+def menus_dir(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The operator's USSD menus folder (``MKOBA_USSD_MENUS_DIR``), empty at first (one
+    per store the module runs on)."""
+    del module_store_url
     return tmp_path_factory.mktemp("menus")
 
 
@@ -106,14 +106,10 @@ async def world(platform: Platform) -> World:
 
 
 async def roll_out(platform: Platform, menus_dir: Path) -> None:
-    """The data change: customer menu v5, v4 with a new item (6: Check Balance)."""
-    v4 = (SHIPPED / "customer.v4.yaml").read_text(encoding="utf-8")
-    anchor = '      - {key: "7", label: {en: My Account'
-    v5 = v4.replace("version: 4\n", "version: 5\n").replace(anchor, NEW_ITEM + anchor)
-    assert v5.count("version: 5") == 1 and NEW_ITEM in v5
+    """The data change: customer menu v5 in the menus folder, and the library has it."""
     path = menus_dir / "customer.v5.yaml"
     if not path.exists():
-        path.write_text(v5, encoding="utf-8")
+        path.write_text(customer_v5(), encoding="utf-8")
     assert platform.sim is not None and platform.sim.menu_document is not None
     current = platform.sim.menu_document
     for _ in range(200):  # the USSD library looks at its folder every 2 s

@@ -278,9 +278,17 @@ class Pusher:
                 direction=Direction.MO,
             )
             await self._cards.receive(card.iccid, response.counter)
-            version, index = read_receipt(response.data)
         except (PacketRefused, Unavailable) as refused:
             log.info("sim: card %s: a proof of receipt dropped: %s", _tail(card.iccid), refused)
+            return
+        if not response.data:  # a chunk it could not open: nothing in it named the chunk
+            status = response.status
+            log.info("sim: card %s refused a menu packet (status %#04x)", _tail(card.iccid), status)
+            return
+        try:
+            version, index = read_receipt(response.data)
+        except MalformedRequest:
+            log.info("sim: card %s: a proof of receipt names no chunk", _tail(card.iccid))
             return
         flight = self._flights.get(card.iccid)
         if flight is None or version != flight.row.version or index >= flight.row.total:
@@ -319,33 +327,44 @@ class Pusher:
         await self._pump(flight)
 
     async def _pump(self, flight: _Flight) -> None:
-        """Send what is due: unsent chunks inside the window, and timed-out ones."""
+        """Send what is due: unsent chunks inside the window, and timed-out ones.
+
+        Sealed and sent under the flight's lock, so its chunks leave in the order of
+        their counters (the SIM takes only rising ones).
+        """
         _, send = self._wiring()
         if send is None:
             self._say_unwired()
             return
         async with flight.lock:
-            if flight.waiting:
-                return
-            now = time.monotonic()
-            end = min(flight.row.done + window, flight.row.total)
-            due = [
-                index
-                for index in range(flight.row.done, end)
-                if index not in flight.acked
-                and now - flight.sent_at.get(index, -self.resend_s) >= self.resend_s
-            ]
-            if any(flight.attempts.get(index, 0) >= self.attempts_max for index in due):
-                flight.waiting = True
-                log.info("sim: card %s out of reach; its menu waits", _tail(flight.iccid))
-                return
-            packets = []
+            due = self._due(flight, time.monotonic())
             for index in due:
-                packets.append(await self._seal(flight, index))
-                flight.sent_at[index] = now
+                parts = await self._seal(flight, index)
+                flight.sent_at[index] = time.monotonic()
                 flight.attempts[index] = flight.attempts.get(index, 0) + 1
-        for parts in packets:
-            await send(flight.msisdn, parts)
+                try:
+                    await send(flight.msisdn, parts)
+                except Exception as error:  # unacknowledged: the timer sends it again
+                    kind = type(error).__name__
+                    log.warning("sim: a menu chunk to %s not sent: %s", _tail(flight.iccid), kind)
+                    return
+
+    def _due(self, flight: _Flight, now: float) -> list[int]:
+        """The chunks to send now; none once one has used up its attempts (it waits)."""
+        if flight.waiting:
+            return []
+        end = min(flight.row.done + window, flight.row.total)
+        due = [
+            index
+            for index in range(flight.row.done, end)
+            if index not in flight.acked
+            and now - flight.sent_at.get(index, -self.resend_s) >= self.resend_s
+        ]
+        if any(flight.attempts.get(index, 0) >= self.attempts_max for index in due):
+            flight.waiting = True
+            log.info("sim: card %s out of reach; its menu waits", _tail(flight.iccid))
+            return []
+        return due
 
     async def _seal(self, flight: _Flight, index: int) -> list[bytes]:
         card = self._cards.get(flight.iccid)
