@@ -67,13 +67,13 @@ def menus_dir(module_store_url: str, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 async def platform(make_platform: MakePlatform, peer: Peer, menus_dir: Path) -> Platform:
-    """A platform bound to the peer, its SIM channel wired, re-sending after 1 s."""
+    """A platform bound to the peer, its SIM channel wired, re-sending after 2 s."""
     platform = await make_platform("sim_ota", smpp=peer.url, ussd_menus_dir=menus_dir)
     assert platform.sms is not None and platform.sms.esme is not None
     assert await platform.sms.esme.wait_bound(10)
     wire(platform)
     assert platform.sim is not None
-    platform.sim.ota.resend_s = 1.0
+    platform.sim.ota.resend_s = 2.0
     platform.sim.ota.push_delay_s = 0.2
     platform.sim.ota.attempts_max = 3
     return platform

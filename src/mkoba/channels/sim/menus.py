@@ -125,7 +125,7 @@ def from_document(document: str | Mapping[str, Any]) -> SimMenu:
             index[raw["start"]],
             tuple(_screen(screens[screen_id], index, languages) for screen_id in ids),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         if isinstance(error, MenuRefused):
             raise
         raise MenuRefused("the definition is not a USSD menu the SIM can carry") from None

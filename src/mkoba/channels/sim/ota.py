@@ -166,7 +166,8 @@ class Pusher:
         self._clock = clock
         self._wiring = wiring
         self._flights: dict[str, _Flight] = {}
-        self._packages: dict[str, tuple[str, Package]] = {}  # role -> (document, package)
+        # role -> (its document, its package; None: one the SIM's format cannot carry)
+        self._packages: dict[str, tuple[str, Package | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._said_unwired = False
@@ -409,11 +410,11 @@ class Pusher:
         cached = self._packages.get(role)
         if cached is not None and cached[0] == document:
             return cached[1]
+        made: Package | None = None
         try:
             made = package(document)
-        except menus.MenuRefused as refused:
+        except menus.MenuRefused as refused:  # said once per document, not per request
             log.error("sim: the %s menu cannot go over the air: %s", role, refused)
-            return None
         self._packages[role] = (document, made)
         return made
 
