@@ -12,9 +12,10 @@ which mirror the fields of ETSI TS 102 225 with AES-GCM for the cryptography
 (``concat.py``); the cards and their durable counters (``schema.py``,
 ``cards.py``, ``mkoba sims`` in ``cli.py``); the applet's request and answer
 (``applet.py``); the server from packet to TranProc and back (``server.py``);
-and the channel the composition root wires to the SMS channel's binary SMS
-(``channel.py``). Still to come: the terminal SIM applet, menus over the air,
-STK push over the SIM, ``mkoba bench sim``.
+the channel the composition root wires to the SMS channel's binary SMS
+(``channel.py``); menus over the air: a role's menu as the SIM stores it
+(``menus.py``) pushed in chunks that resume (``ota.py``, ``downloads.py``).
+Still to come: the terminal SIM applet, STK push over the SIM, ``mkoba bench sim``.
 See docs/sim.md.
 """
 

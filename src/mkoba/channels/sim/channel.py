@@ -5,6 +5,14 @@ channel ``sim_data``: every SIM data message the SMSC delivers (8-bit, TP-PID
 0x7F) comes here with its sender. Parts of a concatenated packet are joined per
 sender (``concat.Joiner``); a whole command packet goes to ``SimServer``, and its
 response packet goes back as the user data of one or more SMS to the SIM.
+
+Menus over the air (``ota.py``) need two things only the composition root has:
+``send``, which sends SIM data SMS to a number outside an answer (through the
+SMS channel's SMSC), and ``menu_document``, a role's current USSD menu
+definition. Until both are set nothing is pushed (said once in the log). A
+request from a SIM whose menu is older than its role's current one is answered
+first, then its push starts (or resumes); the SIM's proofs of receipt of the
+chunks (response packets) come back here too.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ from typing import TYPE_CHECKING
 
 from mkoba.channels.sim.cards import Cards
 from mkoba.channels.sim.concat import COMMAND_PACKET, RESPONSE_PACKET, BadPart, Joiner, split_packet
+from mkoba.channels.sim.downloads import Downloads
 from mkoba.channels.sim.keys import KeyRing, load_master_key
+from mkoba.channels.sim.ota import MenuSource, Pusher, Send
 from mkoba.channels.sim.schema import OWN_TABLES
 from mkoba.channels.sim.server import SimServer
 from mkoba.ports import Ports, Tables
@@ -35,13 +45,19 @@ class SimChannel:
 
     def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
         self.cards = Cards(tables, ports.clock)
+        keys = KeyRing(load_master_key(settings.keys_dir))
         self.server = SimServer(
+            self.cards, keys, ports.request, ports.transport_key, ports.clock, ports.profile
+        )
+        # Set by the composition root: SIM data SMS to a number, and a role's menu.
+        self.send: Send | None = None
+        self.menu_document: MenuSource | None = None
+        self.ota = Pusher(
             self.cards,
-            KeyRing(load_master_key(settings.keys_dir)),
-            ports.request,
-            ports.transport_key,
+            keys,
+            Downloads(tables),
             ports.clock,
-            ports.profile,
+            lambda: (self.menu_document, self.send),
         )
         self._joiner = Joiner()
         self._expired_at = 0.0
@@ -51,11 +67,13 @@ class SimChannel:
         """No HTTP routes: the SIM speaks through the SMSC."""
 
     async def start(self) -> None:
-        """Make the cards' table and load the live cards."""
+        """Make the tables, load the live cards, resume unfinished menu downloads."""
         await self.cards.start()
+        await self.ota.start()
 
     async def stop(self) -> None:
-        """Nothing runs in the background."""
+        """Stop the menu pushes (how far each got is in the table)."""
+        await self.ota.stop()
 
     async def sim_data(self, source: str, destination: str, user_data: bytes) -> list[bytes]:
         """The SMS user data that answer one SMS of SIM data from ``source`` (none yet
@@ -72,10 +90,11 @@ class SimChannel:
             return []
         if joined is None:
             return []
-        if joined.identifier != COMMAND_PACKET:
-            log.warning("SIM data from a phone dropped: not a command packet")
+        if joined.identifier != COMMAND_PACKET:  # the SIM's proof of receipt of a chunk
+            await self.ota.acknowledged(source, joined.packet)
             return []
         answer = await self.server.handle(source, joined.packet)
         if answer is None:
             return []
+        self.ota.offer(source)  # after the answer: a push if its menu is older
         return split_packet(answer, identifier=RESPONSE_PACKET, reference=next(self._references))

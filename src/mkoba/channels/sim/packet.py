@@ -200,8 +200,13 @@ def seal_response(
     answers: int,
     status: PorStatus,
     data: bytes = b"",
+    direction: Direction = Direction.MT,
 ) -> bytes:
-    """The proof of receipt for command ``answers``, sealed under the server's ``counter``."""
+    """The proof of receipt for command ``answers``, sealed under the sender's ``counter``.
+
+    The server's (MT) answers the SIM's requests; the SIM's (MO, under its own key
+    and counter) answers what the server pushes: a chunk of a menu over the air.
+    """
     check_key_version(key_version)
     _check_counter(counter)
     _check_tar(tar)
@@ -220,7 +225,7 @@ def seal_response(
         + bytes((padding, status))
     )
     sealed = AESGCM(key.reveal()).encrypt(
-        nonce(Direction.MT, key_version, counter), body + bytes(padding), header
+        nonce(direction, key_version, counter), body + bytes(padding), header
     )
     return header + sealed[-tag_bytes:] + sealed[:-tag_bytes]
 
@@ -232,8 +237,13 @@ def open_response(
     key_version: int,
     last_counter: int,
     tars: frozenset[bytes] = KNOWN_TARS,
+    direction: Direction = Direction.MT,
 ) -> Response:
-    """The response in ``packet`` (the SIM's side), or the ``PacketRefused`` why not."""
+    """The response in ``packet``, or the ``PacketRefused`` why not.
+
+    MT (the default) on the SIM's side; MO on the server's, for the SIM's proof of
+    receipt of a pushed chunk (``key`` and ``last_counter`` then the SIM's MO ones).
+    """
     _check_length(packet, response_header_length)
     header_end = 3 + response_header_length - tag_bytes
     header = packet[:header_end]
@@ -244,7 +254,7 @@ def open_response(
         raise TarUnknown
     if status not in _statuses:
         raise UnreadableHeader
-    plain = _decrypt(key, nonce(Direction.MT, key_version, counter), header, packet[header_end:])
+    plain = _decrypt(key, nonce(direction, key_version, counter), header, packet[header_end:])
     _check_counter_accepted(counter, last_counter)
     body = _unpad(plain, padding)
     if len(body) < answered_bytes:

@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS sim_cards (
 CREATE INDEX IF NOT EXISTS sim_cards_msisdn ON sim_cards (msisdn, state);
 """
 # The tables, for the composition root (rows a front may have the core commit).
-OWN_TABLES = ("sim_cards",)
+OWN_TABLES = ("sim_cards", "sim_menu_downloads")  # the second: downloads.py
 
 ACTIVE = "active"
 ENDED = "ended"

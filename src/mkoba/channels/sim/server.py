@@ -7,8 +7,9 @@ back what it returns. The steps, in order:
 1. The number's active card (``Cards``). None: the number's last ended card, if
    any, gets a refusal sealed under its keys ('06': its keys are no longer
    held); a number that never had a card gets nothing (a log line, no secret).
-2. The packet opened with the card's MO key and last counter (``packet.py``):
-   a refusal is answered with its PoR status, sealed under the server's keys.
+2. The packet opened with the card's MO key and last counter (``packet.py``),
+   TAR ``4D4B01`` only: a refusal is answered with its PoR status, sealed under
+   the server's keys.
 3. The applet's request decoded (``applet.py``); then the counter committed
    (``Cards.receive``) *before* anything acts, also when the request turns out
    malformed, so a replay is refused across a crash or a restart.
@@ -50,7 +51,9 @@ from mkoba.ports import Submit, Unavailable
 from mkoba.processor.request import Channel, Request
 
 log = logging.getLogger(__name__)
-# The services this server answers; over-the-air menus (TAR_MENU) come with their push.
+# The services a SIM's command packets ask for. On the menu TAR (TAR_MENU) the server
+# sends the commands (the chunks of a menu) and the SIM answers with proofs of receipt
+# (``ota.py``): a command packet from the SIM there is refused, TAR unknown.
 SERVED_TARS = frozenset({TAR_MONEY})
 _header_counter = slice(10, 15)
 _header_tar = slice(7, 10)
