@@ -155,13 +155,14 @@ class Platform:
         tables = Tables(lambda: self._live().store, lambda: self.rows)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
-            self.channels.append(
-                UssdChannel(ports, settings, lambda: tuple(self.processor.products))
-            )
+            ussd = UssdChannel(ports, settings, lambda: tuple(self.processor.products))
+            self.channels.append(ussd)
             self.sms = SmsChannel(ports, settings, tables)
             # The SIM toolkit's secured packets reach it as binary SMS through the SMSC.
             self.sim = SimChannel(ports, settings, tables)
             self.sms.sim_data = self.sim.sim_data
+            # Its menus over the air are the USSD menus, pushed as SIM data SMS.
+            self.sim.menu_document, self.sim.send = ussd.menu_document, self.sms.sim_sender()
             self.channels += [self.sms, self.sim]
         # The smartphone app (where its validation server runs: ``AppChannel``'s docstring).
         self.app_channel = AppChannel(ports, settings, tables)

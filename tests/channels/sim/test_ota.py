@@ -9,8 +9,8 @@ chunks, a phone out of reach) goes on from where it stopped, never from the
 first chunk; chunks replayed or altered on the way are refused by the SIM.
 
 Method: the platform runs in process, bound to the peer; the test wires the
-SIM channel's ``send`` and ``menu_document`` as the composition root does
-(``wire``). The peer plays the phone: what reaches it is joined, answers are
+SIM channel's ``send`` and ``menu_document`` the composition root wired
+(``wire`` checks them). The peer plays the phone: what reaches it is joined, answers are
 opened by the test SIM, chunks go to the SIM's menu store and its proofs of
 receipt go back through the SMSC. Re-sending runs with a short timeout.
 """
@@ -29,7 +29,6 @@ from mkoba.channels.sim.applet import Answer, decode_answer
 from mkoba.channels.sim.concat import COMMAND_PACKET, RESPONSE_PACKET, Joiner, split_packet
 from mkoba.channels.sim.packet import Response
 from mkoba.channels.sim.refusals import PorStatus
-from mkoba.channels.ussd import UssdChannel
 from mkoba.codes import Code
 from tests.channels.sim.sim import Sim, customer_v5, new_iccid
 from tests.channels.sms.peer import Peer
@@ -80,24 +79,11 @@ async def platform(make_platform: MakePlatform, peer: Peer, menus_dir: Path) -> 
 
 
 def wire(platform: Platform) -> None:
-    """What the composition root sets on the SIM channel (unless it has already)."""
+    """The composition root has wired the SIM channel to the SMSC and the USSD menus."""
     sim, sms = platform.sim, platform.sms
     assert sim is not None and sms is not None and sms.esme is not None
-    esme, sender = sms.esme, platform.settings.sms_sender
-    ussd = next(channel for channel in platform.channels if isinstance(channel, UssdChannel))
-
-    async def send(msisdn: str, parts: list[bytes]) -> None:
-        for part in parts:
-            await esme.submit_binary(sender, msisdn, part)
-
-    def menu_document(role: str) -> str | None:
-        engine = ussd.engine
-        return None if engine is None else engine.library.current(role).document
-
-    if sim.send is None:
-        sim.send = send
-    if sim.menu_document is None:
-        sim.menu_document = menu_document
+    assert sim.send is not None and sim.menu_document is not None
+    assert json.loads(sim.menu_document("customer") or "{}")["role"] == "customer"
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
@@ -51,6 +52,10 @@ class SmppAddress:
 
     def __repr__(self) -> str:
         return f"SmppAddress({self.system_id}@{self.host}:{self.port})"
+
+
+# Sends SIM data download SMS (user data, UDH included) to a number.
+SimSender = Callable[[str, list[bytes]], Awaitable[None]]
 
 
 class SmsChannel:
@@ -96,6 +101,19 @@ class SmsChannel:
             )
             self.gateway = SmppGateway(self.esme, self.tracker, settings.sms_sender)
             self._address = address
+
+    def sim_sender(self) -> SimSender | None:
+        """How another part sends SIM data download SMS to a phone unprompted (the SIM
+        toolkit's menus over the air), from the SMS sender; None without an SMSC."""
+        esme, sender = self.esme, self.settings.sms_sender
+        if esme is None:
+            return None
+
+        async def send(msisdn: str, parts: list[bytes]) -> None:
+            for part in parts:
+                await esme.submit_binary(sender, msisdn, part)
+
+        return send
 
     def mount(self, app: FastAPI) -> None:
         """Add ``POST /api/v1/sms/inbound`` for simulated handsets (not with a real SMSC)."""

@@ -35,6 +35,16 @@ class UssdChannel:
         self.engine: Engine | None = None
         self._refresh: asyncio.Task[None] | None = None
 
+    def menu_document(self, role: str) -> str | None:
+        """The current menu of ``role`` as its download serves it (the SIM toolkit's
+        menus over the air are the same data); None before start or for no such role."""
+        if self.engine is None:
+            return None
+        try:
+            return self.engine.library.current(role).document
+        except KeyError:
+            return None
+
     def mount(self, app: FastAPI) -> None:
         """Add the gateway callbacks and the menu downloads."""
         from mkoba.channels.ussd.routes import mount
