@@ -126,6 +126,9 @@ function push(message) {
 }
 
 const server = smpp.createServer(session => {
+  // Each PDU leaves at once, as an SMSC sends it: Nagle's algorithm would hold a deliver_sm
+  // back until the ESME acknowledged the last segment (its delayed ACK: up to 40 ms).
+  session.socket.setNoDelay(true);
   const onBind = pdu => {
     if (pdu.system_id !== USER || pdu.password !== PASS) {
       stats.bind_failures += 1;
