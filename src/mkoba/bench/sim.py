@@ -68,6 +68,7 @@ class Phase:
     # The SMSC's counters over the phase: submit_sm, deliver_sm to mkoba (MO and receipts).
     submits: int = 0
     delivers: int = 0
+    answer_sms: int = 0  # of the submits, SIM data SMS to the phones (the rest are texts)
     # CPU seconds over the phase: mkoba serve, the SMSC peer, this bench; the machine's.
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -180,6 +181,7 @@ async def _phase(world: World, load: str, seconds: float, rate: float) -> Phase:
 
     before_stats = (await world.control.get("/stats")).json()
     before_cpu = _cpu(world)
+    before_pushed = world.link.pushed
     started = time.perf_counter()
     stop_at = started + seconds
     await asyncio.gather(
@@ -196,9 +198,10 @@ async def _phase(world: World, load: str, seconds: float, rate: float) -> Phase:
         counts[1],
         latencies,
         failures,
-        after_stats["submits"] - before_stats["submits"],
-        sum(after_stats[k] - before_stats[k] for k in delivered),
-        {name: after_cpu[name] - before_cpu[name] for name in after_cpu},
+        submits=after_stats["submits"] - before_stats["submits"],
+        delivers=sum(after_stats[k] - before_stats[k] for k in delivered),
+        answer_sms=world.link.pushed - before_pushed,
+        cpu={name: after_cpu[name] - before_cpu[name] for name in after_cpu},
     )
 
 
@@ -274,6 +277,7 @@ def _result(phases: list[Phase], users: int, seconds: float) -> dict[str, Any]:
         "seconds": seconds,
         "rounds": [round(p.tx_per_s, 1) for p in measured if p.load == "saturation"],
         "submit_sm_per_tx": round(saturated.submits / done, 2),
+        "answer_sms_per_tx": round(saturated.answer_sms / done, 2),
         "deliver_sm_per_tx": round(saturated.delivers / done, 2),
         "cpu_ms_per_tx": {
             name: round(spent * 1000 / done, 3) for name, spent in saturated.cpu.items()
@@ -311,7 +315,8 @@ def run(
         console.print(f"failures: {result['failures']}")
     cpu = ", ".join(f"{name} {ms:.2f}" for name, ms in result["cpu_ms_per_tx"].items())
     console.print(
-        f"per transaction at saturation: CPU ms {cpu}; submit_sm {result['submit_sm_per_tx']},"
+        f"per transaction at saturation: CPU ms {cpu}; submit_sm {result['submit_sm_per_tx']}"
+        f" ({result['answer_sms_per_tx']} to the SIM),"
         f" deliver_sm {result['deliver_sm_per_tx']}; machine busy"
         f" {result['machine_busy_cores']} cores"
     )

@@ -31,6 +31,7 @@ class PeerLink:
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
         self.unknown = 0  # messages to no phone of the bench's
+        self.pushed = 0  # SIM data SMS to the bench's phones
 
     def inbox(self, msisdn: str) -> asyncio.Queue[bytes]:
         """The SIM data SMS (user data, UDH included) pushed to ``msisdn``."""
@@ -55,6 +56,7 @@ class PeerLink:
             if inbox is None:
                 self.unknown += 1
                 continue
+            self.pushed += 1
             inbox.put_nowait(bytes.fromhex(message["hex"]))
 
     async def close(self) -> None:
