@@ -185,6 +185,27 @@ def bench_sms(
     run_sms(messages, window, smsc, console, json_lines)
 
 
+@bench_app.command("sim")
+def bench_sim(
+    users: int = typer.Option(16, min=1, max=300, help="Phones with a SIM (a closed loop each)"),
+    seconds: float = typer.Option(8.0, min=1.0, help="Duration of each phase"),
+    rounds: int = typer.Option(2, min=1, max=10, help="Saturated + half-load rounds"),
+    smpp_window: int = typer.Option(
+        None, min=1, max=1000, help="The server's MKOBA_SMPP_WINDOW [its default]"
+    ),
+    json_lines: bool = typer.Option(False, "--json", help="One JSON object"),
+) -> None:
+    """Secured SIM transactions per second through the SMSC peer, then p99 at half load."""
+    from mkoba.bench.errors import BenchError
+    from mkoba.bench.sim import run as run_sim
+
+    try:
+        run_sim(users, seconds, rounds, smpp_window, console, json_lines)
+    except BenchError as problem:
+        error_console.print(f"[red]bench sim:[/red] {escape(str(problem))}")
+        raise typer.Exit(1) from None
+
+
 @bench_app.command("standby")
 def bench_standby(
     customers: int = typer.Option(100_000, min=2, max=10_000_000, help="Customers in the ledger"),

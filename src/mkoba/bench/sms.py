@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import time
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import uvloop
@@ -28,8 +26,8 @@ from rich.console import Console
 from rich.table import Table
 
 from mkoba.app import smpp_client, smpp_message_id, smpp_single_part
+from mkoba.bench.smsc_peer import start_peer, stop_peer
 
-PEER = Path("tests/channels/sms/peer")
 TEXT = (
     "UKO1CZ2IBW Confirmed. Ksh1,250.00 sent to WANJIKU KAMAU 0712345678 on 24/11/26 at"
     " 9:15 AM. New M-PESA balance is Ksh12,480.50. Transaction cost, Ksh13.00."
@@ -38,27 +36,12 @@ receipts_timeout_s = 60.0
 
 
 def _start_peer() -> tuple[subprocess.Popen[str], str]:
-    node = shutil.which("node")
-    if node is None or not (PEER / "node_modules" / "smpp").exists():
-        raise SystemExit(
-            f"needs Node.js and the peer installed: (cd {PEER} && npm ci), run from the repo root"
-        )
-    process = subprocess.Popen(  # noqa: S603 (node and our own script)
-        [node, "smsc.js"],
-        cwd=PEER,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={"SMSC_PORT": "0", "CONTROL_PORT": "0", "PATH": "/usr/bin:/bin"},
-    )
-    assert process.stdout is not None
-    ports = json.loads(process.stdout.readline())
+    process, ports = start_peer()
     # The bench reads no message back: keep the peer's memory flat.
-    control = f"http://127.0.0.1:{ports['control']}"
     import httpx
 
-    httpx.post(f"{control}/config", json={"keep": False}, timeout=5)
-    return process, f"smpp://esme1:secret@127.0.0.1:{ports['smpp']}"
+    httpx.post(f"{ports.control_url}/config", json={"keep": False}, timeout=5)
+    return process, ports.smpp_url
 
 
 async def _measure(url: str, messages: int, window: int) -> dict[str, float]:
@@ -144,10 +127,7 @@ def run(
         result = uvloop.run(_measure(url, messages, window))
     finally:
         if process is not None:
-            process.terminate()
-            process.wait(10)
-            if process.stdout is not None:
-                process.stdout.close()
+            stop_peer(process)
     if json_lines:
         print(json.dumps(result))
         return result

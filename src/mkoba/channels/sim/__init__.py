@@ -15,7 +15,7 @@ which mirror the fields of ETSI TS 102 225 with AES-GCM for the cryptography
 the channel the composition root wires to the SMS channel's binary SMS
 (``channel.py``); menus over the air: a role's menu as the SIM stores it
 (``menus.py``) pushed in chunks that resume (``ota.py``, ``downloads.py``).
-Still to come: the terminal SIM applet, STK push over the SIM, ``mkoba bench sim``.
+Still to come: the terminal SIM applet and the STK push over the SIM.
 See docs/sim.md.
 """
 

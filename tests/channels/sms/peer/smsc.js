@@ -21,6 +21,11 @@
 //     esm_class} a binary one (short_message = the hex's bytes, UDH included), e.g. SIM data.
 //   GET /messages: each submitted message with its protocol_id, data_coding, esm_class, the
 //     short_message as it came (hex, UDH included), its udh and, for texts, its text.
+//   GET /messages/stream?protocol_id=: every message submitted from now on, pushed as it is
+//     accepted, one JSON object a line (as GET /messages lists them; only those with that
+//     protocol_id when given), until the client hangs up. Ask with HTTP/1.0 and read lines to
+//     the end: no chunking. For `mkoba bench sim`, whose phones must not poll (keep: false
+//     still streams).
 'use strict';
 const http = require('http');
 const smpp = require('smpp');
@@ -40,6 +45,7 @@ let nextId = 1;
 let config = {};
 let stats = {};
 let messages = [];
+const streams = new Set(); // {res, protocolId}: GET /messages/stream clients
 const second = { at: 0, count: 0 };
 
 function reset() {
@@ -95,20 +101,34 @@ function onSubmit(session, pdu) {
     }
     const id = (nextId++).toString(16).toUpperCase();
     session.send(pdu.response({ message_id: id }));
-    if (config.keep) {
+    if (config.keep || streams.size) {
       const sm = pdu.short_message || {};
-      messages.push({ id, source: pdu.source_addr, dest: pdu.destination_addr, data_coding: pdu.data_coding,
+      const message = { id, source: pdu.source_addr, dest: pdu.destination_addr, data_coding: pdu.data_coding,
         esm_class: pdu.esm_class, protocol_id: pdu.protocol_id, registered_delivery: pdu.registered_delivery,
         udh: sm.udh && sm.udh.length ? sm.udh[0].toString('hex') : '',
         hex: (pdu.raw_short_message || Buffer.alloc(0)).toString('hex'),
-        text: typeof sm === 'string' ? sm : (typeof sm.message === 'string' ? sm.message : '') });
+        text: typeof sm === 'string' ? sm : (typeof sm.message === 'string' ? sm.message : '') };
+      if (config.keep) messages.push(message);
+      if (streams.size) push(message);
     }
     if (pdu.registered_delivery & 1) receipt(session, pdu, id);
   };
   if (config.resp_delay_ms) setTimeout(answer, config.resp_delay_ms); else answer();
 }
 
+function push(message) {
+  let line = null;
+  streams.forEach(stream => {
+    if (stream.protocolId !== null && stream.protocolId !== message.protocol_id) return;
+    if (line === null) line = JSON.stringify(message) + '\n';
+    stream.res.write(line);
+  });
+}
+
 const server = smpp.createServer(session => {
+  // Each PDU leaves at once, as an SMSC sends it: Nagle's algorithm would hold a deliver_sm
+  // back until the ESME acknowledged the last segment (its delayed ACK: up to 40 ms).
+  session.socket.setNoDelay(true);
   const onBind = pdu => {
     if (pdu.system_id !== USER || pdu.password !== PASS) {
       stats.bind_failures += 1;
@@ -144,11 +164,26 @@ function moFields(mo) {
 
 const control = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
-  const reply = (status, value) => { res.writeHead(status, { 'content-type': 'application/json' }); res.end(JSON.stringify(value)); };
+  // With its length (not chunked): a lean keep-alive client (the SIM bench's phones) reads it.
+  const reply = (status, value) => {
+    const text = JSON.stringify(value);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
   if (req.method === 'GET' && url.pathname === '/stats') return reply(200, { ...stats, sessions: sessions.size });
   if (req.method === 'GET' && url.pathname === '/messages') {
     const dest = url.searchParams.get('dest');
     return reply(200, dest ? messages.filter(m => m.dest === dest) : messages);
+  }
+  if (req.method === 'GET' && url.pathname === '/messages/stream') {
+    const wanted = url.searchParams.get('protocol_id');
+    const stream = { res, protocolId: wanted === null ? null : Number(wanted) };
+    req.socket.setNoDelay(true);
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    res.flushHeaders();
+    streams.add(stream);
+    res.on('close', () => streams.delete(stream));
+    return undefined;
   }
   if (req.method === 'POST' && url.pathname === '/config') { Object.assign(config, await body(req)); return reply(200, config); }
   if (req.method === 'POST' && url.pathname === '/reset') { reset(); return reply(200, config); }
