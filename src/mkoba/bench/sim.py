@@ -205,6 +205,14 @@ async def _phase(world: World, load: str, seconds: float, rate: float) -> Phase:
     )
 
 
+async def _menu_version(url: str) -> int:
+    """The customer menu the server serves now (its SIMs run it: nothing to push)."""
+    async with httpx.AsyncClient(base_url=url, timeout=30.0) as client:
+        answer = await client.get("/ussd/menus")
+        answer.raise_for_status()
+        return int(answer.json()["menus"]["customer"]["version"])
+
+
 async def _run(
     url: str,
     peer: PeerPorts,
@@ -216,7 +224,8 @@ async def _run(
     rounds: int,
 ) -> list[Phase]:
     numbers = await _funded(url, list(cards), users)
-    phones = [SimPhone(number, cards[number], master, PIN) for number in numbers]
+    menu = await _menu_version(url)
+    phones = [SimPhone(number, cards[number], master, PIN, menu) for number in numbers]
     if users > 1:
         payees = numbers[1:] + numbers[:1]
     else:  # one phone pays someone who holds no SIM of the bench's

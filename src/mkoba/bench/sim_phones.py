@@ -27,7 +27,6 @@ from mkoba.parties import SecretKey
 
 # The short code the SIMs write to; the server answers from it.
 SHORT_CODE = "334"
-MENU_VERSION = 1
 KEY_VERSION = 1
 POR_OK = 0x00
 # 89 (telecom) 254 (Kenya) 99 (a bench issuer): no real card's ICCID.
@@ -57,8 +56,13 @@ class Outcome:
 class SimPhone:
     """A handset and its SIM: seals a request into an SMS, joins and opens the answer."""
 
-    def __init__(self, msisdn: str, iccid: str, master: SecretKey, pin: str) -> None:
+    def __init__(
+        self, msisdn: str, iccid: str, master: SecretKey, pin: str, menu_version: int
+    ) -> None:
         self.msisdn = msisdn
+        # The menu its SIM runs: the one the server serves, so no menu is pushed to it
+        # over the air while it is measured (that would be other traffic on its line).
+        self.menu_version = menu_version
         self.iccid = iccid
         self._mo_key = envelope.sim_key(master, iccid, KEY_VERSION, envelope.MO)
         self._mt_key = envelope.sim_key(master, iccid, KEY_VERSION, envelope.MT)
@@ -74,7 +78,7 @@ class SimPhone:
         """The SMS user data (UDH included) of the next request: send ``amount`` to ``to``."""
         self.counter += 1
         fields = {"to": to, "amount": amount}
-        data = envelope.applet_request("send_money", fields, self._pin, MENU_VERSION)
+        data = envelope.applet_request("send_money", fields, self._pin, self.menu_version)
         packet = envelope.seal_command(self._mo_key, KEY_VERSION, self.counter, data)
         return envelope.command_sms(packet)
 
