@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,16 +44,6 @@ SHORT_CODE = "334"
 def anyio_backend() -> str:
     """The test and its platform on one asyncio loop."""
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def peer() -> Iterator[Peer]:
-    """The SMSC simulator for this module."""
-    running = Peer()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

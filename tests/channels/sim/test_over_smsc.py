@@ -11,7 +11,7 @@ packet gets the refusal's proof of receipt, a replay pays nothing twice.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,16 +36,6 @@ SHORT_CODE = "334"
 def anyio_backend() -> str:
     """The test and its platform on one asyncio loop."""
     return "asyncio"
-
-
-@pytest.fixture(scope="module")
-def peer() -> Iterator[Peer]:
-    """The SMSC simulator for this module."""
-    running = Peer()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

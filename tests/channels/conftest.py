@@ -1,4 +1,4 @@
-"""A real SMSC peer (npm smpp server) for the SMS tests."""
+"""A real SMSC peer (npm smpp server) for the SMS and SIM-toolkit tests."""
 
 from __future__ import annotations
 
