@@ -20,21 +20,16 @@ import itertools
 from pathlib import Path
 
 from mkoba.app import Platform
-from mkoba.channels.sim import applet, menus, ota
 from mkoba.channels.sim.cards import Cards
-from mkoba.channels.sim.keys import Direction, derive_sim_key, load_master_key
-from mkoba.channels.sim.packet import (
-    TAR_MENU,
-    TAR_MONEY,
-    Response,
-    open_command,
-    open_response,
-    seal_command,
-    seal_response,
-)
-from mkoba.channels.sim.refusals import PacketRefused, PorStatus
 from mkoba.channels.sim.server import SimServer
 from mkoba.channels.ussd.library import SHIPPED, Library
+from mkoba.simcard import applet, menus
+from mkoba.simcard.card import SimCard
+from mkoba.simcard.keys import load_master_key
+from mkoba.simcard.packet import (
+    Response,
+)
+from mkoba.simcard.walk import Refused, Walk
 
 MENU_VERSION = 4
 
@@ -76,43 +71,20 @@ def _luhn_digit(body: str) -> int:
     return -total % 10
 
 
-class Sim:
-    """One SIM in a test: what the applet sends and what it reads back."""
+class Sim(SimCard):
+    """One SIM in a test (``SimCard``), running the shipped customer menu v4 to begin with."""
 
     def __init__(self, iccid: str, keys_dir: Path, key_version: int = 1) -> None:
-        master = load_master_key(keys_dir)
-        self.iccid = iccid
-        self.key_version = key_version
-        self.mo_key = derive_sim_key(master, iccid, key_version, Direction.MO)
-        self.mt_key = derive_sim_key(master, iccid, key_version, Direction.MT)
-        self.counter = 0  # the last MO counter it sealed
-        self.received = 0  # the last MT counter it accepted
-        self.menu = shipped_menu()
-        self.menu_version = MENU_VERSION
-        self._store: dict[int, bytes] = {}  # a download in progress: chunks by index
-        self._store_version = 0
-        self._store_total = 0
-        self.taken: list[int] = []  # the index of every chunk it took, in order
-        self.refused: list[PorStatus] = []  # why it refused the chunks it refused
-
-    def request(self, product: str, pin: str | None = None, **fields: str) -> bytes:
-        """The next command packet asking for ``product``."""
-        self.counter += 1
-        data = applet.encode_request(product, fields, pin, self.menu_version)
-        return seal_command(
-            self.mo_key, self.key_version, tar=TAR_MONEY, counter=self.counter, data=data
+        super().__init__(
+            iccid, load_master_key(keys_dir), key_version=key_version, menu=shipped_menu()
         )
 
-    def open(self, packet: bytes | None) -> Response:
+    def open(self, packet: bytes | None) -> Response:  # type: ignore[override]
         """The server's response, opened (``PacketRefused`` if it is not one for this SIM)."""
         assert packet is not None, "the server sent nothing"
-        response = open_response(
-            packet, key=self.mt_key, key_version=self.key_version, last_counter=self.received
-        )
-        self.received = response.counter
-        return response
+        return super().open(packet)
 
-    def answer(self, packet: bytes | None) -> applet.Answer:
+    def answer(self, packet: bytes | None) -> applet.Answer:  # type: ignore[override]
         """The answer the SIM shows for an accepted request."""
         return applet.decode_answer(self.open(packet).data)
 
@@ -122,81 +94,22 @@ class Sim:
 
         ``LookupError`` when the menu has no such option: what the SIM runs matters.
         """
-        menu, typed = self.menu, list(inputs)
-        values: dict[str, str] = {}
-        screen = menu.screens[menu.start]
-        for _ in range(len(menu.screens)):
-            if screen.kind == menus.MENU:
-                key = typed.pop(0)
-                option = next((o for o in screen.options if o.key == key), None)
-                if option is None:
-                    raise LookupError(f"menu v{menu.version} has no option {key}")
-                values.update(option.sets)
-                screen = menu.screens[option.next]
-            elif screen.kind == menus.ASK:
-                values[screen.field] = typed.pop(0)
-                screen = menu.screens[screen.next]
-            elif screen.kind == menus.PASS:
-                screen = menu.screens[screen.next]
-            elif screen.kind == menus.REQUEST:
-                fields = {name: template.format_map(values) for name, template in screen.params}
-                return self.request(screen.product, values.get(screen.pin), **fields)
-            else:
-                raise LookupError("the walk ends on a screen that asks nothing")
-        raise AssertionError("the walk goes round in circles")
+        assert self.menu is not None
+        walk = Walk(self.menu)
+        for typed in inputs:
+            try:
+                walk.enter(typed)
+            except Refused as refused:
+                raise LookupError(f"menu v{self.menu_version}: {refused}") from None
+        assert walk.built is not None, "the walk ends on a screen that asks for more"
+        built = walk.built
+        return self.request(built.product, built.pin, **built.fields)
 
     def take_chunk(self, packet: bytes) -> bytes:
         """A pushed menu chunk taken (or refused); the proof of receipt to send back."""
-        try:
-            command = open_command(
-                packet,
-                keys={self.key_version: self.mt_key},
-                last_counter=self.received,
-                tars=frozenset({TAR_MENU}),
-                direction=Direction.MT,
-            )
-            self.received = command.counter
-            chunk = ota.read_chunk(command.data)
-        except PacketRefused as refused:
-            self.refused.append(refused.status)
-            # It names the counter the header gave; no chunk: nothing in it is trusted.
-            return self._receipt(int.from_bytes(packet[10:15], "big"), refused.status, b"")
-        status = self._keep(chunk)
-        data = ota.receipt_data(chunk.version, chunk.index)
-        return self._receipt(command.counter, status, data)
-
-    def _keep(self, chunk: ota.Chunk) -> PorStatus:
-        if chunk.version == self.menu_version:
-            return PorStatus.OK  # it runs this one already (its receipt was lost)
-        if (chunk.version, chunk.total) != (self._store_version, self._store_total):
-            self._store, self._store_version, self._store_total = {}, chunk.version, chunk.total
-        self._store[chunk.index] = chunk.data
-        self.taken.append(chunk.index)
-        if len(self._store) < chunk.total:
-            return PorStatus.OK  # the old menu stays in use meanwhile
-        whole = [self._store[index] for index in range(chunk.total)]
-        self._store, self._store_version, self._store_total = {}, 0, 0
-        try:
-            menu = ota.assemble(whole)
-        except menus.MenuRefused:
-            return PorStatus.CIPHERING_ERROR
-        if menu.version != chunk.version:
-            return PorStatus.CIPHERING_ERROR
-        self.menu, self.menu_version = menu, menu.version
-        return PorStatus.OK
-
-    def _receipt(self, answers: int, status: PorStatus, data: bytes) -> bytes:
-        self.counter += 1
-        return seal_response(
-            self.mo_key,
-            self.key_version,
-            tar=TAR_MENU,
-            counter=self.counter,
-            answers=answers,
-            status=status,
-            data=data,
-            direction=Direction.MO,
-        )
+        pushed = self.take_push(packet)
+        assert pushed.receipt is not None, "not a menu chunk"
+        return pushed.receipt
 
 
 async def platform_server(platform: Platform) -> tuple[Cards, SimServer]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mkoba.channels.sim.keys import Direction, derive_sim_key
-from mkoba.channels.sim.packet import SPI1, TAR_MONEY, nonce
 from mkoba.parties import SecretKey
+from mkoba.simcard.keys import Direction, derive_sim_key
+from mkoba.simcard.packet import SPI1, TAR_MONEY, nonce
 
 MASTER = SecretKey(bytes(range(32)))
 ICCID = "89254012345678901234"

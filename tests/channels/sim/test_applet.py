@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.channels.sim import applet
-from mkoba.channels.sim.applet import Answer, decode_answer, decode_request, encode_request
-from mkoba.channels.sim.refusals import MalformedRequest, PorStatus
+from mkoba.simcard import applet
+from mkoba.simcard.applet import Answer, decode_answer, decode_request, encode_request
+from mkoba.simcard.refusals import MalformedRequest, PorStatus
 
 CANARY = "739146"
 FIELDS = {"to": "254711000002", "amount": "1500"}

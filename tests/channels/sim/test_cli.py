@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from mkoba.channels.sim.cli import sims_app
-from mkoba.channels.sim.refusals import PorStatus
 from mkoba.codes import Code
+from mkoba.simcard.refusals import PorStatus
 from tests.channels.sim.sim import Sim, new_iccid, platform_server
 from tests.products.world import CUSTOMER_PIN, World, running
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mkoba.channels.sim.concat import (
+from mkoba.simcard.concat import (
     COMMAND_PACKET,
     RESPONSE_PACKET,
     BadPart,
@@ -16,7 +16,7 @@ from mkoba.channels.sim.concat import (
     read_part,
     split_packet,
 )
-from mkoba.channels.sim.packet import TAR_MONEY, open_command, packet_max, seal_command
+from mkoba.simcard.packet import TAR_MONEY, open_command, packet_max, seal_command
 from tests.channels.sim.sims import MO_KEY
 
 SIM = "254711000001"

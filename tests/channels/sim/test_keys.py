@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mkoba.channels.sim.keys import (
+from mkoba.simcard.keys import (
     MASTER_KEY_FILE,
     Direction,
     derive_sim_key,

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mkoba.channels.sim import menus, ota
-from mkoba.channels.sim.keys import Direction
-from mkoba.channels.sim.packet import TAR_MENU, open_command, packet_max, seal_command
-from mkoba.channels.sim.refusals import MalformedRequest
 from mkoba.channels.ussd.definition import ROLES
 from mkoba.channels.ussd.library import Library
+from mkoba.simcard import chunks, menus
+from mkoba.simcard.keys import Direction
+from mkoba.simcard.packet import TAR_MENU, open_command, packet_max, seal_command
+from mkoba.simcard.refusals import MalformedRequest
 from tests.channels.sim.sims import MT_KEY
 
 LIBRARY = Library([])
@@ -86,12 +86,12 @@ def test_what_the_format_cannot_carry_is_refused_before_it_is_sent() -> None:
 
 def test_a_menu_chunks_into_packets_of_two_sms_and_assembles_only_whole() -> None:
     document = LIBRARY.get("customer", 4).document  # type: ignore[union-attr]
-    package = ota.package(document)
+    package = chunks.package(document)
     assert (package.role, package.version) == ("customer", 4)
     assert len(package.chunks) > 10
     total = len(package.chunks)
     for index, chunk in enumerate(package.chunks):
-        payload = ota.chunk_payload(4, index, total, chunk)
+        payload = chunks.chunk_payload(4, index, total, chunk)
         packet = seal_command(
             MT_KEY, 1, tar=TAR_MENU, counter=index + 1, data=payload, direction=Direction.MT
         )
@@ -103,17 +103,17 @@ def test_a_menu_chunks_into_packets_of_two_sms_and_assembles_only_whole() -> Non
             tars=frozenset({TAR_MENU}),
             direction=Direction.MT,
         )
-        assert ota.read_chunk(opened.data) == ota.Chunk(4, index, total, chunk)
-    assert ota.assemble(list(package.chunks)) == menus.from_document(document)
+        assert chunks.read_chunk(opened.data) == chunks.Chunk(4, index, total, chunk)
+    assert chunks.assemble(list(package.chunks)) == menus.from_document(document)
     with pytest.raises(menus.MenuRefused, match="digest"):
-        ota.assemble(list(package.chunks[:-1]))
+        chunks.assemble(list(package.chunks[:-1]))
     with pytest.raises(menus.MenuRefused, match="digest"):
-        ota.assemble([package.chunks[1], package.chunks[0], *package.chunks[2:]])
+        chunks.assemble([package.chunks[1], package.chunks[0], *package.chunks[2:]])
 
 
 def test_a_malformed_chunk_is_refused() -> None:
     for payload in (b"", b"\x00\x04\x00\x02", b"\x00\x00\x00\x02x", b"\x00\x04\x02\x02x"):
         with pytest.raises(MalformedRequest):
-            ota.read_chunk(payload)
+            chunks.read_chunk(payload)
     with pytest.raises(MalformedRequest):
-        ota.read_receipt(b"\x00\x04")
+        chunks.read_receipt(b"\x00\x04")

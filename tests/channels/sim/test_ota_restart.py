@@ -21,14 +21,14 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.channels.sim.channel import SimChannel
-from mkoba.channels.sim.concat import (
+from mkoba.channels.ussd import UssdChannel
+from mkoba.codes import Code
+from mkoba.simcard.concat import (
     COMMAND_PACKET,
     RESPONSE_PACKET,
     Joiner,
     split_packet,
 )
-from mkoba.channels.ussd import UssdChannel
-from mkoba.codes import Code
 from tests.channels.sim.sim import Sim, customer_v5, new_iccid
 from tests.processor.world import settings_for
 from tests.products.world import CUSTOMER_PIN, World

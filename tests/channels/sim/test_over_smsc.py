@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from mkoba.app import Platform
-from mkoba.channels.sim.applet import decode_answer
-from mkoba.channels.sim.concat import COMMAND_PACKET, RESPONSE_PACKET, Joiner, split_packet
-from mkoba.channels.sim.refusals import PorStatus
 from mkoba.codes import Code
+from mkoba.simcard.applet import decode_answer
+from mkoba.simcard.concat import COMMAND_PACKET, RESPONSE_PACKET, Joiner, split_packet
+from mkoba.simcard.refusals import PorStatus
 from tests.channels.sim.sim import Sim, new_iccid
 from tests.channels.sms.peer import Peer
 from tests.conftest import MakePlatform

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mkoba.channels.sim.keys import Direction, derive_sim_key
-from mkoba.channels.sim.packet import (
+from mkoba.simcard.keys import Direction, derive_sim_key
+from mkoba.simcard.packet import (
     SPI1,
     TAR_MENU,
     TAR_MONEY,
@@ -18,7 +18,7 @@ from mkoba.channels.sim.packet import (
     seal_command,
     seal_response,
 )
-from mkoba.channels.sim.refusals import (
+from mkoba.simcard.refusals import (
     ChecksumFailed,
     CipheringError,
     CounterBlocked,

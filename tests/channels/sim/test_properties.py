@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mkoba.channels.sim.packet import (
+from mkoba.simcard.packet import (
     TAR_MONEY,
     counter_window,
     open_command,
@@ -15,7 +15,7 @@ from mkoba.channels.sim.packet import (
     seal_command,
     seal_response,
 )
-from mkoba.channels.sim.refusals import CounterLow, PacketRefused, PorStatus
+from mkoba.simcard.refusals import CounterLow, PacketRefused, PorStatus
 from tests.channels.sim.sims import MO_KEY, MT_KEY
 
 KEYS = {1: MO_KEY}

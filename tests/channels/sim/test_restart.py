@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mkoba.channels.sim.cards import mt_block
-from mkoba.channels.sim.refusals import PorStatus
 from mkoba.codes import Code
+from mkoba.simcard.refusals import PorStatus
 from tests.channels.sim.sim import Sim, new_iccid, platform_server
 from tests.products.world import CUSTOMER_PIN, KSH, World, running, wallet
 

@@ -13,12 +13,12 @@ import logging
 import pytest
 
 from mkoba.app import Platform
-from mkoba.channels.sim.applet import decode_answer, decode_request, encode_request
 from mkoba.channels.sim.cards import CardError, Cards
-from mkoba.channels.sim.refusals import ChecksumFailed, PorStatus
 from mkoba.channels.sim.server import SimServer
 from mkoba.codes import Code
 from mkoba.parties import Party
+from mkoba.simcard.applet import decode_answer, decode_request, encode_request
+from mkoba.simcard.refusals import ChecksumFailed, PorStatus
 from tests.channels.sim.sim import MENU_VERSION, Sim, new_iccid, platform_server
 from tests.conftest import MakePlatform
 from tests.products.world import CUSTOMER_PIN, KSH, World, wallet

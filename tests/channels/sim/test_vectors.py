@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from Crypto.Cipher import AES
 
-from mkoba.channels.sim.packet import (
+from mkoba.simcard.packet import (
     TAR_MONEY,
     open_command,
     open_response,
     seal_command,
     seal_response,
 )
-from mkoba.channels.sim.refusals import PorStatus
+from mkoba.simcard.refusals import PorStatus
 from tests.channels.sim.sims import MO_KEY, MT_KEY, REQUEST
 
 COMMAND = bytes.fromhex(

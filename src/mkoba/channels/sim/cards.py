@@ -28,11 +28,11 @@ import asyncio
 from collections.abc import Callable
 
 from mkoba.channels.sim import schema
-from mkoba.channels.sim.keys import check_iccid, check_key_version
-from mkoba.channels.sim.packet import counter_limit, counter_window
-from mkoba.channels.sim.refusals import CounterBlocked, CounterLow, UnknownKeyVersion
 from mkoba.channels.sim.schema import CardRow
 from mkoba.ports import Tables
+from mkoba.simcard.keys import check_iccid, check_key_version
+from mkoba.simcard.packet import counter_limit, counter_window
+from mkoba.simcard.refusals import CounterBlocked, CounterLow, UnknownKeyVersion
 
 # MT counters reserved by one write: far inside the window a SIM accepts.
 mt_block = 100

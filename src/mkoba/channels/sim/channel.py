@@ -23,14 +23,14 @@ import time
 from typing import TYPE_CHECKING
 
 from mkoba.channels.sim.cards import Cards
-from mkoba.channels.sim.concat import COMMAND_PACKET, RESPONSE_PACKET, BadPart, Joiner, split_packet
 from mkoba.channels.sim.downloads import Downloads
-from mkoba.channels.sim.keys import KeyRing, load_master_key
 from mkoba.channels.sim.ota import MenuSource, Pusher, Send
 from mkoba.channels.sim.schema import OWN_TABLES
 from mkoba.channels.sim.server import SimServer
 from mkoba.ports import Ports, Tables
 from mkoba.settings import Settings
+from mkoba.simcard.concat import COMMAND_PACKET, RESPONSE_PACKET, BadPart, Joiner, split_packet
+from mkoba.simcard.keys import KeyRing, load_master_key
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

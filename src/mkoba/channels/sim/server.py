@@ -27,28 +27,28 @@ import logging
 from collections.abc import Callable
 
 from mkoba.catalog import Profile
-from mkoba.channels.sim import applet
-from mkoba.channels.sim.applet import Answer
 from mkoba.channels.sim.cards import Cards
-from mkoba.channels.sim.keys import Direction, KeyRing
-from mkoba.channels.sim.packet import (
-    KNOWN_TARS,
-    TAR_MONEY,
-    open_command,
-    seal_response,
-)
-from mkoba.channels.sim.refusals import (
-    MalformedRequest,
-    PacketRefused,
-    PorStatus,
-    UnknownKeyVersion,
-)
 from mkoba.channels.sim.schema import CardRow
 from mkoba.codes import Code
 from mkoba.commands import BadCommand, parse
 from mkoba.parties import SecretKey, seal_pin
 from mkoba.ports import Submit, Unavailable
 from mkoba.processor.request import Channel, Request
+from mkoba.simcard import applet
+from mkoba.simcard.applet import Answer
+from mkoba.simcard.keys import Direction, KeyRing
+from mkoba.simcard.packet import (
+    KNOWN_TARS,
+    TAR_MONEY,
+    open_command,
+    seal_response,
+)
+from mkoba.simcard.refusals import (
+    MalformedRequest,
+    PacketRefused,
+    PorStatus,
+    UnknownKeyVersion,
+)
 
 log = logging.getLogger(__name__)
 # The services a SIM's command packets ask for. On the menu TAR (TAR_MENU) the server

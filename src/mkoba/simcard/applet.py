@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mkoba.channels.sim.refusals import MalformedRequest
 from mkoba.parties import Pin
+from mkoba.simcard.refusals import MalformedRequest
 from mkoba.text import text_problem
 
 FORMAT = 0x01

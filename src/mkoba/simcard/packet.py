@@ -37,8 +37,9 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mkoba.channels.sim.keys import Direction, check_key_version
-from mkoba.channels.sim.refusals import (
+from mkoba.parties import SecretKey
+from mkoba.simcard.keys import Direction, check_key_version
+from mkoba.simcard.refusals import (
     ChecksumFailed,
     CipheringError,
     CounterBlocked,
@@ -51,12 +52,12 @@ from mkoba.channels.sim.refusals import (
     UnknownKeyVersion,
     UnreadableHeader,
 )
-from mkoba.parties import SecretKey
 
 # Toolkit application references: which service of ours a packet is for.
 TAR_MONEY = bytes.fromhex("4d4b01")  # "MK" 01: transactions (send money, pay bill, ...)
 TAR_MENU = bytes.fromhex("4d4b02")  # "MK" 02: over-the-air menus
-KNOWN_TARS = frozenset({TAR_MONEY, TAR_MENU})
+TAR_PROMPT = bytes.fromhex("4d4b03")  # "MK" 03: STK payment prompts pushed to the SIM
+KNOWN_TARS = frozenset({TAR_MONEY, TAR_MENU, TAR_PROMPT})
 
 tag_bytes = 16
 counter_bytes = 5
