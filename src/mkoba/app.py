@@ -51,13 +51,7 @@ from mkoba.ledger.identity import ensure_ledger_id, ledger_id
 from mkoba.ledger.loop_writer import LoopWriter
 from mkoba.outbox import Gateway, MemorySmsc, OutboxSender
 from mkoba.outbox.schema import SCHEMA as OUTBOX_SCHEMA
-from mkoba.parties import (
-    OPERATOR_ID,
-    Directory,
-    PinVault,
-    SecretKey,
-    load_or_create_key,
-)
+from mkoba.parties import OPERATOR_ID, Directory, PinVault, SecretKey, load_or_create_key
 from mkoba.parties.chart import operator_accounts, operator_change
 from mkoba.ports import Channel, Fronts, Ports, SoleFront, Unavailable
 from mkoba.processor import history, ids
@@ -162,13 +156,19 @@ class Platform:
             self.sim = SimChannel(ports, settings, tables)
             self.sms.sim_data = self.sim.sim_data
             # Its menus over the air are the USSD menus, pushed as SIM data SMS.
-            self.sim.menu_document, self.sim.send = ussd.menu_document, self.sms.sim_sender()
+            self.sim.menu_document, self.sim.send = (
+                ussd.menu_document,
+                self.sms.sim_sender(self.smsc),
+            )
             self.channels += [self.sms, self.sim]
         # The smartphone app (where its validation server runs: ``AppChannel``'s docstring).
         self.app_channel = AppChannel(ports, settings, tables)
         self.channels.append(self.app_channel)
         self.daraja = DarajaChannel(ports, settings, tables)
         self.channels.append(self.daraja)
+        if self.sim is not None:  # STK prompts to a line with a SIM card: a secured push
+            self.daraja.daraja.reach = self.sim.prompts.reach
+            self.sim.server.answer_prompt = self.daraja.answer_from_handset
         # The staff API, on a listener of its own (``console_app``), in the process that
         # holds the writer: never on a front.
         self.console = (

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from mkoba.parties.handsets import HandsetCredential
     from mkoba.settings import Settings
 
 from mkoba.app import channel_commands
@@ -235,8 +236,16 @@ def phone(
     credential: bool = typer.Option(
         False, "--credential", help="Print the phone's handset credential (for curl) and exit"
     ),
+    sim: bool = typer.Option(
+        False, "--sim", help="With its SIM-toolkit SIM: the M-PESA menu on the SIM (docs/sim.md)"
+    ),
+    iccid: str | None = typer.Option(None, help="Which SIM (default: the number's newest)"),
+    sims_dir: str = typer.Option(
+        "var/sims", envvar="MKOBA_SIMS_DIR", help="The SIM files (mkoba sims provision)"
+    ),
+    short_code: str = typer.Option("334", help="The short code the SIM writes to"),
 ) -> None:
-    """A handset in the terminal: dial *334#, read SMS, answer STK prompts."""
+    """A handset in the terminal: dial *334#, read SMS, answer STK prompts; --sim: the SIM."""
     from mkoba.parties import InvalidMsisdn, normalize_msisdn
     from mkoba.phone.handset import run as run_phone
     from mkoba.phone.pairing import PairingError, pair
@@ -255,7 +264,47 @@ def phone(
         # Asked for on purpose, to stdout only: curl -H "Authorization: Handset $(...)".
         typer.echo(paired.reveal())
         raise typer.Exit(0)
+    if sim:
+        raise typer.Exit(
+            _sim_phone(number, url, paired, Path(keys_dir), Path(sims_dir), iccid, short_code)
+        )
     raise typer.Exit(run_phone(number, url, console, paired))
+
+
+def _sim_phone(
+    number: str,
+    url: str,
+    paired: HandsetCredential,
+    keys_dir: Path,
+    sims_dir: Path,
+    iccid: str | None,
+    short_code: str,
+) -> int:
+    """``mkoba phone N --sim``: the handset with the number's SIM card in it."""
+    from mkoba.phone.server import Server
+    from mkoba.phone.sim_handset import SimHandset
+    from mkoba.simcard import simfile
+    from mkoba.simcard.keys import MASTER_KEY_FILE, load_master_key
+
+    if not (keys_dir / MASTER_KEY_FILE).exists():
+        error_console.print(
+            f"[red]no SIM master key in {keys_dir}: give the server's --keys-dir[/red]"
+        )
+        return 2
+    try:
+        card = simfile.load(simfile.find(sims_dir, number, iccid), load_master_key(keys_dir))
+    except (simfile.SimFileError, ValueError) as problem:
+        error_console.print(f"[red]{problem}[/red]")
+        return 2
+    if card.msisdn != number:
+        error_console.print(f"[red]SIM {card.card.iccid} serves {card.msisdn}, not {number}[/red]")
+        return 2
+    server = Server(url, number, credential=paired)
+    try:
+        SimHandset(server, console, card, short_code).run()
+    finally:
+        server.close()
+    return 0
 
 
 def local_time(ns: int, zone: ZoneInfo) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
 from mkoba.ledger import Balance, Snapshot, Write
-from mkoba.parties import Credential, Party, PartyKind, Purpose, SecretKey
+from mkoba.parties import Credential, Party, PartyKind, Pin, Purpose, SecretKey
 from mkoba.processor.request import Request, Response
 
 if TYPE_CHECKING:
@@ -147,6 +147,30 @@ class Ports:
     transport_key: SecretKey
     # The fronts of the cluster form, or the one process (late bound: made at start).
     fronts: Callable[[], Fronts]
+
+
+class HandsetPrompt(NamedTuple):
+    """An STK payment prompt for a customer's handset (Daraja's push), to be shown by
+    whichever channel reaches that handset (the SIM toolkit's secured push)."""
+
+    msisdn: str
+    checkout_id: str
+    text: str
+    expires_in_s: int
+
+
+class PromptAnswer(NamedTuple):
+    """What came of a customer's answer to a prompt: TranProc's code and message."""
+
+    code: str
+    message: str
+    receipt: str = ""
+
+
+# Shows a prompt on the handset; False when it cannot reach that handset.
+ReachHandset = Callable[[HandsetPrompt], bool]
+# The customer on ``msisdn`` answered prompt ``checkout_id``: the PIN, or None (Cancel).
+AnswerPrompt = Callable[[str, str, Pin | None], Awaitable[PromptAnswer]]
 
 
 class HeldReversal(NamedTuple):

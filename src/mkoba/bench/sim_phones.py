@@ -17,6 +17,7 @@ import contextlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 
@@ -118,7 +119,9 @@ def provision(db: str, numbers: Sequence[str]) -> dict[str, str]:
     cards = {}
     for serial, number in enumerate(numbers, 1):
         iccid = bench_iccid(serial)
-        arguments = ["provision", iccid, "--msisdn", number, "--db", db]
+        # The SIMs' own files next to the bench's store, not in the working folder.
+        sims_dir = str(Path(db).parent / "sims")
+        arguments = ["provision", iccid, "--msisdn", number, "--db", db, "--sims-dir", sims_dir]
         said = io.StringIO()
         with contextlib.redirect_stdout(said):
             code = sims.main(arguments, prog_name="mkoba sims", standalone_mode=False)

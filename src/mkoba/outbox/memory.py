@@ -23,6 +23,9 @@ class Sms(NamedTuple):
     at: float
     # The outbox row it was sent from (0 for messages that came another way).
     outbox_id: int = 0
+    # SIM data (a SIM-toolkit packet's SMS, 8-bit, user data header included): a
+    # phone hands it to its SIM and never shows it; ``body`` is then empty.
+    data: bytes = b""
 
 
 class MemorySmsc:
@@ -38,12 +41,21 @@ class MemorySmsc:
 
     async def send(self, message: Message) -> Delivery:
         """Put the message in the recipient's inbox."""
-        inbox = self._inboxes.setdefault(message.recipient, deque(maxlen=inbox_messages_max))
-        inbox.append(Sms(next(self._ids), self.sender, message.body, time.time(), message.id))
-        event = self._arrivals.pop(message.recipient, None)
+        self._deliver(
+            message.recipient,
+            Sms(next(self._ids), self.sender, message.body, time.time(), message.id),
+        )
+        return Delivery.DELIVERED
+
+    def send_data(self, sender: str, msisdn: str, user_data: bytes) -> None:
+        """Deliver one SIM data SMS (its user data, header included) to ``msisdn``."""
+        self._deliver(msisdn, Sms(next(self._ids), sender, "", time.time(), data=user_data))
+
+    def _deliver(self, msisdn: str, sms: Sms) -> None:
+        self._inboxes.setdefault(msisdn, deque(maxlen=inbox_messages_max)).append(sms)
+        event = self._arrivals.pop(msisdn, None)
         if event is not None:
             event.set()
-        return Delivery.DELIVERED
 
     def sent_from(self, outbox_id: int) -> Sms | None:
         """The message a given outbox row became, if it has arrived."""

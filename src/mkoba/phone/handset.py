@@ -119,17 +119,28 @@ class Handset:
     # -- SMS --------------------------------------------------------------------------
 
     def _catch_up(self) -> None:
-        self.inbox = self.server.inbox()
-        if self.inbox:
-            self.last_sms = max(sms.id for sms in self.inbox)
+        arrived = self.server.inbox()
+        if arrived:
+            self.last_sms = max(sms.id for sms in arrived)
+        self.inbox = [sms for sms in arrived if not sms.data]
+        for sms in arrived:
+            if sms.data:
+                self._sim_data(sms)
         self.console.print(f"[dim]{len(self.inbox)} messages in the inbox[/dim]")
 
     def _new_sms(self, wait_s: float = 0.0) -> None:
         fresh = self.server.inbox(self.last_sms, wait_s)
         for sms in fresh:
             self.last_sms = max(self.last_sms, sms.id)
+            if sms.data:
+                self._sim_data(sms)
+                continue
             self.inbox.append(sms)
             self._show_sms(sms, new=True)
+
+    def _sim_data(self, sms: Sms) -> None:
+        """SIM data goes to the SIM, never to the screen (a phone without a SIM applet
+        drops it)."""
 
     def _show_inbox(self) -> None:
         self._new_sms()

@@ -38,6 +38,8 @@ class Sms(NamedTuple):
     sender: str
     text: str
     at: float
+    # SIM data (a secured packet's SMS, for the SIM; never shown): its user data.
+    data: bytes = b""
 
 
 class StkPrompt(NamedTuple):
@@ -166,7 +168,13 @@ class Server:
             raise Unpaired
         response.raise_for_status()
         return [
-            Sms(int(m["id"]), str(m["from"]), str(m["text"]), float(m["at"]))
+            Sms(
+                int(m["id"]),
+                str(m["from"]),
+                str(m["text"]),
+                float(m["at"]),
+                bytes.fromhex(str(m.get("data") or "")),
+            )
             for m in response.json().get("messages", [])
         ]
 
@@ -181,6 +189,26 @@ class Server:
             raise Unpaired
         body = response.json()
         return str(body.get("reply") or body.get("message") or "")
+
+    def send_sim_data(self, to: str, user_data: bytes) -> None:
+        """Send one SIM data SMS (8-bit, its user data header included) to ``to``."""
+        response = self.client.post(
+            "/api/v1/sms/inbound",
+            json={"from": self.msisdn, "to": to, "data": user_data.hex()},
+        )
+        if response.status_code == 404:
+            raise Unavailable("this server has no SIM channel, or takes no SMS from phones")
+        if response.status_code == 401:
+            raise Unpaired
+        response.raise_for_status()
+
+    def menu_document(self, role: str) -> str:
+        """The role's current USSD menu definition, JSON (what a SIM is personalised with)."""
+        response = self.client.get(f"/ussd/menus/{role}")
+        if response.status_code == 404:
+            raise Unavailable(f"this server serves no {role} menu")
+        response.raise_for_status()
+        return response.text
 
     # -- STK push ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,9 @@ def anyio_backend() -> str:
 
 def sims(db: Path, *args: str) -> tuple[int, str]:
     """Run ``mkoba sims ARGS`` on the store at ``db``: exit code and output."""
-    result = CliRunner(env={"COLUMNS": "200", "NO_COLOR": "1"}).invoke(
-        sims_app, [*args, "--db", str(db)]
-    )
+    result = CliRunner(
+        env={"COLUMNS": "200", "NO_COLOR": "1", "MKOBA_SIMS_DIR": str(db.parent / "sims")}
+    ).invoke(sims_app, [*args, "--db", str(db)])
     return result.exit_code, result.output
 
 
@@ -40,8 +41,12 @@ async def test_cards_provisioned_on_the_store_are_served_after_a_start(tmp_path:
 
     assert sims(db, "provision", first, "--msisdn", "0" + number[3:]) == (
         0,
-        f"provisioned {first} for {number} (customer, key version 1)\n",
+        f"provisioned {first} for {number} (customer, key version 1)\n"
+        f"its SIM file: {tmp_path / 'sims' / first}.json (mkoba phone {number} --sim)\n",
     )
+    card_file = json.loads((tmp_path / "sims" / f"{first}.json").read_text())
+    assert card_file["msisdn"] == number and card_file["counter"] == 0
+    assert not any("key" in name and name != "key_version" for name in card_file)
     code, said = sims(db, "provision", first, "--msisdn", number)
     assert (code, said.strip()) == (2, "this ICCID is already provisioned")
     code, said = sims(db, "provision", second, "--msisdn", number, "--role", "agent")

@@ -22,6 +22,7 @@ from mkoba.parties.handsets import SCHEME, HandsetKey
 
 if TYPE_CHECKING:
     from mkoba.outbox import MemorySmsc
+    from mkoba.outbox.memory import Sms
 
 # Long-polling the inbox waits at most this long.
 wait_s_max = 30.0
@@ -43,6 +44,14 @@ def _error(
         status_code=status,
         headers=headers,
     )
+
+
+def _shown(sms: Sms) -> dict[str, object]:
+    """A message as the inbox lists it; SIM data (for the phone's SIM) as hex in ``data``."""
+    shown: dict[str, object] = {"id": sms.id, "from": sms.sender, "text": sms.body, "at": sms.at}
+    if sms.data:
+        shown["data"] = sms.data.hex()
+    return shown
 
 
 def mount(app: FastAPI, smsc: MemorySmsc, handsets: HandsetKey) -> None:
@@ -73,9 +82,6 @@ def mount(app: FastAPI, smsc: MemorySmsc, handsets: HandsetKey) -> None:
         return JSONResponse(
             {
                 "msisdn": number,
-                "messages": [
-                    {"id": sms.id, "from": sms.sender, "text": sms.body, "at": sms.at}
-                    for sms in messages
-                ],
+                "messages": [_shown(sms) for sms in messages],
             }
         )

@@ -21,8 +21,10 @@ from mkoba.channels.daraja.owners import Takeover
 from mkoba.channels.daraja.payloads import RENDERERS
 from mkoba.channels.daraja.state import Daraja
 from mkoba.channels.daraja.validation import DarajaValidation
+from mkoba.codes import Code
 from mkoba.ledger import Write, WriteMode
-from mkoba.ports import Ports, Tables
+from mkoba.parties import Pin
+from mkoba.ports import Ports, PromptAnswer, Tables
 from mkoba.processor.services import Renderer
 from mkoba.settings import Settings
 
@@ -72,6 +74,24 @@ class DarajaChannel:
     def front_rows(self) -> Admission:
         """What the core commits for fronts (after ``start``): see ``front_rows``."""
         return front_rows(self.daraja.outbox)
+
+    async def answer_from_handset(
+        self, msisdn: str, checkout_id: str, pin: Pin | None
+    ) -> PromptAnswer:
+        """A prompt answered on another channel's handset (the PIN typed on a SIM-toolkit
+        SIM, or None: Cancel). Another number's prompt is answered as one that does not
+        exist, before its PIN is looked at (as the handset routes do)."""
+        daraja = self.daraja
+        if not daraja.running:
+            return PromptAnswer(str(Code.SYSTEM_BUSY), Code.SYSTEM_BUSY.message)
+        prompt = await daraja.prompts.find(checkout_id)
+        if prompt is None or prompt.msisdn != msisdn:
+            return PromptAnswer("unknown_prompt", "There is no such request.")
+        if pin is None:
+            outcome = await daraja.prompts.cancel(checkout_id)
+        else:
+            outcome = await daraja.prompts.answer(checkout_id, pin.reveal())
+        return PromptAnswer(outcome.code, outcome.message, outcome.receipt or "")
 
     def mount(self, app: FastAPI) -> None:
         """The Daraja routes and the handset's STK routes (not on a core: fronts serve them)."""

@@ -45,7 +45,7 @@ from mkoba.commands import catalog as commands
 from mkoba.ledger import Write
 from mkoba.outbox import reads as outbox_reads
 from mkoba.parties import PartyKind, Pin, SealedPin, seal_pin
-from mkoba.ports import Unavailable
+from mkoba.ports import HandsetPrompt, Unavailable
 from mkoba.processor import history
 from mkoba.processor.request import Callback, Channel, Request, Response
 from mkoba.processor.status import Status
@@ -137,6 +137,9 @@ class Prompts:
         event = self.arrivals.pop(prompt.msisdn, None)
         if event is not None:
             event.set()
+        if daraja.reach is not None:  # a SIM-toolkit SIM: pushed to it, secured
+            text = prompt_text(prompt, currency)
+            daraja.reach(HandsetPrompt(prompt.msisdn, prompt.checkout_id, text, int(delay_s)))
         if daraja.sandbox.acts_for(prompt.msisdn):
             action = daraja.sandbox.rules.action(prompt.amount // currency.minor_per_major)
             if action not in (Action.OFF, Action.IGNORE):

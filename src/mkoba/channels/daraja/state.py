@@ -21,7 +21,7 @@ from mkoba.channels.daraja.schema import OWNERS, OWNERS_MIGRATION, SCHEMA
 from mkoba.channels.daraja.vault import Vault
 from mkoba.ledger import Write
 from mkoba.outbox import Message
-from mkoba.ports import DirectoryView, Ports, Tables, Unavailable
+from mkoba.ports import DirectoryView, Ports, ReachHandset, Tables, Unavailable
 from mkoba.settings import Settings
 
 if TYPE_CHECKING:
@@ -69,6 +69,9 @@ class Daraja:
         self.conversations: Conversations
         # Between the channel's start and stop: the routes answer only then.
         self.running = False
+        # Set by the composition root: shows a prompt on a handset another channel reaches
+        # (the SIM toolkit's secured push); the handset routes serve every prompt anyway.
+        self.reach: ReachHandset | None = None
         self._passkeys: dict[str, str] = {}
         self._refresher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from mkoba.channels.sim.cards import Cards
 from mkoba.channels.sim.downloads import Downloads
 from mkoba.channels.sim.ota import MenuSource, Pusher, Send
+from mkoba.channels.sim.prompts import SimPrompts
 from mkoba.channels.sim.schema import OWN_TABLES
 from mkoba.channels.sim.server import SimServer
 from mkoba.ports import Ports, Tables
@@ -59,6 +60,9 @@ class SimChannel:
             ports.clock,
             lambda: (self.menu_document, self.send),
         )
+        # STK prompts pushed to SIMs (``prompts.py``): the composition root hands the
+        # Daraja channel ``prompts.reach`` and this server its answer.
+        self.prompts = SimPrompts(self.cards, keys, lambda: self.send)
         self._joiner = Joiner()
         self._expired_at = 0.0
         self._references = itertools.cycle(range(256))
@@ -72,8 +76,9 @@ class SimChannel:
         await self.ota.start()
 
     async def stop(self) -> None:
-        """Stop the menu pushes (how far each got is in the table)."""
+        """Stop the menu and prompt pushes (how far each download got is in the table)."""
         await self.ota.stop()
+        await self.prompts.stop()
 
     async def sim_data(self, source: str, destination: str, user_data: bytes) -> list[bytes]:
         """The SMS user data that answer one SMS of SIM data from ``source`` (none yet

@@ -26,6 +26,7 @@ from mkoba.channels.sim.schema import CardRow
 from mkoba.ledger import Store, open_store
 from mkoba.ledger.queries import execute_write
 from mkoba.parties.msisdn import InvalidMsisdn, normalize_msisdn
+from mkoba.simcard import simfile
 
 sims_app = typer.Typer(
     help="SIM cards of the SIM-toolkit channel: provisioning and swaps (docs/sim.md).",
@@ -34,6 +35,13 @@ sims_app = typer.Typer(
 console = Console()
 DbOption = typer.Option(
     os.environ.get("MKOBA_DB", "var/mkoba.db"), "--db", help="The store", envvar="MKOBA_DB"
+)
+
+SimsDirOption = typer.Option(
+    simfile.DEFAULT_DIR,
+    "--sims-dir",
+    envvar="MKOBA_SIMS_DIR",
+    help="Where the card's file goes, for `mkoba phone N --sim` (no key is in it)",
 )
 
 
@@ -55,6 +63,7 @@ def provision(
     role: str = typer.Option("customer", help=f"The menu it holds: {', '.join(sorted(ROLES))}"),
     key_version: int = typer.Option(1, help="Its key version (1 to 15)"),
     db: str = DbOption,
+    sims_dir: Path = SimsDirOption,
 ) -> None:
     """A new SIM for a number; the number's earlier SIM ends (a SIM swap)."""
     number = _number(msisdn)
@@ -73,7 +82,9 @@ def provision(
                 console.print(f"ended {old.iccid} (sim_swap)", highlight=False)
         new = CardRow(iccid, number, key_version, schema.ACTIVE, "", 0, 0, role, 0, now, now)
         execute_write(store, schema.card_write(new))
+    card_file = simfile.personalise(sims_dir, iccid, number, role, key_version)
     console.print(f"provisioned {iccid} for {number} ({role}, key version {key_version})")
+    console.print(f"its SIM file: {card_file} (mkoba phone {number} --sim)", highlight=False)
 
 
 @sims_app.command("list")

@@ -32,9 +32,9 @@ from mkoba.channels.sim.schema import CardRow
 from mkoba.codes import Code
 from mkoba.commands import BadCommand, parse
 from mkoba.parties import SecretKey, seal_pin
-from mkoba.ports import Submit, Unavailable
+from mkoba.ports import AnswerPrompt, Submit, Unavailable
 from mkoba.processor.request import Channel, Request
-from mkoba.simcard import applet
+from mkoba.simcard import applet, prompt
 from mkoba.simcard.applet import Answer
 from mkoba.simcard.keys import Direction, KeyRing
 from mkoba.simcard.packet import (
@@ -77,6 +77,8 @@ class SimServer:
         self._transport_key = transport_key
         self._clock = clock
         self._profile = profile
+        # Set by the composition root where a Daraja channel runs: STK prompts the SIM answers.
+        self.answer_prompt: AnswerPrompt | None = None
 
     async def handle(self, msisdn: str, packet: bytes) -> bytes | None:
         """The response packet for ``packet`` from ``msisdn``, or None: nothing to send."""
@@ -118,6 +120,8 @@ class SimServer:
     async def _ask(
         self, card: CardRow, counter: int, msisdn: str, asked: applet.AppletRequest
     ) -> Answer:
+        if asked.product == prompt.PRODUCT:
+            return await self._answer_prompt(msisdn, asked)
         request_id = f"sim:{card.iccid}:{counter}"
         try:
             command = parse(asked.product, asked.fields, self._profile())
@@ -140,6 +144,18 @@ class SimServer:
         except (Unavailable, TimeoutError):
             return Answer(str(Code.SYSTEM_BUSY), Code.SYSTEM_BUSY.message)
         return Answer(str(response.code), response.message, response.receipt or "")
+
+    async def _answer_prompt(self, msisdn: str, asked: applet.AppletRequest) -> Answer:
+        """The SIM answered an STK prompt pushed to it: the PIN (or Cancel) to Daraja's
+        prompt, which checks that the prompt is this number's before it looks at the PIN."""
+        checkout_id = asked.fields.get(prompt.FIELD, "")
+        if self.answer_prompt is None or not checkout_id:
+            return Answer("unknown_prompt", "There is no such request.")
+        try:
+            answered = await self.answer_prompt(msisdn, checkout_id, asked.pin)
+        except (Unavailable, TimeoutError):
+            return Answer(str(Code.SYSTEM_BUSY), Code.SYSTEM_BUSY.message)
+        return Answer(answered.code, answered.message, answered.receipt)
 
     async def _refusal(self, card: CardRow, packet: bytes, status: PorStatus) -> bytes | None:
         """A refusal sealed for the card's SIM: it names the counter the header gave."""

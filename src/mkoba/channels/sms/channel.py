@@ -24,7 +24,7 @@ from mkoba.channels.sms.replies import Replies
 from mkoba.channels.sms.schema import SCHEMA
 from mkoba.channels.sms.simdata import SimDataHandler
 from mkoba.channels.sms.tracker import Tracker, is_reply
-from mkoba.outbox import Delivery, Message
+from mkoba.outbox import Delivery, MemorySmsc, Message
 from mkoba.ports import Ports, Tables
 from mkoba.settings import Settings
 
@@ -69,6 +69,8 @@ class SmsChannel:
     """
 
     sim_data: SimDataHandler | None = None
+    # The in-memory SMSC simulated phones read, without a real one (``sim_sender``).
+    memory: MemorySmsc | None = None
 
     def __init__(self, ports: Ports, settings: Settings, tables: Tables) -> None:
         self.ports = ports
@@ -102,12 +104,21 @@ class SmsChannel:
             self.gateway = SmppGateway(self.esme, self.tracker, settings.sms_sender)
             self._address = address
 
-    def sim_sender(self) -> SimSender | None:
-        """How another part sends SIM data download SMS to a phone unprompted (the SIM
-        toolkit's menus over the air), from the SMS sender; None without an SMSC."""
+    def sim_sender(self, memory: MemorySmsc | None = None) -> SimSender | None:
+        """How another part sends SIM data download SMS to a phone unprompted (menus
+        over the air, STK prompts to a SIM), from the SMS sender: through the SMSC when
+        one is bound, else into ``memory``'s inboxes (simulated phones read them)."""
         esme, sender = self.esme, self.settings.sms_sender
         if esme is None:
-            return None
+            if memory is None:
+                return None
+            self.memory = memory
+
+            async def put(msisdn: str, parts: list[bytes]) -> None:
+                for part in parts:
+                    memory.send_data(sender, msisdn, part)
+
+            return put
 
         async def send(msisdn: str, parts: list[bytes]) -> None:
             for part in parts:

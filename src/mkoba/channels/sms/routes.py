@@ -28,7 +28,14 @@ class InboundBody(BaseModel):
 
     sender: str = Field(alias="from", description="the phone number", examples=["0712000001"])
     to: str = Field(description="the short code", examples=["456"], max_length=21)
-    text: str = Field(max_length=1600, examples=["UKO1CZ2IBW Confirmed. Ksh100.00 sent to..."])
+    text: str | None = Field(
+        None, max_length=1600, examples=["UKO1CZ2IBW Confirmed. Ksh100.00 sent to..."]
+    )
+    data: str | None = Field(
+        None,
+        description="SIM data instead of text: one 8-bit SMS's user data (header included), hex",
+        pattern=r"^([0-9a-fA-F]{2}){1,140}$",
+    )
 
 
 def mount(app: FastAPI, channel: SmsChannel) -> None:
@@ -53,5 +60,22 @@ def mount(app: FastAPI, channel: SmsChannel) -> None:
         if handsets.caller(authorization) != msisdn:
             refused = {"ok": False, "message": "the sender's handset credential is needed"}
             return JSONResponse(refused, status_code=401, headers={"WWW-Authenticate": SCHEME})
-        reply = await channel.inbox.handle(msisdn, body.to, body.text)
+        if (body.text is None) == (body.data is None):
+            refused = {"ok": False, "message": "give the SMS's text, or its data (SIM data)"}
+            return JSONResponse(refused, status_code=400)
+        if body.data is not None:
+            return await _sim_data(channel, msisdn, body.to, bytes.fromhex(body.data))
+        reply = await channel.inbox.handle(msisdn, body.to, body.text or "")
         return JSONResponse({"ok": True, "reply": reply})
+
+
+async def _sim_data(channel: SmsChannel, msisdn: str, to: str, data: bytes) -> JSONResponse:
+    """SIM data from a simulated phone: to the SIM channel, its answer into the phone's
+    inbox from the short code it wrote to, as an SMSC would deliver them."""
+    handler, memory = channel.sim_data, channel.memory
+    if handler is None or memory is None:
+        refused = {"ok": False, "message": "this server has no SIM channel"}
+        return JSONResponse(refused, status_code=404)
+    for part in await handler(msisdn, to, data):
+        memory.send_data(to, msisdn, part)
+    return JSONResponse({"ok": True, "reply": ""})
