@@ -7,6 +7,7 @@ with a code that never carries the token or the client secret.
 
 from __future__ import annotations
 
+import asyncio
 import traceback
 import uuid
 from datetime import datetime, timedelta
@@ -286,3 +287,10 @@ def test_rfc3339_date_times_with_any_fraction_and_offset() -> None:
     ):
         with pytest.raises(SimSwapUnavailable):
             _date_time(bad, "c")
+
+
+async def test_concurrent_calls_share_one_token_fetch(served: Served) -> None:
+    sims = provider(served)
+    answers = await asyncio.gather(*(sims.check(SWAPPED_2H_AGO, 72) for _ in range(5)))
+    assert answers == [True] * 5
+    assert served.operator.issued == 1
