@@ -11,6 +11,7 @@ packet gets the refusal's proof of receipt, a replay pays nothing twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from mkoba.simcard.refusals import PorStatus
 from tests.channels.sim.sim import Sim, new_iccid
 from tests.channels.sms.peer import Peer
 from tests.conftest import MakePlatform
+from tests.processor.test_pins import store_dump
 from tests.products.test_payments import biller
 from tests.products.world import CUSTOMER_PIN, KSH, World, wallet
 
@@ -168,3 +170,29 @@ async def test_withdraw_and_pay_bill_from_the_sim_through_the_smsc(
     assert (await world.receipt(bill.receipt))["amount"] == 250 * KSH
     assert (await world.receipt(withdrawn.receipt))["amount"] == 1_000 * KSH
     world.check_books()
+
+
+async def test_a_canary_pin_is_never_in_clear_at_the_smsc_in_logs_or_the_store(
+    platform: Platform, world: World, peer: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = "862047"
+    payer, friend = await world.customer(1_000, pin=canary), await world.customer()
+    assert payer.msisdn and friend.msisdn
+    phone = await phone_for(platform, peer, payer.msisdn)
+    caplog.set_level(logging.DEBUG)
+    sent: list[bytes] = []
+    for packet in (
+        phone.sim.request("send_money", canary, to=str(friend.msisdn), amount="120"),
+        phone.sim.request("balance", canary[::-1]),  # a wrong PIN: refused, never shown
+    ):
+        sent += split_packet(packet, identifier=COMMAND_PACKET, reference=1)
+        phone.send(packet)
+        phone.sim.open(await phone.receive())
+    assert (await world.balances(wallet(friend)))[0] == 120 * KSH  # paid once, with the canary
+    clear = {canary.encode(), canary[::-1].encode()}
+    at_the_smsc = [bytes.fromhex(m["hex"]) for m in peer.messages()] + sent
+    at_the_smsc += [str(m.get("text", "")).encode() for m in peer.messages()]
+    assert not [data for data in at_the_smsc for pin in clear if pin in data]
+    stored = await store_dump(platform.settings.db)
+    assert canary not in stored and canary[::-1] not in stored
+    assert canary not in caplog.text and canary[::-1] not in caplog.text
