@@ -136,6 +136,8 @@ def test_a_mismatched_year_can_be_made_a_penalty_instead() -> None:
 def test_a_name_with_no_letters_or_a_bad_date_is_refused(screener: Screener) -> None:
     with pytest.raises(ValueError, match="no letters"):
         screener.screen(" -- ")
+    with pytest.raises(ValueError, match="over 300 characters"):
+        screener.screen("Kamau " * 60)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         screener.screen("John Doe", "02/01/1970")
 

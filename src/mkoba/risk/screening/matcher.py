@@ -40,6 +40,9 @@ threshold_default = 85.0
 extra_token_penalty = 8.0
 # Score lost when the year of birth agrees but the month or day does not.
 birth_day_penalty = 10.0
+# A screened name longer than this is refused (a registration form's name is far shorter;
+# a huge one would only make screening slow).
+name_chars_max = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,9 +150,11 @@ class Screener:
         """Every entry ``name`` matches, best first (one match per entry, its best name).
 
         ``date_of_birth`` ("YYYY-MM-DD" or a date) narrows individuals: see ``_birth``.
-        A name that normalises to nothing (only punctuation or titles) raises ValueError:
-        screening it would pass anyone.
+        A name that normalises to nothing (only punctuation), or one over ``name_chars_max``
+        characters, raises ValueError: the caller must not treat it as screened clean.
         """
+        if len(name) > name_chars_max:
+            raise ValueError(f"a name over {name_chars_max} characters cannot be screened")
         words = tokens(name)
         if not words:
             raise ValueError("a name with no letters cannot be screened")

@@ -16,7 +16,8 @@ The shape read (the list's own element names)::
 
 Every UN entry is a sanction. Empty alias placeholders (``<ALIAS_NAME/>``) are skipped.
 A date of birth given as a span of years (``FROM_YEAR``..``TO_YEAR``) becomes each year
-of the span. The XML comes from outside, so it is parsed by defusedxml with DTDs
+of the span; one given as ``APPROXIMATELY`` a year (or a date) becomes that year and
+the years either side. The XML comes from outside, so it is parsed by defusedxml with DTDs
 forbidden: no entity expansion (billion laughs) and no external entity (file or URL)
 can be triggered by the file.
 """
@@ -140,9 +141,12 @@ def _dates(birth: ET.Element) -> list[str]:
     than refusing the list: a missing date only means it is not compared.
     """
     date = _text(birth, "DATE")[:10]
+    year = _text(birth, "YEAR") or date[:4]
+    if _text(birth, "TYPE_OF_DATE").upper() == "APPROXIMATELY" and valid_date_of_birth(year[:4]):
+        # "About 1964": any of the years around it, never a day that excludes others.
+        return [str(int(year[:4]) + offset) for offset in (-1, 0, 1)]
     if date and valid_date_of_birth(date):
         return [date]
-    year = _text(birth, "YEAR")
     if year and valid_date_of_birth(year):
         return [year]
     first, last = _text(birth, "FROM_YEAR"), _text(birth, "TO_YEAR")
