@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 from mkoba.app import channel_commands
 from mkoba.bench.commands import bench_app
 from mkoba.catalog.cli import tariffs_app
+from mkoba.catalog.rules_cli import rules_app
 from mkoba.demo.cli import demo_app
 from mkoba.staff.cli import audit_app
 
@@ -36,6 +37,7 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(tariffs_app, name="tariffs")
+app.add_typer(rules_app, name="rules")
 for name, commands in channel_commands():
     app.add_typer(commands, name=name)
 app.add_typer(demo_app, name="demo")

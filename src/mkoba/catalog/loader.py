@@ -298,6 +298,7 @@ def _profile(
             requests.reminders_max,
         ),
         gifts=GiftRules(timedelta(days=version.gifts.validity_days)),
+        risk=version.risk,
     )
 
 

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from mkoba.catalog.errors import CatalogError
+from mkoba.catalog.risk_schema import RiskSchema
 from mkoba.catalog.tariff import Fee, ProductTariff, divide_half_up
 from mkoba.money import Currency
 
@@ -95,6 +96,8 @@ class Profile:
     tariffs: Mapping[str, ProductTariff]
     requests: RequestRules
     gifts: GiftRules
+    # The fraud and AML rules in force (``risk_schema.RiskSchema``); None: no rule runs.
+    risk: RiskSchema | None = None
 
     def __post_init__(self) -> None:
         assert self.effective_from.tzinfo is UTC, "effective_from is UTC"
