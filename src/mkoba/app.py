@@ -63,6 +63,7 @@ from mkoba.processor.services import Services
 from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
+from mkoba.risk.start import start_engine
 from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
@@ -268,6 +269,8 @@ class Platform:
             self.services.subscribers = (self.daraja.payments,)
             self.services.renderers = self.daraja.renderers
         await self._load_usage()
+        if settings.risk_rules:  # the profile's fraud and AML rules (mkoba.risk)
+            self.services.risk = await start_engine(store, self.clock())
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()

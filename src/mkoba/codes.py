@@ -40,6 +40,10 @@ class Code(enum.StrEnum):
     REQUEST_NOT_FOUND = "request_not_found"
     AIRTIME_FAILED = "airtime_failed"
     ROLLED_BACK = "rolled_back"
+    # The risk rules (``mkoba.risk``): held for a check, confirm by sending again, refused.
+    HELD_FOR_REVIEW = "held_for_review"
+    CONFIRM_REQUIRED = "confirm_required"
+    REFUSED_FOR_SECURITY = "refused_for_security"
     OPERATOR_UNFUNDED = "operator_unfunded"
     SYSTEM_BUSY = "system_busy"
     SYSTEM_ERROR = "system_error"
@@ -93,6 +97,9 @@ _HTTP = {
     Code.REQUEST_NOT_FOUND: 404,
     Code.AIRTIME_FAILED: 502,
     Code.ROLLED_BACK: 409,
+    Code.HELD_FOR_REVIEW: 202,
+    Code.CONFIRM_REQUIRED: 428,
+    Code.REFUSED_FOR_SECURITY: 403,
     Code.OPERATOR_UNFUNDED: 503,
     Code.SYSTEM_BUSY: 503,
     Code.SYSTEM_ERROR: 500,
@@ -132,6 +139,12 @@ _MESSAGES = {
     Code.REQUEST_NOT_FOUND: "There is no such request, or it is no longer open.",
     Code.AIRTIME_FAILED: "The airtime could not be delivered; no money moved.",
     Code.ROLLED_BACK: "Your request could not be completed and no money moved. You may try again.",
+    Code.HELD_FOR_REVIEW: "For your security this payment is held for a check. No money has"
+    " moved yet; you will get an SMS when it is done.",
+    Code.CONFIRM_REQUIRED: "For your security, confirm this payment: send it again, with your"
+    " PIN, within 5 minutes.",
+    Code.REFUSED_FOR_SECURITY: "For your security this cannot be done now. Please call customer"
+    " care.",
     Code.OPERATOR_UNFUNDED: "The service cannot pay its part (a commission) yet; no money moved."
     " The operator must fund its fee income (issue_emoney to the operator).",
     Code.SYSTEM_BUSY: "The system is busy. Please try again.",

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     profile: str = Field("kenya", description="catalog profile name or YAML path")
     keys_dir: Path = Field(Path("var/keys"), description="PIN and transport keys (not in the db)")
     demo: bool = Field(True, description="load demo data into an empty store")
+    risk_rules: bool = Field(
+        True, description="run the profile's fraud and AML rules (docs/risk.md); off for a bench"
+    )
     workers: int = Field(64, ge=1, le=4096, description="requests decided concurrently")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"

@@ -75,6 +75,10 @@ def bench_processor(
         " process and a front on it",
     ),
     rounds: int = typer.Option(1, help="Measure every form this many times, interleaved"),
+    rules: str = typer.Option(
+        "off",
+        help="The profile's fraud and AML rules: off, on, or off,on (measured side by side)",
+    ),
 ) -> None:
     """Send-money requests through TranProc: tx/s closed-loop, then p50/p99 at half that rate."""
     from mkoba.bench.processor import Config as ProcessorConfig
@@ -92,6 +96,7 @@ def bench_processor(
         bus=bus,
         split=split,
         rounds=rounds,
+        rules=tuple(_on(value) for value in _split(rules)),
     )
     run_processor(config, console=console, json_lines=json_lines)
 
@@ -272,3 +277,10 @@ def bench_console(
     except BenchError as problem:
         error_console.print(f"[red]bench console:[/red] {problem}")
         raise typer.Exit(1) from None
+
+
+def _on(value: str) -> bool:
+    """``on`` or ``off`` as a flag (anything else is refused by the config's check)."""
+    if value not in ("on", "off"):
+        raise typer.BadParameter(f"{value!r}: give off, on or off,on", param_hint="--rules")
+    return value == "on"

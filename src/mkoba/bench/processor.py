@@ -110,7 +110,10 @@ async def _bench(config: Config, directory: Path, status: Console, emit: Any) ->
             # and heap another one grew would read lower for that alone.
             first: dict[str, Row] = {}
             for form in forms:
-                folder = directory / f"{round_number}-{channel}-{form.store}-{form.processes}"
+                rules = "rules" if form.rules else "plain"
+                folder = (
+                    directory / f"{round_number}-{channel}-{form.store}-{form.processes}-{rules}"
+                )
                 folder.mkdir()
                 for row in await measure_form(config, form, channel, folder, status):
                     base = first.setdefault(row.mode, row)

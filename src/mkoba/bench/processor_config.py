@@ -34,11 +34,14 @@ class Form:
     # False: everything in the bench's process. True: a core (``mkoba serve --role core``,
     # a process of its own) decides; the bench's process is a front on the NATS bus.
     split: bool
+    # The profile's fraud and AML rules run (``MKOBA_RISK_RULES``).
+    rules: bool = False
 
     @property
     def name(self) -> str:
         """What a row says it measured: ``sqlite, one process`` or ``... core + front``."""
-        return f"{self.store}, {'core + front on NATS' if self.split else 'one process'}"
+        where = "core + front on NATS" if self.split else "one process"
+        return f"{self.store}, {where}{', rules on' if self.rules else ''}"
 
     @property
     def processes(self) -> str:
@@ -65,11 +68,15 @@ class Config:
     split: str | None = None
     # Every form measured this many times, interleaved: ratios are of the sums.
     rounds: int = 1
+    # The fraud and AML rules off, on, or both (each store measured each way, interleaved).
+    rules: tuple[bool, ...] = (False,)
 
     def forms(self) -> list[Form]:
         """What to measure, in order: each store in one process, then each split."""
-        ones = [Form(store, split=False) for store in self.stores]
-        return ones + ([Form(store, split=True) for store in self.stores] if self.split else [])
+        ones = [Form(store, False, rules) for store in self.stores for rules in self.rules]
+        if not self.split:
+            return ones
+        return ones + [Form(store, True, rules) for store in self.stores for rules in self.rules]
 
     def problems(self) -> list[str]:
         """Why this configuration cannot run; empty when it can."""
@@ -81,6 +88,8 @@ class Config:
             problems.append(f"give at least one store of {', '.join(STORES)}")
         if len(set(self.stores)) != len(self.stores):
             problems.append("give each store once")
+        if not self.rules or len(set(self.rules)) != len(self.rules):
+            problems.append("rules: off, on, or off,on")
         if not 1 <= self.rounds <= 20:
             problems.append("rounds must be 1..20")
         if not 2 <= self.customers <= customers_max:
@@ -119,6 +128,8 @@ class Row:
     customers: int
     transactions: int
     seconds: float
+    # Payments the risk rules held or asked to confirm (decided, counted as done).
+    risk_decided: int
     tx_per_s: float
     offered_per_s: float
     p50_ms: float

@@ -52,7 +52,9 @@ async def measure_form(
     return rows
 
 
-def _settings(url: str, folder: Path, config: Config, bus: str, role: str) -> Any:
+def _settings(
+    url: str, folder: Path, config: Config, bus: str, role: str, rules: bool = False
+) -> Any:
     from mkoba.settings import Settings
 
     return Settings.model_validate(
@@ -63,6 +65,7 @@ def _settings(url: str, folder: Path, config: Config, bus: str, role: str) -> An
             "workers": max(64, config.clients),
             "bus": bus,
             "role": role,
+            "risk_rules": rules,
         }
     )
 
@@ -82,12 +85,14 @@ async def _one(
     """Both loops on a platform in this process; no delivery left waiting afterwards."""
     from mkoba.app import Platform
 
-    platform = Platform(_settings(url, folder, config, _bus_url(config.bus), "all"))
+    platform = Platform(_settings(url, folder, config, _bus_url(config.bus), "all", form.rules))
     await platform.start()
     try:
         with status.status(f"creating and funding {config.customers:,} customers"):
             msisdns = await populate(platform, config.customers)
         rows = await _loops(platform, config, form, channel, msisdns, status, _children_cpu)
+        for held in platform.processor.deliveries.held():  # compliance lets them through
+            await platform.processor.release(held, approve=True)
         if len(platform.processor.deliveries):
             raise BenchError(f"{len(platform.processor.deliveries)} deliveries still waiting")
     finally:
@@ -110,13 +115,17 @@ async def _split(
     finally:
         await maker.stop()
     bus = bench_bus(config.split)
-    core_env = {"MKOBA_DEMO": "false", "MKOBA_WORKERS": str(max(64, config.clients))}
+    core_env = {
+        "MKOBA_DEMO": "false",
+        "MKOBA_WORKERS": str(max(64, config.clients)),
+        "MKOBA_RISK_RULES": "true" if form.rules else "false",
+    }
     with contextlib.ExitStack() as stack:
         try:
             with status.status("starting the core process"):
                 core = mkoba_serve(folder, url, "core", bus, core_env)
                 await asyncio.to_thread(stack.enter_context, core)
-            front = Platform(_settings(url, folder, config, bus, "front"))
+            front = Platform(_settings(url, folder, config, bus, "front", form.rules))
             await front.start()
             try:
                 return await _loops(front, config, form, channel, msisdns, status, _children_cpu)

@@ -24,7 +24,10 @@ from mkoba.bench.processor_config import (
     warm_up_s,
 )
 from mkoba.bench.processor_world import send_money_requests
+from mkoba.codes import Code
 from mkoba.processor.request import Request
+
+_RISK_DECIDED = frozenset({Code.HELD_FOR_REVIEW, Code.CONFIRM_REQUIRED})
 
 
 class _Samples:
@@ -34,6 +37,7 @@ class _Samples:
         self.answered: list[float] = []
         self.settled: list[float] = []
         self.failures: list[str] = []
+        self.risk_decided = 0
         self.cpu_started = 0.0
         # The CPU seconds of the processes the bench started (None: not counted).
         self.children_cpu: Callable[[], float] | None = None
@@ -53,6 +57,11 @@ async def _transact(
     """One business transaction as a channel does it: the request, then its acknowledgement."""
     response = await platform.request(request)
     answered = time.perf_counter()
+    if response.code in _RISK_DECIDED:  # decided by the risk rules: no money moves now
+        samples.risk_decided += 1
+        samples.answered.append(answered - since)
+        samples.settled.append(answered - since)
+        return
     if not response.ok:
         samples.failures.append(f"{request.id}: {response.code} {response.message}")
         return
@@ -182,6 +191,7 @@ def _row(
         round=0,
         customers=config.customers,
         transactions=len(settled),
+        risk_decided=samples.risk_decided,
         seconds=elapsed,
         tx_per_s=len(settled) / elapsed,
         offered_per_s=offered,

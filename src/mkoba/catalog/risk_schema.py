@@ -137,6 +137,10 @@ class RiskSchema(Strict):
     """A version's rules; a rule it does not name keeps the version before's."""
 
     ctr_threshold: Amount = Field(description="the cash transaction report's threshold")
+    # A held payment waits this long for compliance; then its money goes back unreviewed.
+    hold_hours: Count = 72
+    # A stepped-up payment is confirmed by sending it again (PIN and all) within this long.
+    confirm_minutes: Count = 5
     R1: VelocityCount = VelocityCount()
     R2: VelocityValue
     R3: Structuring

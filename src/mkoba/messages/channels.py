@@ -46,6 +46,12 @@ _OUTCOMES_SW: dict[Code, str] = {
     Code.REQUEST_NOT_FOUND: "Ombi hilo halipo, au halijafunguliwa tena.",
     Code.AIRTIME_FAILED: "Airtime haikuweza kutumwa; hakuna pesa iliyotumwa.",
     Code.ROLLED_BACK: "Ombi lako halikukamilika na hakuna pesa iliyotumwa. Unaweza kujaribu tena.",
+    Code.HELD_FOR_REVIEW: "Kwa usalama wako malipo haya yamesimamishwa kwa ukaguzi. Hakuna pesa"
+    " iliyotumwa bado; utapata SMS yakikamilika.",
+    Code.CONFIRM_REQUIRED: "Kwa usalama wako, thibitisha malipo haya: yatume tena, na PIN yako,"
+    " ndani ya dakika 5.",
+    Code.REFUSED_FOR_SECURITY: "Kwa usalama wako hili haliwezi kufanyika sasa. Tafadhali piga"
+    " huduma kwa wateja.",
     Code.OPERATOR_UNFUNDED: "Huduma haiwezi kulipa sehemu yake sasa; hakuna pesa iliyotumwa.",
     Code.SYSTEM_BUSY: "Mfumo una shughuli nyingi. Tafadhali jaribu tena.",
     Code.SYSTEM_ERROR: "Hitilafu imetokea kwetu; hakuna pesa iliyotumwa.",

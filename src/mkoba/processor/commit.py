@@ -106,13 +106,16 @@ async def first(
     *,
     fingerprint: str | None = None,
     checked: Change | None = None,
+    hold: tuple[int, str] | None = None,
 ) -> Outcome:
     """Phase one: move the money (pending when the channel has a deadline) with its records.
 
     ``checked``: what the request's PIN check changed; committed whatever the outcome.
+    ``hold``: the risk rules hold it (seconds, the message): the money is reserved,
+    pending, and the answer is ``held_for_review`` until compliance releases it.
     """
     profile = services.profile(now)
-    deadline_s = delivery_deadline_s(profile, str(request.channel))
+    deadline_s = hold[0] if hold else delivery_deadline_s(profile, str(request.channel))
     number = services.counter.next()
     # An external effect needs the money reserved first, whatever the channel.
     two_phase = bool(deadline_s) or plan.effect is not None
@@ -156,7 +159,10 @@ async def first(
         data = dict(plan.data, receipt=receipt)
         if plan.balance_of:
             data["balance"] = rows.available(plan.balance_of)
-        response = Response(request.id, Code.OK, plan.message or Code.OK.message, receipt, data)
+        if hold:
+            response = Response(request.id, Code.HELD_FOR_REVIEW, hold[1], receipt, data)
+        else:
+            response = Response(request.id, Code.OK, plan.message or Code.OK.message, receipt, data)
         stored = response.to_json()
         decided.append((response, stored))
         status = Status.PENDING if two_phase else Status.COMPLETED
@@ -183,7 +189,7 @@ async def first(
         services.directory.apply(checked)
     # The last run's: the writer runs attach again when it decides a batch again.
     response, stored = decided[-1]
-    if not response.ok:
+    if not response.ok and response.code is not Code.HELD_FOR_REVIEW:
         return Outcome(response, None, stored)
     if plan.usage:
         services.usage[usage_key] = used

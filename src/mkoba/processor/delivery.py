@@ -58,13 +58,18 @@ class Deliveries:
         # Posts under way: a duplicated acknowledgement meanwhile waits for the outcome.
         self._settling: dict[str, asyncio.Future[bool]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Held by the risk rules: only ``release`` posts or voids them before their deadline.
+        self._held: set[str] = set()
         self.posted = 0
         self.rolled_back = 0
         # Told of each rollback, so that replays answer ROLLED_BACK from then on.
         self.on_rolled_back: Callable[[str, Response], None] | None = None
 
     def expect(self, awaiting: Awaiting) -> None:
-        """Wait for ``awaiting``'s delivery until its deadline."""
+        """Wait for ``awaiting``'s delivery until its deadline (a payment the risk rules
+        held: for compliance's word, ``release``; a channel's acknowledgement is not it)."""
+        if awaiting.response.code is Code.HELD_FOR_REVIEW:
+            self._held.add(awaiting.request_id)
         loop = asyncio.get_running_loop()
         delay_s = max(0.0, (awaiting.deadline - self.services.clock()) / 1e9)
         handle = loop.call_later(delay_s, self._deadline, awaiting.request_id)
@@ -84,8 +89,10 @@ class Deliveries:
         """The response is going to the user: move the money for good, durably.
 
         True once posted; False if it was rolled back first (too late); None if
-        ``request_id`` was not waiting for its delivery.
+        ``request_id`` was not waiting for its delivery (or is held for compliance).
         """
+        if request_id in self._held:
+            return None
         entry = self._awaiting.pop(request_id, None)
         if entry is None:
             settling = self._settling.get(request_id)
@@ -137,14 +144,39 @@ class Deliveries:
         return done
 
     async def undelivered(self, request_id: str) -> bool:
-        """The channel knows the response did not arrive: roll back now."""
+        """The channel knows the response did not arrive: roll back now (not a held one:
+        its customer is told by SMS when compliance decides)."""
+        if request_id in self._held:
+            return False
         entry = self._awaiting.pop(request_id, None)
         if entry is None:
             return False
         entry[1].cancel()
         return await self._roll_back(entry[0])
 
+    async def release(self, request_id: str, approve: bool) -> bool | None:
+        """Compliance's word on a held payment: post it (``approve``) or give the money
+        back. True if it went that way; False if it could not (already rolled back, or
+        posting found it expired); None if ``request_id`` is not held."""
+        if request_id not in self._held or request_id not in self._awaiting:
+            return None
+        self._held.discard(request_id)
+        if not approve:
+            return await self.undelivered(request_id)
+        awaiting, handle = self._awaiting[request_id]
+        released = Response(request_id, Code.OK, Code.OK.message, *awaiting.response[3:])
+        self._awaiting[request_id] = (
+            awaiting._replace(response=released, stored=released.to_json()),
+            handle,
+        )
+        return await self.delivered(request_id)
+
+    def held(self) -> list[str]:
+        """The payments held for compliance, by request id."""
+        return sorted(self._held)
+
     def _deadline(self, request_id: str) -> None:
+        self._held.discard(request_id)
         entry = self._awaiting.pop(request_id, None)
         if entry is None:
             return

@@ -304,3 +304,14 @@ def last_number(store: Store) -> int:
 def last_request_number(store: Readable) -> int:
     """The highest request number TranProc has stored (0: none)."""
     return int(store.query("SELECT COALESCE(MAX(number), 0) FROM requests")[0][0])
+
+
+def payments_since(store: Readable, since: int) -> list[tuple[int, int, int, int]]:
+    """Every payment made or reserved since ``since`` (ns), oldest first, as
+    ``(payer, payee, amount, created)``: what the risk rules start from."""
+    rows = store.query(
+        "SELECT payer_id, payee_id, amount, created FROM receipts"
+        " WHERE created >= ? AND status IN ('completed', 'pending') ORDER BY created",
+        (since,),
+    )
+    return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]

@@ -21,7 +21,7 @@ from mkoba.codes import Code
 from mkoba.commands.fields import text_length_max
 from mkoba.ledger import Account, WriterError
 from mkoba.parties import open_pin
-from mkoba.processor import history, schema
+from mkoba.processor import history, risk_port, schema
 from mkoba.processor import request as request_module
 from mkoba.processor.commit import Outcome, first, record
 from mkoba.processor.context import Context
@@ -337,6 +337,19 @@ class Processor:
                 )
             initiator = self.services.directory.by_msisdn(request.msisdn)
             party_id = initiator.id if initiator is not None else answer.payer_id
+            payment = risk_port.payment_of(request, answer, initiator, ctx.now)
+            verdict = risk_port.ALLOWED
+            if payment is not None and self.services.risk is not None:
+                verdict = await self.services.risk.check(payment, ctx.profile)
+            if verdict.action in risk_port.REFUSING or (
+                verdict.action == risk_port.HOLD and answer.effect is not None
+            ):
+                await ctx.commit_checks()
+                code = risk_port.code_of(verdict)
+                response = failure(request, code, verdict.message or code.message)
+                self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
+                return response
+            held = (verdict.hold_s, verdict.message) if verdict.action == risk_port.HOLD else None
             await ctx.commit_checks(credentials=False)
             outcome: Outcome = await first(
                 self.services,
@@ -346,7 +359,11 @@ class Processor:
                 ctx.now,
                 fingerprint=fingerprint,
                 checked=ctx.checked(),
+                hold=held,
             )
+            moved = outcome.response.ok or outcome.response.code is Code.HELD_FOR_REVIEW
+            if payment is not None and self.services.risk is not None and moved:
+                self.services.risk.committed(payment)
         self._remember(
             request.id, fingerprint, outcome.response, time.time(), ctx.pin_tag, outcome.stored
         )
@@ -383,6 +400,15 @@ class Processor:
     def _found(self, request_id: str, stored: Stored) -> None:
         """A request in doubt that the store holds: its replays answer as stored."""
         self._remember(request_id, stored.fingerprint, stored.response, stored.created / 1e9)
+
+    async def release(self, request_id: str, approve: bool) -> bool | None:
+        """Compliance's word on a payment the risk rules held: post it or give the money
+        back (``Deliveries.release``); replays answer what came of it."""
+        done = await self.deliveries.release(request_id, approve)
+        known = self._replays.get(request_id)
+        if done and approve and known is not None:
+            known.response = Response(request_id, Code.OK, Code.OK.message, *known.response[3:])
+        return done
 
     def forget_rollback(self, request_id: str, response: Response) -> None:
         """Replace a remembered response (a rolled-back request answers ROLLED_BACK)."""

@@ -13,6 +13,7 @@ from mkoba.processor.events import AcceptAll, Subscriber, Validation
 from mkoba.processor.ids import Counter
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.moments import moment
+from mkoba.processor.risk_port import RiskCheck
 
 # A message body that is not a text template (a channel's callback JSON), from its params.
 Renderer = Callable[[Mapping[str, str]], str]
@@ -44,6 +45,8 @@ class Services:
     # decisions TranProc commits (``processor/guarded.py``) and the sweeps that settle
     # the same records: two requests can never both settle one voucher.
     record_locks: PartyLocks = field(default_factory=PartyLocks)
+    # The risk rules consulted before a customer's payment commits (``risk_port.py``).
+    risk: RiskCheck | None = None
     # Channels' callback bodies by template id (the rest are texts in ``mkoba.messages``).
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
     _profile_of_second: tuple[int, Profile] | None = field(default=None, init=False, repr=False)

@@ -1,0 +1,95 @@
+"""What TranProc asks the risk rules before a payment commits, and tells them after.
+
+The rules themselves are ``mkoba.risk`` (their data is the profile's ``risk``
+section); TranProc knows only this port. Before a customer's own payment
+commits, ``check`` gets its facts and answers a ``Verdict``: allow; hold (the
+money is reserved, pending, until compliance releases it or the hold runs
+out); step up; or refuse. ``committed`` tells the rules of every payment that
+moved money, so their windows and counters follow the books.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+from mkoba.catalog import Profile
+from mkoba.codes import Code
+from mkoba.parties import Party, PartyKind
+
+if TYPE_CHECKING:
+    from mkoba.processor.plan import Plan
+    from mkoba.processor.request import Request
+
+ALLOW, HOLD, STEP_UP, REFUSE, ALERT = "allow", "hold", "step_up", "refuse", "alert"
+# Verdicts answered with a refusal (the payment is not made).
+REFUSING = frozenset({REFUSE, STEP_UP})
+CASH_OUT = frozenset({"withdraw"})
+
+
+class Payment(NamedTuple):
+    """The facts of one payment, as the rules read them."""
+
+    request_id: str
+    channel: str
+    product: str
+    payer_id: int
+    # The number that asked: the payer's own for the payments the inline rules judge.
+    msisdn: str
+    # The payer's KYC tier (None: not a customer).
+    tier: str | None
+    payee_id: int
+    amount: int
+    now: int
+    # Money leaving the wallet as cash (a withdrawal at an agent).
+    cash_out: bool = False
+    # When the payer's account was opened (ns): a new account is not a dormant one.
+    payer_since: int = 0
+
+
+class Verdict(NamedTuple):
+    """What the rules decided, which rule decided it, and what the customer is told."""
+
+    action: str = ALLOW
+    rule: str = ""
+    message: str = ""
+    # How long a hold lasts before the money goes back unreviewed (seconds).
+    hold_s: int = 0
+
+
+ALLOWED = Verdict()
+
+
+class RiskCheck(Protocol):
+    """The inline rules, as TranProc sees them."""
+
+    async def check(self, payment: Payment, profile: Profile) -> Verdict:
+        """The verdict on ``payment`` under ``profile``'s rules (ALLOWED without any)."""
+
+    def committed(self, payment: Payment) -> None:
+        """``payment`` moved money (or reserved it, held): the windows count it."""
+
+
+def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) -> Payment | None:
+    """The facts of a customer's own payment (None: not one the inline rules judge)."""
+    if initiator is None or initiator.kind != PartyKind.CUSTOMER or plan.amount <= 0:
+        return None
+    if initiator.id != plan.payer_id or request.staff is not None:
+        return None
+    return Payment(
+        request.id,
+        str(request.channel),
+        plan.product,
+        plan.payer_id,
+        request.msisdn,
+        initiator.kyc_tier,
+        plan.payee_id,
+        plan.amount,
+        now,
+        plan.product in CASH_OUT,
+        initiator.created,
+    )
+
+
+def code_of(verdict: Verdict) -> Code:
+    """What a refusing verdict is answered with."""
+    return Code.CONFIRM_REQUIRED if verdict.action == STEP_UP else Code.REFUSED_FOR_SECURITY

@@ -1,0 +1,192 @@
+"""The risk engine TranProc consults (``processor.risk_port.RiskCheck``).
+
+Before a customer's payment commits, ``check`` runs the inline rules of the
+profile in force (``inline.py``) over the payer's activity (``activity.py``).
+The SIM-swap signal is asked only when a rule would act on it (a cash-out, a
+first payment to a new payee above the threshold, a dormant account), once a
+minute at most per number. The strongest action of the rules that fired
+wins: refuse, then hold, then step up; a rule that only alerts lets the
+payment through. Every hit is an alert for compliance (``AlertSink``).
+
+Step up is "PIN again": the payment is answered ``confirm_required``, and the
+same payment (payer, payee, amount) sent again with its PIN within
+``confirm_minutes`` goes through. A hold reserves the money (pending) until
+compliance releases it or ``hold_hours`` pass.
+
+If the SIM-swap provider cannot answer, the payment is judged without the
+signal (fail open) and compliance is alerted: an operator's outage must not
+stop every withdrawal, and a silent gap must not go unseen.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from mkoba.catalog import Profile
+from mkoba.processor.risk_port import (
+    ALERT,
+    ALLOWED,
+    HOLD,
+    REFUSE,
+    STEP_UP,
+    Payment,
+    Verdict,
+)
+from mkoba.risk import inline
+from mkoba.risk.activity import HOUR_NS, Activities
+from mkoba.risk.simswap import NullSimSwap, SimSwapProvider, SimSwapUnavailable
+
+log = logging.getLogger("mkoba.risk")
+
+# (rule, party id, msisdn, severity, summary, details, key): an alert for compliance;
+# the key makes a second report of the same hit the same alert.
+AlertSink = Callable[[str, int, str, str, str, dict[str, Any], str], Awaitable[None]]
+swap_cache_s = 60
+_STRENGTH = {REFUSE: 3, HOLD: 2, STEP_UP: 1, ALERT: 0}
+_SEVERITY = {REFUSE: "high", HOLD: "high", STEP_UP: "medium", ALERT: "medium"}
+MESSAGES = {
+    REFUSE: "For your security this cannot be done now. Please call customer care.",
+    HOLD: "For your security this payment is held for a check. No money has moved yet;"
+    " you will get an SMS when it is done.",
+    STEP_UP: "For your security, confirm this payment: send it again, with your PIN,"
+    " within {minutes} minutes.",
+}
+
+
+class RiskEngine:
+    """The inline rules and what they remember."""
+
+    def __init__(
+        self, swaps: SimSwapProvider | None = None, alert: AlertSink | None = None
+    ) -> None:
+        self.swaps: SimSwapProvider = swaps or NullSimSwap()
+        self.alert = alert
+        self.seen = Activities()
+        self._confirm: dict[tuple[int, int, int], int] = {}  # stepped up, until (ns)
+        self._swap_cache: dict[str, tuple[int, datetime | None]] = {}
+        self.hits = 0
+
+    def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
+        """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
+        return self.seen.rebuild(rows, now)
+
+    def committed(self, payment: Payment) -> None:
+        """A payment moved (or reserved) money: the windows count it."""
+        self.seen.record(payment.payer_id, payment.now, payment.amount, payment.payee_id)
+
+    async def check(self, payment: Payment, profile: Profile) -> Verdict:
+        """The verdict of the profile's inline rules on ``payment``."""
+        rules = profile.risk
+        if rules is None:
+            return ALLOWED
+        seen = self.seen
+        hits = [
+            hit
+            for hit in (
+                inline.velocity_count(payment, profile, seen),
+                inline.velocity_value(payment, profile, seen),
+            )
+            if hit is not None
+        ]
+        r6 = inline.sim_swap_matters(payment, profile, seen)
+        r8 = inline.dormant(payment, profile, seen)
+        if r6 or r8:
+            changed = await self._latest_change(payment)
+            for hit in (
+                inline.sim_swap(
+                    payment, profile, seen, _within(changed, payment, rules.R6.max_age_hours)
+                ),
+                inline.dormant_reactivation(
+                    payment, profile, seen, _within(changed, payment, rules.R8.window_hours)
+                ),
+            ):
+                if hit is not None:
+                    hits.append(hit)
+        if not hits:
+            return ALLOWED
+        self.hits += len(hits)
+        strongest = max(hits, key=lambda hit: _STRENGTH.get(hit.action, 0))
+        action = strongest.action
+        if action == STEP_UP and self._confirmed(payment):
+            action = ALERT  # sent again within the window: the PIN was asked twice
+        for hit in hits:
+            await self._alert(payment, hit.rule, hit.action, hit.reason, action)
+        if action == ALERT:
+            return ALLOWED
+        if action == STEP_UP:
+            key = (payment.payer_id, payment.payee_id, payment.amount)
+            self._confirm[key] = payment.now + rules.confirm_minutes * 60 * 1_000_000_000
+            message = MESSAGES[STEP_UP].format(minutes=rules.confirm_minutes)
+            return Verdict(STEP_UP, strongest.rule, message)
+        return Verdict(action, strongest.rule, MESSAGES[action], rules.hold_hours * 3600)
+
+    def _confirmed(self, payment: Payment) -> bool:
+        key = (payment.payer_id, payment.payee_id, payment.amount)
+        until = self._confirm.pop(key, 0)
+        if len(self._confirm) > 10_000:  # forget the expired
+            now = payment.now
+            self._confirm = {k: v for k, v in self._confirm.items() if v > now}
+        return until >= payment.now
+
+    async def _latest_change(self, payment: Payment) -> Swap:
+        """The line's last SIM change, as far as it can be known."""
+        cached = self._swap_cache.get(payment.msisdn)
+        if cached is not None and payment.now - cached[0] < swap_cache_s * 1_000_000_000:
+            return Swap(True, cached[1])
+        try:
+            changed = await self.swaps.latest_change(payment.msisdn)
+        except SimSwapUnavailable as error:
+            log.warning("risk: the SIM-swap signal is unavailable (%s)", error.code)
+            await self._alert(payment, "R6", ALERT, "the SIM-swap check could not be made", ALERT)
+            return Swap(False, None)
+        if len(self._swap_cache) > 100_000:
+            self._swap_cache.clear()
+        self._swap_cache[payment.msisdn] = (payment.now, changed)
+        return Swap(True, changed)
+
+    async def _alert(
+        self, payment: Payment, rule: str, action: str, reason: str, taken: str
+    ) -> None:
+        if self.alert is None:
+            return
+        details = {
+            "request_id": payment.request_id,
+            "product": payment.product,
+            "amount": payment.amount,
+            "payee_id": payment.payee_id,
+            "channel": payment.channel,
+            "action": taken,
+        }
+        summary = f"{rule}: {reason}; {taken}"
+        try:
+            await self.alert(
+                rule,
+                payment.payer_id,
+                payment.msisdn,
+                _SEVERITY.get(action, "medium"),
+                summary,
+                details,
+                f"{rule}:{payment.request_id}",
+            )
+        except Exception:  # an alert lost is logged; the payment's verdict stands
+            log.exception("risk: an alert could not be raised")
+
+
+class Swap(NamedTuple):
+    """The SIM-swap signal: whether it could be asked, and the line's last SIM change."""
+
+    known: bool
+    changed: datetime | None
+
+
+def _within(swap: Swap, payment: Payment, hours: int) -> bool | None:
+    """Whether the last SIM change falls within ``hours`` before the payment (None: unknown)."""
+    if not swap.known:
+        return None
+    if swap.changed is None:
+        return False
+    age_ns = payment.now - int(swap.changed.timestamp() * 1_000_000_000)
+    return age_ns < hours * HOUR_NS
