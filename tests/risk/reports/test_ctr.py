@@ -10,32 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from mkoba.money import CURRENCIES
 from mkoba.parties import Party
-from mkoba.risk.reports import Filer, ReportingPerson, export_ctr, problems, week_window
-from tests.world import AGENT_PIN, CUSTOMER_PIN, KSH, World, wallet
+from mkoba.risk.reports import export_ctr, problems, week_window
+from tests.risk.reports.filer import FILER, NAIROBI, THRESHOLD
+from tests.world import CUSTOMER_PIN, KSH, World, wallet
 
 pytestmark = pytest.mark.anyio
 
-NAIROBI = ZoneInfo("Africa/Nairobi")
-# The threshold the test's operator sets: KES 100,000.00 (a single cash transaction
-# cannot reach Kenya's USD 15,000 equivalent, the tiers cap one at KES 250,000).
-THRESHOLD = 100_000 * KSH
-FILER = Filer(
-    rentity_id="1234",
-    currency=CURRENCIES["KES"],
-    country="KE",
-    zone=NAIROBI,
-    reporting_person=ReportingPerson("Wanjiku", "Kamau", "mlro@example.org", "254700000001"),
-)
 GENERATED = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
@@ -103,7 +92,9 @@ async def test_the_week_holds_the_cash_at_or_over_the_threshold_and_nothing_else
 ) -> None:
     monday = week_two_back()
     sunday = monday + timedelta(days=6)
-    first, second, third = [await world.customer(name=n) for n in ("Amina Wanjiru", "Otieno Odhiambo", "Zawadi")]
+    first, second, third = [
+        await world.customer(name=n) for n in ("Amina Wanjiru", "Otieno Odhiambo", "Zawadi")
+    ]
     # Money to withdraw, issued by the operator (not a cash-in, so not in any report).
     await world.issue(wallet(second), 200_000 * KSH)
 
@@ -145,7 +136,9 @@ async def test_the_xml_is_goaml_shaped_and_the_same_each_time(world: World) -> N
     # Two weeks before the first test's (whose Sunday-before deposit lies in the week between).
     monday = week_two_back() - timedelta(days=14)
     customer = await world.customer(name="Baraka Mwangi Njoroge")
-    receipt = await deposit(world, customer, 130_000 * KSH + 50, local(monday + timedelta(3), 9, 15))
+    receipt = await deposit(
+        world, customer, 130_000 * KSH + 50, local(monday + timedelta(3), 9, 15)
+    )
     directory = world.services.directory
 
     body = export_ctr(world.services.store, directory, FILER, monday, THRESHOLD, "xml", GENERATED)

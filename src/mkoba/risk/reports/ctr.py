@@ -62,9 +62,7 @@ def ctr_lines(
     lines: list[Line] = []
     after = (0, "")
     while True:
-        page = completed_from_amount(
-            store, products, start, end, threshold_minor, page_size, after
-        )
+        page = completed_from_amount(store, products, start, end, threshold_minor, page_size, after)
         lines.extend(line_of(receipt, parties) for receipt in page)
         if len(page) < page_size:
             break

@@ -14,10 +14,10 @@ same bytes (no attribute order, no clock read here).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from mkoba.money import Currency
