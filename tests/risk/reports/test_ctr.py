@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mkoba.parties import Party
-from mkoba.risk.reports import export_ctr, problems, week_window
+from mkoba.risk.reports import ctr, export_ctr, problems, week_window
 from tests.risk.reports.filer import FILER, NAIROBI, THRESHOLD
 from tests.world import CUSTOMER_PIN, KSH, World, wallet
 
@@ -130,6 +130,25 @@ async def test_the_week_holds_the_cash_at_or_over_the_threshold_and_nothing_else
     assert cash_out["customer_party_id"] == str(second.id)
     assert cash_out["agent_party_id"] == str(store.id)
     assert {row["currency"] for row in rows} == {"KES"}
+
+
+async def test_a_week_read_a_page_at_a_time_is_the_same_week(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A week of its own, clear of the other tests' weeks and the days around them.
+    monday = week_two_back() - timedelta(days=28)
+    customer = await world.customer(name="Imani Chebet")
+    made = [
+        await deposit(world, customer, THRESHOLD + cents, local(monday + timedelta(day), 10))
+        for day, cents in ((1, 0), (1, 1), (4, 2))
+    ]
+    store, directory = world.services.store, world.services.directory
+    whole = export_ctr(store, directory, FILER, monday, THRESHOLD, "csv", GENERATED)
+    monkeypatch.setattr(ctr, "page_size", 1)
+    paged = export_ctr(store, directory, FILER, monday, THRESHOLD, "csv", GENERATED)
+    assert paged == whole
+    # Two at one moment: the pages must break that tie as the whole list does.
+    assert sorted(row["receipt"] for row in csv_rows(paged)) == sorted(made)
 
 
 async def test_the_xml_is_goaml_shaped_and_the_same_each_time(world: World) -> None:
