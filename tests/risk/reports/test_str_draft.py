@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 import pytest
 
-from mkoba.risk.reports import Format, export_str, problems
+from mkoba.risk.reports import Format, due_by, export_str, problems
 from tests.risk.reports.filer import FILER, NAIROBI
 from tests.world import CUSTOMER_PIN, KSH, World
 
@@ -41,7 +41,7 @@ async def test_a_draft_holds_the_alerts_transactions_its_reason_and_its_deadline
         sends.append(sent.receipt)
     receipts = [*reversed(sends), deposited.receipt]
     suspected = datetime(2026, 12, 5, 8, 30, tzinfo=UTC)
-    deadline = suspected + timedelta(days=2)
+    deadline = due_by(suspected)
     store, directory = world.services.store, world.services.directory
 
     def draft(fmt: Format) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mkoba.risk.reports.ctr import Format, ctr_lines, ctr_reference, export_ctr, week_window
 from mkoba.risk.reports.goaml import Codes, Filer, ReportingPerson
 from mkoba.risk.reports.records import Cash, Line, Named, PartyLookup
-from mkoba.risk.reports.str_draft import export_str, str_lines
+from mkoba.risk.reports.str_draft import due_by, export_str, str_lines
 from mkoba.risk.reports.validate import problems, schema_text
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ReportingPerson",
     "ctr_lines",
     "ctr_reference",
+    "due_by",
     "export_ctr",
     "export_str",
     "problems",

@@ -11,7 +11,7 @@ addresses), and uploads it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from mkoba.processor.history import Readable, receipt
 from mkoba.risk.reports.csv_rows import str_csv
@@ -21,6 +21,16 @@ from mkoba.risk.reports.records import Line, PartyLookup, line_of, named
 
 # Receipts one draft may carry (an alert's evidence, not a statement).
 receipts_max = 500
+# Kenya: an STR is due within 2 days after the suspicion arises (operator.md §5.1; calendar
+# days as far as the secondary sources say: confirm against the POCAMLA text).
+due_days = 2
+
+
+def due_by(suspected: datetime, days: int = due_days) -> datetime:
+    """When an STR about a suspicion that arose at ``suspected`` (aware) is due."""
+    if suspected.tzinfo is None:
+        raise ValueError("suspected: an aware datetime")
+    return suspected + timedelta(days=days)
 
 
 def str_lines(store: Readable, parties: PartyLookup, receipts: Sequence[str]) -> list[Line]:
