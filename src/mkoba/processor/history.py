@@ -27,6 +27,7 @@ __all__ = [
     "VolumeBucket",
     "commissions",
     "completed_between",
+    "completed_from_amount",
     "last_request_number",
     "outcome",
     "payments_to",
@@ -274,6 +275,35 @@ def completed_between(
         f"{_RECEIPT} WHERE status = 'completed' AND completed >= ? AND completed < ?"
         f" AND product IN ({marks}) ORDER BY completed, receipt LIMIT ?",
         (start, end, *products, limit),
+    )
+    return [_receipt(row) for row in rows]
+
+
+def completed_from_amount(
+    store: Readable,
+    products: Sequence[str],
+    start: int,
+    end: int,
+    amount_min: int,
+    limit: int,
+    after: tuple[int, str] = (0, ""),
+) -> list[Receipt]:
+    """Completed ``products`` of ``amount_min`` or more, from ``start`` to before ``end`` (ns).
+
+    Oldest first, ``limit`` at a time: pass the last one's ``(completed, receipt)`` as
+    ``after`` for the next page (a week of an operator's deposits is too many for one list).
+    Reads by the ``receipts_completed`` index.
+    """
+    assert limit > 0
+    assert amount_min >= 0
+    marks = ", ".join("?" for _ in products)
+    done, receipt_id = after
+    rows = store.query(
+        f"{_RECEIPT} WHERE status = 'completed' AND completed >= ? AND completed < ?"
+        f" AND product IN ({marks}) AND amount >= ?"
+        " AND (completed > ? OR (completed = ? AND receipt > ?))"
+        " ORDER BY completed, receipt LIMIT ?",
+        (start, end, *products, amount_min, done, done, receipt_id, limit),
     )
     return [_receipt(row) for row in rows]
 
