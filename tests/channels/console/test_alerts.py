@@ -179,7 +179,9 @@ async def test_the_pages_mark_an_overdue_str_and_work_an_alert(
         late, _ = await raise_r3(platform, world, summary="Late one", details={"n": "late"})
     finally:
         clock.fixed = None
-    fresh, _ = await raise_r3(platform, world, summary="Fresh one", details={"n": "fresh"})
+    fresh, _ = await raise_r3(
+        platform, world, summary="Fresh one <script>x</script>", details={"n": "<b>fresh"}
+    )
     officer = await sign_in(platform, "compliance")
     overdue = await officer.get("/alerts", overdue="true")
     assert late in [a["id"] for a in overdue.json()]
@@ -191,6 +193,10 @@ async def test_the_pages_mark_an_overdue_str_and_work_an_alert(
     one = await officer.client.get(f"/staff/alerts/{late}")
     assert one.status_code == 200
     assert "Take it (assign to me)" in one.text and "Mark the STR reported" in one.text
+    forged = await officer.client.post(
+        f"/staff/ui/alerts/{late}/dismiss", data={"text": "forged"}, headers={"HX-Request": "true"}
+    )
+    assert forged.status_code == 403 and "X-CSRF-Token" in forged.text
     headers = {"X-CSRF-Token": officer.csrf, "HX-Request": "true"}
     taken = await officer.client.post(
         f"/staff/ui/alerts/{late}/assign", data={"to": officer.username}, headers=headers
@@ -208,7 +214,8 @@ async def test_the_pages_mark_an_overdue_str_and_work_an_alert(
     assert refused.status_code == 409 and "reported" in refused.text
     auditor = await sign_in(platform, "auditor")
     read_only = await auditor.client.get(f"/staff/alerts/{fresh}")
-    assert read_only.status_code == 200 and "Fresh one" in read_only.text
+    assert read_only.status_code == 200 and "Fresh one &lt;script&gt;" in read_only.text
+    assert "<script>x" not in read_only.text and "&lt;b&gt;fresh" in read_only.text
     assert "Take it" not in read_only.text and "<form hx-post" not in read_only.text
     care = await sign_in(platform, "care_l1")
     assert (await care.client.get("/staff/alerts")).status_code == 403
