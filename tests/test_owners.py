@@ -36,6 +36,7 @@ OWNERS = {
     "sms_parts": "channels/sms/",
     "staff_": "staff/",
     "bus_": "bus/",
+    "risk_": "risk/",
 }
 # The benchmarks measure the stores themselves and keep their own naive baselines.
 EXEMPT = ("bench/",)

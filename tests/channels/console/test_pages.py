@@ -58,6 +58,8 @@ async def test_pages_need_a_session_and_refuse_without_the_csrf_token(
         "/staff/reversals",
         "/staff/audit",
         "/staff/tickets",
+        "/staff/alerts",
+        "/staff/alerts/1",
         "/staff/finance",
     ):
         answer = await browser.get(path)

@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from mkoba.channels.console import (
+    alert_pages,
+    alert_routes,
     audit_routes,
     bulk_pages,
     bulk_routes,
@@ -39,6 +41,7 @@ from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
 from mkoba.ports import CallbackLog, Ports, Tables
+from mkoba.risk.alerts import Alerts
 from mkoba.staff import accounts, audit, schema
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
@@ -61,6 +64,7 @@ class ConsoleChannel:
         books: Books,
         policy: Policy | None = None,
         callbacks: CallbackLog | None = None,
+        alerts: Alerts | None = None,
     ) -> None:
         self.ports = ports
         self.tables = tables
@@ -69,6 +73,8 @@ class ConsoleChannel:
         self.policy = policy or shipped()
         # Callbacks to businesses and their delivery log (the Daraja channel's), if served.
         self.callbacks = callbacks
+        # The compliance alert queue (the risk package's, shared with the rules), if kept.
+        self.alerts = alerts
         self.sessions = Sessions()
         self.trail = audit.Trail(tables, tables.submit, audit.audit_key(keys_dir))
         # Each password check takes 64 MiB and tens of ms of a core (argon2id): a few at
@@ -130,14 +136,18 @@ class ConsoleChannel:
         app.include_router(callback_routes.router(self))
         app.include_router(close.router(self))
         app.include_router(staff_routes.router(self))
+        app.include_router(alert_routes.router(self))
         app.include_router(pages.router(self))
         app.include_router(bulk_pages.router(self))
         app.include_router(people_pages.router(self))
+        app.include_router(alert_pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
     async def start(self) -> None:
         """The staff tables, once."""
         await asyncio.to_thread(schema.migrate, self.tables.migrate_script)
+        if self.alerts is not None:  # its owner's tables (once by name, whoever is first)
+            await asyncio.to_thread(self.alerts.migrate)
         self.health.start()
         resumed = await self.desk.resume()
         if resumed:

@@ -48,6 +48,12 @@ if TYPE_CHECKING:
 
 STATIC = Path(__file__).parent / "static"
 QUEUES = ("care_l1", "care_l2", "compliance")
+# The menu's links shown to the roles with a part in their action: link, action.
+MENU = {
+    "reversals": "reversal", "tickets": "tickets", "alerts": "alerts",
+    "finance": "reconciliation", "bulk": "bulk_disbursement", "dashboards": "dashboards",
+    "callbacks": "callbacks", "staff": "staff_users",
+}  # fmt: skip
 # A form's body is at most this long (the edge refuses bodies over 64 KiB before it).
 form_chars_max = 16_384
 
@@ -145,13 +151,7 @@ def render_page(
         who=who.account if who is not None else None,
         csrf=who.session.csrf if who is not None else "",
         sees_customers=bool(who) and policy.may(role, "customer_view", Mode.VIEW),
-        sees_reversals=bool(who) and policy.sees(role, "reversal"),
-        sees_tickets=bool(who) and policy.sees(role, "tickets"),
-        sees_finance=bool(who) and policy.sees(role, "reconciliation"),
-        sees_bulk=bool(who) and policy.sees(role, "bulk_disbursement"),
-        sees_dashboards=bool(who) and policy.sees(role, "dashboards"),
-        sees_callbacks=bool(who) and policy.sees(role, "callbacks"),
-        sees_staff=bool(who) and policy.sees(role, "staff_users"),
+        **{f"sees_{link}": bool(who) and policy.sees(role, a) for link, a in MENU.items()},
         clock=_clock,
         sees_audit=bool(who) and policy.may(role, "audit_log", Mode.VIEW),
         money=money,
