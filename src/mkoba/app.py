@@ -63,6 +63,8 @@ from mkoba.processor.services import Services
 from mkoba.products import all_products, reversal_book, ticket_book
 from mkoba.products.background import Background
 from mkoba.products.kit import Kit
+from mkoba.risk import alert_schema
+from mkoba.risk.alerts import Alerts
 from mkoba.risk.start import start_engine
 from mkoba.settings import Settings
 from mkoba.standby import Standby
@@ -72,7 +74,6 @@ from mkoba.validator_role import validator_app
 from mkoba.warmup import Warm
 
 if TYPE_CHECKING:
-    import typer
     from fastapi import FastAPI
 
 log = logging.getLogger("mkoba")
@@ -82,7 +83,6 @@ __all__ = [
     "Listeners",
     "Platform",
     "build_app",
-    "channel_commands",
     "create_app",
     "create_apps",
     "lifespan",
@@ -119,6 +119,8 @@ class Platform:
     sms: SmsChannel | None = field(init=False, default=None)
     sim: SimChannel | None = field(init=False, default=None)
     console: ConsoleChannel | None = field(init=False, default=None)
+    # The compliance alert queue (the core's: the rules raise, the console works them).
+    alerts: Alerts | None = field(init=False, default=None)
     daraja: DarajaChannel = field(init=False)
     kit: Kit = field(init=False)
     background: Background = field(init=False)
@@ -148,6 +150,8 @@ class Platform:
         # In memory, made at once: the native API serves its inbox to simulated handsets.
         self.smsc = MemorySmsc()
         tables = Tables(lambda: self._live().store, lambda: self.rows)
+        # One per process that holds the writer: its ids and changes go under its lock.
+        self.alerts = None if front else Alerts(tables, self.clock)
         self.channels = [ApiChannel(ports, settings, self.smsc, operator=not front)]
         if not front:
             ussd = UssdChannel(ports, settings, lambda: tuple(self.processor.products))
@@ -187,6 +191,7 @@ class Platform:
                     lambda: books.now(self.writer),
                 ),
                 callbacks=self.daraja.callback_log,
+                alerts=self.alerts,
             )
         )
         self.kit = Kit()
@@ -270,7 +275,8 @@ class Platform:
             self.services.renderers = self.daraja.renderers
         await self._load_usage()
         if settings.risk_rules:  # the profile's fraud and AML rules (mkoba.risk)
-            self.services.risk = await start_engine(store, self.clock())
+            alert = self.alerts.raise_alert if self.alerts is not None else None
+            self.services.risk = await start_engine(store, self.clock(), alert=alert)
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()
@@ -388,6 +394,7 @@ class Platform:
         store.migrate_script("processor-0001", PROCESSOR_SCHEMA)
         store.migrate_script(processor_schema.INDEXES_MIGRATION, processor_schema.INDEXES)
         store.migrate_script("outbox-0001", OUTBOX_SCHEMA)
+        store.migrate_script(alert_schema.MIGRATION, alert_schema.SCHEMA)
 
     async def _load_usage(self) -> None:
         profile = self.services.profile(self.clock())
@@ -460,19 +467,6 @@ def lifespan(platform: Platform) -> Callable[[Any], Any]:
             await platform.stop()
 
     return run
-
-
-def channel_commands() -> list[tuple[str, typer.Typer]]:
-    """The channels' own commands for ``mkoba``: ``daraja``, ``staff``, ``app``, ``sims``."""
-    from mkoba.channels.api.staff_cli import staff_app
-    from mkoba.channels.app.cli import app_app
-    from mkoba.channels.daraja.cli import daraja_app
-    from mkoba.channels.sim.cli import sims_app
-    from mkoba.staff.cli import add_commands
-
-    if not any(command.name == "create" for command in staff_app.registered_commands):
-        add_commands(staff_app)  # staff accounts: create, list, totp
-    return [("daraja", daraja_app), ("staff", staff_app), ("app", app_app), ("sims", sims_app)]
 
 
 def build_app(platform: Platform, lifespan: Callable[[Any], Any]) -> FastAPI:

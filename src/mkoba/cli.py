@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mkoba.parties.handsets import HandsetCredential
     from mkoba.settings import Settings
 
-from mkoba.app import channel_commands
+from mkoba.app_commands import channel_commands
 from mkoba.bench.commands import bench_app
 from mkoba.catalog.cli import tariffs_app
 from mkoba.catalog.rules_cli import rules_app

@@ -84,6 +84,12 @@ async def test_r1_holds_the_payment_over_the_hourly_count_and_release_pays_it_on
     replay = await send(world, payer, payee, 200, request_id="held-1")
     assert replay.code is Code.OK and replay.receipt == held.receipt
     world.check_books()
+    # Compliance has the hold in its queue: the rule, the payer, the request.
+    alerts = world.platform.alerts
+    assert alerts is not None
+    (alert,) = [a for a in await alerts.list(rule="R1") if a.party_id == payer.id]
+    assert alert.details["request_id"] == "held-1" and alert.details["action"] == "hold"
+    assert payer.msisdn not in alert.summary and CUSTOMER_PIN not in str(alert.details)
 
 
 async def test_a_held_payment_refused_by_compliance_gives_the_money_back(world: World) -> None:

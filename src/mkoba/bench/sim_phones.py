@@ -111,7 +111,7 @@ def provision(db: str, numbers: Sequence[str]) -> dict[str, str]:
     """A SIM for each number (its ICCID, by number), provisioned by ``mkoba sims provision``
     on the store ``db``; a new store is made first (the server seeds its demo data when
     it starts). No key is made here: the cards hold none, the server's master key does."""
-    from mkoba.app import channel_commands
+    from mkoba.app_commands import channel_commands
 
     with open_store(db) as store:
         store.migrate()

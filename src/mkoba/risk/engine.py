@@ -21,9 +21,9 @@ stop every withdrawal, and a silent gap must not go unseen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
 from mkoba.processor.risk_port import (
@@ -41,9 +41,25 @@ from mkoba.risk.simswap import NullSimSwap, SimSwapProvider, SimSwapUnavailable
 
 log = logging.getLogger("mkoba.risk")
 
-# (rule, party id, msisdn, severity, summary, details, key): an alert for compliance;
-# the key makes a second report of the same hit the same alert.
-AlertSink = Callable[[str, int, str, str, str, dict[str, Any], str], Awaitable[None]]
+
+class AlertSink(Protocol):
+    """Where alerts go (``risk.alerts.Alerts.raise_alert``): the same ``key`` twice is
+    one alert; ``str_clock`` starts the suspicious-transaction report's 2-day clock."""
+
+    def __call__(
+        self,
+        rule: str,
+        party_id: int,
+        msisdn: str,
+        severity: str,
+        summary: str,
+        details: dict[str, Any],
+        str_clock: bool = False,
+        *,
+        key: str = "",
+    ) -> Awaitable[object]: ...
+
+
 swap_cache_s = 60
 _STRENGTH = {REFUSE: 3, HOLD: 2, STEP_UP: 1, ALERT: 0}
 _SEVERITY = {REFUSE: "high", HOLD: "high", STEP_UP: "medium", ALERT: "medium"}
@@ -169,7 +185,7 @@ class RiskEngine:
                 _SEVERITY.get(action, "medium"),
                 summary,
                 details,
-                f"{rule}:{payment.request_id}",
+                key=f"{rule}:{payment.request_id}",
             )
         except Exception:  # an alert lost is logged; the payment's verdict stands
             log.exception("risk: an alert could not be raised")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from mkoba.ledger import Store
 from mkoba.processor import history
@@ -46,9 +47,11 @@ async def log_alert(
     msisdn: str,
     severity: str,
     summary: str,
-    details: dict[str, object],
-    key: str,
+    details: dict[str, Any],
+    str_clock: bool = False,
+    *,
+    key: str = "",
 ) -> None:
     """Where alerts go without a queue: the log (party id only, never the number)."""
-    del msisdn, details, key
+    del msisdn, details, str_clock, key
     log.warning("risk alert %s (%s) on party %d: %s", rule, severity, party_id, summary)

@@ -28,9 +28,7 @@ async def platform(make_platform: MakePlatform) -> Platform:
     made = await make_platform("console-alerts")
     console = made.console
     assert console is not None
-    if console.alerts is None:  # until app.py hands the console the risk package's queue
-        console.alerts = Alerts(console.tables, made.clock)
-        console.alerts.migrate()
+    assert console.alerts is made.alerts is not None  # the platform's one queue
     return made
 
 

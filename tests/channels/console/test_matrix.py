@@ -34,7 +34,6 @@ from mkoba.channels.console.desk import PRODUCTS
 from mkoba.codes import Code
 from mkoba.parties import PartyKind, PartyState, Purpose, Role, account_id, local_msisdn
 from mkoba.processor.request import Channel
-from mkoba.risk.alerts import Alerts
 from mkoba.staff.policy import Mode, Policy, shipped
 from tests.channels.console.staff import Member, sign_in
 from tests.conftest import MakePlatform
@@ -58,9 +57,7 @@ async def platform(make_platform: MakePlatform) -> Platform:
     made = await make_platform("console-matrix")
     console = made.console
     assert console is not None
-    if console.alerts is None:  # until app.py hands the console the risk package's queue
-        console.alerts = Alerts(console.tables, made.clock)
-        console.alerts.migrate()
+    assert console.alerts is made.alerts is not None  # the platform's one queue
     return made
 
 
