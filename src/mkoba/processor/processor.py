@@ -362,8 +362,11 @@ class Processor:
                 hold=held,
             )
             moved = outcome.response.ok or outcome.response.code is Code.HELD_FOR_REVIEW
-            if payment is not None and self.services.risk is not None and moved:
-                self.services.risk.committed(payment)
+            if self.services.risk is not None and moved:
+                if payment is not None:
+                    self.services.risk.committed(payment)
+                event = risk_port.movement_of(request, answer, initiator, ctx.now, bool(held))
+                self.services.risk.observed(event, ctx.profile)
         self._remember(
             request.id, fingerprint, outcome.response, time.time(), ctx.pin_tag, outcome.stored
         )

@@ -46,6 +46,25 @@ class Payment(NamedTuple):
     payer_since: int = 0
 
 
+class Movement(NamedTuple):
+    """A committed event the stream rules watch: any payment (a deposit, a withdrawal, a
+    transfer, a bill), or a request that moves no money yet (a reversal asked for)."""
+
+    request_id: str
+    product: str
+    channel: str
+    # Who asked (a party id; 0: not a known party) and who paid whom.
+    initiator_id: int
+    payer_id: int
+    payee_id: int
+    amount: int
+    # The agent's commission on it (the split-deposit rule compares them).
+    commission: int
+    now: int
+    # Held by the inline rules: reserved, not moved yet.
+    held: bool = False
+
+
 class Verdict(NamedTuple):
     """What the rules decided, which rule decided it, and what the customer is told."""
 
@@ -67,6 +86,9 @@ class RiskCheck(Protocol):
 
     def committed(self, payment: Payment) -> None:
         """``payment`` moved money (or reserved it, held): the windows count it."""
+
+    def observed(self, movement: Movement, profile: Profile) -> None:
+        """A committed event: the stream rules see it (they raise alerts, never block)."""
 
 
 def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) -> Payment | None:
@@ -93,3 +115,21 @@ def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) 
 def code_of(verdict: Verdict) -> Code:
     """What a refusing verdict is answered with."""
     return Code.CONFIRM_REQUIRED if verdict.action == STEP_UP else Code.REFUSED_FOR_SECURITY
+
+
+def movement_of(
+    request: Request, plan: Plan, initiator: Party | None, now: int, held: bool
+) -> Movement:
+    """A committed plan as the stream rules see it."""
+    return Movement(
+        request.id,
+        plan.product,
+        str(request.channel),
+        initiator.id if initiator is not None else 0,
+        plan.payer_id,
+        plan.payee_id,
+        plan.amount,
+        plan.commission,
+        now,
+        held,
+    )

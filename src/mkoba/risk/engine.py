@@ -32,6 +32,7 @@ from mkoba.processor.risk_port import (
     HOLD,
     REFUSE,
     STEP_UP,
+    Movement,
     Payment,
     Verdict,
 )
@@ -40,6 +41,13 @@ from mkoba.risk.activity import HOUR_NS, Activities
 from mkoba.risk.simswap import NullSimSwap, SimSwapProvider, SimSwapUnavailable
 
 log = logging.getLogger("mkoba.risk")
+
+
+class StreamRules(Protocol):
+    """The stream rules (``stream.py``): they watch committed events and raise alerts."""
+
+    def observe(self, movement: Movement, profile: Profile) -> None:
+        """One committed event (fast: in memory; alerts go out in the background)."""
 
 
 class AlertSink(Protocol):
@@ -84,6 +92,8 @@ class RiskEngine:
         self._confirm: dict[tuple[int, int, int], int] = {}  # stepped up, until (ns)
         self._swap_cache: dict[str, tuple[int, datetime | None]] = {}
         self.hits = 0
+        # The stream rules over committed events (alerts only); None: none run.
+        self.stream: StreamRules | None = None
 
     def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
         """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
@@ -92,6 +102,11 @@ class RiskEngine:
     def committed(self, payment: Payment) -> None:
         """A payment moved (or reserved) money: the windows count it."""
         self.seen.record(payment.payer_id, payment.now, payment.amount, payment.payee_id)
+
+    def observed(self, movement: Movement, profile: Profile) -> None:
+        """A committed event, for the stream rules (``stream``, when set)."""
+        if self.stream is not None and profile.risk is not None:
+            self.stream.observe(movement, profile)
 
     async def check(self, payment: Payment, profile: Profile) -> Verdict:
         """The verdict of the profile's inline rules on ``payment``."""
