@@ -168,3 +168,26 @@ async def test_r6_is_quiet_after_the_cool_off(world: World) -> None:
     assert payer.msisdn
     swaps.record(payer.msisdn, dt.datetime.now(dt.UTC) - dt.timedelta(hours=73))
     assert (await send(world, payer, stranger, 9_000)).code is Code.OK
+
+
+async def test_a_hold_and_the_windows_survive_a_restart(store_url: str, tmp_path: Path) -> None:
+    settings = settings_for(store_url, tmp_path, profile=risky_profile(tmp_path))
+    async with running(settings) as platform:
+        world = await World(platform).setup()
+        payer, payee = await world.customer(5_000), await world.customer()
+        for _ in range(3):
+            assert (await send(world, payer, payee, 100)).code is Code.OK
+        held = await send(world, payer, payee, 250, request_id="held-3")
+        assert held.code is Code.HELD_FOR_REVIEW
+        before = await world.balances(wallet(payee))
+    async with running(settings) as platform:
+        world = World(platform)
+        processor = platform.processor
+        assert processor.deliveries.held() == ["held-3"]  # held again, not rolled back
+        # The hour's payments were rebuilt from the receipts: the next one is held too.
+        again = await send(world, payer, payee, 100)
+        assert again.code is Code.HELD_FOR_REVIEW, again
+        assert await processor.release("held-3", approve=True) is True
+        assert await world.balances(wallet(payee)) == [before[0] + 250 * KSH]
+        assert await processor.release(again.request_id, approve=False) is True
+        world.check_books()

@@ -14,6 +14,7 @@ import json
 import logging
 from typing import NamedTuple
 
+from mkoba.codes import Code
 from mkoba.ledger import Store
 from mkoba.parties import SecretKey
 from mkoba.processor.commit import Awaiting, Rollback
@@ -81,7 +82,9 @@ def _awaiting(
             "pending request %d cannot be posted after the restart: %s", rollback.number, error
         )
         return None
-    if not response.ok or response.request_id != rollback.request_id:
+    # A success waiting for its delivery, or a payment the risk rules held.
+    accepted = response.ok or response.code is Code.HELD_FOR_REVIEW
+    if not accepted or response.request_id != rollback.request_id:
         log.error(
             "pending request %d has a stored response that is not its success", rollback.number
         )
