@@ -94,6 +94,7 @@ def serve(console: Console) -> Iterator[tuple[str, Path]]:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MKOBA_")}
         env.update(MKOBA_KEYS_DIR=str(keys), MKOBA_LOG_LEVEL="warning", MKOBA_CONSOLE_PORT="0")
+        env.update(MKOBA_RISK_RULES="false")  # the channel measured, not the rules
         command = [sys.executable, "-c", "from mkoba.cli import main; main()", "serve"]
         command += ["--db", str(Path(folder) / "mkoba.db"), "--port", str(port)]
         url = f"http://127.0.0.1:{port}"

@@ -273,6 +273,7 @@ def _serve(folder: Path, url: str, bus: str, name: str, *, warm: bool, cores: li
         "MKOBA_BUS": bus,
         "MKOBA_ROLE": "core",
         "MKOBA_STANDBY_WARM": "true" if warm else "false",
+        "MKOBA_RISK_RULES": "false",  # the failover measured, not the rules
     }
     log = folder / f"{name}.log"
     command = [sys.executable, "-c", "from mkoba.cli import main; main()", "serve"]

@@ -82,6 +82,7 @@ def serve(console: Console) -> Iterator[str]:
             MKOBA_KEYS_DIR=str(Path(folder) / "keys"),
             MKOBA_LOG_LEVEL="warning",
             MKOBA_CONSOLE_PORT="0",
+            MKOBA_RISK_RULES="false",  # the channel measured, not the rules
         )
         command = [
             sys.executable,
