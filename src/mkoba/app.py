@@ -65,7 +65,7 @@ from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.risk import alert_schema
 from mkoba.risk.alerts import Alerts
-from mkoba.risk.start import start_engine
+from mkoba.risk.start import start_engine, swap_feed, swap_provider
 from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
@@ -276,7 +276,10 @@ class Platform:
         await self._load_usage()
         if settings.risk_rules:  # the profile's fraud and AML rules (mkoba.risk)
             alert = self.alerts.raise_alert if self.alerts is not None else None
-            self.services.risk = await start_engine(store, self.clock(), alert=alert)
+            swaps = swap_provider(settings, await self.sim.cards.swaps() if self.sim else [])
+            if self.sim is not None:  # the cards' swaps as they are made
+                self.sim.cards.on_swap = swap_feed(swaps)
+            self.services.risk = await start_engine(store, self.clock(), swaps, alert=alert)
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     risk_rules: bool = Field(
         True, description="run the profile's fraud and AML rules (docs/risk.md); off for a bench"
     )
+    simswap_provider: Literal["none", "sim_cards", "camara"] = Field(
+        "sim_cards",
+        description="where rule R6 learns of SIM swaps: none; the SIM-toolkit cards' own swaps;"
+        " or an operator's CAMARA SIM Swap API (docs/risk-simswap.md)",
+    )
+    simswap_url: str = Field("", description="CAMARA: the API root with its version path")
+    simswap_token_url: str = Field("", description="CAMARA: the OAuth2 token endpoint")
+    simswap_client_id: str = Field(
+        "", description="CAMARA: the OAuth2 client id (its secret: keys_dir/camara-client-secret)"
+    )
+    simswap_timeout_s: float = Field(3.0, gt=0, le=30, description="CAMARA: per call")
     workers: int = Field(64, ge=1, le=4096, description="requests decided concurrently")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"

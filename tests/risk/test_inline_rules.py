@@ -21,6 +21,7 @@ from mkoba.codes import Code
 from mkoba.parties import Party
 from mkoba.risk.engine import RiskEngine
 from mkoba.risk.simswap import RecordedSimSwap
+from tests.channels.sim.sim import new_iccid
 from tests.processor.world import running, settings_for
 from tests.world import CUSTOMER_PIN, KSH, World, wallet
 
@@ -191,3 +192,15 @@ async def test_a_hold_and_the_windows_survive_a_restart(store_url: str, tmp_path
         assert await world.balances(wallet(payee)) == [before[0] + 250 * KSH]
         assert await processor.release(again.request_id, approve=False) is True
         world.check_books()
+
+
+async def test_a_sim_toolkit_swap_is_the_r6_signal_as_soon_as_it_is_made(world: World) -> None:
+    payer, stranger = await world.customer(30_000), await world.customer()
+    sim = world.platform.sim
+    assert sim is not None and payer.msisdn
+    await sim.cards.provision(new_iccid(), payer.msisdn)
+    assert (await send(world, payer, stranger, 6_000)).code is Code.OK  # a first SIM: no swap
+    await sim.cards.provision(new_iccid(), payer.msisdn)  # a new SIM for the number: a swap
+    engine(world.platform)._swap_cache.clear()
+    refused = await send(world, payer, await world.customer(), 6_000)
+    assert refused.code is Code.REFUSED_FOR_SECURITY, refused

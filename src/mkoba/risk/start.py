@@ -10,13 +10,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from mkoba.ledger import Store
 from mkoba.processor import history
 from mkoba.risk.activity import DAY_NS, memory_days
 from mkoba.risk.engine import AlertSink, RiskEngine
-from mkoba.risk.simswap import SimSwapProvider
+from mkoba.risk.simswap import (
+    CamaraSimSwap,
+    ClientCredentials,
+    NullSimSwap,
+    RecordedSimSwap,
+    Secret,
+    SimSwapProvider,
+    StaticToken,
+    TokenSource,
+)
+from mkoba.settings import Settings
 
 log = logging.getLogger("mkoba.risk")
 
@@ -55,3 +67,44 @@ async def log_alert(
     """Where alerts go without a queue: the log (party id only, never the number)."""
     del msisdn, details, str_clock, key
     log.warning("risk alert %s (%s) on party %d: %s", rule, severity, party_id, summary)
+
+
+def swap_provider(settings: Settings, recorded: list[tuple[str, int]]) -> SimSwapProvider:
+    """The SIM-swap signal ``settings`` name (``simswap_provider``).
+
+    ``sim_cards``: the swaps the platform's own SIM-toolkit cards record (``recorded``:
+    number and ns, and ``RecordedSimSwap.record`` as new ones are provisioned).
+    ``camara``: the operator's API, with a static token in ``keys_dir/camara-token`` or
+    client credentials (``simswap_client_id``, secret in ``keys_dir/camara-client-secret``).
+    ``ValueError`` for a CAMARA provider without what it needs.
+    """
+    kind = settings.simswap_provider
+    if kind == "none":
+        return NullSimSwap()
+    if kind == "sim_cards":
+        swaps = RecordedSimSwap()
+        for msisdn, at in recorded:
+            swaps.record(msisdn, datetime.fromtimestamp(at / 1e9, UTC))
+        return swaps
+    if not settings.simswap_url:
+        raise ValueError("MKOBA_SIMSWAP_PROVIDER=camara needs MKOBA_SIMSWAP_URL")
+    token_file = settings.keys_dir / "camara-token"
+    source: TokenSource
+    if token_file.exists():
+        source = StaticToken(Secret.from_file(token_file))
+    elif settings.simswap_token_url and settings.simswap_client_id:
+        secret = Secret.from_file(settings.keys_dir / "camara-client-secret")
+        source = ClientCredentials(settings.simswap_token_url, settings.simswap_client_id, secret)
+    else:
+        raise ValueError(
+            "MKOBA_SIMSWAP_PROVIDER=camara needs keys_dir/camara-token, or"
+            " MKOBA_SIMSWAP_TOKEN_URL, MKOBA_SIMSWAP_CLIENT_ID and keys_dir/camara-client-secret"
+        )
+    return CamaraSimSwap(settings.simswap_url, source, timeout_s=settings.simswap_timeout_s)
+
+
+def swap_feed(provider: SimSwapProvider) -> Callable[[str, int], None] | None:
+    """How swaps made while running reach ``provider`` (number, ns), if it keeps them."""
+    if not isinstance(provider, RecordedSimSwap):
+        return None
+    return lambda msisdn, at: provider.record(msisdn, datetime.fromtimestamp(at / 1e9, UTC))

@@ -79,6 +79,9 @@ class Cards:
         for values in rows:
             self._keep(schema.card_of(values))
 
+    # Told of each swap as it is provisioned (number, ns): the risk rules' SIM-swap signal.
+    on_swap: Callable[[str, int], None] | None = None
+
     def by_msisdn(self, msisdn: str) -> CardRow | None:
         """The number's active card, or None."""
         iccid = self._active.get(msisdn)
@@ -120,8 +123,17 @@ class Cards:
                     ended = _ended(old.row, "sim_swap", now)
                     await self._tables.submit([schema.card_write(ended), schema.card_write(new)])
                     old.row = ended
+                if self.on_swap is not None:
+                    self.on_swap(msisdn, now)
             self._keep(new)
             return new
+
+    async def swaps(self) -> list[tuple[str, int]]:
+        """Every number whose active card replaced an earlier one (a SIM swap), and when
+        (ns): what the risk rules know of swaps without an operator's feed."""
+        self._tables.migrate_script(schema.MIGRATION, schema.SCHEMA)
+        rows = await asyncio.to_thread(self._tables.query, schema.SWAPPED)
+        return [(str(msisdn), int(at)) for msisdn, at in rows]
 
     async def end(self, msisdn: str, reason: str) -> CardRow | None:
         """End the number's active card (its SIM's packets are refused from now on)."""

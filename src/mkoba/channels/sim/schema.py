@@ -70,6 +70,11 @@ _COLUMNS = ", ".join(CardRow._fields)
 ACTIVE_CARDS = f"SELECT {_COLUMNS} FROM sim_cards WHERE state = 'active'"
 CARD_BY_ICCID = f"SELECT {_COLUMNS} FROM sim_cards WHERE iccid = ?"
 CARDS_OF = f"SELECT {_COLUMNS} FROM sim_cards WHERE msisdn = ? ORDER BY updated DESC, iccid"
+# Numbers whose active card replaced one ended by a SIM swap, with when it did.
+SWAPPED = (
+    "SELECT msisdn, MAX(created) FROM sim_cards WHERE state = 'active' AND msisdn IN"
+    " (SELECT msisdn FROM sim_cards WHERE reason = 'sim_swap') GROUP BY msisdn"
+)
 ALL_CARDS = f"SELECT {_COLUMNS} FROM sim_cards ORDER BY msisdn, created, iccid"
 
 
