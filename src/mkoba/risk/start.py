@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,8 +103,31 @@ def swap_provider(settings: Settings, recorded: list[tuple[str, int]]) -> SimSwa
     return CamaraSimSwap(settings.simswap_url, source, timeout_s=settings.simswap_timeout_s)
 
 
-def swap_feed(provider: SimSwapProvider) -> Callable[[str, int], None] | None:
-    """How swaps made while running reach ``provider`` (number, ns), if it keeps them."""
-    if not isinstance(provider, RecordedSimSwap):
-        return None
-    return lambda msisdn, at: provider.record(msisdn, datetime.fromtimestamp(at / 1e9, UTC))
+def swap_feed(
+    provider: SimSwapProvider,
+    then: Callable[[str, str], Coroutine[Any, Any, object]] | None = None,
+) -> Callable[[str, int], None]:
+    """What to do with a swap made while running (number, ns): ``provider`` records it if
+    it keeps swaps, and ``then(number, "sim_swap")`` runs (the app's device bindings of
+    that number end: a new SIM is a new phone until it is bound again)."""
+
+    def feed(msisdn: str, at: int) -> None:
+        if isinstance(provider, RecordedSimSwap):
+            provider.record(msisdn, datetime.fromtimestamp(at / 1e9, UTC))
+        if then is not None:
+            task: asyncio.Task[object] = asyncio.get_running_loop().create_task(
+                then(msisdn, "sim_swap")
+            )
+            _followers.add(task)
+            task.add_done_callback(_followed)
+
+    return feed
+
+
+_followers: set[asyncio.Task[object]] = set()
+
+
+def _followed(task: asyncio.Task[object]) -> None:
+    _followers.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("risk: acting on a SIM swap failed: %s", type(task.exception()).__name__)
