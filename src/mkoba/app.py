@@ -279,7 +279,8 @@ class Platform:
             swaps = swap_provider(settings, await self.sim.cards.swaps() if self.sim else [])
             if self.sim is not None:  # the cards' swaps as they are made
                 self.sim.cards.on_swap = swap_feed(swaps, self.app_channel.end_bindings)
-            self.services.risk = await start_engine(store, self.clock(), swaps, alert=alert)
+            screening = settings.screening_list
+            self.services.risk = await start_engine(store, self.clock(), swaps, alert, screening)
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     risk_rules: bool = Field(
         True, description="run the profile's fraud and AML rules (docs/risk.md); off for a bench"
     )
+    screening_list: str = Field(
+        "sample",
+        description="the sanctions/PEP list new parties are screened against: sample (a"
+        " fictional list), a file (CSV or the UN consolidated XML), or empty for none",
+    )
     simswap_provider: Literal["none", "sim_cards", "camara"] = Field(
         "sim_cards",
         description="where rule R6 learns of SIM swaps: none; the SIM-toolkit cards' own swaps;"

@@ -327,6 +327,9 @@ class Processor:
                     fingerprint=fingerprint,
                     checked=ctx.checked(),
                 )
+                risk = self.services.risk
+                if risk and response.ok and request.product in risk_port.REGISTRATIONS:
+                    risk.registered(answer.change.parties if answer.change else (), request.id)
                 self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
             if answer.event is not None and self.services.subscribers:

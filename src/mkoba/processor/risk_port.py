@@ -10,6 +10,7 @@ moved money, so their windows and counters follow the books.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
@@ -24,6 +25,8 @@ ALLOW, HOLD, STEP_UP, REFUSE, ALERT = "allow", "hold", "step_up", "refuse", "ale
 # Verdicts answered with a refusal (the payment is not made).
 REFUSING = frozenset({REFUSE, STEP_UP})
 CASH_OUT = frozenset({"withdraw"})
+# The products whose new parties are screened against the sanctions and PEP list.
+REGISTRATIONS = frozenset({"register", "register_customer", "onboard_business"})
 
 
 class Payment(NamedTuple):
@@ -89,6 +92,9 @@ class RiskCheck(Protocol):
 
     def observed(self, movement: Movement, profile: Profile) -> None:
         """A committed event: the stream rules see it (they raise alerts, never block)."""
+
+    def registered(self, parties: Sequence[Party], request_id: str) -> None:
+        """A registration committed ``parties``: they are screened (alerts, never blocks)."""
 
 
 def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) -> Payment | None:

@@ -21,11 +21,12 @@ stop every withdrawal, and a silent gap must not go unseen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
+from mkoba.parties import Party
 from mkoba.processor.risk_port import (
     ALERT,
     ALLOWED,
@@ -38,6 +39,7 @@ from mkoba.processor.risk_port import (
 )
 from mkoba.risk import inline
 from mkoba.risk.activity import HOUR_NS, Activities
+from mkoba.risk.registrations import Registrations
 from mkoba.risk.simswap import NullSimSwap, SimSwapProvider, SimSwapUnavailable
 
 log = logging.getLogger("mkoba.risk")
@@ -94,6 +96,8 @@ class RiskEngine:
         self.hits = 0
         # The stream rules over committed events (alerts only); None: none run.
         self.stream: StreamRules | None = None
+        # New parties screened against the sanctions and PEP list; None: none.
+        self.registrations: Registrations | None = None
 
     def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
         """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
@@ -102,6 +106,11 @@ class RiskEngine:
     def committed(self, payment: Payment) -> None:
         """A payment moved (or reserved) money: the windows count it."""
         self.seen.record(payment.payer_id, payment.now, payment.amount, payment.payee_id)
+
+    def registered(self, parties: Sequence[Party], request_id: str) -> None:
+        """New parties, screened in the background (``registrations.py``), when set."""
+        if self.registrations is not None:
+            self.registrations.registered(parties, request_id)
 
     def observed(self, movement: Movement, profile: Profile) -> None:
         """A committed event, for the stream rules (``stream``, when set)."""

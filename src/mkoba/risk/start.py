@@ -18,6 +18,7 @@ from mkoba.ledger import Store
 from mkoba.processor import history
 from mkoba.risk.activity import DAY_NS, memory_days
 from mkoba.risk.engine import AlertSink, RiskEngine
+from mkoba.risk.registrations import Registrations, load_screener
 from mkoba.risk.simswap import (
     CamaraSimSwap,
     ClientCredentials,
@@ -38,9 +39,13 @@ async def start_engine(
     now: int,
     swaps: SimSwapProvider | None = None,
     alert: AlertSink | None = None,
+    screening: str = "",
 ) -> RiskEngine:
-    """A risk engine that remembers the store's recent payments."""
+    """A risk engine that remembers the store's recent payments, and screens new parties
+    against ``screening`` (``registrations.load_screener``)."""
     engine = RiskEngine(swaps, alert if alert is not None else log_alert)
+    screener = await asyncio.to_thread(load_screener, screening)
+    engine.registrations = Registrations(screener, engine.alert)
     started = time.perf_counter()
     rows = await asyncio.to_thread(history.payments_since, store, now - memory_days * DAY_NS)
     count = engine.rebuild(rows, now)
