@@ -169,7 +169,19 @@ class Deliveries:
             awaiting._replace(response=released, stored=released.to_json()),
             handle,
         )
-        return await self.delivered(request_id)
+        try:
+            return await self.delivered(request_id)
+        except WriterError:
+            # The store failed while posting: it waits again, held as before, so that
+            # compliance's release can be given again (``delivered`` put it back).
+            entry = self._awaiting.get(request_id)
+            if entry is not None:
+                self._awaiting[request_id] = (
+                    entry[0]._replace(response=awaiting.response, stored=awaiting.stored),
+                    entry[1],
+                )
+                self._held.add(request_id)
+            raise
 
     def held(self) -> list[str]:
         """The payments held for compliance, by request id."""
