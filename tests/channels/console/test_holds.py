@@ -5,12 +5,14 @@ payments an hour, so a customer's 4th payment in an hour is held by the real rul
 TranProc, its money reserved and an alert raised. Members of staff of each role, signed
 in with their own sessions, use the staff API and the pages: compliance releases one
 hold (the payee is paid, once) and refuses another (the payer has the money back); the
-auditor sees the hold but cannot decide it; first-line care sees nothing; and the audit
+auditor sees the hold but cannot decide it; first-line care sees nothing; nobody decides
+a payment from or to their own wallet; and the audit
 trail holds every attempt, done or refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Any
 
@@ -18,6 +20,7 @@ import pytest
 
 from mkoba.app import Platform
 from mkoba.codes import Code
+from mkoba.ledger import WriterError
 from mkoba.parties import Party
 from mkoba.risk.alert_schema import Alert
 from mkoba.risk.alerts import Alerts
@@ -178,6 +181,8 @@ async def test_only_compliance_decides_and_never_on_its_own_wallet(
     auditor = await sign_in(platform, "auditor")
     assert payer.msisdn
     own = await sign_in(platform, "compliance", phone=payer.msisdn)
+    assert payee.msisdn
+    paid_to_me = await sign_in(platform, "compliance", phone=payee.msisdn)
     officer = await sign_in(platform, "compliance")
 
     by_care = await care.post(f"/alerts/{alert.id}/release", {"text": "customer called"})
@@ -191,6 +196,8 @@ async def test_only_compliance_decides_and_never_on_its_own_wallet(
     assert by_auditor.status_code == 403 and "not release or refuse" in by_auditor.json()["error"]
     about_me = await own.post(f"/alerts/{alert.id}/release", {"text": "it is mine"})
     assert about_me.status_code == 403 and "your own wallet" in about_me.json()["error"]
+    to_me = await paid_to_me.post(f"/alerts/{alert.id}/release", {"text": "pay me"})
+    assert to_me.status_code == 403 and "to your own wallet" in to_me.json()["error"]
     blank = await officer.post(f"/alerts/{alert.id}/release", {"text": "  "})
     assert blank.status_code == 422 and "say why" in blank.json()["error"]
     assert (await officer.post(f"/alerts/{alert.id + 999}/release", {"text": "x"})).status_code == (
@@ -204,6 +211,7 @@ async def test_only_compliance_decides_and_never_on_its_own_wallet(
     # Nothing of that moved money or changed the alert.
     assert await world.balances(wallet(payer), wallet(payee)) == reserved
     assert request_id in platform.processor.deliveries.held()
+    assert await world.balances(wallet(payer), wallet(payee)) == reserved
     found = await queue(platform).get(alert.id)
     assert found is not None and found.state == "open"
     assert trail(platform, alert.id) == [
@@ -212,6 +220,7 @@ async def test_only_compliance_decides_and_never_on_its_own_wallet(
         (auditor.username, "alerts.view", "ok"),
         (auditor.username, "alerts.refuse", "refused"),
         (own.username, "alerts.release", "refused"),
+        (paid_to_me.username, "alerts.release", "refused"),
         (officer.username, "alerts.release", "refused"),
     ]
     # Compliance releases it from the page's form; a forged form is refused first.
@@ -233,3 +242,26 @@ async def test_only_compliance_decides_and_never_on_its_own_wallet(
     )
     assert twice.status_code == 409
     assert await world.balances(wallet(payee)) == paid
+
+
+async def test_a_store_failure_while_deciding_is_audited_and_leaves_the_payment_held(
+    platform: Platform, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payer, payee, request_id, alert, _ = await hold(world)
+    reserved = await world.balances(wallet(payer), wallet(payee))
+    console = platform.console
+    assert console is not None
+
+    async def failing(request_id: str, approve: bool) -> bool | None:
+        raise WriterError("the store is down")
+
+    books = dataclasses.replace(console.reads.books, release=failing)
+    monkeypatch.setattr(console, "reads", dataclasses.replace(console.reads, books=books))
+    officer = await sign_in(platform, "compliance")
+    answer = await officer.post(f"/alerts/{alert.id}/release", {"text": "fine"})
+    assert answer.status_code == 500 and "the store is down" not in answer.text
+    assert trail(platform, alert.id)[-1] == (officer.username, "alerts.release", "failed")
+    assert request_id in platform.processor.deliveries.held()
+    assert await world.balances(wallet(payer), wallet(payee)) == reserved
+    found = await queue(platform).get(alert.id)
+    assert found is not None and found.state == "open"

@@ -11,8 +11,8 @@ one's is escalated to the reporting officer (suspicion formed: the STR clock sta
 or stays escalated if it was.
 
 The policy's ``hold_release`` action decides who (compliance: ``do``; the auditor sees
-whether a payment is held). Nobody decides on a payment about their own wallet. Every
-attempt, done or refused, is audited (``alerts.release``, ``alerts.refuse``).
+whether a payment is held). Nobody decides on a payment from or to their own wallet.
+Every attempt, done, refused or failed, is audited (``alerts.release``, ``alerts.refuse``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,12 @@ async def decide(
         reason = _reason(body.text)
         alert = await _held_alert(console, who, queue, alert_id)
         request_id = alert_routes.held_request(alert)
-        done = await console.reads.books.release(request_id, approve)
+        try:
+            done = await console.reads.books.release(request_id, approve)
+        except Exception as error:  # the store failed: TranProc keeps it held, or posts it
+            failed: dict[str, object] = {"request_id": request_id, "error": type(error).__name__}
+            await record(console, who, where, action, "failed", entity=entity, detail=failed)
+            raise
         if not done:
             raise Refusal(409, await _gone(console, alert_id, request_id))
     except Refusal as refusal:
@@ -115,6 +120,9 @@ async def _held_alert(
         raise Refusal(404, f"There is no alert {alert_id}.")
     if who.account.phone and alert.msisdn == who.account.phone:
         raise Refusal(403, "This alert is about your own wallet: a colleague decides it.")
+    mine = console.reads.directory.by_msisdn(who.account.phone) if who.account.phone else None
+    if mine is not None and alert.details.get("payee_id") == mine.id:
+        raise Refusal(403, "This payment is to your own wallet: a colleague decides it.")
     if not alert_routes.held_request(alert):
         raise Refusal(409, f"Alert {alert_id} is not about a held payment.")
     if alert.state not in LIVE:
