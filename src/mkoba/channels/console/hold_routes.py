@@ -78,7 +78,7 @@ async def decide(
         request_id = alert_routes.held_request(alert)
         try:
             done = await console.reads.books.release(request_id, approve)
-        except Exception as error:  # the store failed: TranProc keeps it held, or posts it
+        except Exception as error:  # the store failed while posting, say: the alert stays
             failed: dict[str, object] = {"request_id": request_id, "error": type(error).__name__}
             await record(console, who, where, action, "failed", entity=entity, detail=failed)
             raise
