@@ -189,6 +189,7 @@ class Platform:
                     # Late bound: the vault exists once started.
                     lambda number: self._live().vault.id_digest(number),  # noqa: PLW0108
                     lambda: books.now(self.writer),
+                    lambda request_id, approve: self.processor.release(request_id, approve),  # noqa: PLW0108
                 ),
                 callbacks=self.daraja.callback_log,
                 alerts=self.alerts,

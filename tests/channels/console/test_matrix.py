@@ -13,7 +13,10 @@ modes mean over the staff API, on fresh customers and reversals:
 - ``reconciliation``: read the closes (``200``, or ``403``) and sign the next ended day
   off with a fresh code (``201`` is do, ``403`` not);
 - ``alerts``: read the compliance alert queue (``200``, or ``403``) and note a fresh
-  alert (``200`` is do, ``403`` not).
+  alert (``200`` is do, ``403`` not);
+- ``hold_release``: release the payment of a fresh hold alert whose payment is not held
+  (``409``, past the policy, is do; ``403`` not), and read the alert (it says whether
+  its payment is held: view).
 The observed cell must equal the policy's, for 100% of cells, and the table printed in
 ``docs/console.md`` must be the policy's.
 """
@@ -299,6 +302,29 @@ async def observe_alerts(world: World, members: dict[str, Member]) -> dict[str, 
     return cells
 
 
+async def observe_holds(world: World, members: dict[str, Member]) -> dict[str, set[str]]:
+    """The hold_release action's cells: deciding a hold alert's payment, and seeing it."""
+    console = world.platform.console
+    assert console is not None and console.alerts is not None
+    cells: dict[str, set[str]] = {}
+    for role, member in members.items():
+        party = await world.customer(0)
+        details = {"request_id": f"matrix-hold-{role}", "action": "hold", "amount": 100}
+        alert_id = await console.alerts.raise_alert(
+            "R1", party.id, party.msisdn or "", "low", "matrix", details
+        )
+        released = await member.post(f"/alerts/{alert_id}/release", {"text": "matrix"})
+        assert released.status_code in (409, 403), released.text
+        seen = await member.get(f"/alerts/{alert_id}")
+        assert seen.status_code in (200, 403), seen.text
+        cells[role] = set()
+        if released.status_code == 409:
+            cells[role].add("do")
+        elif seen.status_code == 200 and seen.json()["held"] is not None:
+            cells[role].add("view")
+    return cells
+
+
 async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, dict[str, set[str]]]:
     """The read actions' cells: customer_view, customer_unmasked, audit_log, dashboards."""
     party = await world.customer(0)
@@ -343,7 +369,7 @@ async def test_every_role_against_every_served_action_matches_the_policy(
 ) -> None:
     policy = shipped()
     served = set(ACTIONS_BY_POLICY()) | {"customer_view", "customer_unmasked", "audit_log"}
-    served |= {"dashboards", "callbacks", "reconciliation", "alerts"}
+    served |= {"dashboards", "callbacks", "reconciliation", "alerts", "hold_release"}
     assert served | NOT_SERVED_YET == set(policy.actions), "every action is served or listed"
     members = {role: await sign_in(platform, role) for role in policy.roles}
     both = {Mode.MAKE, Mode.CHECK}
@@ -373,10 +399,11 @@ async def test_every_role_against_every_served_action_matches_the_policy(
     reads["callbacks"] = await observe_callbacks(platform, members)
     reads["reconciliation"] = await observe_closes(world, members)
     reads["alerts"] = await observe_alerts(world, members)
+    reads["hold_release"] = await observe_holds(world, members)
     for action, cells in reads.items():
         for role in policy.roles:
             want = expected(policy, role, action)
-            if action not in ("audit_log", "callbacks", "reconciliation", "alerts"):
+            if action not in ("audit_log", "callbacks", "reconciliation", "alerts", "hold_release"):
                 want = as_read(want)
             rows.append((action, role, ", ".join(sorted(want)), ", ".join(sorted(cells[role]))))
             if cells[role] != want:

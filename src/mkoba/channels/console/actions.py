@@ -55,7 +55,8 @@ class Preview(NamedTuple):
 
 @dataclass(frozen=True)
 class Books:
-    """What the console reads of the core's books: reversals, care tickets, ID digests."""
+    """What the console reads of the core's books: reversals, care tickets, ID digests,
+    and the one write compliance makes on a held payment (``release``)."""
 
     reversals: Reversals
     tickets: Tickets
@@ -63,6 +64,10 @@ class Books:
     id_digest: Callable[[str], str]
     # Every ledger account's balance summed by code, now (the writer's, in order).
     trial_balance: Callable[[], Awaitable[list[TrialLine]]]
+    # Compliance's word on a payment the risk rules held (TranProc's ``release``): post
+    # it (True) or give the money back (False). True: done; False: it could not (the
+    # hold had run out); None: that request is not held.
+    release: Callable[[str, bool], Awaitable[bool | None]]
 
 
 @dataclass(frozen=True)

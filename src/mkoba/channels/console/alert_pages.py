@@ -2,6 +2,7 @@
 
 Over the same functions as ``/staff/v1/alerts`` (``alert_routes``), so a page shows
 nothing the API would refuse its caller and every look and action is audited there.
+A held payment's release and refusal are ``hold_routes``' forms.
 Actions are htmx posts to ``/staff/ui/alerts/...`` with the session's anti-forgery
 token; a success answers with ``HX-Redirect`` to the alert, a refusal with its message
 for the page's alert box.
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from mkoba.channels.console import alert_routes
+from mkoba.channels.console import alert_routes, hold_routes
 from mkoba.channels.console.alert_routes import RULE_PATTERN, STATE_PATTERN, AlertAction
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin
 from mkoba.channels.console.pages import read_form, render_page, signed_in_page
@@ -66,7 +67,13 @@ def router(console: ConsoleChannel) -> APIRouter:
             return who
         found = await alert_routes.one(console, who, origin(http), alert_id)
         return render_page(
-            console, "alert.html", who, alert=found, works=alert_routes.works(console, who)
+            console,
+            "alert.html",
+            who,
+            alert=found,
+            works=alert_routes.works(console, who),
+            decides=hold_routes.decides(console, who),
+            reason_max=hold_routes.reason_chars_max,
         )
 
     @pages.post("/ui/alerts/{alert_id}/{verb}")

@@ -9,7 +9,8 @@ suspicion) shows as time left, and an overdue one is marked.
 The policy's ``alerts`` action decides who: ``do`` works alerts (compliance), ``view``
 reads them (the auditor). Every look and every action, done or refused, is audited.
 Phone numbers are masked as the customer 360 masks them. Nobody acts on an alert about
-their own wallet.
+their own wallet. An alert about a payment the rules held says whether it is still
+held (``held``); releasing or refusing it is ``hold_routes``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from mkoba.channels.console.auth import Caller, Refusal, caller, origin, record
+from mkoba.codes import Code
 from mkoba.parties import local_msisdn, mask_msisdn
+from mkoba.processor import history
+from mkoba.processor.status import Status
 from mkoba.risk import alerts as book
 from mkoba.risk.alert_schema import ACTIONS, STATES, Alert, Note
 from mkoba.staff import accounts
@@ -70,6 +74,9 @@ class AlertOut(BaseModel):
     created: int
     updated: int
     notes: list[NoteOut] = []
+    # For an alert about a payment the rules held: whether it is held still (money
+    # reserved, waiting for compliance); None for any other alert, or in a list.
+    held: bool | None = None
 
 
 class AlertAction(BaseModel):
@@ -117,6 +124,25 @@ def alert_out(
     )
 
 
+def held_request(alert: Alert) -> str:
+    """The request id of the payment a hold alert is about, or '' for any other alert."""
+    request_id = alert.details.get("request_id")
+    if alert.details.get("action") != "hold" or not isinstance(request_id, str):
+        return ""
+    return request_id
+
+
+async def outcome(console: ConsoleChannel, request_id: str) -> tuple[Status, Code] | None:
+    """Where a request stands in TranProc's records, and its answer's code."""
+    found = await asyncio.to_thread(history.outcome, console.tables, request_id)
+    return None if found is None else (found[0], found[1].code)
+
+
+async def still_held(console: ConsoleChannel, request_id: str) -> bool:
+    """Whether that payment is held for compliance now (pending, answered as held)."""
+    return await outcome(console, request_id) == (Status.PENDING, Code.HELD_FOR_REVIEW)
+
+
 async def listing(
     console: ConsoleChannel,
     who: Caller,
@@ -157,7 +183,11 @@ async def one(console: ConsoleChannel, who: Caller, where: str, alert_id: int) -
         raise Refusal(404, f"There is no alert {alert_id}.")
     notes = await queue.notes(alert_id)
     await record(console, who, where, "alerts.view", entity=f"alert:{alert_id}")
-    return alert_out(console, who, found, console.ports.clock(), notes)
+    shown = alert_out(console, who, found, console.ports.clock(), notes)
+    request_id = held_request(found)
+    if request_id and console.policy.sees(who.account.role, "hold_release"):
+        shown.held = await still_held(console, request_id)
+    return shown
 
 
 async def act(

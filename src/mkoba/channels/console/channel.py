@@ -27,6 +27,7 @@ from mkoba.channels.console import (
     dashboard,
     finance,
     health,
+    hold_routes,
     pages,
     people_pages,
     routes,
@@ -136,6 +137,7 @@ class ConsoleChannel:
         app.include_router(callback_routes.router(self))
         app.include_router(close.router(self))
         app.include_router(staff_routes.router(self))
+        app.include_router(hold_routes.router(self))  # before the alerts' /{verb}
         app.include_router(alert_routes.router(self))
         app.include_router(pages.router(self))
         app.include_router(bulk_pages.router(self))
