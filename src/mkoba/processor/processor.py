@@ -296,6 +296,9 @@ class Processor:
                         vouch=lambda: _vouch(ctx, product),
                     )
                     answer = settled.record
+                    asked = risk_port.reversal_asked(request, settled, ctx.now)
+                    if asked is not None and self.services.risk is not None:
+                        self.services.risk.observed(asked, ctx.profile)
                 _check_proof(ctx, product, answer)
             except Refused as refused:
                 # A wrong PIN try (and an allowance used) is durable before the answer.
