@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+
 import pytest
 import yaml
 
@@ -22,6 +23,7 @@ from mkoba.parties import Party
 from mkoba.processor.request import Response
 from mkoba.risk.alert_schema import Alert
 from mkoba.risk.stream import Stream
+from mkoba.risk.stream_mule import Paid, cashed_within
 from mkoba.settings import Settings
 from tests.processor.world import running, settings_for
 from tests.risk.test_inline_rules import engine, risky_profile, send
@@ -67,14 +69,13 @@ async def alerts_on(world: World, rule: str, party: Party) -> list[Alert]:
     await stream_of(world.platform).drain()
     alerts = world.platform.alerts
     assert alerts is not None
-    return [alert for alert in await alerts.list(rule=rule, limit=500) if alert.party_id == party.id]
+    found = await alerts.list(rule=rule, limit=500)
+    return [alert for alert in found if alert.party_id == party.id]
 
 
 async def deposit_at(world: World, store: Party, party: Party, ksh: int) -> Response:
     assert store.msisdn and party.msisdn
-    response = await world.ask(
-        "deposit", store.msisdn, AGENT_PIN, to=party.msisdn, amount=str(ksh)
-    )
+    response = await world.ask("deposit", store.msisdn, AGENT_PIN, to=party.msisdn, amount=str(ksh))
     assert response.code is Code.OK, response
     return response
 
@@ -321,3 +322,17 @@ async def test_windows_survive_a_restart_and_a_pattern_stays_one_alert(
         assert asked.details["count"] == 3
         (received,) = await alerts_on(world, "R10", recipient)
         assert received.details["counterpart_ids"] == [asker.id]
+
+
+def test_cash_out_is_matched_to_the_oldest_payment_still_in_time() -> None:
+    """R9's matching, by itself: a cash-out draws on the oldest payment it can, and a
+    payment that waited longer than the limit counts as not cashed out in time."""
+    h = HOUR_NS
+    incoming = [Paid(0, 1, 100, "a"), Paid(3 * h, 2, 100, "b"), Paid(3 * h, 3, 100, "c")]
+    # At 4 h the first payment is 4 h old (over the 2 h limit): only b and c are drawn.
+    assert cashed_within(incoming, [Paid(4 * h, 9, 300, "x")], 2 * h) == 200
+    # At 1 h only the first has arrived: the rest of the cash-out draws on nothing.
+    assert cashed_within(incoming, [Paid(h, 9, 150, "x")], 2 * h) == 100
+    # Two cash-outs share the payments out oldest first, never more than came in.
+    outs = [Paid(h, 9, 60, "x"), Paid(3 * h + 1, 9, 500, "y")]
+    assert cashed_within(incoming, outs, 2 * h) == 260
