@@ -79,6 +79,8 @@ class Mules:
         risk = profile.risk if profile is not None else None
         if risk is None or not risk.R9.enabled or len(self._in[wallet]) < risk.R9.senders:
             return []
+        if not self._out.get(wallet):
+            return []  # nothing cashed out: no mule yet (and a busy payee costs nothing)
         return _mule(movement, profile, wallet, self._in[wallet], self._out.get(wallet, ()))
 
     def sweep(self, now: int) -> None:
