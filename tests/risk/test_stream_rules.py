@@ -18,11 +18,14 @@ import pytest
 import yaml
 
 from mkoba.app import Platform
+from mkoba.catalog import Profile
 from mkoba.codes import Code
 from mkoba.parties import Party
 from mkoba.processor.request import Response
+from mkoba.processor.risk_port import Movement
 from mkoba.risk.alert_schema import Alert
 from mkoba.risk.stream import Stream
+from mkoba.risk.stream_hit import Hit
 from mkoba.risk.stream_mule import Paid, cashed_within
 from mkoba.settings import Settings
 from tests.processor.world import running, settings_for
@@ -336,3 +339,22 @@ def test_cash_out_is_matched_to_the_oldest_payment_still_in_time() -> None:
     # Two cash-outs share the payments out oldest first, never more than came in.
     outs = [Paid(h, 9, 60, "x"), Paid(3 * h + 1, 9, 500, "y")]
     assert cashed_within(incoming, outs, 2 * h) == 260
+
+
+class Broken:
+    """A stream rule with a bug."""
+
+    def see(self, movement: Movement, profile: Profile | None) -> list[Hit]:
+        raise RuntimeError("a bug")
+
+    def sweep(self, now: int) -> None:
+        """Nothing to forget."""
+
+
+async def test_a_failing_stream_rule_does_not_fail_the_payment(world: World) -> None:
+    stream = stream_of(world.platform)
+    stream.rules = (Broken(), *stream.rules)
+    party = await world.customer()
+    response = await world.deposit(party, 3_000 * KSH)  # asserts the deposit was answered OK
+    assert response.receipt
+    assert stream.errors == 1

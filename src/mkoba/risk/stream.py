@@ -69,6 +69,7 @@ class Stream:
         self._seen = 0
         self.hits = 0
         self.dropped = 0
+        self.errors = 0
 
     def observe(self, movement: Movement, profile: Profile) -> None:
         """One committed event: record it; raise (in the background) what it completes."""
@@ -76,7 +77,13 @@ class Stream:
             self._record(movement)
             return
         for rule in self.rules:
-            for hit in rule.see(movement, profile):
+            try:
+                hits = rule.see(movement, profile)
+            except Exception:  # the payment is committed: a rule's bug must not fail it
+                self.errors += 1
+                log.exception("risk: the stream rule %s failed", type(rule).__name__)
+                continue
+            for hit in hits:
                 self._raise(hit)
         self._count(movement.now)
 
