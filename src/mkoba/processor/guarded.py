@@ -66,6 +66,8 @@ class Settled:
 
     record: Record
     posted: Posted | None
+    # The plan posted (None: none was), for whoever watches what moved (the risk rules).
+    plan: Plan | None = None
 
 
 async def settle(
@@ -101,4 +103,4 @@ async def settle(
             rows = list(decision.refused(posted))
             if rows:
                 await services.writer.submit_async([], attach=rows)
-        return Settled(decision.answer(posted), posted)
+        return Settled(decision.answer(posted), posted, decision.plan)

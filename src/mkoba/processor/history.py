@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol
 from mkoba.ledger import Store, queries
 from mkoba.processor import ids
 from mkoba.processor.request import Response
+from mkoba.processor.risk_port import REVERSAL_ASKED, Movement
 from mkoba.processor.schema import Receipt
 from mkoba.processor.status import Status
 
@@ -29,11 +30,13 @@ __all__ = [
     "completed_between",
     "completed_from_amount",
     "last_request_number",
+    "movements_since",
     "outcome",
     "payments_to",
     "receipt",
     "receipt_of_request",
     "receipts_of_requests",
+    "reversals_asked_since",
     "reversals_of",
     "statement",
     "statement_between",
@@ -345,3 +348,68 @@ def payments_since(store: Readable, since: int) -> list[tuple[int, int, int, int
         (since,),
     )
     return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
+
+
+def movements_since(store: Readable, since: int) -> list[Movement]:
+    """Every payment made or reserved since ``since`` (ns), oldest first, as the stream
+    rules saw it commit (the request gives the channel and who asked)."""
+    rows = store.query(
+        "SELECT r.request_id, r.product, COALESCE(q.channel, ''), COALESCE(q.party_id, 0),"
+        " r.payer_id, r.payee_id, r.amount, r.commission, r.created FROM receipts r"
+        " LEFT JOIN requests q ON q.id = r.request_id"
+        " WHERE r.created >= ? AND r.status IN ('completed', 'pending')"
+        " ORDER BY r.created, r.number",
+        (since,),
+    )
+    return [
+        Movement(
+            str(rid),
+            str(product),
+            str(channel),
+            int(initiator),
+            int(payer),
+            int(payee),
+            int(amount),
+            int(commission),
+            int(created),
+        )
+        for rid, product, channel, initiator, payer, payee, amount, commission, created in rows
+    ]
+
+
+def reversals_asked_since(store: Readable, since: int) -> list[Movement]:
+    """Every reversal asked for (and held) since ``since`` (ns), oldest first, as the
+    stream rules saw it: the asker pays, the original's recipient is the payee."""
+    rows = store.query(
+        "SELECT id, channel, party_id, response, created FROM requests"
+        " WHERE product = ? AND status = 'completed' AND created >= ? ORDER BY created",
+        (REVERSAL_ASKED, since),
+    )
+    asked = []
+    for rid, channel, party_id, stored, created in rows:
+        data = Response.from_json(str(stored)).data
+        asked.append((str(rid), str(channel), int(party_id), data, int(created)))
+    originals = [str(data.get("original", "")) for *_, data, _ in asked]
+    recipients: dict[str, int] = {}
+    for start in range(0, len(originals), _IDS_PER_QUERY):
+        chunk = originals[start : start + _IDS_PER_QUERY]
+        found = store.query(
+            "SELECT receipt, payee_id FROM receipts"
+            f" WHERE receipt IN ({', '.join('?' * len(chunk))})",
+            tuple(chunk),
+        )
+        recipients.update((str(receipt), int(payee)) for receipt, payee in found)
+    return [
+        Movement(
+            rid,
+            REVERSAL_ASKED,
+            channel,
+            party_id,
+            party_id,
+            recipients.get(str(data.get("original", "")), 0),
+            int(data.get("amount", 0)),
+            0,
+            created,
+        )
+        for rid, channel, party_id, data, created in asked
+    ]

@@ -136,6 +136,8 @@ class Processor:
         """Finish rollbacks in progress; the next start settles what is still pending."""
         await self.doubts.stop()
         await self.deliveries.drain()
+        if self.services.risk is not None:  # the alerts on their way, before the store goes
+            await self.services.risk.drain()
 
     async def handle(self, request: Request) -> Response:
         """The answer to ``request``: new, replayed or joined to an identical one in flight."""
@@ -296,6 +298,9 @@ class Processor:
                         vouch=lambda: _vouch(ctx, product),
                     )
                     answer = settled.record
+                    asked = risk_port.reversal_asked(request, settled, ctx.now)
+                    if asked is not None and self.services.risk is not None:
+                        self.services.risk.observed(asked, ctx.profile)
                 _check_proof(ctx, product, answer)
             except Refused as refused:
                 # A wrong PIN try (and an allowance used) is durable before the answer.

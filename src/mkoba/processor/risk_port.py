@@ -18,6 +18,7 @@ from mkoba.codes import Code
 from mkoba.parties import Party, PartyKind
 
 if TYPE_CHECKING:
+    from mkoba.processor.guarded import Settled
     from mkoba.processor.plan import Plan
     from mkoba.processor.request import Request
 
@@ -27,6 +28,8 @@ REFUSING = frozenset({REFUSE, STEP_UP})
 CASH_OUT = frozenset({"withdraw"})
 # The products whose new parties are screened against the sanctions and PEP list.
 REGISTRATIONS = frozenset({"register", "register_customer", "onboard_business"})
+# Asking for a reversal holds the money (a guarded decision): the stream rules watch it.
+REVERSAL_ASKED = "request_reversal"
 
 
 class Payment(NamedTuple):
@@ -96,6 +99,9 @@ class RiskCheck(Protocol):
     def registered(self, parties: Sequence[Party], request_id: str) -> None:
         """A registration committed ``parties``: they are screened (alerts, never blocks)."""
 
+    async def drain(self) -> None:
+        """Wait for the alerts on their way (TranProc's stop, before the store closes)."""
+
 
 def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) -> Payment | None:
     """The facts of a customer's own payment (None: not one the inline rules judge)."""
@@ -138,4 +144,23 @@ def movement_of(
         plan.commission,
         now,
         held,
+    )
+
+
+def reversal_asked(request: Request, settled: Settled, now: int) -> Movement | None:
+    """A reversal asked for and held, as the stream rules see it (None: not one).
+
+    The asker is the initiator and the payer; the payee is the recipient of the
+    original payment, from whom the amount is held (no commission, nothing moved yet).
+    """
+    plan = settled.plan
+    if request.product != REVERSAL_ASKED or plan is None or settled.posted is None:
+        return None
+    if not settled.posted.ok or not settled.record.response.ok:
+        return None
+    # The hold runs from the recipient's wallet back to the asker's.
+    asker, recipient = plan.payee_id, plan.payer_id
+    channel = str(request.channel)
+    return Movement(
+        request.id, request.product, channel, asker, asker, recipient, plan.amount, 0, now
     )

@@ -51,6 +51,9 @@ class StreamRules(Protocol):
     def observe(self, movement: Movement, profile: Profile) -> None:
         """One committed event (fast: in memory; alerts go out in the background)."""
 
+    async def drain(self) -> None:
+        """Wait for the alerts on their way (before the store closes)."""
+
 
 class AlertSink(Protocol):
     """Where alerts go (``risk.alerts.Alerts.raise_alert``): the same ``key`` twice is
@@ -116,6 +119,14 @@ class RiskEngine:
         """A committed event, for the stream rules (``stream``, when set)."""
         if self.stream is not None and profile.risk is not None:
             self.stream.observe(movement, profile)
+
+    async def drain(self) -> None:
+        """Wait for the stream rules' alerts on their way: a stop calls it before the
+        writer and the store close, so no alert is lost to the shutdown."""
+        if self.stream is not None:
+            await self.stream.drain()
+        if self.registrations is not None:
+            await self.registrations.drain()
 
     async def check(self, payment: Payment, profile: Profile) -> Verdict:
         """The verdict of the profile's inline rules on ``payment``."""

@@ -109,3 +109,8 @@ class Registrations:
             )
         except Exception:
             log.exception("a screening alert could not be raised")
+
+    async def drain(self) -> None:
+        """Wait for the screenings under way."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -3,6 +3,9 @@
 Like daily usage, the rules' windows and payees are rebuilt at start from what
 the books hold (``history.payments_since``: every payment made or held in the
 last ``memory_days``), so a restart forgets no velocity window and no payee.
+The stream rules' windows (``stream.py``) are rebuilt the same way, from the
+payments of the last ``stream_hours`` and the reversals asked for in the last
+``reversal_days_max``, without raising anything again.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from mkoba.risk.simswap import (
     StaticToken,
     TokenSource,
 )
+from mkoba.risk.stream import Stream
+from mkoba.risk.stream_cash import cash_hours_max
+from mkoba.risk.stream_hit import HOUR_NS
+from mkoba.risk.stream_mule import mule_hours_max, reversal_days_max
 from mkoba.settings import Settings
+
+# The longest window of the stream rules over payments (R4's and R5's are shorter).
+stream_hours = max(cash_hours_max, mule_hours_max)
 
 log = logging.getLogger("mkoba.risk")
 
@@ -55,7 +65,25 @@ async def start_engine(
         len(engine.seen),
         time.perf_counter() - started,
     )
+    engine.stream = await start_stream(store, now, engine.alert)
     return engine
+
+
+async def start_stream(store: Store, now: int, alert: AlertSink | None) -> Stream:
+    """The stream rules, their windows rebuilt from the store's recent events."""
+    started = time.perf_counter()
+    stream = Stream(alert)
+    payments = await asyncio.to_thread(history.movements_since, store, now - stream_hours * HOUR_NS)
+    asked = await asyncio.to_thread(
+        history.reversals_asked_since, store, now - reversal_days_max * DAY_NS
+    )
+    count = stream.rebuild(sorted([*payments, *asked], key=lambda movement: movement.now))
+    log.info(
+        "risk: the stream rules remember %d events (%.2f s)",
+        count,
+        time.perf_counter() - started,
+    )
+    return stream
 
 
 async def log_alert(
