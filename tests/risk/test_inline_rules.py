@@ -204,3 +204,15 @@ async def test_a_sim_toolkit_swap_is_the_r6_signal_as_soon_as_it_is_made(world: 
     engine(world.platform)._swap_cache.clear()
     refused = await send(world, payer, await world.customer(), 6_000)
     assert refused.code is Code.REFUSED_FOR_SECURITY, refused
+
+
+async def test_r6_refuses_a_pin_reset_by_care_within_the_cool_off(world: World) -> None:
+    swaps = RecordedSimSwap()
+    engine(world.platform).swaps = swaps
+    swapped, other = await world.customer(), await world.customer()
+    assert swapped.msisdn and other.msisdn
+    swaps.record(swapped.msisdn, dt.datetime.now(dt.UTC) - dt.timedelta(hours=2))
+    refused = await world.by_staff("reset_pin", customer=swapped.msisdn)
+    assert refused.code is Code.REFUSED_FOR_SECURITY and "72 hours" in refused.message
+    assert await world.sms(refused.request_id) == []  # no temporary PIN went anywhere
+    assert (await world.by_staff("reset_pin", customer=other.msisdn)).code is Code.OK

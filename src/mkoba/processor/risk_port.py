@@ -99,6 +99,9 @@ class RiskCheck(Protocol):
     def registered(self, parties: Sequence[Party], request_id: str) -> None:
         """A registration committed ``parties``: they are screened (alerts, never blocks)."""
 
+    async def check_reset(self, msisdn: str, party_id: int, profile: Profile, now: int) -> Verdict:
+        """The verdict on a PIN reset by care for ``msisdn`` (R6: not within a swap's cool-off)."""
+
     async def drain(self) -> None:
         """Wait for the alerts on their way (TranProc's stop, before the store closes)."""
 

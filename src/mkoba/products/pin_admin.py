@@ -132,6 +132,11 @@ class ResetPin:
         target, _ = _subject(ctx, staff)
         if not target.msisdn:
             raise Refused(Code.NOT_ALLOWED, "That account has no phone to send a PIN to.")
+        risk = ctx.services.risk
+        if risk is not None:  # R6: not for a number whose SIM changed within the cool-off
+            verdict = await risk.check_reset(target.msisdn, target.id, ctx.profile, ctx.now)
+            if verdict.action != "allow":
+                raise Refused(Code.REFUSED_FOR_SECURITY, verdict.message)
         pin = temporary_pin()
         credential = ctx.services.vault.new_credential(target.id, pin, ctx.now, must_change=True)
         change = Change(

@@ -76,6 +76,10 @@ class AlertSink(Protocol):
 swap_cache_s = 60
 _STRENGTH = {REFUSE: 3, HOLD: 2, STEP_UP: 1, ALERT: 0}
 _SEVERITY = {REFUSE: "high", HOLD: "high", STEP_UP: "medium", ALERT: "medium"}
+RESET_REFUSED = (
+    "The SIM of this number changed in the last {hours} hours: a PIN reset waits for the"
+    " cool-off, or for a call-back to the customer's registered contact."
+)
 MESSAGES = {
     REFUSE: "For your security this cannot be done now. Please call customer care.",
     HOLD: "For your security this payment is held for a check. No money has moved yet;"
@@ -173,6 +177,21 @@ class RiskEngine:
             message = MESSAGES[STEP_UP].format(minutes=rules.confirm_minutes)
             return Verdict(STEP_UP, strongest.rule, message)
         return Verdict(action, strongest.rule, MESSAGES[action], rules.hold_hours * 3600)
+
+    async def check_reset(self, msisdn: str, party_id: int, profile: Profile, now: int) -> Verdict:
+        """R6 on a PIN reset by care: refused within the SIM-swap cool-off (a call-back to
+        the registered contact, or the cool-off's end, comes first)."""
+        rules = profile.risk
+        if rules is None or not rules.R6.enabled:
+            return ALLOWED
+        probe = Payment(
+            f"reset:{party_id}:{now}", "console", "reset_pin", party_id, msisdn, None, 0, 0, now
+        )
+        if not _within(await self._latest_change(probe), probe, rules.R6.max_age_hours):
+            return ALLOWED
+        reason = "a PIN reset by care within the SIM-swap cool-off"
+        await self._alert(probe, "R6", REFUSE, reason, REFUSE)
+        return Verdict(REFUSE, "R6", RESET_REFUSED.format(hours=rules.R6.max_age_hours))
 
     def _confirmed(self, payment: Payment) -> bool:
         key = (payment.payer_id, payment.payee_id, payment.amount)
