@@ -21,7 +21,7 @@ stop every withdrawal, and a silent gap must not go unseen.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
@@ -105,6 +105,8 @@ class RiskEngine:
         self.stream: StreamRules | None = None
         # New parties screened against the sanctions and PEP list; None: none.
         self.registrations: Registrations | None = None
+        # When a number's newest app device binding was made (R7); None: no app channel.
+        self.newest_device: Callable[[str], Awaitable[int | None]] | None = None
 
     def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
         """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
@@ -146,6 +148,10 @@ class RiskEngine:
             )
             if hit is not None
         ]
+        if self.newest_device is not None and inline.new_device_matters(payment, profile, seen):
+            hit = inline.new_device(payment, profile, await self._bound_at(payment))
+            if hit is not None:
+                hits.append(hit)
         r6 = inline.sim_swap_matters(payment, profile, seen)
         r8 = inline.dormant(payment, profile, seen)
         if r6 or r8:
@@ -192,6 +198,14 @@ class RiskEngine:
         reason = "a PIN reset by care within the SIM-swap cool-off"
         await self._alert(probe, "R6", REFUSE, reason, REFUSE)
         return Verdict(REFUSE, "R6", RESET_REFUSED.format(hours=rules.R6.max_age_hours))
+
+    async def _bound_at(self, payment: Payment) -> int | None:
+        assert self.newest_device is not None
+        try:
+            return await self.newest_device(payment.msisdn)
+        except Exception:  # judged without the signal, as a SIM-swap outage is
+            log.exception("risk: the device binding could not be read")
+            return None
 
     def _confirmed(self, payment: Payment) -> bool:
         key = (payment.payer_id, payment.payee_id, payment.amount)

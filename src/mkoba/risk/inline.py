@@ -9,6 +9,8 @@ signal, which ``engine.py`` asks for only when a rule needs it.
   ``median_days`` before.
 - R6 SIM swap: a swap within ``max_age_hours``, and this is a cash-out or a first
   payment to a payee above ``new_payee_over``.
+- R7 new device: an app payment from a number whose device was bound within
+  ``window_hours``, to a payee not paid before, taking the window's value over ``over``.
 - R8 dormant reactivation: no payment for ``dormant_days`` before the last
   ``window_hours``, a SIM swap within that window, and more than ``over`` out in it.
 """
@@ -124,3 +126,28 @@ def dormant_reactivation(
     if value <= rule.over:
         return None
     return Hit("R8", rule.action, f"{value} out after {rule.dormant_days}+ days dormant and a swap")
+
+
+def new_device_matters(payment: Payment, profile: Profile, seen: Activities) -> bool:
+    """Whether R7 would fire on a new device: only then is the binding asked. An app
+    payment to a payee not paid before, taking the window's value over ``over``."""
+    rules = profile.risk
+    if rules is None or not rules.R7.enabled or payment.channel != "app":
+        return False
+    rule = rules.R7
+    if seen.paid_before(payment.payer_id, payment.payee_id):
+        return False
+    value = seen.value_since(payment.payer_id, payment.now - rule.window_hours * HOUR_NS)
+    return value + payment.amount > rule.over
+
+
+def new_device(payment: Payment, profile: Profile, bound_at: int | None) -> Hit | None:
+    """R7, given when the paying number's newest device binding was made (None: none)."""
+    rules = profile.risk
+    assert rules is not None
+    rule = rules.R7
+    if bound_at is None or payment.now - bound_at >= rule.window_hours * HOUR_NS:
+        return None
+    return Hit(
+        "R7", rule.action, "a new payee and a large amount from a device bound within the hour"
+    )

@@ -195,6 +195,17 @@ class AppChannel:
             }
         )
 
+    async def newest_binding(self, msisdn: str) -> int | None:
+        """When the number's newest standing device binding was made (ns), or None: the
+        risk rules' new-device signal (R7), read from the table, wherever the validation
+        server runs."""
+        rows = await asyncio.to_thread(
+            self.tables.query,
+            "SELECT MAX(created) FROM app_devices WHERE msisdn = ? AND state = 'active'",
+            (msisdn,),
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
     async def bound(self, device_id: str) -> bool:
         """Whether a device's binding still stands."""
         device = await self.validator.device(device_id)
