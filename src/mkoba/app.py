@@ -404,8 +404,8 @@ class Platform:
 
     async def _load_usage(self) -> None:
         profile = self.services.profile(self.clock())
-        today = dt.datetime.now(profile.timezone).date().isoformat()
-        used = await asyncio.to_thread(history.usage_since, self.services.store, today)
+        since = (dt.datetime.now(profile.timezone).date() - dt.timedelta(days=2)).isoformat()
+        used = await asyncio.to_thread(history.usage_since, self.services.store, since)
         self.services.usage.update(used)
 
     async def stop(self) -> None:

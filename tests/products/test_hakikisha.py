@@ -64,3 +64,29 @@ async def test_looking_names_up_without_paying_stops_at_the_cap(world: World) ->
         "name_lookup", snooper.msisdn, kind="msisdn", number=last, channel=Channel.USSD
     )
     refused(again, Code.NAME_LOOKUP_LIMIT)
+
+
+async def test_past_the_cap_name_checks_lock_for_the_rules_hours_across_days(
+    world: World,
+) -> None:
+    snooper = await world.customer(1_000)
+    profile = world.services.profile(world.platform.clock())
+    assert profile.risk is not None and snooper.msisdn
+    cap, hours = profile.name_lookups_per_day, profile.risk.R11.lockout_hours
+    strangers = [await world.customer() for _ in range(cap + 1)]
+    numbers = [s.msisdn for s in strangers if s.msisdn]
+    for number in numbers[:cap]:
+        assert await look_up(world, snooper.msisdn, number) is Code.OK
+    locked = await world.ask(
+        "name_lookup", snooper.msisdn, kind="msisdn", number=numbers[cap], channel=Channel.USSD
+    )
+    refused(locked, Code.NAME_LOOKUP_LIMIT, "locked for a while")
+    clock = world.platform.clock
+    start = clock()
+    try:
+        clock.fixed = start + 25 * 3_600_000_000_000  # a new day's cap, but still locked
+        assert await look_up(world, snooper.msisdn, numbers[0]) is Code.NAME_LOOKUP_LIMIT
+        clock.fixed = start + (hours + 1) * 3_600_000_000_000  # the lockout has run out
+        assert await look_up(world, snooper.msisdn, numbers[0]) is Code.OK
+    finally:
+        clock.fixed = None

@@ -203,6 +203,21 @@ class Context:
         self._counts[key] = used
         return used
 
+    def mark(self, party: Party, kind: str, value: int) -> None:
+        """Set ``party``'s ``kind`` for today to ``value`` (a lockout's end, ns), committed
+        with the request's outcome as the counts are."""
+        self._counts[(party.id, self.day(), kind)] = value
+
+    def marked(self, party: Party, kind: str, days: int) -> int:
+        """The highest ``kind`` marked for ``party`` today or on the ``days`` before."""
+        today = moment(self.now, self.profile.timezone).local.date()
+        found = 0
+        for back in range(days + 1):
+            day = (today - dt.timedelta(days=back)).isoformat()
+            key = (party.id, day, kind)
+            found = max(found, self._counts.get(key, self.services.usage.get(key, 0)))
+        return found
+
     def looked_up(self, target_id: int) -> None:
         """The requester saw ``target_id``'s name: a payment to it today gives the look-up back.
 

@@ -17,6 +17,11 @@ _KINDS = {
 }
 
 
+# Rule R11 (the profile's ``risk``): past the daily cap, look-ups lock for its hours.
+LOCKOUT = "lookup_lockout"
+LOCKED = "You have checked too many names. Name checks are locked for a while; you can still pay."
+
+
 class NameLookup:
     """Who a payer is about to pay, masked, counted against a daily cap."""
 
@@ -31,7 +36,13 @@ class NameLookup:
         command = ctx.command_as(commands.NameLookup)
         kind = command.kind
         used = ctx.usage(party, "lookups")
+        if ctx.marked(party, LOCKOUT, days=2) > ctx.now:  # R11: a lockout runs its hours
+            raise Refused(Code.NAME_LOOKUP_LIMIT, LOCKED)
         if used >= ctx.profile.name_lookups_per_day:
+            rules = ctx.profile.risk
+            if rules is not None and rules.R11.enabled:
+                ctx.mark(party, LOCKOUT, ctx.now + rules.R11.lockout_hours * 3_600_000_000_000)
+                raise Refused(Code.NAME_LOOKUP_LIMIT, LOCKED)
             raise Refused(Code.NAME_LOOKUP_LIMIT)
         found = self._find(ctx, command)
         # Every look-up counts, found or not: the cap is against enumeration.
