@@ -135,6 +135,8 @@ async def record(
     detail: dict[str, object] | None = None,
 ) -> None:
     """An audit entry for what ``who`` did, or looked at, from ``where``."""
+    if action == "customer.view" and entity.startswith("party:") and outcome == "ok":
+        await console.watch_view(who.account.username, who.account.id, int(entity[6:]))
     await console.trail.append(
         time.time_ns(),
         action,

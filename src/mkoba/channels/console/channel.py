@@ -43,6 +43,7 @@ from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
 from mkoba.ports import CallbackLog, Ports, Tables
 from mkoba.risk.alerts import Alerts
+from mkoba.risk.insider import Insider
 from mkoba.staff import accounts, audit, schema
 from mkoba.staff.policy import Policy, shipped
 from mkoba.staff.sessions import Sessions
@@ -76,6 +77,8 @@ class ConsoleChannel:
         self.callbacks = callbacks
         # The compliance alert queue (the risk package's, shared with the rules), if kept.
         self.alerts = alerts
+        # R12: profiles opened with no ticket, per member of staff (alerts to the queue).
+        self.insider = Insider(alerts.raise_alert) if alerts is not None else None
         self.sessions = Sessions()
         self.trail = audit.Trail(tables, tables.submit, audit.audit_key(keys_dir))
         # Each password check takes 64 MiB and tens of ms of a core (argon2id): a few at
@@ -144,6 +147,16 @@ class ConsoleChannel:
         app.include_router(people_pages.router(self))
         app.include_router(alert_pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
+
+    async def watch_view(self, staff: str, staff_id: int, party_id: int) -> None:
+        """A customer profile opened by ``staff``: rule R12 counts it unless the customer
+        has an open care ticket (``risk/insider.py``)."""
+        if self.insider is None:
+            return
+        tickets = await self.reads.tickets.of_party(party_id, 5)
+        open_ticket = any(ticket.state not in ("resolved", "closed") for ticket in tickets)
+        now = self.ports.clock()
+        await self.insider.viewed(staff, staff_id, party_id, open_ticket, now, self.ports.profile())
 
     async def start(self) -> None:
         """The staff tables, once."""
