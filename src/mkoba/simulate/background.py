@@ -46,7 +46,11 @@ class Habit:
 
 
 def habits(
-    customers: list[Party], stores: list[Store], tills: list[str], billers: list[str], rng: random.Random
+    customers: list[Party],
+    stores: list[Store],
+    tills: list[str],
+    billers: list[str],
+    rng: random.Random,
 ) -> list[Habit]:
     """A habit for each customer."""
     numbers = [party.msisdn or "" for party in customers]
@@ -112,7 +116,10 @@ def _payment(driver: Driver, habit: Habit, kind: str, ksh: int) -> Action:
         if balance < ksh_ + margin_ksh:
             top_up = ksh_ + margin_ksh - balance + amount(driver.rng, 2_000, 0.6)
             await driver.deposit("normal", habit.home, msisdn, top_up)
-            driver.at(driver.now() + driver.rng.randrange(3, 40) * MINUTE_NS, _pay(driver, habit, kind, ksh_))
+            driver.at(
+                driver.now() + driver.rng.randrange(3, 40) * MINUTE_NS,
+                _pay(driver, habit, kind, ksh_),
+            )
             return
         await _pay(driver, habit, kind, ksh_)()
 

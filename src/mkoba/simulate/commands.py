@@ -41,7 +41,7 @@ def simulate_fraud(
             outcome = run(config)
         else:
             with console.status("simulating") as status:
-                outcome = run(config, lambda text: status.update(text))
+                outcome = run(config, status.update)
     except ValueError as problem:
         error_console.print(f"[red]mkoba simulate fraud:[/red] {problem}")
         raise typer.Exit(2) from None

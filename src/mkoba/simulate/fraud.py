@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mkoba.parties import PartyKind, Role
-from mkoba.risk.alerts import Alert
+from mkoba.risk.alert_schema import Alert
 from mkoba.risk.engine import RiskEngine
 from mkoba.risk.simswap import RecordedSimSwap
 from mkoba.simulate import background
@@ -164,7 +164,8 @@ async def _settled_alerts(platform: Any) -> list[Alert]:
 
 
 async def _all_alerts(alerts: Any) -> list[Alert]:
-    page, found = 200, []
+    page = 200
+    found: list[Alert] = []
     while True:
         batch = await alerts.list(limit=page, offset=len(found))
         found.extend(batch)

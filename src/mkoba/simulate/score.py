@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mkoba.catalog.risk_schema import TYPOLOGIES as RULE_NAMES
-from mkoba.risk.alerts import Alert
+from mkoba.risk.alert_schema import Alert
 from mkoba.simulate.driver import FLAGGED, Driver
 from mkoba.simulate.typologies import Case
 
@@ -156,8 +156,10 @@ def score(
         if alert.id in matched:
             continue
         text = texts[alert.id]
-        if alert.party_id in normal_parties or alert.details.get("request_id") in normal or any(
-            receipt in text for receipt in receipts
+        if (
+            alert.party_id in normal_parties
+            or alert.details.get("request_id") in normal
+            or any(receipt in text for receipt in receipts)
         ):
             matrix.normal_alerts += 1
             _row(matrix, alert.rule).normal_alerts += 1

@@ -53,10 +53,6 @@ class Scene:
         return self.driver.rng.choice([s for s in self.stores if s not in avoid])
 
 
-def _case_action(scene: Scene, case: Case, make: Callable[[], Action]) -> Action:
-    return make()
-
-
 def _fresh(scene: Scene, case: Case, when: int, funds_ksh: int = 0, id_number: str = "") -> str:
     """A customer of the case registered at ``when``, given ``funds_ksh`` an hour later."""
     driver = scene.driver
@@ -72,12 +68,16 @@ def _fresh(scene: Scene, case: Case, when: int, funds_ksh: int = 0, id_number: s
     while left > 0:  # in deposits an hour apart at different stores (no split deposit)
         part = min(left, top)
         hour += 1
-        driver.at(when + hour * HOUR_NS, _deposit(scene, "setup", None, scene.store(), msisdn, part))
+        driver.at(
+            when + hour * HOUR_NS, _deposit(scene, "setup", None, scene.store(), msisdn, part)
+        )
         left -= part
     return msisdn
 
 
-def _deposit(scene: Scene, kind: str, case: Case | None, store: Store, msisdn: str, ksh: int) -> Action:
+def _deposit(
+    scene: Scene, kind: str, case: Case | None, store: Store, msisdn: str, ksh: int
+) -> Action:
     async def act() -> None:
         request_id = await scene.driver.deposit(kind, store, msisdn, ksh)
         if case is not None:
@@ -119,7 +119,10 @@ def sim_swap(scene: Scene, case: Case, start: int) -> None:
     first, second = (
         (_send(scene, case, victim, mule, big), _withdraw(scene, case, victim, scene.store(), big))
         if rng.random() < 0.5
-        else (_withdraw(scene, case, victim, scene.store(), big), _send(scene, case, victim, mule, big))
+        else (
+            _withdraw(scene, case, victim, scene.store(), big),
+            _send(scene, case, victim, mule, big),
+        )
     )
     scene.driver.at(start, first)
     scene.driver.at(start + rng.randrange(2, 15) * MINUTE_NS, second)
@@ -134,7 +137,9 @@ def velocity(scene: Scene, case: Case, start: int) -> None:
     count = rule.R1.per_hour + rng.randint(1, 4)
     for index in range(count):
         when = start + index * (50 * MINUTE_NS // count)
-        scene.driver.at(when, _send(scene, case, payer, rng.choice(payees), rng.randrange(100, 1_000)))
+        scene.driver.at(
+            when, _send(scene, case, payer, rng.choice(payees), rng.randrange(100, 1_000))
+        )
 
 
 def large_day(scene: Scene, case: Case, start: int) -> None:
@@ -161,7 +166,9 @@ def dormant(scene: Scene, case: Case, start: int) -> None:
     opened = start - quiet - 2 * DAY_NS
     owner = _fresh(scene, case, opened, rng.randrange(10_000, 40_000))
     friend = _fresh(scene, case, opened)
-    scene.driver.at(opened + 3 * HOUR_NS, _setup_send(scene, owner, friend, rng.randrange(100, 500)))
+    scene.driver.at(
+        opened + 3 * HOUR_NS, _setup_send(scene, owner, friend, rng.randrange(100, 500))
+    )
     mule = _fresh(scene, case, start - DAY_NS)
     swapped = start - rng.randrange(1, min(20, rule.R8.window_hours)) * HOUR_NS
     scene.driver.at(swapped, _swap(scene, owner, swapped))
@@ -218,7 +225,9 @@ def structuring(scene: Scene, case: Case, start: int) -> None:
     for index in range(deposits):
         when = start + index * (span // deposits)
         store = scene.stores[index % len(scene.stores)]
-        scene.driver.at(when, _deposit(scene, "case", case, store, wallets[index // per_wallet], each))
+        scene.driver.at(
+            when, _deposit(scene, "case", case, store, wallets[index // per_wallet], each)
+        )
 
 
 def mule(scene: Scene, case: Case, start: int) -> None:
@@ -233,7 +242,9 @@ def mule(scene: Scene, case: Case, start: int) -> None:
         amount = rng.randrange(2_000, 9_000)
         total += amount
         sender = _fresh(scene, case, start - DAY_NS + index * 5 * MINUTE_NS, amount + 1_000)
-        scene.driver.at(start + index * (window // senders), _send(scene, case, sender, receiver, amount))
+        scene.driver.at(
+            start + index * (window // senders), _send(scene, case, sender, receiver, amount)
+        )
     cash_out = start + window + rng.randrange(10, 60) * MINUTE_NS
     limits = scene.profile.limits(scene.profile.tiers[-1])
     top = scene.ksh(limits.transaction_max)
@@ -284,7 +295,9 @@ def _reversed(scene: Scene, case: Case, sender: str, payee: str, ksh: int) -> Ac
 
 def _ask_back(scene: Scene, case: Case, sender: str, receipt: str) -> Action:
     async def act() -> None:
-        asked = await scene.driver.customer_pays("case", "request_reversal", sender, receipt=receipt)
+        asked = await scene.driver.customer_pays(
+            "case", "request_reversal", sender, receipt=receipt
+        )
         case.requests.append(asked)
 
     return act
