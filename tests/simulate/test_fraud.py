@@ -34,6 +34,7 @@ def test_a_small_run_catches_the_inline_typologies_and_its_numbers_add_up() -> N
     for row in rows:
         assert set(row) >= KEYS, row
         assert row["caught"] + row["missed"] == row["injected"]
+        assert row["broken"] == 0, row  # every case happened as planned (funds, limits)
     assert sum(row["injected"] for row in rows) == overall["injected"] == 9
     assert sum(row["caught"] for row in rows) == overall["caught"]
     assert overall["caught"] + overall["missed"] == overall["injected"]

@@ -67,7 +67,7 @@ def render(outcome: object) -> None:
         title=f"mkoba simulate fraud: {config.customers} customers, {config.days} days,"
         f" {config.cases} cases per typology, seed {config.seed}"
     )
-    for name in ("rule", "typology", "injected", "caught", "missed", "rule fired"):
+    for name in ("rule", "typology", "injected", "caught", "missed", "rule fired", "broken"):
         table.add_column(name, justify="left" if name in ("rule", "typology") else "right")
     for name in ("normal flagged", "normal alerts", "precision", "recall"):
         table.add_column(name, justify="right")
@@ -79,6 +79,7 @@ def render(outcome: object) -> None:
             str(row.caught),
             str(row.missed),
             str(row.fired),
+            str(row.broken),
             str(row.normal_flagged),
             str(row.normal_alerts),
             _share(row.precision()),
@@ -91,6 +92,7 @@ def render(outcome: object) -> None:
         str(matrix.injected),
         str(matrix.caught),
         str(matrix.injected - matrix.caught),
+        "",
         "",
         str(matrix.normal_flagged),
         str(matrix.normal_alerts),

@@ -2,10 +2,12 @@
 
 A case is **caught** when one of its requests was held, stepped up or refused, or an
 alert of its expected rule concerns it (names one of its customers, or one of its
-requests or receipts). A normal payment is **flagged** when it was held, stepped up or
-refused; the rules whose alerts name its request are the ones that flagged it. An alert
-that concerns no case and no stopped payment but a normal customer or request is a
-**normal alert** (compliance's work, not the customer's trouble), counted apart.
+requests or receipts); a case one of whose requests failed for a reason of its own
+(funds, limits) is **broken**: it did not happen as planned. A normal payment is
+**flagged** when it was held, stepped up or refused; the rules whose alerts name its
+request are the ones that flagged it. An alert that concerns no case and no stopped
+payment but a normal customer or request is a **normal alert** (compliance's work,
+not the customer's trouble), counted apart.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mkoba.catalog.risk_schema import TYPOLOGIES as RULE_NAMES
+from mkoba.codes import Code
 from mkoba.risk.alert_schema import Alert
 from mkoba.simulate.driver import FLAGGED, Driver
 from mkoba.simulate.typologies import Case
@@ -31,6 +34,8 @@ class RuleRow:
     injected: int = 0
     caught: int = 0
     fired: int = 0  # cases on which this rule itself fired (an alert of it)
+    # Cases a request of which failed for another reason (funds, limits): not as planned.
+    broken: int = 0
     normal_flagged: int = 0
     normal_alerts: int = 0
 
@@ -57,6 +62,7 @@ class RuleRow:
             "caught": self.caught,
             "missed": self.missed,
             "fired": self.fired,
+            "broken": self.broken,
             "normal_flagged": self.normal_flagged,
             "normal_alerts": self.normal_alerts,
             "precision": _round(self.precision()),
@@ -105,6 +111,11 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _failed(code: Code) -> bool:
+    """Refused for a reason of its own: neither done nor stopped by a rule."""
+    return not code.ok and code not in FLAGGED
+
+
 def _row(matrix: Matrix, rule: str, typology: str = "") -> RuleRow:
     row = matrix.rows.get(rule)
     if row is None:
@@ -135,6 +146,7 @@ def score(
         fired = any(alert.rule == case.rule for alert in concerning)
         stopped = any(driver.code(r) in FLAGGED for r in case.requests)
         row.fired += fired
+        row.broken += any(_failed(driver.code(r)) for r in case.requests)
         if fired or stopped:
             row.caught += 1
             matrix.caught += 1
