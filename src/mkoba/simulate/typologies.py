@@ -189,16 +189,30 @@ def _setup_send(scene: Scene, msisdn: str, to: str, ksh: int) -> Action:
 
 
 def split_deposit(scene: Scene, case: Case, start: int) -> None:
-    """R4: one agent splits one customer's cash into deposits minutes apart (commission)."""
+    """R4: one agent splits one customer's cash into deposits minutes apart (commission).
+
+    The agent splits only where it pays: the parts earn more than the whole would.
+    """
     rng, rule = scene.driver.rng, scene.profile.risk
     assert rule is not None
     customer = _fresh(scene, case, start - DAY_NS)
     store = scene.store()
-    each = rng.choice((1_000, 2_500, 3_500, 5_000, 7_500, 10_000)) - rng.randrange(0, 50)
     count = rule.R4.count + rng.randint(0, 2)
+    each = _paying_split(scene, count)
     gap = rule.R4.window_minutes * MINUTE_NS // (count + 1)
     for index in range(count):
         scene.driver.at(start + index * gap, _deposit(scene, "case", case, store, customer, each))
+
+
+def _paying_split(scene: Scene, count: int) -> int:
+    """A part (major units) ``count`` of which earn more commission than their sum would."""
+    rng, profile = scene.driver.rng, scene.profile
+    for _ in range(1_000):
+        each = rng.randrange(500, 20_000)
+        parts = count * profile.commission("deposit", each * scene.major)
+        if parts > profile.commission("deposit", count * each * scene.major):
+            return each
+    raise ValueError(f"{profile.name}: no split of a deposit earns more commission")
 
 
 def structuring(scene: Scene, case: Case, start: int) -> None:
@@ -231,29 +245,28 @@ def structuring(scene: Scene, case: Case, start: int) -> None:
 
 
 def mule(scene: Scene, case: Case, start: int) -> None:
-    """R9: many senders pay one wallet in a day; it cashes nearly all out within hours."""
+    """R9: many senders pay one wallet in a day; it cashes the money out as it comes in.
+
+    The senders pay through the morning; the mule cashes out after every few payments,
+    each batch well within ``cashout_hours`` of its first payment's arrival.
+    """
     rng, rule = scene.driver.rng, scene.profile.risk
     assert rule is not None
     receiver = _fresh(scene, case, start - DAY_NS)
     senders = rule.R9.senders + rng.randint(0, 4)
-    total = 0
-    window = min(rule.R9.window_hours - 4, 8) * HOUR_NS
+    spacing = rng.randrange(10, 25) * MINUTE_NS
+    batch, batch_start, when = 0, start, start
     for index in range(senders):
         amount = rng.randrange(2_000, 9_000)
-        total += amount
         sender = _fresh(scene, case, start - DAY_NS + index * 5 * MINUTE_NS, amount + 1_000)
-        scene.driver.at(
-            start + index * (window // senders), _send(scene, case, sender, receiver, amount)
-        )
-    cash_out = start + window + rng.randrange(10, 60) * MINUTE_NS
-    limits = scene.profile.limits(scene.profile.tiers[-1])
-    top = scene.ksh(limits.transaction_max)
-    left, offset = total * 96 // 100, 0
-    while left > 0:
-        part = min(left, top)
-        scene.driver.at(cash_out + offset, _withdraw(scene, case, receiver, scene.store(), part))
-        left -= part
-        offset += 5 * MINUTE_NS
+        when = start + index * spacing
+        scene.driver.at(when, _send(scene, case, sender, receiver, amount))
+        batch += amount
+        last = index == senders - 1
+        if last or when + spacing - batch_start >= rule.R9.cashout_hours * HOUR_NS // 2:
+            out = when + rng.randrange(5, 15) * MINUTE_NS
+            scene.driver.at(out, _withdraw(scene, case, receiver, scene.store(), batch * 97 // 100))
+            batch, batch_start = 0, when + spacing
 
 
 def direct_deposit(scene: Scene, case: Case, start: int) -> None:
