@@ -7,6 +7,11 @@ is drawn by weight (sends, till purchases, airtime, bills, cash-outs, the odd ca
 and the amount from a log-normal around a typical value, as mobile-money amounts are
 skewed. A payment the wallet cannot cover becomes a cash-in at the home store first,
 then the payment a few minutes later, as people top up before they pay.
+
+Honest SIM swaps happen too (a lost phone, a new SIM): each customer changes SIM
+during the run with the chance ``swap_rate`` (a share a year) gives over its days; the
+customer then goes on as before, and the rules must let them (R6 refuses a cash-out
+for 72 hours after any swap: a real cost, which this counts).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import random
 from dataclasses import dataclass
 
 from mkoba.parties import Party
-from mkoba.simulate.driver import HOUR_NS, MINUTE_NS, Action, Driver, Store
+from mkoba.risk.simswap import RecordedSimSwap
+from mkoba.simulate.driver import DAY_NS, HOUR_NS, MINUTE_NS, Action, Driver, Store, moment
 
 # (kind, weight, median amount in major units, spread (sigma of the log))
 KINDS = (
@@ -100,6 +106,33 @@ def schedule(driver: Driver, habits_: list[Habit], start: int, days: int) -> int
                 driver.at(when, _payment(driver, habit, kind, amount(rng, median, sigma)))
                 count += 1
     return count
+
+
+def honest_swaps(
+    driver: Driver,
+    habits_: list[Habit],
+    swaps: RecordedSimSwap,
+    start: int,
+    days: int,
+    swap_rate: float,
+) -> int:
+    """Schedule the honest SIM swaps of the run (``swap_rate``: a share a year); how many."""
+    rng = driver.rng
+    chance = min(1.0, swap_rate * days / 365)
+    count = 0
+    for habit in habits_:
+        if rng.random() < chance:
+            when = start + rng.randrange(0, days * DAY_NS)
+            driver.at(when, _swap(swaps, habit.party.msisdn or "", when))
+            count += 1
+    return count
+
+
+def _swap(swaps: RecordedSimSwap, msisdn: str, when: int) -> Action:
+    async def act() -> None:
+        swaps.record(msisdn, moment(when))
+
+    return act
 
 
 def _payment(driver: Driver, habit: Habit, kind: str, ksh: int) -> Action:

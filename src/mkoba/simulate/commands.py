@@ -27,6 +27,9 @@ def simulate_fraud(
     customers: int = typer.Option(200, min=2, help="Demo customers making normal traffic"),
     days: int = typer.Option(7, min=2, help="Simulated days"),
     cases: int = typer.Option(20, min=0, help="Injected cases per typology"),
+    swap_rate: float = typer.Option(
+        0.1, min=0.0, help="Honest SIM swaps: the share of customers who change SIM a year"
+    ),
     profile: str = typer.Option("kenya", help="Catalog profile name or YAML path"),
     json_lines: bool = typer.Option(
         False, "--json", help="One JSON object overall, then one per rule"
@@ -35,7 +38,14 @@ def simulate_fraud(
     """Normal traffic and injected fraud; a confusion matrix per rule and overall."""
     from mkoba.simulate.fraud import Config, run
 
-    config = Config(seed=seed, customers=customers, days=days, cases=cases, profile=profile)
+    config = Config(
+        seed=seed,
+        customers=customers,
+        days=days,
+        cases=cases,
+        swap_rate=swap_rate,
+        profile=profile,
+    )
     try:
         if json_lines:
             outcome = run(config)
@@ -107,4 +117,7 @@ def render(outcome: object) -> None:
         f" {_share(false)} of normal payments held, stepped up or refused (target at most 0.5%):"
         f" {'[green]targets met' if overall['targets_met'] else '[yellow]targets not met'}[/]"
     )
-    console.print(f"{outcome.requests:,} requests in {outcome.seconds:.1f} s")
+    console.print(
+        f"{outcome.requests:,} requests in {outcome.seconds:.1f} s;"
+        f" {outcome.honest_swaps} honest SIM swaps in the background"
+    )

@@ -41,6 +41,7 @@ class Config:
     customers: int = 200
     days: int = 7
     cases: int = 20  # per typology
+    swap_rate: float = 0.1  # honest SIM swaps: the share of customers a year
     profile: str = "kenya"
 
 
@@ -52,6 +53,7 @@ class Outcome:
     matrix: Matrix
     requests: int
     seconds: float
+    honest_swaps: int = 0
 
     def overall(self) -> dict[str, Any]:
         """The totals, with the run's shape."""
@@ -61,6 +63,8 @@ class Outcome:
             "customers": config.customers,
             "days": config.days,
             "cases_per_typology": config.cases,
+            "swap_rate": config.swap_rate,
+            "honest_swaps": self.honest_swaps,
             "requests": self.requests,
             "seconds": round(self.seconds, 1),
             **self.matrix.overall(),
@@ -102,12 +106,13 @@ async def _run(config: Config, folder: Path, progress: Callable[[str], None]) ->
         swaps = RecordedSimSwap(now=lambda: moment(platform.clock()))
         engine.swaps = swaps
         driver = Driver(platform, random.Random(config.seed))
-        cases, normal_parties = await _schedule(driver, config, swaps)
+        cases, normal_parties, swapped = await _schedule(driver, config, swaps)
         progress(f"playing {config.days} simulated days")
         await driver.run(lambda played: progress(f"{played:,} actions played"))
         alerts = await _settled_alerts(platform)
         matrix = score(driver, cases, alerts, normal_parties)
-        return Outcome(config, matrix, len(driver.asked), time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        return Outcome(config, matrix, len(driver.asked), seconds, swapped)
     finally:
         platform.clock.fixed = None
         await platform.stop()
@@ -115,8 +120,9 @@ async def _run(config: Config, folder: Path, progress: Callable[[str], None]) ->
 
 async def _schedule(
     driver: Driver, config: Config, swaps: RecordedSimSwap
-) -> tuple[list[Case], set[int]]:
-    """The background and the cases on the timeline; the cases and the normal customers."""
+) -> tuple[list[Case], set[int], int]:
+    """The background and the cases on the timeline: the cases, the normal customers and
+    how many of them change SIM honestly."""
     platform = driver.platform
     directory = platform.services.directory
     demo = sorted(
@@ -134,6 +140,7 @@ async def _schedule(
     start = (platform.clock() // DAY_NS + 1) * DAY_NS
     habits = background.habits(customers, stores, tills, billers, driver.rng)
     background.schedule(driver, habits, start, config.days)
+    swapped = background.honest_swaps(driver, habits, swaps, start, config.days, config.swap_rate)
     scene = Scene(driver, stores, platform.services.profile(start), swaps)
     cases: list[Case] = []
     for typology, (rule, inject) in TYPOLOGIES.items():
@@ -144,7 +151,7 @@ async def _schedule(
             when = start + day * DAY_NS + driver.rng.randrange(8 * HOUR_NS, 14 * HOUR_NS)
             inject(scene, case, when)
             cases.append(case)
-    return cases, {party.id for party in customers}
+    return cases, {party.id for party in customers}, swapped
 
 
 async def _settled_alerts(platform: Any) -> list[Alert]:
