@@ -111,6 +111,10 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
+def _quoted(text: str) -> str:
+    return json.dumps(text)
+
+
 def _failed(code: Code) -> bool:
     """Refused for a reason of its own: neither done nor stopped by a rule."""
     return not code.ok and code not in FLAGGED
@@ -136,7 +140,9 @@ def score(
         row.injected += 1
         matrix.injected += 1
         parties = {p.id for m in case.msisdns if (p := directory.by_msisdn(m)) is not None}
-        marks = set(case.requests) | {driver.receipt(r) for r in case.requests} - {""}
+        # Quoted, as the details' JSON holds them: "sim:case:12" is not in "sim:case:123".
+        marks = {_quoted(r) for r in case.requests}
+        marks |= {_quoted(driver.receipt(r)) for r in case.requests if driver.receipt(r)}
         concerning = [
             alert
             for alert in alerts
@@ -163,7 +169,7 @@ def score(
             for alert in by_request.get(request_id, []):
                 matched.add(alert.id)
                 _row(matrix, alert.rule).normal_flagged += 1
-    receipts = {driver.receipt(rid) for rid in normal} - {""}
+    receipts = {_quoted(driver.receipt(rid)) for rid in normal if driver.receipt(rid)}
     for alert in alerts:
         if alert.id in matched:
             continue
