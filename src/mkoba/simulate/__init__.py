@@ -1,0 +1,1 @@
+"""``mkoba simulate ...``: synthetic traffic through the real processor, with known truth."""
