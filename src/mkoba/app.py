@@ -281,7 +281,7 @@ class Platform:
             if self.sim is not None:  # the cards' swaps as they are made
                 self.sim.cards.on_swap = swap_feed(swaps, self.app_channel.end_bindings)
             screening = settings.screening_list
-            self.services.risk = await start_engine(store, self.clock(), swaps, alert, screening)
+            self.services.risk = await start_engine(self.services, swaps, alert, screening)
             self.services.risk.newest_device = self.app_channel.newest_binding
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe

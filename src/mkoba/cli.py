@@ -24,6 +24,7 @@ from mkoba.catalog.cli import tariffs_app
 from mkoba.catalog.rules_cli import rules_app
 from mkoba.demo.cli import demo_app
 from mkoba.risk.reports.cli import reports_app
+from mkoba.simulate.commands import simulate_app
 from mkoba.staff.cli import audit_app
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(tariffs_app, name="tariffs")
 app.add_typer(rules_app, name="rules")
 app.add_typer(reports_app, name="reports")
+app.add_typer(simulate_app, name="simulate")
 for name, commands in channel_commands():
     app.add_typer(commands, name=name)
 app.add_typer(demo_app, name="demo")

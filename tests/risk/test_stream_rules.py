@@ -358,3 +358,28 @@ async def test_a_failing_stream_rule_does_not_fail_the_payment(world: World) -> 
     response = await world.deposit(party, 3_000 * KSH)  # asserts the deposit was answered OK
     assert response.receipt
     assert stream.errors == 1
+
+
+async def test_r3_counts_the_wallets_of_one_id_document_together(world: World) -> None:
+    first = await world.customer()
+    assert first.msisdn
+    second_msisdn = world.msisdn()
+    profile = world.services.profile(world.platform.clock())
+    registered = await world.ask(
+        "register",
+        second_msisdn,
+        CUSTOMER_PIN,
+        name="Same Person",
+        id_number=world.id_number(first.msisdn),  # the same ID document, another wallet
+        tier=profile.tiers[-1],
+        language="en",
+    )
+    assert registered.ok, registered
+    second = world.party(second_msisdn)
+    await world.deposit(first, 3_000 * KSH)
+    await world.deposit(second, 3_000 * KSH)
+    assert await alerts_on(world, "R3", second) == []  # two: one below the count
+    await world.deposit(second, 3_000 * KSH)
+    (alert,) = await alerts_on(world, "R3", second)
+    assert alert.details["wallet_ids"] == sorted([first.id, second.id])
+    assert alert.details["total"] == 9_000 * KSH

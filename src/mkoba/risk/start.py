@@ -19,6 +19,7 @@ from typing import Any
 
 from mkoba.ledger import Store
 from mkoba.processor import history
+from mkoba.processor.services import Services
 from mkoba.risk.activity import DAY_NS, memory_days
 from mkoba.risk.engine import AlertSink, RiskEngine
 from mkoba.risk.registrations import Registrations, load_screener
@@ -45,14 +46,20 @@ log = logging.getLogger("mkoba.risk")
 
 
 async def start_engine(
-    store: Store,
-    now: int,
+    services: Services,
     swaps: SimSwapProvider | None = None,
     alert: AlertSink | None = None,
     screening: str = "",
 ) -> RiskEngine:
     """A risk engine that remembers the store's recent payments, and screens new parties
     against ``screening`` (``registrations.load_screener``)."""
+    store, now, directory = services.store, services.clock(), services.directory
+
+    def identity(party_id: int) -> str:
+        """One customer is one ID document: its keyed digest (the party without one)."""
+        party = directory.get(party_id)
+        return party.id_digest if party is not None and party.id_digest else f"party:{party_id}"
+
     engine = RiskEngine(swaps, alert if alert is not None else log_alert)
     screener = await asyncio.to_thread(load_screener, screening)
     engine.registrations = Registrations(screener, engine.alert)
@@ -65,14 +72,19 @@ async def start_engine(
         len(engine.seen),
         time.perf_counter() - started,
     )
-    engine.stream = await start_stream(store, now, engine.alert)
+    engine.stream = await start_stream(store, now, engine.alert, identity)
     return engine
 
 
-async def start_stream(store: Store, now: int, alert: AlertSink | None) -> Stream:
+async def start_stream(
+    store: Store,
+    now: int,
+    alert: AlertSink | None,
+    identity: Callable[[int], str] | None = None,
+) -> Stream:
     """The stream rules, their windows rebuilt from the store's recent events."""
     started = time.perf_counter()
-    stream = Stream(alert)
+    stream = Stream(alert, identity)
     payments = await asyncio.to_thread(history.movements_since, store, now - stream_hours * HOUR_NS)
     asked = await asyncio.to_thread(
         history.reversals_asked_since, store, now - reversal_days_max * DAY_NS

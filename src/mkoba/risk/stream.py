@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from mkoba.catalog import Profile
@@ -55,10 +55,12 @@ class Rule(Protocol):
 class Stream:
     """Every stream rule's memory, and the alerts on their way to the queue."""
 
-    def __init__(self, alert: AlertSink | None = None) -> None:
+    def __init__(
+        self, alert: AlertSink | None = None, identity: Callable[[int], str] | None = None
+    ) -> None:
         self.alert = alert
         self.rules: tuple[Rule, ...] = (
-            Structuring(),
+            Structuring(identity),
             SplitDeposits(),
             DirectDeposits(),
             Mules(),

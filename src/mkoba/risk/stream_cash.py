@@ -16,6 +16,7 @@ with ``profile`` None it only records (a restart replaying the stored events).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import NamedTuple
 
 from mkoba.catalog import Profile
@@ -44,6 +45,8 @@ class Cash(NamedTuple):
     request_id: str
     agent_id: int
     commission: int
+    # The wallet it was (R3 counts one ID's wallets together).
+    party_id: int = 0
 
 
 def _trim(events: deque[Cash], horizon: int) -> None:
@@ -53,10 +56,13 @@ def _trim(events: deque[Cash], horizon: int) -> None:
 
 class Structuring:
     """R3: many cash-ins (or cash-outs) of one customer, each below the CTR threshold,
-    that together come near it."""
+    that together come near it. One customer is one ID document (``identity``: a party
+    id to its ID's keyed digest), whatever wallets it registered: a per-wallet count
+    could never reach the threshold under Kenya's balance limits."""
 
-    def __init__(self) -> None:
-        self._by: dict[tuple[int, str], deque[Cash]] = {}
+    def __init__(self, identity: Callable[[int], str] | None = None) -> None:
+        self._by: dict[tuple[str, str], deque[Cash]] = {}
+        self._identity = identity or str
 
     def __len__(self) -> int:
         return len(self._by)
@@ -67,9 +73,16 @@ class Structuring:
         if cash is None:
             return []
         customer, agent, direction = cash
-        events = self._by.setdefault((customer, direction), deque())
+        events = self._by.setdefault((self._identity(customer), direction), deque())
         events.append(
-            Cash(movement.now, movement.amount, movement.request_id, agent, movement.commission)
+            Cash(
+                movement.now,
+                movement.amount,
+                movement.request_id,
+                agent,
+                movement.commission,
+                customer,
+            )
         )
         _trim(events, movement.now - cash_hours_max * HOUR_NS)
         if profile is None or profile.risk is None or not profile.risk.R3.enabled:
@@ -107,6 +120,7 @@ def _structuring(
         "amounts": listed([e.amount for e in parts]),
         "request_ids": listed([e.request_id for e in parts]),
         "agent_ids": sorted({e.agent_id for e in parts}),
+        "wallet_ids": sorted({e.party_id for e in parts if e.party_id}),
     }
     summary = (
         f"R3 structuring: {len(parts)} {kind} of party {customer} within"
