@@ -50,11 +50,16 @@ async def test_rows_given_up_on_are_asked_again_as_the_same_batch(bus_url: str) 
         slow.set()
         asked.clear()
         await rows.submit(ending, batch=batch)
-        assert asked == [(batch, True, json.dumps(["ws_1", "failed"]))]
+        # The same batch, flagged, the same rows (a first ask's late copy, on a loaded
+        # machine, may arrive meanwhile: it is the same batch too).
+        assert (batch, True, json.dumps(["ws_1", "failed"])) in asked
+        assert {b for b, _, _ in asked} == {batch}
         # Rows of their own get a batch of their own, asked for the first time.
         asked.clear()
         await rows.submit(ending)
-        assert len(asked) == 1 and asked[0][0] != batch and asked[0][1] is False
+        fresh = [ask for ask in asked if ask[0] != batch]
+        assert fresh and all(again is False for _, again, _ in fresh)
+        assert len({b for b, _, _ in fresh}) == 1
     finally:
         await front.close()
         await core.close()

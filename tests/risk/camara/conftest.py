@@ -67,8 +67,14 @@ def served() -> Iterator[Served]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    # log_config=None: uvicorn would otherwise replace the process's logging set-up
+    # (its own handlers, no propagation) for every test after this one.
     config = uvicorn.Config(
-        build(operator), log_level="warning", lifespan="off", timeout_graceful_shutdown=1
+        build(operator),
+        log_level="warning",
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
