@@ -13,13 +13,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from mkoba.app import Platform
 from mkoba.codes import Code
-from mkoba.ledger import TransferResult
+from mkoba.ledger import TransferResult, WriterError
 from mkoba.parties import Party
+from mkoba.processor import delivery
 from mkoba.processor.commit import ledger_grace_s, submit
 from mkoba.processor.request import Request, Response
 from mkoba.processor.transfers import resolutions_for
@@ -190,6 +192,50 @@ async def test_duplicated_acknowledgements_post_once(world: World) -> None:
     await asyncio.sleep(0.3)
     assert len(texts(platform, payee, "You have received")) == 1
     assert len(texts(platform, payer, "sent to")) == 1
+
+
+async def test_a_post_whose_answer_was_lost_still_stands_when_its_deadline_comes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The post commits but the store's answer is lost (a connection cut after COMMIT):
+    # the processor waits again; the deadline's rollback then finds the money posted.
+    # A channel asking meanwhile must be told it stands (the postgres-kill scenario
+    # once saw a success callback and then a "rolled back" one for the same payment).
+    platform = world.platform
+    payer, payee = await pair(world)
+    assert payer.msisdn is not None
+    request = await send(world, payer, payee)
+    real_settle = delivery.settle
+    lost: list[str] = []
+
+    async def answer_lost(services: Any, awaiting: Any, now: int) -> bool:
+        await real_settle(services, awaiting, now)
+        if not lost:
+            lost.append(awaiting.request_id)
+            raise WriterError("the answer to the commit was lost")
+        return True
+
+    monkeypatch.setattr(delivery, "settle", answer_lost)
+    with pytest.raises(WriterError):
+        await platform.acknowledge(request.id)
+    number, status, _, _ = await request_state(platform, request.id)
+    assert status == "completed"
+    # The deadline comes while the payer's lock is busy: the rollback waits, and so
+    # does a channel's acknowledgement that arrives meanwhile.
+    deliveries = platform.processor.deliveries
+    async with deliveries.locks.hold(payer.msisdn):
+        await asyncio.sleep(DEADLINE_S + 0.3)
+        asked = asyncio.ensure_future(platform.acknowledge(request.id))
+        await asyncio.sleep(0.1)
+        assert not asked.done()
+    assert await asked is True
+    assert await platform.acknowledge(request.id) is True
+    assert (await request_state(platform, request.id))[1] == "completed"
+    assert await ledger_legs(platform, number) == {"pending": 3, "post": 3}
+    assert await available(platform, wallet(payee)) == 1_000 * KSH
+    await settled_sms(platform, payee, "You have received")
+    await asyncio.sleep(0.3)
+    assert texts(platform, payer, ROLLED_BACK_SMS) == []
 
 
 async def test_negative_acknowledgement_rolls_back_at_once(world: World) -> None:

@@ -27,11 +27,12 @@ from mkoba.codes import Code
 from mkoba.ledger import WriterError
 from mkoba.ledger.engine import Engine
 from mkoba.ledger.records import PendingStatus
-from mkoba.processor import ids
+from mkoba.processor import history, ids
 from mkoba.processor.commit import Awaiting, roll_back, settle
 from mkoba.processor.locks import PartyLocks
 from mkoba.processor.recovery import Left, left_pending
 from mkoba.processor.request import Response
+from mkoba.processor.status import Status
 
 if TYPE_CHECKING:
     from mkoba.processor.services import Services
@@ -54,10 +55,12 @@ class Deliveries:
         self.locks = locks
         self._awaiting: dict[str, tuple[Awaiting, asyncio.TimerHandle]] = {}
         # Rollbacks under way after a deadline: an acknowledgement meanwhile waits for it.
-        self._rolling: dict[str, asyncio.Task[None]] = {}
+        self._rolling: dict[str, asyncio.Task[bool]] = {}
+        # Deadlines whose rollback did not void the money: the store says what happened.
+        self._unsure: set[str] = set()
         # Posts under way: a duplicated acknowledgement meanwhile waits for the outcome.
         self._settling: dict[str, asyncio.Future[bool]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[bool]] = set()
         # Held by the risk rules: only ``release`` posts or voids them before their deadline.
         self._held: set[str] = set()
         self.posted = 0
@@ -99,10 +102,11 @@ class Deliveries:
             if settling is not None:
                 return await asyncio.shield(settling)
             rolling = self._rolling.get(request_id)
-            if rolling is None:
-                return None
-            await asyncio.shield(rolling)
-            return False
+            if rolling is not None and await asyncio.shield(rolling):
+                return False
+            if request_id in self._unsure:
+                return await self._stored_outcome(request_id)
+            return None
         awaiting, handle = entry
         handle.cancel()
         outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -198,11 +202,30 @@ class Deliveries:
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda _task: self._rolling.pop(request_id, None))
 
-    async def _roll_back_quietly(self, awaiting: Awaiting) -> None:
+    async def _roll_back_quietly(self, awaiting: Awaiting) -> bool:
         try:
-            await self._roll_back(awaiting)
+            if await self._roll_back(awaiting):
+                return True
         except Exception:  # the ledger's own expiry still rolls the money back
             log.exception("rollback of %s failed; the ledger will expire it", awaiting.request_id)
+        # Not voided: a post whose commit's answer the store lost may have committed
+        # before the deadline; an acknowledgement from now on asks the store.
+        self._unsure.add(awaiting.request_id)
+        return False
+
+    async def _stored_outcome(self, request_id: str) -> bool:
+        """Whether the money stands, from the store's record of a deadline not voided.
+
+        Still pending: the rollback did not reach the store and the ledger's expiry
+        will undo it; the channel is told to ask again, never that it posted.
+        """
+        stored = await asyncio.to_thread(history.outcome, self.services.store, request_id)
+        if stored is None or stored[0] is Status.PENDING:
+            raise WriterError(f"whether {request_id} was posted is not known yet")
+        if stored[0] is not Status.COMPLETED:
+            return False
+        self._unsure.discard(request_id)
+        return True
 
     async def _roll_back(self, awaiting: Awaiting) -> bool:
         rollback = awaiting.rollback
