@@ -270,6 +270,7 @@ async def test_the_menu_links_the_reports_for_compliance(platform: Platform) -> 
         ("2026-12-01", "is a Tuesday"),
         ("1999-W10", "none before"),
         ("x" * 21, "at most 20 characters"),
+        ("2026-W4\x009", "a week such as 2026-W49"),
     ],
 )
 async def test_a_bad_week_is_refused_with_why(platform: Platform, week: str, why: str) -> None:
@@ -279,6 +280,10 @@ async def test_a_bad_week_is_refused_with_why(platform: Platform, week: str, why
     assert why in page.text and "content-disposition" not in page.headers
     api = await officer.get("/reports/ctr", week=week)
     assert api.status_code == 422 and why in api.json()["error"]
+    # What the trail keeps of the week asked for is plain text, whatever was sent.
+    for entry in trail(platform, "reports.ctr", officer.username):
+        assert entry.entity in (f"ctr:{week}", "ctr:unreadable"), entry.entity
+        assert entry.outcome == "refused"
 
 
 async def test_refusals_name_the_problem(platform: Platform, world: World) -> None:

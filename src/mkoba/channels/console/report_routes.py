@@ -50,6 +50,8 @@ MEDIA = {"xml": "application/xml; charset=utf-8", "csv": "text/csv; charset=utf-
 # A week as the page's week picker sends it (2026-W49), or its Monday's date.
 _ISO_WEEK = re.compile(r"^([0-9]{4})-W([0-9]{2})$")
 _DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# What the audit trail keeps of a parameter as given (else it says it was unreadable).
+_PLAIN = re.compile(r"^[A-Za-z0-9-]{1,20}$")
 # A file's name: letters, digits and dashes, then the format.
 _STEM = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 week_chars_max = 20
@@ -192,8 +194,10 @@ async def ctr_download(
     console: ConsoleChannel, who: Caller, where: str, week: str, fmt_text: str
 ) -> Download:
     """The CTR of ``week`` (default: the last full week) as a file; audited."""
-    shown = week.strip()[:week_chars_max] or "last"
-    detail: dict[str, object] = {"week": shown, "format": fmt_text[:8]}
+    # As the trail names it: what was asked for, if it is plain, else that it was not.
+    asked = week.strip()
+    shown = asked if _PLAIN.fullmatch(asked) else "unreadable" if asked else "last"
+    detail: dict[str, object] = {"week": shown, "format": _plain(fmt_text)}
 
     async def make() -> tuple[Download, dict[str, object]]:
         may_report(console, who)
@@ -257,7 +261,7 @@ async def str_download(
     console: ConsoleChannel, who: Caller, where: str, alert_id: int, fmt_text: str
 ) -> Download:
     """The STR draft of alert ``alert_id`` as a file; audited."""
-    detail: dict[str, object] = {"format": fmt_text[:8]}
+    detail: dict[str, object] = {"format": _plain(fmt_text)}
 
     async def make() -> tuple[Download, dict[str, object]]:
         may_report(console, who)
@@ -332,6 +336,10 @@ def named_receipts(store: history.Readable, details: Mapping[str, Any]) -> list[
             if row is not None:
                 found.append(row.receipt)
     return list(dict.fromkeys(found))[:receipts_max]
+
+
+def _plain(text: str) -> str:
+    return text if _PLAIN.fullmatch(text) else "unreadable"
 
 
 def _strings(value: object) -> list[str]:
