@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     risk_rules: bool = Field(
         True, description="run the profile's fraud and AML rules (docs/risk.md); off for a bench"
     )
+    # The reporting entity's id at the FIU (goAML), for the console's CTR and STR XML
+    # (docs/risk-reports.md); '' until the operator registers: CSV only.
+    goaml_entity: str = Field(
+        "", max_length=32, pattern=r"^[A-Za-z0-9-]*$", description="the goAML reporting entity id"
+    )
     screening_list: str = Field(
         "sample",
         description="the sanctions/PEP list new parties are screened against: sample (a"

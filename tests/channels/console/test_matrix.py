@@ -14,6 +14,8 @@ modes mean over the staff API, on fresh customers and reversals:
   off with a fresh code (``201`` is do, ``403`` not);
 - ``alerts``: read the compliance alert queue (``200``, or ``403``) and note a fresh
   alert (``200`` is do, ``403`` not);
+- ``reports``: read the STR drafts and download the week's CTR as CSV (``200``, or
+  ``403``): nothing there writes, so doing and viewing read the same;
 - ``hold_release``: release the payment of a fresh hold alert whose payment is not held
   (``409``, past the policy, is do; ``403`` not), and read the alert (it says whether
   its payment is held: view).
@@ -326,7 +328,8 @@ async def observe_holds(world: World, members: dict[str, Member]) -> dict[str, s
 
 
 async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, dict[str, set[str]]]:
-    """The read actions' cells: customer_view, customer_unmasked, audit_log, dashboards."""
+    """The read actions' cells: customer_view, customer_unmasked, audit_log, dashboards,
+    reports."""
     party = await world.customer(0)
     assert party.msisdn
     cells: dict[str, dict[str, set[str]]] = {
@@ -334,6 +337,7 @@ async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, d
         "customer_unmasked": {},
         "audit_log": {},
         "dashboards": {},
+        "reports": {},
     }
     for role, member in members.items():
         found = await member.get("/customers", by="phone", q=local_msisdn(party.msisdn))
@@ -356,6 +360,11 @@ async def observe_reads(world: World, members: dict[str, Member]) -> dict[str, d
         board = await member.get("/dashboard")
         assert board.status_code in (200, 403), board.text
         cells["dashboards"][role] = {"view"} if board.status_code == 200 else set()
+        drafts = await member.get("/reports/str")
+        ctr = await member.get("/reports/ctr", format="csv")
+        assert drafts.status_code == ctr.status_code, (role, drafts.text, ctr.text)
+        assert ctr.status_code in (200, 403), ctr.text
+        cells["reports"][role] = {"view"} if ctr.status_code == 200 else set()
     return cells
 
 
@@ -369,7 +378,7 @@ async def test_every_role_against_every_served_action_matches_the_policy(
 ) -> None:
     policy = shipped()
     served = set(ACTIONS_BY_POLICY()) | {"customer_view", "customer_unmasked", "audit_log"}
-    served |= {"dashboards", "callbacks", "reconciliation", "alerts", "hold_release"}
+    served |= {"dashboards", "callbacks", "reconciliation", "alerts", "hold_release", "reports"}
     assert served | NOT_SERVED_YET == set(policy.actions), "every action is served or listed"
     members = {role: await sign_in(platform, role) for role in policy.roles}
     both = {Mode.MAKE, Mode.CHECK}

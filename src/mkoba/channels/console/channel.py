@@ -30,6 +30,8 @@ from mkoba.channels.console import (
     hold_routes,
     pages,
     people_pages,
+    report_pages,
+    report_routes,
     routes,
     staff_routes,
     ticket_routes,
@@ -67,6 +69,7 @@ class ConsoleChannel:
         policy: Policy | None = None,
         callbacks: CallbackLog | None = None,
         alerts: Alerts | None = None,
+        goaml_entity: str = "",
     ) -> None:
         self.ports = ports
         self.tables = tables
@@ -77,6 +80,8 @@ class ConsoleChannel:
         self.callbacks = callbacks
         # The compliance alert queue (the risk package's, shared with the rules), if kept.
         self.alerts = alerts
+        # The reporting entity's goAML id ('' : the reports download as CSV only).
+        self.goaml_entity = goaml_entity
         # R12: profiles opened with no ticket, per member of staff (alerts to the queue).
         self.insider = Insider(alerts.raise_alert) if alerts is not None else None
         self.sessions = Sessions()
@@ -142,10 +147,12 @@ class ConsoleChannel:
         app.include_router(staff_routes.router(self))
         app.include_router(hold_routes.router(self))  # before the alerts' /{verb}
         app.include_router(alert_routes.router(self))
+        app.include_router(report_routes.router(self))
         app.include_router(pages.router(self))
         app.include_router(bulk_pages.router(self))
         app.include_router(people_pages.router(self))
         app.include_router(alert_pages.router(self))
+        app.include_router(report_pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
     async def watch_view(self, staff: str, staff_id: int, party_id: int) -> None:
