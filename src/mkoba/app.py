@@ -193,6 +193,7 @@ class Platform:
                 ),
                 callbacks=self.daraja.callback_log,
                 alerts=self.alerts,
+                goaml_entity=settings.goaml_entity,
             )
         )
         self.kit = Kit()

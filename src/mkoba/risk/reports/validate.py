@@ -1,8 +1,8 @@
 """Checking the XML we write: well-formed always, and valid against our own schema.
 
 ``goaml_subset.xsd`` is mkoba's schema, written from goAML's public structure: it is
-not UNODC's nor an FIU's (each FIU publishes its own customisation). Schema checks need
-lxml (the test extra pins it); without it only well-formedness is checked.
+not UNODC's nor an FIU's (each FIU publishes its own customisation). Schema checks use
+lxml (a dependency); ``schema=False`` checks well-formedness only (stdlib).
 """
 
 from __future__ import annotations
