@@ -30,7 +30,13 @@ class PartyKind(enum.StrEnum):
 
 
 class PartyState(enum.StrEnum):
-    """Where a party stands. Only an active party may move money."""
+    """Where a party stands. Only an active or a dormant party may move money.
+
+    Dormant is a customer wallet with no customer-initiated transaction for the
+    profile's dormancy days (``parties/dormancy.py``; the risk rules mark it): it still
+    pays and is paid, its first payments pass rule R8, and the customer's next allowed
+    payment makes it active again.
+    """
 
     UNREGISTERED = "unregistered"
     ACTIVE = "active"
@@ -125,8 +131,8 @@ class Party(NamedTuple):
 
     @property
     def active(self) -> bool:
-        """Whether this party may move money."""
-        return self.state == PartyState.ACTIVE
+        """Whether this party may move money (active, or dormant: a status, not a block)."""
+        return self.state in (PartyState.ACTIVE, PartyState.DORMANT)
 
 
 class Credential(NamedTuple):

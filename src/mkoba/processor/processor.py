@@ -358,6 +358,8 @@ class Processor:
                 self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
             held = (verdict.hold_s, verdict.message) if verdict.action == risk_port.HOLD else None
+            if verdict.change is not None:  # committed with the money (a dormant wallet woken)
+                answer = answer._replace(change=verdict.change.then(answer.change))
             await ctx.commit_checks(credentials=False)
             outcome: Outcome = await first(
                 self.services,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
 from mkoba.codes import Code
-from mkoba.parties import Party, PartyKind
+from mkoba.parties import Change, Party, PartyKind
 
 if TYPE_CHECKING:
     from mkoba.processor.guarded import Settled
@@ -79,6 +79,9 @@ class Verdict(NamedTuple):
     message: str = ""
     # How long a hold lasts before the money goes back unreviewed (seconds).
     hold_s: int = 0
+    # A directory change to commit with an allowed payment (a dormant wallet made
+    # active again by its owner's payment), or None.
+    change: Change | None = None
 
 
 ALLOWED = Verdict()

@@ -39,14 +39,15 @@ class _WalletState:
         command = ctx.command_as(commands.WalletState)
         party = _customer(ctx, command.customer)
         not_their_own(ctx, staff, party)
+        # A dormant wallet may be frozen too (dormancy is a status, not a block).
         wanted, needed = (
-            (PartyState.FROZEN, PartyState.ACTIVE)
+            (PartyState.FROZEN, (PartyState.ACTIVE, PartyState.DORMANT))
             if self.frozen
-            else (PartyState.ACTIVE, PartyState.FROZEN)
+            else (PartyState.ACTIVE, (PartyState.FROZEN,))
         )
-        if party.state != needed:
+        if party.state not in needed:
             raise Refused(
-                Code.NOT_ALLOWED, f"That wallet is {party.state.value}, not {needed.value}."
+                Code.NOT_ALLOWED, f"That wallet is {party.state.value}, not {needed[0].value}."
             )
         action = "wallet_freeze" if self.frozen else "wallet_unfreeze"
         detail = by_staff(staff, reason=command.reason)

@@ -26,9 +26,11 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from mkoba.catalog import Profile
-from mkoba.parties import Party
+from mkoba.parties import Directory, Party, PartyState
+from mkoba.parties.dormancy import reactivated_change
 from mkoba.processor.risk_port import (
     ALERT,
+    ALLOW,
     ALLOWED,
     HOLD,
     REFUSE,
@@ -53,6 +55,13 @@ class StreamRules(Protocol):
 
     async def drain(self) -> None:
         """Wait for the alerts on their way (before the store closes)."""
+
+
+class Sweeper(Protocol):
+    """Background work of the rules that a stop ends (``dormancy.Dormancy``)."""
+
+    async def stop(self) -> None:
+        """End the work (before the writer and the store close)."""
 
 
 class AlertSink(Protocol):
@@ -107,6 +116,10 @@ class RiskEngine:
         self.registrations: Registrations | None = None
         # When a number's newest app device binding was made (R7); None: no app channel.
         self.newest_device: Callable[[str], Awaitable[int | None]] | None = None
+        # Who is who (a dormant payer is woken by its payment); None: no dormancy.
+        self.directory: Directory | None = None
+        # Marks idle wallets dormant at start and then periodically (``dormancy.py``).
+        self.dormancy: Sweeper | None = None
 
     def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
         """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
@@ -128,14 +141,28 @@ class RiskEngine:
 
     async def drain(self) -> None:
         """Wait for the stream rules' alerts on their way: a stop calls it before the
-        writer and the store close, so no alert is lost to the shutdown."""
+        writer and the store close, so no alert is lost to the shutdown (and the
+        dormancy sweep stops)."""
+        if self.dormancy is not None:
+            await self.dormancy.stop()
         if self.stream is not None:
             await self.stream.drain()
         if self.registrations is not None:
             await self.registrations.drain()
 
     async def check(self, payment: Payment, profile: Profile) -> Verdict:
-        """The verdict of the profile's inline rules on ``payment``."""
+        """The verdict of the profile's inline rules on ``payment``; an allowed payment
+        from a dormant wallet carries the change that makes it active again (committed
+        with the payment: a held or refused one wakes nothing)."""
+        verdict = await self._judge(payment, profile)
+        if verdict.action != ALLOW or self.directory is None:
+            return verdict
+        party = self.directory.get(payment.payer_id)
+        if party is None or party.state != PartyState.DORMANT:
+            return verdict
+        return verdict._replace(change=reactivated_change(party, payment.request_id, payment.now))
+
+    async def _judge(self, payment: Payment, profile: Profile) -> Verdict:
         rules = profile.risk
         if rules is None:
             return ALLOWED

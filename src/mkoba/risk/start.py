@@ -5,7 +5,9 @@ the books hold (``history.payments_since``: every payment made or held in the
 last ``memory_days``), so a restart forgets no velocity window and no payee.
 The stream rules' windows (``stream.py``) are rebuilt the same way, from the
 payments of the last ``stream_hours`` and the reversals asked for in the last
-``reversal_days_max``, without raising anything again.
+``reversal_days_max``, without raising anything again. Then the dormancy sweep
+starts (``dormancy.py``): idle customer wallets are marked dormant at start and
+every ``dormancy.sweep_interval_s`` after.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mkoba.ledger import Store
 from mkoba.processor import history
 from mkoba.processor.services import Services
 from mkoba.risk.activity import DAY_NS, memory_days
+from mkoba.risk.dormancy import Dormancy
 from mkoba.risk.engine import AlertSink, RiskEngine
 from mkoba.risk.registrations import Registrations, load_screener
 from mkoba.risk.simswap import (
@@ -73,6 +76,16 @@ async def start_engine(
         time.perf_counter() - started,
     )
     engine.stream = await start_stream(store, now, engine.alert, identity)
+    engine.directory = directory
+    writer = services.writer
+    engine.dormancy = dormancy = Dormancy(
+        directory,
+        engine.seen,
+        lambda writes: writer.submit_async([], attach=writes),
+        services.profile,
+        services.clock,
+    )
+    dormancy.start()
     return engine
 
 

@@ -1,0 +1,174 @@
+"""Dormant wallets as a status: a customer wallet with no customer-initiated payment for
+the profile's dormancy days (180 in Kenya) is marked dormant by the sweep, staff see it
+in the console, it still pays and is paid, a deposit by someone else leaves it dormant,
+and its owner's next allowed payment makes it active again. R8 still holds a dormant
+wallet's first large payment after a SIM swap, and a held payment wakes nothing.
+
+One platform for the module (on each store); time moves by its clock, forward only:
+each test starts from the clock where the one before left it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from mkoba.app import Platform
+from mkoba.codes import Code
+from mkoba.parties import Party, PartyState
+from mkoba.risk.alert_schema import Alert
+from mkoba.risk.dormancy import Dormancy
+from mkoba.risk.simswap import RecordedSimSwap
+from tests.channels.console.staff import sign_in
+from tests.conftest import MakePlatform
+from tests.risk.test_inline_rules import engine, send
+from tests.world import KSH, World
+
+pytestmark = pytest.mark.anyio
+DAY_NS = 86_400 * 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def platform(make_platform: MakePlatform) -> Platform:
+    platform = await make_platform("dormancy")
+    platform.clock.fixed = platform.clock()
+    return platform
+
+
+@pytest.fixture(scope="module")
+async def world(platform: Platform) -> World:
+    return await World(platform).setup()
+
+
+def sweeper(platform: Platform) -> Dormancy:
+    dormancy = engine(platform).dormancy
+    assert isinstance(dormancy, Dormancy)
+    return dormancy
+
+
+def later(platform: Platform, days: float) -> None:
+    fixed = platform.clock.fixed
+    assert fixed is not None
+    platform.clock.fixed = fixed + int(days * DAY_NS)
+
+
+async def stored_state(world: World, party: Party) -> str:
+    (row,) = await world.rows("SELECT state FROM parties WHERE id = ?", (party.id,))
+    return str(row[0])
+
+
+async def audited(world: World, party: Party, action: str) -> int:
+    rows = await world.rows(
+        "SELECT COUNT(*) FROM audit_log WHERE subject_id = ? AND action = ?", (party.id, action)
+    )
+    return int(rows[0][0])
+
+
+async def test_an_idle_wallet_is_marked_dormant_and_its_owners_payment_wakes_it(
+    platform: Platform, world: World
+) -> None:
+    idle, payee, paid_lately = (
+        await world.customer(2_000),
+        await world.customer(),
+        await world.customer(2_000),
+    )
+    assert idle.msisdn and payee.msisdn
+    later(platform, 100)
+    assert (await send(world, paid_lately, payee, 10)).code is Code.OK
+    later(platform, 80)  # 180 days since idle opened; 80 since the other paid
+    assert await sweeper(platform).sweep() >= 2  # idle and the payee (who never paid)
+    assert world.party(idle.msisdn).state is PartyState.DORMANT
+    assert await stored_state(world, idle) == "dormant"
+    assert await audited(world, idle, "wallet_dormant") == 1
+    assert paid_lately.msisdn and world.party(paid_lately.msisdn).state is PartyState.ACTIVE
+    assert await sweeper(platform).sweep() == 0  # marked once
+
+    # Staff see it: the customer view (API and page) says dormant.
+    care = await sign_in(platform, "care_l1")
+    seen = await care.get(f"/customers/{idle.id}")
+    assert seen.status_code == 200 and seen.json()["state"] == "dormant"
+    page = await care.client.get(f"/staff/customers/{idle.id}")
+    assert page.status_code == 200 and 'class="state dormant"' in page.text
+
+    # Money in by someone else (a deposit, a transfer) leaves it dormant.
+    await world.deposit(idle, 500 * KSH)
+    assert (await send(world, paid_lately, idle, 5)).code is Code.OK
+    assert world.party(idle.msisdn).state is PartyState.DORMANT
+    assert await stored_state(world, idle) == "dormant"
+
+    # A payment its owner cannot make (more than the balance) wakes nothing.
+    assert (await send(world, idle, payee, 1_000_000)).code is not Code.OK
+    assert world.party(idle.msisdn).state is PartyState.DORMANT
+
+    # The owner's own allowed payment goes through and makes it active, durably.
+    assert (await send(world, idle, payee, 100)).code is Code.OK
+    assert world.party(idle.msisdn).state is PartyState.ACTIVE
+    assert await stored_state(world, idle) == "active"
+    assert await audited(world, idle, "wallet_reactivated") == 1
+    assert (await care.get(f"/customers/{idle.id}")).json()["state"] == "active"
+    world.check_books()
+
+
+async def test_a_wallet_a_day_short_of_the_dormancy_days_stays_active(
+    platform: Platform, world: World
+) -> None:
+    quiet = await world.customer(100)
+    later(platform, 179)
+    await sweeper(platform).sweep()
+    assert quiet.msisdn and world.party(quiet.msisdn).state is PartyState.ACTIVE
+    later(platform, 1)
+    await sweeper(platform).sweep()
+    assert world.party(quiet.msisdn).state is PartyState.DORMANT
+
+
+async def test_r8_holds_a_dormant_wallets_large_first_payment_after_a_swap(
+    platform: Platform, world: World
+) -> None:
+    payer, known = await world.customer(30_000), await world.customer()
+    assert payer.msisdn
+    assert (await send(world, payer, known, 100)).code is Code.OK  # a payee known for later
+    later(platform, 181)
+    await sweeper(platform).sweep()
+    assert world.party(payer.msisdn).state is PartyState.DORMANT
+    swaps, before = RecordedSimSwap(), engine(platform).swaps
+    engine(platform).swaps = swaps
+    now = platform.clock()
+    swaps.record(payer.msisdn, dt.datetime.fromtimestamp(now / 1e9 - 3_600, dt.UTC))
+    engine(platform)._swap_cache.clear()
+    try:
+        held = await send(world, payer, known, 6_000)
+        assert held.code is Code.HELD_FOR_REVIEW, held
+        assert "R8" in {a.rule for a in await alerts_of(platform, payer)}
+        # Held is not allowed yet: the wallet stays dormant until an allowed payment.
+        assert world.party(payer.msisdn).state is PartyState.DORMANT
+        assert await platform.processor.release(held.request_id, approve=False) is True
+    finally:
+        engine(platform).swaps = before
+        engine(platform)._swap_cache.clear()
+    assert (await send(world, payer, known, 50)).code is Code.OK
+    assert world.party(payer.msisdn).state is PartyState.ACTIVE
+
+
+async def test_an_agent_or_a_frozen_wallet_is_never_marked(
+    platform: Platform, world: World
+) -> None:
+    frozen = await world.customer()
+    assert frozen.msisdn
+    assert (await world.by_staff("freeze_wallet", customer=frozen.msisdn, reason="test")).ok
+    later(platform, 200)
+    await sweeper(platform).sweep()
+    assert world.party(frozen.msisdn).state is PartyState.FROZEN
+    store = world.agent_store
+    assert store.msisdn and world.party(store.msisdn).state is PartyState.ACTIVE
+
+
+async def alerts_of(platform: Platform, party: Party) -> list[Alert]:
+    alerts = platform.alerts
+    assert alerts is not None
+    return [a for a in await alerts.list(limit=500) if a.party_id == party.id]
