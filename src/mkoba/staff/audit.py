@@ -182,6 +182,18 @@ def entries(store: Reader, found: Filter, limit: int) -> list[Entry]:
     return [_entry(row) for row in rows]
 
 
+def entries_since(store: Reader, action: str, since: int, limit: int) -> list[Entry]:
+    """The entries of ``action`` made at ``since`` (ns) or later, oldest first (at most
+    ``limit``): what a rule that counts them starts from (R12's profile views)."""
+    assert limit > 0
+    rows = store.query(
+        f"SELECT {', '.join(Entry._fields)} FROM staff_audit WHERE at >= ? AND action = ?"
+        " ORDER BY seq LIMIT ?",
+        (since, action, limit),
+    )
+    return [_entry(row) for row in rows]
+
+
 def _entry(row: Sequence[Any]) -> Entry:
     seq, at, actor_id, *texts = row
     return Entry(int(seq), int(at), int(actor_id), *(str(text) for text in texts))

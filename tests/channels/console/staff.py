@@ -109,15 +109,29 @@ class Member:
 
 async def sign_in(platform: Platform, role: str, phone: str = "") -> Member:
     """A new member of staff of ``role``, signed in on a client of their own."""
-    assert platform.console is not None
     username, secret = make_account(platform, role, phone)
+    member = Member(username, role, secret, _client(platform))
+    await _signed(member)
+    return member
+
+
+async def sign_in_again(platform: Platform, member: Member) -> Member:
+    """``member`` signed in on ``platform`` (after a restart: a new client, later codes)."""
+    member.client = _client(platform)
+    await _signed(member)
+    return member
+
+
+def _client(platform: Platform) -> httpx.AsyncClient:
+    assert platform.console is not None
     transport = httpx.ASGITransport(app=platform.console.app())
-    client = httpx.AsyncClient(transport=transport, base_url="http://console")
-    member = Member(username, role, secret, client)
-    signed = await client.post(
+    return httpx.AsyncClient(transport=transport, base_url="http://console")
+
+
+async def _signed(member: Member) -> None:
+    signed = await member.client.post(
         "/staff/v1/sign-in",
-        json={"username": username, "password": PASSWORD, "code": member.code()},
+        json={"username": member.username, "password": PASSWORD, "code": member.code()},
     )
     assert signed.status_code == 200, signed.text
     member.csrf = signed.json()["csrf"]
-    return member

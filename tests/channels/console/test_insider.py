@@ -4,11 +4,14 @@ one at the limit is not, and profiles opened for an open ticket do not count."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mkoba.app import Platform
-from tests.channels.console.staff import sign_in
+from tests.channels.console.staff import sign_in, sign_in_again
 from tests.conftest import MakePlatform
+from tests.processor.world import running, settings_for
 from tests.world import CUSTOMER_PIN, World
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +60,31 @@ async def test_profiles_opened_for_an_open_ticket_do_not_count(
     for customer in customers:
         assert (await care.get(f"/customers/{customer.id}")).status_code == 200
     assert len(await platform.alerts.list(rule="R12")) == before
+
+
+async def test_the_hours_views_survive_a_restart(store_url: str, tmp_path: Path) -> None:
+    """R12's counts are rebuilt from the audit trail: a restart between the views at
+    the limit and the one over it still raises the alert; the near miss (a profile
+    seen before the restart, opened again) stays quiet."""
+    settings = settings_for(store_url, tmp_path)
+    async with running(settings) as platform:
+        world = await World(platform).setup()
+        profile = platform.services.profile(platform.clock())
+        assert profile.risk is not None and platform.alerts is not None
+        limit = profile.risk.R12.profiles_per_hour
+        customers = [await world.customer() for _ in range(limit + 1)]
+        snoop, near = await sign_in(platform, "care_l1"), await sign_in(platform, "care_l1")
+        for customer in customers[:limit]:
+            assert (await snoop.get(f"/customers/{customer.id}")).status_code == 200
+            assert (await near.get(f"/customers/{customer.id}")).status_code == 200
+        assert await platform.alerts.list(rule="R12") == []
+    async with running(settings) as platform:
+        assert platform.alerts is not None
+        near = await sign_in_again(platform, near)
+        assert (await near.get(f"/customers/{customers[0].id}")).status_code == 200
+        assert await platform.alerts.list(rule="R12") == []
+        snoop = await sign_in_again(platform, snoop)
+        assert (await snoop.get(f"/customers/{customers[limit].id}")).status_code == 200
+        (alert,) = await platform.alerts.list(rule="R12")
+        assert alert.details["staff"] == snoop.username
+        assert alert.details["profiles"] == sorted(customer.id for customer in customers)

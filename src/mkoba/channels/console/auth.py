@@ -136,7 +136,9 @@ async def record(
 ) -> None:
     """An audit entry for what ``who`` did, or looked at, from ``where``."""
     if action == "customer.view" and entity.startswith("party:") and outcome == "ok":
-        await console.watch_view(who.account.username, who.account.id, int(entity[6:]))
+        ticket = await console.watch_view(who.account.username, who.account.id, int(entity[6:]))
+        if ticket is not None:  # what R12's counts are rebuilt from at start
+            detail = {**(detail or {}), "open_ticket": ticket}
     await console.trail.append(
         time.time_ns(),
         action,

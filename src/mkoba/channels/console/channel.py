@@ -44,6 +44,7 @@ from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
 from mkoba.ports import CallbackLog, Ports, Tables
+from mkoba.risk import insider
 from mkoba.risk.alerts import Alerts
 from mkoba.risk.insider import Insider
 from mkoba.staff import accounts, audit, schema
@@ -55,6 +56,8 @@ T = TypeVar("T")
 
 # Password checks run at most this many at once (routes.py: how many may wait).
 checks_at_once = 2
+# Profile views R12 reads back at start, at most (an hour of a busy care floor).
+views_max = 100_000
 
 
 class ConsoleChannel:
@@ -155,21 +158,44 @@ class ConsoleChannel:
         app.include_router(report_pages.router(self))
         app.mount("/staff/static", pages.static_files(), name="staff-static")
 
-    async def watch_view(self, staff: str, staff_id: int, party_id: int) -> None:
+    async def watch_view(self, staff: str, staff_id: int, party_id: int) -> bool | None:
         """A customer profile opened by ``staff``: rule R12 counts it unless the customer
-        has an open care ticket (``risk/insider.py``)."""
+        has an open care ticket (``risk/insider.py``); whether they had one (None: no
+        rule watches)."""
         if self.insider is None:
-            return
+            return None
         tickets = await self.reads.tickets.of_party(party_id, 5)
         open_ticket = any(ticket.state not in ("resolved", "closed") for ticket in tickets)
         now = self.ports.clock()
         await self.insider.viewed(staff, staff_id, party_id, open_ticket, now, self.ports.profile())
+        return open_ticket
+
+    async def _rebuild_insider(self) -> None:
+        """R12's counts from the audit trail's profile views of the last hour."""
+        if self.insider is None:
+            return
+        since = self.ports.clock() - insider.HOUR_NS
+        entries = await self.read(audit.entries_since, "customer.view", since, views_max)
+        views = [
+            insider.View(
+                entry.at,
+                entry.actor,
+                int(entry.entity[6:]),
+                bool(json.loads(entry.detail).get("open_ticket", False)),
+            )
+            for entry in entries
+            if entry.outcome == "ok" and entry.entity.startswith("party:")
+        ]
+        counted = self.insider.rebuild(views, self.ports.profile())
+        if counted:
+            log.info("R12 remembers %d customer profiles opened in the last hour", counted)
 
     async def start(self) -> None:
         """The staff tables, once."""
         await asyncio.to_thread(schema.migrate, self.tables.migrate_script)
         if self.alerts is not None:  # its owner's tables (once by name, whoever is first)
             await asyncio.to_thread(self.alerts.migrate)
+        await self._rebuild_insider()
         self.health.start()
         resumed = await self.desk.resume()
         if resumed:
