@@ -327,6 +327,43 @@ async def test_windows_survive_a_restart_and_a_pattern_stays_one_alert(
         assert received.details["counterpart_ids"] == [asker.id]
 
 
+async def test_r4_r5_r9_windows_survive_a_restart(store_url: str, tmp_path: Path) -> None:
+    """A restart between the events just before each pattern and the one that completes
+    it: the rule still fires after it; the near misses across it stay quiet."""
+    settings = stream_settings(store_url, tmp_path)
+    async with running(settings) as platform:
+        world = await World(platform).setup()
+        shop, other = world.agent_store, await other_agent(world)
+        split, fair = await world.customer(), await world.customer()
+        first = await world.deposit(split, 600 * KSH)  # R4: one part before
+        await world.deposit(fair, 100 * KSH)  # near miss: the parts earn no more
+        carrier, same = await world.customer(), await world.customer()
+        cash_in = await world.deposit(carrier, 1_000 * KSH)  # R5: the cash-in before
+        await world.deposit(same, 1_000 * KSH)  # near miss: cashed out where it came in
+        mule, paid = await fan_in(world, 3, 1_000)  # R9: the senders before
+        below, _ = await fan_in(world, 3, 1_000)  # near miss: just below the share
+        for party in (split, carrier, mule):
+            assert await alerts_on(world, "R4", party) == []
+    async with running(settings) as platform:
+        world = World(platform)
+        second = await deposit_at(world, shop, split, 600)
+        await deposit_at(world, shop, fair, 5_000)
+        (r4,) = await alerts_on(world, "R4", shop)
+        assert r4.details["customer_id"] == split.id
+        assert r4.details["request_ids"] == [first.request_id, second.request_id]
+        cash_out = await withdraw_at(world, carrier, other, 500)
+        await withdraw_at(world, same, shop, 500)
+        (r5,) = await alerts_on(world, "R5", shop)
+        assert r5.details["customer_id"] == carrier.id
+        assert r5.details["cash_in_request_id"] == cash_in.request_id
+        assert r5.details["cash_out_request_id"] == cash_out.request_id
+        await withdraw_at(world, mule, shop, 2_700)
+        await withdraw_at(world, below, shop, 2_690)
+        (r9,) = await alerts_on(world, "R9", mule)
+        assert r9.details["request_ids"] == [response.request_id for response in paid]
+        assert await alerts_on(world, "R9", below) == []
+
+
 def test_cash_out_is_matched_to_the_oldest_payment_still_in_time() -> None:
     """R9's matching, by itself: a cash-out draws on the oldest payment it can, and a
     payment that waited longer than the limit counts as not cashed out in time."""
