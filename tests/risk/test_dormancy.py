@@ -11,6 +11,7 @@ each test starts from the clock where the one before left it.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,9 @@ from mkoba.risk.dormancy import Dormancy
 from mkoba.risk.simswap import RecordedSimSwap
 from tests.channels.console.staff import sign_in
 from tests.conftest import MakePlatform
+from tests.processor.world import running, settings_for
 from tests.risk.test_inline_rules import engine, send
-from tests.world import KSH, World
+from tests.world import CUSTOMER_PIN, KSH, World
 
 pytestmark = pytest.mark.anyio
 DAY_NS = 86_400 * 1_000_000_000
@@ -172,3 +174,37 @@ async def alerts_of(platform: Platform, party: Party) -> list[Alert]:
     alerts = platform.alerts
     assert alerts is not None
     return [a for a in await alerts.list(limit=500) if a.party_id == party.id]
+
+
+async def test_money_taken_out_by_someone_else_is_no_activity_across_a_restart(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The activity the sweep reads is rebuilt at start from the payments their payers
+    asked for: a reversal staff approved out of a wallet does not keep it awake."""
+    settings = settings_for(store_url, tmp_path)
+    async with running(settings) as platform:
+        platform.clock.fixed = start = platform.clock()
+        world = await World(platform).setup()
+        payer, recipient, lately, friend = (
+            await world.customer(1_000),
+            await world.customer(),
+            await world.customer(100),
+            await world.customer(),
+        )
+        assert payer.msisdn
+        later(platform, 2)  # the recipient opened two days before anything moved
+        sent = await send(world, payer, recipient, 100)
+        assert sent.code is Code.OK and sent.receipt
+        assert (await send(world, lately, friend, 10)).code is Code.OK
+        asked = await world.ask(
+            "request_reversal", payer.msisdn, CUSTOMER_PIN, receipt=sent.receipt
+        )
+        assert asked.code is Code.OK, asked
+        assert (await world.by_staff("approve_reversal", receipt=sent.receipt)).ok
+    async with running(settings) as platform:
+        platform.clock.fixed = start + 181 * DAY_NS
+        world = World(platform)
+        await sweeper(platform).sweep()
+        assert recipient.msisdn and lately.msisdn
+        assert world.party(recipient.msisdn).state is PartyState.DORMANT
+        assert world.party(lately.msisdn).state is PartyState.ACTIVE  # paid 179 days ago

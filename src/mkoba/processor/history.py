@@ -340,11 +340,19 @@ def last_request_number(store: Readable) -> int:
 
 
 def payments_since(store: Readable, since: int) -> list[tuple[int, int, int, int]]:
-    """Every payment made or reserved since ``since`` (ns), oldest first, as
-    ``(payer, payee, amount, created)``: what the risk rules start from."""
+    """Every payment its payer asked for, made or reserved since ``since`` (ns), oldest
+    first, as ``(payer, payee, amount, created)``: what the risk rules start from.
+
+    As the rules saw them commit: a payment someone else made from a wallet (a
+    reversal staff approved, a sweep's refund) is not the wallet's own activity. A
+    request row a later request of the same id replaced no longer says who asked:
+    its receipts count, as they always did.
+    """
     rows = store.query(
-        "SELECT payer_id, payee_id, amount, created FROM receipts"
-        " WHERE created >= ? AND status IN ('completed', 'pending') ORDER BY created",
+        "SELECT r.payer_id, r.payee_id, r.amount, r.created FROM receipts r"
+        " JOIN requests q ON q.id = r.request_id"
+        " WHERE r.created >= ? AND r.status IN ('completed', 'pending')"
+        " AND (q.party_id = r.payer_id OR q.created > r.created) ORDER BY r.created",
         (since,),
     )
     return [(int(a), int(b), int(c), int(d)) for a, b, c, d in rows]
