@@ -97,6 +97,7 @@ async def test_an_idle_wallet_is_marked_dormant_and_its_owners_payment_wakes_it(
     assert seen.status_code == 200 and seen.json()["state"] == "dormant"
     page = await care.client.get(f"/staff/customers/{idle.id}")
     assert page.status_code == 200 and 'class="state dormant"' in page.text
+    assert "their next payment makes the wallet active again" in page.text
 
     # Money in by someone else (a deposit, a transfer) leaves it dormant.
     await world.deposit(idle, 500 * KSH)
