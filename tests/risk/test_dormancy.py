@@ -161,12 +161,18 @@ async def test_r8_holds_a_dormant_wallets_large_first_payment_after_a_swap(
 async def test_an_agent_or_a_frozen_wallet_is_never_marked(
     platform: Platform, world: World
 ) -> None:
-    frozen = await world.customer()
-    assert frozen.msisdn
+    frozen, sleeper = await world.customer(), await world.customer()
+    assert frozen.msisdn and sleeper.msisdn
     assert (await world.by_staff("freeze_wallet", customer=frozen.msisdn, reason="test")).ok
     later(platform, 200)
     await sweeper(platform).sweep()
     assert world.party(frozen.msisdn).state is PartyState.FROZEN
+    # A dormant wallet may be frozen, and is active once unfrozen.
+    assert world.party(sleeper.msisdn).state is PartyState.DORMANT
+    assert (await world.by_staff("freeze_wallet", customer=sleeper.msisdn, reason="test")).ok
+    assert world.party(sleeper.msisdn).state is PartyState.FROZEN
+    assert (await world.by_staff("unfreeze_wallet", customer=sleeper.msisdn)).ok
+    assert world.party(sleeper.msisdn).state is PartyState.ACTIVE
     store = world.agent_store
     assert store.msisdn and world.party(store.msisdn).state is PartyState.ACTIVE
 
