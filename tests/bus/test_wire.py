@@ -11,6 +11,7 @@ from mkoba.codes import Code
 from mkoba.commands.catalog import PayBill, PayPerson
 from mkoba.ledger import Write, WriteMode
 from mkoba.parties import Pin, SecretKey, open_pin, seal_pin
+from mkoba.parties.secrets import Otp
 from mkoba.processor.request import Callback, Channel, Request, Response
 from mkoba.settings import SettingsError, load_settings
 
@@ -109,3 +110,14 @@ def test_rows_come_back_typed_and_an_unknown_mode_is_refused() -> None:
     assert rows_from(rows_bytes(writes, True, "b1", again=True))[3]
     with pytest.raises(ValueError, match="mode"):
         rows_from(rows_bytes(writes, False).replace(b'"update"', b'"drop"'))
+
+
+def test_a_step_up_code_crosses_sealed_and_comes_back() -> None:
+    key = SecretKey(bytes(range(32)))
+    sealed = seal_pin(Otp("493817"), key, b"app:1:otp")
+    request = Request("app:1", Channel.APP, "pay_bill", "254712000001", BILL, otp=sealed)
+    data = request_bytes(request, 1)
+    assert b"493817" not in data
+    again, _, _ = request_from(data)
+    assert again.otp is not None and open_pin(again.otp, key, b"app:1:otp").reveal() == "493817"
+    assert request_from(request_bytes(request._replace(otp=None), 1))[0].otp is None

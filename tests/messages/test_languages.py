@@ -53,6 +53,8 @@ VALUES = {
     "start": "2026-11-06",
     "end": "2026-12-05",
     "minutes": "10",
+    "tries": "3",
+    "left": "2",
     "password": "K7MXQ2PA",
     "party_id": "1042",
     "total": "Ksh3,000.00",

@@ -51,6 +51,8 @@ def request_bytes(
         body["callback"] = list(request.callback)
     if request.new_pin is not None:
         body["new_pin"] = _sealed(request.new_pin)
+    if request.otp is not None:
+        body["otp"] = _sealed(request.otp)
     if request.staff is not None:
         staff = request.staff
         body["staff"] = [staff.maker, staff.role, staff.checker, list(staff.phones)]
@@ -86,6 +88,7 @@ def request_after(data: bytes) -> tuple[Request, int, str, list[str]]:
             _callback(body.get("callback")),
             _unseal(body.get("new_pin")),
             _staff(body.get("staff")),
+            _unseal(body.get("otp")),
         )
         after = body.get("after", [])
         if not isinstance(after, list) or len(after) > after_max:

@@ -3,7 +3,8 @@
 Every template exists in both languages with the same placeholders (checked at
 import). Texts live in modules by owner: ``templates`` (the core products),
 ``products`` (the other products), ``requests`` (money requests, split bills,
-gift vouchers), ``business`` and ``channels`` (USSD and SMS channel replies).
+gift vouchers), ``business`` and ``channels`` (USSD and SMS channel replies), ``risk``
+(a step-up confirmed by a code).
 Amounts and dates arrive already formatted, times in a neutral 24-hour form that
 each language words its own way (``clock``); rendering is
 substitution, cheap enough to do inside the commit that moves the money. A text
@@ -15,10 +16,10 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from mkoba.messages import business, channels, clock, products, requests, templates
+from mkoba.messages import business, channels, clock, products, requests, risk, templates
 
 TEMPLATES: dict[str, dict[str, str]] = {}
-for _module in (templates, products, channels, business, requests):
+for _module in (templates, products, channels, business, requests, risk):
     for _name, _texts in _module.TEMPLATES.items():
         assert _name not in TEMPLATES, f"template {_name} is defined twice"
         TEMPLATES[_name] = _texts

@@ -21,6 +21,8 @@ REDACTED = "[secure]"
 # PINs are four to six digits (M-Pesa uses four).
 pin_digits_min = 4
 pin_digits_max = 6
+# A one-time code (a step-up's confirmation) is six digits.
+otp_digits = 6
 key_bytes = 32
 
 
@@ -56,6 +58,19 @@ class Pin:
         raise TypeError("compare PINs with the vault, in constant time")
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class Otp(Pin):
+    """A clear one-time code, in memory only: redacted, unserialisable, compared by HMAC."""
+
+    __slots__ = ()
+
+    def __init__(self, digits: str) -> None:
+        if not isinstance(digits, str) or not (digits.isascii() and digits.isdigit()):
+            raise ValueError("a code is digits only")
+        if len(digits) != otp_digits:
+            raise ValueError(f"a code has {otp_digits} digits")
+        self._digits = digits
 
 
 class SealedPin:

@@ -26,6 +26,7 @@ from mkoba.parties import (
     Purpose,
     open_pin,
 )
+from mkoba.parties.secrets import Otp
 from mkoba.processor.events import BusinessPayment
 from mkoba.processor.moments import moment
 from mkoba.processor.plan import Refused
@@ -83,6 +84,18 @@ class Context:
             return open_pin(sealed, self.services.transport_key, self.request.id.encode() + b":new")
         except ValueError:
             raise Refused(Code.INVALID_INPUT, "the new PIN could not be read") from None
+
+    def otp(self) -> Otp | None:
+        """The one-time code the request carries to confirm a stepped-up payment, sealed by
+        its channel; None without one, or one that cannot be read (it confirms nothing)."""
+        sealed = self.request.otp
+        if sealed is None:
+            return None
+        context = self.request.id.encode() + b":otp"
+        try:
+            return Otp(open_pin(sealed, self.services.transport_key, context).reveal())
+        except ValueError:
+            return None
 
     def money(self, minor: int) -> str:
         """An amount as people read it: ``Ksh1,000.00``."""

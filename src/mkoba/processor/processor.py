@@ -345,7 +345,7 @@ class Processor:
                 )
             initiator = self.services.directory.by_msisdn(request.msisdn)
             party_id = initiator.id if initiator is not None else answer.payer_id
-            payment = risk_port.payment_of(request, answer, initiator, ctx.now)
+            payment = risk_port.payment_of(request, answer, initiator, ctx.now, ctx.otp())
             verdict = risk_port.ALLOWED
             if payment is not None and self.services.risk is not None:
                 verdict = await self.services.risk.check(payment, ctx.profile)
@@ -354,7 +354,8 @@ class Processor:
             ):
                 await ctx.commit_checks()
                 code = risk_port.code_of(verdict)
-                response = failure(request, code, verdict.message or code.message)
+                message = verdict.message or code.message
+                response = failure(request, code, message, **risk_port.data_of(verdict))
                 self._remember(request.id, fingerprint, response, time.time(), ctx.pin_tag)
                 return response
             held = (verdict.hold_s, verdict.message) if verdict.action == risk_port.HOLD else None

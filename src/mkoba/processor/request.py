@@ -82,11 +82,14 @@ class Request(NamedTuple):
     new_pin: SealedPin | None = None
     # The members of staff a console request acts for (``Channel.STAFF`` only).
     staff: Staff | None = None
+    # A one-time code confirming a stepped-up payment (sent to the payer's app device),
+    # sealed as ``pin`` is, for ``request_id:otp``.
+    otp: SealedPin | None = None
 
     def fingerprint(self) -> str:
         """What must match for a replay with this id to count as the same request.
 
-        Sealed PINs are left out: each sealing encrypts afresh, and a PIN is never part
+        Sealed PINs and codes are left out: each sealing encrypts afresh, and a PIN is never part
         of what makes two requests the same. A replay of a request that needed a PIN
         must bring it again (``Processor``).
         """

@@ -6,6 +6,11 @@ commits, ``check`` gets its facts and answers a ``Verdict``: allow; hold (the
 money is reserved, pending, until compliance releases it or the hold runs
 out); step up; or refuse. ``committed`` tells the rules of every payment that
 moved money, so their windows and counters follow the books.
+
+A step-up is confirmed by the PIN again, or, for a payer whose app device is bound
+and who pays from a channel that carries a code (``CODE_CHANNELS``), by a one-time
+code the rules send to that device through ``DeviceCode`` (a channel's, wired by
+``app.py``): the payment sent again carries it (``Request.otp``, sealed).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 from mkoba.catalog import Profile
 from mkoba.codes import Code
 from mkoba.parties import Change, Party, PartyKind
+from mkoba.parties.secrets import Otp
 
 if TYPE_CHECKING:
     from mkoba.processor.guarded import Settled
@@ -30,6 +36,10 @@ CASH_OUT = frozenset({"withdraw"})
 REGISTRATIONS = frozenset({"register", "register_customer", "onboard_business"})
 # Asking for a reversal holds the money (a guarded decision): the stream rules watch it.
 REVERSAL_ASKED = "request_reversal"
+# The channels whose requests can carry a step-up's one-time code (the others: PIN again).
+CODE_CHANNELS = frozenset({"app"})
+# How a stepped-up payment is confirmed (``Verdict.confirm``, the response's ``confirm``).
+BY_PIN, BY_CODE = "pin", "code"
 
 
 class Payment(NamedTuple):
@@ -50,6 +60,10 @@ class Payment(NamedTuple):
     cash_out: bool = False
     # When the payer's account was opened (ns): a new account is not a dormant one.
     payer_since: int = 0
+    # The payer's language (the customer's messages are in it).
+    language: str = "en"
+    # The one-time code the payment carries, confirming a step-up (None: none).
+    otp: Otp | None = None
 
 
 class Movement(NamedTuple):
@@ -82,9 +96,18 @@ class Verdict(NamedTuple):
     # A directory change to commit with an allowed payment (a dormant wallet made
     # active again by its owner's payment), or None.
     change: Change | None = None
+    # A step-up: confirmed by the PIN again (``BY_PIN``) or a code sent to the device.
+    confirm: str = ""
 
 
 ALLOWED = Verdict()
+
+
+class DeviceCode(Protocol):
+    """Deliver a step-up's one-time code to the payer's bound device (a channel's part)."""
+
+    def __call__(self, msisdn: str, code: Otp, amount: int, minutes: int) -> None:
+        """Tell ``msisdn``'s device ``code`` confirms a payment of ``amount`` (minutes left)."""
 
 
 class RiskCheck(Protocol):
@@ -109,8 +132,11 @@ class RiskCheck(Protocol):
         """Wait for the alerts on their way (TranProc's stop, before the store closes)."""
 
 
-def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) -> Payment | None:
-    """The facts of a customer's own payment (None: not one the inline rules judge)."""
+def payment_of(
+    request: Request, plan: Plan, initiator: Party | None, now: int, otp: Otp | None = None
+) -> Payment | None:
+    """The facts of a customer's own payment (None: not one the inline rules judge);
+    ``otp``: the one-time code the request carries, opened."""
     if initiator is None or initiator.kind != PartyKind.CUSTOMER or plan.amount <= 0:
         return None
     if initiator.id != plan.payer_id or request.staff is not None:
@@ -127,12 +153,19 @@ def payment_of(request: Request, plan: Plan, initiator: Party | None, now: int) 
         now,
         plan.product in CASH_OUT,
         initiator.created,
+        initiator.language,
+        otp,
     )
 
 
 def code_of(verdict: Verdict) -> Code:
     """What a refusing verdict is answered with."""
     return Code.CONFIRM_REQUIRED if verdict.action == STEP_UP else Code.REFUSED_FOR_SECURITY
+
+
+def data_of(verdict: Verdict) -> dict[str, str]:
+    """What a refusing verdict's response carries besides its message: how to confirm."""
+    return {"confirm": verdict.confirm} if verdict.confirm else {}
 
 
 def movement_of(

@@ -10,8 +10,10 @@ payment through. Every hit is an alert for compliance (``AlertSink``).
 
 Step up is "PIN again": the payment is answered ``confirm_required``, and the
 same payment (payer, payee, amount) sent again with its PIN within
-``confirm_minutes`` goes through. A hold reserves the money (pending) until
-compliance releases it or ``hold_hours`` pass.
+``confirm_minutes`` goes through. For a payer whose app device is bound, paying
+from a channel that carries a code, it is a one-time code sent to that device
+instead (``codes.py``; ``device_code`` is the channel's delivery, wired by ``app.py``).
+A hold reserves the money (pending) until compliance releases it or ``hold_hours`` pass.
 
 If the SIM-swap provider cannot answer, the payment is judged without the
 signal (fail open) and compliance is alerted: an operator's outage must not
@@ -32,15 +34,19 @@ from mkoba.processor.risk_port import (
     ALERT,
     ALLOW,
     ALLOWED,
+    BY_PIN,
+    CODE_CHANNELS,
     HOLD,
     REFUSE,
     STEP_UP,
+    DeviceCode,
     Movement,
     Payment,
     Verdict,
 )
 from mkoba.risk import inline
 from mkoba.risk.activity import HOUR_NS, Activities
+from mkoba.risk.codes import Codes
 from mkoba.risk.registrations import Registrations
 from mkoba.risk.simswap import NullSimSwap, SimSwapProvider, SimSwapUnavailable
 
@@ -120,6 +126,10 @@ class RiskEngine:
         self.directory: Directory | None = None
         # Marks idle wallets dormant at start and then periodically (``dormancy.py``).
         self.dormancy: Sweeper | None = None
+        # Where a step-up's one-time code goes: the payer's bound app device (None: "PIN
+        # again" for everyone), and the codes open.
+        self.device_code: DeviceCode | None = None
+        self.codes = Codes()
 
     def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
         """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
@@ -198,17 +208,23 @@ class RiskEngine:
         self.hits += len(hits)
         strongest = max(hits, key=lambda hit: _STRENGTH.get(hit.action, 0))
         action = strongest.action
-        if action == STEP_UP and self._confirmed(payment):
+        by_code = None
+        if action == STEP_UP and self.device_code is not None and await self._device(payment):
+            by_code = self.codes.judge(payment, rules.confirm_minutes, self.device_code)
+            action = ALERT if by_code.action == ALLOW else STEP_UP  # ALLOW: the code was right
+        elif action == STEP_UP and self._confirmed(payment):
             action = ALERT  # sent again within the window: the PIN was asked twice
         for hit in hits:
             await self._alert(payment, hit.rule, hit.action, hit.reason, action)
         if action == ALERT:
             return ALLOWED
+        if by_code is not None:
+            return by_code._replace(rule=strongest.rule)
         if action == STEP_UP:
             key = (payment.payer_id, payment.payee_id, payment.amount)
             self._confirm[key] = payment.now + rules.confirm_minutes * 60 * 1_000_000_000
             message = MESSAGES[STEP_UP].format(minutes=rules.confirm_minutes)
-            return Verdict(STEP_UP, strongest.rule, message)
+            return Verdict(STEP_UP, strongest.rule, message, confirm=BY_PIN)
         return Verdict(action, strongest.rule, MESSAGES[action], rules.hold_hours * 3600)
 
     async def check_reset(self, msisdn: str, party_id: int, profile: Profile, now: int) -> Verdict:
@@ -233,6 +249,12 @@ class RiskEngine:
         except Exception:  # judged without the signal, as a SIM-swap outage is
             log.exception("risk: the device binding could not be read")
             return None
+
+    async def _device(self, payment: Payment) -> bool:
+        """Whether a step-up of ``payment`` is by a code to the payer's bound device."""
+        if payment.channel not in CODE_CHANNELS or self.newest_device is None:
+            return False
+        return await self._bound_at(payment) is not None
 
     def _confirmed(self, payment: Payment) -> bool:
         key = (payment.payer_id, payment.payee_id, payment.amount)
