@@ -32,10 +32,10 @@ def from_tranproc(response: Response) -> JSONResponse:
     status = response.code.http_status
     if status < 400:  # a code that is not ok but not an HTTP error either (never expected)
         status = 409
-    return JSONResponse(
-        {"error": {"code": str(response.code), "message": response.message}},
-        status_code=status,
-    )
+    error: dict[str, Any] = {"code": str(response.code), "message": response.message}
+    if "confirm" in response.data:  # a step-up: by the PIN again, or by the device's code
+        error["confirm"] = response.data["confirm"]
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def busy() -> JSONResponse:

@@ -12,6 +12,7 @@ from typing import Any
 from mkoba.codes import Code
 from mkoba.commands import BadCommand, parse
 from mkoba.parties import Pin, seal_pin
+from mkoba.parties.secrets import Otp
 from mkoba.ports import Ports, Unavailable
 from mkoba.processor.request import Channel, Request, Response
 
@@ -24,10 +25,12 @@ async def ask(
     params: dict[str, str],
     pin: str | None,
     still_there: Any,
+    otp: str | None = None,
 ) -> Response:
     """TranProc's answer to ``product`` for ``msisdn``, delivered (or rolled back).
 
-    ``still_there``: an async callable, False once the phone has hung up.
+    ``still_there``: an async callable, False once the phone has hung up. ``otp``: the
+    code confirming a stepped-up payment, sealed here as the PIN is.
     """
     try:
         command = parse(product, params, ports.profile())
@@ -39,6 +42,9 @@ async def ask(
     request = Request(
         request_id, Channel.APP, product, msisdn, command, sealed, ports.clock(), True
     )
+    if otp is not None:
+        context = request_id.encode() + b":otp"
+        request = request._replace(otp=seal_pin(Otp(otp), ports.transport_key, context))
     try:
         response = await ports.request(request)
     except Unavailable:

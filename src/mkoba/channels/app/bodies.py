@@ -34,6 +34,7 @@ def _pin_text(value: str) -> str:
 
 Text = Annotated[StrictStr, AfterValidator(check_text)]
 PinText = Annotated[StrictStr, AfterValidator(_pin_text)]
+OtpText = Annotated[StrictStr, Field(pattern=r"^[0-9]{6}$")]
 Minor = Annotated[StrictInt, Field(ge=1, le=amount_minor_max)]
 
 
@@ -81,10 +82,12 @@ class ReadBody(AppBody):
 
 
 class PayBody(ReadBody):
-    """Pay a payment code: the amount only for a static code, and the PIN."""
+    """Pay a payment code: the amount only for a static code, and the PIN; ``otp``: the
+    code a step-up sent to this device (``event: confirm_code``), when paying again."""
 
     amount: Minor | None = None
     pin: PinText
+    otp: OtpText | None = None
 
 
 class EmptyBody(AppBody):
@@ -114,7 +117,7 @@ def _describe(problem: _ValidationError) -> str:
     first = problem.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
     message = str(first["msg"])
-    if where in {"pin", "code"}:
+    if where in {"pin", "code", "otp"}:
         message = "four to six digits" if where == "pin" else "six digits"
     return f"{where}: {message}"
 

@@ -24,6 +24,7 @@ from mkoba.channels.app.validation import ValidationServer, Validator
 from mkoba.channels.app.validation.admission import validator_rows
 from mkoba.channels.app.validation.remote import RemoteValidator, ValidatorServer
 from mkoba.channels.app.validation.schema import migrate
+from mkoba.parties.secrets import Otp
 from mkoba.ports import Ports, Tables, Unavailable
 from mkoba.processor.request import Response
 from mkoba.settings import Settings
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 # The city a person's payment code names (EMVCo field 60 is mandatory), by country.
 _CITIES = {"KE": "NAIROBI"}
+# The notice carrying a risk step-up's one-time code to the payer's device.
+CONFIRM_CODE = "confirm_code"
 
 
 class AppChannel:
@@ -128,9 +131,14 @@ class AppChannel:
         return _CITIES.get(country, country)
 
     async def ask(
-        self, call: routes.Call, product: str, params: dict[str, str], pin: str | None
+        self,
+        call: routes.Call,
+        product: str,
+        params: dict[str, str],
+        pin: str | None,
+        otp: str | None = None,
     ) -> Response:
-        """TranProc's delivered answer to what a signed call asks."""
+        """TranProc's delivered answer to what a signed call asks (``otp``: a step-up's code)."""
         return await ask(
             self.ports,
             call.request_id,
@@ -139,6 +147,7 @@ class AppChannel:
             params,
             pin,
             _still_there(call.http.is_disconnected),
+            otp,
         )
 
     async def confirm(
@@ -175,7 +184,7 @@ class AppChannel:
             payee = payments.payee_of(self.ports, code)
             amount = payments.amount_of(code, body.amount)
             product, params = payments.product_of(code, amount)
-            response = await self.ask(call, product, params, body.pin)
+            response = await self.ask(call, product, params, body.pin, body.otp)
             paid = response.ok
         finally:
             if code.token is not None:
@@ -205,6 +214,13 @@ class AppChannel:
             (msisdn,),
         )
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def send_code(self, msisdn: str, code: Otp, amount: int, minutes: int) -> None:
+        """A risk step-up's one-time code, to the number's bound device alone (its notices
+        streams: ``event: confirm_code``); the risk rules' ``DeviceCode``, wired by ``app.py``.
+        """
+        data = {"code": code.reveal(), "amount": amount, "minutes": minutes}
+        self.notices.publish(msisdn, CONFIRM_CODE, data)
 
     async def bound(self, device_id: str) -> bool:
         """Whether a device's binding still stands."""
