@@ -37,7 +37,7 @@ REGISTRATIONS = frozenset({"register", "register_customer", "onboard_business"})
 # Asking for a reversal holds the money (a guarded decision): the stream rules watch it.
 REVERSAL_ASKED = "request_reversal"
 # The channels whose requests can carry a step-up's one-time code (the others: PIN again).
-CODE_CHANNELS = frozenset({"app"})
+CODE_CHANNELS = frozenset({"app", "api"})
 # How a stepped-up payment is confirmed (``Verdict.confirm``, the response's ``confirm``).
 BY_PIN, BY_CODE = "pin", "code"
 

@@ -213,6 +213,30 @@ async def test_an_expired_code_is_refused(
     world.check_books()
 
 
+async def test_a_payment_by_the_api_is_confirmed_by_the_code_the_device_got(
+    platform: Platform, world: World, client: httpx.AsyncClient
+) -> None:
+    # The device is a second factor here: whoever holds the PIN does not hold it.
+    payer, phone, shop, _payload, before = await stepped_up(world, client)
+    accounts = (wallet(payer), account_id(shop.id, Purpose.TILL))
+    body = {"msisdn": phone.msisdn, "pin": CUSTOMER_PIN, "till": shop.number}
+    body["amount_minor"] = AMOUNT
+    with device(platform, phone) as queue:
+        asked = await client.post("/api/v1/buy-goods", json=body)
+        assert asked.status_code == 428, asked.text
+        assert asked.json()["code"] == "confirm_required"
+        assert asked.json()["data"] == {"confirm": "code"}
+        code = code_from(queue)
+        assert code not in asked.text
+        wrong_code = await client.post("/api/v1/buy-goods", json={**body, "otp": wrong(code)})
+        assert wrong_code.status_code == 428 and "not right" in wrong_code.json()["message"]
+        assert await world.balances(*accounts) == before
+        paid = await client.post("/api/v1/buy-goods", json={**body, "otp": code})
+        assert paid.status_code == 200, paid.text
+    assert before[0] - (await world.balances(*accounts))[0] == AMOUNT
+    world.check_books()
+
+
 async def test_without_a_bound_device_it_is_pin_again(
     platform: Platform, world: World, client: httpx.AsyncClient
 ) -> None:

@@ -27,6 +27,7 @@ from mkoba.commands import BadCommand, parse
 from mkoba.outbox import MemorySmsc
 from mkoba.parties import InvalidMsisdn, Pin, normalize_msisdn, seal_pin
 from mkoba.parties.handsets import HandsetKey
+from mkoba.parties.secrets import Otp
 from mkoba.ports import Ports, Unavailable
 from mkoba.processor.request import Channel, Request, Response
 from mkoba.settings import Settings
@@ -167,6 +168,12 @@ def _product_route(
                 if body.pin
                 else None
             )
+            otp = getattr(body, "otp", None)
+            sealed_otp = (
+                seal_pin(Otp(otp), ports.transport_key, request_id.encode() + b":otp")
+                if otp is not None
+                else None
+            )
             new_pin = getattr(body, "new_pin", None)
             sealed_new = (
                 seal_pin(Pin(new_pin), ports.transport_key, request_id.encode() + b":new")
@@ -185,6 +192,7 @@ def _product_route(
             time.time_ns(),
             phone,
             new_pin=sealed_new,
+            otp=sealed_otp,
         )
         response = await ports.request(request)
         if response.ok:

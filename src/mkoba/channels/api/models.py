@@ -96,6 +96,13 @@ PinText = Annotated[
 ]
 
 
+OtpText = Annotated[
+    StrictStr,
+    Field(pattern=r"^[0-9]{6}$"),
+    WithJsonSchema({"type": "string", "pattern": "^[0-9]{6}$", "examples": ["493817"]}),
+]
+
+
 class Body(BaseModel):
     """What every request carries: who asks, and their PIN where the product needs one."""
 
@@ -108,7 +115,7 @@ class Body(BaseModel):
 
     def params(self) -> dict[str, str]:
         """The product's parameters as text."""
-        fields = self.model_dump(exclude={"msisdn", "pin", "new_pin"}, exclude_none=True)
+        fields = self.model_dump(exclude={"msisdn", "pin", "new_pin", "otp"}, exclude_none=True)
         return {name: str(value) for name, value in fields.items()}
 
 
@@ -117,6 +124,12 @@ class _Money(Body):
 
     amount: Amount | None = Field(None, examples=[1000])
     amount_minor: AmountMinor | None = None
+    otp: OtpText | None = Field(
+        None,
+        description="a step-up's one-time code (sent to the payer's app device, when the"
+        " answer was confirm_required with data.confirm = code): the same payment again,"
+        " with the PIN and this code",
+    )
 
     @model_validator(mode="after")
     def _one_amount(self) -> _Money:
