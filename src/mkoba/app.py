@@ -284,6 +284,7 @@ class Platform:
             screening = settings.screening_list
             self.services.risk = await start_engine(self.services, swaps, alert, screening)
             self.services.risk.newest_device = self.app_channel.newest_binding
+            self.services.risk.device_code = self.app_channel.send_code
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()

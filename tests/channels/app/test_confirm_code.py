@@ -54,8 +54,8 @@ async def platform(
     platform = await make_platform("confirm_code", profile=str(path))
     risk = platform.services.risk
     assert isinstance(risk, RiskEngine)
-    # The one line app.py needs (it is full): the risk rules' DeviceCode is the app's.
-    risk.device_code = platform.app_channel.send_code
+    # Wired by app.py: the risk rules' DeviceCode is the app's.
+    assert risk.device_code == platform.app_channel.send_code
     return platform
 
 
