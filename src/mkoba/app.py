@@ -65,7 +65,7 @@ from mkoba.products.background import Background
 from mkoba.products.kit import Kit
 from mkoba.risk import alert_schema
 from mkoba.risk.alerts import Alerts
-from mkoba.risk.start import start_engine, swap_feed, swap_provider
+from mkoba.risk_wiring import start_risk
 from mkoba.settings import Settings
 from mkoba.standby import Standby
 from mkoba.statements.delivery import mail_gateways
@@ -277,14 +277,8 @@ class Platform:
             self.services.renderers = self.daraja.renderers
         await self._load_usage()
         if settings.risk_rules:  # the profile's fraud and AML rules (mkoba.risk)
-            alert = self.alerts.raise_alert if self.alerts is not None else None
-            swaps = swap_provider(settings, await self.sim.cards.swaps() if self.sim else [])
-            if self.sim is not None:  # the cards' swaps as they are made
-                self.sim.cards.on_swap = swap_feed(swaps, self.app_channel.end_bindings)
-            screening = settings.screening_list
-            self.services.risk = await start_engine(self.services, swaps, alert, screening)
-            self.services.risk.newest_device = self.app_channel.newest_binding
-            self.services.risk.device_code = self.app_channel.send_code
+            sim, app = self.sim, self.app_channel
+            self.services.risk = await start_risk(settings, self.services, self.alerts, sim, app)
         self.processor = Processor(self.services, all_products(self.kit))
         self.processor.observer = _observe
         await self.processor.start()
