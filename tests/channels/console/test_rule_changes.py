@@ -6,7 +6,8 @@ their own, use the staff API as the console's forms do. What the rules decide is
 where a customer meets it: the answer to a real payment through TranProc. A change
 lowers a threshold, and the payment just under the old one is held only once another
 member of staff approved it, and only from the moment it takes force; it stays in
-force across a restart. Every step is in the audit trail.
+force across a restart. A widened window of a stream rule (R5) catches, once approved,
+the pattern it let pass before. Every step is in the audit trail.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from mkoba.app import Platform
 from mkoba.cli import app
 from mkoba.codes import Code
 from mkoba.parties import Party
+from mkoba.risk.engine import RiskEngine
 from mkoba.staff import audit
 from tests.channels.console.staff import Member, sign_in
 from tests.conftest import MakePlatform
 from tests.processor.world import running, settings_for
-from tests.world import CUSTOMER_PIN, World
+from tests.world import CUSTOMER_PIN, KSH, World
 
 pytestmark = pytest.mark.anyio
 
@@ -254,3 +256,43 @@ async def test_an_approved_change_stays_in_force_after_a_restart(
     assert shown.exit_code == 0, shown.output
     assert "changes approved by staff" in shown.output
     assert "per_hour" in shown.output and "card-testing wave" in shown.output
+
+
+async def test_a_widened_stream_window_catches_what_the_old_one_let_pass(
+    platform: Platform, world: World
+) -> None:
+    # Last in the module: the platform's clock is frozen and moved forward from here on.
+    platform.clock.fixed = platform.clock()
+    maker = await sign_in(platform, "operations")
+    checker = await sign_in(platform, "compliance")
+    shop = world.agent_store
+    _, (other,) = await world.agent(1_000_000)
+
+    async def cash_in_then_out_after(minutes: int) -> Party:
+        carrier = await world.customer()
+        assert carrier.msisdn and other.number
+        assert (await world.deposit(carrier, 1_000 * KSH)).code is Code.OK
+        assert platform.clock.fixed is not None
+        platform.clock.fixed += minutes * 60 * 1_000_000_000
+        agent, outlet = other.number.split("/")
+        out = await world.ask(
+            "withdraw", carrier.msisdn, CUSTOMER_PIN, agent=agent, store=outlet, amount="500"
+        )
+        assert out.code is Code.OK, out
+        return carrier
+
+    async def flagged() -> set[int]:
+        risk = platform.services.risk
+        assert isinstance(risk, RiskEngine) and platform.alerts is not None
+        await risk.drain()
+        found = await platform.alerts.list(rule="R5", limit=500)
+        return {alert.details["customer_id"] for alert in found if alert.party_id == shop.id}
+
+    # R5 (a cash-in, then a cash-out at another agent within 30 minutes): 45 passes.
+    early = await cash_in_then_out_after(45)
+    assert early.id not in await flagged()
+    made = await propose(maker, rule="R5", parameter="window_minutes", value="90")
+    assert (await checker.approve(made.json()["id"])).json()["state"] == "done"
+    await in_force(platform, "R5", "window_minutes", 90)
+    late = await cash_in_then_out_after(45)
+    assert late.id in await flagged() and early.id not in await flagged()
