@@ -199,6 +199,22 @@ async def test_only_the_roles_of_the_policy_propose_check_or_see_rule_changes(
     assert value(platform, "R10", "window_days") == 30
 
 
+async def test_the_rules_page_shows_the_rules_and_offers_the_form_to_who_proposes(
+    platform: Platform,
+) -> None:
+    maker, auditor = await sign_in(platform, "operations"), await sign_in(platform, "auditor")
+    page = await maker.client.get("/staff/rules")
+    assert page.status_code == 200 and "R12" in page.text and "insider" in page.text
+    assert "/staff/commands/new?product=change_risk_rule" in page.text
+    form = await maker.client.get("/staff/commands/new", params={"product": "change_risk_rule"})
+    assert form.status_code == 200
+    assert all(f'name="{name}"' in form.text for name in ("rule", "parameter", "value", "reason"))
+    seen = await auditor.client.get("/staff/rules")
+    assert seen.status_code == 200 and "change_risk_rule" not in seen.text
+    care = await sign_in(platform, "care_l1")
+    assert (await care.client.get("/staff/rules")).status_code == 403
+
+
 async def test_a_change_takes_force_at_its_moment_not_at_its_approval(
     platform: Platform, world: World
 ) -> None:
