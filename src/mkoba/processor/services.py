@@ -49,18 +49,22 @@ class Services:
     risk: RiskCheck | None = None
     # Channels' callback bodies by template id (the rest are texts in ``mkoba.messages``).
     renderers: Mapping[str, Renderer] = field(default_factory=dict)
+    # The risk rules' values as staff changed them (``risk/overrides.py``), laid over the
+    # version in force at a moment; None: the versions' own.
+    rules: Callable[[Profile, int], Profile] | None = None
     _profile_of_second: tuple[int, Profile] | None = field(default=None, init=False, repr=False)
 
     def profile(self, now: int) -> Profile:
-        """The catalog version in force at ``now`` (ns)."""
+        """The catalog version in force at ``now`` (ns), with the rule changes in force."""
         # Versions start on whole seconds, so one lookup answers for a whole second.
         second = now // 1_000_000_000
         last = self._profile_of_second
         if last is not None and last[0] == second:
-            return last[1]
-        profile = self.catalog.at(dt.datetime.fromtimestamp(second, dt.UTC))
-        self._profile_of_second = (second, profile)
-        return profile
+            profile = last[1]
+        else:
+            profile = self.catalog.at(dt.datetime.fromtimestamp(second, dt.UTC))
+            self._profile_of_second = (second, profile)
+        return profile if self.rules is None else self.rules(profile, now)
 
     def sent_at(self, now: int) -> str:
         """``now`` as a message's ``sent`` names it: ``23/11/26 21:15`` (each language words it)."""

@@ -47,6 +47,7 @@ from mkoba.processor.risk_port import (
 from mkoba.risk import inline
 from mkoba.risk.activity import HOUR_NS, Activities
 from mkoba.risk.codes import Codes
+from mkoba.risk.overrides import RuleBook
 from mkoba.risk.registrations import Registrations
 from mkoba.risk.simswap import NullSimSwap, SimSwapProvider, SimSwapUnavailable
 
@@ -130,6 +131,9 @@ class RiskEngine:
         # again" for everyone), and the codes open.
         self.device_code: DeviceCode | None = None
         self.codes = Codes()
+        # The rule changes staff approved (``overrides.py``): TranProc's profiles carry
+        # them (``Services.rules``), so every rule reads its values from the profile.
+        self.rules = RuleBook()
 
     def rebuild(self, rows: list[tuple[int, int, int, int]], now: int) -> int:
         """Start from stored payments ``(payer, payee, amount, ns)``, oldest first."""
@@ -152,13 +156,14 @@ class RiskEngine:
     async def drain(self) -> None:
         """Wait for the stream rules' alerts on their way: a stop calls it before the
         writer and the store close, so no alert is lost to the shutdown (and the
-        dormancy sweep stops)."""
+        dormancy sweep stops, as does the reading of staff's rule changes)."""
         if self.dormancy is not None:
             await self.dormancy.stop()
         if self.stream is not None:
             await self.stream.drain()
         if self.registrations is not None:
             await self.registrations.drain()
+        await self.rules.drain()
 
     async def check(self, payment: Payment, profile: Profile) -> Verdict:
         """The verdict of the profile's inline rules on ``payment``; an allowed payment

@@ -5,9 +5,11 @@ the books hold (``history.payments_since``: every payment made or held in the
 last ``memory_days``), so a restart forgets no velocity window and no payee.
 The stream rules' windows (``stream.py``) are rebuilt the same way, from the
 payments of the last ``stream_hours`` and the reversals asked for in the last
-``reversal_days_max``, without raising anything again. Then the dormancy sweep
-starts (``dormancy.py``): idle customer wallets are marked dormant at start and
-every ``dormancy.sweep_interval_s`` after.
+``reversal_days_max``, without raising anything again. The rule changes staff
+approved (``overrides.py``) are read from their table and laid over every profile
+TranProc reads (``Services.rules``). Then the dormancy sweep starts
+(``dormancy.py``): idle customer wallets are marked dormant at start and every
+``dormancy.sweep_interval_s`` after.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from mkoba.ledger import Store
 from mkoba.processor import history
 from mkoba.processor.services import Services
+from mkoba.risk import overrides
 from mkoba.risk.activity import DAY_NS, memory_days
 from mkoba.risk.dormancy import Dormancy
 from mkoba.risk.engine import AlertSink, RiskEngine
@@ -76,6 +79,14 @@ async def start_engine(
         time.perf_counter() - started,
     )
     engine.stream = await start_stream(store, now, engine.alert, identity)
+    # The rule changes staff approved, kept in the store: in force again after a restart.
+    await asyncio.to_thread(overrides.migrate, store)
+    engine.rules = overrides.RuleBook(store)
+    changed = await engine.rules.reload()
+    if changed:
+        log.info("risk: %d rule change(s) approved by staff", changed)
+    engine.rules.watch()
+    services.rules = engine.rules.effective
     engine.directory = directory
     writer = services.writer
     engine.dormancy = dormancy = Dormancy(

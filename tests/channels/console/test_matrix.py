@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from mkoba.app import Platform
+from mkoba.catalog.risk_schema import TYPOLOGIES, RiskSchema
 from mkoba.channels.console.desk import PRODUCTS
 from mkoba.codes import Code
 from mkoba.parties import PartyKind, PartyState, Purpose, Role, account_id, local_msisdn
@@ -51,10 +52,16 @@ NOT_SERVED_YET = frozenset(
     {
         "manual_journal",
         "tariffs",
-        "risk_rules",
     }
 )
 _references = itertools.count(1)
+# Every count and window of the rules, one per change made (none is approved here).
+RULE_PARAMETERS = tuple(
+    (rule, parameter)
+    for rule in TYPOLOGIES
+    for parameter, field in RiskSchema.model_fields[rule].annotation.model_fields.items()  # type: ignore[union-attr]
+    if field.annotation is int and parameter not in ("enabled", "action")
+)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +151,17 @@ def fields_for(world: World) -> dict[str, Fields]:
         fields = {"kind": "merchant", "name": "Matrix Till", "number": world.number()}
         return "onboard_business", {**fields, "phone": world.msisdn()}
 
+    changes = itertools.count()
+
+    async def risk_rules() -> tuple[str, dict[str, str]]:
+        # A fresh parameter each time (one open change per parameter); none is approved.
+        number = next(changes)
+        rule, parameter = RULE_PARAMETERS[number % len(RULE_PARAMETERS)]
+        fields = {"rule": rule, "parameter": parameter, "value": str(100 + number)}
+        return "change_risk_rule", {**fields, "reason": "matrix"}
+
     return {
+        "risk_rules": risk_rules,
         "staff_users": staff_users,
         "agent_onboard": agent_onboard,
         "tickets": tickets,

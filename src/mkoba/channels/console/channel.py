@@ -33,6 +33,7 @@ from mkoba.channels.console import (
     report_pages,
     report_routes,
     routes,
+    rule_routes,
     staff_routes,
     ticket_routes,
 )
@@ -44,7 +45,7 @@ from mkoba.edge.crashes import Crashes
 from mkoba.edge.limits import BodyLimit
 from mkoba.edge.validation import validation_message
 from mkoba.ports import CallbackLog, Ports, Tables
-from mkoba.risk import insider
+from mkoba.risk import insider, overrides
 from mkoba.risk.alerts import Alerts
 from mkoba.risk.insider import Insider
 from mkoba.staff import accounts, audit, schema
@@ -151,6 +152,7 @@ class ConsoleChannel:
         app.include_router(hold_routes.router(self))  # before the alerts' /{verb}
         app.include_router(alert_routes.router(self))
         app.include_router(report_routes.router(self))
+        app.include_router(rule_routes.router(self))
         app.include_router(pages.router(self))
         app.include_router(bulk_pages.router(self))
         app.include_router(people_pages.router(self))
@@ -196,6 +198,7 @@ class ConsoleChannel:
         if self.alerts is not None:  # its owner's tables (once by name, whoever is first)
             await asyncio.to_thread(self.alerts.migrate)
         await self._rebuild_insider()
+        await asyncio.to_thread(overrides.migrate, self.tables)  # the rule changes (risk's)
         self.health.start()
         resumed = await self.desk.resume()
         if resumed:

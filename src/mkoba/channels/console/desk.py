@@ -16,7 +16,8 @@ request id: TranProc answers a replay as it answered the first, or decides it no
 
 Staff accounts (``staff_users.py``) are commands of this same desk whose effect is
 on the console's own staff tables rather than a TranProc product's: the desk
-applies it under its lock, in the commit that marks the command done.
+applies it under its lock, in the commit that marks the command done. So are risk
+rule changes (``rule_changes.py``), whose effect is the risk package's override row.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mkoba.catalog import Profile
-from mkoba.channels.console import staff_users
+from mkoba.channels.console import rule_changes, staff_users
 from mkoba.channels.console.actions import ACTIONS, Previewer, Unfit
 from mkoba.channels.console.auth import Caller, Refusal, record
 from mkoba.codes import Code
@@ -51,12 +52,18 @@ log = logging.getLogger(__name__)
 UNDECIDED = frozenset({Code.SYSTEM_BUSY})
 # Every product staff may ask for -> (its policy action, its preview): TranProc's and
 # the console's own (staff accounts).
-PRODUCTS: Mapping[str, tuple[str, Previewer]] = {**ACTIONS, **staff_users.ACTIONS}
+PRODUCTS: Mapping[str, tuple[str, Previewer]] = {
+    **ACTIONS,
+    **staff_users.ACTIONS,
+    **rule_changes.ACTIONS,
+}
+# The staff products the desk applies itself (no TranProc), by product.
+OWN: Mapping[str, type[Command]] = {**staff_users.COMMANDS, **rule_changes.COMMANDS}
 
 
 def command_class(product: str) -> type[Command]:
     """The command a staff product takes (``BadCommand`` for none)."""
-    return staff_users.COMMANDS.get(product) or command_class_of(product)
+    return OWN.get(product) or command_class_of(product)
 
 
 def parse_fields(product: str, fields: Mapping[str, str], profile: Profile) -> Command:
@@ -294,7 +301,7 @@ class Desk:
             typed = parse_fields(command.product, command.fields, console.ports.profile())
         except BadCommand as bad:
             return await self._finish(command, Response(command.request_id, bad.code, bad.message))
-        if command.product in staff_users.COMMANDS:
+        if command.product in OWN:
             return await self._apply(command, typed)
         request = Request(
             command.request_id,
@@ -316,18 +323,28 @@ class Desk:
         return await self._finish(command, response)
 
     async def _apply(self, command: StaffCommand, typed: Command) -> StaffCommand:
-        """A staff-account command's effect, committed with the command's end."""
+        """A staff-account or rule-change command's effect, committed with the command's end."""
         console = self.console
         async with self._lock:
-            effect = await asyncio.to_thread(
-                staff_users.apply,
-                console.tables,
-                console.key,
-                console.policy,
-                command,
-                typed,
-                time.time_ns(),
-            )
+            if command.product in rule_changes.COMMANDS:  # effective times: the platform's clock
+                effect = await asyncio.to_thread(
+                    rule_changes.apply,
+                    console.tables,
+                    console.ports.profile(),
+                    command,
+                    typed,
+                    console.ports.clock(),
+                )
+            else:
+                effect = await asyncio.to_thread(
+                    staff_users.apply,
+                    console.tables,
+                    console.key,
+                    console.policy,
+                    command,
+                    typed,
+                    time.time_ns(),
+                )
             response = Response(command.request_id, effect.code, effect.message)
             finished = await self._finish(command, response, effect.writes)
         if effect.end_sessions_of:

@@ -52,7 +52,7 @@ QUEUES = ("care_l1", "care_l2", "compliance")
 MENU = {
     "reversals": "reversal", "tickets": "tickets", "alerts": "alerts",
     "finance": "reconciliation", "bulk": "bulk_disbursement", "dashboards": "dashboards",
-    "callbacks": "callbacks", "staff": "staff_users", "reports": "reports",
+    "callbacks": "callbacks", "staff": "staff_users", "reports": "reports", "rules": "risk_rules",
 }  # fmt: skip
 # A form's body is at most this long (the edge refuses bodies over 64 KiB before it).
 form_chars_max = 16_384
