@@ -21,6 +21,8 @@ VALUES = {
     "due": "06/12/26 10:15",
     "resolution": "The money was sent back to you.",
     "tier": "basic",
+    "tries": "3",
+    "left": "2",
     "account": "ACC-2231",
     "agent": "MAMA SHOP 1",
     "agent_number": "123456",

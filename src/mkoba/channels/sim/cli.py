@@ -84,7 +84,9 @@ def provision(
         execute_write(store, schema.card_write(new))
     card_file = simfile.personalise(sims_dir, iccid, number, role, key_version)
     console.print(f"provisioned {iccid} for {number} ({role}, key version {key_version})")
-    console.print(f"its SIM file: {card_file} (mkoba phone {number} --sim)", highlight=False)
+    # One line whatever the terminal's width: a path is copied, not read.
+    line = f"its SIM file: {card_file} (mkoba phone {number} --sim)"
+    console.print(line, highlight=False, soft_wrap=True)
 
 
 @sims_app.command("list")
