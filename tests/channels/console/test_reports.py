@@ -18,12 +18,9 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from importlib import resources
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-import yaml
 
 from mkoba.app import Platform
 from mkoba.channels.console.report_routes import iso_week
@@ -34,22 +31,13 @@ from mkoba.risk.reports import problems
 from mkoba.staff import audit
 from tests.channels.console.staff import sign_in
 from tests.conftest import MakePlatform
+from tests.risk.reports.test_cli import low_threshold
 from tests.risk.reports.test_ctr import deposit, local, week_two_back
 from tests.world import KSH, World
 
 pytestmark = pytest.mark.anyio
 ENTITY = "4711"
 DAY_NS = 24 * 3600 * 1_000_000_000
-
-
-def low_threshold(folder: Path) -> Path:
-    """Kenya with a CTR threshold of KES 1,000 from its newest version on."""
-    text = resources.files("mkoba.catalog").joinpath("profiles", "kenya.yaml").read_text("utf-8")
-    document = yaml.safe_load(text)
-    document["versions"][-1]["risk"] = {"ctr_threshold": 1_000}
-    path = folder / "kenya_low.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False), "utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
