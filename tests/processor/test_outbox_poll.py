@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -104,3 +105,37 @@ async def test_a_failing_store_is_polled_less_often_logged_once_and_shown_in_hea
         return world.platform.health_report()[0]["parts"]["outbox"]["state"] == "ok"
 
     await eventually(recovered, what="the outbox to poll again", timeout_s=10)
+
+
+async def test_a_stop_lets_the_message_being_sent_be_marked_sent_first(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stopped between a message's delivery and its mark, the next start would send it
+    # again (a B2C result callback came twice across a restart on a busy machine).
+    outbox = world.platform.outbox
+    gateway = outbox.gateways["sms"]
+    real_send = gateway.send
+    sending = asyncio.Event()
+    payer, payee = await world.customer(1_000), await world.customer()
+    assert payer.msisdn is not None and payee.msisdn is not None
+
+    async def slow_send(message: Any) -> Any:
+        if message.recipient == payee.msisdn and "received" in message.body:
+            sending.set()
+            await asyncio.sleep(0.5)
+        return await real_send(message)
+
+    monkeypatch.setattr(gateway, "send", slow_send)
+    response = await call(
+        world.platform, "send_money", payer.msisdn, CUSTOMER_PIN, to=payee.msisdn, amount="10"
+    )
+    assert response.ok, response
+    await asyncio.wait_for(sending.wait(), 10)
+    await outbox.stop()
+    queued = await rows(
+        world.platform,
+        "SELECT COUNT(*) FROM outbox WHERE request_id = ? AND state = 'queued'",
+        (response.request_id,),
+    )
+    assert queued == [(0,)]
+    assert any("received" in body for body in inbox(world.platform, payee.msisdn))

@@ -19,6 +19,9 @@ batch_messages_max = 500
 poll_interval_s = 0.05
 # While polls keep failing, the wait between them doubles up to this.
 failure_wait_s_max = 5.0
+# How long a stop lets the messages being sent finish, and be marked sent, before it
+# cuts them off (cut off, they go again at the next start: sent twice).
+stop_grace_s = 5.0
 # On an embedded store, a poll after one that found at most this many rows runs on the
 # loop: for a handful of rows the hop to a thread (and its wait for the interpreter
 # lock) costs more than the query. Bigger polls run on a thread, where the database's
@@ -85,11 +88,21 @@ class OutboxSender:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stop polling (queued rows stay queued, for the next start)."""
+        """Stop polling (queued rows stay queued, for the next start).
+
+        The batch being sent is let finish and be marked sent (for ``stop_grace_s`` at
+        most): cancelled between a callback's delivery and its mark, it would be sent
+        again by the next start.
+        """
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), stop_grace_s)
+            except TimeoutError:
+                log.warning("outbox: a batch still sending after %.0f s was cut off", stop_grace_s)
             # Python 3.11's wait_for can swallow a cancellation that meets a poke: the
             # flag ends the loop even then.
-            self._stopping = True
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -94,9 +95,11 @@ def list_cards(db: str = DbOption) -> None:
     """Every card, by number."""
     with open_db(db) as store:
         rows = [schema.card_of(values) for values in store.query(schema.ALL_CARDS)]
-    table = Table(title="SIM cards")
+    # Lean borders, so that a row is whole at 80 columns (a pipe's width): the values
+    # are never cut or wrapped (they are copied), only the last header may wrap.
+    table = Table(title="SIM cards", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in ("iccid", "msisdn", "state", "role", "menu", "key version"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "key version")
     for row in rows:
         table.add_row(
             row.iccid,
