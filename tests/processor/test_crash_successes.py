@@ -21,6 +21,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,9 @@ USSD_CLIENTS = 6
 KILLS = 4
 # Each life of the server takes load for a random time in this range (s) before the kill.
 LOAD_S = (1.0, 2.5)
+# Successes each life must have seen before its kill (a busy machine serves fewer in
+# LOAD_S: the load then goes on, up to EXTRA_S more), so that the test means something.
+API_PER_LIFE, USSD_PER_LIFE, EXTRA_S = 30, 6, 15.0
 # A payer must hold this much (minor units) to send for the whole test.
 FUNDS_MIN = 200_000
 
@@ -142,7 +146,13 @@ async def _load(
         asyncio.create_task(_ussd_client(served.url, payer, payees[i], amounts[payer], seen, stop))
         for i, payer in enumerate(payers[API_CLIENTS:], start=API_CLIENTS)
     ]
+    api, ussd = len(seen.api), len(seen.ussd)
     await asyncio.sleep(rng.uniform(*LOAD_S))
+    deadline = time.monotonic() + EXTRA_S
+    while time.monotonic() < deadline and (
+        len(seen.api) - api < API_PER_LIFE or len(seen.ussd) - ussd < USSD_PER_LIFE
+    ):
+        await asyncio.sleep(0.05)
     os.kill(served.pid, signal.SIGKILL)
     await asyncio.sleep(0.3)
     stop.set()

@@ -11,6 +11,7 @@ each test starts from the clock where the one before left it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,64 @@ async def test_money_taken_out_by_someone_else_is_no_activity_across_a_restart(
         assert recipient.msisdn and lately.msisdn
         assert world.party(recipient.msisdn).state is PartyState.DORMANT
         assert world.party(lately.msisdn).state is PartyState.ACTIVE  # paid 179 days ago
+
+
+async def test_r8_holds_a_dormant_wallets_large_payment_after_a_pin_reset_by_care(
+    platform: Platform, world: World
+) -> None:
+    # The reference's R8: dormant, then a PIN reset or a SIM swap, then value out. The
+    # near miss first: dormant and no reset, the same payment goes through.
+    quiet, payer, known = (
+        await world.customer(30_000),
+        await world.customer(30_000),
+        await world.customer(),
+    )
+    assert quiet.msisdn and payer.msisdn
+    later(platform, 181)
+    await sweeper(platform).sweep()
+    assert world.party(payer.msisdn).state is PartyState.DORMANT
+    assert (await send(world, quiet, known, 6_000)).code is Code.OK
+    await new_pin_after_reset(world, payer)
+    held = await send(world, payer, known, 6_000)
+    assert held.code is Code.HELD_FOR_REVIEW, held
+    (alert,) = [a for a in await alerts_of(platform, payer) if a.rule == "R8"]
+    assert "PIN reset" in alert.summary + str(alert.details)
+    assert await platform.processor.release(held.request_id, approve=False) is True
+    # A day later the reset is out of R8's window: a payment goes through and wakes it.
+    later(platform, 1.01)
+    assert (await send(world, payer, known, 6_000)).code is Code.OK
+    assert world.party(payer.msisdn).state is PartyState.ACTIVE
+
+
+async def test_r8_remembers_a_pin_reset_by_care_across_a_restart(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The resets R8 remembers are read again from the audit trail at start."""
+    settings = settings_for(store_url, tmp_path)
+    async with running(settings) as platform:
+        platform.clock.fixed = platform.clock()
+        world = await World(platform).setup()
+        payer, known = await world.customer(30_000), await world.customer()
+        assert payer.msisdn
+        later(platform, 181)
+        await new_pin_after_reset(world, payer)
+        reset_at = platform.clock()
+    async with running(settings) as platform:
+        platform.clock.fixed = reset_at + DAY_NS // 24
+        held = await send(World(platform), payer, known, 6_000)
+        assert held.code is Code.HELD_FOR_REVIEW, held
+        assert "R8" in {a.rule for a in await alerts_of(platform, payer)}
+        assert await platform.processor.release(held.request_id, approve=False) is True
+
+
+async def new_pin_after_reset(world: World, customer: Party) -> None:
+    """Care resets ``customer``'s PIN; the customer changes the temporary PIN from the SMS
+    back to ``CUSTOMER_PIN``."""
+    assert customer.msisdn
+    reset = await world.by_staff("reset_pin", customer=customer.msisdn)
+    assert reset.code is Code.OK, reset
+    (sms,) = [sms for sms in await world.sms(reset.request_id) if "temporary PIN" in sms.body]
+    found = re.search(r"temporary PIN is (\d{4})\.", sms.body)
+    assert found is not None
+    changed = await world.ask("change_pin", customer.msisdn, found[1], new_pin=CUSTOMER_PIN)
+    assert changed.code is Code.OK, changed

@@ -10,6 +10,7 @@ Time moves by the platform's clock (``clock.fixed``), forward only.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -100,9 +101,11 @@ async def other_agent(world: World) -> Party:
 
 
 def no_secrets(alert: Alert, *parties: Party) -> None:
-    """No PIN and no phone number in what compliance reads."""
+    """No PIN and no phone number in what compliance reads (a PIN as a value of its own:
+    the request ids' random hex may hold any four digits)."""
     text = alert.summary + str(alert.details)
-    assert CUSTOMER_PIN not in str(alert.details) and AGENT_PIN not in str(alert.details)
+    for pin in (CUSTOMER_PIN, AGENT_PIN):
+        assert not re.search(rf"(?<![0-9a-f]){pin}(?![0-9a-f])", text), pin
     for party in parties:
         assert party.msisdn and party.msisdn not in text
 

@@ -25,6 +25,7 @@ from mkoba.parties import (
     Pin,
     is_weak,
 )
+from mkoba.parties.resets import PIN_RESET_ACTION
 from mkoba.processor.context import Context
 from mkoba.processor.plan import Note, Record, Refused
 from mkoba.processor.proof import Proof
@@ -141,7 +142,7 @@ class ResetPin:
         credential = ctx.services.vault.new_credential(target.id, pin, ctx.now, must_change=True)
         change = Change(
             credentials=(credential,),
-            audit=((ctx.now, OPERATOR_ID, "pin_reset", target.id, by_staff(staff)),),
+            audit=((ctx.now, OPERATOR_ID, PIN_RESET_ACTION, target.id, by_staff(staff)),),
         )
         response = Response(
             ctx.request.id,

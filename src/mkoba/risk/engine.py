@@ -90,6 +90,8 @@ class AlertSink(Protocol):
 
 
 swap_cache_s = 60
+# PIN resets remembered for R8 at most (care resets a few a day per thousand customers).
+resets_kept_max = 100_000
 _STRENGTH = {REFUSE: 3, HOLD: 2, STEP_UP: 1, ALERT: 0}
 _SEVERITY = {REFUSE: "high", HOLD: "high", STEP_UP: "medium", ALERT: "medium"}
 RESET_REFUSED = (
@@ -131,6 +133,8 @@ class RiskEngine:
         # again" for everyone), and the codes open.
         self.device_code: DeviceCode | None = None
         self.codes = Codes()
+        # Each customer's last PIN reset by care (ns): R8's other signal beside a swap.
+        self.resets: dict[int, int] = {}
         # The rule changes staff approved (``overrides.py``): TranProc's profiles carry
         # them (``Services.rules``), so every rule reads its values from the profile.
         self.rules = RuleBook()
@@ -198,13 +202,18 @@ class RiskEngine:
         r8 = inline.dormant(payment, profile, seen)
         if r6 or r8:
             changed = await self._latest_change(payment)
+            window = rules.R8.window_hours
+            if _within(changed, payment, window):
+                then: str | None = "a SIM swap"
+            elif payment.now - self.resets.get(payment.payer_id, 0) < window * HOUR_NS:
+                then = "a PIN reset by care"
+            else:
+                then = None
             for hit in (
                 inline.sim_swap(
                     payment, profile, seen, _within(changed, payment, rules.R6.max_age_hours)
                 ),
-                inline.dormant_reactivation(
-                    payment, profile, seen, _within(changed, payment, rules.R8.window_hours)
-                ),
+                inline.dormant_reactivation(payment, profile, seen, then),
             ):
                 if hit is not None:
                     hits.append(hit)
@@ -234,7 +243,24 @@ class RiskEngine:
 
     async def check_reset(self, msisdn: str, party_id: int, profile: Profile, now: int) -> Verdict:
         """R6 on a PIN reset by care: refused within the SIM-swap cool-off (a call-back to
-        the registered contact, or the cool-off's end, comes first)."""
+        the registered contact, or the cool-off's end, comes first). A reset allowed is
+        remembered for R8 (from the check, before its commit: a reset that then fails
+        only makes R8 look harder at the payer's next day)."""
+        verdict = await self._reset_verdict(msisdn, party_id, profile, now)
+        if verdict.action == ALLOW:
+            self.remember_reset(party_id, now)
+        return verdict
+
+    def remember_reset(self, party_id: int, at: int) -> None:
+        """A PIN reset by care of ``party_id`` at ``at`` (ns), for R8."""
+        self.resets[party_id] = max(at, self.resets.get(party_id, 0))
+        if len(self.resets) > resets_kept_max:  # the oldest half goes (R8 looks back a day)
+            kept = sorted(self.resets.items(), key=lambda item: item[1])[len(self.resets) // 2 :]
+            self.resets = dict(kept)
+
+    async def _reset_verdict(
+        self, msisdn: str, party_id: int, profile: Profile, now: int
+    ) -> Verdict:
         rules = profile.risk
         if rules is None or not rules.R6.enabled:
             return ALLOWED

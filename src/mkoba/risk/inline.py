@@ -113,19 +113,20 @@ def dormant(payment: Payment, profile: Profile, seen: Activities) -> bool:
 
 
 def dormant_reactivation(
-    payment: Payment, profile: Profile, seen: Activities, swapped: bool | None
+    payment: Payment, profile: Profile, seen: Activities, then: str | None
 ) -> Hit | None:
-    """R8, given whether the line's SIM changed within the rule's window."""
+    """R8, given what happened to the line within the rule's window (``then``: "a SIM
+    swap", "a PIN reset by care"; None: neither)."""
     rules = profile.risk
     assert rules is not None
     rule = rules.R8
-    if not rule.enabled or not swapped or not dormant(payment, profile, seen):
+    if not rule.enabled or not then or not dormant(payment, profile, seen):
         return None
     start = payment.now - rule.window_hours * HOUR_NS
     value = seen.value_since(payment.payer_id, start) + payment.amount
     if value <= rule.over:
         return None
-    return Hit("R8", rule.action, f"{value} out after {rule.dormant_days}+ days dormant and a swap")
+    return Hit("R8", rule.action, f"{value} out after {rule.dormant_days}+ days dormant and {then}")
 
 
 def new_device_matters(payment: Payment, profile: Profile, seen: Activities) -> bool:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mkoba.ledger import Store
+from mkoba.parties.resets import pin_resets_since as resets_since
 from mkoba.processor import history
 from mkoba.processor.services import Services
 from mkoba.risk import overrides
@@ -78,6 +79,12 @@ async def start_engine(
         len(engine.seen),
         time.perf_counter() - started,
     )
+    # R8's PIN resets by care, as far back as its window looks.
+    risk = services.profile(now).risk
+    hours = risk.R8.window_hours if risk is not None else 24
+    resets = await asyncio.to_thread(resets_since, store, now - hours * HOUR_NS)
+    for party_id, at in resets:
+        engine.remember_reset(party_id, at)
     engine.stream = await start_stream(store, now, engine.alert, identity)
     # The rule changes staff approved, kept in the store: in force again after a restart.
     await asyncio.to_thread(overrides.migrate, store)
